@@ -1,0 +1,71 @@
+# netriage Makefile. `make test` is self-sufficient on a fresh Debian machine
+# as root: it installs the packages the tests need, then runs everything.
+
+GO        ?= go
+BIN       := bin/netriage
+PKGS      := ./...
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+# Debian packages the build and the tests use.
+DEB_PKGS  := gcc libc6-dev libpcap-dev iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps
+FUZZTIME  ?= 10s
+
+.PHONY: all build run test unit integration e2e fuzz bench lint deps generate tidy-check clean
+
+all: build
+
+build: $(BIN)
+
+$(BIN): $(shell find . -name '*.go' -not -path './.git/*') go.mod go.sum
+	@mkdir -p bin
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/netriage
+
+# deps installs the Debian packages missing on this machine (needs root) and
+# downloads the Go modules.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing (run: sudo make deps)"; exit 1; fi; \
+		echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	$(GO) mod download
+
+# run starts the main job on this machine's live interfaces.
+run: deps build
+	$(BIN)
+
+test: deps lint unit integration e2e fuzz
+	@echo "make test: all passed"
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+# Privileged tests (network namespaces, AF_PACKET) are named TestIntegration*;
+# they need root and run under `make test` in CI.
+integration: build
+	NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestIntegration' -timeout 10m -p 1 $(PKGS)
+
+e2e: build
+	NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestE2E' -timeout 10m ./cmd/...
+
+fuzz:
+	@./internal/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+
+lint:
+	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@./internal/purity.sh
+
+generate:
+	$(GO) generate $(PKGS)
+
+tidy-check:
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+
+clean:
+	rm -rf bin

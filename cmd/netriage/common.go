@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"netriage/configs"
+)
+
+// outputFormat is the value of --output.
+type outputFormat string
+
+// commonFlags are the flags shared by the live subcommands. A subcommand
+// registers the ones it supports with the add* methods, parses, then calls
+// resolve to get a validated configuration with the flags applied.
+type commonFlags struct {
+	ifaces     []string
+	interval   time.Duration
+	count      int
+	duration   time.Duration
+	output     string
+	configPath string
+	netns      string
+	linkSpeeds []string
+
+	outputs []string // allowed --output values, first is the default
+}
+
+// newFlagSet returns a flag set whose usage text is summary, then the flags.
+// Parse errors are returned, never printed or exited on.
+func newFlagSet(name, summary string, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.Usage = func() {}
+	_ = summary
+	_ = stderr
+	return fs
+}
+
+// printUsage writes the subcommand's help text and flags to w.
+func printUsage(w io.Writer, usage string, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "%s\n\nFlags:\n%s", strings.TrimSpace(usage), fs.FlagUsages())
+}
+
+// parseFlags parses args; it returns (true, exitOK) when --help was asked
+// and printed, or a usage error.
+func parseFlags(env *cmdEnv, fs *pflag.FlagSet, usage string, args []string) (done bool, err error) {
+	err = fs.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		printUsage(env.stdout, usage, fs)
+		return true, nil
+	}
+	if err != nil {
+		return false, usageErrorf("%v (see 'netriage %s --help')", err, fs.Name())
+	}
+	return false, nil
+}
+
+func (c *commonFlags) addInterfaces(fs *pflag.FlagSet, help string) {
+	fs.StringSliceVarP(&c.ifaces, "interface", "i", nil, help)
+}
+
+func (c *commonFlags) addTiming(fs *pflag.FlagSet) {
+	fs.DurationVar(&c.interval, "interval", 0, "sampling and output period (default from config, 1s)")
+	fs.IntVar(&c.count, "count", 0, "stop after this many samples (0: run until interrupted)")
+	fs.DurationVar(&c.duration, "duration", 0, "stop after this long (0: run until interrupted)")
+}
+
+func (c *commonFlags) addOutput(fs *pflag.FlagSet, formats ...string) {
+	c.outputs = formats
+	fs.StringVarP(&c.output, "output", "O", formats[0], "output format: "+strings.Join(formats, ", "))
+}
+
+func (c *commonFlags) addConfig(fs *pflag.FlagSet) {
+	fs.StringVar(&c.configPath, "config", "", "configuration file (YAML; see configs/default.yaml)")
+}
+
+func (c *commonFlags) addNetns(fs *pflag.FlagSet) {
+	fs.StringVar(&c.netns, "netns", "", "look inside another network namespace: a name from 'ip netns' or a PID")
+}
+
+func (c *commonFlags) addLinkSpeed(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&c.linkSpeeds, "link-speed", nil, "capacity override IF=RATE, e.g. eth0=10G (repeatable)")
+}
+
+// resolve loads the config file (or defaults), applies the flags over it and
+// validates both. Errors wrap errUsage.
+func (c *commonFlags) resolve() (configs.Config, error) {
+	cfg := configs.Default()
+	if c.configPath != "" {
+		var err error
+		cfg, err = configs.Load(c.configPath)
+		if err != nil {
+			return cfg, usageErrorf("%v", err)
+		}
+	}
+	if c.interval != 0 {
+		if c.interval < 10*time.Millisecond || c.interval > time.Hour {
+			return cfg, usageErrorf("--interval %s is out of range: use 10ms..1h, e.g. --interval 1s", c.interval)
+		}
+		cfg.Interval = configs.Duration(c.interval)
+	}
+	if c.count < 0 {
+		return cfg, usageErrorf("--count %d: must be 0 (unlimited) or more", c.count)
+	}
+	if c.duration < 0 {
+		return cfg, usageErrorf("--duration %s: must be 0 (unlimited) or positive", c.duration)
+	}
+	if c.outputs != nil {
+		ok := false
+		for _, f := range c.outputs {
+			ok = ok || f == c.output
+		}
+		if !ok {
+			return cfg, usageErrorf("--output %q: use one of %s", c.output, strings.Join(c.outputs, ", "))
+		}
+	}
+	for _, ls := range c.linkSpeeds {
+		name, _, err := configs.ParseLinkSpeed(ls)
+		if err != nil {
+			return cfg, usageErrorf("%v", err)
+		}
+		if cfg.Links.Speeds == nil {
+			cfg.Links.Speeds = map[string]string{}
+		}
+		_, rate, _ := strings.Cut(ls, "=")
+		cfg.Links.Speeds[name] = rate
+	}
+	// Expand comma lists given as repeated -i flags and drop empties.
+	var ifs []string
+	for _, i := range c.ifaces {
+		for _, p := range strings.Split(i, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				ifs = append(ifs, p)
+			}
+		}
+	}
+	c.ifaces = ifs
+	return cfg, nil
+}

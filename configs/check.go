@@ -1,0 +1,50 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CheckConfig configures the saturation verdict.
+type CheckConfig struct {
+	// WarnUtilization (0..1) of capacity raises a warning.
+	WarnUtilization float64 `yaml:"warn_utilization"`
+	// CritUtilization (0..1) of capacity means saturated.
+	CritUtilization float64 `yaml:"crit_utilization"`
+	// MinDropsPerSec is the queue drop rate that counts as queue evidence.
+	MinDropsPerSec float64 `yaml:"min_drops_per_sec"`
+	// Window is how long check observes by default.
+	Window Duration `yaml:"window"`
+	// ExplainShare (0..1) is the share of a direction's bytes the
+	// explaining set of flows must cover.
+	ExplainShare float64 `yaml:"explain_share"`
+}
+
+// DefaultCheck returns the default check section.
+func DefaultCheck() CheckConfig {
+	return CheckConfig{WarnUtilization: 0.80, CritUtilization: 0.95, MinDropsPerSec: 1, Window: Duration(10 * time.Second), ExplainShare: 0.80}
+}
+
+// Validate checks ranges and combinations.
+func (c CheckConfig) Validate() error {
+	var errs []error
+	in01 := func(key string, v float64) {
+		if !(v > 0 && v <= 1) {
+			errs = append(errs, fmt.Errorf("check.%s: %v is out of range (a ratio above 0 and at most 1, e.g. 0.8)", key, v))
+		}
+	}
+	in01("warn_utilization", c.WarnUtilization)
+	in01("crit_utilization", c.CritUtilization)
+	in01("explain_share", c.ExplainShare)
+	if c.WarnUtilization > c.CritUtilization {
+		errs = append(errs, fmt.Errorf("check.warn_utilization (%v) is above check.crit_utilization (%v)", c.WarnUtilization, c.CritUtilization))
+	}
+	if c.MinDropsPerSec < 0 {
+		errs = append(errs, fmt.Errorf("check.min_drops_per_sec: %v is negative", c.MinDropsPerSec))
+	}
+	if c.Window.D() < time.Second {
+		errs = append(errs, fmt.Errorf("check.window: %s is too short (at least 1s)", c.Window.D()))
+	}
+	return errors.Join(errs...)
+}

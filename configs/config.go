@@ -1,0 +1,143 @@
+// Package configs holds netriage's configuration: the Go structure with its
+// defaults, the YAML loader, validation, and the shipped example files.
+//
+// # Sections
+//
+// Each feature area owns one section struct in its own file (links.go,
+// capture.go, attribution.go, check.go, ui.go), with its defaults and its
+// Validate method. Config ties them together.
+//
+// # Errors
+//
+// Load reports the file and the line (or the key) of any problem, so the user
+// can fix the file without guessing.
+package configs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. The zero value is not useful: start from
+// Default and let Load overlay a file.
+type Config struct {
+	// Interval is the sampling and refresh period of every live subcommand.
+	Interval Duration `yaml:"interval"`
+	// Links configures interface counters and link capacities.
+	Links LinksConfig `yaml:"links"`
+	// Capture configures packet capture and flow accounting.
+	Capture CaptureConfig `yaml:"capture"`
+	// Attribution configures the socket and process join.
+	Attribution AttributionConfig `yaml:"attribution"`
+	// Check configures the saturation verdict.
+	Check CheckConfig `yaml:"check"`
+	// UI configures the terminal user interface.
+	UI UIConfig `yaml:"ui"`
+}
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		Interval:    Duration(time.Second),
+		Links:       DefaultLinks(),
+		Capture:     DefaultCapture(),
+		Attribution: DefaultAttribution(),
+		Check:       DefaultCheck(),
+		UI:          DefaultUI(),
+	}
+}
+
+// Validate checks every section and returns all problems found, each naming
+// its key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Interval.D() < 10*time.Millisecond || c.Interval.D() > time.Hour {
+		errs = append(errs, fmt.Errorf("interval: %s is out of range (10ms..1h)", c.Interval.D()))
+	}
+	errs = append(errs, c.Links.Validate(), c.Capture.Validate(), c.Attribution.Validate(), c.Check.Validate(), c.UI.Validate())
+	return errors.Join(errs...)
+}
+
+// Load reads the YAML file at path over the defaults and validates the result.
+// Unknown keys are errors. The returned error names the file and, where YAML
+// provides it, the line.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w (check the path given with --config)", path, err)
+	}
+	defer f.Close()
+	return Parse(path, f)
+}
+
+// Parse reads a YAML configuration from r over the defaults and validates it.
+// name is used in error messages.
+func Parse(name string, r io.Reader) (Config, error) {
+	cfg := Default()
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	if len(data) > 1<<20 {
+		return Config{}, fmt.Errorf("config %s: file larger than 1 MiB; is this the right file?", name)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return cfg, nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config %s: %s", name, yamlMessage(err))
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: invalid values:\n%w", name, err)
+	}
+	return cfg, nil
+}
+
+// yamlMessage flattens yaml.v3's errors ("yaml: line 3: ...") into one line
+// per problem without the library prefix.
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var b bytes.Buffer
+		for i, e := range te.Errors {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(e)
+		}
+		return b.String()
+	}
+	return err.Error()
+}
+
+// Duration is a time.Duration that reads and writes as a Go duration string
+// ("1s", "500ms") in YAML.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: want a duration such as 1s or 500ms", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (use e.g. 1s, 500ms, 2m)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }

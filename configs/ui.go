@@ -1,0 +1,24 @@
+package configs
+
+import "fmt"
+
+// UIConfig configures the terminal user interface.
+type UIConfig struct {
+	// View is the main pane shown at start: flows, procs, conns, remotes
+	// or links.
+	View string `yaml:"view"`
+	// Bytes shows rates in bytes per second instead of bits per second.
+	Bytes bool `yaml:"bytes"`
+}
+
+// DefaultUI returns the default UI section.
+func DefaultUI() UIConfig { return UIConfig{View: "flows"} }
+
+// Validate checks the view name.
+func (c UIConfig) Validate() error {
+	switch c.View {
+	case "flows", "procs", "conns", "remotes", "links":
+		return nil
+	}
+	return fmt.Errorf("ui.view: %q is not a view (flows, procs, conns, remotes, links)", c.View)
+}

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Runs every Fuzz* target for a short time (first argument, e.g. 10s).
+set -eu
+t="${1:-10s}"
+found=0
+for pkg in $(go list ./...); do
+	for f in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+		found=1
+		echo "fuzz $pkg $f ($t)"
+		go test -run '^$' -fuzz "^$f\$" -fuzztime "$t" "$pkg"
+	done
+done
+[ "$found" = 1 ] || echo "no fuzz targets yet"
