@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests use.
 DEB_PKGS  := gcc libc6-dev libpcap-dev iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 8s
 
 .PHONY: all build run test unit integration e2e fuzz bench lint deps generate tidy-check clean
 
@@ -45,7 +45,7 @@ unit:
 # Privileged tests (network namespaces, AF_PACKET) are named TestIntegration*;
 # they need root and run under `make test` in CI.
 integration: build
-	NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestIntegration' -timeout 10m -p 1 $(PKGS)
+	NETRIAGE_INTEGRATION=1 NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestIntegration' -timeout 10m -p 1 $(PKGS)
 
 e2e: build
 	NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestE2E' -timeout 10m ./cmd/...

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = dispatch(context.Background(), &cmdEnv{stdout: &o, stderr: &e}, args)
+	return o.String(), e.String(), code
+}
+
+func TestDispatch(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantOut    string
+		wantErrOut string
+	}{
+		{"help", []string{"help"}, exitOK, "Subcommands:", ""},
+		{"--help", []string{"--help"}, exitOK, "Subcommands:", ""},
+		{"version", []string{"version"}, exitOK, "netriage ", ""},
+		{"--version", []string{"--version"}, exitOK, "netriage ", ""},
+		{"unknown", []string{"bogus"}, exitUsage, "", "unknown subcommand \"bogus\""},
+		{"help unknown", []string{"help", "bogus"}, exitUsage, "", "unknown subcommand"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := runCmd(t, tc.args...)
+			if code != tc.wantCode {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tc.wantCode, errOut)
+			}
+			if !strings.Contains(out, tc.wantOut) {
+				t.Errorf("stdout %q does not contain %q", out, tc.wantOut)
+			}
+			if !strings.Contains(errOut, tc.wantErrOut) {
+				t.Errorf("stderr %q does not contain %q", errOut, tc.wantErrOut)
+			}
+		})
+	}
+}
+
+// TestEverySubcommandHasHelp checks that --help works everywhere and exits 0.
+func TestEverySubcommandHasHelp(t *testing.T) {
+	for name := range commands {
+		if name == "help" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			out, errOut, code := runCmd(t, name, "--help")
+			if code != exitOK || out == "" {
+				t.Errorf("%s --help: code %d, stdout %q, stderr %q", name, code, out, errOut)
+			}
+		})
+	}
+}

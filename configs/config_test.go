@@ -1,0 +1,165 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestShippedConfigsLoad(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped configs found: %v", err)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			cfg, err := Load(f)
+			if err != nil {
+				t.Fatalf("Load(%s): %v", f, err)
+			}
+			if f == "default.yaml" {
+				def := Default()
+				if cfg.Interval != def.Interval || cfg.Capture != def.Capture || cfg.Check != def.Check || cfg.Attribution != def.Attribution || cfg.UI != def.UI {
+					t.Errorf("default.yaml differs from Default():\n file %+v\n code %+v", cfg, def)
+				}
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string // substrings of the error
+	}{
+		{"unknown key", "interval: 1s\nbogus: 3\n", []string{"line 2", "bogus"}},
+		{"bad duration", "interval: soon\n", []string{"line 1", "not a duration"}},
+		{"out of range interval", "interval: 1ns\n", []string{"interval", "out of range"}},
+		{"bad speed", "links:\n  speeds:\n    eth0: fast\n", []string{"links.speeds.eth0", "fast"}},
+		{"warn above crit", "check:\n  warn_utilization: 0.9\n  crit_utilization: 0.5\n", []string{"warn_utilization", "crit_utilization"}},
+		{"bad view", "ui:\n  view: nope\n", []string{"ui.view", "nope"}},
+		{"syntax", "interval: [1s\n", []string{"test.yaml"}},
+		{"wrong type", "capture:\n  max_flows: many\n", []string{"line 2", "many"}},
+		{"max flows", "capture:\n  max_flows: 1\n", []string{"capture.max_flows"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("test.yaml", strings.NewReader(tc.in))
+			if err == nil {
+				t.Fatal("want error, got nil")
+			}
+			for _, w := range append(tc.want, "test.yaml") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseOverlay(t *testing.T) {
+	cfg, err := Parse("x", strings.NewReader("interval: 2s\nlinks:\n  speeds:\n    eth0: 10G\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Interval.D() != 2*time.Second {
+		t.Errorf("interval = %s", cfg.Interval.D())
+	}
+	if got := cfg.Links.SpeedsBps()["eth0"]; got != 10_000_000_000 {
+		t.Errorf("eth0 speed = %d", got)
+	}
+	if cfg.Capture.MaxFlows != DefaultCapture().MaxFlows {
+		t.Errorf("unset section lost its default: %+v", cfg.Capture)
+	}
+}
+
+func TestEmptyAndMissing(t *testing.T) {
+	if _, err := Parse("empty", strings.NewReader("")); err != nil {
+		t.Errorf("empty file: %v", err)
+	}
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "--config") {
+		t.Errorf("missing file error = %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "big.yaml"), make([]byte, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(filepath.Join(dir, "big.yaml")); err == nil {
+		t.Error("oversized file accepted")
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint64
+		err  bool
+	}{
+		{"10G", 10e9, false},
+		{"100M", 100e6, false},
+		{"2.5Gbit", 2.5e9, false},
+		{"1Gbps", 1e9, false},
+		{"100Mbit/s", 100e6, false},
+		{"20mbit", 20e6, false},
+		{"1Gi", 1 << 30, false},
+		{"800000", 800000, false},
+		{"1MB", 8e6, false},
+		{"10k", 10e3, false},
+		{"", 0, true},
+		{"fast", 0, true},
+		{"10X", 0, true},
+		{"0", 0, true},
+		{"-5M", 0, true},
+		{"1.2.3G", 0, true},
+		{"9999999P", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := ParseRate(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("ParseRate(%q) = %d, %v; want %d, err=%v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestParseLinkSpeed(t *testing.T) {
+	name, bps, err := ParseLinkSpeed("eth0=10G")
+	if err != nil || name != "eth0" || bps != 10e9 {
+		t.Errorf("got %q %d %v", name, bps, err)
+	}
+	for _, bad := range []string{"eth0", "=10G", "eth0=", "eth0=fast"} {
+		if _, _, err := ParseLinkSpeed(bad); err == nil {
+			t.Errorf("ParseLinkSpeed(%q): want error", bad)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	data, _ := os.ReadFile("default.yaml")
+	f.Add(string(data))
+	f.Add("interval: 1s\n")
+	f.Add("links: {speeds: {eth0: 10G}}")
+	f.Fuzz(func(t *testing.T, s string) {
+		cfg, err := Parse("fuzz", strings.NewReader(s))
+		if err == nil {
+			if verr := cfg.Validate(); verr != nil {
+				t.Fatalf("Parse accepted an invalid config: %v", verr)
+			}
+		}
+	})
+}
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"10G", "2.5Gbit", "1Gi", "100Mbit/s", "1MB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseRate(s)
+		if err == nil && v == 0 {
+			t.Fatalf("ParseRate(%q) = 0 without error", s)
+		}
+	})
+}
