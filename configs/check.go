@@ -19,11 +19,16 @@ type CheckConfig struct {
 	// ExplainShare (0..1) is the share of a direction's bytes the
 	// explaining set of flows must cover.
 	ExplainShare float64 `yaml:"explain_share"`
+	// Hysteresis (0..1 of capacity) keeps a continuously computed verdict
+	// (the TUI banner) from flapping: once saturated, a direction stays
+	// saturated until its utilisation falls below CritUtilization minus
+	// Hysteresis; the same margin applies to the warning threshold.
+	Hysteresis float64 `yaml:"hysteresis"`
 }
 
 // DefaultCheck returns the default check section.
 func DefaultCheck() CheckConfig {
-	return CheckConfig{WarnUtilization: 0.80, CritUtilization: 0.95, MinDropsPerSec: 1, Window: Duration(10 * time.Second), ExplainShare: 0.80}
+	return CheckConfig{WarnUtilization: 0.80, CritUtilization: 0.95, MinDropsPerSec: 1, Window: Duration(10 * time.Second), ExplainShare: 0.80, Hysteresis: 0.05}
 }
 
 // Validate checks ranges and combinations.
@@ -42,6 +47,9 @@ func (c CheckConfig) Validate() error {
 	}
 	if c.MinDropsPerSec < 0 {
 		errs = append(errs, fmt.Errorf("check.min_drops_per_sec: %v is negative", c.MinDropsPerSec))
+	}
+	if c.Hysteresis < 0 || c.Hysteresis >= c.WarnUtilization {
+		errs = append(errs, fmt.Errorf("check.hysteresis: %v is out of range (0 or more, below check.warn_utilization, e.g. 0.05)", c.Hysteresis))
 	}
 	if c.Window.D() < time.Second {
 		errs = append(errs, fmt.Errorf("check.window: %s is too short (at least 1s)", c.Window.D()))

@@ -58,12 +58,14 @@ func (f *Fake) Now() time.Time {
 func (f *Fake) NewTicker(d time.Duration) Ticker {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &fakeTicker{c: make(chan time.Time, 1), period: d, next: f.now.Add(d)}
+	t := &fakeTicker{f: f, c: make(chan time.Time, 1), period: d, next: f.now.Add(d)}
 	f.tickers = append(f.tickers, t)
 	return t
 }
 
-// Advance moves the clock by d and delivers due ticks.
+// Advance moves the clock by d and delivers due ticks. It blocks until each
+// due tick beyond the channel's one-slot buffer is received, so call it
+// from a goroutine other than the one reading the ticker.
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	target := f.now.Add(d)
@@ -88,6 +90,7 @@ func (f *Fake) Advance(d time.Duration) {
 }
 
 type fakeTicker struct {
+	f       *Fake
 	c       chan time.Time
 	period  time.Duration
 	next    time.Time
@@ -95,4 +98,8 @@ type fakeTicker struct {
 }
 
 func (t *fakeTicker) C() <-chan time.Time { return t.c }
-func (t *fakeTicker) Stop()               { t.stopped = true }
+func (t *fakeTicker) Stop() {
+	t.f.mu.Lock()
+	t.stopped = true
+	t.f.mu.Unlock()
+}

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"netriage/internal/lab"
+	"netriage/triage/verdict"
+)
+
+// The check scenarios run the built binary inside lab namespaces with `ip
+// netns exec` and parse its JSON. Each observes for a few seconds so the
+// whole suite stays short.
+
+const checkWindow = "3s"
+
+var (
+	checkBinOnce sync.Once
+	checkBin     string
+	checkBinErr  error
+)
+
+// checkBinary returns NETRIAGE_BIN, or builds the binary into /tmp/nr-check
+// (never into the repository) once per test run.
+func checkBinary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("NETRIAGE_BIN"); b != "" {
+		return b
+	}
+	checkBinOnce.Do(func() {
+		dir := "/tmp/nr-check"
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			checkBinErr = err
+			return
+		}
+		checkBin = filepath.Join(dir, "netriage")
+		out, err := exec.Command("go", "build", "-o", checkBin, ".").CombinedOutput()
+		if err != nil {
+			checkBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if checkBinErr != nil {
+		t.Fatal(checkBinErr)
+	}
+	return checkBin
+}
+
+// runCheckIn runs `netriage check --output json ARGS` in ns and returns
+// the parsed report, the exit code and stderr.
+func runCheckIn(t *testing.T, ns *lab.NS, args ...string) (verdict.Report, int, string) {
+	t.Helper()
+	bin := checkBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := ns.Command(ctx, bin, append([]string{"check", "--output", "json", "--duration", checkWindow, "-n"}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run check: %v", err)
+	}
+	var r verdict.Report
+	if out.Len() > 0 {
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatalf("check output is not a report: %v\n%s\nstderr: %s", err, out.String(), errOut.String())
+		}
+	}
+	t.Logf("netriage check %s → exit %d\n%s\nstderr: %s", strings.Join(args, " "), code, r.Summary, errOut.String())
+	return r, code, errOut.String()
+}
+
+// iface returns the report of the named interface.
+func iface(t *testing.T, r verdict.Report, name string) verdict.IfaceReport {
+	t.Helper()
+	for _, i := range r.Interfaces {
+		if i.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("no interface %s in the report", name)
+	return verdict.IfaceReport{}
+}
+
+// background runs fn in a goroutine until ctx ends and waits for it at
+// cleanup.
+func background(t *testing.T, ctx context.Context, fn func(ctx context.Context)) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		fn(ctx)
+	}()
+	t.Cleanup(wg.Wait)
+}
+
+// trafficCtx bounds a scenario's generators: the check window plus ramp-up
+// and slack.
+func trafficCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func coverageOf(d verdict.DirReport) float64 {
+	if d.Coverage.Ratio == nil {
+		return -1
+	}
+	return *d.Coverage.Ratio
+}
+
+// Scenario 1: one bulk TCP flow through a 50 Mbit/s tbf on a router.
+func TestIntegrationCheckSaturatedShaper(t *testing.T) {
+	l := lab.New(t)
+	r := l.Router()
+	for _, k := range []*lab.Link{r.AtoR, r.RtoB} {
+		k.OffloadsOff()
+	}
+	r.RtoB.TBF(50_000_000, 64_000, 200_000)
+	sink := r.B.TCPSink(r.BtoR.IPv4.Addr())
+	ctx := trafficCtx(t)
+	background(t, ctx, func(ctx context.Context) {
+		_, _ = r.A.SendTCP(ctx, sink.Addr(), lab.Send{Bytes: 1 << 30, Timeout: 8 * time.Second})
+	})
+	time.Sleep(time.Second)
+	rep, code, _ := runCheckIn(t, r.R, "-i", r.RtoB.Name, "-F", r.AtoR.IPv4.Masked().String())
+	tx := iface(t, rep, r.RtoB.Name).TX
+	if code != 2 || rep.Verdict != verdict.Saturated || tx.Verdict != verdict.Saturated {
+		t.Errorf("exit %d, verdict %v, tx %v: want 2, saturated", code, rep.Verdict, tx.Verdict)
+	}
+	if tx.CapacitySource != "shaper:tbf" || tx.CapacityBps == nil || *tx.CapacityBps != 50_000_000 {
+		t.Errorf("capacity %v from %q, want 50 Mbit/s from the tbf", tx.CapacityBps, tx.CapacitySource)
+	}
+	if len(tx.ExplainedBy) == 0 || tx.ExplainedBy[0].Share < 0.8 || tx.ExplainedBy[0].RemotePort == nil || *tx.ExplainedBy[0].RemotePort != sink.Addr().Port() {
+		t.Errorf("explained by %+v: want the bulk flow with share ≥ 0.8", tx.ExplainedBy)
+	}
+	if c := coverageOf(tx); c < 0.99 || c > 1.01 {
+		t.Errorf("tx coverage %v, want ≥ 0.99 (%s %q)", c, tx.Coverage.Summary, tx.Coverage.Reasons)
+	}
+}
+
+// Scenario 2: twenty paced flows of different sizes through the shaper:
+// the explaining set is the top-k flows by bytes.
+func TestIntegrationCheckTwentyFlows(t *testing.T) {
+	l := lab.New(t)
+	r := l.Router()
+	for _, k := range []*lab.Link{r.AtoR, r.RtoB} {
+		k.OffloadsOff()
+	}
+	r.RtoB.TBF(50_000_000, 64_000, 200_000)
+	// Flow i is paced to (i+1) units; the 20 flows together carry 46
+	// Mbit/s of payload, about 48.5 Mbit/s on the wire: 97% of the link.
+	const total = 46_000_000
+	unit := uint64(total / 210)
+	ctx := trafficCtx(t)
+	rank := map[uint16]int{} // remote port → pace units
+	for i := range 20 {
+		sink := r.B.TCPSink(r.BtoR.IPv4.Addr())
+		rank[sink.Addr().Port()] = i + 1
+		background(t, ctx, func(ctx context.Context) {
+			_, _ = r.A.SendTCP(ctx, sink.Addr(), lab.Send{Bytes: 1 << 30, RateBps: unit * uint64(i+1), Timeout: 8 * time.Second})
+		})
+	}
+	time.Sleep(time.Second)
+	rep, code, _ := runCheckIn(t, r.R, "-i", r.RtoB.Name, "-F", r.AtoR.IPv4.Masked().String(), "--crit", "0.9")
+	tx := iface(t, rep, r.RtoB.Name).TX
+	if code != 2 || tx.Verdict != verdict.Saturated {
+		t.Errorf("exit %d, tx %v: want 2, saturated", code, tx.Verdict)
+	}
+	var got []int
+	for _, e := range tx.ExplainedBy {
+		if e.RemotePort != nil {
+			got = append(got, rank[*e.RemotePort])
+		}
+	}
+	// The right top-k: the k flows paced fastest, for the k reported.
+	want := []int{}
+	for u := 20; u > 20-len(got); u-- {
+		want = append(want, u)
+	}
+	sorted := slices.Clone(got)
+	slices.Sort(sorted)
+	slices.Reverse(sorted)
+	if len(got) < 10 || len(got) > 14 || !slices.Equal(sorted, want) {
+		t.Errorf("explained by pace units %v, want the top-k %v (k about 12)", got, want)
+	}
+	if tx.ExplainedShare < 0.8 {
+		t.Errorf("explained share %v < 0.8", tx.ExplainedShare)
+	}
+}
+
+// Scenario 3: 60% of a known capacity without queue drops is ok.
+func TestIntegrationCheckOK60(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	sink := b.TCPSink(lb.IPv4.Addr())
+	ctx := trafficCtx(t)
+	background(t, ctx, func(ctx context.Context) {
+		_, _ = a.SendTCP(ctx, sink.Addr(), lab.Send{Bytes: 1 << 30, RateBps: 28_500_000, Timeout: 8 * time.Second})
+	})
+	time.Sleep(time.Second)
+	rep, code, _ := runCheckIn(t, a, "-i", la.Name, "--link-speed", la.Name+"=50M")
+	tx := iface(t, rep, la.Name).TX
+	if code != 0 || rep.Verdict != verdict.OK {
+		t.Errorf("exit %d, verdict %v: want 0, ok", code, rep.Verdict)
+	}
+	if tx.Utilization == nil || *tx.Utilization < 0.5 || *tx.Utilization > 0.7 {
+		t.Errorf("tx utilisation %v, want about 0.6", tx.Utilization)
+	}
+}
+
+// Scenario 4: a veth with a user-given capacity it exceeds.
+func TestIntegrationCheckUserCapacity(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	sink := b.TCPSink(lb.IPv4.Addr())
+	ctx := trafficCtx(t)
+	background(t, ctx, func(ctx context.Context) {
+		_, _ = a.SendTCP(ctx, sink.Addr(), lab.Send{Bytes: 1 << 30, RateBps: 40_000_000, Timeout: 8 * time.Second})
+	})
+	time.Sleep(time.Second)
+	rep, code, _ := runCheckIn(t, a, "-i", la.Name, "--link-speed", la.Name+"=20M")
+	tx := iface(t, rep, la.Name).TX
+	if code != 2 || tx.Verdict != verdict.Saturated || tx.CapacitySource != "user" {
+		t.Errorf("exit %d, tx %v from %q: want 2, saturated, user", code, tx.Verdict, tx.CapacitySource)
+	}
+}
+
+// Scenario 5: capacity unknown (a dummy interface has no link speed) and
+// no queue: unknown, exit 3, with advice.
+func TestIntegrationCheckUnknownCapacity(t *testing.T) {
+	l := lab.New(t)
+	a := l.Netns()
+	dev := "nr" + l.Tag() + "d0"
+	a.Run("ip", "link", "add", dev, "type", "dummy")
+	a.Run("ip", "addr", "add", "198.18.250.1/24", "dev", dev)
+	a.Run("ip", "link", "set", dev, "up")
+	ctx := trafficCtx(t)
+	background(t, ctx, func(ctx context.Context) {
+		_, _ = a.SendUDP(ctx, netip.MustParseAddrPort("198.18.250.2:9"), lab.Send{Size: 1000, Count: 1 << 20, RateBps: 5_000_000, Timeout: 8 * time.Second})
+	})
+	time.Sleep(500 * time.Millisecond)
+	rep, code, _ := runCheckIn(t, a, "-i", dev)
+	tx := iface(t, rep, dev).TX
+	if code != 3 || tx.Verdict != verdict.Unknown {
+		t.Errorf("exit %d, tx %v: want 3, unknown", code, tx.Verdict)
+	}
+	if len(tx.Advice) == 0 || !strings.Contains(tx.Advice[0], "--link-speed "+dev+"=RATE") {
+		t.Errorf("advice %q does not say how to give --link-speed", tx.Advice)
+	}
+}
+
+// Scenario 6: a capture filter that hides half of the traffic.
+func TestIntegrationCheckFilterCoverage(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	s1, s2 := b.TCPSink(lb.IPv4.Addr()), b.TCPSink(lb.IPv4.Addr())
+	ctx := trafficCtx(t)
+	for _, s := range []*lab.Sink{s1, s2} {
+		background(t, ctx, func(ctx context.Context) {
+			_, _ = a.SendTCP(ctx, s.Addr(), lab.Send{Bytes: 1 << 30, RateBps: 10_000_000, Timeout: 8 * time.Second})
+		})
+	}
+	time.Sleep(time.Second)
+	filter := fmt.Sprintf("tcp port %d", s1.Addr().Port())
+	rep, _, _ := runCheckIn(t, a, "-i", la.Name, "--link-speed", la.Name+"=1G", "-f", filter)
+	tx := iface(t, rep, la.Name).TX
+	if c := coverageOf(tx); c < 0.45 || c > 0.55 {
+		t.Errorf("tx coverage %v, want about 0.5 (%s)", c, tx.Coverage.Summary)
+	}
+	if !strings.Contains(strings.Join(tx.Coverage.Reasons, "\n"), filter) {
+		t.Errorf("coverage reasons %q do not name the filter %q", tx.Coverage.Reasons, filter)
+	}
+}
+
+// Scenario 7: bursts through a shaper with a small queue drop at a low
+// average rate: congested.
+func TestIntegrationCheckBurstsCongested(t *testing.T) {
+	l := lab.New(t)
+	r := l.Router()
+	r.RtoB.TBF(50_000_000, 16_000, 16_000)
+	sink := r.B.UDPSink(r.BtoR.IPv4.Addr())
+	ctx := trafficCtx(t)
+	// 100 datagrams of 1200 bytes back to back every 250 ms: 3.8 Mbit/s
+	// on average, bursts far beyond the 16 kB queue.
+	background(t, ctx, func(ctx context.Context) {
+		for ctx.Err() == nil {
+			_, _ = r.A.SendUDP(ctx, sink.Addr(), lab.Send{Size: 1200, Count: 100, Timeout: time.Second})
+			select {
+			case <-ctx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	})
+	time.Sleep(500 * time.Millisecond)
+	rep, code, _ := runCheckIn(t, r.R, "-i", r.RtoB.Name, "-F", r.AtoR.IPv4.Masked().String())
+	tx := iface(t, rep, r.RtoB.Name).TX
+	if code != 1 || tx.Verdict != verdict.Congested {
+		t.Errorf("exit %d, tx %v: want 1, congested (reasons %q)", code, tx.Verdict, tx.Reasons)
+	}
+	if tx.Evidence.QueueDrops == nil || *tx.Evidence.QueueDrops == 0 {
+		t.Errorf("no qdisc drops in the evidence: %+v", tx.Evidence)
+	}
+	if tx.Utilization == nil || *tx.Utilization > 0.3 {
+		t.Errorf("utilisation %v, want low", tx.Utilization)
+	}
+}

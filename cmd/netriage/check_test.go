@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckBadInput checks that every bad flag or config value exits 3 (the
+// plugin convention's unknown) with a message naming the problem, and
+// prints nothing on stdout.
+func TestCheckBadInput(t *testing.T) {
+	dir := t.TempDir()
+	badCfg := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badCfg, []byte("check:\n  warn_utilization: 1.5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unknownKey := filepath.Join(dir, "unknown.yaml")
+	if err := os.WriteFile(unknownKey, []byte("check:\n  wran_utilization: 0.5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--bogus"}, "unknown flag: --bogus"},
+		{"argument", []string{"eth0"}, `unexpected argument "eth0"`},
+		{"duration too short", []string{"--duration", "200ms"}, "too short for a verdict"},
+		{"duration negative", []string{"--duration", "-5s"}, "--duration -5s is too short"},
+		{"duration zero", []string{"--duration", "0s"}, "too short for a verdict"},
+		{"duration syntax", []string{"--duration", "ten"}, "invalid argument"},
+		{"interval", []string{"--interval", "1ms"}, "--interval 1ms is out of range"},
+		{"output", []string{"--output", "yaml"}, `--output "yaml": use one of text, json, markdown`},
+		{"link speed", []string{"--link-speed", "eth0"}, "want IFACE=RATE"},
+		{"link speed rate", []string{"--link-speed", "eth0=fast"}, "not a number"},
+		{"warn above crit", []string{"--warn", "0.99"}, "check.warn_utilization (0.99) is above check.crit_utilization"},
+		{"crit out of range", []string{"--crit", "2"}, "check.crit_utilization: 2 is out of range"},
+		{"explain zero", []string{"--explain-share", "0"}, "check.explain_share: 0 is out of range"},
+		{"negative drops", []string{"--min-drops", "-1"}, "check.min_drops_per_sec: -1 is negative"},
+		{"local net", []string{"-F", "198.18.0.0"}, `-F "198.18.0.0": want NET/LEN`},
+		{"config missing", []string{"--config", filepath.Join(dir, "none.yaml")}, "check the path given with --config"},
+		{"config value", []string{"--config", badCfg}, "check.warn_utilization: 1.5 is out of range"},
+		{"config key", []string{"--config", unknownKey}, "wran_utilization"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := runCmd(t, append([]string{"check"}, tc.args...)...)
+			if code != exitUnknown {
+				t.Errorf("exit code %d, want %d", code, exitUnknown)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			if !strings.Contains(errOut, tc.want) || !strings.HasPrefix(errOut, "netriage check: ") {
+				t.Errorf("stderr %q does not contain %q", errOut, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseRetransSegs(t *testing.T) {
+	snmp := "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors\nTcp: 1 200 120000 -1 10 5 0 0 3 1000 2000 42 0 7 0\nUdp: InDatagrams\nUdp: 5\n"
+	v, err := parseRetransSegs([]byte(snmp))
+	if err != nil || v != 42 {
+		t.Errorf("got %d, %v; want 42", v, err)
+	}
+	if _, err := parseRetransSegs([]byte("Ip: a\nIp: 1\n")); err == nil {
+		t.Error("no Tcp line accepted")
+	}
+	if _, err := parseRetransSegs([]byte("Tcp: RetransSegs\nTcp: x\n")); err == nil {
+		t.Error("bad number accepted")
+	}
+}

@@ -1,0 +1,89 @@
+// Package links reads interface and queue counters of one network
+// namespace: netlink link statistics (64-bit), root qdisc statistics, the
+// configured rate of tbf/htb shapers, the ethtool link speed and the
+// interface addresses. It produces triage.LinksSample values.
+//
+// # Structure
+//
+// read* functions do the syscalls (netlink dumps, the SIOCETHTOOL ioctl,
+// sysfs reads) and return the library's decoded values; parse* functions are
+// pure and turn them into triage.IfaceSample. Tests feed parse* with
+// fixtures under testdata/.
+//
+// # Namespaces
+//
+// Open with Options.Netns set to an `ip netns` name (/run/netns/NAME) or a
+// PID (/proc/PID/ns/net) reads another namespace: the netlink socket and the
+// socket used for the ethtool ioctl are created inside it (on a locked OS
+// thread, with setns), so every later call answers for that namespace.
+// Entering another namespace needs CAP_SYS_ADMIN. sysfs describes only the
+// namespace it was mounted in, so it is read only for the caller's own
+// namespace.
+//
+// # Capacity inputs
+//
+// EthtoolSpeedBps comes from ETHTOOL_GSET (speed in Mbit/s; unknown and -1
+// become 0). SysfsSpeedBps is /sys/class/net/NAME/speed under the injectable
+// Options.SysfsRoot. Qdisc.ShaperRateBps is a tbf root's rate or the summed
+// ceil of an htb root's top-level classes. triage.ResolveCapacity chooses
+// between them.
+package links
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Options configure a Reader.
+type Options struct {
+	// Netns selects the namespace: "" for the caller's own, an `ip netns`
+	// name, or a PID.
+	Netns string
+	// SysfsRoot is where sysfs is mounted ("/sys" when empty). It is read
+	// only for the caller's own namespace.
+	SysfsRoot string
+	// NoEthtool skips the ethtool ioctl.
+	NoEthtool bool
+}
+
+// ErrNetnsNotFound is returned (wrapped) by Open when the namespace named in
+// Options.Netns does not exist.
+var ErrNetnsNotFound = errors.New("network namespace not found")
+
+// netnsError is a namespace lookup failure; it unwraps to ErrNetnsNotFound.
+type netnsError struct{ target, why string }
+
+func (e *netnsError) Error() string {
+	return fmt.Sprintf("--netns %q: network namespace not found (%s)", e.target, e.why)
+}
+
+func (e *netnsError) Unwrap() error { return ErrNetnsNotFound }
+
+// nsPath returns the file that names the namespace target: a PID's
+// /proc/PID/ns/net or /run/netns/NAME.
+func nsPath(target string) (string, error) {
+	if target == "" {
+		return "", nil
+	}
+	if pid, err := strconv.Atoi(target); err == nil {
+		if pid <= 0 {
+			return "", &netnsError{target, "not a valid PID"}
+		}
+		p := "/proc/" + target + "/ns/net"
+		if _, err := os.Stat(p); err != nil {
+			return "", &netnsError{target, "no process with that PID can be inspected: " + err.Error()}
+		}
+		return p, nil
+	}
+	if strings.ContainsAny(target, "/") || target == "." || target == ".." {
+		return "", &netnsError{target, "give a name from 'ip netns list' or a PID"}
+	}
+	p := "/run/netns/" + target
+	if _, err := os.Stat(p); err != nil {
+		return "", &netnsError{target, "no " + p + "; see 'ip netns list', or give a PID"}
+	}
+	return p, nil
+}

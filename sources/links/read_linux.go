@@ -1,0 +1,276 @@
+package links
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"netriage/triage"
+)
+
+// Reader reads the links of one network namespace. It is not safe for
+// concurrent use; the sampler calls it from one goroutine.
+type Reader struct {
+	h         *netlink.Handle
+	ethFd     int    // socket for SIOCETHTOOL inside the namespace, -1 if none
+	sysfsRoot string // "" when sysfs does not describe the namespace
+	netns     string
+}
+
+// Open returns a Reader for the namespace named in opts.Netns. Errors for a
+// namespace that does not exist wrap ErrNetnsNotFound.
+func Open(opts Options) (*Reader, error) {
+	path, err := nsPath(opts.Netns)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{ethFd: -1, netns: opts.Netns}
+	if path == "" {
+		r.h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return nil, fmt.Errorf("links: open netlink: %w", err)
+		}
+		r.sysfsRoot = opts.SysfsRoot
+		if r.sysfsRoot == "" {
+			r.sysfsRoot = "/sys"
+		}
+		if !opts.NoEthtool {
+			r.ethFd = ioctlSocket()
+		}
+		return r, nil
+	}
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("links: open namespace %s: %w", opts.Netns, err)
+	}
+	defer ns.Close()
+	r.h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("links: enter namespace %s: %w (needs root or CAP_SYS_ADMIN)", opts.Netns, err)
+		}
+		return nil, fmt.Errorf("links: netlink in namespace %s: %w", opts.Netns, err)
+	}
+	if !opts.NoEthtool {
+		fd, err := socketInNetns(ns)
+		if err != nil {
+			r.h.Close()
+			return nil, fmt.Errorf("links: ethtool socket in namespace %s: %w", opts.Netns, err)
+		}
+		r.ethFd = fd
+	}
+	return r, nil
+}
+
+// Close releases the netlink handle and the ioctl socket.
+func (r *Reader) Close() error {
+	if r.h != nil {
+		r.h.Close()
+		r.h = nil
+	}
+	if r.ethFd >= 0 {
+		unix.Close(r.ethFd)
+		r.ethFd = -1
+	}
+	return nil
+}
+
+// ioctlSocket returns a datagram socket for ioctls in the current
+// namespace, or -1.
+func ioctlSocket() int {
+	for _, fam := range []int{unix.AF_INET, unix.AF_INET6, unix.AF_UNIX} {
+		if fd, err := unix.Socket(fam, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
+			return fd
+		}
+	}
+	return -1
+}
+
+// socketInNetns creates the ioctl socket inside ns on a locked OS thread.
+// A socket keeps the namespace it was created in.
+func socketInNetns(ns netns.NsHandle) (int, error) {
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("current namespace: %w", err)
+	}
+	defer orig.Close()
+	if err := netns.Set(ns); err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("setns: %w", err)
+	}
+	fd := ioctlSocket()
+	if err := netns.Set(orig); err != nil {
+		// Keep the thread locked: the runtime drops it when this
+		// goroutine ends, so nothing else runs in the wrong namespace.
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("setns back: %w", err)
+	}
+	runtime.UnlockOSThread()
+	if fd < 0 {
+		return -1, errors.New("no socket family available")
+	}
+	return fd, nil
+}
+
+// Read takes one sample of every interface. Seq and Time are left for the
+// sampler. A failed link dump is an error; a failed qdisc, class or address
+// dump becomes a warning in the sample.
+func (r *Reader) Read() (triage.LinksSample, error) {
+	var out triage.LinksSample
+	links, err := retryDump(func() ([]netlink.Link, error) { return r.h.LinkList() })
+	if err != nil {
+		if errors.Is(err, netlink.ErrDumpInterrupted) {
+			out.Warnings = append(out.Warnings, "link dump interrupted; counters may be inconsistent")
+		} else {
+			return out, fmt.Errorf("links: link dump: %w", err)
+		}
+	}
+	qdiscs, err := retryDump(func() ([]netlink.Qdisc, error) { return r.h.QdiscList(nil) })
+	if err != nil {
+		out.Warnings = append(out.Warnings, "qdisc dump: "+err.Error())
+	}
+	var classes []netlink.Class
+	for _, q := range qdiscs {
+		a := q.Attrs()
+		if q.Type() != "htb" || a.Parent != netlink.HANDLE_ROOT {
+			continue
+		}
+		cs, err := r.h.ClassList(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: a.LinkIndex}}, 0)
+		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("htb classes of ifindex %d: %v", a.LinkIndex, err))
+		}
+		classes = append(classes, cs...)
+	}
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return r.h.AddrList(nil, netlink.FAMILY_ALL) })
+	if err != nil {
+		out.Warnings = append(out.Warnings, "address dump: "+err.Error())
+	}
+	speeds := make(map[int]speed, len(links))
+	for _, l := range links {
+		a := l.Attrs()
+		var sp speed
+		if r.ethFd >= 0 {
+			sp.ethtoolBps = ethtoolSpeedBps(r.ethFd, a.Name)
+		}
+		if r.sysfsRoot != "" {
+			sp.sysfsBps = readSysfsSpeedBps(r.sysfsRoot, a.Name)
+		}
+		speeds[a.Index] = sp
+	}
+	out.Ifaces = parseLinks(links, qdiscs, classes, addrs, speeds)
+	return out, nil
+}
+
+// retryDump retries a dump interrupted by a concurrent change up to three
+// times, then returns the partial result with netlink.ErrDumpInterrupted.
+func retryDump[T any](f func() ([]T, error)) ([]T, error) {
+	var (
+		v   []T
+		err error
+	)
+	for range 3 {
+		v, err = f()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return v, err
+		}
+	}
+	return v, err
+}
+
+// ethtool ioctl numbers (linux/sockios.h, linux/ethtool.h).
+const (
+	siocEthtool = 0x8946
+	ethtoolGSet = 0x1
+)
+
+// ethtoolCmd is struct ethtool_cmd (44 bytes).
+type ethtoolCmd struct {
+	Cmd           uint32
+	Supported     uint32
+	Advertising   uint32
+	Speed         uint16
+	Duplex        uint8
+	Port          uint8
+	PhyAddress    uint8
+	Transceiver   uint8
+	Autoneg       uint8
+	MdioSupport   uint8
+	Maxtxpkt      uint32
+	Maxrxpkt      uint32
+	SpeedHi       uint16
+	EthTpMdix     uint8
+	EthTpMdixCtrl uint8
+	LpAdvertising uint32
+	Reserved      [2]uint32
+}
+
+// ifreqData is struct ifreq with the ifr_data member.
+type ifreqData struct {
+	Name [unix.IFNAMSIZ]byte
+	Data unsafe.Pointer
+	_    [24 - unsafe.Sizeof(uintptr(0))]byte
+}
+
+// ethtoolSpeedBps returns the link speed of name in bits per second from
+// ETHTOOL_GSET on fd (whose namespace is the one asked), or 0 when the
+// driver does not know or support it.
+func ethtoolSpeedBps(fd int, name string) uint64 {
+	if len(name) >= unix.IFNAMSIZ {
+		return 0
+	}
+	cmd := ethtoolCmd{Cmd: ethtoolGSet}
+	var ifr ifreqData
+	copy(ifr.Name[:], name)
+	ifr.Data = unsafe.Pointer(&cmd)
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), siocEthtool, uintptr(unsafe.Pointer(&ifr)))
+	runtime.KeepAlive(&cmd)
+	if errno != 0 {
+		return 0
+	}
+	return parseEthtoolSpeed(cmd.Speed, cmd.SpeedHi)
+}
+
+// parseEthtoolSpeed combines ethtool_cmd's speed halves (Mbit/s); 0 and
+// SPEED_UNKNOWN (0xffffffff) give 0.
+func parseEthtoolSpeed(lo, hi uint16) uint64 {
+	mbps := uint32(hi)<<16 | uint32(lo)
+	if mbps == 0 || mbps == 0xffffffff || mbps == 0xffff {
+		return 0
+	}
+	return uint64(mbps) * 1_000_000
+}
+
+// readSysfsSpeedBps reads ROOT/class/net/NAME/speed (Mbit/s) and returns
+// bits per second, or 0 when absent, unreadable (EINVAL for lo) or -1.
+func readSysfsSpeedBps(root, name string) uint64 {
+	if name == "" || strings.ContainsAny(name, "/") || name == "." || name == ".." {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(root, "class", "net", name, "speed"))
+	if err != nil {
+		return 0
+	}
+	return parseSysfsSpeed(string(b))
+}
+
+// parseSysfsSpeed parses the speed file's content (Mbit/s).
+func parseSysfsSpeed(s string) uint64 {
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || v <= 0 || v > 1e9 {
+		return 0
+	}
+	return uint64(v) * 1_000_000
+}

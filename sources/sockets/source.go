@@ -1,0 +1,196 @@
+package sockets
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+
+	"netriage/sources/clock"
+	"netriage/triage/attrib"
+)
+
+// Config configures a Source.
+type Config struct {
+	// ProcRoot is the /proc mount to read ("/proc" when empty).
+	ProcRoot string
+	// FullScanInterval rate-limits full /proc/*/fd rescans (default 5 s).
+	FullScanInterval time.Duration
+	// Dumper reads the socket tables; nil means netlink sock_diag.
+	Dumper Dumper
+}
+
+// Source produces socket tables with owners and process metadata. Refresh
+// and Run must not be called concurrently.
+type Source struct {
+	cfg    Config
+	fs     *procFS
+	cache  *inodeCache
+	meta   *metaCache
+	dumper Dumper
+	seq    uint64
+	owners map[attrib.ProcKey]*attrib.Process
+	host   uint64
+	intr   uint64
+}
+
+// New returns a Source. Close it when done.
+func New(cfg Config) *Source {
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = "/proc"
+	}
+	if cfg.FullScanInterval <= 0 {
+		cfg.FullScanInterval = 5 * time.Second
+	}
+	if cfg.Dumper == nil {
+		cfg.Dumper = NewNetlinkDumper()
+	}
+	fs := newProcFS(cfg.ProcRoot)
+	s := &Source{cfg: cfg, fs: fs, cache: newInodeCache(fs, cfg.FullScanInterval), meta: newMetaCache(fs), dumper: cfg.Dumper, owners: map[attrib.ProcKey]*attrib.Process{}}
+	s.host, _ = fs.readNsPath(cfg.ProcRoot + "/self/ns/net")
+	return s
+}
+
+// Name returns "sockets".
+func (s *Source) Name() string { return "sockets" }
+
+// Close releases the namespace handles.
+func (s *Source) Close() { s.dumper.Close() }
+
+// Refresh takes one socket table at time now: namespaces from the PIDs'
+// /proc/PID/ns/net, one dump per namespace, owners from the inode cache,
+// metadata for new owners. Errors of one namespace are recorded in the
+// table; only a failure to list /proc is returned.
+func (s *Source) Refresh(now time.Time) (*attrib.SocketTable, error) {
+	if err := s.cache.refreshPIDs(now); err != nil {
+		return nil, fmt.Errorf("sockets refresh: %w", err)
+	}
+	s.seq++
+	tab := &attrib.SocketTable{Time: now, Seq: s.seq, HostNetns: s.host, LocalAddrs: map[netip.Addr]uint64{}}
+
+	// Namespaces that have processes, each with a representative PID.
+	type nsRep struct {
+		pid  int32
+		pids int
+	}
+	nss := map[uint64]*nsRep{}
+	unreadable := 0
+	for pid, pi := range s.cache.pids {
+		if pi.unreadable {
+			unreadable++
+		}
+		if pi.netns == 0 {
+			continue
+		}
+		r := nss[pi.netns]
+		if r == nil {
+			r = &nsRep{pid: pid}
+			nss[pi.netns] = r
+		}
+		r.pids++
+		if pid < r.pid {
+			r.pid = pid
+		}
+	}
+	inos := make([]uint64, 0, len(nss))
+	for ino := range nss {
+		inos = append(inos, ino)
+	}
+	sort.Slice(inos, func(i, j int) bool { return inos[i] < inos[j] })
+	keep := make(map[uint64]bool, len(nss))
+	for _, ino := range inos {
+		r := nss[ino]
+		keep[ino] = true
+		socks, addrs, intr, err := s.dumper.Dump(ino, s.cfg.ProcRoot+"/"+strconv.Itoa(int(r.pid))+"/ns/net")
+		ns := attrib.Namespace{Inode: ino, PIDs: r.pids, Sockets: len(socks)}
+		s.intr += uint64(intr)
+		if err != nil {
+			// The namespace may have been deleted with its last process.
+			ns.Err = err.Error()
+			tab.Health.Errors = append(tab.Health.Errors, err.Error())
+		}
+		tab.Namespaces = append(tab.Namespaces, ns)
+		tab.Sockets = append(tab.Sockets, socks...)
+		for _, a := range addrs {
+			if _, dup := tab.LocalAddrs[a]; !dup {
+				tab.LocalAddrs[a] = ino
+			}
+		}
+	}
+	s.dumper.Forget(keep)
+
+	// Resolve owners.
+	want := make([]uint32, 0, len(tab.Sockets))
+	uidOf := make(map[uint32]uint32, len(tab.Sockets))
+	present := make(map[uint32]struct{}, len(tab.Sockets))
+	for i := range tab.Sockets {
+		if ino := tab.Sockets[i].Inode; ino != 0 {
+			want = append(want, ino)
+			uidOf[ino] = tab.Sockets[i].UID
+			present[ino] = struct{}{}
+		}
+	}
+	s.cache.resolve(now, want, func(ino uint32) uint32 { return uidOf[ino] })
+	s.cache.pruneTried(present)
+	unresolved := 0
+	for i := range tab.Sockets {
+		sk := &tab.Sockets[i]
+		if sk.Inode == 0 {
+			continue
+		}
+		pid, pi := s.cache.lookup(sk.Inode)
+		if pi == nil {
+			unresolved++
+			continue
+		}
+		k := attrib.ProcKey{PID: pid, StartTicks: pi.start}
+		sk.Owner = k
+		if _, ok := s.owners[k]; !ok {
+			s.owners[k] = s.meta.get(k, pi)
+		}
+	}
+	live := func(k attrib.ProcKey) bool {
+		pi := s.cache.pids[k.PID]
+		return pi != nil && pi.start == k.StartTicks
+	}
+	for k := range s.owners {
+		if !live(k) {
+			delete(s.owners, k)
+		}
+	}
+	s.meta.prune(live)
+	tab.Processes = make(map[attrib.ProcKey]*attrib.Process, len(s.owners))
+	for k, p := range s.owners {
+		tab.Processes[k] = p
+	}
+	tab.Health.DumpsInterrupted = s.intr
+	tab.Health.UnresolvedInodes = unresolved
+	tab.Health.UnreadablePIDs = unreadable
+	tab.Health.FullScans = s.cache.fullScans
+	return tab, nil
+}
+
+// Run refreshes every interval (clock c) and sends each table to out,
+// dropping a table when out is full so a slow reader always gets the newest.
+// It returns nil when ctx is cancelled, or the first error of Refresh.
+func (s *Source) Run(ctx context.Context, c clock.Clock, interval time.Duration, out chan<- *attrib.SocketTable) error {
+	t := c.NewTicker(interval)
+	defer t.Stop()
+	for {
+		tab, err := s.Refresh(c.Now())
+		if err != nil {
+			return err
+		}
+		select {
+		case out <- tab:
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+		}
+	}
+}

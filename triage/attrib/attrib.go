@@ -1,0 +1,666 @@
+package attrib
+
+import (
+	"net/netip"
+	"sort"
+	"time"
+
+	"netriage/triage/flows"
+)
+
+// Rates is a sent/received pair of rates in bits per second.
+type Rates struct {
+	SentBps float64
+	RecvBps float64
+}
+
+func (r *Rates) add(o Rates, swapped bool) {
+	if swapped {
+		o.SentBps, o.RecvBps = o.RecvBps, o.SentBps
+	}
+	r.SentBps += o.SentBps
+	r.RecvBps += o.RecvBps
+}
+
+// FlowStat is what the Attributor needs of one flow: its key, cumulative
+// bytes (as the flow table counts them) and windowed rates.
+type FlowStat struct {
+	Key         flows.Key
+	SentBytes   uint64
+	RecvBytes   uint64
+	SentPackets uint64
+	RecvPackets uint64
+	Rate2s      Rates
+	Rate10s     Rates
+	Rate40s     Rates
+	// Netns and Inode name the socket directly when the statistics come from
+	// the socket itself (socket-counter mode); zero otherwise.
+	Netns uint64
+	Inode uint32
+}
+
+// Reason is why traffic has no owning process.
+type Reason string
+
+// Reasons for unattributed traffic.
+const (
+	// ReasonForwarded: neither address is local to any namespace; the host
+	// forwarded or bridged the packets, no local socket exists.
+	ReasonForwarded Reason = "forwarded"
+	// ReasonClosed: the socket closed before a dump saw it with an owner
+	// (seen only in TIME_WAIT, which has no inode).
+	ReasonClosed Reason = "closed"
+	// ReasonOtherProto: protocols without sockets we can join (ICMP, ...).
+	ReasonOtherProto Reason = "other_protocol"
+	// ReasonUnknown: a local TCP or UDP flow whose socket or process was
+	// not found (fds not readable, process exited, raw sockets...).
+	ReasonUnknown Reason = "unknown"
+)
+
+// Reasons lists every Reason in display order.
+var Reasons = []Reason{ReasonForwarded, ReasonClosed, ReasonOtherProto, ReasonUnknown}
+
+// Match says how a flow found its owner.
+type Match string
+
+// Matches.
+const (
+	MatchSocket   Match = "socket"   // the socket itself (socket-counter mode)
+	MatchExact    Match = "5-tuple"  // live socket, exact 5-tuple
+	MatchGrace    Match = "closed"   // socket closed within the grace period
+	MatchBound    Match = "bound"    // unconnected UDP socket or TCP listener
+	MatchPeer     Match = "peer"     // same local addr and remote endpoint as a recent socket
+	MatchNone     Match = ""         // unattributed
+)
+
+const maxGraceDflt = 65536
+
+// Config tunes the Attributor.
+type Config struct {
+	// ClosedGrace keeps closed sockets joinable, and exited processes
+	// listed, for this long.
+	ClosedGrace time.Duration
+	// MaxGraceEntries caps the closed-socket and peer memories (default
+	// 65536 each).
+	MaxGraceEntries int
+	// Name resolves a remote address to a name ("" if unknown). It must not
+	// block; nil means no names.
+	Name func(netip.Addr) string
+}
+
+// Owner is the result of the join for one flow.
+type Owner struct {
+	Proc  ProcKey
+	Netns uint64
+	// Swapped is true when the flow's remote side is the socket's local side
+	// (sent and received are exchanged for the process).
+	Swapped bool
+	Match   Match
+	Reason  Reason
+}
+
+// ProcRow is one process in a Report.
+type ProcRow struct {
+	Process Process
+	// Exited is true when the process is gone; the row stays for the grace
+	// period after its last traffic.
+	Exited      bool
+	Netns       uint64
+	SentBytes   uint64
+	RecvBytes   uint64
+	Rate2s      Rates
+	Rate10s     Rates
+	Rate40s     Rates
+	Connections int
+}
+
+// UnattributedRow is the traffic of one Reason.
+type UnattributedRow struct {
+	Reason    Reason
+	SentBytes uint64
+	RecvBytes uint64
+	Rate2s    Rates
+	Rate10s   Rates
+	Rate40s   Rates
+	Flows     int
+}
+
+// ConnRow is one connection (flow) with its owner.
+type ConnRow struct {
+	Key       flows.Key
+	Owner     Owner
+	Program   string
+	SentBytes uint64
+	RecvBytes uint64
+	Rate2s    Rates
+	Rate10s   Rates
+	Rate40s   Rates
+}
+
+// RemoteRow aggregates the connections to one remote address.
+type RemoteRow struct {
+	Addr        netip.Addr
+	Name        string
+	SentBytes   uint64
+	RecvBytes   uint64
+	Rate2s      Rates
+	Rate10s     Rates
+	Rate40s     Rates
+	Connections int
+	// Procs are the processes talking to it, by descending 10 s rate.
+	Procs []ProcKey
+}
+
+// Report is the attribution of one snapshot. Rows are sorted by descending
+// 10 s total rate, then cumulative bytes.
+type Report struct {
+	Time         time.Time
+	Processes    []ProcRow
+	Unattributed []UnattributedRow
+	Connections  []ConnRow
+	Remotes      []RemoteRow
+	// ExitedSentBytes and ExitedRecvBytes are the cumulative bytes of
+	// processes whose rows were dropped after they exited, so that the
+	// totals still add up.
+	ExitedSentBytes uint64
+	ExitedRecvBytes uint64
+}
+
+type connKey struct {
+	proto      flows.Proto
+	local      netip.Addr
+	remote     netip.Addr
+	localPort  uint16
+	remotePort uint16
+}
+
+type bindKey struct {
+	proto flows.Proto
+	addr  netip.Addr
+	port  uint16
+}
+
+type peerKey struct {
+	proto      flows.Proto
+	local      netip.Addr
+	remote     netip.Addr
+	remotePort uint16
+}
+
+type inodeKey struct {
+	netns uint64
+	inode uint32
+}
+
+type memEntry struct {
+	owner ProcKey
+	netns uint64
+	until time.Time
+}
+
+type flowState struct {
+	owner            Owner
+	lastSent         uint64
+	lastRecv         uint64
+	seen             bool
+	resolved         bool
+	lastSeenSnapshot uint64
+}
+
+type procAcc struct {
+	meta      Process
+	netns     uint64
+	sent      uint64
+	recv      uint64
+	lastBytes time.Time
+	exitedAt  time.Time
+}
+
+type reasonAcc struct {
+	sent, recv uint64
+}
+
+// Attributor keeps the state of the join between snapshots: which flow
+// belongs to whom, cumulative bytes per process, and the memory of recently
+// closed sockets. It is not safe for concurrent use.
+type Attributor struct {
+	cfg     Config
+	gen     uint64
+	flows   map[flows.Key]*flowState
+	procs   map[ProcKey]*procAcc
+	reasons map[Reason]*reasonAcc
+	grace   map[connKey]memEntry
+	peers   map[peerKey]memEntry
+	prev    map[connKey]memEntry
+	exitedS uint64
+	exitedR uint64
+
+	// indexes rebuilt per table
+	exact    map[connKey]*Socket
+	bound    map[bindKey]*Socket
+	byInode  map[inodeKey]*Socket
+	lastTab  *SocketTable
+	localSet map[netip.Addr]uint64
+}
+
+// New returns an Attributor.
+func New(cfg Config) *Attributor {
+	if cfg.MaxGraceEntries <= 0 {
+		cfg.MaxGraceEntries = maxGraceDflt
+	}
+	return &Attributor{
+		cfg:     cfg,
+		flows:   map[flows.Key]*flowState{},
+		procs:   map[ProcKey]*procAcc{},
+		reasons: map[Reason]*reasonAcc{},
+		grace:   map[connKey]memEntry{},
+		peers:   map[peerKey]memEntry{},
+		prev:    map[connKey]memEntry{},
+		exact:   map[connKey]*Socket{},
+		bound:   map[bindKey]*Socket{},
+		byInode: map[inodeKey]*Socket{},
+	}
+}
+
+// Update joins the flows of one snapshot (cumulative counters, as the flow
+// table reports them) to the socket table tab (nil: keep the previous one)
+// at time now, updates the cumulative per-process bytes, and returns the
+// report. fl is not retained.
+func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Report {
+	a.gen++
+	if tab != nil && tab != a.lastTab {
+		a.index(now, tab)
+	}
+	rep := Report{Time: now}
+	perProc := map[ProcKey]*ProcRow{}
+	perReason := map[Reason]*UnattributedRow{}
+	perRemote := map[netip.Addr]*RemoteRow{}
+	remoteProcRate := map[netip.Addr]map[ProcKey]float64{}
+	rep.Connections = make([]ConnRow, 0, len(fl))
+
+	for i := range fl {
+		f := &fl[i]
+		st := a.flows[f.Key]
+		if st == nil {
+			st = &flowState{}
+			a.flows[f.Key] = st
+		}
+		st.lastSeenSnapshot = a.gen
+		if !st.resolved {
+			o := a.resolve(f)
+			st.owner = o
+			st.resolved = !o.Proc.IsZero()
+		}
+		// Delta of the cumulative counters since the previous snapshot; a
+		// counter that went down is a flow that was expired and re-created.
+		ds, dr := f.SentBytes, f.RecvBytes
+		if st.seen && f.SentBytes >= st.lastSent && f.RecvBytes >= st.lastRecv {
+			ds, dr = f.SentBytes-st.lastSent, f.RecvBytes-st.lastRecv
+		}
+		st.lastSent, st.lastRecv, st.seen = f.SentBytes, f.RecvBytes, true
+
+		o := st.owner
+		if o.Swapped {
+			ds, dr = dr, ds
+		}
+		row := ConnRow{Key: f.Key, Owner: o, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, Rate2s: f.Rate2s, Rate10s: f.Rate10s, Rate40s: f.Rate40s}
+		if !o.Proc.IsZero() {
+			pa := a.proc(o.Proc, o.Netns, tab)
+			pa.sent += ds
+			pa.recv += dr
+			if ds+dr > 0 {
+				pa.lastBytes = now
+			}
+			row.Program = pa.meta.Program
+			pr := perProc[o.Proc]
+			if pr == nil {
+				pr = &ProcRow{}
+				perProc[o.Proc] = pr
+			}
+			pr.Rate2s.add(f.Rate2s, o.Swapped)
+			pr.Rate10s.add(f.Rate10s, o.Swapped)
+			pr.Rate40s.add(f.Rate40s, o.Swapped)
+			pr.Connections++
+		} else {
+			ra := a.reasons[o.Reason]
+			if ra == nil {
+				ra = &reasonAcc{}
+				a.reasons[o.Reason] = ra
+			}
+			ra.sent += ds
+			ra.recv += dr
+			ur := perReason[o.Reason]
+			if ur == nil {
+				ur = &UnattributedRow{Reason: o.Reason}
+				perReason[o.Reason] = ur
+			}
+			ur.Rate2s.add(f.Rate2s, false)
+			ur.Rate10s.add(f.Rate10s, false)
+			ur.Rate40s.add(f.Rate40s, false)
+			ur.Flows++
+		}
+		rep.Connections = append(rep.Connections, row)
+
+		// Per remote host: the flow's remote side, from the host's view.
+		rem := f.Key.Remote
+		rr := perRemote[rem]
+		if rr == nil {
+			rr = &RemoteRow{Addr: rem}
+			perRemote[rem] = rr
+		}
+		rr.SentBytes += f.SentBytes
+		rr.RecvBytes += f.RecvBytes
+		rr.Rate2s.add(f.Rate2s, false)
+		rr.Rate10s.add(f.Rate10s, false)
+		rr.Rate40s.add(f.Rate40s, false)
+		rr.Connections++
+		if !o.Proc.IsZero() {
+			m := remoteProcRate[rem]
+			if m == nil {
+				m = map[ProcKey]float64{}
+				remoteProcRate[rem] = m
+			}
+			m[o.Proc] += f.Rate10s.SentBps + f.Rate10s.RecvBps + 1e-9
+		}
+	}
+
+	// Forget flows that left the flow table (expired or evicted): the flow
+	// table bounds this map.
+	for k, st := range a.flows {
+		if st.lastSeenSnapshot != a.gen {
+			delete(a.flows, k)
+		}
+	}
+
+	// Processes: live ones, and exited ones until their traffic is older
+	// than the grace period.
+	for k, pa := range a.procs {
+		alive := true
+		if a.lastTab != nil && a.lastTab.Processes != nil {
+			_, alive = a.lastTab.Processes[k]
+		}
+		pr := perProc[k]
+		if !alive {
+			if pa.exitedAt.IsZero() {
+				pa.exitedAt = now
+			}
+			last := pa.lastBytes
+			if pa.exitedAt.After(last) {
+				last = pa.exitedAt
+			}
+			if now.Sub(last) > a.cfg.ClosedGrace {
+				a.exitedS += pa.sent
+				a.exitedR += pa.recv
+				delete(a.procs, k)
+				continue
+			}
+		}
+		row := ProcRow{Process: pa.meta, Exited: !alive, Netns: pa.netns, SentBytes: pa.sent, RecvBytes: pa.recv}
+		if pr != nil {
+			row.Rate2s, row.Rate10s, row.Rate40s, row.Connections = pr.Rate2s, pr.Rate10s, pr.Rate40s, pr.Connections
+		}
+		rep.Processes = append(rep.Processes, row)
+	}
+	for _, r := range Reasons {
+		ra := a.reasons[r]
+		ur := perReason[r]
+		if ra == nil && ur == nil {
+			continue
+		}
+		row := UnattributedRow{Reason: r}
+		if ur != nil {
+			row = *ur
+		}
+		if ra != nil {
+			row.SentBytes, row.RecvBytes = ra.sent, ra.recv
+		}
+		rep.Unattributed = append(rep.Unattributed, row)
+	}
+	for addr, rr := range perRemote {
+		if a.cfg.Name != nil {
+			rr.Name = a.cfg.Name(addr)
+		}
+		if m := remoteProcRate[addr]; m != nil {
+			for k := range m {
+				rr.Procs = append(rr.Procs, k)
+			}
+			sort.Slice(rr.Procs, func(i, j int) bool {
+				ri, rj := m[rr.Procs[i]], m[rr.Procs[j]]
+				if ri != rj {
+					return ri > rj
+				}
+				return rr.Procs[i].PID < rr.Procs[j].PID
+			})
+		}
+		rep.Remotes = append(rep.Remotes, *rr)
+	}
+	rep.ExitedSentBytes, rep.ExitedRecvBytes = a.exitedS, a.exitedR
+	sortReport(&rep)
+	return rep
+}
+
+// Process returns the metadata known for k (from the latest socket table or
+// the Attributor's memory of exited processes).
+func (a *Attributor) Process(k ProcKey) (Process, bool) {
+	if pa := a.procs[k]; pa != nil {
+		return pa.meta, true
+	}
+	if a.lastTab != nil {
+		if p := a.lastTab.Processes[k]; p != nil {
+			return *p, true
+		}
+	}
+	return Process{}, false
+}
+
+func (a *Attributor) proc(k ProcKey, netns uint64, tab *SocketTable) *procAcc {
+	pa := a.procs[k]
+	if pa == nil {
+		pa = &procAcc{meta: Process{Key: k}, netns: netns}
+		a.procs[k] = pa
+	}
+	if pa.meta.Program == "" && pa.meta.Incomplete == "" || pa.meta.StartTime.IsZero() {
+		src := tab
+		if src == nil {
+			src = a.lastTab
+		}
+		if src != nil {
+			if p := src.Processes[k]; p != nil {
+				pa.meta = *p
+				if p.Netns != 0 {
+					pa.netns = p.Netns
+				}
+			}
+		}
+	}
+	return pa
+}
+
+func unspecified(a netip.Addr) netip.Addr {
+	if a.Is4() {
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
+}
+
+// index rebuilds the join indexes from tab and moves sockets that closed
+// since the previous table into the grace memory.
+func (a *Attributor) index(now time.Time, tab *SocketTable) {
+	clear(a.exact)
+	clear(a.bound)
+	clear(a.byInode)
+	cur := make(map[connKey]memEntry, len(a.prev))
+	until := now.Add(a.cfg.ClosedGrace)
+	// The capture's own namespace first, so that on a 5-tuple present in
+	// several namespaces the host's socket wins.
+	for pass := 0; pass < 2; pass++ {
+		for i := range tab.Sockets {
+			s := &tab.Sockets[i]
+			if (s.Netns == tab.HostNetns) != (pass == 0) {
+				continue
+			}
+			if s.Inode != 0 {
+				a.byInode[inodeKey{s.Netns, s.Inode}] = s
+			}
+			if s.Connected() {
+				k := connKey{s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort}
+				if old, ok := a.exact[k]; !ok || (old.Owner.IsZero() && !s.Owner.IsZero()) {
+					a.exact[k] = s
+				}
+				if !s.Owner.IsZero() {
+					cur[k] = memEntry{owner: s.Owner, netns: s.Netns, until: until}
+					a.remember(a.peers, peerKey{s.Proto, s.Local, s.Remote, s.RemotePort}, memEntry{owner: s.Owner, netns: s.Netns, until: until}, now)
+				}
+				continue
+			}
+			if s.Proto == flows.ProtoUDP || s.State == StateListen {
+				k := bindKey{s.Proto, s.Local, s.LocalPort}
+				if old, ok := a.bound[k]; !ok || (old.Owner.IsZero() && !s.Owner.IsZero()) {
+					a.bound[k] = s
+				}
+			}
+		}
+	}
+	for k, e := range a.prev {
+		if _, still := cur[k]; !still {
+			a.rememberConn(k, e, now)
+		}
+	}
+	a.prev = cur
+	a.lastTab = tab
+	a.localSet = tab.LocalAddrs
+}
+
+func (a *Attributor) rememberConn(k connKey, e memEntry, now time.Time) {
+	if len(a.grace) >= a.cfg.MaxGraceEntries {
+		for gk, ge := range a.grace {
+			if now.After(ge.until) {
+				delete(a.grace, gk)
+			}
+		}
+		if len(a.grace) >= a.cfg.MaxGraceEntries {
+			return
+		}
+	}
+	a.grace[k] = e
+}
+
+func (a *Attributor) remember(m map[peerKey]memEntry, k peerKey, e memEntry, now time.Time) {
+	if _, ok := m[k]; !ok && len(m) >= a.cfg.MaxGraceEntries {
+		for pk, pe := range m {
+			if now.After(pe.until) {
+				delete(m, pk)
+			}
+		}
+		if len(m) >= a.cfg.MaxGraceEntries {
+			return
+		}
+	}
+	m[k] = e
+}
+
+// resolve finds the owner of one flow.
+func (a *Attributor) resolve(f *FlowStat) Owner {
+	k := f.Key
+	if k.Proto != flows.ProtoTCP && k.Proto != flows.ProtoUDP {
+		return Owner{Reason: ReasonOtherProto}
+	}
+	if f.Inode != 0 {
+		if s := a.byInode[inodeKey{f.Netns, f.Inode}]; s != nil && !s.Owner.IsZero() {
+			return Owner{Proc: s.Owner, Netns: s.Netns, Match: MatchSocket}
+		}
+	}
+	now := time.Time{}
+	if a.lastTab != nil {
+		now = a.lastTab.Time
+	}
+	closedSeen := false
+	for _, swapped := range [2]bool{false, true} {
+		l, r, lp, rp := k.Local, k.Remote, k.LocalPort, k.RemotePort
+		if swapped {
+			l, r, lp, rp = r, l, rp, lp
+		}
+		ck := connKey{k.Proto, l, r, lp, rp}
+		if s := a.exact[ck]; s != nil {
+			if !s.Owner.IsZero() {
+				return Owner{Proc: s.Owner, Netns: s.Netns, Swapped: swapped, Match: MatchExact}
+			}
+			if s.Inode == 0 || s.State == StateTimeWait {
+				closedSeen = true
+			}
+		}
+		if e, ok := a.grace[ck]; ok && !now.After(e.until) {
+			return Owner{Proc: e.owner, Netns: e.netns, Swapped: swapped, Match: MatchGrace}
+		}
+		for _, addr := range [...]netip.Addr{l, unspecified(l), netip.IPv6Unspecified()} {
+			if s := a.bound[bindKey{k.Proto, addr, lp}]; s != nil && !s.Owner.IsZero() {
+				return Owner{Proc: s.Owner, Netns: s.Netns, Swapped: swapped, Match: MatchBound}
+			}
+		}
+		if e, ok := a.peers[peerKey{k.Proto, l, r, rp}]; ok && !now.After(e.until) {
+			return Owner{Proc: e.owner, Netns: e.netns, Swapped: swapped, Match: MatchPeer}
+		}
+	}
+	if closedSeen {
+		return Owner{Reason: ReasonClosed}
+	}
+	if a.localSet != nil {
+		_, l := a.localSet[k.Local]
+		_, r := a.localSet[k.Remote]
+		if !l && !r && !k.Local.IsLoopback() {
+			return Owner{Reason: ReasonForwarded}
+		}
+	}
+	return Owner{Reason: ReasonUnknown}
+}
+
+func total(r Rates) float64 { return r.SentBps + r.RecvBps }
+
+func sortReport(rep *Report) {
+	sort.Slice(rep.Processes, func(i, j int) bool {
+		a, b := &rep.Processes[i], &rep.Processes[j]
+		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
+			return x > y
+		}
+		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
+			return x > y
+		}
+		return a.Process.Key.PID < b.Process.Key.PID
+	})
+	sort.Slice(rep.Connections, func(i, j int) bool {
+		a, b := &rep.Connections[i], &rep.Connections[j]
+		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
+			return x > y
+		}
+		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
+			return x > y
+		}
+		return keyLess(a.Key, b.Key)
+	})
+	sort.Slice(rep.Remotes, func(i, j int) bool {
+		a, b := &rep.Remotes[i], &rep.Remotes[j]
+		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
+			return x > y
+		}
+		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
+			return x > y
+		}
+		return a.Addr.Less(b.Addr)
+	})
+}
+
+func keyLess(a, b flows.Key) bool {
+	if a.Proto != b.Proto {
+		return a.Proto < b.Proto
+	}
+	if c := a.Local.Compare(b.Local); c != 0 {
+		return c < 0
+	}
+	if a.LocalPort != b.LocalPort {
+		return a.LocalPort < b.LocalPort
+	}
+	if c := a.Remote.Compare(b.Remote); c != 0 {
+		return c < 0
+	}
+	return a.RemotePort < b.RemotePort
+}

@@ -1,0 +1,166 @@
+// Package triage holds netriage's pure logic over snapshots: counter-pair
+// rates, capacity resolution and the links model that views and the
+// saturation verdict consume. It does no I/O and reads no clock; callers
+// pass timestamps in.
+//
+// # Units
+//
+// Byte counters are link-layer bytes as the kernel counts them. Rates of
+// bytes are bits per second (suffix Bps); other rates are per second
+// (suffix PerSec). Capacities are bits per second. Utilisation is a ratio
+// (1.0 = the capacity).
+package triage
+
+import (
+	"net/netip"
+	"sort"
+	"time"
+)
+
+// IfaceCounters are an interface's 64-bit kernel counters (netlink
+// IFLA_STATS64). They are monotonic while the interface exists.
+type IfaceCounters struct {
+	RxBytes, TxBytes     uint64
+	RxPackets, TxPackets uint64
+	RxErrors, TxErrors   uint64
+	RxDropped, TxDropped uint64
+}
+
+// QdiscStats summarises an interface's root qdisc. For an mq (or mqprio)
+// root the counters are the sums over its per-queue children, so nothing is
+// counted twice; for any other root they are the root's own counters, which
+// already include its children.
+type QdiscStats struct {
+	// Kind is the root qdisc kind: "fq_codel", "tbf", "htb", "mq", "noqueue"...
+	Kind string
+	// Children is the number of mq children summed (0 for other roots).
+	Children int
+	// Bytes and Packets are what the qdisc sent (monotonic).
+	Bytes, Packets uint64
+	// Drops, Overlimits and Requeues are monotonic counters. The kernel
+	// keeps them (and Packets) in 32 bits: they wrap at 2^32.
+	Drops, Overlimits, Requeues uint64
+	// BacklogBytes and BacklogPackets are gauges: what is queued now.
+	BacklogBytes, BacklogPackets uint64
+	// ShaperRateBps is the configured rate of a tbf root or the summed ceil
+	// of an htb root's top-level classes, in bits per second; 0 when the
+	// root is not a shaper.
+	ShaperRateBps uint64
+}
+
+// IfaceSample is one interface at one instant. It is an immutable value:
+// the slices it holds are never modified after the sample is built.
+type IfaceSample struct {
+	// Name is the interface name (untrusted text: sanitize before display).
+	Name string
+	// Index is the kernel ifindex; a new index under the same name means the
+	// interface was deleted and re-created.
+	Index int
+	// Kind is the link type ("device", "veth", "bridge", "vlan"...).
+	Kind string
+	// OperState is the RFC 2863 operational state: "up", "down",
+	// "lower-layer-down", "dormant", "not-present", "testing" or "unknown".
+	OperState string
+	// AdminUp reports IFF_UP (administratively up).
+	AdminUp bool
+	// Loopback reports IFF_LOOPBACK.
+	Loopback bool
+	// MTU is the interface MTU in bytes.
+	MTU int
+	// Counters are the interface counters.
+	Counters IfaceCounters
+	// Qdisc is the root qdisc summary; nil when the kernel reported none.
+	Qdisc *QdiscStats
+	// EthtoolSpeedBps is the link speed from the SIOCETHTOOL ioctl in bits
+	// per second; 0 when unknown or unsupported.
+	EthtoolSpeedBps uint64
+	// SysfsSpeedBps is /sys/class/net/NAME/speed in bits per second; 0 when
+	// unknown or not read (sysfs only describes the namespace it was mounted
+	// in).
+	SysfsSpeedBps uint64
+	// Addrs are the interface's IP addresses with prefix lengths.
+	Addrs []netip.Prefix
+}
+
+// IsUp reports whether the interface counts as up for default selection:
+// administratively up and operationally up or unknown (lo, tun devices).
+func (s IfaceSample) IsUp() bool {
+	return s.AdminUp && (s.OperState == "up" || s.OperState == "unknown")
+}
+
+// LinksSample is every interface of one network namespace at one instant.
+type LinksSample struct {
+	// Seq numbers samples from 1 in the order the sampler took them.
+	Seq uint64
+	// Time is when the sample was taken.
+	Time time.Time
+	// Ifaces are sorted by Index.
+	Ifaces []IfaceSample
+	// Warnings are problems that did not stop the sample (a qdisc dump
+	// that failed, an interrupted dump); empty when all went well.
+	Warnings []string
+}
+
+// Iface returns the interface named name.
+func (s *LinksSample) Iface(name string) (IfaceSample, bool) {
+	for _, i := range s.Ifaces {
+		if i.Name == name {
+			return i, true
+		}
+	}
+	return IfaceSample{}, false
+}
+
+// LinkRow is what views and writers show for one interface: the current
+// sample, its capacity, rates against the previous sample and utilisation.
+type LinkRow struct {
+	// Sample is the current sample (the last one seen when Gone).
+	Sample IfaceSample
+	// Capacity is the resolved capacity.
+	Capacity Capacity
+	// Rates are rates over the interval since the previous sample.
+	Rates IfaceRates
+	// RxUtilization and TxUtilization are RxBps and TxBps divided by the
+	// capacity; nil when the capacity or the rate is unknown. Values above
+	// 1 mean the capacity is understated (e.g. a shaper only limits tx).
+	RxUtilization, TxUtilization *float64
+	// Gone is true when the interface was in the previous sample and is not
+	// in the current one.
+	Gone bool
+}
+
+// CompareLinks builds one row per interface of cur, plus a Gone row for each
+// interface of prev missing from cur, sorted by name. prev may be nil (first
+// sample: rates are not valid). userBps holds capacity overrides by name.
+func CompareLinks(prev, cur *LinksSample, userBps map[string]uint64) []LinkRow {
+	rows := make([]LinkRow, 0, len(cur.Ifaces))
+	var dt time.Duration
+	if prev != nil {
+		dt = cur.Time.Sub(prev.Time)
+	}
+	for _, s := range cur.Ifaces {
+		row := LinkRow{Sample: s, Capacity: ResolveCapacity(userBps[s.Name], s)}
+		if prev == nil {
+			row.Rates = IfaceRates{Note: NoteFirst}
+		} else if p, ok := prev.Iface(s.Name); ok {
+			row.Rates = Rates(p, s, dt)
+		} else {
+			row.Rates = IfaceRates{Note: NoteNew}
+		}
+		if row.Rates.Valid {
+			row.RxUtilization = Utilization(row.Rates.RxBps, row.Capacity)
+			row.TxUtilization = Utilization(row.Rates.TxBps, row.Capacity)
+		}
+		rows = append(rows, row)
+	}
+	if prev != nil {
+		for _, p := range prev.Ifaces {
+			if _, ok := cur.Iface(p.Name); !ok {
+				rows = append(rows, LinkRow{Sample: p, Capacity: ResolveCapacity(userBps[p.Name], p),
+					Rates: IfaceRates{Note: NoteGone}, Gone: true})
+			}
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Sample.Name < rows[j].Sample.Name })
+	return rows
+}

@@ -1,0 +1,171 @@
+package verdict
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"netriage/triage"
+	"netriage/triage/attrib"
+	"netriage/triage/flows"
+)
+
+// FromLinks summarises link samples taken during a window (in time order,
+// first at the start, last at the end) into one Interface per name, in the
+// order of names. Deltas are summed over consecutive sample pairs with
+// triage.Rates, so a counter that went backwards is counted from zero and a
+// re-created interface (new ifindex) loses that one interval: both set
+// CounterReset, and CounterDuration says how much of the window the deltas
+// cover. userBps holds capacity overrides (--link-speed, links.speeds).
+// The tx capacity is triage.ResolveCapacity's; the rx capacity ignores a
+// root shaper, which limits egress only.
+//
+// An interface absent from every sample is returned in missing.
+func FromLinks(samples []triage.LinksSample, names []string, userBps map[string]uint64) (ifaces []Interface, missing []string) {
+	for _, name := range names {
+		ifc := Interface{Name: name, LinkHeaderBytes: defaultLinkHeader}
+		var last *triage.IfaceSample
+		var covered time.Duration
+		var q *Queue
+		for i := range samples {
+			cur, ok := samples[i].Iface(name)
+			if !ok {
+				continue
+			}
+			c := cur
+			last = &c
+			if cur.Qdisc != nil {
+				if q == nil {
+					q = &Queue{}
+				}
+				q.Kind = cur.Qdisc.Kind
+				q.BacklogSamples++
+				if cur.Qdisc.BacklogPackets > 0 || cur.Qdisc.BacklogBytes > 0 {
+					q.BacklogNonEmpty++
+				}
+				q.BacklogBytes = max(q.BacklogBytes, cur.Qdisc.BacklogBytes)
+				q.BacklogPackets = max(q.BacklogPackets, cur.Qdisc.BacklogPackets)
+			}
+			if i == 0 {
+				continue
+			}
+			prev, ok := samples[i-1].Iface(name)
+			if !ok {
+				ifc.CounterReset = true
+				continue
+			}
+			r := triage.Rates(prev, cur, samples[i].Time.Sub(samples[i-1].Time))
+			if !r.Valid {
+				ifc.CounterReset = true
+				continue
+			}
+			if r.Note == triage.NoteReset {
+				ifc.CounterReset = true
+			}
+			covered += r.Interval
+			d := r.Delta
+			ifc.RX.Bytes += d.RxBytes
+			ifc.RX.Packets += d.RxPackets
+			ifc.RX.Errors += d.RxErrors
+			ifc.RX.Dropped += d.RxDropped
+			ifc.TX.Bytes += d.TxBytes
+			ifc.TX.Packets += d.TxPackets
+			ifc.TX.Errors += d.TxErrors
+			ifc.TX.Dropped += d.TxDropped
+			if r.Qdisc != nil && q != nil {
+				q.Drops += r.Qdisc.DropsDelta
+				q.Overlimits += r.Qdisc.OverlimitsDelta
+				if r.Qdisc.Reset {
+					ifc.CounterReset = true
+				}
+			}
+		}
+		if last == nil {
+			missing = append(missing, name)
+			continue
+		}
+		if len(samples) >= 2 {
+			whole := samples[len(samples)-1].Time.Sub(samples[0].Time)
+			if covered < whole {
+				ifc.CounterReset = true
+			}
+		}
+		ifc.CounterDuration = covered
+		ifc.TX.Queue = q
+		txc := triage.ResolveCapacity(userBps[name], *last)
+		noShaper := *last
+		noShaper.Qdisc = nil
+		rxc := triage.ResolveCapacity(userBps[name], noShaper)
+		ifc.TX.CapacityBps, ifc.TX.CapacitySource = capOf(txc)
+		ifc.RX.CapacityBps, ifc.RX.CapacitySource = capOf(rxc)
+		ifaces = append(ifaces, ifc)
+	}
+	return ifaces, missing
+}
+
+func capOf(c triage.Capacity) (uint64, string) {
+	if !c.Known || c.Bps == 0 {
+		return 0, SourceUnknown
+	}
+	return c.Bps, string(c.Source)
+}
+
+// Owners maps every connection of an attribution report to its Owner, for
+// Flow.Owner. Unattributed connections carry their reason.
+func Owners(rep attrib.Report) map[flows.Key]*Owner {
+	procs := make(map[attrib.ProcKey]*attrib.Process, len(rep.Processes))
+	for i := range rep.Processes {
+		procs[rep.Processes[i].Process.Key] = &rep.Processes[i].Process
+	}
+	out := make(map[flows.Key]*Owner, len(rep.Connections))
+	for _, c := range rep.Connections {
+		o := &Owner{}
+		if c.Owner.Proc.IsZero() {
+			o.Unattributed = strings.ReplaceAll(string(c.Owner.Reason), "_", " ")
+			if o.Unattributed == "" {
+				o.Unattributed = string(attrib.ReasonUnknown)
+			}
+		} else {
+			o.PID = int(c.Owner.Proc.PID)
+			o.Program = c.Program
+			if p := procs[c.Owner.Proc]; p != nil {
+				if o.Program == "" {
+					o.Program = p.Program
+				}
+				o.Container = containerName(p)
+			}
+		}
+		out[c.Key] = o
+	}
+	return out
+}
+
+// RemoteNames maps remote addresses to the names an attribution report
+// resolved.
+func RemoteNames(rep attrib.Report) map[netip.Addr]string {
+	out := make(map[netip.Addr]string, len(rep.Remotes))
+	for _, r := range rep.Remotes {
+		if r.Name != "" {
+			out[r.Addr] = r.Name
+		}
+	}
+	return out
+}
+
+// containerName labels a process's container ("docker:0123456789ab"), pod
+// or systemd unit; "" when none.
+func containerName(p *attrib.Process) string {
+	switch c := p.Container; {
+	case c != nil && c.ID != "":
+		id := c.ID
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		return c.Runtime + ":" + id
+	case c != nil && c.PodUID != "":
+		return c.Runtime + " pod " + c.PodUID
+	case p.Unit != "":
+		return p.Unit
+	}
+	return ""
+}

@@ -1,0 +1,126 @@
+package verdict
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"netriage/triage"
+	"netriage/triage/attrib"
+	"netriage/triage/flows"
+)
+
+func sample(sec int, ifs ...triage.IfaceSample) triage.LinksSample {
+	return triage.LinksSample{Seq: uint64(sec + 1), Time: t0.Add(time.Duration(sec) * time.Second), Ifaces: ifs}
+}
+
+func eth(idx int, rx, tx uint64, q *triage.QdiscStats) triage.IfaceSample {
+	return triage.IfaceSample{
+		Name: "eth0", Index: idx, OperState: "up", AdminUp: true, EthtoolSpeedBps: 1_000_000_000, Qdisc: q,
+		Counters: triage.IfaceCounters{RxBytes: rx, TxBytes: tx, RxPackets: rx / 1000, TxPackets: tx / 1000},
+	}
+}
+
+func tbf(drops, backlog uint64) *triage.QdiscStats {
+	return &triage.QdiscStats{Kind: "tbf", Drops: drops, Overlimits: drops * 10, BacklogBytes: backlog, BacklogPackets: backlog / 1000, ShaperRateBps: 50_000_000}
+}
+
+func TestFromLinks(t *testing.T) {
+	tests := []struct {
+		name        string
+		samples     []triage.LinksSample
+		user        map[string]uint64
+		want        []Interface
+		wantMissing []string
+	}{
+		{
+			name: "steady with tbf",
+			samples: []triage.LinksSample{
+				sample(0, eth(2, 1000, 10_000, tbf(5, 0))),
+				sample(1, eth(2, 3000, 6_010_000, tbf(105, 30_000))),
+				sample(2, eth(2, 5000, 12_010_000, tbf(205, 60_000))),
+			},
+			want: []Interface{{
+				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: 2 * time.Second,
+				RX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool", Bytes: 4000, Packets: 4},
+				TX: DirCounters{CapacityBps: 50_000_000, CapacitySource: "shaper:tbf", Bytes: 12_000_000, Packets: 12_000,
+					Queue: &Queue{Kind: "tbf", Drops: 200, Overlimits: 2000, BacklogBytes: 60_000, BacklogPackets: 60, BacklogSamples: 3, BacklogNonEmpty: 2}},
+			}},
+		},
+		{
+			name: "counter reset is counted from zero",
+			samples: []triage.LinksSample{
+				sample(0, eth(2, 1_000_000, 1_000_000, nil)),
+				sample(1, eth(2, 2_000_000, 2_000_000, nil)),
+				sample(2, eth(2, 500_000, 500_000, nil)),
+			},
+			user: map[string]uint64{"eth0": 100_000_000},
+			want: []Interface{{
+				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: 2 * time.Second, CounterReset: true,
+				RX: DirCounters{CapacityBps: 100_000_000, CapacitySource: "user", Bytes: 1_500_000, Packets: 1500},
+				TX: DirCounters{CapacityBps: 100_000_000, CapacitySource: "user", Bytes: 1_500_000, Packets: 1500},
+			}},
+		},
+		{
+			name: "re-created interface loses one interval",
+			samples: []triage.LinksSample{
+				sample(0, eth(2, 1_000_000, 0, nil)),
+				sample(1, eth(2, 2_000_000, 0, nil)),
+				sample(2, eth(9, 100, 0, nil)),
+				sample(3, eth(9, 200, 0, nil)),
+			},
+			want: []Interface{{
+				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: 2 * time.Second, CounterReset: true,
+				RX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool", Bytes: 1_000_100, Packets: 1000},
+				TX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool"},
+			}},
+		},
+		{
+			name:        "missing interface",
+			samples:     []triage.LinksSample{sample(0), sample(1)},
+			wantMissing: []string{"eth0"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, missing := FromLinks(tc.samples, []string{"eth0"}, tc.user)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("interfaces (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantMissing, missing); diff != "" {
+				t.Errorf("missing (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOwners(t *testing.T) {
+	k1 := flows.Key{Proto: flows.ProtoTCP, Local: netip.MustParseAddr("198.18.0.1"), Remote: netip.MustParseAddr("198.18.1.2"), LocalPort: 1, RemotePort: 2}
+	k2 := k1
+	k2.LocalPort = 3
+	k3 := k1
+	k3.LocalPort = 4
+	pk := attrib.ProcKey{PID: 42, StartTicks: 7}
+	rep := attrib.Report{
+		Processes: []attrib.ProcRow{{Process: attrib.Process{Key: pk, Program: "nginx", Container: &attrib.Container{Runtime: "docker", ID: "0123456789abcdef0123"}}}},
+		Connections: []attrib.ConnRow{
+			{Key: k1, Owner: attrib.Owner{Proc: pk}, Program: "nginx"},
+			{Key: k2, Owner: attrib.Owner{Reason: attrib.ReasonOtherProto}},
+			{Key: k3},
+		},
+		Remotes: []attrib.RemoteRow{{Addr: k1.Remote, Name: "peer.example"}},
+	}
+	want := map[flows.Key]*Owner{
+		k1: {PID: 42, Program: "nginx", Container: "docker:0123456789ab"},
+		k2: {Unattributed: "other protocol"},
+		k3: {Unattributed: "unknown"},
+	}
+	if diff := cmp.Diff(want, Owners(rep)); diff != "" {
+		t.Errorf("owners (-want +got):\n%s", diff)
+	}
+	if got := RemoteNames(rep)[k1.Remote]; got != "peer.example" {
+		t.Errorf("remote name %q", got)
+	}
+}

@@ -1,0 +1,189 @@
+package verdict
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"netriage/triage/flows"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func u64(v uint64) *uint64 { return &v }
+
+// tcp returns a flow from 198.18.0.1:port to remote:5201 with sent/recv IP
+// bytes; packet counts assume 1500-byte packets.
+func tcp(port uint16, remote string, sent, recv uint64) Flow {
+	return Flow{
+		Key: flows.Key{
+			Proto: flows.ProtoTCP, Local: netip.MustParseAddr("198.18.0.1"), Remote: netip.MustParseAddr(remote),
+			LocalPort: port, RemotePort: 5201,
+		},
+		SentBytes: sent, RecvBytes: recv,
+		SentPackets: (sent + 1499) / 1500, RecvPackets: (recv + 1499) / 1500,
+	}
+}
+
+func owned(f Flow, pid int, prog string) Flow {
+	f.Owner = &Owner{PID: pid, Program: prog}
+	return f
+}
+
+// linkBytes is what an Ethernet interface counts for the given flows' sent
+// (tx) or received bytes.
+func linkBytes(fs []Flow, tx bool) (bytes, packets uint64) {
+	for _, f := range fs {
+		if tx {
+			bytes += f.SentBytes + 14*f.SentPackets
+			packets += f.SentPackets
+		} else {
+			bytes += f.RecvBytes + 14*f.RecvPackets
+			packets += f.RecvPackets
+		}
+	}
+	return
+}
+
+// window builds a live 10 s window on one interface "eth0" whose counters
+// match the flows exactly, with txCap as the tx capacity (0: unknown).
+func window(fs []Flow, txCap uint64, txSource string) Window {
+	txB, txP := linkBytes(fs, true)
+	rxB, rxP := linkBytes(fs, false)
+	rxCap, rxSource := txCap, txSource
+	if txSource == "shaper" {
+		rxCap, rxSource = 0, ""
+	}
+	return Window{
+		Start: t0, End: t0.Add(10 * time.Second), Samples: 11, Counters: true,
+		Interfaces: []Interface{{
+			Name: "eth0", Captured: true,
+			RX: DirCounters{CapacityBps: rxCap, CapacitySource: rxSource, Bytes: rxB, Packets: rxP},
+			TX: DirCounters{CapacityBps: txCap, CapacitySource: txSource, Bytes: txB, Packets: txP, Queue: &Queue{Kind: "fq_codel", BacklogSamples: 11}},
+		}},
+		Flows:   fs,
+		Capture: Capture{Active: true, Interfaces: []string{"eth0"}, Packets: txP + rxP},
+	}
+}
+
+// fixtures are the scenarios of the table and golden tests. Their inputs
+// are written to testdata/<name>/input.json for the renderers' tests.
+func fixtures() map[string]Window {
+	m := map[string]Window{}
+
+	// One bulk flow through a 50 Mbit/s shaper: 59.4 MB of IP bytes in 10 s.
+	bulk := []Flow{owned(tcp(40000, "198.18.1.2", 59_400_000, 1_200_000), 4242, "iperf3"), owned(tcp(40001, "198.18.1.3", 300_000, 30_000), 77, "sshd")}
+	w := window(bulk, 50_000_000, "shaper")
+	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 1200, Overlimits: 50_000, BacklogBytes: 120_000, BacklogPackets: 80, BacklogSamples: 11, BacklogNonEmpty: 11}
+	w.TCPRetransmits = u64(1180)
+	m["saturated_shaper"] = w
+
+	// Twenty flows of different sizes on a 100 Mbit/s link, 97% full.
+	var twenty []Flow
+	var tot uint64
+	for i := range 20 {
+		b := uint64(20-i) * 575_000
+		tot += b
+		twenty = append(twenty, owned(tcp(41000+uint16(i), fmt.Sprintf("198.18.1.%d", 10+i%4), b, b/50), 1000+i%3, "worker"))
+	}
+	_ = tot
+	w = window(twenty, 100_000_000, "ethtool")
+	m["saturated_twenty"] = w
+
+	// Above the warning threshold with queue drops: saturated.
+	w = window([]Flow{owned(tcp(40000, "198.18.1.2", 43_000_000, 400_000), 10, "rsync")}, 40_000_000, "user")
+	w.Interfaces[0].TX.Queue.Drops = 500
+	m["saturated_queue_near_capacity"] = w
+
+	// 60% of a known capacity, no drops: ok.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 7_300_000, 100_000)}, 10_000_000, "ethtool")
+	m["ok_60pct"] = w
+
+	// 85% without drops: ok, but a warning.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 10_400_000, 100_000)}, 10_000_000, "ethtool")
+	m["warning_85pct"] = w
+
+	// Bursts through a shaper: drops at low average rate: congested.
+	w = window([]Flow{owned(tcp(40000, "198.18.1.2", 2_000_000, 50_000), 99, "backup")}, 50_000_000, "shaper")
+	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 240, Overlimits: 900, BacklogBytes: 3000, BacklogPackets: 2, BacklogSamples: 11, BacklogNonEmpty: 2}
+	m["congested_bursts"] = w
+
+	// Capacity unknown, no queue evidence: unknown with advice.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 5_000_000, 5_000_000)}, 0, "")
+	m["unknown_capacity"] = w
+
+	// Capacity unknown but the queue drops: congested, with advice.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 5_000_000, 5_000_000)}, 0, "")
+	w.Interfaces[0].TX.Queue.Drops = 300
+	m["congested_unknown_capacity"] = w
+
+	// Persistent backlog without drops.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 1_000_000, 10_000)}, 1_000_000_000, "ethtool")
+	w.Interfaces[0].TX.Queue = &Queue{Kind: "fq_codel", BacklogBytes: 64_000, BacklogPackets: 42, BacklogSamples: 11, BacklogNonEmpty: 9}
+	m["congested_backlog"] = w
+
+	// Interface errors (a bad NIC) at low rate.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 1_000_000, 1_000_000)}, 1_000_000_000, "ethtool")
+	w.Interfaces[0].RX.Errors = 5000
+	m["congested_errors"] = w
+
+	// Idle interface, capacity known and unknown.
+	w = window(nil, 1_000_000_000, "ethtool")
+	m["idle_known"] = w
+	w = window(nil, 0, "")
+	m["idle_unknown"] = w
+
+	// A window too short to judge.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 100_000, 1000)}, 10_000_000, "ethtool")
+	w.End = w.Start.Add(400 * time.Millisecond)
+	m["too_short"] = w
+	w = window([]Flow{tcp(40000, "198.18.1.2", 100_000, 1000)}, 10_000_000, "ethtool")
+	w.Samples = 1
+	m["one_sample"] = w
+
+	// A counter reset: only 6 s of the window are usable.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 3_000_000, 10_000)}, 10_000_000, "ethtool")
+	w.Interfaces[0].CounterReset = true
+	w.Interfaces[0].CounterDuration = 6 * time.Second
+	w.Interfaces[0].TX.Bytes = w.Interfaces[0].TX.Bytes * 6 / 10
+	w.Interfaces[0].TX.Packets = w.Interfaces[0].TX.Packets * 6 / 10
+	m["counter_reset"] = w
+
+	// A capture filter hides half of the traffic.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 4_000_000, 40_000), tcp(40001, "198.18.1.3", 4_000_000, 40_000)}, 100_000_000, "ethtool")
+	w.Flows = w.Flows[:1]
+	w.Capture.Filter = "host 198.18.1.2"
+	m["coverage_filter"] = w
+
+	// Capture drops and non-IP frames.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 9_000_000, 40_000)}, 100_000_000, "ethtool")
+	w.Interfaces[0].TX.Bytes += 1_000_000
+	w.Interfaces[0].TX.Packets += 667
+	w.Capture.KernelDrops = 667
+	w.Capture.NonIP = 12
+	m["coverage_drops"] = w
+
+	// GSO super-packets: fewer packets captured than counted.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 9_000_000, 40_000)}, 100_000_000, "ethtool")
+	w.Flows[0].SentPackets = 200
+	m["coverage_offload"] = w
+
+	// Replay: no counters, capacity from --link-speed.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 12_000_000, 100_000), tcp(40001, "198.18.1.3", 200_000, 10_000)}, 10_000_000, "user")
+	w.Counters, w.Samples, w.Replay = false, 0, "lab.pcap"
+	w.Interfaces[0].Name = "replay"
+	w.Interfaces[0].RX.Bytes, w.Interfaces[0].TX.Bytes = 0, 0
+	w.Interfaces[0].TX.Queue = nil
+	m["replay"] = w
+
+	// Two interfaces: eth0 saturated, eth1 unknown: saturated overall.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 12_000_000, 100_000)}, 10_000_000, "ethtool")
+	w.Interfaces = append(w.Interfaces, Interface{Name: "eth1", Captured: false, RX: DirCounters{Bytes: 5_000_000, Packets: 4000}, TX: DirCounters{Bytes: 1_000_000, Packets: 900}})
+	m["two_interfaces"] = w
+
+	// Hostile names reach the renderers unchanged (they sanitise).
+	f := owned(tcp(40000, "198.18.1.2", 12_000_000, 100_000), 66, "evil\x1b[31mred|`x`")
+	f.RemoteName = "bad\x07name.example"
+	m["hostile_names"] = window([]Flow{f}, 10_000_000, "user")
+	return m
+}

@@ -1,0 +1,94 @@
+package views
+
+// Apply performs action a on the state, given the frame on screen when the
+// key was pressed (for row counts, identities and page size). It reports
+// whether the program should quit. ActPause only flips Paused: the host
+// decides which model to show.
+func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
+	n, page := 0, 1
+	key := func(int) string { return "" }
+	if f != nil && f.t != nil {
+		n, page, key = f.t.Len(), f.VisibleRows(), f.t.Key
+	}
+	switch a {
+	case ActQuit:
+		return true
+	case ActHelp:
+		s.Help = !s.Help
+	case ActViewFlows:
+		s.SetView(ViewFlows)
+	case ActViewProcs:
+		s.SetView(ViewProcs)
+	case ActViewConns:
+		s.SetView(ViewConns)
+	case ActViewRemotes:
+		s.SetView(ViewRemotes)
+	case ActViewLinks:
+		s.SetView(ViewLinks)
+	case ActNextView:
+		s.NextView(1)
+	case ActUp:
+		s.Move(-1, n, page, key)
+	case ActDown:
+		s.Move(1, n, page, key)
+	case ActPgUp:
+		s.Move(-page, n, page, key)
+	case ActPgDn:
+		s.Move(page, n, page, key)
+	case ActTop:
+		s.MoveTo(0, n, page, key)
+	case ActBottom:
+		s.MoveTo(-1, n, page, key)
+	case ActDetail:
+		s.Detail = !s.Detail
+	case ActEscape:
+		s.Escape()
+	case ActFilter:
+		s.StartFilter()
+	case ActDNS:
+		s.DNS = !s.DNS
+	case ActPortNames:
+		s.PortNames = !s.PortNames
+	case ActPorts:
+		s.Ports = !s.Ports
+		s.unfreeze()
+	case ActSource:
+		s.HideLocal = !s.HideLocal
+		s.unfreeze()
+	case ActDest:
+		s.HideRemote = !s.HideRemote
+		s.unfreeze()
+	case ActLineMode:
+		s.CycleLine()
+	case ActBytes:
+		s.Bytes = !s.Bytes
+	case ActIEC:
+		s.IEC = !s.IEC
+	case ActBarWindow:
+		s.CycleBar()
+	case ActSort2s:
+		s.SetSort(Sort2s)
+	case ActSort10s:
+		s.SetSort(Sort10s)
+	case ActSort40s:
+		s.SetSort(Sort40s)
+	case ActSortCumulative:
+		s.SetSort(SortCumulative)
+	case ActSortSource:
+		s.SetSort(SortSource)
+	case ActSortDest:
+		s.SetSort(SortDest)
+	case ActFreeze:
+		s.Freeze(n, key)
+	case ActPause:
+		s.Paused = !s.Paused
+	}
+	return false
+}
+
+// unfreeze drops a frozen order whose row identities no longer exist
+// (aggregation changed).
+func (s *UIState) unfreeze() {
+	s.Frozen = false
+	s.frozen = [numViews]map[string]int{}
+}

@@ -1,0 +1,35 @@
+package views
+
+import (
+	"io"
+	"testing"
+)
+
+// BenchmarkRedraw measures one full redraw as the host does it: build the
+// frame (aggregate, filter, sort 10,000 flows), then render every pane with
+// styles. The model has 10,000 flows and 1,000 processes.
+func BenchmarkRedraw(b *testing.B) {
+	m := DemoSized(t0, 7, 10_000, 1_000)
+	for _, bc := range []struct {
+		name  string
+		setup func(*UIState)
+	}{
+		{"flows_hostpairs", func(*UIState) {}},
+		{"flows_ports", func(s *UIState) { s.Ports = true }},
+		{"flows_filter", func(s *UIState) { s.Filter = "rsync" }},
+		{"procs", func(s *UIState) { s.View = ViewProcs }},
+		{"conns_sort_name", func(s *UIState) { s.View = ViewConns; s.SetSort(SortDest) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			st := NewUIState(ViewFlows)
+			bc.setup(st)
+			b.ReportAllocs()
+			for b.Loop() {
+				f := BuildFrame(m, st, 200, 50)
+				for name := range f.Rects {
+					_ = WriteANSI(io.Discard, f.Pane(name))
+				}
+			}
+		})
+	}
+}

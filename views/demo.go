@@ -1,0 +1,191 @@
+package views
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+)
+
+// Demo returns a deterministic demonstration model for tick (seconds since
+// start): a saturated uplink, a few busy processes and their connections.
+// Addresses are from the benchmarking ranges 198.18.0.0/15 and
+// fd00:198:18::/64. The same tick always gives the same model, so the demo
+// source doubles as a fixture for tests and documentation captures.
+func Demo(now time.Time, tick int) *Model {
+	return DemoSized(now, tick, 24, 8)
+}
+
+// demoPrograms are the demo's processes: program, user, command line,
+// container, remote name, remote port, service.
+var demoPrograms = []struct {
+	prog, user, cmd, cont, remote string
+	port                          uint16
+	svc, proto                    string
+}{
+	{"rsync", "backup", "rsync -a --delete /srv/data/ backup@198.18.7.10:/vol/data/", "", "backup-1.lab.example", 22, "ssh", "tcp"},
+	{"nginx", "www-data", "nginx: worker process", "docker:web-7f3a", "", 443, "https", "tcp"},
+	{"postgres", "postgres", "postgres: 16/main: walsender replicator 198.18.3.4(51622)", "", "db-replica.lab.example", 5432, "postgresql", "tcp"},
+	{"curl", "alice", "curl -O https://mirror.lab.example/images/debian.iso", "", "mirror.lab.example", 443, "https", "tcp"},
+	{"unbound", "unbound", "/usr/sbin/unbound -d -p", "systemd:unbound.service", "resolver.lab.example", 53, "domain", "udp"},
+	{"chrony", "_chrony", "/usr/sbin/chronyd -F 1", "systemd:chrony.service", "ntp.lab.example", 123, "ntp", "udp"},
+	{"node", "app", "node /srv/app/server.js --port 8080", "k8s:pod/api-5d9c", "", 8080, "http-alt", "tcp"},
+	{"sshd", "root", "sshd: alice@pts/0", "", "laptop.lab.example", 22, "ssh", "tcp"},
+}
+
+// DemoSized is Demo with nFlows flows and nProcs processes, for benchmarks.
+func DemoSized(now time.Time, tick, nFlows, nProcs int) *Model {
+	m := &Model{Now: now, Seq: uint64(tick) + 1, Source: "demo data", Mode: "capture"}
+	local4 := netip.MustParseAddr("198.18.0.2")
+	local6 := netip.MustParseAddr("fd00:198:18::2")
+	wave := func(i int, period float64) float64 {
+		return 0.6 + 0.4*math.Sin(float64(tick+i)/period)
+	}
+	var totSent, totRecv BytesPerSec
+	var totSentB, totRecvB uint64
+	for i := 0; i < nFlows; i++ {
+		p := demoPrograms[i%len(demoPrograms)]
+		pid := 1000 + (i%max(nProcs, 1))*37
+		remote := netip.AddrFrom4([4]byte{198, 18, byte(1 + i/250%250), byte(1 + i%250)})
+		local := local4
+		if i%5 == 4 {
+			remote = netip.AddrFrom16([16]byte{0xfd, 0x00, 0x01, 0x98, 0x00, 0x18, 14: byte(i >> 8), 15: byte(i)})
+			local = local6
+		}
+		// A heavy head and a long tail, like real traffic.
+		base := 17_000_000.0 / float64((i+1)*(i+1))
+		if base < 200 {
+			base = 200 + float64(i%7)*50
+		}
+		sent := base * wave(i, 5)
+		recv := base / 20 * wave(i, 3)
+		if i%3 == 1 {
+			sent, recv = recv, sent
+		}
+		br := func(v float64) BytesPerSec {
+			return BytesPerSec{W2s: v * 1.1, W10s: v, W40s: v * 0.9, Peak: v * 1.4}
+		}
+		hist := make([]float64, 40)
+		for h := range hist {
+			hist[h] = (sent + recv) * wave(i+h, 4)
+		}
+		f := FlowRow{Proto: p.proto, Local: local, Remote: remote, LocalPort: uint16(40000 + i), RemotePort: p.port,
+			RemoteName: p.remote, RemoteService: p.svc, Sent: br(sent), Recv: br(recv),
+			SentBytes: uint64(sent * float64(tick+30)), RecvBytes: uint64(recv * float64(tick+30)),
+			PID: pid, Process: p.prog, Container: p.cont, HistoryBytesPerSec: hist}
+		if i >= len(demoPrograms) {
+			f.RemoteName = ""
+		}
+		if p.port == 443 && p.prog == "nginx" {
+			// Served, not fetched: the local side has the well-known port.
+			f.LocalPort, f.RemotePort, f.LocalService, f.RemoteService = 443, uint16(50000+i), "https", ""
+		}
+		if i%11 == 10 {
+			f.PID, f.Process, f.Container = 0, "", ""
+		}
+		m.Flows = append(m.Flows, f)
+		totSent, totRecv = totSent.Add(f.Sent), totRecv.Add(f.Recv)
+		totSentB += f.SentBytes
+		totRecvB += f.RecvBytes
+		m.Conns = append(m.Conns, ConnRow{Proto: f.Proto, Local: f.Local, Remote: f.Remote, LocalPort: f.LocalPort, RemotePort: f.RemotePort,
+			RemoteName: f.RemoteName, State: map[bool]string{true: "ESTAB", false: ""}[f.Proto == "tcp"], PID: f.PID, Process: f.Process,
+			Sent: f.Sent, Recv: f.Recv, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes})
+	}
+	m.Totals = Totals{Sent: totSent, Recv: totRecv, SentBytes: totSentB, RecvBytes: totRecvB}
+
+	// Processes and remotes from the connections.
+	procIdx := map[int]int{}
+	remIdx := map[netip.Addr]int{}
+	for _, c := range m.Conns {
+		if c.PID == 0 {
+			continue
+		}
+		j, ok := procIdx[c.PID]
+		if !ok {
+			p := demoPrograms[(c.PID-1000)/37%len(demoPrograms)]
+			for k := range demoPrograms {
+				if demoPrograms[k].prog == c.Process {
+					p = demoPrograms[k]
+				}
+			}
+			j = len(m.Procs)
+			procIdx[c.PID] = j
+			m.Procs = append(m.Procs, ProcRow{PID: c.PID, User: p.user, Program: p.prog, Cmdline: p.cmd, Container: p.cont, Netns: "host"})
+		}
+		pr := &m.Procs[j]
+		pr.Sent, pr.Recv = pr.Sent.Add(c.Sent), pr.Recv.Add(c.Recv)
+		pr.SentBytes += c.SentBytes
+		pr.RecvBytes += c.RecvBytes
+		pr.Conns++
+	}
+	for _, c := range m.Conns {
+		j, ok := remIdx[c.Remote]
+		if !ok {
+			j = len(m.Remotes)
+			remIdx[c.Remote] = j
+			m.Remotes = append(m.Remotes, RemoteRow{Addr: c.Remote, Name: c.RemoteName})
+		}
+		r := &m.Remotes[j]
+		r.Sent, r.Recv = r.Sent.Add(c.Sent), r.Recv.Add(c.Recv)
+		r.SentBytes += c.SentBytes
+		r.RecvBytes += c.RecvBytes
+		r.Conns++
+		if c.Process != "" && (len(r.Processes) == 0 || r.Processes[len(r.Processes)-1] != c.Process) {
+			r.Processes = append(r.Processes, c.Process)
+		}
+	}
+	m.Procs = append(m.Procs,
+		ProcRow{Unattributed: "forwarded", Sent: BytesPerSec{W2s: 1200, W10s: 1000, W40s: 900, Peak: 2000}, SentBytes: 40_000},
+		ProcRow{Unattributed: "other protocols", Recv: BytesPerSec{W2s: 80, W10s: 64, W40s: 60, Peak: 120}, RecvBytes: 2_560})
+
+	// Interfaces: eth0 is the saturated uplink, wg0 has no known capacity.
+	const capEth0 = 200_000_000
+	txEth0 := totSent.W2s * 1.003
+	rxEth0 := totRecv.W2s * 1.003
+	hist := func(v float64, ph int) []float64 {
+		out := make([]float64, 60)
+		for h := range out {
+			out[h] = v * wave(h+ph, 6)
+		}
+		return out
+	}
+	m.Header = []IfaceLine{
+		{Name: "eth0", Up: true, RxBytesPerSec: rxEth0, TxBytesPerSec: txEth0, CapacityBps: capEth0, CapacitySource: "tbf",
+			RxHistoryBytesPerSec: hist(rxEth0, 0), TxHistoryBytesPerSec: hist(txEth0, 2), QdiscDropsPerSec: 37},
+		{Name: "wg0", Up: true, RxBytesPerSec: 52_000, TxBytesPerSec: 18_500,
+			RxHistoryBytesPerSec: hist(52_000, 1), TxHistoryBytesPerSec: hist(18_500, 3)},
+	}
+	m.Links = []LinkRow{
+		{Name: "eth0", OperState: "up", MTU: 1500, CapacityBps: capEth0, CapacitySource: "tbf", RxBytesPerSec: rxEth0, TxBytesPerSec: txEth0,
+			RxBytes: totRecvB + 1_000_000, TxBytes: totSentB + 2_000_000, RxPackets: 9_100_000, TxPackets: 12_400_000, TxDropped: 3,
+			Qdisc: "tbf", QdiscDrops: 1_234, QdiscBacklogBytes: 180_000, QdiscBacklogPackets: 120, QdiscOverlimits: 5_600, QdiscRequeues: 12, QdiscDropsPerSec: 37},
+		{Name: "wg0", OperState: "up", MTU: 1420, RxBytesPerSec: 52_000, TxBytesPerSec: 18_500, RxBytes: 91_000_000, TxBytes: 33_000_000,
+			RxPackets: 80_000, TxPackets: 61_000, Qdisc: "noqueue"},
+		{Name: "docker0", OperState: "down", MTU: 1500, Qdisc: "noqueue"},
+	}
+	util := txEth0 * 8 / capEth0
+	m.Verdict = Verdict{Level: VerdictOK, Summary: fmt.Sprintf("eth0 tx %.0f%% of 200Mb/s (tbf)", util*100)}
+	switch {
+	case util >= 0.95:
+		m.Verdict.Level = VerdictSaturated
+	case util >= 0.80:
+		m.Verdict.Level = VerdictCongested
+	}
+	m.CoverageRatio, m.CoverageKnown = 0.997, true
+	// Explaining flows of eth0 tx: the biggest senders up to 80%.
+	acc := 0.0
+	for _, f := range m.Flows {
+		if acc >= 0.8 || totSent.W2s == 0 {
+			break
+		}
+		if f.Sent.W2s < totSent.W2s*0.02 {
+			continue
+		}
+		share := f.Sent.W2s / totSent.W2s
+		acc += share
+		m.Links[0].Explain = append(m.Links[0].Explain, ExplainRow{
+			Label: fmt.Sprintf("%s %s ⇄ %s", f.Proto, netip.AddrPortFrom(f.Local, f.LocalPort), netip.AddrPortFrom(f.Remote, f.RemotePort)),
+			Owner: f.Process, Share: share, BytesPerSec: f.Sent.W2s})
+	}
+	return m
+}

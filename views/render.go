@@ -1,0 +1,493 @@
+package views
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"netriage/views/format"
+)
+
+// Style is how a line (or a span of it) is drawn. Every style also reads
+// on a monochrome terminal: the words and markers carry the meaning.
+type Style int
+
+// Styles.
+const (
+	StyleNormal Style = iota
+	// StyleSelected is the selected row (reverse video).
+	StyleSelected
+	// StyleHeading is a column heading or totals line (bold).
+	StyleHeading
+	// StyleOK, StyleCongested, StyleSaturated and StyleUnknown colour the
+	// verdict word.
+	StyleOK
+	StyleCongested
+	StyleSaturated
+	StyleUnknown
+	// StyleWarn marks degraded-mode messages and capture drops.
+	StyleWarn
+)
+
+// sgr is the ANSI SGR sequence of each style (gocui's 8-colour subset).
+var sgr = [...]string{
+	StyleNormal:    "",
+	StyleSelected:  "\x1b[7m",
+	StyleHeading:   "\x1b[1m",
+	StyleOK:        "\x1b[30;42m",
+	StyleCongested: "\x1b[30;43m",
+	StyleSaturated: "\x1b[37;41m",
+	StyleUnknown:   "\x1b[7m",
+	StyleWarn:      "\x1b[33m",
+}
+
+// Line is one line of a pane: plain text (already sanitised and fitted)
+// and a style applied to runes [From, To), or to the whole line when To is
+// 0.
+type Line struct {
+	Text     string
+	Style    Style
+	From, To int
+}
+
+// WriteANSI writes lines to w with ANSI styling, one per line, for a
+// terminal view. The text itself never contains escape sequences (it was
+// sanitised), so the only ones written are the styles'.
+func WriteANSI(w io.Writer, lines []Line) error {
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if l.Style == StyleNormal {
+			b.WriteString(l.Text)
+			continue
+		}
+		if l.To == 0 {
+			b.WriteString(sgr[l.Style])
+			b.WriteString(l.Text)
+			b.WriteString("\x1b[0m")
+			continue
+		}
+		n := 0
+		for _, r := range l.Text {
+			if n == l.From {
+				b.WriteString(sgr[l.Style])
+			}
+			if n == l.To {
+				b.WriteString("\x1b[0m")
+			}
+			b.WriteRune(r)
+			n++
+		}
+		if n <= l.To && n > l.From {
+			b.WriteString("\x1b[0m")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Frame is one rendering of the screen: the layout, the table of the
+// current view and everything needed to draw each pane.
+type Frame struct {
+	// W and H are the terminal size.
+	W, H int
+	// Rects is the layout.
+	Rects map[string]Rect
+	m     *Model
+	st    *UIState
+	t     *Table
+	u     format.Units
+	// rowLines is the number of screen lines one table row takes.
+	rowLines int
+}
+
+// BuildFrame lays out a w×h screen for m and st and builds the current
+// view's table. It re-anchors st's selection on the new rows (the selected
+// row keeps its identity), which is the only change it makes to st.
+func BuildFrame(m *Model, st *UIState, w, h int) *Frame {
+	if m == nil {
+		m = &Model{}
+	}
+	f := &Frame{W: w, H: h, m: m, st: st, u: format.Units{Bytes: st.Bytes, IEC: st.IEC}, rowLines: 1}
+	f.Rects = Layout(w, h, *st, f.headerWanted())
+	if _, small := f.Rects[PaneTooSmall]; small {
+		return f
+	}
+	f.t = BuildTable(m, st)
+	if st.View == ViewFlows && st.Line == LineTwo {
+		f.rowLines = 2
+	}
+	vis := f.VisibleRows()
+	c := &st.cur[st.View]
+	st.Sync(f.t.Len(), vis, func(k string) int { return f.t.find(k, c.index) }, f.t.Key)
+	return f
+}
+
+// Table returns the frame's table (nil when the terminal is too small).
+func (f *Frame) Table() *Table { return f.t }
+
+// VisibleRows returns how many table rows the main pane shows.
+func (f *Frame) VisibleRows() int {
+	r, ok := f.Rects[PaneMain]
+	if !ok {
+		return 1
+	}
+	return max(1, (r.H-1-f.footerLines(r.H))/f.rowLines)
+}
+
+func (f *Frame) footerLines(h int) int {
+	if f.st.View == ViewFlows && h >= 12 {
+		return 2
+	}
+	return 0
+}
+
+func (f *Frame) headerWanted() int { return 1 + len(f.m.Header) + len(f.m.Degraded) }
+
+// Pane returns the content of the named pane, exactly as many lines as its
+// rect is high, each exactly as wide.
+func (f *Frame) Pane(name string) []Line {
+	r, ok := f.Rects[name]
+	if !ok {
+		return nil
+	}
+	var lines []Line
+	switch name {
+	case PaneTooSmall:
+		lines = f.tooSmall(r.W)
+	case PaneHeader:
+		lines = f.header(r.W, r.H)
+	case PaneTabs:
+		lines = f.tabs(r.W)
+	case PaneMain:
+		lines = f.main(r.W, r.H)
+	case PaneDetail:
+		lines = f.detail(r.W, r.H)
+	case PaneStatus:
+		lines = f.status(r.W)
+	case PaneFilter:
+		lines = []Line{{Text: format.Fit("/"+f.st.FilterDraft+"█", r.W)}}
+	case PaneHelp:
+		lines = f.help(r.W, r.H)
+	}
+	for len(lines) < r.H {
+		lines = append(lines, Line{})
+	}
+	lines = lines[:r.H]
+	for i := range lines {
+		lines[i].Text = padTo(lines[i].Text, r.W)
+	}
+	return lines
+}
+
+// padTo pads or cuts already-safe text to width runes.
+func padTo(s string, width int) string {
+	n := utf8.RuneCountInString(s)
+	if n == width {
+		return s
+	}
+	if n < width {
+		return s + strings.Repeat(" ", width-n)
+	}
+	rs := []rune(s)
+	return string(rs[:width])
+}
+
+// Title returns the frame title of a framed pane.
+func (f *Frame) Title(name string) string {
+	switch name {
+	case PaneMain:
+		return " " + f.mainTitle() + " "
+	case PaneDetail:
+		return " Detail (Enter/Esc closes) "
+	case PaneHelp:
+		return " Help: keys (h or Esc closes) "
+	}
+	return ""
+}
+
+func (f *Frame) mainTitle() string {
+	st := f.st
+	n := f.t.Len()
+	what := ""
+	switch st.View {
+	case ViewFlows:
+		switch {
+		case st.HideLocal && st.HideRemote:
+			what = "all traffic"
+		case st.HideLocal:
+			what = "by remote host"
+		case st.HideRemote:
+			what = "by local host"
+		case st.Ports:
+			what = "host:port pairs"
+		default:
+			what = "host pairs"
+		}
+		if st.Ports && (st.HideLocal || st.HideRemote) {
+			what += " and port"
+		}
+		what += ", " + st.Line.String()
+	case ViewProcs:
+		what = "per process"
+	case ViewConns:
+		what = "per connection"
+	case ViewRemotes:
+		what = "per remote host"
+	case ViewLinks:
+		what = "interfaces and qdiscs"
+	}
+	sel := 0
+	if n > 0 {
+		sel = st.Selected() + 1
+	}
+	return fmt.Sprintf("%s: %s, row %d of %d", st.View.Name(), what, sel, n)
+}
+
+func (f *Frame) tooSmall(w int) []Line {
+	msg := fmt.Sprintf("Terminal too small (%d×%d): netriage needs at least %d×%d. Enlarge it, or press q to quit.", f.W, f.H, MinWidth, MinHeight)
+	var out []Line
+	for len(msg) > 0 {
+		cut := min(len(msg), w)
+		if cut < len(msg) {
+			if sp := strings.LastIndexByte(msg[:cut], ' '); sp > 0 {
+				cut = sp
+			}
+		}
+		out = append(out, Line{Text: strings.TrimSpace(msg[:cut])})
+		msg = strings.TrimSpace(msg[cut:])
+	}
+	return out
+}
+
+// --- header ---
+
+func (f *Frame) header(w, h int) []Line {
+	m := f.m
+	out := []Line{f.banner(w)}
+	room := h - 1
+	deg := m.Degraded
+	if len(deg) > room {
+		deg = deg[:room]
+	}
+	ifRoom := room - len(deg)
+	if ifRoom <= 0 && len(m.Header) > 0 && len(deg) > 0 && room > 0 {
+		// Keep at least one interface line; degraded messages go first.
+		deg = deg[:room-1]
+		ifRoom = 1
+	}
+	for i, d := range deg {
+		_ = i
+		out = append(out, Line{Text: format.Fit("! "+d, w), Style: StyleWarn})
+	}
+	ifs := m.Header
+	more := 0
+	if len(ifs) > ifRoom {
+		more = len(ifs) - ifRoom + 1
+		ifs = ifs[:max(ifRoom-1, 0)]
+	}
+	for i := range ifs {
+		out = append(out, Line{Text: f.ifaceLine(&ifs[i], w)})
+	}
+	if more > 0 && ifRoom > 0 {
+		out = append(out, Line{Text: format.Fit(fmt.Sprintf("… %d more interfaces: Links view (I)", more), w)})
+	}
+	return out
+}
+
+func (f *Frame) banner(w int) Line {
+	m := f.m
+	word := " " + m.Verdict.Level.Word() + " "
+	style := StyleUnknown
+	switch m.Verdict.Level {
+	case VerdictOK:
+		style = StyleOK
+	case VerdictCongested:
+		style = StyleCongested
+	case VerdictSaturated:
+		style = StyleSaturated
+	}
+	parts := []string{}
+	if m.Verdict.Summary != "" {
+		parts = append(parts, format.Cell(m.Verdict.Summary))
+	}
+	if m.CoverageKnown {
+		parts = append(parts, "coverage "+format.Percent(m.CoverageRatio))
+	} else {
+		parts = append(parts, "coverage n/a")
+	}
+	if m.CaptureDrops > 0 {
+		parts = append(parts, "CAPTURE DROPS "+format.Count(m.CaptureDrops))
+	}
+	if m.EvictedFlows > 0 {
+		parts = append(parts, "evicted flows "+format.Count(m.EvictedFlows))
+	}
+	if m.Mode != "" {
+		parts = append(parts, format.Cell(m.Mode))
+	}
+	if m.Source != "" {
+		parts = append(parts, format.Cell(m.Source))
+	}
+	if f.st.Paused {
+		parts = append(parts, "PAUSED")
+	}
+	text := word + " " + strings.Join(parts, " │ ")
+	return Line{Text: format.Fit(text, w), Style: style, From: 0, To: utf8.RuneCountInString(word)}
+}
+
+func (f *Frame) ifaceLine(l *IfaceLine, w int) string {
+	nameW := 8
+	barW, sparkW := 6, 0
+	switch {
+	case w >= 180:
+		nameW, barW, sparkW = 12, 16, 24
+	case w >= 120:
+		nameW, barW, sparkW = 10, 10, (w-108)/2
+	case w >= 100:
+		barW, sparkW = 8, (w-86)/2
+	}
+	var b strings.Builder
+	b.WriteString(format.Fit(l.Name, nameW))
+	if l.Gone {
+		b.WriteString(" gone (removed while running)")
+		return format.Fit(b.String(), w)
+	}
+	if !l.Up {
+		b.WriteString(" DOWN")
+	}
+	dir := func(tag string, bps float64, hist []float64) {
+		b.WriteString(" " + tag + " ")
+		b.WriteString(format.FitRight(format.Rate(bps, f.u), 9))
+		b.WriteByte(' ')
+		if l.CapacityBps > 0 {
+			ratio := bps * 8 / float64(l.CapacityBps)
+			b.WriteString("[" + format.Bar(ratio, barW, '·') + "]")
+			b.WriteString(format.FitRight(strconv.Itoa(int(ratio*100+0.5))+"%", 5))
+		} else {
+			b.WriteString(format.Fit("[cap ?]", barW+2))
+			b.WriteString("    -")
+		}
+		if sparkW > 0 {
+			max := 0.0
+			if l.CapacityBps > 0 {
+				max = float64(l.CapacityBps) / 8
+			}
+			b.WriteString(" " + format.Sparkline(hist, sparkW, max))
+		}
+	}
+	dir("rx", l.RxBytesPerSec, l.RxHistoryBytesPerSec)
+	dir("tx", l.TxBytesPerSec, l.TxHistoryBytesPerSec)
+	b.WriteString(" q")
+	b.WriteString(format.FitRight(format.Count(uint64(l.QdiscDropsPerSec+0.5))+"/s", 6))
+	if w >= 140 && l.CapacityBps > 0 {
+		b.WriteString("  cap " + format.Rate(float64(l.CapacityBps)/8, format.Units{IEC: f.u.IEC}) + " (" + format.Cell(l.CapacitySource) + ")")
+	}
+	return format.Fit(b.String(), w)
+}
+
+// --- tabs and status ---
+
+var tabKeys = [numViews]string{"F", "A", "C", "R", "I"}
+
+func (f *Frame) tabs(w int) []Line {
+	var b strings.Builder
+	from, to := 0, 0
+	b.WriteByte(' ')
+	for v := ViewID(0); v < numViews; v++ {
+		label := tabKeys[v] + " " + v.Name()
+		if v == f.st.View {
+			from = utf8.RuneCountInString(b.String())
+			b.WriteString("[" + label + "]")
+			to = utf8.RuneCountInString(b.String())
+		} else {
+			b.WriteString(" " + label + " ")
+		}
+		b.WriteString(" ")
+	}
+	b.WriteString(" Tab next")
+	return []Line{{Text: format.Fit(b.String(), w), Style: StyleSelected, From: from, To: to}}
+}
+
+func (f *Frame) status(w int) []Line {
+	st := f.st
+	parts := []string{st.View.Name()}
+	if st.Paused {
+		parts = append(parts, "PAUSED")
+	}
+	if st.Frozen {
+		parts = append(parts, "order frozen")
+	}
+	if st.Filter != "" {
+		parts = append(parts, "filter \""+format.Cell(st.Filter)+"\"")
+	}
+	parts = append(parts, "sort "+st.Sort.String(), "bar "+st.BarWindow.String())
+	unit := "bits/s"
+	if st.Bytes {
+		unit = "bytes/s"
+	}
+	if st.IEC {
+		unit += " IEC"
+	}
+	parts = append(parts, unit)
+	if !st.DNS {
+		parts = append(parts, "no DNS")
+	}
+	if !st.PortNames {
+		parts = append(parts, "port numbers")
+	}
+	left := " " + strings.Join(parts, " · ")
+	right := "Enter detail  / filter  h help  q quit "
+	if utf8.RuneCountInString(left)+utf8.RuneCountInString(right)+2 > w {
+		right = "h help  q quit "
+	}
+	gap := w - utf8.RuneCountInString(left) - utf8.RuneCountInString(right)
+	if gap < 1 {
+		return []Line{{Text: format.Fit(left, w), Style: StyleSelected}}
+	}
+	return []Line{{Text: left + strings.Repeat(" ", gap) + right, Style: StyleSelected}}
+}
+
+// --- help ---
+
+func (f *Frame) help(w, h int) []Line {
+	entries := helpLines()
+	cols := 1
+	switch {
+	case w >= 110:
+		cols = 3
+	case w >= 70:
+		cols = 2
+	}
+	if cols < 3 {
+		// Narrow: drop section titles to fit 80×24.
+		var e2 []string
+		for _, e := range entries {
+			if !strings.HasSuffix(e, ":") {
+				e2 = append(e2, e)
+			}
+		}
+		entries = e2
+	}
+	out := []Line{{Text: format.Fit("netriage top: keys work like iftop's. Views: F A C R I or Tab; Enter opens a row.", w), Style: StyleHeading}}
+	rows := (len(entries) + cols - 1) / cols
+	colW := w / cols
+	for r := 0; r < rows; r++ {
+		var b strings.Builder
+		for c := 0; c < cols; c++ {
+			i := c*rows + r
+			if i < len(entries) {
+				b.WriteString(format.Fit(entries[i], colW))
+			}
+		}
+		out = append(out, Line{Text: b.String()})
+	}
+	if len(out) > h {
+		out = out[:h]
+		out[h-1] = Line{Text: "… (enlarge the terminal for the rest; docs/keybindings.md)"}
+	}
+	return out
+}

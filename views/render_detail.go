@@ -1,0 +1,181 @@
+package views
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"netriage/views/format"
+)
+
+// detail renders the selected row's detail: a flow's process, container,
+// remote name and history; a process's connections and remotes; an
+// interface's counters and explaining flows.
+func (f *Frame) detail(w, h int) []Line {
+	if f.t.Len() == 0 {
+		return []Line{{Text: format.Fit("nothing selected", w)}}
+	}
+	ref := f.t.rows[f.st.Selected()].ref
+	r := &f.t.data[ref]
+	var out []Line
+	kv := func(k, v string) { out = append(out, Line{Text: format.Fit(format.Fit(k, 14)+" "+format.Cell(v), w)}) }
+	head := func(s string) { out = append(out, Line{Text: format.Fit(s, w), Style: StyleHeading}) }
+	rates := func(tag string, b BytesPerSec, cum uint64) {
+		kv(tag, fmt.Sprintf("2s %s  10s %s  40s %s  peak %s  cum %s", format.Rate(b.W2s, f.u), format.Rate(b.W10s, f.u),
+			format.Rate(b.W40s, f.u), format.Rate(b.Peak, f.u), format.Bytes(cum, f.u.IEC)))
+	}
+	switch f.st.View {
+	case ViewFlows:
+		a := &f.t.flows[ref]
+		src, dst := f.t.labels(ref)
+		head(fmt.Sprintf("%s  <=>  %s", format.Cell(src), format.Cell(dst)))
+		first := &f.m.Flows[a.first]
+		if a.members > 1 {
+			kv("flows", strconv.Itoa(a.members)+" 5-tuples in this row (p shows ports)")
+		} else {
+			kv("flow", first.Proto+" "+endpointPlain(first.Local, first.LocalPort)+" ⇄ "+endpointPlain(first.Remote, first.RemotePort))
+		}
+		proc := "unknown (no owning socket seen)"
+		process, container := f.t.flowOwner(a)
+		if a.owner >= 0 {
+			proc = process + " (pid " + strconv.Itoa(f.m.Flows[a.owner].PID) + ")"
+			if a.owners > 1 {
+				proc += fmt.Sprintf(" and %d other processes", a.owners-1)
+			}
+		}
+		kv("process", proc)
+		rates("sent", r.sent, r.sentBytes)
+		rates("received", r.recv, r.recvBytes)
+		kv("remote name", orNone(first.RemoteName, "(not resolved)"))
+		kv("container", orNone(container, "none"))
+		if a.members == 1 && len(first.HistoryBytesPerSec) > 0 {
+			kv("history", format.Sparkline(first.HistoryBytesPerSec, min(w-16, 60), 0)+" (newest right)")
+		}
+	case ViewProcs:
+		p := &f.m.Procs[ref]
+		if p.PID == 0 {
+			head("traffic without an owning process: " + format.Cell(p.Unattributed))
+			kv("why", unattributedWhy(p.Unattributed))
+			rates("sent", r.sent, r.sentBytes)
+			rates("received", r.recv, r.recvBytes)
+			break
+		}
+		head(fmt.Sprintf("%s (pid %d, user %s)", format.Cell(p.Program), p.PID, format.Cell(orNone(p.User, "?"))))
+		rates("sent", r.sent, r.sentBytes)
+		rates("received", r.recv, r.recvBytes)
+		kv("command", p.Cmdline)
+		kv("container", orNone(p.Container, "none")+"  netns "+orNone(p.Netns, "host"))
+		conns := f.connsOf(func(c *ConnRow) bool { return c.PID == p.PID })
+		head(fmt.Sprintf("connections (%d)", len(conns)))
+		for _, c := range conns {
+			out = append(out, Line{Text: format.Fit("  "+f.connText(c), w)})
+		}
+		rem := map[string]bool{}
+		var names []string
+		for _, c := range conns {
+			n := f.t.host(c.Remote, c.RemoteName)
+			if !rem[n] {
+				rem[n] = true
+				names = append(names, n)
+			}
+		}
+		head(fmt.Sprintf("remotes (%d)", len(names)))
+		kv("", strings.Join(names, ", "))
+	case ViewConns:
+		c := &f.m.Conns[ref]
+		head(f.connText(c))
+		kv("remote name", orNone(c.RemoteName, "(not resolved)"))
+		proc := "unknown"
+		if c.PID != 0 {
+			proc = c.Process + " (pid " + strconv.Itoa(c.PID) + ")"
+		}
+		kv("process", proc)
+		kv("state", orNone(c.State, "?"))
+		rates("sent", r.sent, r.sentBytes)
+		rates("received", r.recv, r.recvBytes)
+	case ViewRemotes:
+		rm := &f.m.Remotes[ref]
+		head(rm.Addr.String() + "  " + format.Cell(orNone(rm.Name, "(not resolved)")))
+		kv("processes", strings.Join(rm.Processes, ", "))
+		rates("sent", r.sent, r.sentBytes)
+		rates("received", r.recv, r.recvBytes)
+		conns := f.connsOf(func(c *ConnRow) bool { return c.Remote == rm.Addr })
+		head(fmt.Sprintf("connections (%d)", len(conns)))
+		for _, c := range conns {
+			out = append(out, Line{Text: format.Fit("  "+f.connText(c), w)})
+		}
+	case ViewLinks:
+		l := &f.m.Links[ref]
+		capa := "unknown (set --link-speed " + format.Cell(l.Name) + "=RATE)"
+		if l.CapacityBps > 0 {
+			capa = format.Rate(float64(l.CapacityBps)/8, format.Units{IEC: f.u.IEC}) + " from " + l.CapacitySource
+		}
+		head(fmt.Sprintf("%s  %s  mtu %d  capacity %s", format.Cell(l.Name), format.Cell(l.OperState), l.MTU, format.Cell(capa)))
+		kv("rx", fmt.Sprintf("%s  %s  %s pkts  %d errors  %d dropped", format.Rate(l.RxBytesPerSec, f.u), format.Bytes(l.RxBytes, f.u.IEC), format.Count(l.RxPackets), l.RxErrors, l.RxDropped))
+		kv("tx", fmt.Sprintf("%s  %s  %s pkts  %d errors  %d dropped", format.Rate(l.TxBytesPerSec, f.u), format.Bytes(l.TxBytes, f.u.IEC), format.Count(l.TxPackets), l.TxErrors, l.TxDropped))
+		kv("qdisc "+orNone(l.Qdisc, "?"), fmt.Sprintf("%d drops (%.0f/s)  backlog %s / %d pkts  %d overlimits  %d requeues",
+			l.QdiscDrops, l.QdiscDropsPerSec, format.Bytes(l.QdiscBacklogBytes, f.u.IEC), l.QdiscBacklogPackets, l.QdiscOverlimits, l.QdiscRequeues))
+		head(fmt.Sprintf("explained by (%d flows)", len(l.Explain)))
+		for _, e := range l.Explain {
+			out = append(out, Line{Text: format.Fit(fmt.Sprintf("  %6s  %s  %s  %s", format.Percent(e.Share), format.FitRight(format.Rate(e.BytesPerSec, f.u), rateW),
+				format.Cell(e.Label), format.Cell(e.Owner)), w)})
+		}
+	}
+	if len(out) > h && h > 0 {
+		out = out[:h]
+		out[h-1] = Line{Text: format.Fit("… (more below; enlarge the terminal)", w)}
+	}
+	return out
+}
+
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
+
+func endpointPlain(a netip.Addr, p uint16) string {
+	if p == 0 {
+		return a.String()
+	}
+	return netip.AddrPortFrom(a, p).String()
+}
+
+func unattributedWhy(reason string) string {
+	switch reason {
+	case "forwarded":
+		return "routed or bridged through this host: no local socket owns it"
+	case "closed":
+		return "the socket closed before it was seen"
+	case "other protocols":
+		return "ICMP and other protocols have no sockets to join"
+	}
+	return "no socket matched (attribution may lack privileges)"
+}
+
+// connsOf returns the model's connections matching keep, largest first,
+// at most 50.
+func (f *Frame) connsOf(keep func(*ConnRow) bool) []*ConnRow {
+	var out []*ConnRow
+	for i := range f.m.Conns {
+		if c := &f.m.Conns[i]; keep(c) {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *ConnRow) int {
+		return cmp.Compare(b.Sent.W10s+b.Recv.W10s, a.Sent.W10s+a.Recv.W10s)
+	})
+	if len(out) > 50 {
+		out = out[:50]
+	}
+	return out
+}
+
+func (f *Frame) connText(c *ConnRow) string {
+	return fmt.Sprintf("%s %s ⇄ %s  sent %s recv %s", c.Proto, f.t.endpoint(c.Local, c.LocalPort, "", "", c.Proto),
+		format.Cell(f.t.endpoint(c.Remote, c.RemotePort, c.RemoteName, "", c.Proto)), format.Rate(c.Sent.W10s, f.u), format.Rate(c.Recv.W10s, f.u))
+}

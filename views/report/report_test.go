@@ -1,0 +1,126 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"netriage/configs"
+	"netriage/triage/verdict"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// fixtureDir holds the verdict package's fixture windows (input.json).
+const fixtureDir = "../../triage/verdict/testdata"
+
+func reports(t *testing.T) map[string]verdict.Report {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(fixtureDir, "*", "input.json"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no fixtures under %s (%v)", fixtureDir, err)
+	}
+	out := map[string]verdict.Report{}
+	for _, p := range dirs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w verdict.Window
+		if err := json.Unmarshal(b, &w); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out[filepath.Base(filepath.Dir(p))] = verdict.Evaluate(w, configs.DefaultCheck())
+	}
+	return out
+}
+
+func TestGolden(t *testing.T) {
+	for name, r := range reports(t) {
+		for _, f := range []Format{Text, Markdown, JSON} {
+			t.Run(name+"/"+string(f), func(t *testing.T) {
+				var b bytes.Buffer
+				if err := Write(&b, r, f); err != nil {
+					t.Fatal(err)
+				}
+				out := b.Bytes()
+				if bytes.ContainsAny(out, "\x1b\x07") {
+					t.Errorf("control characters reached the output")
+				}
+				ext := map[Format]string{Text: "txt", Markdown: "md", JSON: "json"}[f]
+				if f == JSON {
+					var back map[string]any
+					if err := json.Unmarshal(out, &back); err != nil {
+						t.Fatalf("json does not parse: %v", err)
+					}
+					if bytes.Count(out, []byte("\n")) != 1 {
+						t.Errorf("json is not one NDJSON line")
+					}
+					for _, k := range []string{"verdict", "status", "exit_code", "interfaces"} {
+						if _, ok := back[k]; !ok {
+							t.Errorf("json lacks %q", k)
+						}
+					}
+					// Goldens are indented for review; the output is one line.
+					var ind bytes.Buffer
+					_ = json.Indent(&ind, out, "", "  ")
+					out = ind.Bytes()
+				}
+				golden(t, filepath.Join("testdata", name+"."+ext), out)
+			})
+		}
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./views/report -update)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs (-want +got):\n%s", path, cmp.Diff(string(want), string(got)))
+	}
+}
+
+func TestHostileNames(t *testing.T) {
+	r := reports(t)["hostile_names"]
+	var md, txt bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&txt, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), `evil?\[31mred\|\`+"`"+`x\`+"`") {
+		t.Errorf("markdown does not escape the program name:\n%s", md.String())
+	}
+	if !strings.Contains(txt.String(), "evil?[31mred|`x`") || !strings.Contains(txt.String(), "bad?name.example") {
+		t.Errorf("text does not show the sanitised names:\n%s", txt.String())
+	}
+	// The input report is left untouched.
+	if r.Interfaces[0].TX.ExplainedBy[0].Owner.Program != "evil\x1b[31mred|`x`" {
+		t.Error("Sanitized modified its input")
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	if err := Write(&bytes.Buffer{}, verdict.Report{}, "yaml"); err == nil {
+		t.Error("yaml accepted")
+	}
+}

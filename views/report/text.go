@@ -1,0 +1,123 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"netriage/triage/verdict"
+	"netriage/views/format"
+)
+
+// WriteText writes r for a terminal: the verdict first, then per interface
+// and direction the evidence, coverage and the explaining flows.
+func WriteText(w io.Writer, r verdict.Report) error {
+	r = Sanitized(r)
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, "netriage check: %s - %s\n", r.Status, strings.ToUpper(r.Verdict.String()))
+	fmt.Fprintf(b, "%s\n", r.Summary)
+	src := "live"
+	if r.Replay != "" {
+		src = "replay of " + r.Replay
+	}
+	fmt.Fprintf(b, "window: %.1f s from %s (%s); thresholds: warn %s, crit %s, drops %g/s, explain %s\n",
+		r.DurationSec, r.Start.UTC().Format("2006-01-02 15:04:05 UTC"), src,
+		format.Percent(r.Thresholds.WarnUtilization), format.Percent(r.Thresholds.CritUtilization), r.Thresholds.MinDropsPerSec, format.Percent(r.Thresholds.ExplainShare))
+	for _, n := range r.Notes {
+		fmt.Fprintf(b, "note: %s\n", n)
+	}
+	for i := range r.Interfaces {
+		ir := &r.Interfaces[i]
+		for _, d := range []verdict.Direction{verdict.TX, verdict.RX} {
+			textDir(b, format.Sanitize(ir.Name, maxName), ir.Dir(d))
+		}
+	}
+	fmt.Fprintf(b, "\ncapture %s\n", captureLine(r.Capture))
+	if r.TCPRetransmits != nil {
+		fmt.Fprintf(b, "TCP retransmissions (host, sock_diag): %d\n", *r.TCPRetransmits)
+	}
+	if err := b.Flush(); err != nil {
+		return fmt.Errorf("report text: %w", err)
+	}
+	return nil
+}
+
+func textDir(b *bufio.Writer, name string, d *verdict.DirReport) {
+	fmt.Fprintf(b, "\n%s %s  %s (%s)  %s\n", name, d.Direction, strings.ToUpper(d.Verdict.String()), d.Status, capacity(d))
+	for i, rs := range d.Reasons {
+		lead := "  why:      "
+		if i > 0 {
+			lead = "            "
+		}
+		fmt.Fprintf(b, "%s%s\n", lead, rs)
+	}
+	for _, a := range d.Advice {
+		fmt.Fprintf(b, "  advice:   %s\n", a)
+	}
+	if q := queueLine(d.Evidence); q != "" {
+		fmt.Fprintf(b, "  queue:    %s\n", q)
+	}
+	e := d.Evidence
+	fmt.Fprintf(b, "  link:     %d errors (%.1f/s), %d dropped (%.1f/s)\n", e.Errors, e.ErrorsPerSec, e.Dropped, e.DroppedPerSec)
+	fmt.Fprintf(b, "  coverage: %s\n", d.Coverage.Summary)
+	if det := coverageDetail(d.Coverage); det != "" {
+		fmt.Fprintf(b, "            %s\n", det)
+	}
+	for _, rs := range d.Coverage.Reasons {
+		fmt.Fprintf(b, "            - %s\n", rs)
+	}
+	if len(d.ExplainedBy) == 0 {
+		if d.FlowCount == 0 {
+			fmt.Fprintf(b, "  flows:    none in this direction\n")
+		}
+		return
+	}
+	fmt.Fprintf(b, "  explained by %d of %d flows (%s of the captured bytes):\n", len(d.ExplainedBy), d.FlowCount, format.Percent(d.ExplainedShare))
+	rows := [][]string{{"SHARE", "RATE", "PROTO", "LOCAL", "REMOTE", "PROCESS"}}
+	for _, f := range d.ExplainedBy {
+		rows = append(rows, []string{
+			format.Percent(f.Share), rate(f.RateBps), f.Proto,
+			endpoint(f.LocalAddr, f.LocalPort),
+			format.Sanitize(remote(f), maxName), format.Sanitize(owner(f), maxName),
+		})
+	}
+	writeColumns(b, "    ", rows)
+	if len(d.ByProcess) > 0 {
+		fmt.Fprintf(b, "  by process: %s\n", trimGroups(d.ByProcess))
+	}
+	if len(d.ByRemote) > 0 {
+		fmt.Fprintf(b, "  by remote:  %s\n", trimGroups(d.ByRemote))
+	}
+}
+
+func trimGroups(gs []verdict.Group) string {
+	c := make([]verdict.Group, len(gs))
+	for i, g := range gs {
+		g.Name = format.Sanitize(g.Name, maxName)
+		c[i] = g
+	}
+	return groups(c)
+}
+
+// writeColumns writes rows left-aligned in columns two spaces apart.
+func writeColumns(b *bufio.Writer, indent string, rows [][]string) {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len([]rune(c)))
+		}
+	}
+	for _, r := range rows {
+		var line strings.Builder
+		line.WriteString(indent)
+		for i, c := range r {
+			line.WriteString(c)
+			if i < len(r)-1 {
+				line.WriteString(strings.Repeat(" ", widths[i]-len([]rune(c))+2))
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " "))
+		b.WriteByte('\n')
+	}
+}

@@ -1,0 +1,361 @@
+package views
+
+import "strings"
+
+// ViewID names a main-pane view.
+type ViewID int
+
+// The main-pane views, in Tab order.
+const (
+	ViewFlows ViewID = iota
+	ViewProcs
+	ViewConns
+	ViewRemotes
+	ViewLinks
+	numViews
+)
+
+// Name returns the view's name as shown on screen.
+func (v ViewID) Name() string {
+	switch v {
+	case ViewProcs:
+		return "Processes"
+	case ViewConns:
+		return "Connections"
+	case ViewRemotes:
+		return "Remotes"
+	case ViewLinks:
+		return "Links"
+	}
+	return "Flows"
+}
+
+// ParseView maps a config/flag name (flows, procs, conns, remotes, links)
+// to a view; ok is false for an unknown name.
+func ParseView(s string) (ViewID, bool) {
+	switch strings.ToLower(s) {
+	case "flows":
+		return ViewFlows, true
+	case "procs", "processes":
+		return ViewProcs, true
+	case "conns", "connections":
+		return ViewConns, true
+	case "remotes":
+		return ViewRemotes, true
+	case "links", "interfaces":
+		return ViewLinks, true
+	}
+	return ViewFlows, false
+}
+
+// Window is one of iftop's averaging windows.
+type Window int
+
+// The windows.
+const (
+	Win2s Window = iota
+	Win10s
+	Win40s
+)
+
+// String returns "2s", "10s" or "40s".
+func (w Window) String() string {
+	switch w {
+	case Win2s:
+		return "2s"
+	case Win40s:
+		return "40s"
+	}
+	return "10s"
+}
+
+// SortKey orders the rows of the main pane.
+type SortKey int
+
+// Sort keys. Rates sort descending, names ascending.
+const (
+	// Sort2s, Sort10s and Sort40s sort by the rate over that window.
+	Sort2s SortKey = iota
+	Sort10s
+	Sort40s
+	// SortCumulative sorts by bytes since start.
+	SortCumulative
+	// SortSource sorts by the first (local, source) column.
+	SortSource
+	// SortDest sorts by the second (remote, destination) column.
+	SortDest
+)
+
+// String names the sort key for the status line.
+func (s SortKey) String() string {
+	switch s {
+	case Sort2s:
+		return "2s"
+	case Sort40s:
+		return "40s"
+	case SortCumulative:
+		return "cumulative"
+	case SortSource:
+		return "source"
+	case SortDest:
+		return "destination"
+	}
+	return "10s"
+}
+
+// LineMode is iftop's line display mode (key t).
+type LineMode int
+
+// Line modes, in the order t cycles through them.
+const (
+	// LineTwo shows two lines per flow: sent (=>) and received (<=).
+	LineTwo LineMode = iota
+	// LineSent shows one line per flow with the sent rates.
+	LineSent
+	// LineRecv shows one line per flow with the received rates.
+	LineRecv
+	// LineTotal shows one line per flow with sent+received.
+	LineTotal
+)
+
+// String names the line mode.
+func (l LineMode) String() string {
+	switch l {
+	case LineSent:
+		return "sent"
+	case LineRecv:
+		return "received"
+	case LineTotal:
+		return "total"
+	}
+	return "two-line"
+}
+
+// cursor is the selection and scroll position of one view.
+type cursor struct {
+	// key identifies the selected row, so the selection follows the row
+	// when the order changes.
+	key string
+	// index is the selected row's last known position.
+	index int
+	// offset is the first visible row.
+	offset int
+}
+
+// UIState is everything the user changed with keys. It is a plain value
+// with methods: no terminal, no model. The host applies actions to it and
+// renders from it.
+type UIState struct {
+	// View is the main pane's view.
+	View ViewID
+	// Sort orders the rows.
+	Sort SortKey
+	// BarWindow is the window the bar (and single-window columns) show.
+	BarWindow Window
+	// Line is the flows line mode.
+	Line LineMode
+	// Bytes shows bytes per second instead of bits per second.
+	Bytes bool
+	// IEC uses 1024-based prefixes.
+	IEC bool
+	// DNS shows host names instead of addresses when known (key n).
+	DNS bool
+	// PortNames shows service names instead of port numbers (key N).
+	PortNames bool
+	// Ports aggregates flows by host and port instead of host pairs (p).
+	Ports bool
+	// HideLocal and HideRemote aggregate away one side (iftop's s and d).
+	HideLocal, HideRemote bool
+	// Paused keeps the shown model (P).
+	Paused bool
+	// Frozen keeps the row order as it was when o was pressed.
+	Frozen bool
+	// Filter keeps rows whose text contains it (case-insensitive).
+	Filter string
+	// FilterEditing is true while the user types a filter after '/'.
+	FilterEditing bool
+	// FilterDraft is the filter being typed.
+	FilterDraft string
+	// Detail shows the detail pane for the selected row (Enter, Esc).
+	Detail bool
+	// Help shows the help screen (h, ?).
+	Help bool
+
+	cur    [numViews]cursor
+	frozen [numViews]map[string]int
+}
+
+// NewUIState returns the state at start: the given view, iftop's defaults
+// (two-line, sorted by 10 s, names and port names shown, host pairs).
+func NewUIState(view ViewID) *UIState {
+	return &UIState{View: view, Sort: Sort10s, BarWindow: Win10s, Line: LineTwo, DNS: true, PortNames: true}
+}
+
+// Selected returns the selected row's index in the current view.
+func (s *UIState) Selected() int { return s.cur[s.View].index }
+
+// Offset returns the first visible row of the current view.
+func (s *UIState) Offset() int { return s.cur[s.View].offset }
+
+// SetView switches the main pane, keeping each view's selection.
+func (s *UIState) SetView(v ViewID) {
+	if v >= 0 && v < numViews {
+		s.View = v
+	}
+}
+
+// NextView cycles through the views (Tab); delta -1 goes back.
+func (s *UIState) NextView(delta int) {
+	s.View = ViewID((int(s.View) + delta + int(numViews)) % int(numViews))
+}
+
+// SetSort sets the sort key; a window sort also sets the bar window so the
+// shown column matches the order.
+func (s *UIState) SetSort(k SortKey) {
+	s.Sort = k
+	switch k {
+	case Sort2s:
+		s.BarWindow = Win2s
+	case Sort10s:
+		s.BarWindow = Win10s
+	case Sort40s:
+		s.BarWindow = Win40s
+	}
+	s.Frozen = false
+}
+
+// CycleBar moves the bar window 2s → 10s → 40s → 2s.
+func (s *UIState) CycleBar() { s.BarWindow = (s.BarWindow + 1) % 3 }
+
+// CycleLine moves to the next line mode (t).
+func (s *UIState) CycleLine() { s.Line = (s.Line + 1) % 4 }
+
+// Freeze toggles the frozen order (o); key(i) is the identity of the
+// current view's row i of n, in the order on screen (only read when
+// freezing). Rows that appear later go below the frozen ones.
+func (s *UIState) Freeze(n int, key func(int) string) {
+	if s.Frozen {
+		s.unfreeze()
+		return
+	}
+	s.unfreeze()
+	s.Frozen = true
+	m := make(map[string]int, n)
+	for i := 0; i < n; i++ {
+		m[key(i)] = i
+	}
+	s.frozen[s.View] = m
+}
+
+// Move moves the selection by delta rows within n rows, keeping it visible
+// in a pane of height rows; key returns the identity of row i.
+func (s *UIState) Move(delta, n, height int, key func(int) string) {
+	c := &s.cur[s.View]
+	if n == 0 {
+		*c = cursor{}
+		return
+	}
+	c.index = clamp(c.index+delta, 0, n-1)
+	c.key = key(c.index)
+	c.offset = visibleOffset(c.index, c.offset, n, height)
+}
+
+// MoveTo selects row i (use -1 for the last row).
+func (s *UIState) MoveTo(i, n, height int, key func(int) string) {
+	if i < 0 {
+		i = n - 1
+	}
+	c := &s.cur[s.View]
+	s.Move(i-c.index, n, height, key)
+}
+
+// Sync re-anchors the selection after the rows changed: the selected row
+// keeps its identity when it still exists (find returns its index or -1),
+// else the index is clamped. height is the number of visible rows.
+func (s *UIState) Sync(n, height int, find func(key string) int, key func(int) string) {
+	c := &s.cur[s.View]
+	if n == 0 {
+		c.index, c.offset = 0, 0
+		return
+	}
+	if c.key != "" {
+		if i := find(c.key); i >= 0 {
+			c.index = i
+		}
+	}
+	c.index = clamp(c.index, 0, n-1)
+	c.key = key(c.index)
+	c.offset = visibleOffset(c.index, c.offset, n, height)
+}
+
+func visibleOffset(index, offset, n, height int) int {
+	if height < 1 {
+		height = 1
+	}
+	if index < offset {
+		offset = index
+	}
+	if index >= offset+height {
+		offset = index - height + 1
+	}
+	return clamp(offset, 0, max(0, n-height))
+}
+
+func clamp(v, lo, hi int) int {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
+
+// StartFilter begins typing a filter ('/'), starting from the current one.
+func (s *UIState) StartFilter() {
+	s.FilterEditing = true
+	s.FilterDraft = s.Filter
+}
+
+// FilterInput handles one key while typing a filter: printable runes are
+// appended, backspace deletes, enter applies, esc cancels. It reports
+// whether editing goes on.
+func (s *UIState) FilterInput(k Key) bool {
+	switch k.Special {
+	case KeyEnter:
+		s.Filter = strings.TrimSpace(s.FilterDraft)
+		s.FilterEditing = false
+		s.resetCursor()
+	case KeyEsc:
+		s.FilterEditing = false
+	case KeyBackspace:
+		if r := []rune(s.FilterDraft); len(r) > 0 {
+			s.FilterDraft = string(r[:len(r)-1])
+		}
+	case KeyCtrlU:
+		s.FilterDraft = ""
+	case KeySpace:
+		s.FilterDraft += " "
+	case KeyNone:
+		if k.Rune >= 0x20 && k.Rune != 0x7f && len(s.FilterDraft) < 200 {
+			s.FilterDraft += string(k.Rune)
+		}
+	}
+	return s.FilterEditing
+}
+
+func (s *UIState) resetCursor() { s.cur[s.View] = cursor{} }
+
+// Escape closes, in order, the help, the detail pane, then clears the
+// filter (Esc).
+func (s *UIState) Escape() {
+	switch {
+	case s.Help:
+		s.Help = false
+	case s.Detail:
+		s.Detail = false
+	case s.Filter != "":
+		s.Filter = ""
+		s.resetCursor()
+	}
+}

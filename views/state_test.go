@@ -1,0 +1,173 @@
+package views
+
+import (
+	"strconv"
+	"testing"
+)
+
+func keyOf(i int) string { return "row" + strconv.Itoa(i) }
+
+func TestMoveAndScroll(t *testing.T) {
+	tests := []struct {
+		name               string
+		start, delta       int
+		n, height          int
+		wantIndex, wantOff int
+	}{
+		{"down", 0, 1, 10, 5, 1, 0},
+		{"down past page scrolls", 4, 1, 10, 5, 5, 1},
+		{"clamped at end", 8, 5, 10, 5, 9, 5},
+		{"clamped at start", 2, -5, 10, 5, 0, 0},
+		{"page down", 0, 5, 20, 5, 5, 1},
+		{"empty", 3, 1, 0, 5, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewUIState(ViewFlows)
+			s.cur[ViewFlows] = cursor{index: tc.start, offset: max(0, tc.start-tc.height+1)}
+			s.Move(tc.delta, tc.n, tc.height, keyOf)
+			if s.Selected() != tc.wantIndex || s.Offset() != tc.wantOff {
+				t.Errorf("index %d offset %d, want %d %d", s.Selected(), s.Offset(), tc.wantIndex, tc.wantOff)
+			}
+		})
+	}
+}
+
+func TestSyncKeepsIdentity(t *testing.T) {
+	s := NewUIState(ViewProcs)
+	s.Move(3, 10, 5, keyOf) // selects row3
+	// row3 is now at index 7.
+	find := func(k string) int {
+		if k == "row3" {
+			return 7
+		}
+		return -1
+	}
+	s.Sync(10, 5, find, func(i int) string {
+		if i == 7 {
+			return "row3"
+		}
+		return keyOf(i + 100)
+	})
+	if s.Selected() != 7 || s.Offset() != 3 {
+		t.Errorf("index %d offset %d, want 7 3", s.Selected(), s.Offset())
+	}
+	// The row vanished: the index is kept, clamped.
+	s.Sync(4, 5, func(string) int { return -1 }, keyOf)
+	if s.Selected() != 3 {
+		t.Errorf("index %d, want 3", s.Selected())
+	}
+}
+
+func TestViewsKeepTheirCursor(t *testing.T) {
+	s := NewUIState(ViewFlows)
+	s.Move(2, 10, 5, keyOf)
+	s.NextView(1)
+	if s.View != ViewProcs || s.Selected() != 0 {
+		t.Fatalf("view %v selected %d", s.View, s.Selected())
+	}
+	s.NextView(-1)
+	if s.Selected() != 2 {
+		t.Errorf("flows cursor lost: %d", s.Selected())
+	}
+	for i := 0; i < 5; i++ {
+		s.NextView(1)
+	}
+	if s.View != ViewFlows {
+		t.Errorf("Tab does not cycle: %v", s.View)
+	}
+}
+
+func TestFilterEditing(t *testing.T) {
+	s := NewUIState(ViewFlows)
+	s.Move(4, 10, 5, keyOf)
+	s.StartFilter()
+	for _, r := range "ngix" {
+		s.FilterInput(R(r))
+	}
+	s.FilterInput(S(KeyBackspace))
+	s.FilterInput(S(KeyBackspace))
+	s.FilterInput(R('n'))
+	s.FilterInput(R('x'))
+	s.FilterInput(R('\x1b')) // control characters are ignored
+	if s.FilterDraft != "ngnx" {
+		t.Fatalf("draft %q", s.FilterDraft)
+	}
+	if s.FilterInput(S(KeyEnter)) {
+		t.Error("editing continues after Enter")
+	}
+	if s.Filter != "ngnx" || s.Selected() != 0 {
+		t.Errorf("filter %q selected %d", s.Filter, s.Selected())
+	}
+	s.StartFilter()
+	s.FilterInput(S(KeyCtrlU))
+	s.FilterInput(R('z'))
+	s.FilterInput(S(KeyEsc))
+	if s.Filter != "ngnx" || s.FilterEditing {
+		t.Errorf("Esc changed the filter: %q editing %v", s.Filter, s.FilterEditing)
+	}
+}
+
+func TestEscapeOrder(t *testing.T) {
+	s := NewUIState(ViewFlows)
+	s.Help, s.Detail, s.Filter = true, true, "x"
+	s.Escape()
+	if s.Help || !s.Detail {
+		t.Fatal("first Esc must close help only")
+	}
+	s.Escape()
+	if s.Detail || s.Filter == "" {
+		t.Fatal("second Esc must close detail only")
+	}
+	s.Escape()
+	if s.Filter != "" {
+		t.Fatal("third Esc must clear the filter")
+	}
+}
+
+func TestApplyToggles(t *testing.T) {
+	s := NewUIState(ViewFlows)
+	toggles := []struct {
+		a   Action
+		get func() bool
+	}{
+		{ActDNS, func() bool { return s.DNS }},
+		{ActPortNames, func() bool { return s.PortNames }},
+		{ActPorts, func() bool { return s.Ports }},
+		{ActSource, func() bool { return s.HideLocal }},
+		{ActDest, func() bool { return s.HideRemote }},
+		{ActBytes, func() bool { return s.Bytes }},
+		{ActIEC, func() bool { return s.IEC }},
+		{ActPause, func() bool { return s.Paused }},
+		{ActHelp, func() bool { return s.Help }},
+		{ActDetail, func() bool { return s.Detail }},
+	}
+	for _, tg := range toggles {
+		before := tg.get()
+		s.Apply(tg.a, nil)
+		if tg.get() == before {
+			t.Errorf("action %d did not toggle", tg.a)
+		}
+		s.Apply(tg.a, nil)
+		if tg.get() != before {
+			t.Errorf("action %d did not toggle back", tg.a)
+		}
+	}
+	s.Apply(ActSort2s, nil)
+	if s.Sort != Sort2s || s.BarWindow != Win2s {
+		t.Errorf("sort 1: %v %v", s.Sort, s.BarWindow)
+	}
+	s.Apply(ActBarWindow, nil)
+	if s.BarWindow != Win10s {
+		t.Errorf("bar cycles to %v", s.BarWindow)
+	}
+	for i := 0; i < 4; i++ {
+		s.Apply(ActLineMode, nil)
+	}
+	if s.Line != LineTwo {
+		t.Errorf("line mode does not cycle back: %v", s.Line)
+	}
+	if !s.Apply(ActQuit, nil) {
+		t.Error("quit does not quit")
+	}
+}

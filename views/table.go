@@ -1,0 +1,407 @@
+package views
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// trow is one displayed row: a reference into the view's items and the
+// numbers it sorts by.
+type trow struct {
+	ref   int
+	v     float64 // the sort value (rates and cumulative sorts)
+	label string  // filled only when sorting by name
+	fkey  string  // filled only when the order is frozen
+}
+
+// rowData holds a row's numbers, indexed by trow.ref.
+type rowData struct {
+	sent, recv           BytesPerSec
+	sentBytes, recvBytes uint64
+}
+
+// flowAgg is flows aggregated to the display granularity (host pairs, host
+// and port, one side only).
+type flowAgg struct {
+	key     aggKey
+	first   int // index in Model.Flows of the first member (names come from it)
+	members int
+	owner   int // index in Model.Flows of the first member with an owner, -1 if none
+	owners  int // owning PIDs seen (counts changes of PID)
+}
+
+type aggKey struct {
+	proto         string
+	local, remote netip.Addr
+	lport, rport  uint16
+}
+
+// Table is the current view's rows after aggregation, filtering and sorting.
+// Building it reads the model and the UI state; it never changes the model.
+type Table struct {
+	view  ViewID
+	m     *Model
+	st    *UIState
+	rows  []trow
+	data  []rowData
+	flows []flowAgg
+	// barMax is the largest value of the bar window among rows, the bar's
+	// full scale.
+	barMax float64
+}
+
+// Len returns the number of rows.
+func (t *Table) Len() int { return len(t.rows) }
+
+// BuildTable aggregates, filters and sorts the current view's rows.
+func BuildTable(m *Model, st *UIState) *Table {
+	t := &Table{view: st.View, m: m, st: st}
+	switch st.View {
+	case ViewFlows:
+		t.buildFlows()
+	case ViewProcs:
+		t.data = make([]rowData, len(m.Procs))
+		for i := range m.Procs {
+			p := &m.Procs[i]
+			t.data[i] = rowData{p.Sent, p.Recv, p.SentBytes, p.RecvBytes}
+		}
+	case ViewConns:
+		t.data = make([]rowData, len(m.Conns))
+		for i := range m.Conns {
+			c := &m.Conns[i]
+			t.data[i] = rowData{c.Sent, c.Recv, c.SentBytes, c.RecvBytes}
+		}
+	case ViewRemotes:
+		t.data = make([]rowData, len(m.Remotes))
+		for i := range m.Remotes {
+			r := &m.Remotes[i]
+			t.data[i] = rowData{r.Sent, r.Recv, r.SentBytes, r.RecvBytes}
+		}
+	case ViewLinks:
+		t.data = make([]rowData, len(m.Links))
+		for i := range m.Links {
+			l := &m.Links[i]
+			tx := BytesPerSec{l.TxBytesPerSec, l.TxBytesPerSec, l.TxBytesPerSec, l.TxBytesPerSec}
+			rx := BytesPerSec{l.RxBytesPerSec, l.RxBytesPerSec, l.RxBytesPerSec, l.RxBytesPerSec}
+			t.data[i] = rowData{tx, rx, l.TxBytes, l.RxBytes}
+		}
+	}
+	if st.View != ViewFlows {
+		t.rows = make([]trow, len(t.data))
+		for i := range t.rows {
+			t.rows[i].ref = i
+		}
+	}
+	t.filter()
+	t.sort()
+	for i := range t.data {
+		if v := t.value(&t.data[i], st.BarWindow); v > t.barMax {
+			t.barMax = v
+		}
+	}
+	return t
+}
+
+func (t *Table) buildFlows() {
+	st := t.st
+	n := len(t.m.Flows)
+	idx := make(map[aggKey]int32, n)
+	t.flows = make([]flowAgg, 0, n)
+	t.data = make([]rowData, 0, n)
+	for i := range t.m.Flows {
+		f := &t.m.Flows[i]
+		k := aggKey{local: f.Local, remote: f.Remote}
+		if st.Ports {
+			k.proto, k.lport, k.rport = f.Proto, f.LocalPort, f.RemotePort
+		}
+		if st.HideLocal {
+			k.local, k.lport = netip.Addr{}, 0
+		}
+		if st.HideRemote {
+			k.remote, k.rport = netip.Addr{}, 0
+		}
+		j, ok := idx[k]
+		if !ok {
+			j = int32(len(t.flows))
+			idx[k] = j
+			t.flows = append(t.flows, flowAgg{key: k, first: i, owner: -1})
+			t.data = append(t.data, rowData{})
+		}
+		a := &t.flows[j]
+		a.members++
+		if f.PID != 0 {
+			switch {
+			case a.owner < 0:
+				a.owner, a.owners = i, 1
+			case t.m.Flows[a.owner].PID != f.PID:
+				a.owners++
+			}
+		}
+		r := &t.data[j]
+		r.sent = r.sent.Add(f.Sent)
+		r.recv = r.recv.Add(f.Recv)
+		r.sentBytes += f.SentBytes
+		r.recvBytes += f.RecvBytes
+	}
+	t.rows = make([]trow, len(t.flows))
+	for i := range t.rows {
+		t.rows[i].ref = i
+	}
+}
+
+// quantity picks what a row's rate means for sorting and the bar: sent,
+// received or both, following the flows line mode.
+func (t *Table) value(r *rowData, w Window) float64 {
+	if t.view == ViewFlows {
+		switch t.st.Line {
+		case LineSent:
+			return r.sent.Window(w)
+		case LineRecv:
+			return r.recv.Window(w)
+		}
+	}
+	return r.sent.Window(w) + r.recv.Window(w)
+}
+
+func (t *Table) cumulative(r *rowData) uint64 {
+	if t.view == ViewFlows {
+		switch t.st.Line {
+		case LineSent:
+			return r.sentBytes
+		case LineRecv:
+			return r.recvBytes
+		}
+	}
+	return r.sentBytes + r.recvBytes
+}
+
+func (t *Table) filter() {
+	f := strings.ToLower(t.st.Filter)
+	if f == "" {
+		return
+	}
+	out := t.rows[:0]
+	for _, r := range t.rows {
+		if strings.Contains(strings.ToLower(t.filterText(r.ref)), f) {
+			out = append(out, r)
+		}
+	}
+	t.rows = out
+}
+
+func (t *Table) sort() {
+	st := t.st
+	byName := st.Sort == SortSource || st.Sort == SortDest
+	if byName {
+		for i := range t.rows {
+			src, dst := t.labels(t.rows[i].ref)
+			if st.Sort == SortSource {
+				t.rows[i].label = src
+			} else {
+				t.rows[i].label = dst
+			}
+		}
+	}
+	var ranks map[string]int
+	if st.Frozen && st.frozen[t.view] != nil {
+		ranks = st.frozen[t.view]
+		for i := range t.rows {
+			t.rows[i].fkey = t.key(t.rows[i].ref)
+		}
+	}
+	w := Win10s
+	switch st.Sort {
+	case Sort2s:
+		w = Win2s
+	case Sort40s:
+		w = Win40s
+	}
+	for i := range t.rows {
+		d := &t.data[t.rows[i].ref]
+		switch st.Sort {
+		case SortCumulative:
+			t.rows[i].v = float64(t.cumulative(d))
+		case SortSource, SortDest:
+		default:
+			t.rows[i].v = t.value(d, w)
+		}
+	}
+	// Stable tie-breaks keep equal rows from swapping between frames.
+	base := func(a, b *trow) int {
+		if byName {
+			if c := cmp.Compare(a.label, b.label); c != 0 {
+				return c
+			}
+		} else if c := cmp.Compare(b.v, a.v); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ref, b.ref)
+	}
+	if ranks == nil {
+		slices.SortFunc(t.rows, func(a, b trow) int { return base(&a, &b) })
+		return
+	}
+	rank := func(r *trow) (int, bool) {
+		v, ok := ranks[r.fkey]
+		return v, ok
+	}
+	slices.SortFunc(t.rows, func(a, b trow) int {
+		ra, oka := rank(&a)
+		rb, okb := rank(&b)
+		switch {
+		case oka && okb:
+			return cmp.Compare(ra, rb)
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return base(&a, &b)
+	})
+}
+
+// Key returns the identity of displayed row i: stable across frames while
+// the row exists.
+func (t *Table) Key(i int) string {
+	if i < 0 || i >= len(t.rows) {
+		return ""
+	}
+	return t.key(t.rows[i].ref)
+}
+
+// find returns the displayed index of the row with identity key, or -1.
+func (t *Table) find(key string, hint int) int {
+	if hint >= 0 && hint < len(t.rows) && t.Key(hint) == key {
+		return hint
+	}
+	for i := range t.rows {
+		if t.Key(i) == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func (t *Table) key(ref int) string {
+	m := t.m
+	switch t.view {
+	case ViewFlows:
+		k := t.flows[ref].key
+		return k.proto + "|" + k.local.String() + "|" + strconv.Itoa(int(k.lport)) + "|" + k.remote.String() + "|" + strconv.Itoa(int(k.rport))
+	case ViewProcs:
+		p := &m.Procs[ref]
+		if p.PID == 0 {
+			return "u|" + p.Unattributed
+		}
+		return "p|" + strconv.Itoa(p.PID)
+	case ViewConns:
+		c := &m.Conns[ref]
+		return c.Proto + "|" + netip.AddrPortFrom(c.Local, c.LocalPort).String() + "|" + netip.AddrPortFrom(c.Remote, c.RemotePort).String()
+	case ViewRemotes:
+		return m.Remotes[ref].Addr.String()
+	case ViewLinks:
+		return m.Links[ref].Name
+	}
+	return ""
+}
+
+// labels returns the source and destination text of a row (what < and >
+// sort by).
+func (t *Table) labels(ref int) (src, dst string) {
+	m := t.m
+	switch t.view {
+	case ViewFlows:
+		a := &t.flows[ref]
+		f := &m.Flows[a.first]
+		return t.flowSide(a.key.local, a.key.lport, f.LocalName, f.LocalService, a.key.proto, t.st.HideLocal),
+			t.flowSide(a.key.remote, a.key.rport, f.RemoteName, f.RemoteService, a.key.proto, t.st.HideRemote)
+	case ViewProcs:
+		p := &m.Procs[ref]
+		if p.PID == 0 {
+			return "[" + p.Unattributed + "]", ""
+		}
+		return p.Program, p.User
+	case ViewConns:
+		c := &m.Conns[ref]
+		return t.endpoint(c.Local, c.LocalPort, "", "", c.Proto), t.endpoint(c.Remote, c.RemotePort, c.RemoteName, "", c.Proto)
+	case ViewRemotes:
+		r := &m.Remotes[ref]
+		return t.host(r.Addr, r.Name), strings.Join(r.Processes, ",")
+	case ViewLinks:
+		l := &m.Links[ref]
+		return l.Name, l.Qdisc
+	}
+	return "", ""
+}
+
+func (t *Table) filterText(ref int) string {
+	src, dst := t.labels(ref)
+	m := t.m
+	extra := ""
+	switch t.view {
+	case ViewFlows:
+		a := &t.flows[ref]
+		proc, cont := t.flowOwner(a)
+		extra = m.Flows[a.first].Proto + " " + proc + " " + cont + " " + a.key.local.String() + " " + a.key.remote.String()
+	case ViewProcs:
+		p := &m.Procs[ref]
+		extra = strconv.Itoa(p.PID) + " " + p.Cmdline + " " + p.Container
+	case ViewConns:
+		c := &m.Conns[ref]
+		extra = c.Process + " " + c.State + " " + c.Remote.String()
+	case ViewRemotes:
+		extra = m.Remotes[ref].Addr.String()
+	}
+	return src + " " + dst + " " + extra
+}
+
+// host shows a name when names are on and known, else the address.
+func (t *Table) host(a netip.Addr, name string) string {
+	if t.st.DNS && name != "" {
+		return name
+	}
+	if !a.IsValid() {
+		return "*"
+	}
+	return a.String()
+}
+
+func (t *Table) port(p uint16, service, proto string) string {
+	if t.st.PortNames && service != "" {
+		return service
+	}
+	return strconv.Itoa(int(p))
+}
+
+func (t *Table) endpoint(a netip.Addr, p uint16, name, service, proto string) string {
+	h := t.host(a, name)
+	if p == 0 && !(proto == "tcp" || proto == "udp") {
+		return h
+	}
+	if a.Is6() && !(t.st.DNS && name != "") {
+		h = "[" + h + "]"
+	}
+	return h + ":" + t.port(p, service, proto)
+}
+
+func (t *Table) flowSide(a netip.Addr, p uint16, name, service, proto string, hidden bool) string {
+	if hidden {
+		return "*"
+	}
+	if !t.st.Ports {
+		return t.host(a, name)
+	}
+	return t.endpoint(a, p, name, service, proto)
+}
+
+// flowOwner returns the owning process and container of an aggregated row.
+func (t *Table) flowOwner(a *flowAgg) (process, container string) {
+	if a.owner < 0 {
+		return "", ""
+	}
+	f := &t.m.Flows[a.owner]
+	return f.Process, f.Container
+}
