@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -550,4 +551,91 @@ func resolveCheckNames(ctx context.Context, fl []verdict.Flow) {
 			fl[i].RemoteName = addrs[fl[i].Key.Remote]
 		}
 	}
+}
+
+// replayCheckInput is what `netriage replay FILE --check` hands to
+// runReplayCheck once the file is read.
+type replayCheckInput struct {
+	// File is the capture file's name, as given.
+	File string
+	// Start and End are the first and last packet timestamps.
+	Start, End time.Time
+	// Flows are the cumulative per-flow totals over the whole file (IP
+	// bytes and packets; owners are nil: a file has no processes).
+	Flows []verdict.Flow
+	// Capture is the replay's health: Packets, NonIP, Truncated, Filter,
+	// LocalNet (Active is set by runReplayCheck).
+	Capture verdict.Capture
+	// LinkSpeeds are the --link-speed values: "RATE" or "IF=RATE".
+	LinkSpeeds []string
+	// Output is text, json or markdown.
+	Output string
+	// Check is the config's check section with flag overrides applied.
+	Check configs.CheckConfig
+}
+
+// runReplayCheck gives the verdict and explanation for a capture file and
+// returns the plugin exit code. There are no interface counters: rates
+// come from the flows (with a 14-byte link header per packet) and coverage
+// is n/a, which the report says.
+func runReplayCheck(env *cmdEnv, in replayCheckInput) int {
+	if err := in.Check.Validate(); err != nil {
+		return failCheck(env, usageErrorf("%v", err))
+	}
+	out := report.Format(in.Output)
+	if out == "" {
+		out = report.Text
+	}
+	if !slices.Contains(report.Formats, string(out)) {
+		return failCheck(env, usageErrorf("--output %q: --check writes one of %s", in.Output, strings.Join(report.Formats, ", ")))
+	}
+	name, bps := "replay", uint64(0)
+	if len(in.LinkSpeeds) > 1 {
+		return failCheck(env, usageErrorf("--link-speed given %d times: a capture file is one link, give one RATE", len(in.LinkSpeeds)))
+	}
+	if len(in.LinkSpeeds) == 1 {
+		ls := in.LinkSpeeds[0]
+		var err error
+		if strings.Contains(ls, "=") {
+			name, bps, err = configs.ParseLinkSpeed(ls)
+		} else {
+			bps, err = configs.ParseRate(ls)
+			if err != nil {
+				err = fmt.Errorf("--link-speed %q: %w", ls, err)
+			}
+		}
+		if err != nil {
+			return failCheck(env, usageErrorf("%v", err))
+		}
+	}
+	src := sourceOrUnknown(bps)
+	ifc := verdict.Interface{
+		Name: name, Captured: true,
+		RX: verdict.DirCounters{CapacityBps: bps, CapacitySource: src},
+		TX: verdict.DirCounters{CapacityBps: bps, CapacitySource: src},
+	}
+	capt := in.Capture
+	capt.Active = true
+	if len(capt.Interfaces) == 0 {
+		capt.Interfaces = []string{name}
+	}
+	w := verdict.Window{Start: in.Start, End: in.End, Counters: false, Replay: in.File, Interfaces: []verdict.Interface{ifc}, Flows: in.Flows, Capture: capt}
+	r := verdict.Evaluate(w, in.Check)
+	if bps == 0 {
+		for _, d := range []verdict.Direction{verdict.RX, verdict.TX} {
+			dr := r.Interfaces[0].Dir(d)
+			for i, a := range dr.Advice {
+				dr.Advice[i] = strings.Replace(a, "--link-speed "+name+"=RATE (e.g. "+name+"=1G) or links.speeds in the config file", "--link-speed RATE (e.g. --link-speed 100M)", 1)
+			}
+		}
+	}
+	return writeCheck(env, r, out)
+}
+
+// sourceOrUnknown names the capacity source of a user-given rate.
+func sourceOrUnknown(bps uint64) string {
+	if bps == 0 {
+		return verdict.SourceUnknown
+	}
+	return verdict.SourceUser
 }

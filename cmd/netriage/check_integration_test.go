@@ -83,6 +83,11 @@ func runCheckIn(t *testing.T, ns *lab.NS, args ...string) (verdict.Report, int, 
 		}
 	}
 	t.Logf("netriage check %s → exit %d\n%s\nstderr: %s", strings.Join(args, " "), code, r.Summary, errOut.String())
+	if os.Getenv("NETRIAGE_CHECK_TEXT") == "1" {
+		// For docs/check.md: the same check again, as text.
+		txt, _ := ns.Command(ctx, bin, append([]string{"check", "--duration", checkWindow, "-n"}, args...)...).Output()
+		t.Logf("text output:\n%s", txt)
+	}
 	return r, code, errOut.String()
 }
 
@@ -98,16 +103,20 @@ func iface(t *testing.T, r verdict.Report, name string) verdict.IfaceReport {
 	return verdict.IfaceReport{}
 }
 
-// background runs fn in a goroutine until ctx ends and waits for it at
-// cleanup.
+// background runs fn in a goroutine until ctx ends; at cleanup it cancels
+// fn and waits for it.
 func background(t *testing.T, ctx context.Context, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		fn(ctx)
 	}()
-	t.Cleanup(wg.Wait)
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
 }
 
 // trafficCtx bounds a scenario's generators: the check window plus ramp-up
@@ -245,27 +254,39 @@ func TestIntegrationCheckUserCapacity(t *testing.T) {
 	}
 }
 
-// Scenario 5: capacity unknown (a dummy interface has no link speed) and
-// no queue: unknown, exit 3, with advice.
+// Scenario 5: capacity unknown (a VXLAN device without a lower "dev" has
+// no link speed) and no queue: unknown, exit 3, with advice.
 func TestIntegrationCheckUnknownCapacity(t *testing.T) {
 	l := lab.New(t)
-	a := l.Netns()
-	dev := "nr" + l.Tag() + "d0"
-	a.Run("ip", "link", "add", dev, "type", "dummy")
-	a.Run("ip", "addr", "add", "198.18.250.1/24", "dev", dev)
-	a.Run("ip", "link", "set", dev, "up")
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	dev := "nr" + l.Tag() + "x0"
+	for _, side := range []struct {
+		ns          *lab.NS
+		local, peer *lab.Link
+		addr        string
+	}{{a, la, lb, "198.18.240.1/24"}, {b, lb, la, "198.18.240.2/24"}} {
+		side.ns.Run("ip", "link", "add", dev, "type", "vxlan", "id", "42", "dstport", "4789",
+			"local", side.local.IPv4.Addr().String(), "remote", side.peer.IPv4.Addr().String())
+		side.ns.Run("ip", "addr", "add", side.addr, "dev", dev)
+		side.ns.Run("ip", "link", "set", dev, "up")
+	}
+	sink := b.UDPSink(netip.MustParseAddr("198.18.240.2"))
 	ctx := trafficCtx(t)
 	background(t, ctx, func(ctx context.Context) {
-		_, _ = a.SendUDP(ctx, netip.MustParseAddrPort("198.18.250.2:9"), lab.Send{Size: 1000, Count: 1 << 20, RateBps: 5_000_000, Timeout: 8 * time.Second})
+		_, _ = a.SendUDP(ctx, sink.Addr(), lab.Send{Size: 1000, Count: 1 << 20, RateBps: 5_000_000, Timeout: 8 * time.Second})
 	})
 	time.Sleep(500 * time.Millisecond)
 	rep, code, _ := runCheckIn(t, a, "-i", dev)
 	tx := iface(t, rep, dev).TX
-	if code != 3 || tx.Verdict != verdict.Unknown {
-		t.Errorf("exit %d, tx %v: want 3, unknown", code, tx.Verdict)
+	if code != 3 || tx.Verdict != verdict.Unknown || tx.CapacitySource != "unknown" {
+		t.Errorf("exit %d, tx %v from %q: want 3, unknown", code, tx.Verdict, tx.CapacitySource)
 	}
 	if len(tx.Advice) == 0 || !strings.Contains(tx.Advice[0], "--link-speed "+dev+"=RATE") {
 		t.Errorf("advice %q does not say how to give --link-speed", tx.Advice)
+	}
+	if tx.RateBps < 1_000_000 {
+		t.Errorf("tx rate %v: the traffic did not flow", tx.RateBps)
 	}
 }
 

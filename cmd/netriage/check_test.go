@@ -1,10 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"netriage/configs"
+	"netriage/triage/flows"
+	"netriage/triage/verdict"
 )
 
 // TestCheckBadInput checks that every bad flag or config value exits 3 (the
@@ -71,5 +79,54 @@ func TestParseRetransSegs(t *testing.T) {
 	}
 	if _, err := parseRetransSegs([]byte("Tcp: RetransSegs\nTcp: x\n")); err == nil {
 		t.Error("bad number accepted")
+	}
+}
+
+func TestReplayCheck(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	fl := []verdict.Flow{{
+		Key:       flows.Key{Proto: flows.ProtoTCP, Local: netip.MustParseAddr("198.18.0.1"), Remote: netip.MustParseAddr("198.18.1.2"), LocalPort: 40000, RemotePort: 5201},
+		SentBytes: 12_000_000, SentPackets: 8000, RecvBytes: 100_000, RecvPackets: 2000,
+	}}
+	tests := []struct {
+		name     string
+		speeds   []string
+		output   string
+		wantCode int
+		want     string
+	}{
+		{"saturated", []string{"10M"}, "json", 2, `"capacity_source":"user"`},
+		{"named", []string{"eth0=10M"}, "text", 2, "eth0 tx  SATURATED"},
+		{"coverage n/a", []string{"10M"}, "markdown", 2, "a capture file has no interface counters"},
+		{"no speed", nil, "text", 3, "--link-speed RATE (e.g. --link-speed 100M)"},
+		{"fast link", []string{"1G"}, "json", 0, `"verdict":"ok"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var o, e bytes.Buffer
+			code := runReplayCheck(&cmdEnv{stdout: &o, stderr: &e}, replayCheckInput{
+				File: "lab.pcap", Start: t0, End: t0.Add(10 * time.Second), Flows: fl,
+				Capture: verdict.Capture{Packets: 10000}, LinkSpeeds: tc.speeds, Output: tc.output, Check: configs.DefaultCheck(),
+			})
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.wantCode, e.String())
+			}
+			if !strings.Contains(o.String(), tc.want) {
+				t.Errorf("output does not contain %q:\n%s", tc.want, o.String())
+			}
+			if tc.output == "json" {
+				var r verdict.Report
+				if err := json.Unmarshal(o.Bytes(), &r); err != nil || r.Interfaces[0].TX.Coverage.Ratio != nil {
+					t.Errorf("json: %v, coverage %v (want n/a)", err, r.Interfaces[0].TX.Coverage.Ratio)
+				}
+			}
+		})
+	}
+	for _, bad := range [][]string{{"fast"}, {"10M", "20M"}, {"eth0="}} {
+		var o, e bytes.Buffer
+		code := runReplayCheck(&cmdEnv{stdout: &o, stderr: &e}, replayCheckInput{File: "x.pcap", Start: t0, End: t0.Add(time.Second), LinkSpeeds: bad, Check: configs.DefaultCheck()})
+		if code != exitUnknown || o.Len() != 0 || !strings.Contains(e.String(), "--link-speed") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", bad, code, o.String(), e.String())
+		}
 	}
 }

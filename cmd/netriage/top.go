@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"netriage/sources/clock"
@@ -110,7 +109,15 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		// The replay engine feeds the same model once it exists.
 		return fail(env, "top", usageErrorf("--replay is not available in this build yet; use 'netriage replay %s' or --demo", tf.replay))
 	default:
-		host.Publish(unwiredModel(clk.Now(), tf.common.ifaces))
+		live, err := topLiveSetup(ctx, &tf, cfg, clk, host)
+		if err != nil {
+			return fail(env, "top", err)
+		}
+		defer live.Close()
+		engineCtx, stopEngine := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); live.Run(engineCtx) }()
+		defer func() { stopEngine(); <-done }()
 	}
 	if err := host.Run(ctx); err != nil {
 		return fail(env, "top", err)
@@ -132,15 +139,4 @@ func runDemoSource(ctx context.Context, clk clock.Clock, interval time.Duration,
 			host.Publish(views.Demo(now, tick))
 		}
 	}
-}
-
-// unwiredModel is shown when no live data source is available: the UI
-// starts anyway and says what is missing.
-func unwiredModel(now time.Time, ifaces []string) *views.Model {
-	m := &views.Model{Now: now, Source: "live " + strings.Join(ifaces, ","), Mode: "no data source"}
-	m.Degraded = []string{
-		"live capture and interface counters are not connected to this screen in this build",
-		"use 'netriage links' and 'netriage flows' for live data, or 'netriage top --demo' to try the interface",
-	}
-	return m
 }

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"netriage/internal/lab"
 )
 
 // tmuxSession drives the real binary in a detached tmux server of its own
@@ -18,6 +23,12 @@ type tmuxSession struct {
 
 func startTUI(t *testing.T, w, h int, args string) *tmuxSession {
 	t.Helper()
+	return startTUIWith(t, w, h, "", args)
+}
+
+// topBin returns the binary under test, or skips.
+func topBin(t *testing.T) string {
+	t.Helper()
 	bin := os.Getenv("NETRIAGE_BIN")
 	if bin == "" {
 		t.Skip("NETRIAGE_BIN not set (make e2e sets it)")
@@ -25,10 +36,18 @@ func startTUI(t *testing.T, w, h int, args string) *tmuxSession {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed (make deps installs it)")
 	}
+	return bin
+}
+
+// startTUIWith runs "prefix bin args" in a w×h tmux window; prefix is a
+// command that runs the binary (ip netns exec, setpriv), or empty.
+func startTUIWith(t *testing.T, w, h int, prefix, args string) *tmuxSession {
+	t.Helper()
+	bin := topBin(t)
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("nr-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	// After the program exits, print its status and keep the pane open so
 	// the test can check the restored terminal.
-	cmd := fmt.Sprintf("%s %s; echo EXIT=$?; sleep 120", bin, args)
+	cmd := fmt.Sprintf("%s %s %s; echo EXIT=$?; sleep 120", prefix, bin, args)
 	s.tmux("new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd)
 	s.tmux("set-option", "-g", "window-size", "manual")
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
@@ -155,12 +174,143 @@ func TestE2ETopCtrlCAndDuration(t *testing.T) {
 	s2.waitFor("EXIT=0", false)
 }
 
+// TestE2ETopDegradedHeader runs the live UI without capabilities (as
+// nobody when the test runs as root): it must start, show the interfaces
+// and say what is missing and how to fix it.
 func TestE2ETopDegradedHeader(t *testing.T) {
-	s := startTUI(t, 120, 30, "")
-	scr := s.waitFor("not connected", false)
-	if !strings.Contains(scr, "! ") {
-		t.Errorf("degraded message not marked:\n%s", scr)
+	prefix := ""
+	if os.Geteuid() == 0 {
+		if _, err := exec.LookPath("setpriv"); err != nil {
+			t.Skip("setpriv not installed (util-linux)")
+		}
+		prefix = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all"
 	}
+	s := startTUIWith(t, 120, 30, prefix, "--interval 300ms")
+	scr := s.waitFor("CAP_NET_RAW missing", false)
+	for _, want := range []string{"! no capture", "setcap cap_net_raw", "socket counters", "[F Flows]"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("degraded screen lacks %q:\n%s", want, scr)
+		}
+	}
+	s.keys("I")
+	scr = s.waitFor("[I Links]", false)
+	if !strings.Contains(scr, "lo ") {
+		t.Errorf("Links view lacks lo:\n%s", scr)
+	}
+	s.keys("q")
+	s.waitFor("EXIT=0", false)
+}
+
+// waitUntil polls the screen until ok accepts it or timeout passes.
+func (s *tmuxSession) waitUntil(what string, timeout time.Duration, ok func(scr string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var scr string
+	for time.Now().Before(deadline) {
+		scr = s.screen()
+		if ok(scr) {
+			return scr
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("screen never showed %s:\n%s", what, scr)
+	return ""
+}
+
+var topRateRE = regexp.MustCompile(`([0-9.]+)([kMGT]?)b/s`)
+
+// topRates returns every bits/s figure of line, in order.
+func topRates(line string) []float64 {
+	var out []float64
+	for _, m := range topRateRE.FindAllStringSubmatch(line, -1) {
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			continue
+		}
+		v *= map[string]float64{"": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m[2]]
+		out = append(out, v)
+	}
+	return out
+}
+
+// topLine returns the first screen line containing all of parts.
+func topLine(scr string, parts ...string) string {
+	for _, l := range strings.Split(scr, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(l, p)
+		}
+		if all {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestE2ETopLiveLab runs the live UI inside a lab namespace while this
+// test sends 8 Mb/s of TCP over a veth pair: the header and the Links view
+// must show the veth's rate (checked against the sender's pace), the
+// Processes view this test's PID (socket-counter mode at least), and the
+// Flows view the host pair.
+func TestE2ETopLiveLab(t *testing.T) {
+	topBin(t)
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	sink := b.TCPSink(lb.IPv4.Addr())
+
+	start := time.Now()
+	s := startTUIWith(t, 200, 50, "ip netns exec "+a.Name, "--interval 500ms -n")
+	s.waitUntil("the first frame", 5*time.Second, func(scr string) bool { return strings.Contains(scr, "[F Flows]") })
+	t.Logf("first frame after %v (includes tmux and ip netns exec start-up)", time.Since(start))
+
+	const rateBps = 8_000_000
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := a.SendTCP(ctx, sink.Addr(), lab.Send{Bytes: 20 << 20, RateBps: rateBps, Timeout: 25 * time.Second})
+		sent <- err
+	}()
+	t.Cleanup(func() { cancel(); <-sent })
+
+	// Header: the veth's tx rate near the sender's pace (payload plus
+	// TCP/IP/Ethernet headers, about +4%).
+	inRange := func(v float64) bool { return v > 0.8*rateBps && v < 1.3*rateBps }
+	scr := s.waitUntil("the veth's tx rate in the header", 10*time.Second, func(scr string) bool {
+		line := topLine(scr, la.Name, " tx ")
+		r := topRates(line)
+		return len(r) >= 2 && inRange(r[1])
+	})
+	t.Logf("header: %s", strings.TrimSpace(topLine(scr, la.Name, " tx ")))
+
+	s.keys("I")
+	scr = s.waitUntil("the veth in the Links view", 5*time.Second, func(scr string) bool {
+		line := topLine(scr, "│", la.Name, " up ")
+		r := topRates(line)
+		return strings.Contains(scr, "[I Links]") && len(r) >= 2 && inRange(r[1])
+	})
+	t.Logf("links row: %s", strings.TrimSpace(topLine(scr, "│", la.Name, " up ")))
+
+	pid := strconv.Itoa(os.Getpid())
+	s.keys("A")
+	scr = s.waitUntil("this test's PID in the Processes view", 8*time.Second, func(scr string) bool {
+		line := topLine(scr, "│", " "+pid+" ")
+		r := topRates(line)
+		return strings.Contains(scr, "[A Processes]") && len(r) >= 1 && r[0] > 0.5*rateBps
+	})
+	t.Logf("process row: %s", strings.TrimSpace(topLine(scr, "│", " "+pid+" ")))
+
+	s.keys("C")
+	s.waitUntil("the connection", 5*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "[C Connections]") && topLine(scr, la.IPv4.Addr().String()+":", sink.Addr().String()) != ""
+	})
+
+	s.keys("F")
+	s.waitUntil("the host pair in the Flows view", 5*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "[F Flows]") && topLine(scr, "│", la.IPv4.Addr().String(), lb.IPv4.Addr().String()) != ""
+	})
+
 	s.keys("q")
 	s.waitFor("EXIT=0", false)
 }

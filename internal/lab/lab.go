@@ -122,6 +122,13 @@ func (l *Lab) Netns() *NS {
 	l.mu.Lock()
 	l.nss = append(l.nss, ns)
 	l.mu.Unlock()
+	// A quiet namespace: no router solicitations, no DAD probes, no
+	// link-local addresses (so fewer MLD reports); only the few MLD reports
+	// sent when an interface comes up remain (see (*Link).WaitQuiet).
+	l.run("ip", "netns", "exec", name, "sysctl", "-q", "-w",
+		"net.ipv6.conf.all.router_solicitations=0", "net.ipv6.conf.default.router_solicitations=0",
+		"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+		"net.ipv6.conf.all.addr_gen_mode=1", "net.ipv6.conf.default.addr_gen_mode=1")
 	l.run("ip", "-n", name, "link", "set", "lo", "up")
 	return ns
 }

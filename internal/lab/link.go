@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"strconv"
+	"time"
 
 	"github.com/vishvananda/netlink"
 )
@@ -142,6 +143,25 @@ func (k *Link) OffloadsOff() {
 			continue
 		}
 		e.NS.Run("ethtool", "-K", e.Name, "tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off", "sg", "off")
+	}
+}
+
+// WaitQuiet waits until the counters of this end have not changed for
+// quiet (the MLD reports a new interface sends are over), so a test can
+// count exactly the bytes it sends. It fails the test after timeout.
+func (k *Link) WaitQuiet(quiet, timeout time.Duration) {
+	k.lab.t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := k.Counters()
+	since := time.Now()
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			k.lab.t.Fatalf("lab: %s still busy after %s", k.Name, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if c := k.Counters(); c != last {
+			last, since = c, time.Now()
+		}
 	}
 }
 

@@ -25,8 +25,8 @@ type fakeProc struct {
 }
 
 // writeProcTree writes a /proc tree under dir: root/PID/{stat,status,
-// cmdline,comm,cgroup}, fd/N symlinks "socket:[INODE]", ns/net as a plain
-// file holding "net:[INODE]", and root/stat with btime for gopsutil.
+// cmdline,comm,cgroup}, fd/N symlinks "socket:[INODE]", an ns/net symlink
+// "net:[INODE]", and root/stat with btime for gopsutil.
 func writeProcTree(tb testing.TB, dir string, procs []fakeProc, selfNetns uint64) {
 	tb.Helper()
 	must := func(err error) {
@@ -35,7 +35,7 @@ func writeProcTree(tb testing.TB, dir string, procs []fakeProc, selfNetns uint64
 		}
 	}
 	must(os.MkdirAll(filepath.Join(dir, "self", "ns"), 0o755))
-	must(os.WriteFile(filepath.Join(dir, "self", "ns", "net"), []byte(fmt.Sprintf("net:[%d]", selfNetns)), 0o644))
+	must(os.Symlink(fmt.Sprintf("net:[%d]", selfNetns), filepath.Join(dir, "self", "ns", "net")))
 	must(os.WriteFile(filepath.Join(dir, "stat"), []byte("cpu  1 2 3 4\nbtime 1700000000\n"), 0o644))
 	for _, p := range procs {
 		writeProc(tb, dir, p)
@@ -59,7 +59,7 @@ func writeProc(tb testing.TB, dir string, p fakeProc) {
 	must(os.WriteFile(filepath.Join(pd, "comm"), []byte(p.comm+"\n"), 0o644))
 	must(os.WriteFile(filepath.Join(pd, "cmdline"), []byte(strings.Join(p.cmdline, "\x00")+"\x00"), 0o644))
 	must(os.WriteFile(filepath.Join(pd, "cgroup"), []byte(p.cgroup), 0o644))
-	must(os.WriteFile(filepath.Join(pd, "ns", "net"), []byte(fmt.Sprintf("net:[%d]", p.netns)), 0o644))
+	must(os.Symlink(fmt.Sprintf("net:[%d]", p.netns), filepath.Join(pd, "ns", "net")))
 	for i, ino := range p.inodes {
 		must(os.Symlink(fmt.Sprintf("socket:[%d]", ino), filepath.Join(pd, "fd", strconv.Itoa(i+3))))
 	}

@@ -1,0 +1,360 @@
+package flows
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var addrEq = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+
+var t0 = time.Unix(1_700_000_000, 0).UTC()
+
+func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+
+func TestWindowRates(t *testing.T) {
+	tests := []struct {
+		name string
+		adds []struct {
+			sec  float64
+			sent bool
+			n    uint64
+		}
+		now  float64
+		want Rates
+	}{
+		{name: "empty", now: 10},
+		{
+			name: "current second excluded",
+			adds: []struct {
+				sec  float64
+				sent bool
+				n    uint64
+			}{{8.1, true, 100}, {9.5, true, 300}, {10.2, true, 5000}, {9.9, false, 40}},
+			now:  10.7,
+			want: Rates{R2: Rate{200, 20}, R10: Rate{40, 4}, R40: Rate{10, 1}, Peak: Rate{300, 40}},
+		},
+		{
+			name: "old seconds fall out",
+			adds: []struct {
+				sec  float64
+				sent bool
+				n    uint64
+			}{{1, true, 4000}, {45, true, 400}},
+			now:  46,
+			want: Rates{R2: Rate{200, 0}, R10: Rate{40, 0}, R40: Rate{10, 0}, Peak: Rate{400, 0}},
+		},
+		{
+			name: "window 40 includes oldest",
+			adds: []struct {
+				sec  float64
+				sent bool
+				n    uint64
+			}{{0, false, 4000}},
+			now:  40.5,
+			want: Rates{R40: Rate{0, 100}, Peak: Rate{0, 4000}},
+		},
+		{
+			name: "late packet into older bucket",
+			adds: []struct {
+				sec  float64
+				sent bool
+				n    uint64
+			}{{20, true, 10}, {19, true, 10}, {-30, true, 999}},
+			now:  21,
+			want: Rates{R2: Rate{10, 0}, R10: Rate{2, 0}, R40: Rate{0.5, 0}, Peak: Rate{10, 0}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var w Window
+			for _, a := range tc.adds {
+				w.Add(at(a.sec).Unix(), a.sent, a.n)
+			}
+			if d := cmp.Diff(tc.want, w.Rates(at(tc.now)), addrEq); d != "" {
+				t.Errorf("rates (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestWindowMerge(t *testing.T) {
+	var a, b, sum Window
+	for s := 0; s < 60; s++ {
+		a.Add(at(float64(s)).Unix(), true, uint64(s))
+		sum.Add(at(float64(s)).Unix(), true, uint64(s))
+	}
+	for s := 30; s < 50; s++ {
+		b.Add(at(float64(s)).Unix(), false, 7)
+		sum.Add(at(float64(s)).Unix(), false, 7)
+	}
+	a.Merge(&b)
+	for _, now := range []float64{45, 55, 60, 61, 80} {
+		if d := cmp.Diff(sum.Rates(at(now)), a.Rates(at(now)), addrEq); d != "" {
+			t.Errorf("now %v: (-want +got):\n%s", now, d)
+		}
+	}
+	s, r := sum.History(at(60), 3)
+	if d := cmp.Diff([]uint64{57, 58, 59}, s, addrEq); d != "" || r[0] != 0 {
+		t.Errorf("history %v %v", s, r)
+	}
+}
+
+var (
+	hostA = netip.MustParseAddr("198.18.0.1")
+	hostB = netip.MustParseAddr("198.18.1.2")
+	hostC = netip.MustParseAddr("198.18.1.3")
+	host6 = netip.MustParseAddr("fd00:198:18::1:1")
+	rem6  = netip.MustParseAddr("fd00:198:18::1:2")
+)
+
+func pkt(sec float64, proto Proto, src netip.Addr, sp uint16, dst netip.Addr, dp uint16, n uint32) *Packet {
+	return &Packet{Time: at(sec), Proto: proto, Src: src, SrcPort: sp, Dst: dst, DstPort: dp, Length: n}
+}
+
+func TestTableDirection(t *testing.T) {
+	local := NewLocal(netip.MustParsePrefix("198.18.0.0/24"), netip.MustParsePrefix("fd00:198:18::1:1/128"))
+	tests := []struct {
+		name  string
+		local Local
+		pkts  []*Packet
+		want  []FlowStat
+	}{
+		{
+			name:  "local boundary v4",
+			local: local,
+			pkts: []*Packet{
+				pkt(0.1, ProtoTCP, hostB, 443, hostA, 40000, 1500), // received first
+				pkt(0.2, ProtoTCP, hostA, 40000, hostB, 443, 52),
+			},
+			want: []FlowStat{{Key: Key{Proto: ProtoTCP, Local: hostA, LocalPort: 40000, Remote: hostB, RemotePort: 443},
+				Counts: Counts{SentBytes: 52, RecvBytes: 1500, SentPackets: 1, RecvPackets: 1}}},
+		},
+		{
+			name:  "local boundary v6",
+			local: local,
+			pkts:  []*Packet{pkt(0.1, ProtoUDP, rem6, 53, host6, 5353, 100)},
+			want: []FlowStat{{Key: Key{Proto: ProtoUDP, Local: host6, LocalPort: 5353, Remote: rem6, RemotePort: 53},
+				Counts: Counts{RecvBytes: 100, RecvPackets: 1}}},
+		},
+		{
+			name:  "neither local: first source is local",
+			local: Local{},
+			pkts: []*Packet{
+				pkt(0.1, ProtoTCP, hostC, 5000, hostB, 80, 60),
+				pkt(0.2, ProtoTCP, hostB, 80, hostC, 5000, 1000),
+			},
+			want: []FlowStat{{Key: Key{Proto: ProtoTCP, Local: hostC, LocalPort: 5000, Remote: hostB, RemotePort: 80},
+				Counts: Counts{SentBytes: 60, RecvBytes: 1000, SentPackets: 1, RecvPackets: 1}}},
+		},
+		{
+			name:  "both local: first source is local",
+			local: NewLocal(netip.MustParsePrefix("198.18.0.0/15")),
+			pkts: []*Packet{
+				pkt(0.1, ProtoICMP, hostB, 0, hostA, 0, 84),
+				pkt(0.2, ProtoICMP, hostA, 0, hostB, 0, 84),
+			},
+			want: []FlowStat{{Key: Key{Proto: ProtoICMP, Local: hostB, Remote: hostA},
+				Counts: Counts{SentBytes: 84, RecvBytes: 84, SentPackets: 1, RecvPackets: 1}}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := NewTable(TableConfig{MaxFlows: 10, Local: tc.local})
+			for _, p := range tc.pkts {
+				tb.Update(p)
+			}
+			s := tb.Snapshot(at(1), By5Tuple)
+			for i := range s.Flows {
+				s.Flows[i].Rates, s.Flows[i].First, s.Flows[i].Last, s.Flows[i].Flows = Rates{}, time.Time{}, time.Time{}, 0
+			}
+			if d := cmp.Diff(tc.want, s.Flows, addrEq); d != "" {
+				t.Errorf("flows (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func sumFlows(s Snapshot) Counts {
+	var c Counts
+	for _, f := range s.Flows {
+		c.Add(f.Counts)
+	}
+	c.Add(s.Other.Counts)
+	return c
+}
+
+// TestTableEvictionAddsUp floods the table with random sources: the table
+// stays at its cap, and flows + other always equal the totals.
+func TestTableEvictionAddsUp(t *testing.T) {
+	tb := NewTable(TableConfig{MaxFlows: 100, IdleTimeout: 5 * time.Second, Local: NewLocal(netip.MustParsePrefix("198.18.0.1/32"))})
+	rng := rand.New(rand.NewPCG(1, 2))
+	var want Counts
+	for i := 0; i < 20000; i++ {
+		src := netip.AddrFrom4([4]byte{198, 19, byte(rng.IntN(256)), byte(rng.IntN(256))})
+		n := uint32(rng.IntN(1500) + 20)
+		tb.Update(pkt(float64(i)/1000, ProtoUDP, src, uint16(rng.IntN(65535)), hostA, 53, n))
+		want.RecvBytes += uint64(n)
+		want.RecvPackets++
+		if tb.Len() > 100 {
+			t.Fatalf("table grew to %d", tb.Len())
+		}
+	}
+	s := tb.Snapshot(at(20), ByHostPair)
+	if d := cmp.Diff(want, s.Totals.Counts, addrEq); d != "" {
+		t.Errorf("totals (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(want, sumFlows(s), addrEq); d != "" {
+		t.Errorf("flows+other (-want +got):\n%s", d)
+	}
+	if s.Capture.EvictedFlows == 0 {
+		t.Error("no evictions counted")
+	}
+	// Rates add up too: flows + other = totals for every window.
+	var r10 float64
+	for _, f := range s.Flows {
+		r10 += f.Rates.R10.Total()
+	}
+	r10 += s.Other.Rates.R10.Total()
+	if d := r10 - s.Totals.Rates.R10.Total(); d > 1e-6 || d < -1e-6 {
+		t.Errorf("10 s rates: flows+other %v, totals %v", r10, s.Totals.Rates.R10.Total())
+	}
+	// Everything expires after the idle time; the totals stay.
+	tb.Expire(at(60))
+	s = tb.Snapshot(at(60), By5Tuple)
+	if len(s.Flows) != 0 || s.Capture.ExpiredFlows != 100 {
+		t.Errorf("after expiry: %d flows, %d expired", len(s.Flows), s.Capture.ExpiredFlows)
+	}
+	if d := cmp.Diff(want, sumFlows(s), addrEq); d != "" {
+		t.Errorf("after expiry (-want +got):\n%s", d)
+	}
+}
+
+func TestTableLRU(t *testing.T) {
+	tb := NewTable(TableConfig{MaxFlows: 2})
+	tb.Update(pkt(0, ProtoUDP, hostA, 1, hostB, 2, 10))
+	tb.Update(pkt(1, ProtoUDP, hostA, 3, hostB, 4, 10))
+	tb.Update(pkt(2, ProtoUDP, hostA, 1, hostB, 2, 10)) // refresh the first
+	tb.Update(pkt(3, ProtoUDP, hostA, 5, hostB, 6, 10)) // evicts port 3
+	s := tb.Snapshot(at(4), By5Tuple)
+	Sort(s.Flows, SortSource)
+	if len(s.Flows) != 2 || s.Flows[0].Key.LocalPort != 1 || s.Flows[1].Key.LocalPort != 5 {
+		t.Fatalf("flows %+v", s.Flows)
+	}
+	if s.Other.SentBytes != 10 || s.Capture.EvictedFlows != 1 {
+		t.Errorf("other %+v evicted %d", s.Other.Counts, s.Capture.EvictedFlows)
+	}
+}
+
+func TestAggregation(t *testing.T) {
+	tb := NewTable(TableConfig{MaxFlows: 100, Local: NewLocal(netip.MustParsePrefix("198.18.0.1/32"))})
+	for s := 0; s < 5; s++ {
+		tb.Update(pkt(float64(s), ProtoTCP, hostA, 1000, hostB, 80, 100))
+		tb.Update(pkt(float64(s), ProtoTCP, hostA, 1001, hostB, 80, 100))
+		tb.Update(pkt(float64(s), ProtoUDP, hostC, 53, hostA, 2000, 50))
+	}
+	tests := []struct {
+		agg  Aggregation
+		want map[Key]Counts
+	}{
+		{ByHostPair, map[Key]Counts{
+			{Local: hostA, Remote: hostB}: {SentBytes: 1000, SentPackets: 10},
+			{Local: hostA, Remote: hostC}: {RecvBytes: 250, RecvPackets: 5},
+		}},
+		{BySource, map[Key]Counts{{Local: hostA}: {SentBytes: 1000, SentPackets: 10, RecvBytes: 250, RecvPackets: 5}}},
+		{ByDestination, map[Key]Counts{
+			{Remote: hostB}: {SentBytes: 1000, SentPackets: 10},
+			{Remote: hostC}: {RecvBytes: 250, RecvPackets: 5},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.agg.String(), func(t *testing.T) {
+			s := tb.Snapshot(at(5), tc.agg)
+			got := map[Key]Counts{}
+			for _, f := range s.Flows {
+				got[f.Key] = f.Counts
+			}
+			if d := cmp.Diff(tc.want, got, addrEq); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+	// The host-pair peak is the peak of the summed seconds, not a sum of peaks.
+	s := tb.Snapshot(at(5), ByHostPair)
+	f, _ := s.Find(Key{Local: hostA, Remote: hostB})
+	if f.Rates.Peak.SentBytesPerSec != 200 || f.Rates.R2.SentBytesPerSec != 200 || f.Flows != 2 {
+		t.Errorf("host pair rates %+v flows %d", f.Rates, f.Flows)
+	}
+}
+
+func TestSort(t *testing.T) {
+	fl := []FlowStat{
+		{Key: Key{Local: hostB, Remote: hostA}, Rates: Rates{R2: Rate{1, 0}, R10: Rate{30, 0}}},
+		{Key: Key{Local: hostA, Remote: hostC}, Rates: Rates{R2: Rate{5, 0}, R10: Rate{10, 0}}},
+		{Key: Key{Local: hostC, Remote: hostB}, Rates: Rates{R2: Rate{3, 0}, R40: Rate{100, 0}}},
+	}
+	order := func() []netip.Addr {
+		var o []netip.Addr
+		for _, f := range fl {
+			o = append(o, f.Key.Local)
+		}
+		return o
+	}
+	for _, tc := range []struct {
+		k    string
+		want []netip.Addr
+	}{
+		{"2s", []netip.Addr{hostA, hostC, hostB}},
+		{"10s", []netip.Addr{hostB, hostA, hostC}},
+		{"40s", []netip.Addr{hostC, hostA, hostB}},
+		{"source", []netip.Addr{hostA, hostB, hostC}},
+		{"destination", []netip.Addr{hostB, hostC, hostA}},
+	} {
+		k, ok := ParseSortKey(tc.k)
+		if !ok {
+			t.Fatal(tc.k)
+		}
+		Sort(fl, k)
+		if d := cmp.Diff(tc.want, order(), addrEq); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.k, d)
+		}
+	}
+}
+
+func TestUpdateAllocs(t *testing.T) {
+	tb := NewTable(TableConfig{MaxFlows: 1000, Local: NewLocal(netip.MustParsePrefix("198.18.0.1/32"))})
+	p1 := pkt(1, ProtoTCP, hostA, 1000, hostB, 80, 1500)
+	p2 := pkt(1, ProtoTCP, hostB, 80, hostA, 1000, 52)
+	p3 := pkt(1, ProtoUDP, hostC, 1, hostB, 2, 52) // unknown side
+	tb.Update(p1)
+	tb.Update(p3)
+	sec := 1.0
+	allocs := testing.AllocsPerRun(1000, func() {
+		sec += 0.01
+		p1.Time, p2.Time, p3.Time = at(sec), at(sec), at(sec)
+		tb.Update(p1)
+		tb.Update(p2)
+		tb.Update(p3)
+	})
+	if allocs != 0 {
+		t.Errorf("Update allocates %v per run, want 0", allocs)
+	}
+}
+
+func BenchmarkTableUpdate(b *testing.B) {
+	tb := NewTable(TableConfig{MaxFlows: 200_000, Local: NewLocal(netip.MustParsePrefix("198.18.0.1/32"))})
+	ps := make([]Packet, 1024)
+	for i := range ps {
+		ps[i] = *pkt(float64(i)/1000, ProtoTCP, hostA, uint16(1000+i%256), hostB, 443, 1500)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := &ps[i&1023]
+		p.Time = p.Time.Add(time.Microsecond)
+		tb.Update(p)
+	}
+}

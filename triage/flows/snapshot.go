@@ -1,0 +1,242 @@
+package flows
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Aggregation is how flows are grouped in a Snapshot, as iftop's views.
+type Aggregation uint8
+
+// Aggregations.
+const (
+	// ByHostPair groups by (local address, remote address): iftop's
+	// default. Proto and ports are zero in the keys.
+	ByHostPair Aggregation = iota
+	// ByHostPort groups by protocol, addresses and ports (iftop -P).
+	// Equivalent to By5Tuple, kept separate for the user-facing name.
+	ByHostPort
+	// By5Tuple keeps every flow of the table.
+	By5Tuple
+	// BySource groups by the local address only (iftop's 's' view, which
+	// shows the source side): Remote, Proto and ports are zero.
+	BySource
+	// ByDestination groups by the remote address only (iftop's 'd').
+	ByDestination
+)
+
+// String returns the aggregation's flag-style name.
+func (a Aggregation) String() string {
+	switch a {
+	case ByHostPair:
+		return "hosts"
+	case ByHostPort:
+		return "ports"
+	case By5Tuple:
+		return "5tuple"
+	case BySource:
+		return "source"
+	case ByDestination:
+		return "destination"
+	}
+	return "unknown"
+}
+
+// Aggregate reduces k to the grouping key of a.
+func (a Aggregation) Aggregate(k Key) Key {
+	switch a {
+	case ByHostPair:
+		return Key{Local: k.Local, Remote: k.Remote}
+	case BySource:
+		return Key{Local: k.Local}
+	case ByDestination:
+		return Key{Remote: k.Remote}
+	}
+	return k
+}
+
+// FlowStat is one (possibly aggregated) flow in a snapshot.
+type FlowStat struct {
+	// Key is the flow's key, reduced by the snapshot's Aggregation.
+	Key Key
+	// Counts are cumulative since the capture started (or since the flow
+	// was first seen, if it was expired or evicted before).
+	Counts
+	// Rates are the windowed rates at the snapshot's Time.
+	Rates Rates
+	// First and Last are the capture timestamps of the first and last
+	// packet counted in the flow.
+	First, Last time.Time
+	// Flows is how many table flows were aggregated into this one (1 for
+	// By5Tuple).
+	Flows int
+}
+
+// Health is the capture's own state: what it saw, what it could not count
+// per flow, what the kernel dropped. Counters are cumulative since start.
+type Health struct {
+	// Packets and Bytes count every captured frame and the IP bytes
+	// accounted to flows (equal to the totals' bytes).
+	Packets uint64
+	Bytes   uint64
+	// LinkHeaderBytes is the link-layer header bytes of the captured
+	// frames (14 per Ethernet frame, 18 with one VLAN tag...), so coverage
+	// can compare IP bytes + link headers with interface counters.
+	LinkHeaderBytes uint64
+	// KernelDrops is what the kernel could not queue to the capture
+	// (PACKET_STATISTICS tp_drops, summed over interfaces).
+	KernelDrops uint64
+	// EvictedFlows left the table because it was full; ExpiredFlows left it
+	// idle. Their bytes stay in Snapshot.Other.
+	EvictedFlows uint64
+	ExpiredFlows uint64
+	// NonIP counts frames that are not IPv4/IPv6 (ARP, LLDP...);
+	// Truncated counts IP packets whose headers were cut by the snap
+	// length or are malformed; Fragments counts IP fragments.
+	NonIP     uint64
+	Truncated uint64
+	Fragments uint64
+	// Interfaces is one entry per capture handle, in the order given.
+	Interfaces []IfaceHealth
+	// Filter is the tcpdump-syntax filter, "" if none; LocalNet describes
+	// the local boundary ("host addresses", or the -F network).
+	Filter   string
+	LocalNet string
+}
+
+// IfaceHealth is one capture handle's state.
+type IfaceHealth struct {
+	// Name is the interface name, "any", or the file name of a replay.
+	Name string
+	// Packets and KernelDrops are cumulative.
+	Packets     uint64
+	KernelDrops uint64
+	// Err is the last error of the handle ("" when it is healthy), such as
+	// an interface gone down or removed; the other handles keep running.
+	Err string
+	// Stopped is true when the handle no longer captures.
+	Stopped bool
+}
+
+// Snapshot is one immutable view of the flow table: every slice is freshly
+// allocated, nothing points into buffers the engine reuses. Consumers must
+// not modify it.
+type Snapshot struct {
+	// Seq numbers snapshots from 1.
+	Seq uint64
+	// Time is the reference time of the rates: the engine's tick for live
+	// captures, the capture time reached for replays. Rates use the complete
+	// seconds before it.
+	Time time.Time
+	// Start is when the accounting started (first packet of a replay).
+	Start time.Time
+	// Aggregation is the grouping of Flows.
+	Aggregation Aggregation
+	// Flows are the flows in the table, aggregated, in no particular order
+	// (use Sort).
+	Flows []FlowStat
+	// Other holds the flows evicted or expired from the table (zero Key);
+	// Totals = sum(Flows) + Other, always.
+	Other FlowStat
+	// Totals are all IP bytes and packets counted.
+	Totals FlowStat
+	// Capture is the capture's health.
+	Capture Health
+}
+
+// SortKey orders flows, with iftop's choices.
+type SortKey uint8
+
+// Sort keys.
+const (
+	// Sort2s, Sort10s, Sort40s: descending total (sent + received) rate
+	// over that window, then cumulative bytes.
+	Sort2s SortKey = iota
+	Sort10s
+	Sort40s
+	// SortSource: ascending local address, then remote.
+	SortSource
+	// SortDestination: ascending remote address, then local.
+	SortDestination
+	// SortBytes: descending cumulative bytes.
+	SortBytes
+)
+
+// ParseSortKey reads "2s", "10s", "40s", "source", "destination" or "bytes".
+func ParseSortKey(s string) (SortKey, bool) {
+	switch s {
+	case "2s":
+		return Sort2s, true
+	case "10s":
+		return Sort10s, true
+	case "40s":
+		return Sort40s, true
+	case "source", "src":
+		return SortSource, true
+	case "destination", "dst":
+		return SortDestination, true
+	case "bytes", "total":
+		return SortBytes, true
+	}
+	return 0, false
+}
+
+// CompareKeys orders keys by local address, remote address, protocol and
+// ports.
+func CompareKeys(a, b Key) int {
+	if c := a.Local.Compare(b.Local); c != 0 {
+		return c
+	}
+	if c := a.Remote.Compare(b.Remote); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.LocalPort, b.LocalPort), cmp.Compare(a.RemotePort, b.RemotePort))
+}
+
+// Sort orders fl in place by k; ties are broken by key so the order is
+// deterministic.
+func Sort(fl []FlowStat, k SortKey) {
+	rate := func(f *FlowStat) float64 {
+		switch k {
+		case Sort2s:
+			return f.Rates.R2.Total()
+		case Sort10s:
+			return f.Rates.R10.Total()
+		case Sort40s:
+			return f.Rates.R40.Total()
+		}
+		return 0
+	}
+	slices.SortStableFunc(fl, func(a, b FlowStat) int {
+		switch k {
+		case SortSource:
+			if c := a.Key.Local.Compare(b.Key.Local); c != 0 {
+				return c
+			}
+		case SortDestination:
+			if c := a.Key.Remote.Compare(b.Key.Remote); c != 0 {
+				return c
+			}
+		case SortBytes:
+		default:
+			if c := cmp.Compare(rate(&b), rate(&a)); c != 0 {
+				return c
+			}
+		}
+		if c := cmp.Compare(b.Bytes(), a.Bytes()); c != 0 && k != SortSource && k != SortDestination {
+			return c
+		}
+		return CompareKeys(a.Key, b.Key)
+	})
+}
+
+// Find returns the flow with key k (already aggregated), if present.
+func (s *Snapshot) Find(k Key) (FlowStat, bool) {
+	for _, f := range s.Flows {
+		if f.Key == k {
+			return f, true
+		}
+	}
+	return FlowStat{}, false
+}

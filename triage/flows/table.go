@@ -1,0 +1,267 @@
+package flows
+
+import "time"
+
+// TableConfig configures a Table.
+type TableConfig struct {
+	// MaxFlows caps the number of flows (at least 1). When a new flow
+	// arrives at the cap, the least recently seen flow is evicted into the
+	// Other bucket.
+	MaxFlows int
+	// IdleTimeout expires flows that saw no packet for this long when
+	// Expire runs; 0 never expires.
+	IdleTimeout time.Duration
+	// Local decides direction (see Local and Side).
+	Local Local
+}
+
+const none = -1
+
+type entry struct {
+	key         Key
+	cum         Counts
+	win         Window
+	first, last time.Time
+	prev, next  int32 // LRU list: head is most recent
+}
+
+// Table is the bounded flow table. It is not safe for concurrent use: the
+// capture engine serialises Update, Expire and Snapshot calls.
+//
+// Update allocates nothing for packets of flows already in the table; a new
+// flow may grow the table's map and slice until the cap is reached, after
+// which slots are reused.
+type Table struct {
+	cfg     TableConfig
+	index   map[Key]int32
+	entries []entry
+	free    []int32
+	head    int32
+	tail    int32
+
+	other   entry // evicted and expired flows
+	totals  entry
+	evicted uint64
+	expired uint64
+	started bool
+	start   time.Time
+}
+
+// NewTable returns an empty table.
+func NewTable(cfg TableConfig) *Table {
+	if cfg.MaxFlows < 1 {
+		cfg.MaxFlows = 1
+	}
+	return &Table{cfg: cfg, index: make(map[Key]int32, min(cfg.MaxFlows, 4096)), head: none, tail: none}
+}
+
+// Len returns the number of flows in the table.
+func (t *Table) Len() int { return len(t.index) }
+
+// Evicted returns how many flows were evicted because the table was full.
+func (t *Table) Evicted() uint64 { return t.evicted }
+
+// Expired returns how many flows expired idle.
+func (t *Table) Expired() uint64 { return t.expired }
+
+// Start returns the timestamp of the first packet counted (zero before).
+func (t *Table) Start() time.Time { return t.start }
+
+func (t *Table) unlink(i int32) {
+	e := &t.entries[i]
+	if e.prev != none {
+		t.entries[e.prev].next = e.next
+	} else {
+		t.head = e.next
+	}
+	if e.next != none {
+		t.entries[e.next].prev = e.prev
+	} else {
+		t.tail = e.prev
+	}
+	e.prev, e.next = none, none
+}
+
+func (t *Table) pushFront(i int32) {
+	e := &t.entries[i]
+	e.prev, e.next = none, t.head
+	if t.head != none {
+		t.entries[t.head].prev = i
+	}
+	t.head = i
+	if t.tail == none {
+		t.tail = i
+	}
+}
+
+// remove folds entry i into Other and frees its slot.
+func (t *Table) remove(i int32) {
+	e := &t.entries[i]
+	t.other.cum.Add(e.cum)
+	t.other.win.Merge(&e.win)
+	if t.other.first.IsZero() || e.first.Before(t.other.first) {
+		t.other.first = e.first
+	}
+	if e.last.After(t.other.last) {
+		t.other.last = e.last
+	}
+	t.unlink(i)
+	delete(t.index, e.key)
+	t.free = append(t.free, i)
+}
+
+// lookup returns the index of k or none.
+func (t *Table) lookup(k Key) int32 {
+	if i, ok := t.index[k]; ok {
+		return i
+	}
+	return none
+}
+
+func (t *Table) insert(k Key, ts time.Time) int32 {
+	if len(t.index) >= t.cfg.MaxFlows && t.tail != none {
+		t.remove(t.tail)
+		t.evicted++
+	}
+	var i int32
+	if n := len(t.free); n > 0 {
+		i = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		t.entries = append(t.entries, entry{})
+		i = int32(len(t.entries) - 1)
+	}
+	t.entries[i] = entry{key: k, first: ts, prev: none, next: none}
+	t.index[k] = i
+	t.pushFront(i)
+	return i
+}
+
+func count(e *entry, sec int64, ts time.Time, sent bool, n uint64) {
+	if sent {
+		e.cum.SentBytes += n
+		e.cum.SentPackets++
+	} else {
+		e.cum.RecvBytes += n
+		e.cum.RecvPackets++
+	}
+	e.win.Add(sec, sent, n)
+	if ts.After(e.last) {
+		e.last = ts
+	}
+}
+
+// Update counts one packet. Direction follows Local: a packet from a local
+// address to a non-local one is sent, the reverse is received. When both or
+// neither address is local, the conversation's first packet seen decides:
+// its source becomes the local side (the initiator, for TCP), and later
+// packets of either direction join that flow.
+func (t *Table) Update(p *Packet) {
+	if !t.started {
+		t.started, t.start = true, p.Time
+		t.totals.first = p.Time
+	}
+	sec := p.Time.Unix()
+	n := uint64(p.Length)
+	fwd := Key{Proto: p.Proto, Local: p.Src, Remote: p.Dst, LocalPort: p.SrcPort, RemotePort: p.DstPort}
+	var i int32
+	sent := true
+	switch t.cfg.Local.Classify(p.Src, p.Dst) {
+	case SideSent:
+		if i = t.lookup(fwd); i == none {
+			i = t.insert(fwd, p.Time)
+		}
+	case SideRecv:
+		sent = false
+		rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
+		if i = t.lookup(rev); i == none {
+			i = t.insert(rev, p.Time)
+		}
+	default:
+		if i = t.lookup(fwd); i == none {
+			rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
+			if i = t.lookup(rev); i != none {
+				sent = false
+			} else {
+				i = t.insert(fwd, p.Time)
+			}
+		}
+	}
+	count(&t.entries[i], sec, p.Time, sent, n)
+	if t.head != i {
+		t.unlink(i)
+		t.pushFront(i)
+	}
+	count(&t.totals, sec, p.Time, sent, n)
+}
+
+// Expire removes the flows idle for longer than IdleTimeout at now, folding
+// them into Other. It returns how many expired.
+func (t *Table) Expire(now time.Time) int {
+	if t.cfg.IdleTimeout <= 0 {
+		return 0
+	}
+	limit := now.Add(-t.cfg.IdleTimeout)
+	n := 0
+	for t.tail != none && t.entries[t.tail].last.Before(limit) {
+		t.remove(t.tail)
+		t.expired++
+		n++
+	}
+	return n
+}
+
+// Totals returns the cumulative totals.
+func (t *Table) Totals() Counts { return t.totals.cum }
+
+// Snapshot returns the table's state at now, grouped by agg. The result
+// shares nothing with the table. Seq and Capture are left for the caller
+// (the engine) to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
+func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
+	s := Snapshot{Time: now, Start: t.start, Aggregation: agg}
+	stat := func(e *entry, k Key, flows int) FlowStat {
+		return FlowStat{Key: k, Counts: e.cum, Rates: e.win.Rates(now), First: e.first, Last: e.last, Flows: flows}
+	}
+	if agg == By5Tuple || agg == ByHostPort {
+		s.Flows = make([]FlowStat, 0, len(t.index))
+		for i := t.head; i != none; i = t.entries[i].next {
+			e := &t.entries[i]
+			s.Flows = append(s.Flows, stat(e, e.key, 1))
+		}
+	} else {
+		groups := make(map[Key]int, len(t.index)/2+1)
+		var acc []entry
+		var nflows []int
+		for i := t.head; i != none; i = t.entries[i].next {
+			e := &t.entries[i]
+			k := agg.Aggregate(e.key)
+			j, ok := groups[k]
+			if !ok {
+				j = len(acc)
+				groups[k] = j
+				acc = append(acc, entry{key: k, first: e.first, last: e.last})
+				nflows = append(nflows, 0)
+			}
+			a := &acc[j]
+			a.cum.Add(e.cum)
+			a.win.Merge(&e.win)
+			if e.first.Before(a.first) {
+				a.first = e.first
+			}
+			if e.last.After(a.last) {
+				a.last = e.last
+			}
+			nflows[j]++
+		}
+		s.Flows = make([]FlowStat, len(acc))
+		for j := range acc {
+			s.Flows[j] = stat(&acc[j], acc[j].key, nflows[j])
+		}
+	}
+	s.Other = stat(&t.other, Key{}, int(t.evicted+t.expired))
+	s.Totals = stat(&t.totals, Key{}, len(t.index)+int(t.evicted+t.expired))
+	s.Capture.EvictedFlows = t.evicted
+	s.Capture.ExpiredFlows = t.expired
+	s.Capture.Bytes = t.totals.cum.Bytes()
+	return s
+}

@@ -1,0 +1,179 @@
+package flows
+
+import "time"
+
+// WindowSeconds is the length of the rate history: 40 one-second buckets.
+const WindowSeconds = 40
+
+// Counts are cumulative byte and packet counters of one flow (or of the
+// totals) since the capture started. Bytes are IP bytes (see doc.go).
+type Counts struct {
+	SentBytes   uint64
+	RecvBytes   uint64
+	SentPackets uint64
+	RecvPackets uint64
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.SentBytes += o.SentBytes
+	c.RecvBytes += o.RecvBytes
+	c.SentPackets += o.SentPackets
+	c.RecvPackets += o.RecvPackets
+}
+
+// Bytes is SentBytes + RecvBytes.
+func (c Counts) Bytes() uint64 { return c.SentBytes + c.RecvBytes }
+
+// Packets is SentPackets + RecvPackets.
+func (c Counts) Packets() uint64 { return c.SentPackets + c.RecvPackets }
+
+// Rate is a sent/received pair of rates in bytes per second.
+type Rate struct {
+	SentBytesPerSec float64
+	RecvBytesPerSec float64
+}
+
+// Total is SentBytesPerSec + RecvBytesPerSec.
+func (r Rate) Total() float64 { return r.SentBytesPerSec + r.RecvBytesPerSec }
+
+// Rates are the windowed rates of one flow, in bytes per second: the mean
+// over the last 2, 10 and 40 complete seconds before the reference time, and
+// the highest one-second rate of the last 40 complete seconds (sent and
+// received peaks are taken independently, as iftop does).
+type Rates struct {
+	R2, R10, R40, Peak Rate
+}
+
+type bucket struct{ sent, recv uint64 }
+
+// Window is a ring of one-second byte buckets over the last WindowSeconds
+// seconds. Bucket boundaries are whole Unix seconds of the packet
+// timestamps. The zero value is an empty window. Window is a plain value: it
+// holds no pointers, copying it copies the history.
+type Window struct {
+	b    [WindowSeconds]bucket
+	head int64 // newest Unix second with a bucket; valid when used
+	used bool
+}
+
+func slot(sec int64) int {
+	i := int(sec % WindowSeconds)
+	if i < 0 {
+		i += WindowSeconds
+	}
+	return i
+}
+
+// advance moves the head to sec, clearing the buckets in between.
+func (w *Window) advance(sec int64) {
+	if !w.used {
+		w.b = [WindowSeconds]bucket{}
+		w.head, w.used = sec, true
+		return
+	}
+	if sec <= w.head {
+		return
+	}
+	if sec-w.head >= WindowSeconds {
+		w.b = [WindowSeconds]bucket{}
+	} else {
+		for s := w.head + 1; s <= sec; s++ {
+			w.b[slot(s)] = bucket{}
+		}
+	}
+	w.head = sec
+}
+
+// Add counts n bytes in the second sec (Unix seconds), as sent or received.
+// Bytes older than the window are ignored (the caller keeps them in its
+// cumulative Counts); bytes of a later second move the window forward.
+func (w *Window) Add(sec int64, sent bool, n uint64) {
+	w.advance(sec)
+	if sec <= w.head-WindowSeconds {
+		return
+	}
+	b := &w.b[slot(sec)]
+	if sent {
+		b.sent += n
+	} else {
+		b.recv += n
+	}
+}
+
+// at returns the bucket of second sec, zero outside the stored range.
+func (w *Window) at(sec int64) bucket {
+	if !w.used || sec > w.head || sec <= w.head-WindowSeconds {
+		return bucket{}
+	}
+	return w.b[slot(sec)]
+}
+
+// Merge adds o's buckets into w (aligned by second), as when folding a flow
+// into an aggregate.
+func (w *Window) Merge(o *Window) {
+	if !o.used {
+		return
+	}
+	w.advance(o.head)
+	for s := o.head - WindowSeconds + 1; s <= o.head; s++ {
+		if s <= w.head-WindowSeconds {
+			continue
+		}
+		ob := o.b[slot(s)]
+		if ob.sent == 0 && ob.recv == 0 {
+			continue
+		}
+		b := &w.b[slot(s)]
+		b.sent += ob.sent
+		b.recv += ob.recv
+	}
+}
+
+// Rates returns the windowed rates at now. Only complete seconds count: for
+// now = 12:00:10.4 the 2 s rate covers [12:00:08, 12:00:10), the partial
+// second 12:00:10 is left out, so a rate never swings with the sub-second
+// phase of the reference time.
+func (w *Window) Rates(now time.Time) Rates {
+	var r Rates
+	if !w.used {
+		return r
+	}
+	end := now.Unix() // first incomplete second
+	var s2, s10, s40 bucket
+	var peak bucket
+	for i := int64(1); i <= WindowSeconds; i++ {
+		b := w.at(end - i)
+		if i <= 2 {
+			s2.sent += b.sent
+			s2.recv += b.recv
+		}
+		if i <= 10 {
+			s10.sent += b.sent
+			s10.recv += b.recv
+		}
+		s40.sent += b.sent
+		s40.recv += b.recv
+		peak.sent = max(peak.sent, b.sent)
+		peak.recv = max(peak.recv, b.recv)
+	}
+	r.R2 = Rate{float64(s2.sent) / 2, float64(s2.recv) / 2}
+	r.R10 = Rate{float64(s10.sent) / 10, float64(s10.recv) / 10}
+	r.R40 = Rate{float64(s40.sent) / 40, float64(s40.recv) / 40}
+	r.Peak = Rate{float64(peak.sent), float64(peak.recv)}
+	return r
+}
+
+// History returns the bytes sent and received in each of the n complete
+// seconds before now, oldest first (n at most WindowSeconds). Sparklines use
+// it.
+func (w *Window) History(now time.Time, n int) (sent, recv []uint64) {
+	n = min(max(n, 0), WindowSeconds)
+	sent, recv = make([]uint64, n), make([]uint64, n)
+	end := now.Unix()
+	for i := 0; i < n; i++ {
+		b := w.at(end - int64(n-i))
+		sent[i], recv[i] = b.sent, b.recv
+	}
+	return sent, recv
+}
