@@ -48,7 +48,7 @@ integration: build
 	NETRIAGE_INTEGRATION=1 NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestIntegration' -timeout 10m -p 1 $(PKGS)
 
 e2e: build
-	NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestE2E' -timeout 10m ./cmd/...
+	NETRIAGE_INTEGRATION=1 NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestE2E' -timeout 10m ./cmd/...
 
 fuzz:
 	@./internal/fuzz.sh $(FUZZTIME)

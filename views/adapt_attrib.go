@@ -156,11 +156,17 @@ func AdaptAttrib(rep *attrib.Report, hostNetns uint64) (procs []ProcRow, conns [
 
 // FlowsFromConns builds Flows rows from connections, for socket-counter
 // mode where there is no capture: each TCP connection becomes one flow
-// with its socket counters (payload bytes, no headers).
-func FlowsFromConns(conns []ConnRow) []FlowRow {
+// with its socket counters (payload bytes, no headers). keep, when not
+// nil, selects the connections whose local side is in the namespace the
+// UI watches, so the two ends of a connection between two namespaces of
+// the host are not both shown as traffic of the watched interfaces.
+func FlowsFromConns(conns []ConnRow, keep func(local netip.Addr) bool) []FlowRow {
 	out := make([]FlowRow, 0, len(conns))
 	for i := range conns {
 		c := &conns[i]
+		if keep != nil && !keep(c.Local) {
+			continue
+		}
 		out = append(out, FlowRow{
 			Proto: c.Proto, Local: c.Local, Remote: c.Remote, LocalPort: c.LocalPort, RemotePort: c.RemotePort,
 			RemoteName: c.RemoteName, Sent: c.Sent, Recv: c.Recv, SentBytes: c.SentBytes, RecvBytes: c.RecvBytes,

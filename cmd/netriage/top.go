@@ -106,8 +106,15 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	case tf.demo:
 		go runDemoSource(ctx, clk, interval, tf.startTick, host)
 	case tf.replay != "":
-		// The replay engine feeds the same model once it exists.
-		return fail(env, "top", usageErrorf("--replay is not available in this build yet; use 'netriage replay %s' or --demo", tf.replay))
+		rp, err := topReplaySetup(&tf, cfg, host)
+		if err != nil {
+			return fail(env, "top", err)
+		}
+		defer rp.Close()
+		engineCtx, stopEngine := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); rp.Run(engineCtx) }()
+		defer func() { stopEngine(); <-done }()
 	default:
 		live, err := topLiveSetup(ctx, &tf, cfg, clk, host)
 		if err != nil {

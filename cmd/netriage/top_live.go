@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,11 +16,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netriage/configs"
+	"netriage/sources/capture"
 	"netriage/sources/clock"
 	"netriage/sources/links"
 	"netriage/sources/sockets"
 	"netriage/triage"
 	"netriage/triage/attrib"
+	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views"
 	"netriage/views/format"
@@ -179,6 +183,9 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 	} else {
 		e.mode = "socket counters (TCP only)"
 		e.counters = attrib.NewCounters()
+		if tf.filter != "" || tf.localNet != "" || tf.promisc {
+			e.static = append(e.static, "-f, -F and -p apply to packet capture: ignored in socket-counter mode")
+		}
 	}
 	e.socks = sockets.New(sockets.Config{FullScanInterval: cfg.Attribution.FullScanInterval.D()})
 	acfg := attrib.Config{ClosedGrace: cfg.Attribution.ClosedGrace.D()}
@@ -316,6 +323,13 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 		}
 		r := e.at.Update(now, fl, tab)
 		rep = &r
+		if errs := tab.Health.Errors; len(errs) > 0 {
+			more := ""
+			if len(errs) > 1 {
+				more = fmt.Sprintf(" (+%d more)", len(errs)-1)
+			}
+			m.Degraded = append(m.Degraded, "sockets: "+errs[0]+more)
+		}
 		if tab.Health.UnreadablePIDs > 0 && e.capsKnown && !(topHasCap(e.caps, topCapDacReadSearch) && topHasCap(e.caps, topCapSysPtrace)) {
 			m.Degraded = append(m.Degraded, fmt.Sprintf("%d processes of other users unreadable (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE missing: sudo): their traffic is [unknown]", tab.Health.UnreadablePIDs))
 		}
@@ -326,7 +340,14 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 		m.CaptureDrops = health.KernelDrops
 		m.EvictedFlows = health.EvictedFlows
 	} else {
-		m.Flows = views.FlowsFromConns(m.Conns)
+		var keep func(netip.Addr) bool
+		if tab != nil {
+			keep = func(a netip.Addr) bool {
+				ns, ok := tab.LocalAddrs[a]
+				return !ok || ns == tab.HostNetns || a.IsLoopback()
+			}
+		}
+		m.Flows = views.FlowsFromConns(m.Conns, keep)
 	}
 	m.Totals = views.TotalsOf(m.Flows, e.peaks)
 	e.peaks.PushTotals(m.Totals)
@@ -380,4 +401,90 @@ func (e *topLive) trimWindow() {
 	if i > 0 {
 		e.window = append(e.window[:0], e.window[i:]...)
 	}
+}
+
+// topReplay browses a capture file: it reads the file through the capture
+// accounting as fast as the disk allows (rates come from packet times, so
+// the numbers do not depend on the reading speed), publishes a model every
+// interval of capture time while reading, and the final one at the end. A
+// file has no interface counters and no processes: the header shows the
+// file's own rates, and the Processes, Connections, Remotes and Links
+// views stay empty.
+type topReplay struct {
+	f    *capture.File
+	name string
+	tf   *topFlags
+	cfg  configs.Config
+	pub  topPublisher
+	hist *views.History
+}
+
+// topReplaySetup opens the file and checks the flags before the terminal
+// is taken over.
+func topReplaySetup(tf *topFlags, cfg configs.Config, pub topPublisher) (*topReplay, error) {
+	f, err := capture.OpenFile(tf.replay)
+	if err != nil {
+		return nil, usageErrorf("--replay: %v", err)
+	}
+	return &topReplay{f: f, name: filepath.Base(tf.replay), tf: tf, cfg: cfg, pub: pub, hist: views.NewHistory(60)}, nil
+}
+
+// Close closes the file.
+func (r *topReplay) Close() { r.f.Close() }
+
+// Run reads the file and publishes the models; it returns at the end of
+// the file or when ctx ends.
+func (r *topReplay) Run(ctx context.Context) {
+	var local flows.Local
+	localNet := "first packet's source"
+	if r.tf.localNet != "" {
+		p, _ := netip.ParsePrefix(r.tf.localNet) // validated by runTop
+		local = flows.NewLocal(p)
+		localNet = p.Masked().String()
+	}
+	r.pub.Publish(&views.Model{Source: "replay " + r.name, Mode: "capture file", Verdict: views.Verdict{Summary: "reading " + r.name}})
+	var prevSeq uint64
+	opts := capture.ReplayOptions{
+		Table:       flows.TableConfig{MaxFlows: r.cfg.Capture.MaxFlows, Local: local},
+		Aggregation: flows.By5Tuple,
+		Interval:    time.Second,
+		Filter:      r.tf.filter,
+		LocalNet:    localNet,
+		OnSnapshot: func(s flows.Snapshot) {
+			prevSeq = s.Seq
+			r.pub.Publish(r.model(&s, false, nil))
+		},
+	}
+	snap, err := capture.ReplayFile(ctx, r.f, opts)
+	if ctx.Err() != nil {
+		return
+	}
+	if snap.Seq <= prevSeq {
+		snap.Seq = prevSeq + 1
+	}
+	r.pub.Publish(r.model(&snap, true, err))
+}
+
+// model builds the display model of one replay snapshot.
+func (r *topReplay) model(s *flows.Snapshot, done bool, err error) *views.Model {
+	m := &views.Model{Now: s.Time, Seq: s.Seq, Source: "replay " + r.name, Mode: "capture file"}
+	m.Flows, m.Totals = views.AdaptFlows(s, nil)
+	m.EvictedFlows = s.Capture.EvictedFlows
+	r.hist.Push("rx/file", m.Totals.Recv.W2s)
+	r.hist.Push("tx/file", m.Totals.Sent.W2s)
+	m.Header = []views.IfaceLine{{Name: "file", Up: true,
+		RxBytesPerSec: m.Totals.Recv.W2s, TxBytesPerSec: m.Totals.Sent.W2s,
+		RxHistoryBytesPerSec: r.hist.Values("rx/file"), TxHistoryBytesPerSec: r.hist.Values("tx/file")}}
+	status := fmt.Sprintf("%d packets", s.Capture.Packets)
+	if !done {
+		status = "reading: " + status + " so far"
+	} else {
+		status = "end of file: " + status + ", " + s.Time.Sub(s.Start).Round(time.Millisecond).String()
+	}
+	m.Verdict = views.Verdict{Level: views.VerdictNone, Summary: status}
+	m.Degraded = append(m.Degraded, "a capture file has no interface counters or processes: for the verdict run 'netriage check' live or the replay subcommand with --check")
+	if err != nil {
+		m.Degraded = append(m.Degraded, "read "+r.name+": "+err.Error())
+	}
+	return m
 }

@@ -41,9 +41,20 @@ func (d *netlinkDumper) handle(ino uint64, nsPath string) (*netlink.Handle, erro
 		return nil, fmt.Errorf("open netns %s: %w", nsPath, err)
 	}
 	defer ns.Close()
-	// Without the explicit protocol list, socket-diag requests silently go
-	// to the caller's namespace.
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE, unix.NETLINK_INET_DIAG)
+	// Our own namespace needs no setns (which requires CAP_SYS_ADMIN), so an
+	// unprivileged user still sees its own namespace's sockets.
+	var h *netlink.Handle
+	if cur, cerr := netns.Get(); cerr == nil && cur.Equal(ns) {
+		cur.Close()
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE, unix.NETLINK_INET_DIAG)
+	} else {
+		if cerr == nil {
+			cur.Close()
+		}
+		// Without the explicit protocol list, socket-diag requests
+		// silently go to the caller's namespace.
+		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE, unix.NETLINK_INET_DIAG)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("netlink handle in netns %d: %w", ino, err)
 	}

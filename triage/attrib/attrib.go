@@ -65,12 +65,12 @@ type Match string
 
 // Matches.
 const (
-	MatchSocket   Match = "socket"   // the socket itself (socket-counter mode)
-	MatchExact    Match = "5-tuple"  // live socket, exact 5-tuple
-	MatchGrace    Match = "closed"   // socket closed within the grace period
-	MatchBound    Match = "bound"    // unconnected UDP socket or TCP listener
-	MatchPeer     Match = "peer"     // same local addr and remote endpoint as a recent socket
-	MatchNone     Match = ""         // unattributed
+	MatchSocket Match = "socket"  // the socket itself (socket-counter mode)
+	MatchExact  Match = "5-tuple" // live socket, exact 5-tuple
+	MatchGrace  Match = "closed"  // socket closed within the grace period
+	MatchBound  Match = "bound"   // unconnected UDP socket or TCP listener
+	MatchPeer   Match = "peer"    // same local addr and remote endpoint as a recent socket
+	MatchNone   Match = ""        // unattributed
 )
 
 const maxGraceDflt = 65536

@@ -137,7 +137,9 @@ type Socket struct {
 }
 
 // Connected reports whether the socket has a remote endpoint.
-func (s *Socket) Connected() bool { return s.RemotePort != 0 || (s.Remote.IsValid() && !s.Remote.IsUnspecified()) }
+func (s *Socket) Connected() bool {
+	return s.RemotePort != 0 || (s.Remote.IsValid() && !s.Remote.IsUnspecified())
+}
 
 // Namespace describes one network namespace the socket source looked into.
 type Namespace struct {

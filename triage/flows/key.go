@@ -38,7 +38,9 @@ func (p Proto) String() string {
 }
 
 // HasPorts reports whether the protocol carries port numbers.
-func (p Proto) HasPorts() bool { return p == ProtoTCP || p == ProtoUDP || p == 132 /* SCTP */ || p == 136 /* UDP-Lite */ }
+func (p Proto) HasPorts() bool {
+	return p == ProtoTCP || p == ProtoUDP || p == 132 /* SCTP */ || p == 136 /* UDP-Lite */
+}
 
 // Key identifies a flow from the host's point of view: Local is the side
 // inside the local boundary (the host's addresses, or the -F network).

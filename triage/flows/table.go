@@ -17,6 +17,19 @@ type TableConfig struct {
 
 const none = -1
 
+// ikey is the table's internal map key: Key without netip.Addr's zone
+// pointer, so the map hashes plain memory (measurably faster per packet).
+type ikey struct {
+	l, r   [16]byte
+	lp, rp uint16
+	proto  Proto
+	v4     bool
+}
+
+func toIkey(k *Key) ikey {
+	return ikey{l: k.Local.As16(), r: k.Remote.As16(), lp: k.LocalPort, rp: k.RemotePort, proto: k.Proto, v4: k.Local.Is4()}
+}
+
 type entry struct {
 	key         Key
 	cum         Counts
@@ -33,7 +46,7 @@ type entry struct {
 // which slots are reused.
 type Table struct {
 	cfg     TableConfig
-	index   map[Key]int32
+	index   map[ikey]int32
 	entries []entry
 	free    []int32
 	head    int32
@@ -52,7 +65,7 @@ func NewTable(cfg TableConfig) *Table {
 	if cfg.MaxFlows < 1 {
 		cfg.MaxFlows = 1
 	}
-	return &Table{cfg: cfg, index: make(map[Key]int32, min(cfg.MaxFlows, 4096)), head: none, tail: none}
+	return &Table{cfg: cfg, index: make(map[ikey]int32, min(cfg.MaxFlows, 4096)), head: none, tail: none}
 }
 
 // Len returns the number of flows in the table.
@@ -106,13 +119,13 @@ func (t *Table) remove(i int32) {
 		t.other.last = e.last
 	}
 	t.unlink(i)
-	delete(t.index, e.key)
+	delete(t.index, toIkey(&e.key))
 	t.free = append(t.free, i)
 }
 
 // lookup returns the index of k or none.
-func (t *Table) lookup(k Key) int32 {
-	if i, ok := t.index[k]; ok {
+func (t *Table) lookup(k *Key) int32 {
+	if i, ok := t.index[toIkey(k)]; ok {
 		return i
 	}
 	return none
@@ -132,7 +145,7 @@ func (t *Table) insert(k Key, ts time.Time) int32 {
 		i = int32(len(t.entries) - 1)
 	}
 	t.entries[i] = entry{key: k, first: ts, prev: none, next: none}
-	t.index[k] = i
+	t.index[toIkey(&k)] = i
 	t.pushFront(i)
 	return i
 }
@@ -168,19 +181,19 @@ func (t *Table) Update(p *Packet) {
 	sent := true
 	switch t.cfg.Local.Classify(p.Src, p.Dst) {
 	case SideSent:
-		if i = t.lookup(fwd); i == none {
+		if i = t.lookup(&fwd); i == none {
 			i = t.insert(fwd, p.Time)
 		}
 	case SideRecv:
 		sent = false
 		rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
-		if i = t.lookup(rev); i == none {
+		if i = t.lookup(&rev); i == none {
 			i = t.insert(rev, p.Time)
 		}
 	default:
-		if i = t.lookup(fwd); i == none {
+		if i = t.lookup(&fwd); i == none {
 			rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
-			if i = t.lookup(rev); i != none {
+			if i = t.lookup(&rev); i != none {
 				sent = false
 			} else {
 				i = t.insert(fwd, p.Time)

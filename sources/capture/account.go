@@ -1,0 +1,118 @@
+package capture
+
+import (
+	"sync"
+	"time"
+
+	"netriage/triage/flows"
+)
+
+// Accountant owns a flow table and the capture's health counters and turns
+// decoded packets into snapshots. Its methods are safe for concurrent use:
+// capture goroutines call AddBatch, the engine calls Snapshot.
+type Accountant struct {
+	mu     sync.Mutex
+	table  *flows.Table
+	agg    flows.Aggregation
+	health flows.Health
+	seq    uint64
+}
+
+// NewAccountant returns an accountant over a new table. filter and localNet
+// are only recorded in the snapshots' Health.
+func NewAccountant(cfg flows.TableConfig, agg flows.Aggregation, filter, localNet string) *Accountant {
+	return &Accountant{table: flows.NewTable(cfg), agg: agg, health: flows.Health{Filter: filter, LocalNet: localNet}}
+}
+
+// count updates the health counters and the table for one decoded frame.
+// The caller holds a.mu.
+func (a *Accountant) count(m *Meta) {
+	h := &a.health
+	h.Packets++
+	if m.Flags&FlagTruncated != 0 {
+		h.Truncated++
+	}
+	if m.Flags&FlagNonIP != 0 {
+		h.NonIP++
+		return
+	}
+	if m.Flags&FlagIP == 0 {
+		return
+	}
+	if m.Flags&FlagFragment != 0 {
+		h.Fragments++
+	}
+	h.LinkHeaderBytes += uint64(m.LinkHeader)
+	a.table.Update(&m.Packet)
+}
+
+// Add counts one decoded frame.
+func (a *Accountant) Add(m *Meta) {
+	a.mu.Lock()
+	a.count(m)
+	a.mu.Unlock()
+}
+
+// AddBatch counts decoded frames under one lock; iface (an index into
+// the interfaces set with SetInterfaces, or -1) gets the packets counted.
+func (a *Accountant) AddBatch(ms []Meta, iface int) {
+	a.mu.Lock()
+	for i := range ms {
+		a.count(&ms[i])
+	}
+	if iface >= 0 && iface < len(a.health.Interfaces) {
+		a.health.Interfaces[iface].Packets += uint64(len(ms))
+	}
+	a.mu.Unlock()
+}
+
+// SetInterfaces sets the per-handle health entries (names only).
+func (a *Accountant) SetInterfaces(names []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.health.Interfaces = make([]flows.IfaceHealth, len(names))
+	for i, n := range names {
+		a.health.Interfaces[i].Name = n
+	}
+}
+
+// UpdateInterface changes one interface's health entry under the lock.
+func (a *Accountant) UpdateInterface(i int, fn func(*flows.IfaceHealth)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if i >= 0 && i < len(a.health.Interfaces) {
+		fn(&a.health.Interfaces[i])
+	}
+}
+
+// SetAggregation changes the grouping of later snapshots.
+func (a *Accountant) SetAggregation(agg flows.Aggregation) {
+	a.mu.Lock()
+	a.agg = agg
+	a.mu.Unlock()
+}
+
+// Expire expires idle flows at now.
+func (a *Accountant) Expire(now time.Time) {
+	a.mu.Lock()
+	a.table.Expire(now)
+	a.mu.Unlock()
+}
+
+// Snapshot returns the state at now with the next sequence number.
+func (a *Accountant) Snapshot(now time.Time) flows.Snapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.table.Snapshot(now, a.agg)
+	a.seq++
+	s.Seq = a.seq
+	h := a.health
+	h.Interfaces = append([]flows.IfaceHealth(nil), a.health.Interfaces...)
+	h.KernelDrops = 0
+	for _, i := range h.Interfaces {
+		h.KernelDrops += i.KernelDrops
+	}
+	h.EvictedFlows, h.ExpiredFlows, h.Bytes = s.Capture.EvictedFlows, s.Capture.ExpiredFlows, s.Capture.Bytes
+	s.Capture = h
+	return s
+}

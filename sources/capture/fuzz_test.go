@@ -1,0 +1,73 @@
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/google/gopacket"
+)
+
+// FuzzDecode feeds arbitrary frames of every link type to the decoder: it
+// must never panic, and an accounted packet has a valid address pair.
+func FuzzDecode(f *testing.F) {
+	for _, s := range shapes() {
+		f.Add(uint16(s.link), s.frame)
+	}
+	links := []LinkType{LinkEthernet, LinkSLL, LinkSLL2, LinkRaw, LinkNull, LinkIPv4, LinkIPv6}
+	decs := map[LinkType]*Decoder{}
+	for _, l := range links {
+		decs[l], _ = NewDecoder(l)
+	}
+	f.Fuzz(func(t *testing.T, link uint16, frame []byte) {
+		d := decs[links[int(link)%len(links)]]
+		ci := gopacket.CaptureInfo{Timestamp: ts0, Length: len(frame), CaptureLength: len(frame)}
+		var m Meta
+		d.Decode(frame, &ci, &m)
+		if m.Flags&FlagIP != 0 && (!m.Src.IsValid() || !m.Dst.IsValid()) {
+			t.Fatalf("accounted packet without addresses: %+v", m)
+		}
+		if m.Flags&FlagIP != 0 && m.Flags&FlagNonIP != 0 {
+			t.Fatalf("both IP and non-IP: %b", m.Flags)
+		}
+	})
+}
+
+// FuzzPcapReader feeds arbitrary files to the reader: it must never panic
+// or loop, and errors are FileErrors.
+func FuzzPcapReader(f *testing.F) {
+	if b, err := os.ReadFile("testdata/mixed.pcap"); err == nil {
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	for _, c := range capFiles()[1:] {
+		var buf bytes.Buffer
+		dir := f.TempDir()
+		p := writeCap(f, dir, c)
+		b, _ := os.ReadFile(p)
+		buf.Write(b)
+		f.Add(buf.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fl, err := NewFileReader("fuzz.pcap", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		var m Meta
+		for i := 0; i < 100000; i++ {
+			err := fl.Next(&m)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				var fe *FileError
+				if !errors.As(err, &fe) {
+					t.Fatalf("error is not a FileError: %v", err)
+				}
+				return
+			}
+		}
+	})
+}

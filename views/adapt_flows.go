@@ -1,0 +1,102 @@
+package views
+
+import (
+	"net/netip"
+
+	"netriage/triage/attrib"
+	"netriage/triage/flows"
+)
+
+// This file adapts a flow-table snapshot (triage/flows, capture mode) to
+// the Flows view, with owners and remote names from the attribution.
+
+// flowRates converts one direction of flows.Rates (bytes per second) to
+// BytesPerSec.
+func flowRates(r flows.Rates, sent bool) BytesPerSec {
+	if sent {
+		return BytesPerSec{W2s: r.R2.SentBytesPerSec, W10s: r.R10.SentBytesPerSec, W40s: r.R40.SentBytesPerSec, Peak: r.Peak.SentBytesPerSec}
+	}
+	return BytesPerSec{W2s: r.R2.RecvBytesPerSec, W10s: r.R10.RecvBytesPerSec, W40s: r.R40.RecvBytesPerSec, Peak: r.Peak.RecvBytesPerSec}
+}
+
+// AdaptFlows converts a snapshot (taken with flows.By5Tuple: the views
+// aggregate on display) to Flows rows and the totals, which include the
+// flows evicted or expired from the table. rep, when not nil, gives each
+// flow its owning process, container and remote name. Text stays raw: the
+// renderers sanitise it.
+func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report) ([]FlowRow, Totals) {
+	if snap == nil {
+		return nil, Totals{}
+	}
+	type owner struct {
+		pid       int
+		prog, ctr string
+	}
+	var owners map[flows.Key]owner
+	var names map[netip.Addr]string
+	if rep != nil {
+		procs := make(map[attrib.ProcKey]*attrib.Process, len(rep.Processes))
+		for i := range rep.Processes {
+			procs[rep.Processes[i].Process.Key] = &rep.Processes[i].Process
+		}
+		owners = make(map[flows.Key]owner, len(rep.Connections))
+		for i := range rep.Connections {
+			c := &rep.Connections[i]
+			if c.Owner.Proc.IsZero() {
+				continue
+			}
+			o := owner{pid: int(c.Owner.Proc.PID), prog: c.Program}
+			if p := procs[c.Owner.Proc]; p != nil {
+				if o.prog == "" {
+					o.prog = p.Program
+				}
+				o.ctr = containerLabel(p)
+			}
+			owners[c.Key] = o
+		}
+		names = make(map[netip.Addr]string, len(rep.Remotes))
+		for i := range rep.Remotes {
+			if r := &rep.Remotes[i]; r.Name != "" {
+				names[r.Addr] = r.Name
+			}
+		}
+	}
+	rows := make([]FlowRow, 0, len(snap.Flows))
+	for i := range snap.Flows {
+		f := &snap.Flows[i]
+		k := f.Key
+		row := FlowRow{
+			Proto: k.Proto.String(), Local: k.Local, Remote: k.Remote, LocalPort: k.LocalPort, RemotePort: k.RemotePort,
+			Sent: flowRates(f.Rates, true), Recv: flowRates(f.Rates, false),
+			SentBytes: f.SentBytes, RecvBytes: f.RecvBytes,
+		}
+		if o, ok := owners[k]; ok {
+			row.PID, row.Process, row.Container = o.pid, o.prog, o.ctr
+		}
+		if names != nil && k.Remote.IsValid() {
+			row.RemoteName = names[k.Remote]
+		}
+		rows = append(rows, row)
+	}
+	t := snap.Totals
+	tot := Totals{Sent: flowRates(t.Rates, true), Recv: flowRates(t.Rates, false), SentBytes: t.SentBytes, RecvBytes: t.RecvBytes}
+	return rows, tot
+}
+
+// FlowStatsOf converts a snapshot's flows to the attribution's input
+// (rates in bits per second).
+func FlowStatsOf(snap *flows.Snapshot) []attrib.FlowStat {
+	if snap == nil {
+		return nil
+	}
+	bps := func(r flows.Rate) attrib.Rates {
+		return attrib.Rates{SentBps: r.SentBytesPerSec * 8, RecvBps: r.RecvBytesPerSec * 8}
+	}
+	out := make([]attrib.FlowStat, len(snap.Flows))
+	for i := range snap.Flows {
+		f := &snap.Flows[i]
+		out[i] = attrib.FlowStat{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets,
+			Rate2s: bps(f.Rates.R2), Rate10s: bps(f.Rates.R10), Rate40s: bps(f.Rates.R40)}
+	}
+	return out
+}
