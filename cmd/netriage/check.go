@@ -382,6 +382,9 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	if first, err = read(); err != nil {
 		return verdict.Window{}, err
 	}
+	if m, ok := capt.(interface{ Mark() }); ok {
+		m.Mark()
+	}
 	samples := []triage.LinksSample{first}
 	prog := &checkProgress{env: env, what: strings.Join(ifaces, ","), end: first.Time.Add(s.duration)}
 	defer prog.clear()

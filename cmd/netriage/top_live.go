@@ -337,6 +337,9 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 	m.Procs, m.Conns, m.Remotes = views.AdaptAttrib(rep, hostNetns)
 	if e.capt != nil {
 		m.Flows = capFlows
+		if lc, ok := e.capt.(interface{ Last() *flows.Snapshot }); ok && rep != nil {
+			m.Flows, _ = views.AdaptFlows(lc.Last(), rep)
+		}
 		m.CaptureDrops = health.KernelDrops
 		m.EvictedFlows = health.EvictedFlows
 	} else {

@@ -115,7 +115,7 @@ func newFile(path string, r io.Reader) (*File, error) {
 		if err := fl.checkNgBlocks(); err != nil {
 			return nil, &FileError{Path: path, Err: err}
 		}
-		ng, err := pcapgo.NewNgReader(fl.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		ng, err := safeNgReader(fl.br)
 		if err != nil {
 			return nil, &FileError{Path: path, Offset: fl.offset(), Err: fmt.Errorf("pcapng header: %w", err)}
 		}
@@ -205,7 +205,7 @@ func (fl *File) ReadRaw() ([]byte, gopacket.CaptureInfo, LinkType, error) {
 			return nil, gopacket.CaptureInfo{}, 0, &FileError{Path: fl.path, Offset: start, Packets: fl.packets, Err: err}
 		}
 	}
-	data, ci, err := fl.r.ZeroCopyReadPacketData()
+	data, ci, err := fl.safeRead()
 	if err != nil {
 		if errors.Is(err, io.EOF) && fl.offset() == start {
 			return nil, ci, 0, io.EOF
@@ -224,6 +224,17 @@ func (fl *File) ReadRaw() ([]byte, gopacket.CaptureInfo, LinkType, error) {
 		ci.AncillaryData = nil
 	}
 	return data, ci, link, nil
+}
+
+// safeRead calls the gopacket reader, turning its panics on damaged
+// input (seen in the pcapng reader) into errors.
+func (fl *File) safeRead() (data []byte, ci gopacket.CaptureInfo, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			data, err = nil, fmt.Errorf("damaged record (reader failed: %v)", r)
+		}
+	}()
+	return fl.r.ZeroCopyReadPacketData()
 }
 
 // Next reads and decodes the next packet into m. It returns io.EOF at the
@@ -295,4 +306,13 @@ func (fl *File) checkNgBlocks() error {
 		pos += int(n)
 	}
 	return nil
+}
+
+func safeNgReader(r io.Reader) (ng *pcapgo.NgReader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ng, err = nil, fmt.Errorf("damaged header (reader failed: %v)", p)
+		}
+	}()
+	return pcapgo.NewNgReader(r, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 }
