@@ -339,7 +339,7 @@ func (d *Decoder) fromIPv6(m *Meta, frame []byte) {
 func isExt(p layers.IPProtocol) bool {
 	switch p {
 	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Fragment,
-		layers.IPProtocolIPv6Destination, layers.IPProtocolAH, 135 /* mobility */, 139 /* HIP */, 140 /* shim6 */:
+		layers.IPProtocolIPv6Destination, layers.IPProtocolAH, 135 /* mobility */, 139 /* HIP */, 140 /* shim6 */ :
 		return true
 	}
 	return false

@@ -69,7 +69,6 @@ type File struct {
 // maxSnap bounds the per-packet buffer: larger records are errors.
 const maxSnap = 1 << 20
 
-
 // OpenFile opens a capture file. Errors name the file; an unsupported link
 // type wraps ErrUnsupportedLinkType, an unreadable header ErrCorrupt.
 func OpenFile(path string) (*File, error) {
