@@ -1,5 +1,3 @@
-//go:build livewiring
-
 package main
 
 import (
@@ -72,7 +70,7 @@ type flowBaseline struct {
 }
 
 func baselineOf(s *flows.Snapshot) flowBaseline {
-	b := flowBaseline{at: s.Time, counts: make(map[flows.Key]flows.Counts, len(s.Flows)), health: s.Health}
+	b := flowBaseline{at: s.Time, counts: make(map[flows.Key]flows.Counts, len(s.Flows)), health: s.Capture}
 	for i := range s.Flows {
 		b.counts[s.Flows[i].Key] = s.Flows[i].Counts
 	}
@@ -101,9 +99,14 @@ func windowFlows(s *flows.Snapshot, base *flowBaseline, ifaces []string) ([]verd
 		if c.SentBytes+c.RecvBytes == 0 {
 			continue
 		}
-		out = append(out, verdict.Flow{Key: f.Key, SentBytes: c.SentBytes, RecvBytes: c.RecvBytes, SentPackets: c.SentPackets, RecvPackets: c.RecvPackets})
+		vf := verdict.Flow{Key: f.Key, SentBytes: c.SentBytes, RecvBytes: c.RecvBytes, SentPackets: c.SentPackets, RecvPackets: c.RecvPackets}
+		if len(ifaces) == 1 {
+			// One capture handle: every flow was seen on that interface.
+			vf.Interface = ifaces[0]
+		}
+		out = append(out, vf)
 	}
-	h := s.Health
+	h := s.Capture
 	var h0 flows.Health
 	if base != nil {
 		h0 = base.health

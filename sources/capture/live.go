@@ -1,0 +1,36 @@
+package capture
+
+import (
+	"errors"
+
+	"netriage/triage/flows"
+)
+
+// LiveOptions configure StartLive.
+type LiveOptions struct {
+	// Interfaces are interface names; empty, or the single name "any",
+	// captures on every interface with one socket.
+	Interfaces []string
+	// Filter is a tcpdump-syntax filter compiled by libpcap and attached
+	// in the kernel ("" captures everything).
+	Filter string
+	// Promisc puts the named interfaces in promiscuous mode for the
+	// capture's lifetime (restored by Close).
+	Promisc bool
+	// Table configures the flow table; Table.Local decides direction.
+	Table flows.TableConfig
+	// Aggregation groups the snapshots' flows.
+	Aggregation flows.Aggregation
+	// LocalNet describes Table.Local for Health ("" for the host's own
+	// addresses).
+	LocalNet string
+	// RingMiB is the ring size per interface, in MiB (default 32).
+	RingMiB int
+}
+
+// ErrPermission is wrapped by StartLive's error when the process may not
+// open packet sockets (CAP_NET_RAW is missing).
+var ErrPermission = errors.New("packet capture not permitted")
+
+// ErrNoInterface is wrapped by StartLive's error for an unknown interface.
+var ErrNoInterface = errors.New("no such interface")

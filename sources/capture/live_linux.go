@@ -1,0 +1,297 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/gopacket/afpacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcap"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"netriage/triage/flows"
+)
+
+// liveBatch is how many decoded packets a reader hands to the accountant at
+// once; a batch is also flushed when the ring is idle (poll time-out) or
+// when its first packet is older than liveFlushAfter in capture time.
+const (
+	liveBatch      = 128
+	liveFlushAfter = 50 * time.Millisecond
+	livePoll       = 100 * time.Millisecond
+	liveFrameSize  = 4096 // headers only: lengths come from the kernel
+	liveBlockSize  = 1 << 20
+)
+
+// Live is a running capture: one TPACKET_V3 ring per interface, one reader
+// goroutine per ring, all feeding one Accountant.
+type Live struct {
+	acc     *Accountant
+	handles []*liveHandle
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
+	promisc []netlink.Link
+}
+
+type liveHandle struct {
+	idx  int
+	name string
+	tp   *afpacket.TPacket
+	dec  *Decoder
+}
+
+// StartLive opens the rings and starts the readers; it returns at once.
+// Packet timestamps come from the kernel, bytes from the IP length.
+func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
+	names := o.Interfaces
+	if len(names) == 0 || (len(names) == 1 && names[0] == "any") {
+		names = []string{"any"}
+	}
+	var raw []bpf.RawInstruction
+	if o.Filter != "" {
+		ins, err := pcap.CompileBPFFilter(layers.LinkType(LinkEthernet), liveFrameSize, o.Filter)
+		if err != nil {
+			return nil, &FilterError{Expr: o.Filter, Err: err}
+		}
+		raw = toRaw(ins)
+	}
+	var rawDgram []bpf.RawInstruction
+	if o.Filter != "" {
+		ins, err := pcap.CompileBPFFilter(layers.LinkType(LinkRawAlt), liveFrameSize, o.Filter)
+		if err != nil {
+			return nil, &FilterError{Expr: o.Filter, Err: err}
+		}
+		rawDgram = toRaw(ins)
+	}
+	ringMiB := o.RingMiB
+	if ringMiB <= 0 {
+		ringMiB = 32
+	}
+	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet)}
+	for i, name := range names {
+		h, err := openHandle(i, name, ringMiB, raw, rawDgram)
+		if err != nil {
+			l.closeHandles()
+			return nil, err
+		}
+		l.handles = append(l.handles, h)
+		if o.Promisc && name != "any" {
+			if link, err := netlink.LinkByName(name); err == nil && link.Attrs().Promisc == 0 {
+				if netlink.SetPromiscOn(link) == nil {
+					l.promisc = append(l.promisc, link)
+				}
+			}
+		}
+	}
+	l.acc.SetInterfaces(names)
+	ctx, l.cancel = context.WithCancel(ctx)
+	for _, h := range l.handles {
+		l.wg.Add(1)
+		go l.read(ctx, h)
+	}
+	return l, nil
+}
+
+func toRaw(ins []pcap.BPFInstruction) []bpf.RawInstruction {
+	out := make([]bpf.RawInstruction, len(ins))
+	for i, in := range ins {
+		out[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return out
+}
+
+// openHandle opens one ring. Interfaces with an Ethernet-style header
+// (Ethernet, veth, bridges, loopback) are read raw, so link headers are
+// counted as captured; others (tun, WireGuard, "any") are read cooked and
+// decoded as raw IP.
+func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstruction) (*liveHandle, error) {
+	sock := afpacket.SocketDgram
+	link := LinkRawAlt
+	ifName := ""
+	if name != "any" {
+		ifc, err := net.InterfaceByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("capture on %q: %w (interfaces: %s)", name, ErrNoInterface, existingInterfaces())
+		}
+		ifName = ifc.Name
+		if len(ifc.HardwareAddr) == 6 || ifc.Flags&net.FlagLoopback != 0 {
+			sock, link = afpacket.SocketRaw, LinkEthernet
+		}
+	}
+	tp, err := afpacket.NewTPacket(
+		afpacket.OptInterface(ifName),
+		sock,
+		afpacket.OptFrameSize(liveFrameSize),
+		afpacket.OptBlockSize(liveBlockSize),
+		afpacket.OptNumBlocks(ringMiB*(1<<20)/liveBlockSize),
+		afpacket.OptBlockTimeout(10*time.Millisecond),
+		afpacket.OptPollTimeout(livePoll),
+		afpacket.TPacketVersion3,
+	)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			exe, _ := os.Executable()
+			if exe == "" {
+				exe = "netriage"
+			}
+			return nil, fmt.Errorf("%w on %s: CAP_NET_RAW is missing; run with sudo, or grant it once with: sudo setcap cap_net_raw,cap_net_admin+ep %s", ErrPermission, name, exe)
+		}
+		return nil, fmt.Errorf("capture on %s: %w", name, err)
+	}
+	prog := raw
+	if link != LinkEthernet {
+		prog = rawDgram
+	}
+	if prog != nil {
+		if err := tp.SetBPF(prog); err != nil {
+			tp.Close()
+			return nil, fmt.Errorf("capture on %s: attach filter: %w", name, err)
+		}
+	}
+	dec, err := NewDecoder(link)
+	if err != nil {
+		tp.Close()
+		return nil, err
+	}
+	return &liveHandle{idx: idx, name: name, tp: tp, dec: dec}, nil
+}
+
+func existingInterfaces() string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "unknown"
+	}
+	names := make([]string, 0, len(ifs))
+	for _, i := range ifs {
+		names = append(names, i.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// read is one handle's reader loop. It allocates nothing per packet.
+func (l *Live) read(ctx context.Context, h *liveHandle) {
+	defer l.wg.Done()
+	batch := make([]Meta, liveBatch)
+	n := 0
+	var first time.Time
+	flush := func() {
+		if n > 0 {
+			l.acc.AddBatch(batch[:n], h.idx)
+			n = 0
+		}
+	}
+	fails := 0
+	for ctx.Err() == nil {
+		data, ci, err := h.tp.ZeroCopyReadPacketData()
+		if err != nil {
+			flush()
+			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, unix.EINTR) {
+				continue
+			}
+			// The interface went down or away: say so, keep polling a
+			// while in case it comes back, then stop this handle only.
+			fails++
+			msg := err.Error()
+			if _, ierr := net.InterfaceByName(h.name); ierr != nil && h.name != "any" {
+				msg = "interface removed"
+			}
+			stop := fails > 50
+			l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err, ih.Stopped = msg, stop })
+			if stop {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(livePoll):
+			}
+			continue
+		}
+		if fails > 0 {
+			fails = 0
+			l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
+		}
+		m := &batch[n]
+		h.dec.Decode(data, &ci, m)
+		m.IfIndex = ci.InterfaceIndex
+		if n == 0 {
+			first = ci.Timestamp
+		}
+		n++
+		if n == liveBatch || ci.Timestamp.Sub(first) >= liveFlushAfter {
+			flush()
+		}
+	}
+	flush()
+}
+
+// Snapshot reads the kernel drop counters, expires idle flows at now and
+// returns the snapshot at now.
+func (l *Live) Snapshot(now time.Time) flows.Snapshot {
+	for _, h := range l.handles {
+		_, st, err := h.tp.SocketStats()
+		if err != nil {
+			continue
+		}
+		drops := uint64(st.Drops())
+		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.KernelDrops = drops })
+	}
+	l.acc.Expire(now)
+	return l.acc.Snapshot(now)
+}
+
+// SetAggregation changes the grouping of later snapshots.
+func (l *Live) SetAggregation(a flows.Aggregation) { l.acc.SetAggregation(a) }
+
+// Close stops the readers, closes the rings and restores promiscuous
+// mode; it is safe to call more than once.
+func (l *Live) Close() error {
+	l.once.Do(func() {
+		l.cancel()
+		l.wg.Wait()
+		l.closeHandles()
+		for _, link := range l.promisc {
+			_ = netlink.SetPromiscOff(link)
+		}
+	})
+	return nil
+}
+
+func (l *Live) closeHandles() {
+	for _, h := range l.handles {
+		h.tp.Close()
+	}
+}
+
+// HostLocal returns the host's own addresses (every interface of the
+// current network namespace) as the local boundary.
+func HostLocal() (flows.Local, error) {
+	addrs, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return flows.Local{}, fmt.Errorf("list host addresses: %w", err)
+	}
+	var ps []netip.Prefix
+	for _, a := range addrs {
+		if a.IPNet == nil {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		ps = append(ps, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return flows.NewLocal(ps...), nil
+}
