@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"netriage/configs"
+	"netriage/sources/capture"
+	"netriage/sources/clock"
+	"netriage/triage/flows"
+	"netriage/views/format"
+)
+
+const flowsUsage = `Usage: netriage flows [flags]
+
+iftop's numbers, scriptable: every flow (host pair by default) with its sent
+and received rates over the last 2 s, 10 s and 40 s, its peak over 40 s and
+its cumulative bytes, then the totals and the capture's own health (packets,
+kernel drops, evicted flows, non-IP and truncated frames).
+
+Bytes are IP packet lengths (header + payload), as iftop counts them; rates
+come from the packets' capture timestamps. Needs CAP_NET_RAW (or root).
+
+Examples:
+  netriage flows -i eth0 -P                  # host:port pairs
+  netriage flows -i eth0 -f 'tcp port 443' -o 40s -L 20
+  netriage flows -i any --count 5 --output json`
+
+// flowFlags are the capture and display flags of flows and replay.
+type flowFlags struct {
+	common    commonFlags
+	filter    string
+	localNet  string
+	ports     bool
+	noDNS     bool
+	noPorts   bool
+	bytes     bool
+	promisc   bool
+	sort      string
+	limit     int
+	aggregate string
+	iec       bool
+}
+
+func (f *flowFlags) registerDisplay(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression, e.g. 'tcp port 443'")
+	fs.StringVarP(&f.localNet, "net-filter", "F", "", "the local network NET/LEN (IPv4 or IPv6): decides sent and received")
+	fs.BoolVarP(&f.ports, "ports", "P", false, "show ports: aggregate by host:port pairs")
+	fs.StringVar(&f.aggregate, "aggregate", "", "hosts (default), ports, 5tuple, source or destination (iftop's s/d)")
+	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "do not resolve addresses to names")
+	fs.BoolVarP(&f.noPorts, "no-port-names", "N", false, "show port numbers, not service names")
+	fs.BoolVarP(&f.bytes, "bytes", "B", false, "rates in bytes/s instead of bits/s")
+	fs.BoolVar(&f.iec, "iec", false, "IEC prefixes (Ki, Mi: powers of 1024) instead of SI")
+	fs.StringVarP(&f.sort, "sort", "o", "10s", "sort by 2s, 10s, 40s, source, destination or total")
+	fs.IntVarP(&f.limit, "limit", "L", 50, "show at most this many flows (0: all)")
+}
+
+// resolveDisplay validates the display flags.
+func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
+	agg, err := parseAggregation(f.aggregate, f.ports)
+	if err != nil {
+		return 0, 0, err
+	}
+	key, ok := flows.ParseSortKey(f.sort)
+	if !ok {
+		return 0, 0, usageErrorf("-o %q: sort by 2s, 10s, 40s, source, destination or total", f.sort)
+	}
+	if f.limit < 0 {
+		return 0, 0, usageErrorf("-L %d: must be 0 (all) or more", f.limit)
+	}
+	if f.localNet != "" {
+		if _, err := netip.ParsePrefix(f.localNet); err != nil {
+			return 0, 0, usageErrorf("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8", f.localNet)
+		}
+	}
+	return agg, key, nil
+}
+
+func (f *flowFlags) writer(env *cmdEnv, names func(netip.Addr) string) *flowsWriter {
+	fw := &flowsWriter{w: env.stdout, format: f.common.output, units: format.Units{Bytes: f.bytes, IEC: f.iec}, limit: f.limit, names: names}
+	if !f.noPorts {
+		fw.ports = portName
+	}
+	return fw
+}
+
+func init() {
+	register(&command{name: "flows", summary: "flows with 2s/10s/40s rates, peak and totals (iftop)", run: runFlows})
+}
+
+func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
+	var f flowFlags
+	fs := newFlagSet("flows", flowsUsage, env.stderr)
+	f.common.addInterfaces(fs, "interface(s) to capture on, comma separated, or 'any' (default: any)")
+	f.registerDisplay(fs)
+	fs.BoolVarP(&f.promisc, "promiscuous", "p", false, "put the interfaces in promiscuous mode while capturing")
+	f.common.addTiming(fs)
+	f.common.addOutput(fs, "table", "json", "csv")
+	f.common.addConfig(fs)
+	if done, err := parseFlags(env, fs, flowsUsage, args); done || err != nil {
+		if err != nil {
+			return fail(env, "flows", err)
+		}
+		return exitOK
+	}
+	if fs.NArg() > 0 {
+		return fail(env, "flows", usageErrorf("unexpected argument %q (see 'netriage flows --help')", fs.Arg(0)))
+	}
+	cfg, err := f.common.resolve()
+	if err != nil {
+		return fail(env, "flows", err)
+	}
+	agg, key, err := f.resolveDisplay()
+	if err != nil {
+		return fail(env, "flows", err)
+	}
+	l, _, err := startLive(ctx, f.common.ifaces, f.filter, f.localNet, f.promisc, cfg)
+	if err != nil {
+		var fe *capture.FilterError
+		if errors.As(err, &fe) || errors.Is(err, capture.ErrNoInterface) {
+			err = usageErrorf("%v", err)
+		}
+		return fail(env, "flows", err)
+	}
+	defer l.Close()
+	l.SetAggregation(agg)
+	var names func(netip.Addr) string
+	if !f.noDNS {
+		names = newWhoResolver(ctx).Name
+	}
+	fw := f.writer(env, names)
+	return flowsLoop(ctx, env, l, fw, key, cfg, f.common.count, f.common.duration)
+}
+
+// flowsLoop prints one snapshot per interval until count, duration or the
+// context ends it.
+func flowsLoop(ctx context.Context, env *cmdEnv, l *capture.Live, fw *flowsWriter, key flows.SortKey, cfg configs.Config, count int, duration time.Duration) int {
+	clk := clock.Real{}
+	start := clk.Now()
+	t := clk.NewTicker(cfg.Interval.D())
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return exitOK
+		case <-t.C():
+		}
+		now := clk.Now()
+		s := l.Snapshot(now)
+		flows.Sort(s.Flows, key)
+		last := (count > 0 && n >= count) || (duration > 0 && now.Sub(start) >= duration)
+		if err := fw.write(s, false, nil); err != nil {
+			fmt.Fprintf(env.stderr, "netriage flows: write: %v\n", err)
+			return exitFailure
+		}
+		if last {
+			return exitOK
+		}
+	}
+}

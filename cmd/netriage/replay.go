@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+
+	"netriage/sources/capture"
+	"netriage/sources/clock"
+	"netriage/triage/flows"
+	"netriage/triage/verdict"
+)
+
+const replayUsage = `Usage: netriage replay [flags] FILE
+
+The accounting of 'netriage flows' over a pcap or pcapng file (Ethernet,
+Linux cooked SLL/SLL2, raw IP, loopback/NULL), using the packets' own
+timestamps: the same numbers a live capture would have shown. It runs as
+fast as it can (--realtime paces it) and ends with one record of the
+cumulative per-flow totals of the whole file.
+
+The local side: with -F NET/LEN, addresses in that network. Without -F,
+private and special-use addresses (10/8, 172.16/12, 192.168/16, 100.64/10,
+198.18/15, 169.254/16, 127/8, fc00::/7, fe80::/10, ::1) are local; when both
+or neither end of a packet is local, the source of a conversation's first
+packet is taken as local.
+
+With --check the file gets a saturation verdict against --link-speed and the
+flows that explain it (no interface counters: coverage is n/a).
+
+Examples:
+  netriage replay capture.pcap -P -L 20
+  netriage replay capture.pcapng --output json | jq .totals
+  netriage replay capture.pcap --check --link-speed 100M --output markdown`
+
+// replayDefaultLocal is the local boundary of a replay without -F.
+var replayDefaultLocal = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::1/128"),
+}
+
+func init() {
+	register(&command{name: "replay", summary: "flows (and --check) over a pcap or pcapng file", run: runReplay})
+}
+
+func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
+	var f flowFlags
+	var realtime, check bool
+	fs := newFlagSet("replay", replayUsage, env.stderr)
+	f.registerDisplay(fs)
+	fs.BoolVar(&realtime, "realtime", false, "pace the replay at the capture's own speed")
+	fs.BoolVar(&check, "check", false, "give the saturation verdict for the file (needs --link-speed)")
+	fs.DurationVar(&f.common.interval, "interval", 0, "also write a record every this much capture time (default: only the final record)")
+	f.common.addLinkSpeed(fs)
+	fs.StringVarP(&f.common.output, "output", "O", "table", "output format: table, json, csv; with --check: text, json, markdown")
+	f.common.addConfig(fs)
+	if done, err := parseFlags(env, fs, replayUsage, args); done || err != nil {
+		if err != nil {
+			if check {
+				return failCheck(env, err)
+			}
+			return fail(env, "replay", err)
+		}
+		return exitOK
+	}
+	failR := func(err error) int {
+		if check {
+			return failCheck(env, err)
+		}
+		return fail(env, "replay", err)
+	}
+	if fs.NArg() != 1 {
+		return failR(usageErrorf("want exactly one capture file (see 'netriage replay --help')"))
+	}
+	path := fs.Arg(0)
+	interval := f.common.interval
+	f.common.interval = 0
+	if check {
+		if f.common.output == "table" {
+			f.common.output = "text"
+		}
+	} else {
+		f.common.outputs = []string{"table", "json", "csv"}
+	}
+	linkSpeeds := f.common.linkSpeeds
+	f.common.linkSpeeds = nil
+	cfg, err := f.common.resolve()
+	if err != nil {
+		return failR(err)
+	}
+	if !check && len(linkSpeeds) > 0 {
+		return failR(usageErrorf("--link-speed only applies with --check"))
+	}
+	if interval < 0 {
+		return failR(usageErrorf("--interval %s: must be positive", interval))
+	}
+	agg, key, err := f.resolveDisplay()
+	if err != nil {
+		return failR(err)
+	}
+	local, desc := flows.NewLocal(replayDefaultLocal...), "private and special-use ranges"
+	if f.localNet != "" {
+		p, _ := netip.ParsePrefix(f.localNet)
+		local, desc = flows.NewLocal(p.Masked()), p.Masked().String()
+	}
+	file, err := capture.OpenFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, capture.ErrUnsupportedLinkType) {
+			return failR(usageErrorf("%v", err))
+		}
+		return failR(err)
+	}
+	defer file.Close()
+	if check {
+		agg = flows.By5Tuple
+	}
+	var names func(netip.Addr) string
+	if !f.noDNS && !check {
+		names = newWhoResolver(ctx).Name
+	}
+	fw := f.writer(env, names)
+	var writeErr error
+	prog := &replayProgress{env: env}
+	opts := capture.ReplayOptions{
+		Table:       flows.TableConfig{MaxFlows: cfg.Capture.MaxFlows, Local: local},
+		Aggregation: agg,
+		Interval:    interval,
+		Filter:      f.filter,
+		LocalNet:    desc,
+		Realtime:    realtime,
+		Clock:       clock.Real{},
+		OnProgress:  prog.update,
+	}
+	if !check && interval > 0 {
+		opts.OnSnapshot = func(s flows.Snapshot) {
+			flows.Sort(s.Flows, key)
+			if writeErr == nil {
+				writeErr = fw.write(s, false, nil)
+			}
+		}
+	}
+	snap, rerr := capture.ReplayFile(ctx, file, opts)
+	prog.clear()
+	var fe *capture.FilterError
+	if errors.As(rerr, &fe) {
+		return failR(usageErrorf("%v", rerr))
+	}
+	if check {
+		if rerr != nil && snap.Capture.Packets == 0 {
+			return failR(rerr)
+		}
+		code := runReplayCheck(env, replayCheckInput{
+			File: path, Start: snap.Start, End: snap.Time, Flows: replayFlows(&snap),
+			Capture:    verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.filter, LocalNet: f.localNet},
+			LinkSpeeds: linkSpeeds, Output: f.common.output, Check: cfg.Check,
+		})
+		if rerr != nil {
+			fmt.Fprintf(env.stderr, "netriage replay: %v (the verdict covers the packets before it)\n", rerr)
+		}
+		return code
+	}
+	flows.Sort(snap.Flows, key)
+	var notes []string
+	if rerr != nil {
+		notes = append(notes, "incomplete: "+rerr.Error())
+	}
+	if writeErr == nil {
+		writeErr = fw.write(snap, true, notes)
+	}
+	if writeErr != nil {
+		fmt.Fprintf(env.stderr, "netriage replay: write: %v\n", writeErr)
+		return exitFailure
+	}
+	if rerr != nil {
+		fmt.Fprintf(env.stderr, "netriage replay: %v\nThe record above covers the %d packets read before it.\n", rerr, snap.Capture.Packets)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// replayFlows converts a replay's final snapshot for the verdict.
+func replayFlows(s *flows.Snapshot) []verdict.Flow {
+	out := make([]verdict.Flow, 0, len(s.Flows))
+	for i := range s.Flows {
+		f := &s.Flows[i]
+		out = append(out, verdict.Flow{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets})
+	}
+	return out
+}
+
+// replayProgress draws "read X of Y (Z%), N packets" on stderr when it is a
+// terminal.
+type replayProgress struct {
+	env   *cmdEnv
+	drawn bool
+}
+
+func (p *replayProgress) update(read, size int64, packets uint64) {
+	if !p.env.stderrIsTerminal {
+		return
+	}
+	pct := 0.0
+	if size > 0 {
+		pct = float64(read) * 100 / float64(size)
+	}
+	fmt.Fprintf(p.env.stderr, "\r\033[Kreplay: %d of %d bytes (%.0f%%), %d packets", read, size, pct, packets)
+	p.drawn = true
+}
+
+func (p *replayProgress) clear() {
+	if p.drawn {
+		fmt.Fprint(p.env.stderr, "\r\033[K")
+	}
+}
