@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"netriage/internal/lab"
+)
+
+func e2eBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("NETRIAGE_BIN")
+	if bin == "" {
+		t.Skip("NETRIAGE_BIN not set (make e2e builds the binary and sets it)")
+	}
+	return bin
+}
+
+// TestE2EReplayJSON runs the binary on a test capture and checks the final
+// record's totals against the file's known content.
+func TestE2EReplayJSON(t *testing.T) {
+	bin := e2eBin(t)
+	file, _ := filepath.Abs("../../sources/capture/testdata/mixed.pcap")
+	out, err := exec.Command(bin, "replay", file, "--output", "json", "-n", "-P").Output()
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	var rec flowsJSON
+	if err := json.Unmarshal(bytes.TrimSpace(out), &rec); err != nil {
+		t.Fatalf("not one JSON record: %v\n%s", err, out)
+	}
+	if !rec.Final || rec.Capture.Packets != 70 || rec.Capture.NonIP != 5 {
+		t.Errorf("final=%v packets=%d non_ip=%d, want true 70 5", rec.Final, rec.Capture.Packets, rec.Capture.NonIP)
+	}
+	var sum uint64
+	for _, f := range rec.Flows {
+		sum += f.SentBytes + f.RecvBytes
+	}
+	if tot := rec.Totals.SentBytes + rec.Totals.RecvBytes; sum != tot || tot != rec.Capture.Bytes {
+		t.Errorf("flows sum %d, totals %d, capture bytes %d: must agree", sum, tot, rec.Capture.Bytes)
+	}
+	if rec.Aggregation != "ports" {
+		t.Errorf("aggregation %q with -P, want ports", rec.Aggregation)
+	}
+}
+
+// TestE2EReplayBadInput checks messages and exit codes of bad replays.
+func TestE2EReplayBadInput(t *testing.T) {
+	bin := e2eBin(t)
+	dir := t.TempDir()
+	good, _ := os.ReadFile("../../sources/capture/testdata/mixed.pcap")
+	trunc := filepath.Join(dir, "trunc.pcap")
+	os.WriteFile(trunc, good[:3000], 0o644)
+	junk := filepath.Join(dir, "junk.pcap")
+	os.WriteFile(junk, []byte("this is not a capture file at all"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing file", []string{"replay", filepath.Join(dir, "nope.pcap")}, 2, "no such file"},
+		{"truncated", []string{"replay", trunc}, 1, "byte 1920"},
+		{"not a capture", []string{"replay", junk}, 1, "not a pcap or pcapng file"},
+		{"bad filter", []string{"replay", trunc, "-f", "tcp port"}, 2, "syntax error"},
+		{"no file", []string{"replay"}, 2, "exactly one capture file"},
+		{"check without speed is unknown", []string{"replay", trunc, "--check", "--link-speed", "fast"}, 3, "fast"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d (want %d), stderr %q (want %q)", code, tc.code, stderr.String(), tc.want)
+			}
+			if strings.Contains(stderr.String(), "goroutine ") {
+				t.Errorf("stack trace on stderr: %s", stderr.String())
+			}
+		})
+	}
+}
+
+// TestE2EFlowsLab runs 'flows' inside a lab namespace on live traffic and
+// parses its NDJSON.
+func TestE2EFlowsLab(t *testing.T) {
+	bin := e2eBin(t)
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	sink := b.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	cmd := exec.Command("ip", "netns", "exec", a.Name, bin, "flows", "-i", la.Name, "-n", "-P", "--count", "2", "--interval", "1s", "--output", "json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: 200, Size: 500, RateBps: 2_000_000}); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("flows: %v\n%s", err, stderr.String())
+	}
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	n := 0
+	var last flowsJSON
+	for sc.Scan() {
+		n++
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatalf("record %d: %v", n, err)
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d records, want 2 (--count 2)", n)
+	}
+	found := false
+	for _, f := range last.Flows {
+		if f.RemoteAddr != nil && *f.RemoteAddr == lb.IPv4.Addr().String() && f.Proto != nil && *f.Proto == "udp" {
+			found = true
+			if f.SentPackets == 0 || f.SentBytes != f.SentPackets*528 {
+				t.Errorf("udp flow: %d bytes in %d packets, want 528 per packet", f.SentBytes, f.SentPackets)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no UDP flow to %s in %s", lb.IPv4.Addr(), stdout.String())
+	}
+}
