@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"netriage/internal/lab"
+)
+
+// TestE2EProcsCaptureLab runs 'procs' in capture mode inside a lab
+// namespace while this test process sends TCP and UDP from sockets it owns,
+// and checks that at least 99% of the bytes are attributed to its PID.
+func TestE2EProcsCaptureLab(t *testing.T) {
+	bin := e2eBin(t)
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	tcpSink := b.TCPSink(lb.IPv4.Addr())
+	defer tcpSink.Close()
+	udpSink := b.UDPSink(lb.IPv4.Addr())
+	defer udpSink.Close()
+	cmd := exec.Command("ip", "netns", "exec", a.Name, bin, "procs", "-i", la.Name, "-n", "--source", "capture", "--count", "4", "--interval", "1s", "--output", "json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	time.Sleep(500 * time.Millisecond)
+	const tcpBytes = 1_000_000
+	const udpN, udpSize = 300, 800
+	go func() {
+		_, _ = a.SendUDP(ctx, udpSink.Addr(), lab.Send{Count: udpN, Size: udpSize, RateBps: 2_000_000})
+	}()
+	if _, err := a.SendTCP(ctx, tcpSink.Addr(), lab.Send{Bytes: tcpBytes, RateBps: 8_000_000}); err != nil {
+		t.Fatalf("send tcp: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("procs: %v\n%s", err, stderr.String())
+	}
+	var last whoRecord
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(make([]byte, 4<<20), 4<<20)
+	for sc.Scan() {
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatalf("bad record: %v", err)
+		}
+	}
+	if last.Mode != "capture" {
+		t.Fatalf("mode %q, want capture (stderr %s)", last.Mode, stderr.String())
+	}
+	var mine, total uint64
+	for _, p := range last.Processes {
+		total += p.SentBytes
+		if int(p.PID) == os.Getpid() {
+			mine = p.SentBytes
+		}
+	}
+	for _, u := range last.Unattributed {
+		total += u.SentBytes
+	}
+	// Truth: payload only is a lower bound of the IP bytes this PID sent.
+	truth := uint64(tcpBytes + udpN*udpSize)
+	t.Logf("attributed to this PID: %d sent bytes of %d total sent; payload truth %d", mine, total, truth)
+	if mine < truth {
+		t.Errorf("this PID got %d sent bytes, less than the %d payload bytes it sent", mine, truth)
+	}
+	if total > 0 && float64(mine)/float64(total) < 0.99 {
+		t.Errorf("only %.2f%% of sent bytes attributed to this PID", 100*float64(mine)/float64(total))
+	}
+}
