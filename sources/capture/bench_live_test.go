@@ -1,0 +1,104 @@
+package capture
+
+import (
+	"context"
+	"net/netip"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"netriage/internal/lab"
+	"netriage/triage/flows"
+)
+
+// BenchmarkLiveFlood floods small UDP packets (iperf3, a separate process)
+// across a veth for 3 s while netriage's live capture and iftop watch the
+// same interface. It reports netriage's completeness (captured IP bytes +
+// 14 per frame against the interface's tx counter), kernel drops, and the
+// CPU seconds per million packets of both tools. It needs root and
+// NETRIAGE_INTEGRATION=1 (make bench sets it); b.N is ignored: one flood.
+func BenchmarkLiveFlood(b *testing.B) {
+	l := lab.New(b)
+	a, r := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, r)
+	la.OffloadsOff()
+	lb.OffloadsOff()
+	r.Iperf3Server(lb.IPv4.Addr(), 5201)
+
+	var live *Live
+	if err := a.Do(func() error {
+		var err error
+		live, err = StartLive(context.Background(), LiveOptions{
+			Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple,
+			Table: flows.TableConfig{MaxFlows: 10000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+		})
+		return err
+	}); err != nil {
+		b.Fatalf("StartLive: %v", err)
+	}
+	defer live.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	iftop := a.Command(ctx, "iftop", "-t", "-s", "5", "-n", "-N", "-P", "-i", la.Name)
+	iftopOut := &limitedBuffer{max: 1 << 20}
+	iftop.Stdout, iftop.Stderr = iftopOut, iftopOut
+	if err := iftop.Start(); err != nil {
+		b.Skipf("iftop not available: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	c0 := la.Counters()
+	var ru0 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	b.ResetTimer()
+	if out, err := a.Iperf3(ctx, "-c", lb.IPv4.Addr().String(), "-u", "-b", "400M", "-l", "64", "-t", "3"); err != nil {
+		b.Fatalf("iperf3: %v\n%s", err, out)
+	}
+	time.Sleep(300 * time.Millisecond)
+	b.StopTimer()
+	var ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	c1 := la.Counters()
+	s := live.Snapshot(time.Now())
+	_ = iftop.Wait()
+
+	pk := float64(c1.TxPackets - c0.TxPackets)
+	ifBytes := float64(c1.TxBytes - c0.TxBytes)
+	var capBytes, capPk float64
+	for _, f := range s.Flows {
+		if f.Key.Proto == flows.ProtoUDP && f.Key.RemotePort == 5201 {
+			capBytes += float64(f.SentBytes + 14*f.SentPackets)
+			capPk += float64(f.SentPackets)
+		}
+	}
+	cpu := func(ru syscall.Rusage) float64 {
+		return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	}
+	ours := (cpu(ru1) - cpu(ru0)) / (capPk / 1e6)
+	var iftopCPU float64
+	if st := iftop.ProcessState; st != nil {
+		iftopCPU = (st.UserTime() + st.SystemTime()).Seconds()
+	}
+	b.ReportMetric(pk, "packets")
+	b.ReportMetric(100*capBytes/ifBytes, "completeness-%")
+	b.ReportMetric(float64(s.Capture.KernelDrops), "kernel-drops")
+	b.ReportMetric(ours, "netriage-cpu-s/Mpkt")
+	b.ReportMetric(iftopCPU/(pk/1e6), "iftop-cpu-s/Mpkt")
+	if m := regexp.MustCompile(`Cumulative \(sent/received/total\):\s+(\S+)`).FindSubmatch(iftopOut.Bytes()); m != nil {
+		b.Logf("iftop cumulative sent: %s; interface tx %0.f bytes (%0.f IP bytes)", m[1], ifBytes, ifBytes-14*pk)
+	}
+}
+
+type limitedBuffer struct {
+	buf []byte
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if len(l.buf) < l.max {
+		l.buf = append(l.buf, p[:min(len(p), l.max-len(l.buf))]...)
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) Bytes() []byte { return l.buf }
