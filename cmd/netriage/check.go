@@ -64,7 +64,7 @@ Examples:
   netriage check -i eth0 --link-speed eth0=1G --output markdown
   netriage check -i wg0 -f 'not port 22' --output json | jq .verdict
 
-See docs/check.md for the rules and docs/json-check.md for the JSON schema.`
+See docs/check.md for the rules and docs/json.md (section "Check") for the JSON schema.`
 
 // checkFlags are the flags of check.
 type checkFlags struct {

@@ -35,7 +35,7 @@ and the root qdisc's drops, backlog, overlimits and requeues.
 The first line comes one interval after start (rates need two samples).
 Without -i it shows every interface that is up at start, loopback excluded;
 an interface that disappears later stays as a "gone" row.
-JSON output is NDJSON, one object per sample: see docs/json-links.md.`
+JSON output is NDJSON, one object per sample: see docs/json.md (section "Links").`
 
 func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	var cf commonFlags
@@ -204,7 +204,7 @@ func linksPick(rows []triage.LinkRow, names []string, last map[string]triage.Ifa
 	return out
 }
 
-// linksJSON is one NDJSON line (docs/json-links.md).
+// linksJSON is one NDJSON line (docs/json.md (section "Links")).
 type linksJSON struct {
 	Seq        uint64           `json:"seq"`
 	Time       string           `json:"time"`

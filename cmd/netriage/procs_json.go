@@ -8,7 +8,7 @@ import (
 	"netriage/views/format"
 )
 
-// The NDJSON record of procs, conns and remotes (docs/json-procs.md). Every
+// The NDJSON record of procs, conns and remotes (docs/json.md, section "Procs, conns, remotes"). Every
 // text field is sanitised: control characters, escape sequences and invalid
 // UTF-8 never reach the output.
 
