@@ -102,7 +102,7 @@ func runHelp(_ context.Context, env *cmdEnv, args []string) int {
 func usageText() string {
 	var b strings.Builder
 	b.WriteString("netriage: is this link saturated, and who is using it?\n\n")
-	b.WriteString("Usage: netriage [subcommand] [flags]\n\nSubcommands:\n")
+	b.WriteString("Usage: netriage [subcommand] [flags]\n\nWith no subcommand, netriage starts the terminal UI (top).\n\nSubcommands:\n")
 	names := make([]string, 0, len(commands))
 	for n, c := range commands {
 		if !c.hidden {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"time"
 
 	"netriage/sources/capture"
 	"netriage/sources/clock"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
+	"netriage/views/format"
 )
 
 const replayUsage = `Usage: netriage replay [flags] FILE
@@ -59,18 +61,20 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	f.common.addConfig(fs)
 	if done, err := parseFlags(env, fs, replayUsage, args); done || err != nil {
 		if err != nil {
+			code := fail(env, "replay", err)
 			if check {
-				return failCheck(env, err)
+				return exitUnknown
 			}
-			return fail(env, "replay", err)
+			return code
 		}
 		return exitOK
 	}
 	failR := func(err error) int {
+		code := fail(env, "replay", err)
 		if check {
-			return failCheck(env, err)
+			return exitUnknown
 		}
-		return fail(env, "replay", err)
+		return code
 	}
 	if fs.NArg() != 1 {
 		return failR(usageErrorf("want exactly one capture file (see 'netriage replay --help')"))
@@ -123,7 +127,8 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	fw := f.writer(env, names)
 	var writeErr error
-	prog := &replayProgress{env: env}
+	prog := &replayProgress{env: env, clk: clock.Real{}}
+	prog.start = prog.clk.Now()
 	opts := capture.ReplayOptions{
 		Table:       flows.TableConfig{MaxFlows: cfg.Capture.MaxFlows, Local: local},
 		Aggregation: agg,
@@ -136,6 +141,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if !check && interval > 0 {
 		opts.OnSnapshot = func(s flows.Snapshot) {
+			replayTidy(&s, path)
 			flows.Sort(s.Flows, key)
 			if writeErr == nil {
 				writeErr = fw.write(s, false, nil)
@@ -144,6 +150,10 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	snap, rerr := capture.ReplayFile(ctx, file, opts)
 	prog.clear()
+	replayTidy(&snap, path)
+	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
+		rerr = fmt.Errorf("%s: interrupted after %d packets", path, file.Packets())
+	}
 	var fe *capture.FilterError
 	if errors.As(rerr, &fe) {
 		return failR(usageErrorf("%v", rerr))
@@ -181,6 +191,17 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	return exitOK
 }
 
+// replayTidy makes a replay snapshot independent of the machine it is read
+// on: times in UTC (the packets' timestamps carry no zone), and the one
+// "interface", the file, with its packet count.
+func replayTidy(s *flows.Snapshot, path string) {
+	s.Time, s.Start = s.Time.UTC(), s.Start.UTC()
+	for i := range s.Capture.Interfaces {
+		s.Capture.Interfaces[i].Name = path
+		s.Capture.Interfaces[i].Packets = s.Capture.Packets
+	}
+}
+
 // replayFlows converts a replay's final snapshot for the verdict.
 func replayFlows(s *flows.Snapshot) []verdict.Flow {
 	out := make([]verdict.Flow, 0, len(s.Flows))
@@ -191,10 +212,12 @@ func replayFlows(s *flows.Snapshot) []verdict.Flow {
 	return out
 }
 
-// replayProgress draws "read X of Y (Z%), N packets" on stderr when it is a
-// terminal.
+// replayProgress draws "replay: X of Y bytes (Z%), N packets, R packets/s"
+// on stderr when it is a terminal.
 type replayProgress struct {
 	env   *cmdEnv
+	clk   clock.Clock
+	start time.Time
 	drawn bool
 }
 
@@ -202,11 +225,17 @@ func (p *replayProgress) update(read, size int64, packets uint64) {
 	if !p.env.stderrIsTerminal {
 		return
 	}
+	now := p.clk.Now()
 	pct := 0.0
 	if size > 0 {
 		pct = float64(read) * 100 / float64(size)
 	}
-	fmt.Fprintf(p.env.stderr, "\r\033[Kreplay: %d of %d bytes (%.0f%%), %d packets", read, size, pct, packets)
+	pps := 0.0
+	if el := now.Sub(p.start).Seconds(); el > 0 {
+		pps = float64(packets) / el
+	}
+	fmt.Fprintf(p.env.stderr, "\r\033[Kreplay: %s of %s (%.0f%%), %d packets, %.0f packets/s",
+		format.Bytes(uint64(max(read, 0)), false), format.Bytes(uint64(max(size, 0)), false), pct, packets, pps)
 	p.drawn = true
 }
 

@@ -115,6 +115,10 @@ const SupportedLinkTypes = "Ethernet (1), Linux cooked SLL (113) and SLL2 (276),
 // concurrent use; use one per capture goroutine.
 type Decoder struct {
 	link LinkType
+	// mac, when set, is the capturing interface's own address: Ethernet
+	// frames from it were transmitted, others received (Packet.Hint).
+	mac    [6]byte
+	hasMAC bool
 
 	eth   layers.Ethernet
 	dot1q layers.Dot1Q
@@ -155,6 +159,15 @@ func NewDecoder(lt LinkType) (*Decoder, error) {
 	d.pEth, d.pSLL, d.pLo = mk(layers.LayerTypeEthernet), mk(layers.LayerTypeLinuxSLL), mk(layers.LayerTypeLoopback)
 	d.pIP4, d.pIP6, d.pDot1Q = mk(layers.LayerTypeIPv4), mk(layers.LayerTypeIPv6), mk(layers.LayerTypeDot1Q)
 	return d, nil
+}
+
+// SetLocalMAC gives the decoder the capturing interface's hardware address,
+// so Ethernet frames get a direction hint from their source address.
+func (d *Decoder) SetLocalMAC(mac []byte) {
+	if len(mac) == 6 {
+		copy(d.mac[:], mac)
+		d.hasMAC = true
+	}
 }
 
 // LinkType returns the decoder's link type.
@@ -219,6 +232,13 @@ func (d *Decoder) Decode(data []byte, ci *gopacket.CaptureInfo, m *Meta) {
 		switch t {
 		case layers.LayerTypeEthernet:
 			linkHdr = 14
+			if d.hasMAC {
+				if [6]byte(d.eth.SrcMAC) == d.mac {
+					m.Hint = flows.SideSent
+				} else {
+					m.Hint = flows.SideRecv
+				}
+			}
 		case layers.LayerTypeDot1Q:
 			linkHdr += 4
 		case layers.LayerTypeIPv4:

@@ -119,12 +119,14 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 	sock := afpacket.SocketDgram
 	link := LinkRawAlt
 	ifName := ""
+	var mac net.HardwareAddr
 	if name != "any" {
 		ifc, err := net.InterfaceByName(name)
 		if err != nil {
 			return nil, fmt.Errorf("capture on %q: %w (interfaces: %s)", name, ErrNoInterface, existingInterfaces())
 		}
 		ifName = ifc.Name
+		mac = ifc.HardwareAddr
 		if len(ifc.HardwareAddr) == 6 || ifc.Flags&net.FlagLoopback != 0 {
 			sock, link = afpacket.SocketRaw, LinkEthernet
 		}
@@ -164,7 +166,21 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 		tp.Close()
 		return nil, err
 	}
+	if link == LinkEthernet && realMAC(mac) {
+		dec.SetLocalMAC(mac)
+	}
 	return &liveHandle{idx: idx, name: name, tp: tp, dec: dec}, nil
+}
+
+// realMAC reports whether mac is a real address (loopback's is
+// all zeros, and both directions carry it).
+func realMAC(mac net.HardwareAddr) bool {
+	for _, b := range mac {
+		if b != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func existingInterfaces() string {

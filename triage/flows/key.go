@@ -4,6 +4,48 @@
 //
 // It does no I/O and reads no clock: every update carries the packet's
 // capture timestamp.
+//
+// # Bytes
+//
+// A packet counts for its IP length (IP header + payload, from the IP
+// header; IPv6: 40 + payload length), like iftop, so GSO/GRO super-packets
+// count for all their bytes. Link headers are not in the flow bytes; the
+// capture reports them separately (Health.LinkHeaderBytes) for comparing
+// with interface counters.
+//
+// # Direction
+//
+// Local (the host's addresses, or the -F network) decides the local side:
+// local source and non-local destination is sent, the reverse is received.
+// When both or neither side is local (loopback, forwarded traffic, a
+// capture file without -F), the source of the first packet the table sees
+// of the conversation becomes the local side, and later packets in either
+// direction join that flow.
+//
+// # Rates
+//
+// Each flow keeps 40 one-second buckets keyed by the packets' Unix second.
+// Rates at a reference time now use only complete seconds before now: the
+// 2 s rate is the bytes of seconds now-2 and now-1 divided by 2, and so on
+// for 10 s and 40 s; the peak is the largest single second of the last 40
+// (sent and received peaks taken separately). Cumulative counts never
+// expire.
+//
+// # Bounds
+//
+// The table holds at most MaxFlows flows. A new flow at the cap evicts the
+// least recently seen one, and Expire removes flows idle longer than
+// IdleTimeout; both fold their counts and buckets into Snapshot.Other, so
+// sum(Flows) + Other = Totals at all times, for bytes, packets and rates.
+// Memory per flow is about 870 bytes: an 808-byte entry (the buckets
+// dominate) plus its map slot; 200,000 flows take about 175 MB.
+//
+// # Fragments
+//
+// The capture gives the first fragment of a packet its ports, so it joins
+// the 5-tuple flow; later fragments carry no ports and are counted in the
+// port-less flow of the same protocol and addresses. Host-pair views are
+// exact either way.
 package flows
 
 import (

@@ -23,4 +23,9 @@ type Packet struct {
 	// Length is the IP packet length in bytes (header + payload), from the
 	// IP header, so a GSO/GRO super-packet counts for all its bytes.
 	Length uint32
+	// Hint is the capture's own view of the direction (SideSent for a
+	// frame the interface transmitted, SideRecv for one it received), or
+	// SideUnknown. It decides only when the addresses cannot: both or
+	// neither local.
+	Hint Side
 }

@@ -166,7 +166,8 @@ func count(e *entry, sec int64, ts time.Time, sent bool, n uint64) {
 
 // Update counts one packet. Direction follows Local: a packet from a local
 // address to a non-local one is sent, the reverse is received. When both or
-// neither address is local, the conversation's first packet seen decides:
+// neither address is local, the packet's Hint decides when the capture gave
+// one; otherwise the conversation's first packet seen decides:
 // its source becomes the local side (the initiator, for TCP), and later
 // packets of either direction join that flow.
 func (t *Table) Update(p *Packet) {
@@ -179,7 +180,11 @@ func (t *Table) Update(p *Packet) {
 	fwd := Key{Proto: p.Proto, Local: p.Src, Remote: p.Dst, LocalPort: p.SrcPort, RemotePort: p.DstPort}
 	var i int32
 	sent := true
-	switch t.cfg.Local.Classify(p.Src, p.Dst) {
+	side := t.cfg.Local.Classify(p.Src, p.Dst)
+	if side == SideUnknown {
+		side = p.Hint
+	}
+	switch side {
 	case SideSent:
 		if i = t.lookup(&fwd); i == none {
 			i = t.insert(fwd, p.Time)

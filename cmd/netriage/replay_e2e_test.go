@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// runBin runs the built binary and returns its output and exit code.
+func runBin(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run %s: %v", bin, err)
+	}
+	if strings.Contains(e.String(), "goroutine ") {
+		t.Errorf("stack trace on stderr: %s", e.String())
+	}
+	return o.String(), e.String(), code
+}
+
+// pairKey is an unordered address pair: a conversation at the IP level.
+type replayPair struct{ a, b netip.Addr }
+
+func pairOf(x, y netip.Addr) replayPair {
+	if y.Less(x) {
+		x, y = y, x
+	}
+	return replayPair{x, y}
+}
+
+type pairSum struct{ bytes, packets uint64 }
+
+// TestE2EReplayWrittenTotals runs the binary on captures written by the
+// test (pcap and pcapng) and checks that totals and every conversation
+// equal the sums of the IP lengths written.
+func TestE2EReplayWrittenTotals(t *testing.T) {
+	bin := e2eBin(t)
+	dir := t.TempDir()
+	ps := mixedReplay(t)
+	want := replayTruth(ps)
+	wantPairs := map[replayPair]pairSum{}
+	for _, p := range ps {
+		if p.ipLen > 0 {
+			s := wantPairs[pairOf(p.src, p.dst)]
+			s.bytes += p.ipLen
+			s.packets++
+			wantPairs[pairOf(p.src, p.dst)] = s
+		}
+	}
+	for _, ng := range []bool{false, true} {
+		name := map[bool]string{false: "mixed.pcap", true: "mixed.pcapng"}[ng]
+		t.Run(name, func(t *testing.T) {
+			file := writeReplayPcap(t, dir, name, ps, ng)
+			out, errOut, code := runBin(t, bin, "replay", file, "-n", "-L", "0", "--output", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			recs := parseRecords(t, out)
+			if len(recs) != 1 || !recs[0].Final {
+				t.Fatalf("want one final record, got %d", len(recs))
+			}
+			r := recs[0]
+			if tot := r.Totals.SentBytes + r.Totals.RecvBytes; tot != want.ipBytes {
+				t.Errorf("totals %d IP bytes, written %d", tot, want.ipBytes)
+			}
+			got := map[replayPair]pairSum{}
+			for _, f := range r.Flows {
+				k := pairOf(netip.MustParseAddr(*f.LocalAddr), netip.MustParseAddr(*f.RemoteAddr))
+				s := got[k]
+				s.bytes += f.SentBytes + f.RecvBytes
+				s.packets += f.SentPackets + f.RecvPackets
+				got[k] = s
+			}
+			if d := diffPairs(got, wantPairs); d != "" {
+				t.Errorf("conversations differ from what was written:\n%s", d)
+			}
+		})
+	}
+}
+
+func diffPairs(got, want map[replayPair]pairSum) string {
+	var lines []string
+	for k, w := range want {
+		if g := got[k]; g != w {
+			lines = append(lines, fmt.Sprintf("%s <-> %s: got %d bytes %d packets, want %d bytes %d packets", k.a, k.b, g.bytes, g.packets, w.bytes, w.packets))
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			lines = append(lines, fmt.Sprintf("%s <-> %s: got %d bytes %d packets, want none", k.a, k.b, g.bytes, g.packets))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestE2EReplayDamagedFile checks that a truncated capture prints the
+// record of the packets before the damage, then an error naming the file
+// and the byte offset of the damaged record, and exits 1.
+func TestE2EReplayDamagedFile(t *testing.T) {
+	bin := e2eBin(t)
+	dir := t.TempDir()
+	ps := mixedReplay(t)
+	good := writeReplayPcap(t, dir, "good.pcap", ps, false)
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 24 // pcap file header, then 16-byte record headers
+	var before uint64
+	for _, p := range ps[:20] {
+		n := len(p.frame)
+		if p.caplen > 0 {
+			n = p.caplen
+		}
+		off += 16 + n
+		before += p.ipLen
+	}
+	cut := filepath.Join(dir, "cut.pcap")
+	mustWriteFile(t, cut, b[:off+40])
+	out, errOut, code := runBin(t, bin, "replay", cut, "-n", "--output", "json")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, w := range []string{cut, fmt.Sprintf("byte %d", off), "after 20 packets"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr %q does not name %q", errOut, w)
+		}
+	}
+	recs := parseRecords(t, out)
+	if len(recs) != 1 || !recs[0].Final || len(recs[0].Notes) == 0 {
+		t.Fatalf("want one final record with a note, got %s", out)
+	}
+	if r := recs[0]; r.Capture.Packets != 20 || r.Totals.SentBytes+r.Totals.RecvBytes != before {
+		t.Errorf("partial record: %d packets, %d bytes; want 20 packets, %d bytes", r.Capture.Packets, r.Totals.SentBytes+r.Totals.RecvBytes, before)
+	}
+}
+
+// TestE2EReplayCheckVerdict runs --check on a capture of exactly 1 Mb/s
+// (link bytes) for 10 s against several link speeds.
+func TestE2EReplayCheckVerdict(t *testing.T) {
+	bin := e2eBin(t)
+	file := writeReplayPcap(t, t.TempDir(), "rate.pcap", rateReplay(t, 10), false)
+	tests := []struct {
+		speed      string
+		code       int
+		wantStatus string
+		wantLine   string
+	}{
+		{"1M", 2, "CRITICAL - SATURATED", "replay tx  SATURATED (CRITICAL)  1.00Mb/s of 1.00Mb/s (user) = 100.0%"},
+		{"1.2M", 1, "WARNING", "replay tx  OK (WARNING)  1.00Mb/s of 1.20Mb/s (user) = 83.3%"},
+		{"10M", 0, "OK - OK", "replay tx  OK (OK)  1.00Mb/s of 10.0Mb/s (user) = 10.0%"},
+		{"", 3, "UNKNOWN", "--link-speed RATE"},
+	}
+	for _, tc := range tests {
+		t.Run("speed "+tc.speed, func(t *testing.T) {
+			args := []string{"replay", file, "--check"}
+			if tc.speed != "" {
+				args = append(args, "--link-speed", tc.speed)
+			}
+			out, errOut, code := runBin(t, bin, args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, errOut)
+			}
+			for _, w := range []string{tc.wantStatus, tc.wantLine, "coverage n/a"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("output does not contain %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestE2EReplayTsharkParity compares replay's per-conversation IP byte and
+// packet totals with tshark's per-packet IP lengths over the same file:
+// zero differences.
+func TestE2EReplayTsharkParity(t *testing.T) {
+	bin := e2eBin(t)
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed")
+	}
+	file := writeReplayPcap(t, t.TempDir(), "mixed.pcap", mixedReplay(t), false)
+	cmd := exec.Command(tshark, "-n", "-r", file, "-T", "fields", "-E", "separator=/t",
+		"-e", "ip.src", "-e", "ip.dst", "-e", "ip.len", "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "ipv6.plen")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no user profile
+	tout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	want := map[replayPair]pairSum{}
+	for i, line := range strings.Split(strings.TrimRight(string(tout), "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 6 {
+			t.Fatalf("tshark line %d: %q", i+1, line)
+		}
+		src, dst, n, extra := f[0], f[1], f[2], uint64(0)
+		if src == "" {
+			src, dst, n, extra = f[3], f[4], f[5], 40
+		}
+		if src == "" || n == "" {
+			continue // not IP, or the IP header is cut
+		}
+		l, err := strconv.ParseUint(n, 10, 32)
+		if err != nil {
+			t.Fatalf("tshark line %d: length %q: %v", i+1, n, err)
+		}
+		k := pairOf(netip.MustParseAddr(src), netip.MustParseAddr(dst))
+		s := want[k]
+		s.bytes += l + extra
+		s.packets++
+		want[k] = s
+	}
+	out, errOut, code := runBin(t, bin, "replay", file, "-n", "-L", "0", "--aggregate", "5tuple", "--output", "json")
+	if code != 0 {
+		t.Fatalf("replay exit %d: %s", code, errOut)
+	}
+	got := map[replayPair]pairSum{}
+	for _, f := range parseRecords(t, out)[0].Flows {
+		k := pairOf(netip.MustParseAddr(*f.LocalAddr), netip.MustParseAddr(*f.RemoteAddr))
+		s := got[k]
+		s.bytes += f.SentBytes + f.RecvBytes
+		s.packets += f.SentPackets + f.RecvPackets
+		got[k] = s
+	}
+	if len(want) == 0 {
+		t.Fatal("tshark found no IP conversations")
+	}
+	var n, b uint64
+	for _, s := range want {
+		n, b = n+s.packets, b+s.bytes
+	}
+	t.Logf("tshark: %d IP packets, %d IP bytes in %d conversations", n, b, len(want))
+	if d := diffPairs(got, want); d != "" {
+		t.Errorf("replay vs tshark:\n%s", d)
+	}
+}
