@@ -12,6 +12,7 @@ import (
 	"netriage/configs"
 	"netriage/sources/capture"
 	"netriage/sources/clock"
+	"netriage/sources/dns"
 	"netriage/triage/flows"
 	"netriage/views/format"
 )
@@ -131,7 +132,9 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	l.SetAggregation(agg)
 	var names func(netip.Addr) string
 	if !f.noDNS {
-		names = newWhoResolver(ctx).Name
+		r := dns.New(ctx, dns.Options{})
+		defer r.Close()
+		names = r.Name
 	}
 	fw := f.writer(env, names)
 	return flowsLoop(ctx, env, l, fw, key, cfg, f.common.count, f.common.duration)

@@ -8,9 +8,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	"netriage/sources/dns"
 	"netriage/triage/flows"
 	"netriage/views/format"
 )
@@ -65,6 +67,7 @@ type flowJSON struct {
 	LocalPort   *uint16  `json:"local_port"`
 	RemoteAddr  *string  `json:"remote_addr"`
 	RemotePort  *uint16  `json:"remote_port"`
+	LocalName   string   `json:"local_name,omitempty"`
 	RemoteName  string   `json:"remote_name,omitempty"`
 	SentBytes   uint64   `json:"sent_bytes"`
 	RecvBytes   uint64   `json:"recv_bytes"`
@@ -97,6 +100,9 @@ func flowJSONOf(f *flows.FlowStat, agg flows.Aggregation, names func(netip.Addr)
 	if k.Local.IsValid() {
 		s := k.Local.String()
 		j.LocalAddr = &s
+		if names != nil {
+			j.LocalName = format.Sanitize(names(k.Local), 255)
+		}
 	}
 	if k.Remote.IsValid() {
 		s := k.Remote.String()
@@ -289,23 +295,16 @@ func (fw *flowsWriter) writeCSV(s flows.Snapshot) error {
 	return cw.Error()
 }
 
-// portNames is a small built-in table of well-known service ports, used
-// unless -N is given.
-var portNames = map[uint16]string{
-	20: "ftp-data", 21: "ftp", 22: "ssh", 23: "telnet", 25: "smtp", 53: "domain", 67: "bootps", 68: "bootpc",
-	80: "http", 110: "pop3", 123: "ntp", 143: "imap", 161: "snmp", 179: "bgp", 389: "ldap", 443: "https",
-	465: "smtps", 514: "syslog", 587: "submission", 636: "ldaps", 873: "rsync", 993: "imaps", 995: "pop3s",
-	1194: "openvpn", 1433: "ms-sql", 1521: "oracle", 2049: "nfs", 2379: "etcd", 3306: "mysql", 3389: "rdp",
-	4789: "vxlan", 5201: "iperf3", 5353: "mdns", 5432: "postgresql", 5672: "amqp", 6379: "redis", 6443: "k8s-api",
-	8080: "http-alt", 8443: "https-alt", 9092: "kafka", 9100: "node-exporter", 9200: "elasticsearch",
-	11211: "memcache", 27017: "mongodb", 51820: "wireguard",
-}
+// servicePorts is the port-name table of -N's opposite: the built-in
+// table overlaid with /etc/services, loaded on first use.
+var servicePorts = sync.OnceValue(func() *dns.Ports {
+	p, _ := dns.LoadPorts(dns.DefaultServicesPath) // on error: the built-in table
+	return p
+})
 
-func portName(_ flows.Proto, p uint16) string {
-	if n, ok := portNames[p]; ok {
-		return n
-	}
-	return strconv.Itoa(int(p))
+// portName labels a port with its service name, or its number.
+func portName(proto flows.Proto, p uint16) string {
+	return servicePorts().Label(uint8(proto), p)
 }
 
 // parseAggregation maps --aggregate values (and -P) to an aggregation.

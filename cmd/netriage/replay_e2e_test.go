@@ -34,7 +34,7 @@ func runBin(t *testing.T, bin string, args ...string) (stdout, stderr string, co
 	return o.String(), e.String(), code
 }
 
-// pairKey is an unordered address pair: a conversation at the IP level.
+// replayPair is an unordered address pair: a conversation at the IP level.
 type replayPair struct{ a, b netip.Addr }
 
 func pairOf(x, y netip.Addr) replayPair {

@@ -720,3 +720,19 @@ func TestReplayProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayInterrupted checks that a cancelled replay still prints its
+// record and says it was interrupted.
+func TestReplayInterrupted(t *testing.T) {
+	file := writeReplayPcap(t, t.TempDir(), "mixed.pcap", mixedReplay(t), false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var o, e bytes.Buffer
+	code := dispatch(ctx, &cmdEnv{stdout: &o, stderr: &e}, []string{"replay", file, "-n", "--output", "json"})
+	if code != exitFailure || !strings.Contains(e.String(), "interrupted after 0 packets") {
+		t.Errorf("exit %d, stderr %q; want 1 and the interruption", code, e.String())
+	}
+	if recs := parseRecords(t, o.String()); len(recs) != 1 || !recs[0].Final {
+		t.Errorf("want the final record even when interrupted, got %q", o.String())
+	}
+}

@@ -257,9 +257,11 @@ func topWatched(s *triage.LinksSample, named []string) ([]string, error) {
 // Run publishes a first model at once, then one per interval until ctx
 // ends.
 func (e *topLive) Run(ctx context.Context) {
-	e.pub.Publish(e.step(e.prev.Time, nil))
+	// The ticker starts before the first model is published, so the tick
+	// period is measured from start and no tick can be missed.
 	t := e.clk.NewTicker(e.interval)
 	defer t.Stop()
+	e.pub.Publish(e.step(e.prev.Time, nil))
 	for {
 		select {
 		case <-ctx.Done():
