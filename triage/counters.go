@@ -177,6 +177,13 @@ func Utilization(bps float64, c Capacity) *float64 {
 	return &u
 }
 
+// ResolveRxCapacity is ResolveCapacity for the receive direction: a root
+// shaper limits egress only, so it is skipped.
+func ResolveRxCapacity(userBps uint64, s IfaceSample) Capacity {
+	s.Qdisc = nil
+	return ResolveCapacity(userBps, s)
+}
+
 // CapacitySource says where a capacity figure came from.
 type CapacitySource string
 

@@ -193,3 +193,27 @@ func TestCompareLinks(t *testing.T) {
 		t.Errorf("first sample row: %+v", first[0])
 	}
 }
+
+func TestResolveRxCapacity(t *testing.T) {
+	tbf := &QdiscStats{Kind: "tbf", ShaperRateBps: 50_000_000}
+	tests := []struct {
+		name string
+		user uint64
+		s    IfaceSample
+		want Capacity
+	}{
+		{"shaper is egress only: rx uses ethtool", 0, IfaceSample{Qdisc: tbf, EthtoolSpeedBps: 1e9}, Capacity{Bps: 1e9, Known: true, Source: CapacityEthtool}},
+		{"shaper without link speed: rx unknown", 0, IfaceSample{Qdisc: tbf}, Capacity{Source: CapacityUnknown}},
+		{"user figure applies to both", 10e9, IfaceSample{Qdisc: tbf, EthtoolSpeedBps: 1e9}, Capacity{Bps: 10e9, Known: true, Source: CapacityUser}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ResolveRxCapacity(tc.user, tc.s); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+			if tc.s.Qdisc == nil {
+				t.Error("ResolveRxCapacity changed its argument")
+			}
+		})
+	}
+}

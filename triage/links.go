@@ -116,13 +116,17 @@ func (s *LinksSample) Iface(name string) (IfaceSample, bool) {
 type LinkRow struct {
 	// Sample is the current sample (the last one seen when Gone).
 	Sample IfaceSample
-	// Capacity is the resolved capacity.
+	// Capacity is the resolved capacity of the transmit direction.
 	Capacity Capacity
+	// RxCapacity is the capacity of the receive direction: the same as
+	// Capacity except that a root shaper (tbf, htb) limits egress only, so
+	// it does not apply to rx.
+	RxCapacity Capacity
 	// Rates are rates over the interval since the previous sample.
 	Rates IfaceRates
 	// RxUtilization and TxUtilization are RxBps and TxBps divided by the
-	// capacity; nil when the capacity or the rate is unknown. Values above
-	// 1 mean the capacity is understated (e.g. a shaper only limits tx).
+	// direction's capacity; nil when the capacity or the rate is unknown.
+	// Values above 1 mean the capacity is understated.
 	RxUtilization, TxUtilization *float64
 	// Gone is true when the interface was in the previous sample and is not
 	// in the current one.
@@ -139,7 +143,7 @@ func CompareLinks(prev, cur *LinksSample, userBps map[string]uint64) []LinkRow {
 		dt = cur.Time.Sub(prev.Time)
 	}
 	for _, s := range cur.Ifaces {
-		row := LinkRow{Sample: s, Capacity: ResolveCapacity(userBps[s.Name], s)}
+		row := LinkRow{Sample: s, Capacity: ResolveCapacity(userBps[s.Name], s), RxCapacity: ResolveRxCapacity(userBps[s.Name], s)}
 		if prev == nil {
 			row.Rates = IfaceRates{Note: NoteFirst}
 		} else if p, ok := prev.Iface(s.Name); ok {
@@ -148,7 +152,7 @@ func CompareLinks(prev, cur *LinksSample, userBps map[string]uint64) []LinkRow {
 			row.Rates = IfaceRates{Note: NoteNew}
 		}
 		if row.Rates.Valid {
-			row.RxUtilization = Utilization(row.Rates.RxBps, row.Capacity)
+			row.RxUtilization = Utilization(row.Rates.RxBps, row.RxCapacity)
 			row.TxUtilization = Utilization(row.Rates.TxBps, row.Capacity)
 		}
 		rows = append(rows, row)
@@ -156,7 +160,7 @@ func CompareLinks(prev, cur *LinksSample, userBps map[string]uint64) []LinkRow {
 	if prev != nil {
 		for _, p := range prev.Ifaces {
 			if _, ok := cur.Iface(p.Name); !ok {
-				rows = append(rows, LinkRow{Sample: p, Capacity: ResolveCapacity(userBps[p.Name], p),
+				rows = append(rows, LinkRow{Sample: p, Capacity: ResolveCapacity(userBps[p.Name], p), RxCapacity: ResolveRxCapacity(userBps[p.Name], p),
 					Rates: IfaceRates{Note: NoteGone}, Gone: true})
 			}
 		}

@@ -159,6 +159,18 @@ func capacityBps(c triage.Capacity) uint64 {
 	return c.Bps
 }
 
+// rxCapacity returns the receive capacity when it differs from the
+// transmit one (a root shaper limits egress only).
+func rxCapacity(r *triage.LinkRow) (bps uint64, unknown bool) {
+	if r.RxCapacity == r.Capacity {
+		return 0, false
+	}
+	if !r.RxCapacity.Known {
+		return 0, r.Capacity.Known
+	}
+	return r.RxCapacity.Bps, false
+}
+
 func ifaceLine(r *triage.LinkRow, hist *History) IfaceLine {
 	s := &r.Sample
 	l := IfaceLine{
@@ -168,6 +180,7 @@ func ifaceLine(r *triage.LinkRow, hist *History) IfaceLine {
 		CapacityBps:    capacityBps(r.Capacity),
 		CapacitySource: capacitySource(r.Capacity),
 	}
+	l.RxCapacityBps, l.RxCapacityUnknown = rxCapacity(r)
 	if r.Rates.Valid {
 		l.RxBytesPerSec, l.TxBytesPerSec = r.Rates.RxBps/8, r.Rates.TxBps/8
 		if q := r.Rates.Qdisc; q != nil {
@@ -190,6 +203,7 @@ func linkRow(r *triage.LinkRow) LinkRow {
 		RxBytes: c.RxBytes, TxBytes: c.TxBytes, RxPackets: c.RxPackets, TxPackets: c.TxPackets,
 		RxErrors: c.RxErrors, TxErrors: c.TxErrors, RxDropped: c.RxDropped, TxDropped: c.TxDropped,
 	}
+	l.RxCapacityBps, l.RxCapacityUnknown = rxCapacity(r)
 	if r.Gone {
 		l.OperState = "gone"
 		return l

@@ -106,7 +106,7 @@ func TestAdaptLinks(t *testing.T) {
 	header, links := AdaptLinks(rows, []string{"eth0", "wg0", "ppp0"}, hist)
 
 	wantHeader := []IfaceLine{
-		{Name: "eth0", Up: true, RxBytesPerSec: 1_000_000, TxBytesPerSec: 10_000_000, CapacityBps: 100_000_000, CapacitySource: "tbf",
+		{Name: "eth0", Up: true, RxBytesPerSec: 1_000_000, TxBytesPerSec: 10_000_000, CapacityBps: 100_000_000, RxCapacityBps: 1_000_000_000, CapacitySource: "tbf",
 			RxHistoryBytesPerSec: []float64{1_000_000}, TxHistoryBytesPerSec: []float64{10_000_000}, QdiscDropsPerSec: 40},
 		{Name: "wg0", Up: true, RxBytesPerSec: 50_000, TxBytesPerSec: 25_000,
 			RxHistoryBytesPerSec: []float64{50_000}, TxHistoryBytesPerSec: []float64{25_000}},
@@ -116,7 +116,7 @@ func TestAdaptLinks(t *testing.T) {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
 	wantLinks := []LinkRow{
-		{Name: "eth0", OperState: "up", MTU: 1500, CapacityBps: 100_000_000, CapacitySource: "tbf",
+		{Name: "eth0", OperState: "up", MTU: 1500, CapacityBps: 100_000_000, RxCapacityBps: 1_000_000_000, CapacitySource: "tbf",
 			RxBytesPerSec: 1_000_000, TxBytesPerSec: 10_000_000, RxBytes: 7_000_000, TxBytes: 60_000_000, RxPackets: 1000, TxPackets: 9000, TxDropped: 3,
 			Qdisc: "tbf", QdiscDrops: 140, QdiscBacklogBytes: 30_000, QdiscBacklogPackets: 20, QdiscOverlimits: 500, QdiscDropsPerSec: 40},
 		{Name: "lo", OperState: "unknown", MTU: 65536},

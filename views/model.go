@@ -98,7 +98,15 @@ type IfaceLine struct {
 	// RxBytesPerSec and TxBytesPerSec are the current interface rates.
 	RxBytesPerSec, TxBytesPerSec float64
 	// CapacityBps is the link capacity in bits per second, 0 when unknown.
+	// It is the transmit capacity when RxCapacityBps says otherwise.
 	CapacityBps uint64
+	// RxCapacityBps is the receive capacity when it differs from
+	// CapacityBps (a root shaper limits egress only); 0 means "same as
+	// CapacityBps".
+	RxCapacityBps uint64
+	// RxCapacityUnknown is true when the receive capacity is unknown while
+	// CapacityBps (a shaper's rate) is known.
+	RxCapacityUnknown bool
 	// CapacitySource says where the capacity came from (ethtool, tbf,
 	// user, ...).
 	CapacitySource string
@@ -242,8 +250,12 @@ type LinkRow struct {
 	Name, OperState string
 	// MTU is the interface MTU.
 	MTU int
-	// CapacityBps is the capacity in bits per second, 0 when unknown.
+	// CapacityBps is the capacity in bits per second, 0 when unknown (the
+	// transmit capacity; see RxCapacityBps).
 	CapacityBps uint64
+	// RxCapacityBps and RxCapacityUnknown are as in IfaceLine.
+	RxCapacityBps     uint64
+	RxCapacityUnknown bool
 	// CapacitySource names where CapacityBps came from.
 	CapacitySource string
 	// RxBytesPerSec and TxBytesPerSec are the interface rates.
@@ -270,4 +282,20 @@ type ExplainRow struct {
 	Share float64
 	// BytesPerSec is the flow's rate in that direction.
 	BytesPerSec float64
+}
+
+// RxCap returns the receive capacity in bits per second, 0 when unknown.
+func (l *LinkRow) RxCap() uint64 { return rxCap(l.CapacityBps, l.RxCapacityBps, l.RxCapacityUnknown) }
+
+// RxCap returns the receive capacity in bits per second, 0 when unknown.
+func (l *IfaceLine) RxCap() uint64 { return rxCap(l.CapacityBps, l.RxCapacityBps, l.RxCapacityUnknown) }
+
+func rxCap(tx, rx uint64, unknown bool) uint64 {
+	switch {
+	case unknown:
+		return 0
+	case rx > 0:
+		return rx
+	}
+	return tx
 }

@@ -359,12 +359,12 @@ func (f *Frame) ifaceLine(l *IfaceLine, w int) string {
 	if !l.Up {
 		b.WriteString(" DOWN")
 	}
-	dir := func(tag string, bps float64, hist []float64) {
+	dir := func(tag string, bps float64, hist []float64, capBps uint64) {
 		b.WriteString(" " + tag + " ")
 		b.WriteString(format.FitRight(format.Rate(bps, f.u), 9))
 		b.WriteByte(' ')
-		if l.CapacityBps > 0 {
-			ratio := bps * 8 / float64(l.CapacityBps)
+		if capBps > 0 {
+			ratio := bps * 8 / float64(capBps)
 			b.WriteString("[" + format.Bar(ratio, barW, '·') + "]")
 			b.WriteString(format.FitRight(strconv.Itoa(int(ratio*100+0.5))+"%", 5))
 		} else {
@@ -373,14 +373,14 @@ func (f *Frame) ifaceLine(l *IfaceLine, w int) string {
 		}
 		if sparkW > 0 {
 			max := 0.0
-			if l.CapacityBps > 0 {
-				max = float64(l.CapacityBps) / 8
+			if capBps > 0 {
+				max = float64(capBps) / 8
 			}
 			b.WriteString(" " + format.Sparkline(hist, sparkW, max))
 		}
 	}
-	dir("rx", l.RxBytesPerSec, l.RxHistoryBytesPerSec)
-	dir("tx", l.TxBytesPerSec, l.TxHistoryBytesPerSec)
+	dir("rx", l.RxBytesPerSec, l.RxHistoryBytesPerSec, l.RxCap())
+	dir("tx", l.TxBytesPerSec, l.TxHistoryBytesPerSec, l.CapacityBps)
 	b.WriteString(" q")
 	b.WriteString(format.FitRight(format.Count(uint64(l.QdiscDropsPerSec+0.5))+"/s", 6))
 	if w >= 140 && l.CapacityBps > 0 {

@@ -112,6 +112,13 @@ func (f *Frame) detail(w, h int) []Line {
 		capa := "unknown (set --link-speed " + format.Cell(l.Name) + "=RATE)"
 		if l.CapacityBps > 0 {
 			capa = format.Rate(float64(l.CapacityBps)/8, format.Units{IEC: f.u.IEC}) + " from " + l.CapacitySource
+			if rx := l.RxCap(); rx != l.CapacityBps {
+				rxs := "unknown"
+				if rx > 0 {
+					rxs = format.Rate(float64(rx)/8, format.Units{IEC: f.u.IEC})
+				}
+				capa = "tx " + capa + ", rx " + rxs + " (a shaper limits egress only)"
+			}
 		}
 		head(fmt.Sprintf("%s  %s  mtu %d  capacity %s", format.Cell(l.Name), format.Cell(l.OperState), l.MTU, format.Cell(capa)))
 		kv("rx", fmt.Sprintf("%s  %s  %s pkts  %d errors  %d dropped", format.Rate(l.RxBytesPerSec, f.u), format.Bytes(l.RxBytes, f.u.IEC), format.Count(l.RxPackets), l.RxErrors, l.RxDropped))

@@ -355,7 +355,7 @@ func (f *Frame) linksPane(w, first, last int) []Line {
 		if l.CapacityBps > 0 {
 			capa = format.Rate(float64(l.CapacityBps)/8, format.Units{IEC: f.u.IEC})
 		}
-		util := utilText(l.RxBytesPerSec, l.CapacityBps) + "/" + utilText(l.TxBytesPerSec, l.CapacityBps)
+		util := utilText(l.RxBytesPerSec, l.RxCap()) + "/" + utilText(l.TxBytesPerSec, l.CapacityBps)
 		sel := i == f.st.Selected()
 		out = append(out, selLine(cols(marker(sel), l.Name, l.OperState, format.Rate(l.RxBytesPerSec, f.u), format.Rate(l.TxBytesPerSec, f.u), util,
 			format.Count(l.RxErrors+l.TxErrors+l.RxDropped+l.TxDropped), format.Count(l.QdiscDrops), format.Count(uint64(l.QdiscDropsPerSec+0.5))+"/s",

@@ -1,11 +1,13 @@
 package views
 
 import (
+	"bytes"
 	"cmp"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // trow is one displayed row: a reference into the view's items and the
@@ -179,17 +181,33 @@ func (t *Table) cumulative(r *rowData) uint64 {
 }
 
 func (t *Table) filter() {
-	f := strings.ToLower(t.st.Filter)
-	if f == "" {
+	if t.st.Filter == "" {
 		return
 	}
+	f := []byte(strings.ToLower(t.st.Filter))
 	out := t.rows[:0]
+	var buf []byte
 	for _, r := range t.rows {
-		if strings.Contains(strings.ToLower(t.filterText(r.ref)), f) {
+		buf = t.appendFilterText(buf[:0], r.ref)
+		if bytes.Contains(lowerInPlace(buf), f) {
 			out = append(out, r)
 		}
 	}
 	t.rows = out
+}
+
+// lowerInPlace lower-cases b; ASCII in place, anything else through
+// bytes.ToLower.
+func lowerInPlace(b []byte) []byte {
+	for i, c := range b {
+		if c >= utf8.RuneSelf {
+			return bytes.ToLower(b)
+		}
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
 }
 
 func (t *Table) sort() {
@@ -337,25 +355,36 @@ func (t *Table) labels(ref int) (src, dst string) {
 	return "", ""
 }
 
-func (t *Table) filterText(ref int) string {
+// appendFilterText appends the text a filter matches for one row: the
+// shown labels, then the row's other searchable fields.
+func (t *Table) appendFilterText(b []byte, ref int) []byte {
 	src, dst := t.labels(ref)
+	b = append(append(append(b, src...), ' '), dst...)
 	m := t.m
-	extra := ""
+	sp := func(s string) { b = append(append(b, ' '), s...) }
 	switch t.view {
 	case ViewFlows:
 		a := &t.flows[ref]
 		proc, cont := t.flowOwner(a)
-		extra = m.Flows[a.first].Proto + " " + proc + " " + cont + " " + a.key.local.String() + " " + a.key.remote.String()
+		sp(m.Flows[a.first].Proto)
+		sp(proc)
+		sp(cont)
+		b = a.key.local.AppendTo(append(b, ' '))
+		b = a.key.remote.AppendTo(append(b, ' '))
 	case ViewProcs:
 		p := &m.Procs[ref]
-		extra = strconv.Itoa(p.PID) + " " + p.Cmdline + " " + p.Container
+		b = strconv.AppendInt(append(b, ' '), int64(p.PID), 10)
+		sp(p.Cmdline)
+		sp(p.Container)
 	case ViewConns:
 		c := &m.Conns[ref]
-		extra = c.Process + " " + c.State + " " + c.Remote.String()
+		sp(c.Process)
+		sp(c.State)
+		b = c.Remote.AppendTo(append(b, ' '))
 	case ViewRemotes:
-		extra = m.Remotes[ref].Addr.String()
+		b = m.Remotes[ref].Addr.AppendTo(append(b, ' '))
 	}
-	return src + " " + dst + " " + extra
+	return b
 }
 
 // host shows a name when names are on and known, else the address.

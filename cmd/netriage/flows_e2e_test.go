@@ -144,3 +144,52 @@ func TestE2EFlowsLab(t *testing.T) {
 		t.Errorf("no UDP flow to %s in %s", lb.IPv4.Addr(), stdout.String())
 	}
 }
+
+// TestE2EFlowsNoPermission runs 'flows' without CAP_NET_RAW (as nobody,
+// with every capability dropped when the test is root): exit 1, a message
+// naming the capability and the setcap line, no stack trace. Unknown
+// interfaces and bad filters exit 2.
+func TestE2EFlowsNoPermission(t *testing.T) {
+	bin := e2eBin(t)
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String(), code
+	}
+	args := []string{bin, "flows", "-i", "lo", "-n", "--count", "1"}
+	if os.Geteuid() == 0 {
+		if _, err := exec.LookPath("setpriv"); err != nil {
+			t.Skip("setpriv not installed")
+		}
+		args = append([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"}, args...)
+	}
+	out, code := run(args...)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d: %s", code, exitFailure, out)
+	}
+	for _, want := range []string{"CAP_NET_RAW", "sudo", "setcap cap_net_raw,cap_net_admin+ep " + bin} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q: %s", want, out)
+		}
+	}
+	if strings.Contains(out, "goroutine ") || strings.Contains(out, "panic") {
+		t.Errorf("stack trace: %s", out)
+	}
+	for _, bad := range [][]string{{"-i", "nosuchif0"}, {"-f", "tcp port"}} {
+		out, code := run(append([]string{bin, "flows", "-n", "--count", "1"}, bad...)...)
+		if code != exitUsage || !strings.Contains(out, bad[1]) {
+			t.Errorf("flows %v: exit %d, want %d naming %q: %s", bad, code, exitUsage, bad[1], out)
+		}
+	}
+}

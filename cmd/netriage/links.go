@@ -251,6 +251,8 @@ type linksIfaceJSON struct {
 	TxErrorsPerS  *float64        `json:"tx_errors_per_s"`
 	RxDroppedPerS *float64        `json:"rx_dropped_per_s"`
 	TxDroppedPerS *float64        `json:"tx_dropped_per_s"`
+	RxCapacityBps *uint64         `json:"rx_capacity_bps"`
+	RxCapSource   string          `json:"rx_capacity_source"`
 	RxUtilization *float64        `json:"rx_utilization"`
 	TxUtilization *float64        `json:"tx_utilization"`
 	Qdisc         *linksQdiscJSON `json:"qdisc"`
@@ -301,6 +303,10 @@ func linksToJSON(row triage.LinkRow) linksIfaceJSON {
 	}
 	if row.Capacity.Known {
 		j.CapacityBps = linksPtr(row.Capacity.Bps)
+	}
+	j.RxCapSource = string(row.RxCapacity.Source)
+	if row.RxCapacity.Known {
+		j.RxCapacityBps = linksPtr(row.RxCapacity.Bps)
 	}
 	for _, a := range s.Addrs {
 		j.Addresses = append(j.Addresses, a.String())

@@ -154,3 +154,92 @@ func TestIntegrationLiveRate(t *testing.T) {
 		t.Errorf("packets %d, want %d", f.SentPackets, n)
 	}
 }
+
+// TestIntegrationLiveIfaceRemoved captures on two interfaces with a
+// kernel filter, deletes one mid-capture and checks that its error is
+// reported while the other keeps counting; Close is prompt and idempotent.
+func TestIntegrationLiveIfaceRemoved(t *testing.T) {
+	l := lab.New(t)
+	a, b, c := l.Netns(), l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	lc, ld := l.Veth(a, c)
+	la.OffloadsOff()
+	lc.OffloadsOff()
+	var live *Live
+	if err := a.Do(func() error {
+		var err error
+		live, err = StartLive(context.Background(), LiveOptions{
+			Interfaces: []string{la.Name, lc.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+			Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.MustParsePrefix("198.18.0.0/16"))},
+		})
+		return err
+	}); err != nil {
+		t.Fatalf("StartLive: %v", err)
+	}
+	defer live.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sinkB := b.UDPSink(lb.IPv4.Addr())
+	defer sinkB.Close()
+	udpD := c.UDPSink(ld.IPv4.Addr())
+	defer udpD.Close()
+	tcpD := c.TCPSink(ld.IPv4.Addr())
+	defer tcpD.Close()
+	send := func(dst netip.AddrPort, n int) {
+		t.Helper()
+		if _, err := a.SendUDP(ctx, dst, lab.Send{Count: n, Size: 100}); err != nil {
+			t.Fatalf("SendUDP %v: %v", dst, err)
+		}
+	}
+	send(sinkB.Addr(), 10)
+	send(udpD.Addr(), 10)
+	if _, err := a.SendTCP(ctx, tcpD.Addr(), lab.Send{Bytes: 100_000}); err != nil {
+		t.Fatalf("SendTCP: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	la.Delete()
+	send(udpD.Addr(), 20)
+
+	deadline := time.Now().Add(3 * time.Second)
+	var s flows.Snapshot
+	for time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		s = live.Snapshot(time.Now())
+		if s.Capture.Interfaces[0].Err != "" {
+			break
+		}
+	}
+	if ih := s.Capture.Interfaces[0]; ih.Name != la.Name || ih.Err == "" {
+		t.Errorf("removed interface health = %+v, want an error", ih)
+	} else {
+		t.Logf("removed interface: %q (stopped %v)", ih.Err, ih.Stopped)
+	}
+	if ih := s.Capture.Interfaces[1]; ih.Err != "" || ih.Stopped {
+		t.Errorf("other interface health = %+v, want running", ih)
+	}
+	var toB, toD uint64
+	for _, f := range s.Flows {
+		if f.Key.Proto != flows.ProtoUDP {
+			t.Errorf("flow %v passed the kernel filter 'udp'", f.Key)
+		}
+		switch f.Key.Remote {
+		case lb.IPv4.Addr():
+			toB += f.SentPackets
+		case ld.IPv4.Addr():
+			toD += f.SentPackets
+		}
+	}
+	if toB != 10 || toD != 30 {
+		t.Errorf("UDP packets seen: %d to b (want 10), %d to d (want 30: capture continued)", toB, toD)
+	}
+	start := time.Now()
+	if err := live.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if err := live.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
