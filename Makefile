@@ -53,10 +53,10 @@ e2e: build
 fuzz:
 	@./internal/fuzz.sh $(FUZZTIME)
 
-# bench runs every benchmark; the lab ones (live capture flood against iftop)
-# need root and run because NETRIAGE_INTEGRATION is set.
-bench:
-	NETRIAGE_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem -benchtime 1s -count=1 -timeout 20m $(PKGS)
+# bench runs every benchmark; the lab ones (live capture flood against iftop,
+# procs against nethogs) need root and run because NETRIAGE_INTEGRATION is set.
+bench: build
+	NETRIAGE_INTEGRATION=1 NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchmem -benchtime 1s -count=1 -timeout 20m $(PKGS)
 
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi

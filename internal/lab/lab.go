@@ -240,3 +240,20 @@ func boundCtx(ctx context.Context, d time.Duration) (context.Context, context.Ca
 	}
 	return context.WithTimeout(ctx, d)
 }
+
+// DeleteNetns deletes ns now (its name; the namespace itself ends when its
+// last process or socket does), as an administrator or a container runtime
+// would mid-run. Cleanup then skips it.
+func (l *Lab) DeleteNetns(ns *NS) {
+	l.t.Helper()
+	ns.closeHandles()
+	l.mu.Lock()
+	for i, n := range l.nss {
+		if n == ns {
+			l.nss = append(l.nss[:i], l.nss[i+1:]...)
+			break
+		}
+	}
+	l.mu.Unlock()
+	l.run("ip", "netns", "del", ns.Name)
+}
