@@ -201,11 +201,17 @@ type topLiveCapture struct {
 	l      *capture.Live
 	ifaces []string
 	window time.Duration
-	// bases holds baselines at least window/4 apart; the oldest one not
-	// younger than the window starts the verdict's window.
-	bases []flowBaseline
-	last  flows.Snapshot
+	// bases are snapshots' per-flow counts at past ticks, oldest first;
+	// the verdict's window starts at the newest one not after winStart.
+	bases    []flowBaseline
+	winStart time.Time
+	last     flows.Snapshot
 }
+
+// topBaselineEvery bounds the baselines' memory: with more flows than this
+// a baseline is kept only every quarter window (the window's flows are then
+// up to a quarter window longer than the counters' window).
+const topBaselineEvery = 20000
 
 func startTopLive(ctx context.Context, ifaces []string, tf *topFlags, cfg configs.Config) (topCapture, error) {
 	l, _, err := startLive(ctx, ifaces, tf.filter, tf.localNet, tf.promisc, cfg)
@@ -215,14 +221,22 @@ func startTopLive(ctx context.Context, ifaces []string, tf *topFlags, cfg config
 	return &topLiveCapture{l: l, ifaces: ifaces, window: cfg.Check.Window.D()}, nil
 }
 
+// SetWindowStart aligns the flows' window with the link counters' window
+// (the time of its first sample).
+func (t *topLiveCapture) SetWindowStart(at time.Time) { t.winStart = at }
+
 func (t *topLiveCapture) Snapshot(now time.Time) ([]views.FlowRow, []attrib.FlowStat, []verdict.Flow, verdict.Capture, bool) {
 	s := t.l.Snapshot(now)
 	t.last = s
-	if n := len(t.bases); n == 0 || now.Sub(t.bases[n-1].at) >= t.window/4 {
+	if n := len(t.bases); n == 0 || len(s.Flows) <= topBaselineEvery || now.Sub(t.bases[n-1].at) >= t.window/4 {
 		t.bases = append(t.bases, baselineOf(&s))
 	}
-	// Keep the newest baseline at least a window old, and those after it.
-	for len(t.bases) > 1 && now.Sub(t.bases[1].at) >= t.window {
+	start := t.winStart
+	if start.IsZero() {
+		start = now.Add(-t.window)
+	}
+	// Drop baselines older than the newest one at or before the start.
+	for len(t.bases) > 1 && !t.bases[1].at.After(start) {
 		t.bases = t.bases[1:]
 	}
 	rows, _ := views.AdaptFlows(&s, nil)

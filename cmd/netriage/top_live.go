@@ -319,6 +319,9 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 		hostNetns = tab.HostNetns
 		var fl []attrib.FlowStat
 		if e.capt != nil {
+			if ws, ok := e.capt.(interface{ SetWindowStart(time.Time) }); ok && len(e.window) > 0 {
+				ws.SetWindowStart(e.window[0].Time)
+			}
 			capFlows, fl, winFlows, health, perIf = e.capt.Snapshot(now)
 		} else {
 			fl = e.counters.Update(tab)
