@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -40,6 +41,25 @@ func TestE2EProcsCaptureLab(t *testing.T) {
 	go func() {
 		_, _ = a.SendUDP(ctx, udpSink.Addr(), lab.Send{Count: udpN, Size: udpSize, RateBps: 2_000_000})
 	}()
+	// An unconnected UDP socket: attributed by its local address and port.
+	const uncN, uncSize = 200, 600
+	var unc *net.UDPConn
+	if err := a.Do(func() error {
+		var err error
+		unc, err = net.ListenUDP("udp4", &net.UDPAddr{IP: la.IPv4.Addr().AsSlice()})
+		return err
+	}); err != nil {
+		t.Fatalf("unconnected UDP socket: %v", err)
+	}
+	defer unc.Close()
+	go func() {
+		dst := net.UDPAddrFromAddrPort(udpSink.Addr())
+		buf := make([]byte, uncSize)
+		for i := 0; i < uncN && ctx.Err() == nil; i++ {
+			_, _ = unc.WriteToUDP(buf, dst)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	if _, err := a.SendTCP(ctx, tcpSink.Addr(), lab.Send{Bytes: tcpBytes, RateBps: 8_000_000}); err != nil {
 		t.Fatalf("send tcp: %v", err)
 	}
@@ -68,7 +88,7 @@ func TestE2EProcsCaptureLab(t *testing.T) {
 		total += u.SentBytes
 	}
 	// Truth: payload only is a lower bound of the IP bytes this PID sent.
-	truth := uint64(tcpBytes + udpN*udpSize)
+	truth := uint64(tcpBytes + udpN*udpSize + uncN*uncSize)
 	t.Logf("attributed to this PID: %d sent bytes of %d total sent; payload truth %d", mine, total, truth)
 	if mine < truth {
 		t.Errorf("this PID got %d sent bytes, less than the %d payload bytes it sent", mine, truth)
