@@ -116,6 +116,9 @@ func TestParseRate(t *testing.T) {
 		{"-5M", 0, true},
 		{"1.2.3G", 0, true},
 		{"9999999P", 0, true},
+		{".1", 0, true},
+		{"0.4", 0, true},
+		{"1", 1, false},
 	}
 	for _, tc := range tests {
 		got, err := ParseRate(tc.in)

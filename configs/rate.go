@@ -62,7 +62,7 @@ func ParseRate(s string) (uint64, error) {
 		mult *= 8
 	}
 	r := v * mult
-	if r <= 0 || math.IsInf(r, 0) || math.IsNaN(r) || r > 1e15 {
+	if !(r >= 1) || math.IsInf(r, 0) || r > 1e15 {
 		return 0, fmt.Errorf("rate %q: must be between 1 bit/s and 1 Pbit/s", orig)
 	}
 	return uint64(math.Round(r)), nil
