@@ -22,9 +22,10 @@ func flowRates(r flows.Rates, sent bool) BytesPerSec {
 // AdaptFlows converts a snapshot (taken with flows.By5Tuple: the views
 // aggregate on display) to Flows rows and the totals, which include the
 // flows evicted or expired from the table. rep, when not nil, gives each
-// flow its owning process, container and remote name. Text stays raw: the
-// renderers sanitise it.
-func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report) ([]FlowRow, Totals) {
+// flow its owning process, container and remote name; services, when not
+// nil, names ports ("https"; "" for none). Text stays raw: the renderers
+// sanitise it.
+func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report, services func(p flows.Proto, port uint16) string) ([]FlowRow, Totals) {
 	if snap == nil {
 		return nil, Totals{}
 	}
@@ -69,6 +70,9 @@ func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report) ([]FlowRow, Totals) {
 			Proto: k.Proto.String(), Local: k.Local, Remote: k.Remote, LocalPort: k.LocalPort, RemotePort: k.RemotePort,
 			Sent: flowRates(f.Rates, true), Recv: flowRates(f.Rates, false),
 			SentBytes: f.SentBytes, RecvBytes: f.RecvBytes,
+		}
+		if services != nil && k.Proto.HasPorts() {
+			row.LocalService, row.RemoteService = services(k.Proto, k.LocalPort), services(k.Proto, k.RemotePort)
 		}
 		if o, ok := owners[k]; ok {
 			row.PID, row.Process, row.Container = o.pid, o.prog, o.ctr

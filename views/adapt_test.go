@@ -415,7 +415,7 @@ func TestAdaptFlows(t *testing.T) {
 		Totals: flows.FlowStat{Counts: flows.Counts{SentBytes: 1900, RecvBytes: 174},
 			Rates: flows.Rates{R2: rate(30, 2), R10: rate(12, 1), R40: rate(6, 3), Peak: rate(50, 90)}},
 	}
-	rows, tot := AdaptFlows(snap, rep)
+	rows, tot := AdaptFlows(snap, rep, nil)
 	want := []FlowRow{
 		{Proto: "tcp", Local: aLocal, Remote: aRemote, LocalPort: 40000, RemotePort: 22, RemoteName: "backup-1.lab.example",
 			Sent: BytesPerSec{20, 10, 5, 40}, Recv: BytesPerSec{2, 1, 0.5, 4}, SentBytes: 900, RecvBytes: 90,
@@ -429,8 +429,17 @@ func TestAdaptFlows(t *testing.T) {
 	if tot != wantTot {
 		t.Errorf("totals = %+v, want %+v", tot, wantTot)
 	}
-	if r, _ := AdaptFlows(snap, nil); r[0].PID != 0 || r[0].RemoteName != "" {
+	if r, _ := AdaptFlows(snap, nil, nil); r[0].PID != 0 || r[0].RemoteName != "" {
 		t.Errorf("without attribution: %+v", r[0])
+	}
+	svc := func(p flows.Proto, port uint16) string {
+		if p == flows.ProtoTCP && port == 22 {
+			return "ssh"
+		}
+		return ""
+	}
+	if r, _ := AdaptFlows(snap, nil, svc); r[0].RemoteService != "ssh" || r[0].LocalService != "" || r[1].RemoteService != "" {
+		t.Errorf("services: %+v / %+v", r[0], r[1])
 	}
 	st := FlowStatsOf(snap)
 	if len(st) != 2 || st[0].Rate10s != (attrib.Rates{SentBps: 80, RecvBps: 8}) || st[0].SentPackets != 9 || st[0].Key != snap.Flows[0].Key {

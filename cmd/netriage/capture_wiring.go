@@ -239,7 +239,7 @@ func (t *topLiveCapture) Snapshot(now time.Time) ([]views.FlowRow, []attrib.Flow
 	for len(t.bases) > 1 && !t.bases[1].at.After(start) {
 		t.bases = t.bases[1:]
 	}
-	rows, _ := views.AdaptFlows(&s, nil)
+	rows, _ := views.AdaptFlows(&s, nil, serviceName)
 	win, h := windowFlows(&s, &t.bases[0], t.ifaces)
 	return rows, views.FlowStatsOf(&s), win, h, len(t.ifaces) == 1
 }

@@ -302,6 +302,11 @@ var servicePorts = sync.OnceValue(func() *dns.Ports {
 	return p
 })
 
+// serviceName is a port's service name, "" when it has none.
+func serviceName(proto flows.Proto, p uint16) string {
+	return servicePorts().Name(uint8(proto), p)
+}
+
 // portName labels a port with its service name, or its number.
 func portName(proto flows.Proto, p uint16) string {
 	return servicePorts().Label(uint8(proto), p)

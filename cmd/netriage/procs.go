@@ -18,6 +18,7 @@ import (
 
 	"netriage/configs"
 	"netriage/sources/clock"
+	"netriage/sources/dns"
 	"netriage/sources/sockets"
 	"netriage/triage/attrib"
 	"netriage/views/format"
@@ -167,12 +168,10 @@ func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg co
 	clk := clock.Real{}
 	src := sockets.New(sockets.Config{ProcRoot: f.procDir, FullScanInterval: cfg.Attribution.FullScanInterval.D()})
 	defer src.Close()
-	var names *whoResolver
-	if !f.noDNS && view == viewRemotes {
-		names = newWhoResolver(ctx)
-	}
 	acfg := attrib.Config{ClosedGrace: cfg.Attribution.ClosedGrace.D()}
-	if names != nil {
+	if !f.noDNS && view == viewRemotes {
+		names := dns.New(ctx, dns.Options{})
+		defer names.Close()
 		acfg.Name = names.Name
 	}
 	at := attrib.New(acfg)

@@ -10,6 +10,7 @@ import (
 
 	"netriage/sources/capture"
 	"netriage/sources/clock"
+	"netriage/sources/dns"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
@@ -123,7 +124,9 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	var names func(netip.Addr) string
 	if !f.noDNS && !check {
-		names = newWhoResolver(ctx).Name
+		r := dns.New(ctx, dns.Options{})
+		defer r.Close()
+		names = r.Name
 	}
 	fw := f.writer(env, names)
 	var writeErr error

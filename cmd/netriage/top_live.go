@@ -18,6 +18,7 @@ import (
 	"netriage/configs"
 	"netriage/sources/capture"
 	"netriage/sources/clock"
+	"netriage/sources/dns"
 	"netriage/sources/links"
 	"netriage/sources/sockets"
 	"netriage/triage"
@@ -93,6 +94,7 @@ func topHasCap(caps uint64, bit int) bool { return caps&(1<<uint(bit)) != 0 }
 // topLive is the engine's state; every field is owned by the engine
 // goroutine.
 type topLive struct {
+	names    *dns.Resolver // nil with -n
 	clk      clock.Clock
 	cfg      configs.Config
 	tf       *topFlags
@@ -190,7 +192,8 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 	e.socks = sockets.New(sockets.Config{FullScanInterval: cfg.Attribution.FullScanInterval.D()})
 	acfg := attrib.Config{ClosedGrace: cfg.Attribution.ClosedGrace.D()}
 	if !tf.noDNS {
-		acfg.Name = newWhoResolver(ctx).Name
+		e.names = dns.New(ctx, dns.Options{})
+		acfg.Name = e.names.Name
 	}
 	e.at = attrib.New(acfg)
 	return e, nil
@@ -206,6 +209,9 @@ func (e *topLive) Close() {
 	}
 	if e.lr != nil {
 		e.lr.Close()
+	}
+	if e.names != nil {
+		e.names.Close()
 	}
 }
 
@@ -343,7 +349,7 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 	if e.capt != nil {
 		m.Flows = capFlows
 		if lc, ok := e.capt.(interface{ Last() *flows.Snapshot }); ok && rep != nil {
-			m.Flows, _ = views.AdaptFlows(lc.Last(), rep)
+			m.Flows, _ = views.AdaptFlows(lc.Last(), rep, serviceName)
 		}
 		m.CaptureDrops = health.KernelDrops
 		m.EvictedFlows = health.EvictedFlows
@@ -476,7 +482,7 @@ func (r *topReplay) Run(ctx context.Context) {
 // model builds the display model of one replay snapshot.
 func (r *topReplay) model(s *flows.Snapshot, done bool, err error) *views.Model {
 	m := &views.Model{Now: s.Time, Seq: s.Seq, Source: "replay " + r.name, Mode: "capture file"}
-	m.Flows, m.Totals = views.AdaptFlows(s, nil)
+	m.Flows, m.Totals = views.AdaptFlows(s, nil, serviceName)
 	m.EvictedFlows = s.Capture.EvictedFlows
 	r.hist.Push("rx/file", m.Totals.Recv.W2s)
 	r.hist.Push("tx/file", m.Totals.Sent.W2s)
