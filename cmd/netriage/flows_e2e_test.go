@@ -15,15 +15,6 @@ import (
 	"netriage/internal/lab"
 )
 
-func e2eBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("NETRIAGE_BIN")
-	if bin == "" {
-		t.Skip("NETRIAGE_BIN not set (make e2e builds the binary and sets it)")
-	}
-	return bin
-}
-
 // TestE2EReplayJSON runs the binary on a test capture and checks the final
 // record's totals against the file's known content.
 func TestE2EReplayJSON(t *testing.T) {

@@ -2,47 +2,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// linksBinary returns $NETRIAGE_BIN or skips.
-func linksBinary(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("NETRIAGE_BIN")
-	if bin == "" {
-		t.Skip("NETRIAGE_BIN not set (make e2e builds the binary and sets it)")
-	}
-	return bin
-}
-
-// linksRun runs the binary with args and returns stdout, stderr and the exit
-// code.
-func linksRun(t *testing.T, bin string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("%v did not exit within 30s; stderr: %s", args, errb.String())
-	}
-	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
-}
 
 // linksSampleJSON is the part of an NDJSON line the tests check.
 type linksSampleJSON struct {
@@ -68,8 +34,8 @@ func linksParseNDJSON(t *testing.T, out string) []linksSampleJSON {
 }
 
 func TestE2ELinksJSONCount2(t *testing.T) {
-	bin := linksBinary(t)
-	out, errOut, code := linksRun(t, bin, "links", "-i", "lo", "--output", "json", "--count", "2", "--interval", "200ms")
+	bin := e2eBin(t)
+	out, errOut, code := runBin(t, bin, "links", "-i", "lo", "--output", "json", "--count", "2", "--interval", "200ms")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr: %s", code, errOut)
 	}
@@ -112,8 +78,8 @@ func TestE2ELinksJSONCount2(t *testing.T) {
 }
 
 func TestE2ELinksUserCapacityAndFormats(t *testing.T) {
-	bin := linksBinary(t)
-	out, errOut, code := linksRun(t, bin, "links", "-i", "lo", "-O", "json", "--count", "1", "--interval", "100ms", "--link-speed", "lo=1G")
+	bin := e2eBin(t)
+	out, errOut, code := runBin(t, bin, "links", "-i", "lo", "-O", "json", "--count", "1", "--interval", "100ms", "--link-speed", "lo=1G")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -124,19 +90,19 @@ func TestE2ELinksUserCapacityAndFormats(t *testing.T) {
 	if u, ok := s[0].Interfaces[0]["rx_utilization"].(float64); !ok || u < 0 {
 		t.Errorf("rx_utilization = %v", s[0].Interfaces[0]["rx_utilization"])
 	}
-	out, errOut, code = linksRun(t, bin, "links", "-i", "lo", "-O", "csv", "--count", "2", "--interval", "100ms")
+	out, errOut, code = runBin(t, bin, "links", "-i", "lo", "-O", "csv", "--count", "2", "--interval", "100ms")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "time,seq,name,") {
 		t.Fatalf("csv: exit %d, %q, stderr %s", code, out, errOut)
 	}
-	out, _, code = linksRun(t, bin, "links", "-i", "lo", "--duration", "350ms", "--interval", "100ms")
+	out, _, code = runBin(t, bin, "links", "-i", "lo", "--duration", "350ms", "--interval", "100ms")
 	if code != 0 || strings.Count(out, "IFACE") < 2 {
 		t.Fatalf("table with --duration: exit %d:\n%s", code, out)
 	}
 }
 
 func TestE2ELinksBadInput(t *testing.T) {
-	bin := linksBinary(t)
+	bin := e2eBin(t)
 	dir := t.TempDir()
 	badYAML := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(badYAML, []byte("interval: 1s\nlinks:\n  speeds:\n    eth0: fast\n"), 0o600); err != nil {
@@ -166,7 +132,7 @@ func TestE2ELinksBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, code := linksRun(t, bin, tc.args...)
+			out, errOut, code := runBin(t, bin, tc.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2; stderr: %s", code, errOut)
 			}
@@ -183,8 +149,8 @@ func TestE2ELinksBadInput(t *testing.T) {
 }
 
 func TestE2EDoctor(t *testing.T) {
-	bin := linksBinary(t)
-	out, errOut, code := linksRun(t, bin, "doctor", "-O", "json")
+	bin := e2eBin(t)
+	out, errOut, code := runBin(t, bin, "doctor", "-O", "json")
 	var rep struct {
 		Capabilities []struct {
 			Name string `json:"name"`
@@ -208,7 +174,7 @@ func TestE2EDoctor(t *testing.T) {
 	if os.Geteuid() == 0 && code != 0 {
 		t.Errorf("as root doctor should pass: %s", out)
 	}
-	out, _, _ = linksRun(t, bin, "doctor")
+	out, _, _ = runBin(t, bin, "doctor")
 	for _, w := range []string{"CAP_NET_RAW", "CAP_SYS_PTRACE", "interface counters", "packet capture"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("doctor table lacks %q:\n%s", w, out)

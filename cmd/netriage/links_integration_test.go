@@ -14,7 +14,7 @@ import (
 // for it and returns stdout, stderr and the exit code.
 func linksStart(t *testing.T, args ...string) func() (string, string, int) {
 	t.Helper()
-	bin := linksBinary(t)
+	bin := e2eBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var out, errb bytes.Buffer
@@ -38,7 +38,7 @@ func num(v interface{}) uint64 {
 
 func TestIntegrationLinksExactBytes(t *testing.T) {
 	l := lab.New(t)
-	linksBinary(t)
+	e2eBin(t)
 	a, b := l.Netns(), l.Netns()
 	la, lb := l.Veth(a, b)
 	la.OffloadsOff()
@@ -104,7 +104,7 @@ func TestIntegrationLinksExactBytes(t *testing.T) {
 
 func TestIntegrationLinksShaperDrops(t *testing.T) {
 	l := lab.New(t)
-	linksBinary(t)
+	e2eBin(t)
 	rt := l.Router()
 	rt.RtoB.TBF(20_000_000, 32_000, 64_000)
 	sink := rt.B.UDPSink(rt.BtoR.IPv4.Addr())
@@ -146,7 +146,7 @@ func TestIntegrationLinksShaperDrops(t *testing.T) {
 
 func TestIntegrationLinksInterfaceGone(t *testing.T) {
 	l := lab.New(t)
-	linksBinary(t)
+	e2eBin(t)
 	a, b := l.Netns(), l.Netns()
 	la, _ := l.Veth(a, b)
 	lc, _ := l.Veth(a, b)

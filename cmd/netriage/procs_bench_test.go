@@ -42,7 +42,7 @@ func BenchmarkProcsVsNethogs(b *testing.B) {
 	var nrOut, nrErr bytes.Buffer
 	nr.Stdout, nr.Stderr = &nrOut, &nrErr
 	nh := a.Command(ctx, "nethogs", "-t", "-v", "2", "-d", "1", la.Name)
-	nhOut := &limitedBuf{max: 4 << 20}
+	nhOut := &lab.LimitedBuffer{Max: 4 << 20}
 	nh.Stdout, nh.Stderr = nhOut, nhOut
 	if err := nr.Start(); err != nil {
 		b.Fatal(err)
@@ -82,7 +82,7 @@ func BenchmarkProcsVsNethogs(b *testing.B) {
 	// nethogs -t -v 2 lines: "program/pid/uid<TAB>sent<TAB>received" (bytes).
 	var theirs float64
 	re := regexp.MustCompile(`/` + strconv.Itoa(pid) + `/\d+\t([0-9.eE+-]+)\t`)
-	for _, line := range strings.Split(string(nhOut.buf), "\n") {
+	for _, line := range strings.Split(string(nhOut.Bytes()), "\n") {
 		if m := re.FindStringSubmatch(line); m != nil {
 			if v, err := strconv.ParseFloat(m[1], 64); err == nil {
 				theirs = v
@@ -93,20 +93,8 @@ func BenchmarkProcsVsNethogs(b *testing.B) {
 	b.ReportMetric(100*theirs/payload, "nethogs-%-of-payload")
 	b.Logf("payload %d B; netriage %d IP bytes; nethogs %.0f bytes", payload, ours, theirs)
 	if testing.Verbose() {
-		b.Logf("nethogs output (tail):\n%s", tail(string(nhOut.buf), 600))
+		b.Logf("nethogs output (tail):\n%s", tail(string(nhOut.Bytes()), 600))
 	}
-}
-
-type limitedBuf struct {
-	buf []byte
-	max int
-}
-
-func (l *limitedBuf) Write(p []byte) (int, error) {
-	if len(l.buf) < l.max {
-		l.buf = append(l.buf, p[:min(len(p), l.max-len(l.buf))]...)
-	}
-	return len(p), nil
 }
 
 func tail(s string, n int) string {

@@ -39,10 +39,7 @@ func TestE2EHelperTalker(t *testing.T) {
 // hostile command line that talks TCP on loopback, and checks its row: PID,
 // bytes counted, and a command line with no control characters.
 func TestE2EProcs(t *testing.T) {
-	bin := os.Getenv("NETRIAGE_BIN")
-	if bin == "" {
-		t.Skip("NETRIAGE_BIN not set (make e2e)")
-	}
+	bin := e2eBin(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -118,10 +115,7 @@ func TestE2EProcs(t *testing.T) {
 }
 
 func TestE2EProcsReplaySaysNoProcesses(t *testing.T) {
-	bin := os.Getenv("NETRIAGE_BIN")
-	if bin == "" {
-		t.Skip("NETRIAGE_BIN not set (make e2e)")
-	}
+	bin := e2eBin(t)
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "procs", "--replay", "some.pcap")
 	cmd.Stderr = &stderr

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"netriage/internal/lab"
@@ -17,26 +16,6 @@ import (
 	"testing"
 	"time"
 )
-
-// runBin runs the built binary and returns its output and exit code.
-func runBin(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %s: %v", bin, err)
-	}
-	if strings.Contains(e.String(), "goroutine ") {
-		t.Errorf("stack trace on stderr: %s", e.String())
-	}
-	return o.String(), e.String(), code
-}
 
 // replayPair is an unordered address pair: a conversation at the IP level.
 type replayPair struct{ a, b netip.Addr }

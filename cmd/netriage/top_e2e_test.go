@@ -30,10 +30,7 @@ func startTUI(t *testing.T, w, h int, args string) *tmuxSession {
 // topBin returns the binary under test, or skips.
 func topBin(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("NETRIAGE_BIN")
-	if bin == "" {
-		t.Skip("NETRIAGE_BIN not set (make e2e sets it)")
-	}
+	bin := e2eBin(t)
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed (make deps installs it)")
 	}

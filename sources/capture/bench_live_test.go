@@ -43,7 +43,7 @@ func BenchmarkLiveFlood(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	iftop := a.Command(ctx, "iftop", "-t", "-s", "5", "-n", "-N", "-P", "-i", la.Name)
-	iftopOut := &limitedBuffer{max: 1 << 20}
+	iftopOut := &lab.LimitedBuffer{Max: 1 << 20}
 	iftop.Stdout, iftop.Stderr = iftopOut, iftopOut
 	if err := iftop.Start(); err != nil {
 		b.Skipf("iftop not available: %v", err)
@@ -53,7 +53,7 @@ func BenchmarkLiveFlood(b *testing.B) {
 	var nrBin *exec.Cmd
 	if bin := os.Getenv("NETRIAGE_BIN"); bin != "" {
 		nrBin = a.Command(ctx, bin, "flows", "-i", la.Name, "-n", "-N", "--count", "5", "--interval", "1s", "--output", "json", "-L", "5")
-		nrBin.Stdout = &limitedBuffer{max: 1 << 20}
+		nrBin.Stdout = &lab.LimitedBuffer{Max: 1 << 20}
 		if err := nrBin.Start(); err != nil {
 			b.Fatalf("start %s: %v", bin, err)
 		}
@@ -107,17 +107,3 @@ func BenchmarkLiveFlood(b *testing.B) {
 		b.Logf("iftop cumulative sent: %s; interface tx %0.f bytes (%0.f IP bytes)", m[1], ifBytes, ifBytes-14*pk)
 	}
 }
-
-type limitedBuffer struct {
-	buf []byte
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if len(l.buf) < l.max {
-		l.buf = append(l.buf, p[:min(len(p), l.max-len(l.buf))]...)
-	}
-	return len(p), nil
-}
-
-func (l *limitedBuffer) Bytes() []byte { return l.buf }
