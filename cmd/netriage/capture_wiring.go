@@ -205,7 +205,6 @@ type topLiveCapture struct {
 	// the verdict's window starts at the newest one not after winStart.
 	bases    []flowBaseline
 	winStart time.Time
-	last     flows.Snapshot
 }
 
 // topBaselineEvery bounds the baselines' memory: with more flows than this
@@ -225,9 +224,8 @@ func startTopLive(ctx context.Context, ifaces []string, tf *topFlags, cfg config
 // (the time of its first sample).
 func (t *topLiveCapture) SetWindowStart(at time.Time) { t.winStart = at }
 
-func (t *topLiveCapture) Snapshot(now time.Time) ([]views.FlowRow, []attrib.FlowStat, []verdict.Flow, verdict.Capture, bool) {
+func (t *topLiveCapture) Snapshot(now time.Time) (*flows.Snapshot, []attrib.FlowStat, []verdict.Flow, verdict.Capture, bool) {
 	s := t.l.Snapshot(now)
-	t.last = s
 	if n := len(t.bases); n == 0 || len(s.Flows) <= topBaselineEvery || now.Sub(t.bases[n-1].at) >= t.window/4 {
 		t.bases = append(t.bases, baselineOf(&s))
 	}
@@ -239,13 +237,8 @@ func (t *topLiveCapture) Snapshot(now time.Time) ([]views.FlowRow, []attrib.Flow
 	for len(t.bases) > 1 && !t.bases[1].at.After(start) {
 		t.bases = t.bases[1:]
 	}
-	rows, _ := views.AdaptFlows(&s, nil, serviceName)
 	win, h := windowFlows(&s, &t.bases[0], t.ifaces)
-	return rows, views.FlowStatsOf(&s), win, h, len(t.ifaces) == 1
+	return &s, views.FlowStatsOf(&s), win, h, len(t.ifaces) == 1
 }
-
-// Last returns the newest snapshot, so the engine can adapt the flow rows
-// again once the attribution report exists.
-func (t *topLiveCapture) Last() *flows.Snapshot { return &t.last }
 
 func (t *topLiveCapture) Stop() { t.l.Close() }

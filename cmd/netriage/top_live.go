@@ -45,10 +45,10 @@ type topPublisher interface{ Publish(*views.Model) }
 // topCapture is a running packet capture as the TUI uses it; see
 // topStartCapture.
 type topCapture interface {
-	// Flows returns the flow rows (windows, cumulative bytes), the flow
-	// statistics for the attribution join and the window's flows for the
-	// verdict, with the capture's health since start.
-	Snapshot(now time.Time) (rows []views.FlowRow, stats []attrib.FlowStat, window []verdict.Flow, health verdict.Capture, perInterface bool)
+	// Snapshot returns the flow snapshot at now (5-tuples: the views
+	// aggregate), the flow statistics for the attribution join, the flows
+	// of the verdict's window and the capture's health over that window.
+	Snapshot(now time.Time) (snap *flows.Snapshot, stats []attrib.FlowStat, window []verdict.Flow, health verdict.Capture, perInterface bool)
 	// Stop ends the capture.
 	Stop()
 }
@@ -314,7 +314,7 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 	// Sockets and attribution.
 	var rep *attrib.Report
 	var hostNetns uint64
-	var capFlows []views.FlowRow
+	var capSnap *flows.Snapshot
 	var winFlows []verdict.Flow
 	var health verdict.Capture
 	perIf := false
@@ -328,7 +328,7 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 			if ws, ok := e.capt.(interface{ SetWindowStart(time.Time) }); ok && len(e.window) > 0 {
 				ws.SetWindowStart(e.window[0].Time)
 			}
-			capFlows, fl, winFlows, health, perIf = e.capt.Snapshot(now)
+			capSnap, fl, winFlows, health, perIf = e.capt.Snapshot(now)
 		} else {
 			fl = e.counters.Update(tab)
 		}
@@ -347,10 +347,7 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 	}
 	m.Procs, m.Conns, m.Remotes = views.AdaptAttrib(rep, hostNetns)
 	if e.capt != nil {
-		m.Flows = capFlows
-		if lc, ok := e.capt.(interface{ Last() *flows.Snapshot }); ok && rep != nil {
-			m.Flows, _ = views.AdaptFlows(lc.Last(), rep, serviceName)
-		}
+		m.Flows, _ = views.AdaptFlows(capSnap, rep, serviceName)
 		m.CaptureDrops = health.KernelDrops
 		m.EvictedFlows = health.EvictedFlows
 	} else {
