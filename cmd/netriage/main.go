@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"netriage/views/format"
 )
 
 // Exit codes shared by every subcommand. check uses the monitoring-plugin
@@ -129,9 +131,14 @@ func usageErrorf(format string, a ...any) error {
 // fail prints err on stderr prefixed with the subcommand and returns the
 // matching exit code.
 func fail(env *cmdEnv, sub string, err error) int {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, errUsage.Error()+": ")
-	fmt.Fprintf(env.stderr, "netriage %s: %s\n", sub, msg)
+	msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
+	// Errors can quote untrusted text (names from the kernel, files,
+	// flags): strip control characters line by line.
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		lines[i] = format.Sanitize(l, 0)
+	}
+	fmt.Fprintf(env.stderr, "netriage %s: %s\n", sub, strings.Join(lines, "\n"))
 	if errors.Is(err, errUsage) {
 		return exitUsage
 	}

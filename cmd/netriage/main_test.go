@@ -59,3 +59,16 @@ func TestEverySubcommandHasHelp(t *testing.T) {
 		})
 	}
 }
+
+// TestFailSanitizes: error text reaches the terminal without control
+// characters, line breaks kept, and usage errors exit 2.
+func TestFailSanitizes(t *testing.T) {
+	var e bytes.Buffer
+	code := fail(&cmdEnv{stdout: &bytes.Buffer{}, stderr: &e}, "x", usageErrorf("unknown interface \x1b[2Jevil\nsecond line"))
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	if got, want := e.String(), "netriage x: unknown interface ?[2Jevil\nsecond line\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+}
