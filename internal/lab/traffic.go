@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"net"
 	"net/netip"
@@ -27,6 +28,10 @@ type Send struct {
 	RateBps uint64
 	// Timeout bounds the run (default 30s).
 	Timeout time.Duration
+	// RetransBytes, when not nil, receives the payload bytes SendTCP's
+	// socket retransmitted (tcp_info bytes_retrans), read once the peer
+	// has closed: retransmitted segments cross the wire again.
+	RetransBytes *uint64
 }
 
 // pacer sleeps so that sent bytes never run ahead of rateBps.
@@ -100,6 +105,18 @@ func (ns *NS) SendTCP(ctx context.Context, dst netip.AddrPort, s Send) (int64, e
 	}
 	if _, err := io.Copy(io.Discard, conn); err != nil {
 		return sent, fmt.Errorf("lab: tcp wait for close from %s: %w", dst, err)
+	}
+	if s.RetransBytes != nil {
+		rc, err := conn.(*net.TCPConn).SyscallConn()
+		if err != nil {
+			return sent, fmt.Errorf("lab: tcp_info: %w", err)
+		}
+		var info *unix.TCPInfo
+		var ierr error
+		if err := rc.Control(func(fd uintptr) { info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil || ierr != nil {
+			return sent, fmt.Errorf("lab: tcp_info: %v %v", err, ierr)
+		}
+		*s.RetransBytes = info.Bytes_retrans
 	}
 	return sent, nil
 }
