@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests use.
 DEB_PKGS  := gcc libc6-dev libpcap-dev iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps
-FUZZTIME  ?= 8s
+FUZZEXECS ?= 150000x
 
 .PHONY: all build run test unit integration e2e fuzz bench lint deps generate tidy-check clean
 
@@ -51,7 +51,7 @@ e2e: build
 	NETRIAGE_INTEGRATION=1 NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestE2E' -timeout 10m ./cmd/...
 
 fuzz:
-	@./internal/fuzz.sh $(FUZZTIME)
+	@./internal/fuzz.sh $(FUZZEXECS)
 
 # bench runs every benchmark; the lab ones (live capture flood against iftop,
 # procs against nethogs) need root and run because NETRIAGE_INTEGRATION is set.
