@@ -2,6 +2,7 @@ package lab_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -123,5 +124,19 @@ func TestIntegrationDoStaysInNamespace(t *testing.T) {
 	}
 	if len(ifaces) != 1 || ifaces[0] != "lo" {
 		t.Fatalf("inside a new namespace: %v, want [lo]", ifaces)
+	}
+}
+
+func TestCPUTime(t *testing.T) {
+	t0 := lab.CPUTime(os.Getpid())
+	deadline := time.Now().Add(30 * time.Millisecond)
+	for x := 0; time.Now().Before(deadline); x++ {
+		_ = x * x
+	}
+	if d := lab.CPUTime(os.Getpid()) - t0; d < 10*time.Millisecond {
+		t.Errorf("30 ms of spinning counted as %v", d)
+	}
+	if lab.CPUTime(-1) != 0 {
+		t.Error("a missing process has CPU time")
 	}
 }

@@ -18,7 +18,10 @@ import (
 // across a veth for 3 s while netriage's live capture and iftop watch the
 // same interface. It reports netriage's completeness (captured IP bytes +
 // 14 per frame against the interface's tx counter), kernel drops, and the
-// CPU seconds per million packets of both tools. It needs root and
+// CPU seconds per million packets of both tools: over each process's
+// whole life ("-cpu-s/Mpkt": start-up, idle ticks and exit included) and
+// over the flood alone ("-flood-cpu-s/Mpkt": on-CPU time of all the
+// process's threads from /proc, read just before and after the flood). It needs root and
 // NETRIAGE_INTEGRATION=1 (make bench sets it); b.N is ignored: one flood.
 func BenchmarkLiveFlood(b *testing.B) {
 	l := lab.New(b)
@@ -42,7 +45,7 @@ func BenchmarkLiveFlood(b *testing.B) {
 	defer live.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	iftop := a.Command(ctx, "iftop", "-t", "-s", "5", "-n", "-N", "-P", "-i", la.Name)
+	iftop := a.Command(ctx, "stdbuf", "-oL", "iftop", "-t", "-s", "5", "-n", "-N", "-P", "-i", la.Name)
 	iftopOut := &lab.LimitedBuffer{Max: 1 << 20}
 	iftop.Stdout, iftop.Stderr = iftopOut, iftopOut
 	if err := iftop.Start(); err != nil {
@@ -58,10 +61,15 @@ func BenchmarkLiveFlood(b *testing.B) {
 			b.Fatalf("start %s: %v", bin, err)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond)
 	c0 := la.Counters()
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	iftop0 := lab.CPUTime(iftop.Process.Pid)
+	var bin0 time.Duration
+	if nrBin != nil {
+		bin0 = lab.CPUTime(nrBin.Process.Pid)
+	}
 	b.ResetTimer()
 	if out, err := a.Iperf3(ctx, "-c", lb.IPv4.Addr().String(), "-u", "-b", "400M", "-l", "64", "-t", "3"); err != nil {
 		b.Fatalf("iperf3: %v\n%s", err, out)
@@ -70,6 +78,11 @@ func BenchmarkLiveFlood(b *testing.B) {
 	b.StopTimer()
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	iftopFlood := lab.CPUTime(iftop.Process.Pid) - iftop0
+	var binFlood time.Duration
+	if nrBin != nil {
+		binFlood = lab.CPUTime(nrBin.Process.Pid) - bin0
+	}
 	c1 := la.Counters()
 	s := live.Snapshot(time.Now())
 	_ = iftop.Wait()
@@ -99,11 +112,16 @@ func BenchmarkLiveFlood(b *testing.B) {
 	b.ReportMetric(float64(s.Capture.KernelDrops), "kernel-drops")
 	b.ReportMetric(ours, "netriage-cpu-s/Mpkt")
 	b.ReportMetric(iftopCPU/(pk/1e6), "iftop-cpu-s/Mpkt")
+	b.ReportMetric(iftopFlood.Seconds()/(pk/1e6), "iftop-flood-cpu-s/Mpkt")
 	if nrBin != nil && nrBin.ProcessState != nil {
 		st := nrBin.ProcessState
 		b.ReportMetric((st.UserTime()+st.SystemTime()).Seconds()/(pk/1e6), "netriage-bin-cpu-s/Mpkt")
+		b.ReportMetric(binFlood.Seconds()/(pk/1e6), "netriage-bin-flood-cpu-s/Mpkt")
 	}
 	if m := regexp.MustCompile(`Cumulative \(sent/received/total\):\s+(\S+)`).FindSubmatch(iftopOut.Bytes()); m != nil {
 		b.Logf("iftop cumulative sent: %s; interface tx %0.f bytes (%0.f IP bytes)", m[1], ifBytes, ifBytes-14*pk)
+	} else {
+		out := iftopOut.Bytes()
+		b.Logf("iftop (%v) printed no cumulative line; its output ends:\n%s", iftop.ProcessState, out[max(0, len(out)-800):])
 	}
 }

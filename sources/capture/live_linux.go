@@ -33,8 +33,21 @@ const (
 	// handing it over when traffic is light: fewer wake-ups (CPU) for a
 	// little latency, far below the reporting interval.
 	liveBlockTimeout = 10 * time.Millisecond
-	liveFrameSize    = 4096 // headers only: lengths come from the kernel
-	liveBlockSize    = 1 << 20
+	// liveSnapLen is how much of each frame the kernel copies into the
+	// ring (the filter program's return value). Byte counts come from the
+	// IP header and the kernel's frame length, never from the copy, so
+	// only headers are needed: Ethernet with two VLAN tags (22) + IPv6
+	// (40) + 134 bytes of extension headers + a TCP header with options
+	// (60). A smaller copy is less kernel work per packet and more
+	// packets per ring.
+	liveSnapLen = 256
+	// liveFrameSize is the ring's nominal frame size; TPACKET_V3 packs
+	// frames of any length into blocks, so it only sets the geometry.
+	liveFrameSize = 4096
+	// liveBlockSize: 256 KiB blocks (32 in the default 8 MiB ring) keep
+	// a few hundred milliseconds of slack at moderate rates, where a
+	// block is handed over by the time-out long before it is full.
+	liveBlockSize = 256 << 10
 )
 
 // Live is a running capture: one TPACKET_V3 ring per interface, one reader
@@ -62,25 +75,17 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 	if len(names) == 0 || (len(names) == 1 && names[0] == "any") {
 		names = []string{"any"}
 	}
-	var raw []bpf.RawInstruction
-	if o.Filter != "" {
-		ins, err := pcap.CompileBPFFilter(layers.LinkType(LinkEthernet), liveFrameSize, o.Filter)
-		if err != nil {
-			return nil, &FilterError{Expr: o.Filter, Err: err}
-		}
-		raw = toRaw(ins)
+	raw, err := filterProgram(LinkEthernet, o.Filter)
+	if err != nil {
+		return nil, err
 	}
-	var rawDgram []bpf.RawInstruction
-	if o.Filter != "" {
-		ins, err := pcap.CompileBPFFilter(layers.LinkType(LinkRawAlt), liveFrameSize, o.Filter)
-		if err != nil {
-			return nil, &FilterError{Expr: o.Filter, Err: err}
-		}
-		rawDgram = toRaw(ins)
+	rawDgram, err := filterProgram(LinkRawAlt, o.Filter)
+	if err != nil {
+		return nil, err
 	}
 	ringMiB := o.RingMiB
 	if ringMiB <= 0 {
-		ringMiB = 32
+		ringMiB = DefaultRingMiB
 	}
 	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet)}
 	for i, name := range names {
@@ -105,6 +110,21 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		go l.read(ctx, h)
 	}
 	return l, nil
+}
+
+// filterProgram returns the socket filter for one link type: the user's
+// tcpdump expression compiled by libpcap (exact tcpdump semantics), or,
+// without one, a program that accepts everything. Either returns
+// liveSnapLen, which the kernel takes as the number of bytes to copy.
+func filterProgram(lt LinkType, expr string) ([]bpf.RawInstruction, error) {
+	if expr == "" {
+		return bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: liveSnapLen}})
+	}
+	ins, err := pcap.CompileBPFFilter(layers.LinkType(lt), liveSnapLen, expr)
+	if err != nil {
+		return nil, &FilterError{Expr: expr, Err: err}
+	}
+	return toRaw(ins), nil
 }
 
 func toRaw(ins []pcap.BPFInstruction) []bpf.RawInstruction {
@@ -159,11 +179,9 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 	if link != LinkEthernet {
 		prog = rawDgram
 	}
-	if prog != nil {
-		if err := tp.SetBPF(prog); err != nil {
-			tp.Close()
-			return nil, fmt.Errorf("capture on %s: attach filter: %w", name, err)
-		}
+	if err := tp.SetBPF(prog); err != nil {
+		tp.Close()
+		return nil, fmt.Errorf("capture on %s: attach filter: %w", name, err)
 	}
 	dec, err := NewDecoder(link)
 	if err != nil {

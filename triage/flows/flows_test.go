@@ -358,3 +358,57 @@ func BenchmarkTableUpdate(b *testing.B) {
 		tb.Update(p)
 	}
 }
+
+// TestLastFlowCache runs random packets of a few conversations, in runs
+// and interleaved, with both directions, hints and a small cap (evictions
+// and slot reuse), through a table with the last-flow cache and through
+// one whose cache is cleared before every packet: the snapshots must be
+// identical.
+func TestLastFlowCache(t *testing.T) {
+	for _, cfg := range []TableConfig{
+		{MaxFlows: 3, IdleTimeout: 2 * time.Second, Local: NewLocal(netip.MustParsePrefix("198.18.0.1/32"))},
+		{MaxFlows: 3, IdleTimeout: 2 * time.Second},
+		{MaxFlows: 1000},
+	} {
+		cached, plain := NewTable(cfg), NewTable(cfg)
+		rng := rand.New(rand.NewPCG(3, 4))
+		addrs := []netip.Addr{hostA, hostB, hostC}
+		sec := 0.0
+		for i := 0; i < 20000; i++ {
+			src, dst := addrs[rng.IntN(3)], addrs[rng.IntN(3)]
+			p := pkt(sec, Proto(6+11*rng.IntN(2)), src, uint16(1+rng.IntN(3)), dst, 80, uint32(40+rng.IntN(1500)))
+			p.Hint = Side(rng.IntN(3))
+			for run := rng.IntN(4); run >= 0; run-- {
+				sec += rng.Float64() / 100
+				if rng.IntN(300) == 0 { // a pause: everything idles out
+					sec += 5
+					cached.Expire(at(sec))
+					plain.Expire(at(sec))
+				}
+				p.Time = at(sec)
+				cached.Update(p)
+				plain.last.valid = false
+				plain.Update(p)
+			}
+		}
+		a, b := cached.Snapshot(at(sec+1), By5Tuple), plain.Snapshot(at(sec+1), By5Tuple)
+		if d := cmp.Diff(b, a, addrEq); d != "" {
+			t.Errorf("cached vs uncached (-plain +cached):\n%s", d)
+		}
+		if a.Capture.EvictedFlows == 0 && cfg.MaxFlows == 3 {
+			t.Error("no evictions: the test does not exercise slot reuse")
+		}
+	}
+}
+
+// BenchmarkTableUpdateRun is a bulk transfer: runs of packets of one flow.
+func BenchmarkTableUpdateRun(b *testing.B) {
+	tb := NewTable(TableConfig{MaxFlows: 200_000, Local: NewLocal(netip.MustParsePrefix("198.18.0.1/32"))})
+	p := pkt(0, ProtoTCP, hostA, 40000, hostB, 443, 1500)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.Time = p.Time.Add(time.Microsecond)
+		tb.Update(p)
+	}
+}

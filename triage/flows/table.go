@@ -1,6 +1,9 @@
 package flows
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // TableConfig configures a Table.
 type TableConfig struct {
@@ -52,12 +55,34 @@ type Table struct {
 	head    int32
 	tail    int32
 
+	// last is the previous packet's flow: a run of packets of one flow
+	// (a bulk transfer, a flood) skips classification and the map.
+	last lastFlow
+
 	other   entry // evicted and expired flows
 	totals  entry
 	evicted uint64
 	expired uint64
 	started bool
 	start   time.Time
+}
+
+// lastFlow caches where the previous packet went. Direction depends on the
+// addresses and, when they cannot decide, on the packet's hint, so both
+// are part of the match.
+type lastFlow struct {
+	valid    bool
+	sent     bool
+	proto    Proto
+	hint     Side
+	sp, dp   uint16
+	src, dst netip.Addr
+	i        int32
+}
+
+func (c *lastFlow) match(p *Packet) bool {
+	return c.valid && c.src == p.Src && c.dst == p.Dst && c.sp == p.SrcPort && c.dp == p.DstPort &&
+		c.proto == p.Proto && c.hint == p.Hint
 }
 
 // NewTable returns an empty table.
@@ -120,6 +145,9 @@ func (t *Table) remove(i int32) {
 	}
 	t.unlink(i)
 	delete(t.index, toIkey(&e.key))
+	if t.last.i == i {
+		t.last.valid = false
+	}
 	t.free = append(t.free, i)
 }
 
@@ -177,6 +205,16 @@ func (t *Table) Update(p *Packet) {
 	}
 	sec := p.Time.Unix()
 	n := uint64(p.Length)
+	if t.last.match(p) {
+		i := t.last.i
+		count(&t.entries[i], sec, p.Time, t.last.sent, n)
+		if t.head != i {
+			t.unlink(i)
+			t.pushFront(i)
+		}
+		count(&t.totals, sec, p.Time, t.last.sent, n)
+		return
+	}
 	fwd := Key{Proto: p.Proto, Local: p.Src, Remote: p.Dst, LocalPort: p.SrcPort, RemotePort: p.DstPort}
 	var i int32
 	sent := true
@@ -205,6 +243,7 @@ func (t *Table) Update(p *Packet) {
 			}
 		}
 	}
+	t.last = lastFlow{valid: true, sent: sent, proto: p.Proto, hint: p.Hint, sp: p.SrcPort, dp: p.DstPort, src: p.Src, dst: p.Dst, i: i}
 	count(&t.entries[i], sec, p.Time, sent, n)
 	if t.head != i {
 		t.unlink(i)
