@@ -135,6 +135,8 @@ type Decoder struct {
 
 	pEth, pSLL, pLo, pIP4, pIP6, pDot1Q *gopacket.DecodingLayerParser
 	decoded                             []gopacket.LayerType
+
+	noFast bool // tests: always take the parser path
 }
 
 // NewDecoder returns a decoder for link type lt, or an error wrapping
@@ -180,6 +182,13 @@ func (d *Decoder) Decode(data []byte, ci *gopacket.CaptureInfo, m *Meta) {
 	m.Time = ci.Timestamp
 	if m.WireLength < len(data) {
 		m.WireLength = len(data)
+	}
+	if !d.noFast {
+		if d.fast(data, m) {
+			return
+		}
+		*m = Meta{IfIndex: m.IfIndex, WireLength: m.WireLength, CaptureLength: m.CaptureLength}
+		m.Time = ci.Timestamp
 	}
 	var p *gopacket.DecodingLayerParser
 	var linkHdr int

@@ -74,3 +74,31 @@ func FuzzPcapReader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeFastPath checks that the fast path and gopacket's
+// DecodingLayerParser path produce the same Meta for every frame.
+func FuzzDecodeFastPath(f *testing.F) {
+	for _, s := range shapes() {
+		f.Add(uint16(s.link), s.frame)
+	}
+	links := []LinkType{LinkEthernet, LinkRaw, LinkRawAlt, LinkIPv4, LinkIPv6}
+	type pair struct{ a, b *Decoder }
+	decs := map[LinkType]pair{}
+	for _, l := range links {
+		a, _ := NewDecoder(l)
+		b, _ := NewDecoder(l)
+		a.SetLocalMAC([]byte{2, 0, 0, 0, 0, 1})
+		b.SetLocalMAC([]byte{2, 0, 0, 0, 0, 1})
+		decs[l] = pair{a, b}
+	}
+	f.Fuzz(func(t *testing.T, link uint16, frame []byte) {
+		p := decs[links[int(link)%len(links)]]
+		ci := gopacket.CaptureInfo{Timestamp: ts0, Length: len(frame) + 7, CaptureLength: len(frame), InterfaceIndex: 3}
+		var fast, slow Meta
+		p.a.Decode(frame, &ci, &fast)
+		p.b.decodeSlow(frame, &ci, &slow)
+		if fast != slow {
+			t.Fatalf("fast path %+v\nparser    %+v", fast, slow)
+		}
+	})
+}

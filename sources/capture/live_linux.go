@@ -10,9 +10,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/google/gopacket/afpacket"
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
 	"github.com/vishvananda/netlink"
@@ -23,16 +24,16 @@ import (
 )
 
 // liveBatch is how many decoded packets a reader hands to the accountant at
-// once; a batch is also flushed when the ring is idle (poll time-out) or
-// when its first packet is older than liveFlushAfter in capture time.
+// once; a batch is also flushed at the end of every ring block.
 const (
-	liveBatch      = 128
-	liveFlushAfter = 50 * time.Millisecond
-	livePoll       = 100 * time.Millisecond
+	liveBatch = 128
 	// liveBlockTimeout is how long the kernel fills a ring block before
-	// handing it over when traffic is light: fewer wake-ups (CPU) for a
-	// little latency, far below the reporting interval.
+	// handing it over when traffic is light; it bounds how stale a
+	// snapshot can be.
 	liveBlockTimeout = 10 * time.Millisecond
+	// liveRetry is how often a reader whose interface is down checks
+	// whether it came back or went away.
+	liveRetry = time.Second
 	// liveSnapLen is how much of each frame the kernel copies into the
 	// ring (the filter program's return value). Byte counts come from the
 	// IP header and the kernel's frame length, never from the copy, so
@@ -62,10 +63,18 @@ type Live struct {
 }
 
 type liveHandle struct {
-	idx  int
-	name string
-	tp   *afpacket.TPacket
-	dec  *Decoder
+	idx     int
+	name    string
+	ifindex int
+	ring    *ring
+	dec     *Decoder
+	// drain asks the reader to empty the ring now; it closes the
+	// channel it receives when done.
+	drain chan chan struct{}
+	// stopped is set when the reader has returned.
+	stopped atomic.Bool
+	// drops accumulates the kernel's drop counter (reading resets it).
+	drops atomic.Uint64
 }
 
 // StartLive opens the rings and starts the readers; it returns at once.
@@ -109,6 +118,11 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		l.wg.Add(1)
 		go l.read(ctx, h)
 	}
+	context.AfterFunc(ctx, func() {
+		for _, h := range l.handles {
+			h.ring.wake()
+		}
+	})
 	return l, nil
 }
 
@@ -140,31 +154,30 @@ func toRaw(ins []pcap.BPFInstruction) []bpf.RawInstruction {
 // counted as captured; others (tun, WireGuard, "any") are read cooked and
 // decoded as raw IP.
 func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstruction) (*liveHandle, error) {
-	sock := afpacket.SocketDgram
+	cooked := true
 	link := LinkRawAlt
-	ifName := ""
+	ifindex := 0
 	var mac net.HardwareAddr
 	if name != "any" {
 		ifc, err := net.InterfaceByName(name)
 		if err != nil {
 			return nil, fmt.Errorf("capture on %q: %w (interfaces: %s)", name, ErrNoInterface, existingInterfaces())
 		}
-		ifName = ifc.Name
+		ifindex = ifc.Index
 		mac = ifc.HardwareAddr
 		if len(ifc.HardwareAddr) == 6 || ifc.Flags&net.FlagLoopback != 0 {
-			sock, link = afpacket.SocketRaw, LinkEthernet
+			cooked, link = false, LinkEthernet
 		}
 	}
-	tp, err := afpacket.NewTPacket(
-		afpacket.OptInterface(ifName),
-		sock,
-		afpacket.OptFrameSize(liveFrameSize),
-		afpacket.OptBlockSize(liveBlockSize),
-		afpacket.OptNumBlocks(ringMiB*(1<<20)/liveBlockSize),
-		afpacket.OptBlockTimeout(liveBlockTimeout),
-		afpacket.OptPollTimeout(livePoll),
-		afpacket.TPacketVersion3,
-	)
+	prog := raw
+	if cooked {
+		prog = rawDgram
+	}
+	r, err := openRing(ringOptions{
+		ifindex: ifindex, cooked: cooked,
+		blockSize: liveBlockSize, blocks: max(ringMiB<<20/liveBlockSize, 2),
+		blockTimeout: liveBlockTimeout, filter: prog,
+	})
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			exe, _ := os.Executable()
@@ -175,23 +188,15 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 		}
 		return nil, fmt.Errorf("capture on %s: %w", name, err)
 	}
-	prog := raw
-	if link != LinkEthernet {
-		prog = rawDgram
-	}
-	if err := tp.SetBPF(prog); err != nil {
-		tp.Close()
-		return nil, fmt.Errorf("capture on %s: attach filter: %w", name, err)
-	}
 	dec, err := NewDecoder(link)
 	if err != nil {
-		tp.Close()
+		r.close()
 		return nil, err
 	}
 	if link == LinkEthernet && realMAC(mac) {
 		dec.SetLocalMAC(mac)
 	}
-	return &liveHandle{idx: idx, name: name, tp: tp, dec: dec}, nil
+	return &liveHandle{idx: idx, name: name, ifindex: ifindex, ring: r, dec: dec, drain: make(chan chan struct{}, 1)}, nil
 }
 
 // realMAC reports whether mac is a real address (loopback's is
@@ -218,72 +223,132 @@ func existingInterfaces() string {
 	return strings.Join(names, ", ")
 }
 
-// read is one handle's reader loop. It allocates nothing per packet.
+// read is one handle's reader loop. It allocates nothing per packet: a
+// block's packets are decoded in place into a reused batch, and the batch
+// is handed to the accountant under one lock.
 func (l *Live) read(ctx context.Context, h *liveHandle) {
 	defer l.wg.Done()
+	defer h.stopped.Store(true)
 	batch := make([]Meta, liveBatch)
 	n := 0
-	var first time.Time
 	flush := func() {
 		if n > 0 {
 			l.acc.AddBatch(batch[:n], h.idx)
 			n = 0
 		}
 	}
-	fails := 0
-	for ctx.Err() == nil {
-		data, ci, err := h.tp.ZeroCopyReadPacketData()
-		if err != nil {
-			flush()
-			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			// The interface went down or away: say so, keep polling a
-			// while in case it comes back, then stop this handle only.
-			fails++
-			msg := err.Error()
-			if _, ierr := net.InterfaceByName(h.name); ierr != nil && h.name != "any" {
-				msg = "interface removed"
-			}
-			stop := fails > 50
-			l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err, ih.Stopped = msg, stop })
-			if stop {
-				return
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(livePoll):
-			}
-			continue
-		}
-		if fails > 0 {
-			fails = 0
-			l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
-		}
+	var ci gopacket.CaptureInfo
+	handle := func(p *rawPacket) {
+		ci.Timestamp = time.Unix(int64(p.sec), int64(p.nsec))
+		ci.Length, ci.CaptureLength, ci.InterfaceIndex = p.length, len(p.data), p.ifindex
 		m := &batch[n]
-		h.dec.Decode(data, &ci, m)
-		m.IfIndex = ci.InterfaceIndex
-		if n == 0 {
-			first = ci.Timestamp
+		h.dec.Decode(p.data, &ci, m)
+		if p.vlan && m.LinkHeader >= 14 && h.dec.LinkType() == LinkEthernet {
+			m.LinkHeader += 4 // the tag the NIC took off was on the wire
 		}
 		n++
-		if n == liveBatch || ci.Timestamp.Sub(first) >= liveFlushAfter {
+		if n == liveBatch {
 			flush()
 		}
 	}
-	flush()
+	drain := func() bool {
+		got := false
+		for h.ring.readBlock(handle) {
+			flush()
+			got = true
+		}
+		return got
+	}
+	failing := false
+	for ctx.Err() == nil {
+		got := drain()
+		select {
+		case done := <-h.drain:
+			got = drain() || got
+			close(done)
+		default:
+		}
+		if failing {
+			// The interface is down: look once a second whether it came
+			// back (packets again) or went away.
+			if got {
+				failing = false
+				l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
+				continue
+			}
+			if h.ifindex != 0 && !interfaceExists(h.ifindex) {
+				l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err, ih.Stopped = "interface removed", true })
+				return
+			}
+			t := time.NewTimer(liveRetry)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			case done := <-h.drain:
+				drain()
+				close(done)
+			}
+			t.Stop()
+			continue
+		}
+		err := h.ring.wait()
+		if err == nil || errors.Is(err, errWoken) {
+			continue
+		}
+		// An error on the socket: the interface went down or away.
+		failing = true
+		msg := err.Error()
+		gone := h.ifindex != 0 && !interfaceExists(h.ifindex)
+		if gone {
+			msg = "interface removed"
+		}
+		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err, ih.Stopped = msg, gone })
+		if gone {
+			return
+		}
+	}
+}
+
+func interfaceExists(ifindex int) bool {
+	_, err := net.InterfaceByIndex(ifindex)
+	return err == nil
+}
+
+// drainAll asks every reader to empty its ring and waits (at most a
+// moment: a reader that stopped does not answer).
+func (l *Live) drainAll() {
+	t := time.NewTimer(200 * time.Millisecond)
+	defer t.Stop()
+	for _, h := range l.handles {
+		if h.stopped.Load() {
+			continue
+		}
+		done := make(chan struct{})
+		select {
+		case h.drain <- done:
+		default:
+			continue // a drain is already queued
+		}
+		h.ring.wake()
+		select {
+		case <-done:
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // Snapshot reads the kernel drop counters, expires idle flows at now and
 // returns the snapshot at now.
 func (l *Live) Snapshot(now time.Time) flows.Snapshot {
+	l.drainAll()
 	for _, h := range l.handles {
-		_, st, err := h.tp.SocketStats()
+		_, drops, err := h.ring.stats()
 		if err != nil {
 			continue
 		}
-		drops := uint64(st.Drops())
-		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.KernelDrops = drops })
+		d := h.drops.Add(drops)
+		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.KernelDrops = d })
 	}
 	l.acc.Expire(now)
 	return l.acc.Snapshot(now)
@@ -308,7 +373,7 @@ func (l *Live) Close() error {
 
 func (l *Live) closeHandles() {
 	for _, h := range l.handles {
-		h.tp.Close()
+		h.ring.close()
 	}
 }
 

@@ -54,6 +54,7 @@ type bucket struct{ sent, recv uint64 }
 type Window struct {
 	b    [WindowSeconds]bucket
 	head int64 // newest Unix second with a bucket; valid when used
+	hs   int   // slot(head)
 	used bool
 }
 
@@ -69,7 +70,7 @@ func slot(sec int64) int {
 func (w *Window) advance(sec int64) {
 	if !w.used {
 		w.b = [WindowSeconds]bucket{}
-		w.head, w.used = sec, true
+		w.head, w.hs, w.used = sec, slot(sec), true
 		return
 	}
 	if sec <= w.head {
@@ -82,13 +83,22 @@ func (w *Window) advance(sec int64) {
 			w.b[slot(s)] = bucket{}
 		}
 	}
-	w.head = sec
+	w.head, w.hs = sec, slot(sec)
 }
 
 // Add counts n bytes in the second sec (Unix seconds), as sent or received.
 // Bytes older than the window are ignored (the caller keeps them in its
 // cumulative Counts); bytes of a later second move the window forward.
 func (w *Window) Add(sec int64, sent bool, n uint64) {
+	if w.used && sec == w.head { // the common case: this second again
+		b := &w.b[w.hs]
+		if sent {
+			b.sent += n
+		} else {
+			b.recv += n
+		}
+		return
+	}
 	w.advance(sec)
 	if sec <= w.head-WindowSeconds {
 		return

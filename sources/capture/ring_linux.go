@@ -1,0 +1,228 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// ring is one AF_PACKET socket with a TPACKET_V3 receive ring, read in
+// place. The kernel fills blocks of packets and hands each over by
+// setting its status; the reader walks a block's packets without a system
+// call or a lock and gives the block back. Waiting for the next block
+// goes through the Go runtime's network poller, so a waiting reader holds
+// no thread and makes no system call of its own.
+type ring struct {
+	fd        int
+	file      *os.File
+	rc        syscall.RawConn
+	mem       []byte
+	blockSize int
+	blocks    int
+	next      int // the block to read next
+	ifindex   int
+	woken     bool // the poller woke the reader; see wait
+	sockErr   error
+}
+
+// ringOptions describe one ring.
+type ringOptions struct {
+	ifindex      int  // 0: every interface
+	cooked       bool // SOCK_DGRAM (link header removed)
+	blockSize    int
+	blocks       int
+	blockTimeout time.Duration
+	filter       []bpf.RawInstruction
+}
+
+// TPACKET_V3 layout (include/uapi/linux/if_packet.h).
+const (
+	blockStatusOff = 8  // tpacket_block_desc.hdr.bh1.block_status
+	blockNumOff    = 12 // .num_pkts
+	blockFirstOff  = 16 // .offset_to_first_pkt
+	sllOff         = 48 // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+	statusVLAN     = unix.TP_STATUS_VLAN_VALID
+)
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// openRing opens the socket, attaches the filter before any packet can
+// arrive (the socket is created with protocol 0 and bound last), maps
+// the ring and binds it to the interface.
+func openRing(o ringOptions) (r *ring, err error) {
+	typ := unix.SOCK_RAW
+	if o.cooked {
+		typ = unix.SOCK_DGRAM
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("packet socket: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if r != nil && r.mem != nil {
+				_ = unix.Munmap(r.mem)
+			}
+			unix.Close(fd)
+		}
+	}()
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return nil, fmt.Errorf("TPACKET_V3: %w", err)
+	}
+	if len(o.filter) > 0 {
+		ins := make([]unix.SockFilter, len(o.filter))
+		for i, in := range o.filter {
+			ins[i] = unix.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
+		}
+		prog := unix.SockFprog{Len: uint16(len(ins)), Filter: &ins[0]}
+		if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog); err != nil {
+			return nil, fmt.Errorf("attach filter: %w", err)
+		}
+	}
+	req := unix.TpacketReq3{
+		Block_size:     uint32(o.blockSize),
+		Block_nr:       uint32(o.blocks),
+		Frame_size:     liveFrameSize,
+		Frame_nr:       uint32(o.blockSize / liveFrameSize * o.blocks),
+		Retire_blk_tov: uint32(max(o.blockTimeout/time.Millisecond, 1)),
+	}
+	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return nil, fmt.Errorf("receive ring of %d × %d bytes: %w", o.blocks, o.blockSize, err)
+	}
+	r = &ring{fd: fd, blockSize: o.blockSize, blocks: o.blocks, ifindex: o.ifindex}
+	r.mem, err = unix.Mmap(fd, 0, o.blockSize*o.blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("map the ring: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: o.ifindex}); err != nil {
+		return nil, fmt.Errorf("bind: %w", err)
+	}
+	r.file = os.NewFile(uintptr(fd), "packet")
+	if r.rc, err = r.file.SyscallConn(); err != nil {
+		r.file.Close()
+		r.file = nil
+		return nil, err
+	}
+	return r, nil
+}
+
+// status is the address of block i's status word.
+func (r *ring) status(i int) *uint32 {
+	return (*uint32)(unsafe.Pointer(&r.mem[i*r.blockSize+blockStatusOff]))
+}
+
+// ready reports whether the next block belongs to the reader.
+func (r *ring) ready() bool {
+	return atomic.LoadUint32(r.status(r.next))&unix.TP_STATUS_USER != 0
+}
+
+// rawPacket is one packet in a block, valid until the block is released.
+type rawPacket struct {
+	data      []byte // the captured bytes, from the link (or network) header
+	sec, nsec uint32
+	length    int // on the wire
+	ifindex   int
+	vlan      bool // the NIC removed a VLAN tag (TP_STATUS_VLAN_VALID)
+}
+
+// readBlock calls fn for every packet of the next block, if it is ready,
+// then gives the block back to the kernel. It reports whether there was
+// a block.
+func (r *ring) readBlock(fn func(*rawPacket)) bool {
+	if !r.ready() {
+		return false
+	}
+	base := r.next * r.blockSize
+	b := r.mem[base : base+r.blockSize]
+	num := *(*uint32)(unsafe.Pointer(&b[blockNumOff]))
+	off := int(*(*uint32)(unsafe.Pointer(&b[blockFirstOff])))
+	var p rawPacket
+	for k := uint32(0); k < num; k++ {
+		if off <= 0 || off+sllOff+8 > len(b) {
+			break
+		}
+		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&b[off]))
+		start := off + int(h.Mac)
+		end := start + int(h.Snaplen)
+		if end > len(b) || start > end {
+			break
+		}
+		p.data = b[start:end:end]
+		p.sec, p.nsec = h.Sec, h.Nsec
+		p.length = int(h.Len)
+		p.ifindex = int(*(*int32)(unsafe.Pointer(&b[off+sllOff+4])))
+		p.vlan = h.Status&statusVLAN != 0 && h.Hv1.Vlan_tpid != 0
+		fn(&p)
+		if h.Next_offset == 0 {
+			break
+		}
+		off += int(h.Next_offset)
+	}
+	atomic.StoreUint32(r.status(r.next), unix.TP_STATUS_KERNEL)
+	r.next = (r.next + 1) % r.blocks
+	return true
+}
+
+// errWoken is returned by wait when it was interrupted (wake).
+var errWoken = errors.New("woken")
+
+// wait blocks until the next block is ready, the socket reports an error
+// (returned), or wake is called (errWoken).
+func (r *ring) wait() error {
+	r.sockErr = nil
+	r.woken = false
+	err := r.rc.Read(func(fd uintptr) bool {
+		if r.ready() {
+			return true
+		}
+		if r.woken {
+			// Woken without a block: an error on the socket (the
+			// interface went down or away)?
+			if e, _ := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR); e != 0 {
+				r.sockErr = syscall.Errno(e)
+				return true
+			}
+		}
+		r.woken = true
+		return false
+	})
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			_ = r.file.SetReadDeadline(time.Time{})
+			return errWoken
+		}
+		return err
+	}
+	return r.sockErr
+}
+
+// wake interrupts a wait (from another goroutine).
+func (r *ring) wake() { _ = r.file.SetReadDeadline(time.Unix(1, 0)) }
+
+// stats returns the kernel's packet and drop counters since the last call
+// (reading them resets them).
+func (r *ring) stats() (packets, drops uint64, err error) {
+	st, err := unix.GetsockoptTpacketStatsV3(r.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return 0, 0, err
+	}
+	return uint64(st.Packets), uint64(st.Drops), nil
+}
+
+// close releases the socket and the ring; no read may be running.
+func (r *ring) close() {
+	if r.file != nil {
+		r.file.Close()
+	}
+	if r.mem != nil {
+		_ = unix.Munmap(r.mem)
+		r.mem = nil
+	}
+}
