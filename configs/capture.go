@@ -19,7 +19,7 @@ type CaptureConfig struct {
 
 // DefaultCapture returns the default capture section.
 func DefaultCapture() CaptureConfig {
-	return CaptureConfig{MaxFlows: 200_000, IdleTimeout: Duration(2 * time.Minute), RingMiB: 8}
+	return CaptureConfig{MaxFlows: 200_000, IdleTimeout: Duration(2 * time.Minute), RingMiB: 16}
 }
 
 // Validate checks ranges.

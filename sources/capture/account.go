@@ -60,10 +60,16 @@ func (a *Accountant) AddBatch(ms []Meta, iface int) {
 	for i := range ms {
 		a.count(&ms[i])
 	}
-	if iface >= 0 && iface < len(a.health.Interfaces) {
-		a.health.Interfaces[iface].Packets += uint64(len(ms))
-	}
+	a.countInterface(iface, len(ms))
 	a.mu.Unlock()
+}
+
+// countInterface adds n packets to interface iface's health entry. The
+// caller holds a.mu.
+func (a *Accountant) countInterface(iface, n int) {
+	if iface >= 0 && iface < len(a.health.Interfaces) {
+		a.health.Interfaces[iface].Packets += uint64(n)
+	}
 }
 
 // SetInterfaces sets the per-handle health entries (names only).

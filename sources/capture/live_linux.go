@@ -23,10 +23,7 @@ import (
 	"netriage/triage/flows"
 )
 
-// liveBatch is how many decoded packets a reader hands to the accountant at
-// once; a batch is also flushed at the end of every ring block.
 const (
-	liveBatch = 128
 	// liveBlockTimeout is how long the kernel fills a ring block before
 	// handing it over when traffic is light; it bounds how stale a
 	// snapshot can be.
@@ -45,10 +42,11 @@ const (
 	// liveFrameSize is the ring's nominal frame size; TPACKET_V3 packs
 	// frames of any length into blocks, so it only sets the geometry.
 	liveFrameSize = 4096
-	// liveBlockSize: 256 KiB blocks (32 in the default 8 MiB ring) keep
-	// a few hundred milliseconds of slack at moderate rates, where a
-	// block is handed over by the time-out long before it is full.
-	liveBlockSize = 256 << 10
+	// liveBlockSize is the largest ring block. A reader wakes once per
+	// block, and a wake-up costs far more than a packet, so blocks are
+	// large (1 MiB: about 5,000 small packets); a ring keeps at least 8
+	// of them (see ringGeometry).
+	liveBlockSize = 1 << 20
 )
 
 // Live is a running capture: one TPACKET_V3 ring per interface, one reader
@@ -173,9 +171,10 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 	if cooked {
 		prog = rawDgram
 	}
+	bs, nb := ringGeometry(ringMiB << 20)
 	r, err := openRing(ringOptions{
 		ifindex: ifindex, cooked: cooked,
-		blockSize: liveBlockSize, blocks: max(ringMiB<<20/liveBlockSize, 2),
+		blockSize: bs, blocks: nb,
 		blockTimeout: liveBlockTimeout, filter: prog,
 	})
 	if err != nil {
@@ -197,6 +196,17 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 		dec.SetLocalMAC(mac)
 	}
 	return &liveHandle{idx: idx, name: name, ifindex: ifindex, ring: r, dec: dec, drain: make(chan chan struct{}, 1)}, nil
+}
+
+// ringGeometry splits a ring of the given size into blocks: as large as
+// liveBlockSize, but at least 8 of them (down to 64 KiB blocks), so that a
+// reader that falls behind for a moment has blocks left.
+func ringGeometry(bytes int) (blockSize, blocks int) {
+	blockSize = liveBlockSize
+	for blockSize > 64<<10 && bytes/blockSize < 8 {
+		blockSize >>= 1
+	}
+	return blockSize, max(bytes/blockSize, 2)
 }
 
 // realMAC reports whether mac is a real address (loopback's is
@@ -223,38 +233,32 @@ func existingInterfaces() string {
 	return strings.Join(names, ", ")
 }
 
-// read is one handle's reader loop. It allocates nothing per packet: a
-// block's packets are decoded in place into a reused batch, and the batch
-// is handed to the accountant under one lock.
+// read is one handle's reader loop. It allocates nothing per packet: each
+// ring block is read in place, and its packets are decoded and counted
+// one by one under a single hold of the accountant's lock.
 func (l *Live) read(ctx context.Context, h *liveHandle) {
 	defer l.wg.Done()
 	defer h.stopped.Store(true)
-	batch := make([]Meta, liveBatch)
-	n := 0
-	flush := func() {
-		if n > 0 {
-			l.acc.AddBatch(batch[:n], h.idx)
-			n = 0
-		}
-	}
-	var ci gopacket.CaptureInfo
+	var (
+		m  Meta
+		ci gopacket.CaptureInfo
+		n  int
+	)
 	handle := func(p *rawPacket) {
 		ci.Timestamp = time.Unix(int64(p.sec), int64(p.nsec))
 		ci.Length, ci.CaptureLength, ci.InterfaceIndex = p.length, len(p.data), p.ifindex
-		m := &batch[n]
-		h.dec.Decode(p.data, &ci, m)
-		if p.vlan && m.LinkHeader >= 14 && h.dec.LinkType() == LinkEthernet {
-			m.LinkHeader += 4 // the tag the NIC took off was on the wire
-		}
+		h.dec.Decode(p.data, &ci, &m)
+		l.acc.count(&m)
 		n++
-		if n == liveBatch {
-			flush()
-		}
 	}
 	drain := func() bool {
 		got := false
-		for h.ring.readBlock(handle) {
-			flush()
+		for h.ring.ready() {
+			l.acc.mu.Lock()
+			h.ring.readBlock(handle)
+			l.acc.countInterface(h.idx, n)
+			l.acc.mu.Unlock()
+			n = 0
 			got = true
 		}
 		return got

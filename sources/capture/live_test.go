@@ -69,3 +69,14 @@ func TestToRaw(t *testing.T) {
 		}
 	}
 }
+
+func TestRingGeometry(t *testing.T) {
+	for _, tc := range []struct{ mib, bs, n int }{
+		{16, 1 << 20, 16}, {8, 1 << 20, 8}, {4, 512 << 10, 8}, {1, 128 << 10, 8}, {64, 1 << 20, 64},
+	} {
+		bs, n := ringGeometry(tc.mib << 20)
+		if bs != tc.bs || n != tc.n {
+			t.Errorf("%d MiB: %d blocks of %d, want %d of %d", tc.mib, n, bs, tc.n, tc.bs)
+		}
+	}
+}

@@ -48,7 +48,6 @@ const (
 	blockNumOff    = 12 // .num_pkts
 	blockFirstOff  = 16 // .offset_to_first_pkt
 	sllOff         = 48 // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
-	statusVLAN     = unix.TP_STATUS_VLAN_VALID
 )
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -129,7 +128,6 @@ type rawPacket struct {
 	sec, nsec uint32
 	length    int // on the wire
 	ifindex   int
-	vlan      bool // the NIC removed a VLAN tag (TP_STATUS_VLAN_VALID)
 }
 
 // readBlock calls fn for every packet of the next block, if it is ready,
@@ -158,7 +156,6 @@ func (r *ring) readBlock(fn func(*rawPacket)) bool {
 		p.sec, p.nsec = h.Sec, h.Nsec
 		p.length = int(h.Len)
 		p.ifindex = int(*(*int32)(unsafe.Pointer(&b[off+sllOff+4])))
-		p.vlan = h.Status&statusVLAN != 0 && h.Hv1.Vlan_tpid != 0
 		fn(&p)
 		if h.Next_offset == 0 {
 			break
