@@ -61,11 +61,10 @@ type Live struct {
 }
 
 type liveHandle struct {
-	idx     int
-	name    string
-	ifindex int
-	ring    *ring
-	dec     *Decoder
+	idx  int
+	name string
+	ring *ring
+	dec  *Decoder
 	// drain asks the reader to empty the ring now; it closes the
 	// channel it receives when done.
 	drain chan chan struct{}
@@ -195,7 +194,7 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 	if link == LinkEthernet && realMAC(mac) {
 		dec.SetLocalMAC(mac)
 	}
-	return &liveHandle{idx: idx, name: name, ifindex: ifindex, ring: r, dec: dec, drain: make(chan chan struct{}, 1)}, nil
+	return &liveHandle{idx: idx, name: name, ring: r, dec: dec, drain: make(chan chan struct{}, 1)}, nil
 }
 
 // ringGeometry splits a ring of the given size into blocks: as large as
@@ -272,15 +271,14 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			close(done)
 		default:
 		}
+		if failing && got {
+			failing = false // packets again: the interface is back
+			l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
+		}
 		if failing {
 			// The interface is down: look once a second whether it came
-			// back (packets again) or went away.
-			if got {
-				failing = false
-				l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
-				continue
-			}
-			if h.ifindex != 0 && !interfaceExists(h.ifindex) {
+			// back (packets again, above) or went away.
+			if h.ring.unbound() {
 				l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err, ih.Stopped = "interface removed", true })
 				return
 			}
@@ -289,7 +287,10 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			case <-ctx.Done():
 			case <-t.C:
 			case done := <-h.drain:
-				drain()
+				if drain() {
+					failing = false
+					l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
+				}
 				close(done)
 			}
 			t.Stop()
@@ -302,7 +303,7 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 		// An error on the socket: the interface went down or away.
 		failing = true
 		msg := err.Error()
-		gone := h.ifindex != 0 && !interfaceExists(h.ifindex)
+		gone := h.ring.unbound()
 		if gone {
 			msg = "interface removed"
 		}
@@ -311,11 +312,6 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			return
 		}
 	}
-}
-
-func interfaceExists(ifindex int) bool {
-	_, err := net.InterfaceByIndex(ifindex)
-	return err == nil
 }
 
 // drainAll asks every reader to empty its ring and waits (at most a

@@ -203,6 +203,22 @@ func (r *ring) wait() error {
 // wake interrupts a wait (from another goroutine).
 func (r *ring) wake() { _ = r.file.SetReadDeadline(time.Unix(1, 0)) }
 
+// unbound reports whether the interface the ring was bound to is gone:
+// the kernel then reports the socket's interface index as -1. (Looking the
+// index up by name would ask the reader thread's network namespace, which
+// need not be the ring's.) A ring on every interface is never unbound.
+func (r *ring) unbound() bool {
+	if r.ifindex == 0 {
+		return false
+	}
+	sa, err := unix.Getsockname(r.fd)
+	if err != nil {
+		return false
+	}
+	ll, ok := sa.(*unix.SockaddrLinklayer)
+	return ok && ll.Ifindex != r.ifindex
+}
+
 // stats returns the kernel's packet and drop counters since the last call
 // (reading them resets them).
 func (r *ring) stats() (packets, drops uint64, err error) {
