@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"math"
 	"net/netip"
 	"time"
 )
@@ -38,6 +39,7 @@ type entry struct {
 	cum         Counts
 	win         Window
 	first, last time.Time
+	lastNs      int64 // last as Unix nanoseconds (math.MinInt64: none yet)
 	prev, next  int32 // LRU list: head is most recent
 }
 
@@ -90,7 +92,9 @@ func NewTable(cfg TableConfig) *Table {
 	if cfg.MaxFlows < 1 {
 		cfg.MaxFlows = 1
 	}
-	return &Table{cfg: cfg, index: make(map[ikey]int32, min(cfg.MaxFlows, 4096)), head: none, tail: none}
+	t := &Table{cfg: cfg, index: make(map[ikey]int32, min(cfg.MaxFlows, 4096)), head: none, tail: none}
+	t.totals.lastNs = math.MinInt64
+	return t
 }
 
 // Len returns the number of flows in the table.
@@ -172,13 +176,13 @@ func (t *Table) insert(k Key, ts time.Time) int32 {
 		t.entries = append(t.entries, entry{})
 		i = int32(len(t.entries) - 1)
 	}
-	t.entries[i] = entry{key: k, first: ts, prev: none, next: none}
+	t.entries[i] = entry{key: k, first: ts, lastNs: math.MinInt64, prev: none, next: none}
 	t.index[toIkey(&k)] = i
 	t.pushFront(i)
 	return i
 }
 
-func count(e *entry, sec int64, ts time.Time, sent bool, n uint64) {
+func count(e *entry, sec, ns int64, ts time.Time, sent bool, n uint64) {
 	if sent {
 		e.cum.SentBytes += n
 		e.cum.SentPackets++
@@ -187,8 +191,8 @@ func count(e *entry, sec int64, ts time.Time, sent bool, n uint64) {
 		e.cum.RecvPackets++
 	}
 	e.win.Add(sec, sent, n)
-	if ts.After(e.last) {
-		e.last = ts
+	if ns > e.lastNs {
+		e.last, e.lastNs = ts, ns
 	}
 }
 
@@ -203,16 +207,17 @@ func (t *Table) Update(p *Packet) {
 		t.started, t.start = true, p.Time
 		t.totals.first = p.Time
 	}
+	ns := p.Time.UnixNano()
 	sec := p.Time.Unix()
 	n := uint64(p.Length)
 	if t.last.match(p) {
 		i := t.last.i
-		count(&t.entries[i], sec, p.Time, t.last.sent, n)
+		count(&t.entries[i], sec, ns, p.Time, t.last.sent, n)
 		if t.head != i {
 			t.unlink(i)
 			t.pushFront(i)
 		}
-		count(&t.totals, sec, p.Time, t.last.sent, n)
+		count(&t.totals, sec, ns, p.Time, t.last.sent, n)
 		return
 	}
 	fwd := Key{Proto: p.Proto, Local: p.Src, Remote: p.Dst, LocalPort: p.SrcPort, RemotePort: p.DstPort}
@@ -244,12 +249,12 @@ func (t *Table) Update(p *Packet) {
 		}
 	}
 	t.last = lastFlow{valid: true, sent: sent, proto: p.Proto, hint: p.Hint, sp: p.SrcPort, dp: p.DstPort, src: p.Src, dst: p.Dst, i: i}
-	count(&t.entries[i], sec, p.Time, sent, n)
+	count(&t.entries[i], sec, ns, p.Time, sent, n)
 	if t.head != i {
 		t.unlink(i)
 		t.pushFront(i)
 	}
-	count(&t.totals, sec, p.Time, sent, n)
+	count(&t.totals, sec, ns, p.Time, sent, n)
 }
 
 // Expire removes the flows idle for longer than IdleTimeout at now, folding
