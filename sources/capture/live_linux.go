@@ -238,26 +238,15 @@ func existingInterfaces() string {
 func (l *Live) read(ctx context.Context, h *liveHandle) {
 	defer l.wg.Done()
 	defer h.stopped.Store(true)
-	var (
-		m  Meta
-		ci gopacket.CaptureInfo
-		n  int
-	)
-	handle := func(p *rawPacket) {
-		ci.Timestamp = time.Unix(int64(p.sec), int64(p.nsec))
-		ci.Length, ci.CaptureLength, ci.InterfaceIndex = p.length, len(p.data), p.ifindex
-		h.dec.Decode(p.data, &ci, &m)
-		l.acc.count(&m)
-		n++
-	}
+	sink := &blockSink{dec: h.dec, acc: l.acc}
 	drain := func() bool {
 		got := false
 		for h.ring.ready() {
 			l.acc.mu.Lock()
-			h.ring.readBlock(handle)
-			l.acc.countInterface(h.idx, n)
+			h.ring.readBlock(sink)
+			l.acc.countInterface(h.idx, sink.n)
 			l.acc.mu.Unlock()
-			n = 0
+			sink.n = 0
 			got = true
 		}
 		return got
@@ -312,6 +301,24 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			return
 		}
 	}
+}
+
+// blockSink decodes and counts the packets of a ring block; the caller
+// holds the accountant's lock.
+type blockSink struct {
+	dec *Decoder
+	acc *Accountant
+	m   Meta
+	ci  gopacket.CaptureInfo
+	n   int // packets since the caller last reset it
+}
+
+func (s *blockSink) packet(p *rawPacket) {
+	s.ci.Timestamp = time.Unix(int64(p.sec), int64(p.nsec))
+	s.ci.Length, s.ci.CaptureLength, s.ci.InterfaceIndex = p.length, len(p.data), p.ifindex
+	s.dec.Decode(p.data, &s.ci, &s.m)
+	s.acc.count(&s.m)
+	s.n++
 }
 
 // drainAll asks every reader to empty its ring and waits (at most a

@@ -130,10 +130,10 @@ type rawPacket struct {
 	ifindex   int
 }
 
-// readBlock calls fn for every packet of the next block, if it is ready,
-// then gives the block back to the kernel. It reports whether there was
-// a block.
-func (r *ring) readBlock(fn func(*rawPacket)) bool {
+// readBlock hands every packet of the next block, if it is ready, to
+// sink, then gives the block back to the kernel. It reports whether there
+// was a block.
+func (r *ring) readBlock(sink *blockSink) bool {
 	if !r.ready() {
 		return false
 	}
@@ -156,7 +156,7 @@ func (r *ring) readBlock(fn func(*rawPacket)) bool {
 		p.sec, p.nsec = h.Sec, h.Nsec
 		p.length = int(h.Len)
 		p.ifindex = int(*(*int32)(unsafe.Pointer(&b[off+sllOff+4])))
-		fn(&p)
+		sink.packet(&p)
 		if h.Next_offset == 0 {
 			break
 		}
