@@ -190,7 +190,15 @@ func count(e *entry, sec, ns int64, ts time.Time, sent bool, n uint64) {
 		e.cum.RecvBytes += n
 		e.cum.RecvPackets++
 	}
-	e.win.Add(sec, sent, n)
+	if w := &e.win; w.used && sec == w.head { // Window.Add's common case, inline
+		if sent {
+			w.b[w.hs].sent += n
+		} else {
+			w.b[w.hs].recv += n
+		}
+	} else {
+		w.Add(sec, sent, n)
+	}
 	if ns > e.lastNs {
 		e.last, e.lastNs = ts, ns
 	}
