@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,20 +14,6 @@ import (
 	"netriage/triage/flows"
 	"netriage/views/format"
 )
-
-// The -update flag rewrites testdata/flows/*.golden; it is defined once
-// for the package by whichever test file initialises first.
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-	return true
-}()
-
-func flowsUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 func TestFlowsResolveDisplay(t *testing.T) {
 	tests := []struct {
@@ -188,7 +173,7 @@ func TestFlowsRecordGolden(t *testing.T) {
 				t.Error("control characters in the JSON record")
 			}
 			path := filepath.Join("testdata", "flows", tc.name+".golden")
-			if flowsUpdate() {
+			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}

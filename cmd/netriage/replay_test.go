@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -20,21 +19,6 @@ import (
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 )
-
-// The -update flag rewrites the golden files under testdata/replay/. It is
-// defined here unless another test file of the package already did.
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-	return true
-}()
-
-// replayUpdate reports whether -update was given.
-func replayUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // replayT0 is the first packet's time of every test capture: a whole second,
 // so that capture-time windows are exact.
@@ -414,7 +398,7 @@ func TestReplayGolden(t *testing.T) {
 			}
 			got := strings.ReplaceAll(out, file, "FILE")
 			golden := filepath.Join("testdata", "replay", tc.name+".golden")
-			if replayUpdate() {
+			if *update {
 				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 					t.Fatal(err)
 				}

@@ -31,18 +31,10 @@ func BenchmarkLiveFlood(b *testing.B) {
 	lb.OffloadsOff()
 	r.Iperf3Server(lb.IPv4.Addr(), 5201)
 
-	var live *Live
-	if err := a.Do(func() error {
-		var err error
-		live, err = StartLive(context.Background(), LiveOptions{
-			Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple,
-			Table: flows.TableConfig{MaxFlows: 10000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
-		})
-		return err
-	}); err != nil {
-		b.Fatalf("StartLive: %v", err)
-	}
-	defer live.Close()
+	live := startLiveIn(b, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple,
+		Table: flows.TableConfig{MaxFlows: 10000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	iftop := a.Command(ctx, "stdbuf", "-oL", "iftop", "-t", "-s", "5", "-n", "-N", "-P", "-i", la.Name)

@@ -183,12 +183,8 @@ func (d *Decoder) Decode(data []byte, ci *gopacket.CaptureInfo, m *Meta) {
 	if m.WireLength < len(data) {
 		m.WireLength = len(data)
 	}
-	if !d.noFast {
-		if d.fast(data, m) {
-			return
-		}
-		*m = Meta{IfIndex: m.IfIndex, WireLength: m.WireLength, CaptureLength: m.CaptureLength}
-		m.Time = ci.Timestamp
+	if !d.noFast && d.fast(data, m) {
+		return
 	}
 	var p *gopacket.DecodingLayerParser
 	var linkHdr int

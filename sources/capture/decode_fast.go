@@ -19,8 +19,8 @@ import (
 // malformed headers) returns false and takes the parser path.
 // FuzzDecodeFastPath checks that both paths agree on every input.
 
-// fast tries the fast path for one frame; m is already reset, and may be
-// partly filled when it returns false.
+// fast tries the fast path for one frame; m is already reset, and is
+// written only when fast returns true.
 func (d *Decoder) fast(data []byte, m *Meta) bool {
 	var b []byte
 	switch d.link {
@@ -59,61 +59,72 @@ func (d *Decoder) fast(data []byte, m *Meta) bool {
 	return false
 }
 
-// fastIP decodes an IPv4 or IPv6 packet and its TCP or UDP ports.
+// fastIP decodes an IPv4 or IPv6 packet and its TCP or UDP ports. It
+// writes m only when it returns true.
 func fastIP(b []byte, m *Meta) bool {
-	if len(b) == 0 {
+	proto, l4, ok := fastIPHeader(b)
+	if !ok || !portsOK(proto, l4) {
 		return false
 	}
-	var l4 []byte
+	if b[0]>>4 == 4 {
+		m.Src = netip.AddrFrom4([4]byte(b[12:16]))
+		m.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+		m.Length = uint32(binary.BigEndian.Uint16(b[2:4]))
+	} else {
+		m.Flags |= FlagIPv6
+		m.Src = netip.AddrFrom16([16]byte(b[8:24]))
+		m.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+		m.Length = 40 + uint32(binary.BigEndian.Uint16(b[4:6]))
+	}
+	m.Proto = proto
+	m.SrcPort, m.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+	m.Flags |= FlagIP
+	return true
+}
+
+// fastIPHeader checks an IPv4 header without options that is not a
+// fragment, or an IPv6 header without extension headers, and returns the
+// upper-layer protocol and bytes (cut to the IP length).
+func fastIPHeader(b []byte) (flows.Proto, []byte, bool) {
+	if len(b) == 0 {
+		return 0, nil, false
+	}
 	switch b[0] >> 4 {
 	case 4:
 		if len(b) < 20 || b[0]&0x0f != 5 {
-			return false
+			return 0, nil, false
 		}
 		total := binary.BigEndian.Uint16(b[2:4])
 		if total < 20 || binary.BigEndian.Uint16(b[6:8])&0x3fff != 0 { // too short, TSO, or a fragment
-			return false
+			return 0, nil, false
 		}
-		m.Proto = flows.Proto(b[9])
-		m.Src = netip.AddrFrom4([4]byte(b[12:16]))
-		m.Dst = netip.AddrFrom4([4]byte(b[16:20]))
-		m.Length = uint32(total)
-		l4 = b[20:min(len(b), int(total))]
+		return flows.Proto(b[9]), b[20:min(len(b), int(total))], true
 	case 6:
 		if len(b) < 40 {
-			return false
+			return 0, nil, false
 		}
 		plen := binary.BigEndian.Uint16(b[4:6])
 		if plen == 0 { // jumbogram or GSO
-			return false
+			return 0, nil, false
 		}
-		m.Flags |= FlagIPv6
-		m.Proto = flows.Proto(b[6])
-		m.Src = netip.AddrFrom16([16]byte(b[8:24]))
-		m.Dst = netip.AddrFrom16([16]byte(b[24:40]))
-		m.Length = 40 + uint32(plen)
-		l4 = b[40:min(len(b), 40+int(plen))]
-	default:
-		return false
+		return flows.Proto(b[6]), b[40:min(len(b), 40+int(plen))], true
 	}
-	switch m.Proto {
+	return 0, nil, false
+}
+
+// portsOK reports whether l4 is a complete, well-formed TCP or UDP header.
+func portsOK(proto flows.Proto, l4 []byte) bool {
+	switch proto {
 	case flows.ProtoTCP:
-		if !tcpHeaderOK(l4) {
-			return false
-		}
+		return tcpHeaderOK(l4)
 	case flows.ProtoUDP:
 		if len(l4) < 8 {
 			return false
 		}
-		if n := binary.BigEndian.Uint16(l4[4:6]); n != 0 && n < 8 {
-			return false
-		}
-	default:
-		return false
+		n := binary.BigEndian.Uint16(l4[4:6])
+		return n == 0 || n >= 8
 	}
-	m.SrcPort, m.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
-	m.Flags |= FlagIP
-	return true
+	return false
 }
 
 // tcpHeaderOK reports whether a TCP header is complete and its options

@@ -22,20 +22,11 @@ func TestIntegrationLiveAccuracy(t *testing.T) {
 	lb.OffloadsOff()
 	la.WaitQuiet(300*time.Millisecond, 5*time.Second)
 
-	var live *Live
-	err := a.Do(func() error {
-		local := flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32), netip.PrefixFrom(la.IPv6.Addr(), 128))
-		var err error
-		live, err = StartLive(context.Background(), LiveOptions{
-			Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple,
-			Table: flows.TableConfig{MaxFlows: 1000, Local: local},
-		})
-		return err
+	local := flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32), netip.PrefixFrom(la.IPv6.Addr(), 128))
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple,
+		Table: flows.TableConfig{MaxFlows: 1000, Local: local},
 	})
-	if err != nil {
-		t.Fatalf("StartLive: %v", err)
-	}
-	defer live.Close()
 	c0 := la.Counters()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -111,18 +102,10 @@ func TestIntegrationLiveRate(t *testing.T) {
 	a, b := l.Netns(), l.Netns()
 	la, lb := l.Veth(a, b)
 	la.OffloadsOff()
-	var live *Live
-	if err := a.Do(func() error {
-		var err error
-		live, err = StartLive(context.Background(), LiveOptions{
-			Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
-			Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
-		})
-		return err
-	}); err != nil {
-		t.Fatalf("StartLive: %v", err)
-	}
-	defer live.Close()
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
 	sink := b.UDPSink(lb.IPv4.Addr())
 	defer sink.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -167,18 +150,10 @@ func TestIntegrationLiveIfaceRemoved(t *testing.T) {
 	lc, ld := l.Veth(a, c)
 	la.OffloadsOff()
 	lc.OffloadsOff()
-	var live *Live
-	if err := a.Do(func() error {
-		var err error
-		live, err = StartLive(context.Background(), LiveOptions{
-			Interfaces: []string{la.Name, lc.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
-			Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.MustParsePrefix("198.18.0.0/16"))},
-		})
-		return err
-	}); err != nil {
-		t.Fatalf("StartLive: %v", err)
-	}
-	defer live.Close()
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name, lc.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.MustParsePrefix("198.18.0.0/16"))},
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sinkB := b.UDPSink(lb.IPv4.Addr())
@@ -254,18 +229,10 @@ func TestIntegrationLiveIfaceDownUp(t *testing.T) {
 	a, b := l.Netns(), l.Netns()
 	la, lb := l.Veth(a, b)
 	la.OffloadsOff()
-	var live *Live
-	if err := a.Do(func() error {
-		var err error
-		live, err = StartLive(context.Background(), LiveOptions{
-			Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
-			Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
-		})
-		return err
-	}); err != nil {
-		t.Fatalf("StartLive: %v", err)
-	}
-	defer live.Close()
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sink := b.UDPSink(lb.IPv4.Addr())
@@ -308,4 +275,19 @@ func TestIntegrationLiveIfaceDownUp(t *testing.T) {
 	poll("capture resumed", func(s flows.Snapshot) bool {
 		return sent(s) == 20 && s.Capture.Interfaces[0].Err == ""
 	})
+}
+
+// startLiveIn starts a live capture inside ns; it is closed when the test
+// ends.
+func startLiveIn(tb testing.TB, ns *lab.NS, o LiveOptions) *Live {
+	tb.Helper()
+	var live *Live
+	if err := ns.Do(func() (err error) {
+		live, err = StartLive(context.Background(), o)
+		return err
+	}); err != nil {
+		tb.Fatalf("StartLive: %v", err)
+	}
+	tb.Cleanup(func() { live.Close() })
+	return live
 }

@@ -252,13 +252,18 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 		return got
 	}
 	failing := false
+	var pending chan struct{} // a snapshot's drain request to answer
 	for ctx.Err() == nil {
+		if pending == nil {
+			select {
+			case pending = <-h.drain:
+			default:
+			}
+		}
 		got := drain()
-		select {
-		case done := <-h.drain:
-			got = drain() || got
-			close(done)
-		default:
+		if pending != nil {
+			close(pending)
+			pending = nil
 		}
 		if failing && got {
 			failing = false // packets again: the interface is back
@@ -275,12 +280,7 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			select {
 			case <-ctx.Done():
 			case <-t.C:
-			case done := <-h.drain:
-				if drain() {
-					failing = false
-					l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
-				}
-				close(done)
+			case pending = <-h.drain:
 			}
 			t.Stop()
 			continue
@@ -300,6 +300,9 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 		if gone {
 			return
 		}
+	}
+	if pending != nil {
+		close(pending)
 	}
 }
 
@@ -350,7 +353,7 @@ func (l *Live) drainAll() {
 func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 	l.drainAll()
 	for _, h := range l.handles {
-		_, drops, err := h.ring.stats()
+		drops, err := h.ring.drops()
 		if err != nil {
 			continue
 		}

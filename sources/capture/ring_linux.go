@@ -20,7 +20,6 @@ import (
 // goes through the Go runtime's network poller, so a waiting reader holds
 // no thread and makes no system call of its own.
 type ring struct {
-	fd        int
 	file      *os.File
 	rc        syscall.RawConn
 	mem       []byte
@@ -95,7 +94,7 @@ func openRing(o ringOptions) (r *ring, err error) {
 	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return nil, fmt.Errorf("receive ring of %d × %d bytes: %w", o.blocks, o.blockSize, err)
 	}
-	r = &ring{fd: fd, blockSize: o.blockSize, blocks: o.blocks, ifindex: o.ifindex}
+	r = &ring{blockSize: o.blockSize, blocks: o.blocks, ifindex: o.ifindex}
 	r.mem, err = unix.Mmap(fd, 0, o.blockSize*o.blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("map the ring: %w", err)
@@ -211,22 +210,28 @@ func (r *ring) unbound() bool {
 	if r.ifindex == 0 {
 		return false
 	}
-	sa, err := unix.Getsockname(r.fd)
-	if err != nil {
+	var sa unix.Sockaddr
+	if err := r.rc.Control(func(fd uintptr) { sa, _ = unix.Getsockname(int(fd)) }); err != nil {
 		return false
 	}
 	ll, ok := sa.(*unix.SockaddrLinklayer)
 	return ok && ll.Ifindex != r.ifindex
 }
 
-// stats returns the kernel's packet and drop counters since the last call
-// (reading them resets them).
-func (r *ring) stats() (packets, drops uint64, err error) {
-	st, err := unix.GetsockoptTpacketStatsV3(r.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
-	if err != nil {
-		return 0, 0, err
+// drops returns the kernel's drop counter since the last call (reading
+// resets it). It fails once the ring is closed.
+func (r *ring) drops() (uint64, error) {
+	var st *unix.TpacketStatsV3
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) {
+		st, err = unix.GetsockoptTpacketStatsV3(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	}); cerr != nil {
+		return 0, cerr
 	}
-	return uint64(st.Packets), uint64(st.Drops), nil
+	if err != nil {
+		return 0, err
+	}
+	return uint64(st.Drops), nil
 }
 
 // close releases the socket and the ring; no read may be running.

@@ -190,15 +190,7 @@ func count(e *entry, sec, ns int64, ts time.Time, sent bool, n uint64) {
 		e.cum.RecvBytes += n
 		e.cum.RecvPackets++
 	}
-	if w := &e.win; w.used && sec == w.head { // Window.Add's common case, inline
-		if sent {
-			w.b[w.hs].sent += n
-		} else {
-			w.b[w.hs].recv += n
-		}
-	} else {
-		w.Add(sec, sent, n)
-	}
+	e.win.Add(sec, sent, n)
 	if ns > e.lastNs {
 		e.last, e.lastNs = ts, ns
 	}
@@ -215,22 +207,24 @@ func (t *Table) Update(p *Packet) {
 		t.started, t.start = true, p.Time
 		t.totals.first = p.Time
 	}
-	ns := p.Time.UnixNano()
-	sec := p.Time.Unix()
-	n := uint64(p.Length)
-	if t.last.match(p) {
-		i := t.last.i
-		count(&t.entries[i], sec, ns, p.Time, t.last.sent, n)
-		if t.head != i {
-			t.unlink(i)
-			t.pushFront(i)
-		}
-		count(&t.totals, sec, ns, p.Time, t.last.sent, n)
-		return
+	i, sent := t.last.i, t.last.sent
+	if !t.last.match(p) {
+		i, sent = t.find(p)
+		t.last = lastFlow{valid: true, sent: sent, proto: p.Proto, hint: p.Hint, sp: p.SrcPort, dp: p.DstPort, src: p.Src, dst: p.Dst, i: i}
 	}
+	ns, sec, n := p.Time.UnixNano(), p.Time.Unix(), uint64(p.Length)
+	count(&t.entries[i], sec, ns, p.Time, sent, n)
+	if t.head != i {
+		t.unlink(i)
+		t.pushFront(i)
+	}
+	count(&t.totals, sec, ns, p.Time, sent, n)
+}
+
+// find returns the flow of p, inserting it when new, and whether p was
+// sent (see Update for the direction rules).
+func (t *Table) find(p *Packet) (i int32, sent bool) {
 	fwd := Key{Proto: p.Proto, Local: p.Src, Remote: p.Dst, LocalPort: p.SrcPort, RemotePort: p.DstPort}
-	var i int32
-	sent := true
 	side := t.cfg.Local.Classify(p.Src, p.Dst)
 	if side == SideUnknown {
 		side = p.Hint
@@ -240,29 +234,22 @@ func (t *Table) Update(p *Packet) {
 		if i = t.lookup(&fwd); i == none {
 			i = t.insert(fwd, p.Time)
 		}
+		return i, true
 	case SideRecv:
-		sent = false
 		rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
 		if i = t.lookup(&rev); i == none {
 			i = t.insert(rev, p.Time)
 		}
-	default:
-		if i = t.lookup(&fwd); i == none {
-			rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
-			if i = t.lookup(&rev); i != none {
-				sent = false
-			} else {
-				i = t.insert(fwd, p.Time)
-			}
-		}
+		return i, false
 	}
-	t.last = lastFlow{valid: true, sent: sent, proto: p.Proto, hint: p.Hint, sp: p.SrcPort, dp: p.DstPort, src: p.Src, dst: p.Dst, i: i}
-	count(&t.entries[i], sec, ns, p.Time, sent, n)
-	if t.head != i {
-		t.unlink(i)
-		t.pushFront(i)
+	if i = t.lookup(&fwd); i != none {
+		return i, true
 	}
-	count(&t.totals, sec, ns, p.Time, sent, n)
+	rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
+	if i = t.lookup(&rev); i != none {
+		return i, false
+	}
+	return t.insert(fwd, p.Time), true
 }
 
 // Expire removes the flows idle for longer than IdleTimeout at now, folding

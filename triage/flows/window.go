@@ -90,24 +90,18 @@ func (w *Window) advance(sec int64) {
 // Bytes older than the window are ignored (the caller keeps them in its
 // cumulative Counts); bytes of a later second move the window forward.
 func (w *Window) Add(sec int64, sent bool, n uint64) {
-	if w.used && sec == w.head { // the common case: this second again
-		b := &w.b[w.hs]
-		if sent {
-			b.sent += n
-		} else {
-			b.recv += n
+	i := w.hs // the common case: the newest second again
+	if !w.used || sec != w.head {
+		w.advance(sec)
+		if sec <= w.head-WindowSeconds {
+			return
 		}
-		return
+		i = slot(sec)
 	}
-	w.advance(sec)
-	if sec <= w.head-WindowSeconds {
-		return
-	}
-	b := &w.b[slot(sec)]
 	if sent {
-		b.sent += n
+		w.b[i].sent += n
 	} else {
-		b.recv += n
+		w.b[i].recv += n
 	}
 }
 
