@@ -157,6 +157,7 @@ type flowsWriter struct {
 	names   func(netip.Addr) string
 	ports   func(flows.Proto, uint16) string
 	csvHead bool
+	enc     *json.Encoder // NDJSON, made on first use
 }
 
 func (fw *flowsWriter) write(s flows.Snapshot, final bool, notes []string) error {
@@ -165,12 +166,10 @@ func (fw *flowsWriter) write(s flows.Snapshot, final bool, notes []string) error
 		rec := flowsRecord(s, fw.names, fw.limit)
 		rec.Final = final
 		rec.Notes = notes
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return err
+		if fw.enc == nil {
+			fw.enc = json.NewEncoder(fw.w)
 		}
-		_, err = fmt.Fprintf(fw.w, "%s\n", b)
-		return err
+		return fw.enc.Encode(rec) // one line, newline-terminated
 	case "csv":
 		return fw.writeCSV(s)
 	}

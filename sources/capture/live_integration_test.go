@@ -140,6 +140,60 @@ func TestIntegrationLiveRate(t *testing.T) {
 	}
 }
 
+// TestIntegrationLiveRatesCompleteSeconds sends a burst early in one
+// second and checks that a snapshot counts that second in its rates only
+// once the kernel must have handed all of it over: not 20 ms after the
+// second ended, but 60 ms after (the ring's block time-out is 50 ms).
+func TestIntegrationLiveRatesCompleteSeconds(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
+	sink := b.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Start 200 ms into a second so the burst stays inside it.
+	now := time.Now()
+	time.Sleep(now.Truncate(time.Second).Add(1200 * time.Millisecond).Sub(now))
+	const n, size = 20, 972 // 1000-byte IP packets
+	if _, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: n, Size: size}); err != nil {
+		t.Fatalf("SendUDP: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond) // past the block time-out
+	var f flows.FlowStat
+	find := func(s flows.Snapshot) flows.FlowStat {
+		for _, x := range s.Flows {
+			if x.Key.Proto == flows.ProtoUDP && x.Key.Remote == lb.IPv4.Addr() {
+				return x
+			}
+		}
+		return flows.FlowStat{}
+	}
+	if f = find(live.Snapshot(time.Now())); f.SentPackets != n {
+		t.Fatalf("flow: %d packets, want %d", f.SentPackets, n)
+	}
+	sec := f.First.Unix()
+	if f.Last.Unix() != sec {
+		t.Fatalf("burst spans %v..%v: not inside one second", f.First, f.Last)
+	}
+	end := time.Unix(sec+1, 0)
+	early := live.Snapshot(end.Add(20 * time.Millisecond))
+	if !early.Time.Equal(end.Add(20 * time.Millisecond)) {
+		t.Errorf("snapshot time %v, want the time asked for", early.Time)
+	}
+	if r := find(early).Rates.R2.SentBytesPerSec; r != 0 {
+		t.Errorf("20 ms after the second ended: 2 s rate %.0f B/s, want 0 (the second may not be complete)", r)
+	}
+	late := live.Snapshot(end.Add(60 * time.Millisecond))
+	if r, want := find(late).Rates.R2.SentBytesPerSec, float64(n*1000)/2; r != want {
+		t.Errorf("60 ms after the second ended: 2 s rate %.0f B/s, want %.0f", r, want)
+	}
+}
+
 // TestIntegrationLiveIfaceRemoved captures on two interfaces with a
 // kernel filter, deletes one mid-capture and checks that its error is
 // reported while the other keeps counting; Close is prompt and idempotent.

@@ -26,8 +26,13 @@ import (
 const (
 	// liveBlockTimeout is how long the kernel fills a ring block before
 	// handing it over when traffic is light; it bounds how stale a
-	// snapshot can be.
-	liveBlockTimeout = 10 * time.Millisecond
+	// snapshot can be. Each hand-over wakes the reader, and a wake-up
+	// costs as much as a few hundred packets, so it is not shorter: at
+	// 100 kpps, 10 ms cost about 10% more CPU than 50 ms (see
+	// docs/benchmarks.md). Snapshots take their rates over the seconds
+	// that ended before now minus this, which the ring has handed over
+	// in full.
+	liveBlockTimeout = 50 * time.Millisecond
 	// liveRetry is how often a reader whose interface is down checks
 	// whether it came back or went away.
 	liveRetry = time.Second
@@ -64,10 +69,14 @@ type liveHandle struct {
 	idx  int
 	name string
 	ring *ring
-	dec  *Decoder
-	// drain asks the reader to empty the ring now; it closes the
-	// channel it receives when done.
-	drain chan chan struct{}
+	// mu serialises reading the ring. The reader goroutine and Snapshot
+	// both empty it under mu, so a snapshot never waits for the reader
+	// to be scheduled.
+	mu   sync.Mutex
+	sink blockSink // guarded by mu
+	// failing is set while the socket reports an error (the interface
+	// is down); packets clear it. Guarded by mu.
+	failing bool
 	// stopped is set when the reader has returned.
 	stopped atomic.Bool
 	// drops accumulates the kernel's drop counter (reading resets it).
@@ -112,6 +121,7 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 	l.acc.SetInterfaces(names)
 	ctx, l.cancel = context.WithCancel(ctx)
 	for _, h := range l.handles {
+		h.sink.acc = l.acc
 		l.wg.Add(1)
 		go l.read(ctx, h)
 	}
@@ -194,7 +204,7 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 	if link == LinkEthernet && realMAC(mac) {
 		dec.SetLocalMAC(mac)
 	}
-	return &liveHandle{idx: idx, name: name, ring: r, dec: dec, drain: make(chan chan struct{}, 1)}, nil
+	return &liveHandle{idx: idx, name: name, ring: r, sink: blockSink{dec: dec}}, nil
 }
 
 // ringGeometry splits a ring of the given size into blocks: as large as
@@ -232,46 +242,20 @@ func existingInterfaces() string {
 	return strings.Join(names, ", ")
 }
 
-// read is one handle's reader loop. It allocates nothing per packet: each
-// ring block is read in place, and its packets are decoded and counted
-// one by one under a single hold of the accountant's lock.
+// read is one handle's reader loop: empty the ring, wait for the next
+// block, again. It allocates nothing per packet.
 func (l *Live) read(ctx context.Context, h *liveHandle) {
 	defer l.wg.Done()
 	defer h.stopped.Store(true)
-	sink := &blockSink{dec: h.dec, acc: l.acc}
-	drain := func() bool {
-		got := false
-		for h.ring.ready() {
-			l.acc.mu.Lock()
-			h.ring.readBlock(sink)
-			l.acc.countInterface(h.idx, sink.n)
-			l.acc.mu.Unlock()
-			sink.n = 0
-			got = true
-		}
-		return got
-	}
-	failing := false
-	var pending chan struct{} // a snapshot's drain request to answer
 	for ctx.Err() == nil {
-		if pending == nil {
-			select {
-			case pending = <-h.drain:
-			default:
-			}
-		}
-		got := drain()
-		if pending != nil {
-			close(pending)
-			pending = nil
-		}
-		if failing && got {
-			failing = false // packets again: the interface is back
-			l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
-		}
+		l.drain(h)
+		h.mu.Lock()
+		failing := h.failing
+		h.mu.Unlock()
 		if failing {
-			// The interface is down: look once a second whether it came
-			// back (packets again, above) or went away.
+			// The interface is down: look once a second whether it went
+			// away. Packets again (drained here or by a snapshot) clear
+			// the error.
 			if h.ring.unbound() {
 				l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err, ih.Stopped = "interface removed", true })
 				return
@@ -280,7 +264,6 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			select {
 			case <-ctx.Done():
 			case <-t.C:
-			case pending = <-h.drain:
 			}
 			t.Stop()
 			continue
@@ -290,7 +273,9 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			continue
 		}
 		// An error on the socket: the interface went down or away.
-		failing = true
+		h.mu.Lock()
+		h.failing = true
+		h.mu.Unlock()
 		msg := err.Error()
 		gone := h.ring.unbound()
 		if gone {
@@ -301,9 +286,28 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			return
 		}
 	}
-	if pending != nil {
-		close(pending)
+}
+
+// drain decodes and counts every block the kernel has handed over, each
+// block under one hold of the accountant's lock, and reports whether
+// there was one. Packets on a failing interface clear its error.
+func (l *Live) drain(h *liveHandle) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	got := false
+	for h.ring.ready() {
+		l.acc.mu.Lock()
+		h.ring.readBlock(&h.sink)
+		l.acc.countInterface(h.idx, h.sink.n)
+		l.acc.mu.Unlock()
+		h.sink.n = 0
+		got = true
 	}
+	if got && h.failing {
+		h.failing = false
+		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
+	}
+	return got
 }
 
 // blockSink decodes and counts the packets of a ring block; the caller
@@ -324,34 +328,17 @@ func (s *blockSink) packet(p *rawPacket) {
 	s.n++
 }
 
-// drainAll asks every reader to empty its ring and waits (at most a
-// moment: a reader that stopped does not answer).
-func (l *Live) drainAll() {
-	t := time.NewTimer(200 * time.Millisecond)
-	defer t.Stop()
+// Snapshot empties the rings, reads the kernel drop counters, expires idle
+// flows at now and returns the snapshot at now. Its rates cover the
+// complete seconds before now − liveBlockTimeout: the kernel may still
+// hold a block of the last moment, and a second that ended within it
+// would read low.
+func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 	for _, h := range l.handles {
-		if h.stopped.Load() {
-			continue
-		}
-		done := make(chan struct{})
-		select {
-		case h.drain <- done:
-		default:
-			continue // a drain is already queued
-		}
-		h.ring.wake()
-		select {
-		case <-done:
-		case <-t.C:
-			return
+		if !h.stopped.Load() {
+			l.drain(h)
 		}
 	}
-}
-
-// Snapshot reads the kernel drop counters, expires idle flows at now and
-// returns the snapshot at now.
-func (l *Live) Snapshot(now time.Time) flows.Snapshot {
-	l.drainAll()
 	for _, h := range l.handles {
 		drops, err := h.ring.drops()
 		if err != nil {
@@ -361,7 +348,9 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.KernelDrops = d })
 	}
 	l.acc.Expire(now)
-	return l.acc.Snapshot(now)
+	s := l.acc.Snapshot(now.Add(-liveBlockTimeout))
+	s.Time = now
+	return s
 }
 
 // SetAggregation changes the grouping of later snapshots.

@@ -25,7 +25,7 @@ type ring struct {
 	mem       []byte
 	blockSize int
 	blocks    int
-	next      int // the block to read next
+	next      atomic.Int32 // the block to read next; readBlock's caller serialises writes
 	ifindex   int
 	woken     bool // the poller woke the reader; see wait
 	sockErr   error
@@ -118,7 +118,7 @@ func (r *ring) status(i int) *uint32 {
 
 // ready reports whether the next block belongs to the reader.
 func (r *ring) ready() bool {
-	return atomic.LoadUint32(r.status(r.next))&unix.TP_STATUS_USER != 0
+	return atomic.LoadUint32(r.status(int(r.next.Load())))&unix.TP_STATUS_USER != 0
 }
 
 // rawPacket is one packet in a block, valid until the block is released.
@@ -136,7 +136,8 @@ func (r *ring) readBlock(sink *blockSink) bool {
 	if !r.ready() {
 		return false
 	}
-	base := r.next * r.blockSize
+	next := int(r.next.Load())
+	base := next * r.blockSize
 	b := r.mem[base : base+r.blockSize]
 	num := *(*uint32)(unsafe.Pointer(&b[blockNumOff]))
 	off := int(*(*uint32)(unsafe.Pointer(&b[blockFirstOff])))
@@ -161,8 +162,8 @@ func (r *ring) readBlock(sink *blockSink) bool {
 		}
 		off += int(h.Next_offset)
 	}
-	atomic.StoreUint32(r.status(r.next), unix.TP_STATUS_KERNEL)
-	r.next = (r.next + 1) % r.blocks
+	atomic.StoreUint32(r.status(next), unix.TP_STATUS_KERNEL)
+	r.next.Store(int32((next + 1) % r.blocks))
 	return true
 }
 
