@@ -24,6 +24,15 @@ type Link struct {
 	lab *Lab
 }
 
+// Loopback returns the namespace's loopback interface (up in every lab
+// namespace).
+func (ns *NS) Loopback() *Link {
+	return &Link{
+		Name: "lo", NS: ns, lab: ns.lab,
+		IPv4: netip.MustParsePrefix("127.0.0.1/8"), IPv6: netip.MustParsePrefix("::1/128"),
+	}
+}
+
 // Counters are an interface's 64-bit netlink counters (link-layer bytes).
 type Counters struct {
 	Index                int

@@ -43,10 +43,16 @@ type ringOptions struct {
 
 // TPACKET_V3 layout (include/uapi/linux/if_packet.h).
 const (
-	blockStatusOff = 8  // tpacket_block_desc.hdr.bh1.block_status
-	blockNumOff    = 12 // .num_pkts
-	blockFirstOff  = 16 // .offset_to_first_pkt
-	sllOff         = 48 // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+	blockStatusOff = 8           // tpacket_block_desc.hdr.bh1.block_status
+	blockNumOff    = 12          // .num_pkts
+	blockFirstOff  = 16          // .offset_to_first_pkt
+	sllOff         = 48          // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+	sllIfindexOff  = sllOff + 4  // sockaddr_ll.sll_ifindex
+	sllPkttypeOff  = sllOff + 10 // sockaddr_ll.sll_pkttype
+
+	// loopbackIfindex is the loopback interface's index in every network
+	// namespace (LOOPBACK_IFINDEX in the kernel).
+	loopbackIfindex = 1
 )
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -143,7 +149,7 @@ func (r *ring) readBlock(sink *blockSink) bool {
 	off := int(*(*uint32)(unsafe.Pointer(&b[blockFirstOff])))
 	var p rawPacket
 	for k := uint32(0); k < num; k++ {
-		if off <= 0 || off+sllOff+8 > len(b) {
+		if off <= 0 || off+sllOff+12 > len(b) {
 			break
 		}
 		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&b[off]))
@@ -152,11 +158,16 @@ func (r *ring) readBlock(sink *blockSink) bool {
 		if end > len(b) || start > end {
 			break
 		}
-		p.data = b[start:end:end]
-		p.sec, p.nsec = h.Sec, h.Nsec
-		p.length = int(h.Len)
-		p.ifindex = int(*(*int32)(unsafe.Pointer(&b[off+sllOff+4])))
-		sink.packet(&p)
+		p.ifindex = int(*(*int32)(unsafe.Pointer(&b[off+sllIfindexOff])))
+		// A packet leaving the loopback interface comes straight back in
+		// on it: the kernel shows it twice, and it is counted once, as it
+		// arrives (libpcap does the same).
+		if p.ifindex != loopbackIfindex || b[off+sllPkttypeOff] != unix.PACKET_OUTGOING {
+			p.data = b[start:end:end]
+			p.sec, p.nsec = h.Sec, h.Nsec
+			p.length = int(h.Len)
+			sink.packet(&p)
+		}
 		if h.Next_offset == 0 {
 			break
 		}
