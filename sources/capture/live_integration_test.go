@@ -242,6 +242,49 @@ func TestIntegrationLiveLoopbackOnce(t *testing.T) {
 	}
 }
 
+// TestIntegrationLiveKernelDrops stalls the reader (the test holds the
+// accountant's lock) while a burst overflows a 1 MiB ring, and checks that
+// the kernel's drops are reported and account for every packet the ring
+// did not hold.
+func TestIntegrationLiveKernelDrops(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp", RingMiB: 1,
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
+	sink := b.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const n = 20000 // about 4 MiB in the ring: four times its size
+	live.acc.mu.Lock()
+	_, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: n, Size: 100})
+	live.acc.mu.Unlock()
+	if err != nil {
+		t.Fatalf("SendUDP: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s := live.Snapshot(time.Now())
+	drops := s.Capture.KernelDrops
+	if drops == 0 {
+		t.Fatalf("no kernel drops reported after overflowing the ring (%d packets captured)", s.Capture.Packets)
+	}
+	if got := s.Capture.Packets + drops; got != n {
+		t.Errorf("captured %d + dropped %d = %d, want the %d sent", s.Capture.Packets, drops, got, n)
+	}
+	if len(s.Capture.Interfaces) != 1 || s.Capture.Interfaces[0].KernelDrops != drops {
+		t.Errorf("interface health %+v, want its drops = %d", s.Capture.Interfaces, drops)
+	}
+	// The counter is cumulative: a later snapshot keeps it.
+	if again := live.Snapshot(time.Now()).Capture.KernelDrops; again != drops {
+		t.Errorf("second snapshot: %d drops, want %d (cumulative)", again, drops)
+	}
+	t.Logf("%d sent: %d captured, %d dropped by the kernel", n, s.Capture.Packets, drops)
+}
+
 // TestIntegrationLiveIfaceRemoved captures on two interfaces with a
 // kernel filter, deletes one mid-capture and checks that its error is
 // reported while the other keeps counting; Close is prompt and idempotent.

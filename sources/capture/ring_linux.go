@@ -231,17 +231,23 @@ func (r *ring) unbound() bool {
 }
 
 // drops returns the kernel's drop counter since the last call (reading
-// resets it). It fails once the ring is closed.
+// resets it). It fails once the ring is closed. The getsockopt never
+// blocks, so it is made as a raw system call: an ordinary one wakes the
+// Go runtime's monitor thread from its sleep, which then polls every 20 µs
+// for a while, and on a VM those wake-ups cost far more than the call
+// (one context switch fewer per snapshot, measured).
 func (r *ring) drops() (uint64, error) {
-	var st *unix.TpacketStatsV3
-	var err error
+	var st unix.TpacketStatsV3
+	var errno syscall.Errno
 	if cerr := r.rc.Control(func(fd uintptr) {
-		st, err = unix.GetsockoptTpacketStatsV3(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		n := uint32(unsafe.Sizeof(st))
+		_, _, errno = unix.RawSyscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_PACKET, unix.PACKET_STATISTICS,
+			uintptr(unsafe.Pointer(&st)), uintptr(unsafe.Pointer(&n)), 0)
 	}); cerr != nil {
 		return 0, cerr
 	}
-	if err != nil {
-		return 0, err
+	if errno != 0 {
+		return 0, errno
 	}
 	return uint64(st.Drops), nil
 }
