@@ -15,11 +15,18 @@ type CaptureConfig struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// RingMiB is the AF_PACKET ring size per interface, in MiB.
 	RingMiB int `yaml:"ring_mib"`
+	// Fanout is the number of rings per interface (1: one). With more,
+	// the kernel spreads packets over them by flow hash (PACKET_FANOUT),
+	// each read by its own goroutine, so the capture uses several cores.
+	Fanout int `yaml:"fanout"`
 }
+
+// MaxFanout is the most rings per interface.
+const MaxFanout = 64
 
 // DefaultCapture returns the default capture section.
 func DefaultCapture() CaptureConfig {
-	return CaptureConfig{MaxFlows: 200_000, IdleTimeout: Duration(2 * time.Minute), RingMiB: 16}
+	return CaptureConfig{MaxFlows: 200_000, IdleTimeout: Duration(2 * time.Minute), RingMiB: 16, Fanout: 1}
 }
 
 // Validate checks ranges.
@@ -33,6 +40,9 @@ func (c CaptureConfig) Validate() error {
 	}
 	if c.RingMiB < 1 || c.RingMiB > 4096 {
 		errs = append(errs, fmt.Errorf("capture.ring_mib: %d is out of range (1..4096)", c.RingMiB))
+	}
+	if c.Fanout < 1 || c.Fanout > MaxFanout {
+		errs = append(errs, fmt.Errorf("capture.fanout: %d is out of range (1..%d)", c.Fanout, MaxFanout))
 	}
 	return errors.Join(errs...)
 }

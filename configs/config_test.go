@@ -44,6 +44,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax", "interval: [1s\n", []string{"test.yaml"}},
 		{"wrong type", "capture:\n  max_flows: many\n", []string{"line 2", "many"}},
 		{"max flows", "capture:\n  max_flows: 1\n", []string{"capture.max_flows"}},
+		{"fanout", "capture:\n  fanout: 0\n", []string{"capture.fanout", "out of range (1..64)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

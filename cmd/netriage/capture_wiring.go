@@ -57,6 +57,7 @@ func startLive(ctx context.Context, ifaces []string, filter, localNet string, pr
 		Aggregation: flows.By5Tuple,
 		LocalNet:    desc,
 		RingMiB:     cfg.Capture.RingMiB,
+		Fanout:      cfg.Capture.Fanout,
 	})
 	return l, desc, err
 }

@@ -91,6 +91,7 @@ func (f *checkFlags) register() *pflag.FlagSet {
 	fs.DurationVar(&f.duration, "duration", 0, "how long to observe (default check.window from the config, 10s; at least 1s)")
 	fs.DurationVar(&f.interval, "interval", 0, "counter sampling period within the window (default: interval from the config, 1s)")
 	f.common.addOutput(fs, report.Formats...)
+	f.common.addFanout(fs)
 	f.common.addConfig(fs)
 	f.common.addNetns(fs)
 	f.common.addLinkSpeed(fs)

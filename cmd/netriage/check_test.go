@@ -40,6 +40,8 @@ func TestCheckBadInput(t *testing.T) {
 		{"duration zero", []string{"--duration", "0s"}, "too short for a verdict"},
 		{"duration syntax", []string{"--duration", "ten"}, "invalid argument"},
 		{"interval", []string{"--interval", "1ms"}, "--interval 1ms is out of range"},
+		{"fanout", []string{"--fanout", "65"}, "--fanout 65 is out of range: use 1..64"},
+		{"fanout negative", []string{"--fanout", "-1"}, "--fanout -1 is out of range"},
 		{"output", []string{"--output", "yaml"}, `--output "yaml": use one of text, json, markdown`},
 		{"link speed", []string{"--link-speed", "eth0"}, "want IFACE=RATE"},
 		{"link speed rate", []string{"--link-speed", "eth0=fast"}, "not a number"},

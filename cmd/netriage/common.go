@@ -27,6 +27,7 @@ type commonFlags struct {
 	configPath string
 	netns      string
 	linkSpeeds []string
+	fanout     int
 
 	outputs []string // allowed --output values, first is the default
 }
@@ -85,6 +86,10 @@ func (c *commonFlags) addNetns(fs *pflag.FlagSet) {
 	fs.StringVar(&c.netns, "netns", "", "look inside another network namespace: a name from 'ip netns' or a PID")
 }
 
+func (c *commonFlags) addFanout(fs *pflag.FlagSet) {
+	fs.IntVar(&c.fanout, "fanout", 0, fmt.Sprintf("rings per interface, spread by flow hash so the capture uses several cores (1..%d; default from config, 1)", configs.MaxFanout))
+}
+
 func (c *commonFlags) addLinkSpeed(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.linkSpeeds, "link-speed", nil, "capacity override IF=RATE, e.g. eth0=10G (repeatable)")
 }
@@ -105,6 +110,12 @@ func (c *commonFlags) resolve() (configs.Config, error) {
 			return cfg, usageErrorf("--interval %s is out of range: use 10ms..1h, e.g. --interval 1s", c.interval)
 		}
 		cfg.Interval = configs.Duration(c.interval)
+	}
+	if c.fanout != 0 {
+		if c.fanout < 1 || c.fanout > configs.MaxFanout {
+			return cfg, usageErrorf("--fanout %d is out of range: use 1..%d, e.g. --fanout 2", c.fanout, configs.MaxFanout)
+		}
+		cfg.Capture.Fanout = c.fanout
 	}
 	if c.count < 0 {
 		return cfg, usageErrorf("--count %d: must be 0 (unlimited) or more", c.count)

@@ -102,6 +102,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVarP(&f.promisc, "promiscuous", "p", false, "put the interfaces in promiscuous mode while capturing")
 	f.common.addTiming(fs)
 	f.common.addOutput(fs, "table", "json", "csv")
+	f.common.addFanout(fs)
 	f.common.addConfig(fs)
 	if done, err := parseFlags(env, fs, flowsUsage, args); done || err != nil {
 		if err != nil {

@@ -85,8 +85,8 @@ func TestE2EReplayBadInput(t *testing.T) {
 	}
 }
 
-// TestE2EFlowsLab runs 'flows' inside a lab namespace on live traffic and
-// parses its NDJSON.
+// TestE2EFlowsLab runs 'flows' inside a lab namespace on live traffic, with
+// two fanout rings, and parses its NDJSON: every packet counted once.
 func TestE2EFlowsLab(t *testing.T) {
 	bin := e2eBin(t)
 	l := lab.New(t)
@@ -94,7 +94,7 @@ func TestE2EFlowsLab(t *testing.T) {
 	la, lb := l.Veth(a, b)
 	sink := b.UDPSink(lb.IPv4.Addr())
 	defer sink.Close()
-	cmd := exec.Command("ip", "netns", "exec", a.Name, bin, "flows", "-i", la.Name, "-n", "-P", "--count", "2", "--interval", "1s", "--output", "json")
+	cmd := exec.Command("ip", "netns", "exec", a.Name, bin, "flows", "-i", la.Name, "-n", "-P", "--fanout", "2", "--count", "2", "--interval", "1s", "--output", "json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -126,8 +126,8 @@ func TestE2EFlowsLab(t *testing.T) {
 	for _, f := range last.Flows {
 		if f.RemoteAddr != nil && *f.RemoteAddr == lb.IPv4.Addr().String() && f.Proto != nil && *f.Proto == "udp" {
 			found = true
-			if f.SentPackets == 0 || f.SentBytes != f.SentPackets*528 {
-				t.Errorf("udp flow: %d bytes in %d packets, want 528 per packet", f.SentBytes, f.SentPackets)
+			if f.SentPackets != 200 || f.SentBytes != 200*528 {
+				t.Errorf("udp flow: %d bytes in %d packets, want 200 packets of 528 bytes", f.SentBytes, f.SentPackets)
 			}
 		}
 	}

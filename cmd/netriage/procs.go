@@ -86,6 +86,7 @@ func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
 	_ = fs.MarkHidden("proc")
 	f.common.addTiming(fs)
 	f.common.addOutput(fs, "table", "json", "csv")
+	f.common.addFanout(fs)
 	f.common.addConfig(fs)
 	return fs, usage
 }

@@ -58,6 +58,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	tf.common.addTiming(fs)
 	tf.common.addLinkSpeed(fs)
 	tf.common.addNetns(fs)
+	tf.common.addFanout(fs)
 	tf.common.addConfig(fs)
 	if done, err := parseFlags(env, fs, topUsage, args); done {
 		return exitOK

@@ -27,6 +27,9 @@ type LiveOptions struct {
 	// RingMiB is the ring size per interface, in MiB (default
 	// DefaultRingMiB).
 	RingMiB int
+	// Fanout is the number of rings per interface (0 or 1: one). With
+	// more, the kernel spreads packets over them by flow hash.
+	Fanout int
 }
 
 // DefaultRingMiB is the ring size per interface when none is set: 16

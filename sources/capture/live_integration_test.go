@@ -285,6 +285,60 @@ func TestIntegrationLiveKernelDrops(t *testing.T) {
 	t.Logf("%d sent: %d captured, %d dropped by the kernel", n, s.Capture.Packets, drops)
 }
 
+// TestIntegrationLiveFanout captures one veth with a fanout group of two
+// rings while 32 UDP flows (one per destination port) cross it: every
+// packet is counted once, each flow exactly, and both rings carried
+// packets (all 32 flows hashing to one ring has odds of 2^-31).
+func TestIntegrationLiveFanout(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp", Fanout: 2, RingMiB: 2,
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
+	if len(live.handles) != 2 {
+		t.Fatalf("%d rings, want 2", len(live.handles))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const flowsN, perFlow, size = 32, 25, 200
+	sinks := make(map[uint16]bool) // destination ports
+	for range flowsN {
+		sink := b.UDPSink(lb.IPv4.Addr()) // open until the test ends: distinct ports
+		defer sink.Close()
+		sinks[sink.Addr().Port()] = true
+		if _, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: perFlow, Size: size}); err != nil {
+			t.Fatalf("SendUDP: %v", err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	s := live.Snapshot(time.Now())
+	n := 0
+	for _, f := range s.Flows {
+		if f.Key.Proto != flows.ProtoUDP || !sinks[f.Key.RemotePort] {
+			continue
+		}
+		n++
+		if f.SentPackets != perFlow || f.SentBytes != perFlow*(size+28) {
+			t.Errorf("flow %v: %d packets %d bytes, want %d and %d", f.Key, f.SentPackets, f.SentBytes, perFlow, perFlow*(size+28))
+		}
+	}
+	if n != flowsN {
+		t.Errorf("%d flows, want %d", n, flowsN)
+	}
+	if got := s.Capture.Interfaces[0].Packets; got != flowsN*perFlow {
+		t.Errorf("interface health: %d packets, want %d", got, flowsN*perFlow)
+	}
+	for i, h := range live.handles {
+		if h.read.Load() == 0 {
+			t.Errorf("ring %d read no packet: the fanout group does not spread them", i)
+		}
+		t.Logf("ring %d: %d packets", i, h.read.Load())
+	}
+}
+
 // TestIntegrationLiveIfaceRemoved captures on two interfaces with a
 // kernel filter, deletes one mid-capture and checks that its error is
 // reported while the other keeps counting; Close is prompt and idempotent.

@@ -54,11 +54,13 @@ const (
 	liveBlockSize = 1 << 20
 )
 
-// Live is a running capture: one TPACKET_V3 ring per interface, one reader
-// goroutine per ring, all feeding one Accountant.
+// Live is a running capture: one TPACKET_V3 ring per interface (or a
+// fanout group of several), one reader goroutine per ring, all feeding one
+// Accountant.
 type Live struct {
 	acc     *Accountant
-	handles []*liveHandle
+	ifaces  int           // interfaces captured on
+	handles []*liveHandle // fanout rings per interface, in interface order
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -77,6 +79,8 @@ type liveHandle struct {
 	// failing is set while the socket reports an error (the interface
 	// is down); packets clear it. Guarded by mu.
 	failing bool
+	// read counts the packets read from this ring.
+	read atomic.Uint64
 	// stopped is set when the reader has returned.
 	stopped atomic.Bool
 	// drops accumulates the kernel's drop counter (reading resets it).
@@ -102,14 +106,24 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 	if ringMiB <= 0 {
 		ringMiB = DefaultRingMiB
 	}
-	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet)}
+	fanout := max(o.Fanout, 1)
+	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet), ifaces: len(names)}
 	for i, name := range names {
-		h, err := openHandle(i, name, ringMiB, raw, rawDgram)
-		if err != nil {
-			l.closeHandles()
-			return nil, err
+		var group uint16 // the interface's fanout group, once the first ring made it
+		for range fanout {
+			h, err := openHandle(i, name, ringMiB, raw, rawDgram)
+			if err == nil && fanout > 1 {
+				if group, err = h.ring.joinFanout(group); err != nil {
+					h.ring.close()
+					err = fmt.Errorf("capture on %s with %d rings: %w", name, fanout, err)
+				}
+			}
+			if err != nil {
+				l.closeHandles()
+				return nil, err
+			}
+			l.handles = append(l.handles, h)
 		}
-		l.handles = append(l.handles, h)
 		if o.Promisc && name != "any" {
 			if link, err := netlink.LinkByName(name); err == nil && link.Attrs().Promisc == 0 {
 				if netlink.SetPromiscOn(link) == nil {
@@ -300,6 +314,7 @@ func (l *Live) drain(h *liveHandle) bool {
 		h.ring.readBlock(&h.sink)
 		l.acc.countInterface(h.idx, h.sink.n)
 		l.acc.mu.Unlock()
+		h.read.Add(uint64(h.sink.n))
 		h.sink.n = 0
 		got = true
 	}
@@ -339,13 +354,15 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 			l.drain(h)
 		}
 	}
+	drops := make([]uint64, l.ifaces) // per interface, over its rings
 	for _, h := range l.handles {
-		drops, err := h.ring.drops()
-		if err != nil {
-			continue
+		if d, err := h.ring.drops(); err == nil {
+			h.drops.Add(d)
 		}
-		d := h.drops.Add(drops)
-		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.KernelDrops = d })
+		drops[h.idx] += h.drops.Load()
+	}
+	for i, d := range drops {
+		l.acc.UpdateInterface(i, func(ih *flows.IfaceHealth) { ih.KernelDrops = d })
 	}
 	l.acc.Expire(now)
 	s := l.acc.Snapshot(now.Add(-liveBlockTimeout))

@@ -117,6 +117,31 @@ func openRing(o ringOptions) (r *ring, err error) {
 	return r, nil
 }
 
+// joinFanout adds the ring to a fanout group that spreads packets over its
+// rings by flow hash. Group 0 asks the kernel for a new group with an id
+// no other socket uses; the group's id is returned for the next rings.
+func (r *ring) joinFanout(group uint16) (uint16, error) {
+	arg := int(group) | unix.PACKET_FANOUT_HASH<<16
+	if group == 0 {
+		arg |= unix.PACKET_FANOUT_FLAG_UNIQUEID << 16
+	}
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) {
+		if err = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT, arg); err != nil || group != 0 {
+			return
+		}
+		var v int
+		v, err = unix.GetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT)
+		group = uint16(v)
+	}); cerr != nil {
+		return 0, cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("join fanout group %d: %w", group, err)
+	}
+	return group, nil
+}
+
 // status is the address of block i's status word.
 func (r *ring) status(i int) *uint32 {
 	return (*uint32)(unsafe.Pointer(&r.mem[i*r.blockSize+blockStatusOff]))
