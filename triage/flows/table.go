@@ -60,6 +60,11 @@ type Table struct {
 	// last is the previous packet's flow: a run of packets of one flow
 	// (a bulk transfer, a flood) skips classification and the map.
 	last lastFlow
+	// run holds the counts of the latest packets of last's flow within
+	// one second, not yet added to the flow and the totals: it is added
+	// (flush) when another flow or second comes and before anything reads
+	// the table, so a run costs one update, not one per packet.
+	run run
 
 	other   entry // evicted and expired flows
 	totals  entry
@@ -182,18 +187,37 @@ func (t *Table) insert(k Key, ts time.Time) int32 {
 	return i
 }
 
-func count(e *entry, sec, ns int64, ts time.Time, sent bool, n uint64) {
+// run is a run of packets of one flow, one direction, one second.
+type run struct {
+	packets, bytes uint64 // packets 0: no run
+	sec            int64
+	lastNs         int64 // the newest packet's time
+	last           time.Time
+}
+
+// addTo adds the run to e.
+func (r *run) addTo(e *entry, sent bool) {
 	if sent {
-		e.cum.SentBytes += n
-		e.cum.SentPackets++
+		e.cum.SentBytes += r.bytes
+		e.cum.SentPackets += r.packets
 	} else {
-		e.cum.RecvBytes += n
-		e.cum.RecvPackets++
+		e.cum.RecvBytes += r.bytes
+		e.cum.RecvPackets += r.packets
 	}
-	e.win.Add(sec, sent, n)
-	if ns > e.lastNs {
-		e.last, e.lastNs = ts, ns
+	e.win.Add(r.sec, sent, r.bytes)
+	if r.lastNs > e.lastNs {
+		e.last, e.lastNs = r.last, r.lastNs
 	}
+}
+
+// flush adds the pending run to its flow (last's) and to the totals.
+func (t *Table) flush() {
+	if t.run.packets == 0 {
+		return
+	}
+	t.run.addTo(&t.entries[t.last.i], t.last.sent)
+	t.run.addTo(&t.totals, t.last.sent)
+	t.run.packets = 0
 }
 
 // Update counts one packet. Direction follows Local: a packet from a local
@@ -207,18 +231,27 @@ func (t *Table) Update(p *Packet) {
 		t.started, t.start = true, p.Time
 		t.totals.first = p.Time
 	}
-	i, sent := t.last.i, t.last.sent
-	if !t.last.match(p) {
-		i, sent = t.find(p)
+	ns, sec, n := p.Time.UnixNano(), p.Time.Unix(), uint64(p.Length)
+	if t.last.match(p) {
+		if r := &t.run; r.packets > 0 && r.sec == sec {
+			r.packets++
+			r.bytes += n
+			if ns > r.lastNs {
+				r.last, r.lastNs = p.Time, ns
+			}
+			return
+		}
+		t.flush()
+	} else {
+		t.flush()
+		i, sent := t.find(p)
 		t.last = lastFlow{valid: true, sent: sent, proto: p.Proto, hint: p.Hint, sp: p.SrcPort, dp: p.DstPort, src: p.Src, dst: p.Dst, i: i}
 	}
-	ns, sec, n := p.Time.UnixNano(), p.Time.Unix(), uint64(p.Length)
-	count(&t.entries[i], sec, ns, p.Time, sent, n)
-	if t.head != i {
+	if i := t.last.i; t.head != i {
 		t.unlink(i)
 		t.pushFront(i)
 	}
-	count(&t.totals, sec, ns, p.Time, sent, n)
+	t.run = run{packets: 1, bytes: n, sec: sec, lastNs: ns, last: p.Time}
 }
 
 // find returns the flow of p, inserting it when new, and whether p was
@@ -258,6 +291,7 @@ func (t *Table) Expire(now time.Time) int {
 	if t.cfg.IdleTimeout <= 0 {
 		return 0
 	}
+	t.flush()
 	limit := now.Add(-t.cfg.IdleTimeout)
 	n := 0
 	for t.tail != none && t.entries[t.tail].last.Before(limit) {
@@ -269,12 +303,16 @@ func (t *Table) Expire(now time.Time) int {
 }
 
 // Totals returns the cumulative totals.
-func (t *Table) Totals() Counts { return t.totals.cum }
+func (t *Table) Totals() Counts {
+	t.flush()
+	return t.totals.cum
+}
 
 // Snapshot returns the table's state at now, grouped by agg. The result
 // shares nothing with the table. Seq and Capture are left for the caller
 // (the engine) to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
 func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
+	t.flush()
 	s := Snapshot{Time: now, Start: t.start, Aggregation: agg}
 	stat := func(e *entry, k Key, flows int) FlowStat {
 		return FlowStat{Key: k, Counts: e.cum, Rates: e.win.Rates(now), First: e.first, Last: e.last, Flows: flows}
