@@ -236,6 +236,27 @@ func TestIntegrationCheckOK60(t *testing.T) {
 	}
 }
 
+// TestIntegrationCheckLoopback checks lo, named, with TCP across it: every
+// packet is both sent and received on lo and its counters hold IP bytes,
+// so both directions are fully covered by the flows, with no link header.
+func TestIntegrationCheckLoopback(t *testing.T) {
+	l := lab.New(t)
+	a := l.Netns()
+	lo := a.Loopback()
+	sink := a.TCPSink(lo.IPv4.Addr())
+	ctx := trafficCtx(t)
+	background(t, ctx, func(ctx context.Context) {
+		_, _ = a.SendTCP(ctx, sink.Addr(), lab.Send{Bytes: 1 << 30, RateBps: 20_000_000, Timeout: 8 * time.Second})
+	})
+	time.Sleep(time.Second)
+	rep, _, _ := runCheckIn(t, a, "-i", "lo", "--link-speed", "lo=1G")
+	for _, d := range []verdict.DirReport{iface(t, rep, "lo").RX, iface(t, rep, "lo").TX} {
+		if c := coverageOf(d); c < 0.99 || c > 1.01 || d.Coverage.LinkHeaderBytes != 0 {
+			t.Errorf("lo %v: coverage %v with %d header bytes per packet, want 100%% with 0 (%s)", d.Direction, c, d.Coverage.LinkHeaderBytes, d.Coverage.Summary)
+		}
+	}
+}
+
 // Scenario 4: a veth with a user-given capacity it exceeds.
 func TestIntegrationCheckUserCapacity(t *testing.T) {
 	l := lab.New(t)

@@ -91,6 +91,7 @@ func FromLinks(samples []triage.LinksSample, names []string, userBps map[string]
 			}
 		}
 		ifc.CounterDuration = covered
+		ifc.Loopback = last.Loopback
 		ifc.TX.Queue = q
 		txc := triage.ResolveCapacity(userBps[name], *last)
 		noShaper := *last

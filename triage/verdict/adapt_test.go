@@ -23,6 +23,15 @@ func eth(idx int, rx, tx uint64, q *triage.QdiscStats) triage.IfaceSample {
 	}
 }
 
+// lo is a loopback sample (named eth0 for the table): rx and tx count the
+// same bytes.
+func lo(bytes uint64) triage.IfaceSample {
+	return triage.IfaceSample{
+		Name: "eth0", Index: 1, OperState: "unknown", AdminUp: true, Loopback: true,
+		Counters: triage.IfaceCounters{RxBytes: bytes, TxBytes: bytes, RxPackets: bytes / 1000, TxPackets: bytes / 1000},
+	}
+}
+
 func tbf(drops, backlog uint64) *triage.QdiscStats {
 	return &triage.QdiscStats{Kind: "tbf", Drops: drops, Overlimits: drops * 10, BacklogBytes: backlog, BacklogPackets: backlog / 1000, ShaperRateBps: 50_000_000}
 }
@@ -75,6 +84,17 @@ func TestFromLinks(t *testing.T) {
 				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: 2 * time.Second, CounterReset: true,
 				RX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool", Bytes: 1_000_100, Packets: 1000},
 				TX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool"},
+			}},
+		},
+		{
+			name: "loopback",
+			samples: []triage.LinksSample{
+				sample(0, lo(1000)),
+				sample(1, lo(3000)),
+			},
+			want: []Interface{{
+				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: time.Second, Loopback: true,
+				RX: DirCounters{CapacitySource: "unknown", Bytes: 2000, Packets: 2}, TX: DirCounters{CapacitySource: "unknown", Bytes: 2000, Packets: 2},
 			}},
 		},
 		{

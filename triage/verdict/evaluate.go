@@ -166,6 +166,9 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 	if hdr == 0 {
 		hdr = defaultLinkHeader
 	}
+	if ifc.Loopback {
+		hdr = 0
+	}
 	dr := DirReport{
 		Direction:      d,
 		Reasons:        []string{},
@@ -186,7 +189,10 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 				continue
 			}
 			b, p := f.RecvBytes, f.RecvPackets
-			if d == TX {
+			switch {
+			case ifc.Loopback: // each packet leaves and arrives on it
+				b, p = f.SentBytes+f.RecvBytes, f.SentPackets+f.RecvPackets
+			case d == TX:
 				b, p = f.SentBytes, f.SentPackets
 			}
 			if b == 0 {

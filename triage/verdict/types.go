@@ -249,6 +249,11 @@ type Interface struct {
 	// Captured reports that the capture listened on this interface (or on
 	// "any"); when false coverage is meaningless.
 	Captured bool
+	// Loopback reports a loopback interface: every packet on it is both
+	// sent and received, and its counters count IP bytes (the kernel takes
+	// the Ethernet header off before counting), so coverage compares each
+	// direction with all flow bytes and adds no link header.
+	Loopback bool
 	// FlowsPerInterface reports that Flow.Interface is filled in; when false
 	// flows are attributed to every captured interface (one interface, or
 	// "any").

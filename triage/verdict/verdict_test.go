@@ -323,6 +323,38 @@ func TestEnums(t *testing.T) {
 	}
 }
 
+// TestLoopbackCoverage: on lo every packet is sent and received, and the
+// counters hold IP bytes, so each direction is covered by all the flow
+// bytes with no link header; an Ethernet interface with the same numbers
+// is not.
+func TestLoopbackCoverage(t *testing.T) {
+	fs := []Flow{tcp(40000, "127.0.0.1", 600_000, 30_000), tcp(40001, "127.0.0.1", 90_000, 1_500)}
+	var all, pkts uint64
+	for _, f := range fs {
+		all += f.SentBytes + f.RecvBytes
+		pkts += f.SentPackets + f.RecvPackets
+	}
+	for _, loopback := range []bool{true, false} {
+		w := Window{
+			Start: t0, End: t0.Add(10e9), Samples: 11, Counters: true,
+			Interfaces: []Interface{{
+				Name: "lo", Captured: true, Loopback: loopback,
+				RX: DirCounters{Bytes: all, Packets: pkts}, TX: DirCounters{Bytes: all, Packets: pkts},
+			}},
+			Flows:   fs,
+			Capture: Capture{Active: true, Interfaces: []string{"lo"}, Packets: pkts},
+		}
+		r := Evaluate(w, configs.DefaultCheck())
+		for _, d := range []Direction{RX, TX} {
+			c := r.Interfaces[0].Dir(d).Coverage
+			full := c.Ratio != nil && *c.Ratio == 1 && c.LinkHeaderBytes == 0 && c.FlowLinkBytes == all
+			if full != loopback {
+				t.Errorf("loopback=%v %v: coverage %+v (ratio %v), want full coverage only on loopback", loopback, d, c, c.Ratio)
+			}
+		}
+	}
+}
+
 func TestNoInterfaces(t *testing.T) {
 	r := Evaluate(Window{Start: t0, End: t0.Add(10e9), Samples: 3, Counters: true}, configs.DefaultCheck())
 	if r.Verdict != Unknown || r.ExitCode != 3 {
