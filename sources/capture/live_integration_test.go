@@ -98,16 +98,8 @@ func TestIntegrationLiveAccuracy(t *testing.T) {
 // TestIntegrationLiveRate sends UDP paced at 4 Mbit/s of payload for 12 s
 // and checks the 10 s rate against the truth within 1%.
 func TestIntegrationLiveRate(t *testing.T) {
-	l := lab.New(t)
-	a, b := l.Netns(), l.Netns()
-	la, lb := l.Veth(a, b)
-	la.OffloadsOff()
-	live := startLiveIn(t, a, LiveOptions{
-		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
-		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
-	})
-	sink := b.UDPSink(lb.IPv4.Addr())
-	defer sink.Close()
+	u := startUDPVeth(t, LiveOptions{})
+	a, live, sink := u.a, u.live, u.sink
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const size, payloadBps = 972, 4_000_000 // 1000-byte IP packets
@@ -120,13 +112,7 @@ func TestIntegrationLiveRate(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // let the readers flush their batches
 	// The sender's pacing sets the truth: IP bytes per second. Rates are
 	// taken at the moment the sender finished.
-	s := live.Snapshot(end)
-	var f flows.FlowStat
-	for _, x := range s.Flows {
-		if x.Key.Proto == flows.ProtoUDP {
-			f = x
-		}
-	}
+	f := u.flow(live.Snapshot(end))
 	truth := float64(payloadBps) / 8 * 1000 / size
 	got := f.Rates.R10.SentBytesPerSec
 	// The window ends at the last complete second before now; the sender
@@ -145,15 +131,8 @@ func TestIntegrationLiveRate(t *testing.T) {
 // once the kernel must have handed all of it over: not 20 ms after the
 // second ended, but 60 ms after (the ring's block time-out is 50 ms).
 func TestIntegrationLiveRatesCompleteSeconds(t *testing.T) {
-	l := lab.New(t)
-	a, b := l.Netns(), l.Netns()
-	la, lb := l.Veth(a, b)
-	live := startLiveIn(t, a, LiveOptions{
-		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
-		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
-	})
-	sink := b.UDPSink(lb.IPv4.Addr())
-	defer sink.Close()
+	u := startUDPVeth(t, LiveOptions{})
+	a, live, sink := u.a, u.live, u.sink
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Start 200 ms into a second so the burst stays inside it.
@@ -164,16 +143,8 @@ func TestIntegrationLiveRatesCompleteSeconds(t *testing.T) {
 		t.Fatalf("SendUDP: %v", err)
 	}
 	time.Sleep(200 * time.Millisecond) // past the block time-out
-	var f flows.FlowStat
-	find := func(s flows.Snapshot) flows.FlowStat {
-		for _, x := range s.Flows {
-			if x.Key.Proto == flows.ProtoUDP && x.Key.Remote == lb.IPv4.Addr() {
-				return x
-			}
-		}
-		return flows.FlowStat{}
-	}
-	if f = find(live.Snapshot(time.Now())); f.SentPackets != n {
+	f := u.flow(live.Snapshot(time.Now()))
+	if f.SentPackets != n {
 		t.Fatalf("flow: %d packets, want %d", f.SentPackets, n)
 	}
 	sec := f.First.Unix()
@@ -185,11 +156,11 @@ func TestIntegrationLiveRatesCompleteSeconds(t *testing.T) {
 	if !early.Time.Equal(end.Add(20 * time.Millisecond)) {
 		t.Errorf("snapshot time %v, want the time asked for", early.Time)
 	}
-	if r := find(early).Rates.R2.SentBytesPerSec; r != 0 {
+	if r := u.flow(early).Rates.R2.SentBytesPerSec; r != 0 {
 		t.Errorf("20 ms after the second ended: 2 s rate %.0f B/s, want 0 (the second may not be complete)", r)
 	}
 	late := live.Snapshot(end.Add(60 * time.Millisecond))
-	if r, want := find(late).Rates.R2.SentBytesPerSec, float64(n*1000)/2; r != want {
+	if r, want := u.flow(late).Rates.R2.SentBytesPerSec, float64(n*1000)/2; r != want {
 		t.Errorf("60 ms after the second ended: 2 s rate %.0f B/s, want %.0f", r, want)
 	}
 }
@@ -247,16 +218,8 @@ func TestIntegrationLiveLoopbackOnce(t *testing.T) {
 // the kernel's drops are reported and account for every packet the ring
 // did not hold.
 func TestIntegrationLiveKernelDrops(t *testing.T) {
-	l := lab.New(t)
-	a, b := l.Netns(), l.Netns()
-	la, lb := l.Veth(a, b)
-	la.OffloadsOff()
-	live := startLiveIn(t, a, LiveOptions{
-		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp", RingMiB: 1,
-		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
-	})
-	sink := b.UDPSink(lb.IPv4.Addr())
-	defer sink.Close()
+	u := startUDPVeth(t, LiveOptions{RingMiB: 1})
+	a, live, sink := u.a, u.live, u.sink
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const n = 20000 // about 4 MiB in the ring: four times its size
@@ -290,14 +253,8 @@ func TestIntegrationLiveKernelDrops(t *testing.T) {
 // packet is counted once, each flow exactly, and both rings carried
 // packets (all 32 flows hashing to one ring has odds of 2^-31).
 func TestIntegrationLiveFanout(t *testing.T) {
-	l := lab.New(t)
-	a, b := l.Netns(), l.Netns()
-	la, lb := l.Veth(a, b)
-	la.OffloadsOff()
-	live := startLiveIn(t, a, LiveOptions{
-		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp", Fanout: 2, RingMiB: 2,
-		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
-	})
+	u := startUDPVeth(t, LiveOptions{Fanout: 2, RingMiB: 2})
+	a, b, lb, live := u.a, u.b, u.lb, u.live
 	if len(live.handles) != 2 {
 		t.Fatalf("%d rings, want 2", len(live.handles))
 	}
@@ -424,18 +381,10 @@ func TestIntegrationLiveIfaceRemoved(t *testing.T) {
 // again: the health entry reports it while it is down, and counting
 // resumes when it is back.
 func TestIntegrationLiveIfaceDownUp(t *testing.T) {
-	l := lab.New(t)
-	a, b := l.Netns(), l.Netns()
-	la, lb := l.Veth(a, b)
-	la.OffloadsOff()
-	live := startLiveIn(t, a, LiveOptions{
-		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
-		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
-	})
+	u := startUDPVeth(t, LiveOptions{})
+	a, la, lb, live, sink := u.a, u.la, u.lb, u.live, u.sink
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	sink := b.UDPSink(lb.IPv4.Addr())
-	defer sink.Close()
 	send := func() {
 		t.Helper()
 		if _, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: 10, Size: 100}); err != nil {
@@ -474,6 +423,42 @@ func TestIntegrationLiveIfaceDownUp(t *testing.T) {
 	poll("capture resumed", func(s flows.Snapshot) bool {
 		return sent(s) == 20 && s.Capture.Interfaces[0].Err == ""
 	})
+}
+
+// udpVeth is the common lab of these tests: a veth from a to b (offloads
+// off), a capture on a's end with the filter "udp" whose local side is
+// a's IPv4 address, and a UDP sink on b's end.
+type udpVeth struct {
+	a, b   *lab.NS
+	la, lb *lab.Link
+	live   *Live
+	sink   *lab.Sink
+}
+
+// startUDPVeth builds a udpVeth; o may set RingMiB and Fanout, the rest is
+// fixed. Everything is removed when the test ends.
+func startUDPVeth(t *testing.T, o LiveOptions) udpVeth {
+	t.Helper()
+	l := lab.New(t)
+	u := udpVeth{a: l.Netns(), b: l.Netns()}
+	u.la, u.lb = l.Veth(u.a, u.b)
+	u.la.OffloadsOff()
+	o.Interfaces, o.Aggregation, o.Filter = []string{u.la.Name}, flows.By5Tuple, "udp"
+	o.Table = flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(u.la.IPv4.Addr(), 32))}
+	u.live = startLiveIn(t, u.a, o)
+	u.sink = u.b.UDPSink(u.lb.IPv4.Addr())
+	t.Cleanup(u.sink.Close)
+	return u
+}
+
+// flow returns the UDP flow to the sink's host in s (zero if none).
+func (u udpVeth) flow(s flows.Snapshot) flows.FlowStat {
+	for _, f := range s.Flows {
+		if f.Key.Proto == flows.ProtoUDP && f.Key.Remote == u.lb.IPv4.Addr() {
+			return f
+		}
+	}
+	return flows.FlowStat{}
 }
 
 // startLiveIn starts a live capture inside ns; it is closed when the test

@@ -174,7 +174,7 @@ func (r *ring) readBlock(sink *blockSink) bool {
 	off := int(*(*uint32)(unsafe.Pointer(&b[blockFirstOff])))
 	var p rawPacket
 	for k := uint32(0); k < num; k++ {
-		if off <= 0 || off+sllOff+12 > len(b) {
+		if off <= 0 || off+sllPkttypeOff >= len(b) { // the header and sockaddr_ll up to pkttype
 			break
 		}
 		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&b[off]))
