@@ -7,7 +7,7 @@ PKGS      := ./...
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests use.
-DEB_PKGS  := gcc libc6-dev libpcap-dev iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps
+DEB_PKGS  := gcc libc6-dev libpcap-dev libcap2-bin iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps
 FUZZEXECS ?= 150000x
 
 .PHONY: all build run test unit integration e2e fuzz bench lint deps generate tidy-check clean

@@ -64,11 +64,17 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Load reads the YAML file at path over the defaults and validates the result.
-// Unknown keys are errors. The returned error names the file and, where YAML
-// provides it, the line.
-func Load(path string) (Config, error) {
-	f, err := os.Open(path)
+// Opener opens a file the user named. The command passes one that opens with
+// the user's own rights and refuses what is not a regular file; tests may
+// pass os.Open.
+type Opener func(path string) (*os.File, error)
+
+// Load reads the YAML file at path, opened with open, over the defaults and
+// validates the result. Unknown keys are errors. The returned error names the
+// file and, where YAML provides it, the line; it never quotes the file's
+// text, so a file that is not a config cannot be read through the message.
+func Load(path string, open Opener) (Config, error) {
+	f, err := open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w (check the path given with --config)", path, err)
 	}
@@ -93,29 +99,12 @@ func Parse(name string, r io.Reader) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config %s: %s", name, yamlMessage(err))
+		return Config{}, fmt.Errorf("config %s: %s", name, decodeMessage(err))
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, fmt.Errorf("config %s: invalid values:\n%w", name, err)
 	}
 	return cfg, nil
-}
-
-// yamlMessage flattens yaml.v3's errors ("yaml: line 3: ...") into one line
-// per problem without the library prefix.
-func yamlMessage(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		var b bytes.Buffer
-		for i, e := range te.Errors {
-			if i > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(e)
-		}
-		return b.String()
-	}
-	return err.Error()
 }
 
 // Duration is a time.Duration that reads and writes as a Go duration string
@@ -133,7 +122,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (use e.g. 1s, 500ms, 2m)", n.Line, s)
+		return fmt.Errorf("line %d: not a duration (use e.g. 1s, 500ms, 2m)", n.Line)
 	}
 	*d = Duration(v)
 	return nil

@@ -15,7 +15,7 @@ func TestShippedConfigsLoad(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
-			cfg, err := Load(f)
+			cfg, err := Load(f, os.Open)
 			if err != nil {
 				t.Fatalf("Load(%s): %v", f, err)
 			}
@@ -31,20 +31,26 @@ func TestShippedConfigsLoad(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
-		name string
-		in   string
-		want []string // substrings of the error
+		name   string
+		in     string
+		want   []string // substrings of the error
+		absent []string // file text the error must not quote
 	}{
-		{"unknown key", "interval: 1s\nbogus: 3\n", []string{"line 2", "bogus"}},
-		{"bad duration", "interval: soon\n", []string{"line 1", "not a duration"}},
-		{"out of range interval", "interval: 1ns\n", []string{"interval", "out of range"}},
-		{"bad speed", "links:\n  speeds:\n    eth0: fast\n", []string{"links.speeds.eth0", "fast"}},
-		{"warn above crit", "check:\n  warn_utilization: 0.9\n  crit_utilization: 0.5\n", []string{"warn_utilization", "crit_utilization"}},
-		{"bad view", "ui:\n  view: nope\n", []string{"ui.view", "nope"}},
-		{"syntax", "interval: [1s\n", []string{"test.yaml"}},
-		{"wrong type", "capture:\n  max_flows: many\n", []string{"line 2", "many"}},
-		{"max flows", "capture:\n  max_flows: 1\n", []string{"capture.max_flows"}},
-		{"fanout", "capture:\n  fanout: 0\n", []string{"capture.fanout", "out of range (1..64)"}},
+		{"unknown key", "interval: 1s\nbogus: 3\n", []string{"line 2", "unknown key in the top level", "keys there: attribution, capture"}, []string{"bogus"}},
+		{"typo", "check:\n  wran_utilization: 0.5\n", []string{"line 2", "unknown key in section check", "did you mean warn_utilization?"}, []string{"wran"}},
+		{"bad duration", "interval: soon\n", []string{"line 1", "not a duration"}, []string{"soon"}},
+		{"out of range interval", "interval: 1ns\n", []string{"interval", "out of range"}, nil},
+		{"bad speed", "links:\n  speeds:\n    eth0: fast\n", []string{"links.speeds.eth0", "not a rate"}, []string{"fast"}},
+		{"speed key", "links:\n  speeds:\n    'a b/c': 1G\n", []string{"links.speeds", "not an interface name"}, []string{"a b/c"}},
+		{"warn above crit", "check:\n  warn_utilization: 0.9\n  crit_utilization: 0.5\n", []string{"warn_utilization", "crit_utilization"}, nil},
+		{"bad view", "ui:\n  view: nope\n", []string{"ui.view", "not a known view"}, []string{"nope"}},
+		{"syntax", "interval: [1s\n", []string{"test.yaml"}, []string{"[1s"}},
+		{"wrong type", "capture:\n  max_flows: many\n", []string{"line 2", "wrong type", "a whole number"}, []string{"many"}},
+		{"max flows", "capture:\n  max_flows: 1\n", []string{"capture.max_flows"}, nil},
+		{"fanout", "capture:\n  fanout: 0\n", []string{"capture.fanout", "out of range (1..64)"}, nil},
+		{"duplicate key", "interval: 1s\ninterval: 2s\n", []string{"test.yaml", "line"}, []string{"interval:"}},
+		// A file that is no config at all, e.g. /etc/shadow given as --config.
+		{"not a config", "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n", []string{"line 1", "line 2"}, []string{"root", "SECRET", "19000", "bin"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,7 +63,25 @@ func TestParseErrors(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
+			for _, a := range tc.absent {
+				if strings.Contains(err.Error(), a) {
+					t.Errorf("error %q quotes the file's text %q", err, a)
+				}
+			}
 		})
+	}
+}
+
+func TestValidIfaceName(t *testing.T) {
+	for _, ok := range []string{"eth0", "veth-a.10", "wlp0s20f3", "br_x@y", "ifname15charsxx"} {
+		if !ValidIfaceName(ok) {
+			t.Errorf("ValidIfaceName(%q) = false", ok)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a/b", "a b", "a:1", "ifname16charsxxx", "x\x1b[2J", "tab\t"} {
+		if ValidIfaceName(bad) {
+			t.Errorf("ValidIfaceName(%q) = true", bad)
+		}
 	}
 }
 
@@ -81,7 +105,7 @@ func TestEmptyAndMissing(t *testing.T) {
 	if _, err := Parse("empty", strings.NewReader("")); err != nil {
 		t.Errorf("empty file: %v", err)
 	}
-	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), os.Open)
 	if err == nil || !strings.Contains(err.Error(), "--config") {
 		t.Errorf("missing file error = %v", err)
 	}
@@ -89,7 +113,7 @@ func TestEmptyAndMissing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "big.yaml"), make([]byte, 2<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(filepath.Join(dir, "big.yaml")); err == nil {
+	if _, err := Load(filepath.Join(dir, "big.yaml"), os.Open); err == nil {
 		t.Error("oversized file accepted")
 	}
 }

@@ -19,8 +19,12 @@ func DefaultLinks() LinksConfig { return LinksConfig{} }
 func (c LinksConfig) Validate() error {
 	var errs []error
 	for name, s := range c.Speeds {
+		if !ValidIfaceName(name) {
+			errs = append(errs, errors.New("links.speeds: a key is not an interface name (1 to 15 characters, no spaces, slashes or colons)"))
+			continue
+		}
 		if _, err := ParseRate(s); err != nil {
-			errs = append(errs, fmt.Errorf("links.speeds.%s: %w", name, err))
+			errs = append(errs, fmt.Errorf("links.speeds.%s: not a rate between 1 bit/s and 1 Pbit/s (use e.g. 10G, 100M, 2.5Gbit)", name))
 		}
 	}
 	return errors.Join(errs...)
@@ -36,4 +40,19 @@ func (c LinksConfig) SpeedsBps() map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// ValidIfaceName reports whether name can be a Linux interface name: 1 to 15
+// bytes, none of them a space, '/', ':' or a control character, and not "."
+// or "..".
+func ValidIfaceName(name string) bool {
+	if name == "" || len(name) > 15 || name == "." || name == ".." {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c == 0x7f || c == '/' || c == ':' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,6 @@
 package configs
 
-import "fmt"
+import "errors"
 
 // UIConfig configures the terminal user interface.
 type UIConfig struct {
@@ -20,5 +20,5 @@ func (c UIConfig) Validate() error {
 	case "flows", "procs", "conns", "remotes", "links":
 		return nil
 	}
-	return fmt.Errorf("ui.view: %q is not a view (flows, procs, conns, remotes, links)", c.View)
+	return errors.New("ui.view: not a known view (use flows, procs, conns, remotes or links)")
 }

@@ -21,6 +21,7 @@ import (
 	"netriage/configs"
 	"netriage/sources/clock"
 	"netriage/sources/links"
+	"netriage/sources/privs"
 	"netriage/sources/sockets"
 	"netriage/triage"
 	"netriage/triage/attrib"
@@ -255,7 +256,9 @@ func readRetransSegs(pid int) (uint64, error) {
 	if pid > 0 {
 		path = "/proc/" + strconv.Itoa(pid) + "/net/snmp"
 	}
-	b, err := os.ReadFile(path)
+	var b []byte
+	var err error
+	privs.WithProcAccess(func() { b, err = os.ReadFile(path) })
 	if err != nil {
 		return 0, fmt.Errorf("read tcp retransmissions: %w", err)
 	}

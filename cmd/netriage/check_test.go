@@ -52,7 +52,7 @@ func TestCheckBadInput(t *testing.T) {
 		{"local net", []string{"-F", "198.18.0.0"}, `-F "198.18.0.0": want NET/LEN`},
 		{"config missing", []string{"--config", filepath.Join(dir, "none.yaml")}, "check the path given with --config"},
 		{"config value", []string{"--config", badCfg}, "check.warn_utilization: 1.5 is out of range"},
-		{"config key", []string{"--config", unknownKey}, "wran_utilization"},
+		{"config key", []string{"--config", unknownKey}, "did you mean warn_utilization?"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
+	"netriage/sources/privs"
 )
 
 // outputFormat is the value of --output.
@@ -100,7 +101,7 @@ func (c *commonFlags) resolve() (configs.Config, error) {
 	cfg := configs.Default()
 	if c.configPath != "" {
 		var err error
-		cfg, err = configs.Load(c.configPath)
+		cfg, err = configs.Load(c.configPath, privs.OpenUser)
 		if err != nil {
 			return cfg, usageErrorf("%v", err)
 		}

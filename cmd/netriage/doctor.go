@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"golang.org/x/sys/unix"
 
 	"netriage/sources/links"
+	"netriage/sources/privs"
 	"netriage/triage"
 	"netriage/views/format"
 )
@@ -84,7 +83,7 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 		return fail(env, "doctor", err)
 	}
 	rep := doctorReport{EUID: os.Geteuid()}
-	eff, capErr := doctorEffectiveCaps("/proc/self/status")
+	have, capErr := privs.Have()
 	rep.Capabilities = []doctorCap{
 		{Name: "CAP_NET_RAW", Bit: unix.CAP_NET_RAW, Needs: "packet capture (flows, remotes, per-flow rates)"},
 		{Name: "CAP_NET_ADMIN", Bit: unix.CAP_NET_ADMIN, Needs: "some netlink queries, promiscuous capture"},
@@ -93,7 +92,7 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 	}
 	for i := range rep.Capabilities {
 		c := &rep.Capabilities[i]
-		c.Have = capErr == nil && eff&(1<<uint(c.Bit)) != 0
+		c.Have = capErr == nil && have.Has(privs.Cap(c.Bit))
 	}
 	exe, _ := os.Executable()
 	if exe == "" {
@@ -148,7 +147,10 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 	}
 
 	// Process attribution: other users' /proc/PID/fd.
-	if ok, detail := doctorProcFds(); ok {
+	var ok bool
+	var detail string
+	privs.WithProcAccess(func() { ok, detail = doctorProcFds() })
+	if ok {
 		rep.Checks = append(rep.Checks, doctorCheck{Name: "process attribution (/proc/PID/fd)", OK: true, Detail: detail})
 	} else {
 		rep.Checks = append(rep.Checks, doctorCheck{Name: "process attribution (/proc/PID/fd)", Detail: detail + ": traffic of other users' processes stays unattributed", Fix: grant})
@@ -206,26 +208,6 @@ func doctorTable(w io.Writer, rep doctorReport) {
 		fmt.Fprintln(tw, "\nsome features are unavailable: see the fix lines above")
 	}
 	tw.Flush()
-}
-
-// doctorEffectiveCaps reads the CapEff mask from a /proc/PID/status file.
-func doctorEffectiveCaps(path string) (uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("doctor: read capabilities: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
-			m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				return 0, fmt.Errorf("doctor: parse CapEff %q: %w", v, err)
-			}
-			return m, nil
-		}
-	}
-	return 0, fmt.Errorf("doctor: no CapEff line in %s", path)
 }
 
 // doctorProcFds tries to list the fds of a process owned by another user

@@ -125,7 +125,7 @@ func TestE2ELinksBadInput(t *testing.T) {
 		{"link speed without =", []string{"links", "--link-speed", "10G"}, []string{"IFACE=RATE"}},
 		{"bad output", []string{"links", "-O", "xml"}, []string{"--output", "table, json, csv"}},
 		{"bad config value", []string{"links", "--config", badYAML}, []string{badYAML, "links.speeds.eth0"}},
-		{"unknown config key", []string{"links", "--config", unknownKey}, []string{unknownKey, "intervall"}},
+		{"unknown config key", []string{"links", "--config", unknownKey}, []string{unknownKey, "did you mean interval?"}},
 		{"missing config", []string{"links", "--config", filepath.Join(dir, "none.yaml")}, []string{"none.yaml", "no such file"}},
 		{"unknown netns", []string{"links", "--netns", "nr-no-such-ns"}, []string{"nr-no-such-ns", "network namespace not found", "ip netns list"}},
 		{"doctor bad flag", []string{"doctor", "--bogus"}, []string{"--bogus"}},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"netriage/configs"
 	"netriage/sources/clock"
 	"netriage/sources/dns"
+	"netriage/sources/privs"
 	"netriage/sources/sockets"
 	"netriage/triage/attrib"
 	"netriage/views/format"
@@ -54,15 +54,14 @@ socket-counter mode: TCP payload bytes from the kernel's per-socket counters
 // whoFlags are the flags of procs, conns and remotes (flows' flags plus
 // --pid and --source).
 type whoFlags struct {
-	common  commonFlags
-	filter  string
-	noDNS   bool
-	bytes   bool
-	sort    string
-	pids    []int
-	source  string
-	replay  string
-	procDir string
+	common commonFlags
+	filter string
+	noDNS  bool
+	bytes  bool
+	sort   string
+	pids   []int
+	source string
+	replay string
 }
 
 func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
@@ -82,8 +81,6 @@ func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
 	fs.IntSliceVar(&f.pids, "pid", nil, "only this process (repeatable, or comma separated)")
 	fs.StringVar(&f.source, "source", "auto", "where bytes come from: auto, capture, or sockets (socket-counter mode)")
 	fs.StringVar(&f.replay, "replay", "", "a pcap file: it holds no processes (see docs/procs.md)")
-	fs.StringVar(&f.procDir, "proc", "/proc", "the /proc mount to read")
-	_ = fs.MarkHidden("proc")
 	f.common.addTiming(fs)
 	f.common.addOutput(fs, "table", "json", "csv")
 	f.common.addFanout(fs)
@@ -155,7 +152,7 @@ func whoCaptureAvailable() (bool, string) {
 	if whoCaptureFlows == nil {
 		return false, "packet capture is not available in this build"
 	}
-	if os.Geteuid() != 0 {
+	if have, err := privs.Have(); err == nil && !have.Has(privs.CapNetRaw) {
 		return false, "capture needs CAP_NET_RAW: run with sudo, or setcap cap_net_raw,cap_net_admin+ep on the binary"
 	}
 	return true, ""
@@ -167,7 +164,7 @@ var whoCaptureFlows func(ctx context.Context, f *whoFlags, cfg configs.Config) (
 
 func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg configs.Config, mode string) int {
 	clk := clock.Real{}
-	src := sockets.New(sockets.Config{ProcRoot: f.procDir, FullScanInterval: cfg.Attribution.FullScanInterval.D()})
+	src := sockets.New(sockets.Config{FullScanInterval: cfg.Attribution.FullScanInterval.D()})
 	defer src.Close()
 	acfg := attrib.Config{ClosedGrace: cfg.Attribution.ClosedGrace.D()}
 	if !f.noDNS && view == viewRemotes {

@@ -113,7 +113,9 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	file, err := capture.OpenFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, capture.ErrUnsupportedLinkType) {
+		// A file that cannot be opened or is no capture is bad input.
+		var pe *os.PathError
+		if errors.As(err, &pe) || errors.Is(err, capture.ErrUnsupportedLinkType) {
 			return failR(usageErrorf("%v", err))
 		}
 		return failR(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,17 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"netriage/configs"
 	"netriage/sources/capture"
 	"netriage/sources/clock"
 	"netriage/sources/dns"
 	"netriage/sources/links"
+	"netriage/sources/privs"
 	"netriage/sources/sockets"
 	"netriage/triage"
 	"netriage/triage/attrib"
@@ -58,39 +55,6 @@ type topCapture interface {
 // mode.
 var topStartCapture func(ctx context.Context, ifaces []string, tf *topFlags, cfg configs.Config) (topCapture, error)
 
-// Capability bits (linux/capability.h) the TUI checks.
-const (
-	topCapDacReadSearch = unix.CAP_DAC_READ_SEARCH
-	topCapNetRaw        = unix.CAP_NET_RAW
-	topCapSysPtrace     = unix.CAP_SYS_PTRACE
-)
-
-// topEffectiveCaps reads the effective capability mask of this process.
-func topEffectiveCaps() (uint64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, fmt.Errorf("read capabilities: %w", err)
-	}
-	defer f.Close()
-	return topParseCapEff(bufio.NewScanner(f))
-}
-
-// topParseCapEff finds the CapEff line of a /proc/PID/status text.
-func topParseCapEff(sc *bufio.Scanner) (uint64, error) {
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse CapEff %q: %w", v, err)
-			}
-			return caps, nil
-		}
-	}
-	return 0, errors.New("read capabilities: no CapEff line in /proc/self/status")
-}
-
-func topHasCap(caps uint64, bit int) bool { return caps&(1<<uint(bit)) != 0 }
-
 // topLive is the engine's state; every field is owned by the engine
 // goroutine.
 type topLive struct {
@@ -114,7 +78,7 @@ type topLive struct {
 	counters *attrib.Counters
 	capt     topCapture
 
-	caps      uint64
+	caps      privs.Set
 	capsKnown bool
 	mode      string
 	source    string
@@ -130,7 +94,7 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 	e.hist = views.NewHistory(60)
 	e.peaks = views.NewHistory(max(int((40*time.Second)/max(e.interval, time.Millisecond)), 1))
 	var err error
-	e.caps, err = topEffectiveCaps()
+	e.caps, err = privs.Have()
 	e.capsKnown = err == nil
 
 	lr, err := links.Open(links.Options{Netns: tf.common.netns})
@@ -166,7 +130,7 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 		exe = "$(command -v netriage)"
 	}
 	switch {
-	case e.capsKnown && !topHasCap(e.caps, topCapNetRaw):
+	case e.capsKnown && !e.caps.Has(privs.CapNetRaw):
 		e.static = append(e.static, "no capture (CAP_NET_RAW missing): run with sudo, or: sudo setcap cap_net_raw,cap_net_admin+ep "+exe)
 	case topStartCapture == nil:
 		e.static = append(e.static, "no packet capture in this build: flows are TCP connections from socket counters (payload bytes, no UDP)")
@@ -341,7 +305,7 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 			}
 			m.Degraded = append(m.Degraded, "sockets: "+errs[0]+more)
 		}
-		if tab.Health.UnreadablePIDs > 0 && e.capsKnown && !(topHasCap(e.caps, topCapDacReadSearch) && topHasCap(e.caps, topCapSysPtrace)) {
+		if tab.Health.UnreadablePIDs > 0 && e.capsKnown && !(e.caps.Has(privs.CapDacReadSearch) && e.caps.Has(privs.CapSysPtrace)) {
 			m.Degraded = append(m.Degraded, fmt.Sprintf("%d processes of other users unreadable (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE missing: sudo): their traffic is [unknown]", tab.Health.UnreadablePIDs))
 		}
 	}

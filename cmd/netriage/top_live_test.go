@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"strings"
 	"sync"
@@ -12,32 +11,6 @@ import (
 	"netriage/sources/clock"
 	"netriage/views"
 )
-
-func TestTopParseCapEff(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    uint64
-		wantErr bool
-	}{
-		{"root", "Name:\tx\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n", 0x1ffffffffff, false},
-		{"none", "CapEff:\t0000000000000000\n", 0, false},
-		{"net_raw only", "CapEff:\t0000000000002000\n", 1 << 13, false},
-		{"missing", "Name:\tx\n", 0, true},
-		{"garbage", "CapEff:\tzz\n", 0, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := topParseCapEff(bufio.NewScanner(strings.NewReader(tc.in)))
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("got %#x, %v; want %#x, error %v", got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
-	if !topHasCap(1<<13, topCapNetRaw) || topHasCap(1<<12, topCapNetRaw) {
-		t.Error("topHasCap")
-	}
-}
 
 // topRecorder records published models.
 type topRecorder struct {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/pcapgo"
+
+	"netriage/sources/privs"
 )
 
 // ErrCorrupt marks a capture file that cannot be read further (bad header,
@@ -72,7 +74,9 @@ const maxSnap = 1 << 20
 // OpenFile opens a capture file. Errors name the file; an unsupported link
 // type wraps ErrUnsupportedLinkType, an unreadable header ErrCorrupt.
 func OpenFile(path string) (*File, error) {
-	f, err := os.Open(path)
+	// The path is the user's: open it with the user's own rights, and
+	// refuse a FIFO or device rather than block on it.
+	f, err := privs.OpenUser(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture file: %w", err)
 	}

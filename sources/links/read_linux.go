@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"netriage/sources/privs"
 	"netriage/triage"
 )
 
@@ -28,7 +29,13 @@ type Reader struct {
 
 // Open returns a Reader for the namespace named in opts.Netns. Errors for a
 // namespace that does not exist wrap ErrNetnsNotFound.
-func Open(opts Options) (*Reader, error) {
+func Open(opts Options) (r *Reader, err error) {
+	// Another user's /proc/PID/ns/net needs the read capabilities.
+	privs.WithProcAccess(func() { r, err = open(opts) })
+	return r, err
+}
+
+func open(opts Options) (*Reader, error) {
 	path, err := nsPath(opts.Netns)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"netriage/sources/clock"
+	"netriage/sources/privs"
 	"netriage/triage/attrib"
 )
 
@@ -63,7 +64,14 @@ func (s *Source) Close() { s.dumper.Close() }
 // /proc/PID/ns/net, one dump per namespace, owners from the inode cache,
 // metadata for new owners. Errors of one namespace are recorded in the
 // table; only a failure to list /proc is returned.
-func (s *Source) Refresh(now time.Time) (*attrib.SocketTable, error) {
+func (s *Source) Refresh(now time.Time) (tab *attrib.SocketTable, err error) {
+	// Other users' /proc/PID/fd and /proc/PID/ns/net need the read
+	// capabilities, which are in effect only for this call's thread.
+	privs.WithProcAccess(func() { tab, err = s.refresh(now) })
+	return tab, err
+}
+
+func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	if err := s.cache.refreshPIDs(now); err != nil {
 		return nil, fmt.Errorf("sockets refresh: %w", err)
 	}

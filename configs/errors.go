@@ -1,0 +1,152 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Messages from the YAML decoder quote the offending text. A config file is
+// named by the user, and netriage may run with capabilities that read any
+// file, so the messages are rewritten to name only lines, keys of our own
+// schema and what was expected.
+var (
+	reUnknownKey = regexp.MustCompile(`^line (\d+): field (.*) not found in type ([\w.]+)$`)
+	reWrongType  = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: .*)? into (.+)$")
+	reQuoted     = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|'[^']*'")
+)
+
+// decodeMessage turns a yaml.v3 decoding error into one line per problem.
+func decodeMessage(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return scrub(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	msgs := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		msgs = append(msgs, typeErrorMessage(e))
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func typeErrorMessage(e string) string {
+	if m := reUnknownKey.FindStringSubmatch(e); m != nil {
+		section, keys := schemaKeys(m[3])
+		msg := fmt.Sprintf("line %s: unknown key in %s", m[1], section)
+		if best := closest(m[2], keys); best != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", best)
+		}
+		if len(keys) > 0 {
+			msg += "; keys there: " + strings.Join(keys, ", ")
+		}
+		return msg
+	}
+	if m := reWrongType.FindStringSubmatch(e); m != nil {
+		return fmt.Sprintf("line %s: a value of the wrong type (want %s)", m[1], wantOf(m[3]))
+	}
+	return scrub(e)
+}
+
+// scrub removes quoted text from a message.
+func scrub(s string) string { return reQuoted.ReplaceAllString(s, "a value") }
+
+// wantOf describes a Go type named in a yaml.v3 message.
+func wantOf(goType string) string {
+	switch {
+	case goType == "configs.Duration":
+		return "a duration such as 1s or 500ms"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "configs."):
+		return "a section of key: value lines"
+	}
+	return "another type"
+}
+
+// schemaKeys returns the section path and the YAML keys of the config
+// struct type named goType ("configs.CheckConfig").
+func schemaKeys(goType string) (section string, keys []string) {
+	var walk func(t reflect.Type, path string) bool
+	walk = func(t reflect.Type, path string) bool {
+		if "configs."+t.Name() == goType {
+			section = path
+			for i := 0; i < t.NumField(); i++ {
+				if k := yamlKey(t.Field(i)); k != "" {
+					keys = append(keys, k)
+				}
+			}
+			sort.Strings(keys)
+			return true
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == t.PkgPath() {
+				if walk(f.Type, strings.TrimPrefix(path+"."+yamlKey(f), "the top level.")) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !walk(reflect.TypeOf(Config{}), "the top level") {
+		return "the file", nil
+	}
+	if section != "the top level" {
+		section = "section " + section
+	}
+	return section, keys
+}
+
+func yamlKey(f reflect.StructField) string {
+	k, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if k == "-" {
+		return ""
+	}
+	return k
+}
+
+// closest returns the key nearest to s by edit distance, if it is close
+// enough to be a typo (at most a third of its length, and at most 3).
+func closest(s string, keys []string) string {
+	best, bestD := "", 4
+	for _, k := range keys {
+		if d := editDistance(s, k); d < bestD && d*3 <= len(k) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
