@@ -204,3 +204,22 @@ func lastLine(s string) string {
 	}
 	return s
 }
+
+// With the capabilities on the binary, procs attributes captured traffic
+// although the EUID is not 0: it decides by capabilities.
+func TestIntegrationFileCapsProcsCaptures(t *testing.T) {
+	bin, _ := fileCapsBin(t)
+	out, code := runAsNobody(t, bin, "procs", "-i", "lo", "--count", "1", "--interval", "300ms", "-O", "json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, "socket-counter mode") || strings.Contains(out, "setcap") {
+		t.Errorf("procs fell back to socket counters although the binary can capture:\n%s", out)
+	}
+	var rec struct {
+		Mode string `json:"mode"`
+	}
+	if err := json.Unmarshal([]byte(lastLine(out)), &rec); err != nil || rec.Mode != "capture" {
+		t.Errorf("record mode %q (%v), want capture:\n%s", rec.Mode, err, out)
+	}
+}
