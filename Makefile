@@ -62,6 +62,7 @@ lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet $(PKGS)
 	@./internal/purity.sh
+	@d=$$($(GO) mod tidy -diff) || { echo "go.mod/go.sum are not tidy; run 'go mod tidy':"; echo "$$d"; exit 1; }
 
 generate:
 	$(GO) generate $(PKGS)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"netriage/triage/verdict"
 )
 
 // CheckConfig configures the saturation verdict.
@@ -28,7 +30,15 @@ type CheckConfig struct {
 
 // DefaultCheck returns the default check section.
 func DefaultCheck() CheckConfig {
-	return CheckConfig{WarnUtilization: 0.80, CritUtilization: 0.95, MinDropsPerSec: 1, Window: Duration(10 * time.Second), ExplainShare: 0.80, Hysteresis: 0.05}
+	t := verdict.DefaultThresholds()
+	return CheckConfig{WarnUtilization: t.WarnUtilization, CritUtilization: t.CritUtilization, MinDropsPerSec: t.MinDropsPerSec,
+		Window: Duration(10 * time.Second), ExplainShare: t.ExplainShare, Hysteresis: t.Hysteresis}
+}
+
+// Thresholds converts the section to the verdict's settings.
+func (c CheckConfig) Thresholds() verdict.Thresholds {
+	return verdict.Thresholds{WarnUtilization: c.WarnUtilization, CritUtilization: c.CritUtilization,
+		MinDropsPerSec: c.MinDropsPerSec, ExplainShare: c.ExplainShare, Hysteresis: c.Hysteresis}
 }
 
 // Validate checks ranges and combinations.

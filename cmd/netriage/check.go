@@ -204,7 +204,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return failCheck(env, err)
 	}
-	return writeCheck(env, verdict.Evaluate(w, s.cfg.Check), s.output)
+	return writeCheck(env, verdict.Evaluate(w, s.cfg.Check.Thresholds()), s.output)
 }
 
 // writeCheck renders the report and returns its exit code.
@@ -627,7 +627,7 @@ func runReplayCheck(env *cmdEnv, in replayCheckInput) int {
 		capt.Interfaces = []string{name}
 	}
 	w := verdict.Window{Start: in.Start, End: in.End, Counters: false, Replay: in.File, Interfaces: []verdict.Interface{ifc}, Flows: in.Flows, Capture: capt}
-	r := verdict.Evaluate(w, in.Check)
+	r := verdict.Evaluate(w, in.Check.Thresholds())
 	if bps == 0 {
 		for _, d := range []verdict.Direction{verdict.RX, verdict.TX} {
 			dr := r.Interfaces[0].Dir(d)

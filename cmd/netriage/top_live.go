@@ -348,9 +348,9 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 				w.Interfaces[i].Captured = capturedOn(health.Interfaces, w.Interfaces[i].Name)
 			}
 		}
-		r := verdict.Evaluate(w, e.cfg.Check)
+		r := verdict.Evaluate(w, e.cfg.Check.Thresholds())
 		if e.prevRep != nil {
-			r = verdict.Hold(*e.prevRep, r, e.cfg.Check)
+			r = verdict.Hold(*e.prevRep, r, e.cfg.Check.Thresholds())
 		}
 		e.prevRep = &r
 		m.Verdict = views.AdaptVerdict(&r)

@@ -1,7 +1,7 @@
 // Package verdict decides whether a link is saturated and which flows explain
 // it. It is pure: it takes one observation window (interface and queue
 // counter deltas, the flows seen in the window, the capture's health) and a
-// configs.CheckConfig, and returns a Report. It does no I/O and reads no
+// Thresholds (the config converts its check section), and returns a Report. It does no I/O and reads no
 // clock.
 //
 // # Rules

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"netriage/configs"
 )
 
 // MinWindow is the shortest window Evaluate judges; shorter windows give
@@ -27,7 +25,7 @@ const defaultLinkHeader = 14
 
 // Evaluate judges one window. It never fails: whatever cannot be judged
 // is reported as unknown with the reason.
-func Evaluate(w Window, cfg configs.CheckConfig) Report {
+func Evaluate(w Window, cfg Thresholds) Report {
 	dur := w.Duration()
 	r := Report{
 		Start:          w.Start,
@@ -157,7 +155,7 @@ type dirFlow struct {
 	bytes uint64
 }
 
-func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort string, cfg configs.CheckConfig) DirReport {
+func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort string, cfg Thresholds) DirReport {
 	dc := ifc.RX
 	if d == TX {
 		dc = ifc.TX

@@ -2,8 +2,6 @@ package verdict
 
 import (
 	"fmt"
-
-	"netriage/configs"
 )
 
 // Hold applies hysteresis for a verdict computed continuously (the TUI
@@ -12,7 +10,7 @@ import (
 // warning holds while utilisation is at least WarnUtilization − Hysteresis.
 // Directions are matched by interface name. next is not modified; the
 // result shares nothing mutable with it.
-func Hold(prev, next Report, cfg configs.CheckConfig) Report {
+func Hold(prev, next Report, cfg Thresholds) Report {
 	out := next
 	out.Interfaces = make([]IfaceReport, len(next.Interfaces))
 	copy(out.Interfaces, next.Interfaces)

@@ -367,14 +367,6 @@ type Report struct {
 	Notes []string `json:"notes"`
 }
 
-// Thresholds echoes the configuration the rules used.
-type Thresholds struct {
-	WarnUtilization float64 `json:"warn_utilization"`
-	CritUtilization float64 `json:"crit_utilization"`
-	MinDropsPerSec  float64 `json:"min_drops_per_sec"`
-	ExplainShare    float64 `json:"explain_share"`
-}
-
 // CaptureReport is the capture's health as reported.
 type CaptureReport struct {
 	Active       bool     `json:"active"`

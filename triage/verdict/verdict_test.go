@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"netriage/configs"
 	"netriage/triage/flows"
 )
 
@@ -75,7 +74,7 @@ func TestEvaluate(t *testing.T) {
 		{"hostile_names", 2, map[string]brief{"eth0 tx": {"saturated", "CRITICAL", "96.9%", "100.0%", 1}}, nil},
 	}
 	seen := map[string]bool{}
-	cfg := configs.DefaultCheck()
+	cfg := DefaultThresholds()
 	for _, tc := range tests {
 		seen[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,7 +125,7 @@ func marshal(t *testing.T, v any) []byte {
 // TestGolden writes every fixture's input and report as JSON under
 // testdata/<name>/ (with -update) and compares them otherwise.
 func TestGolden(t *testing.T) {
-	cfg := configs.DefaultCheck()
+	cfg := DefaultThresholds()
 	names := make([]string, 0)
 	fx := fixtures()
 	for n := range fx {
@@ -344,7 +343,7 @@ func TestLoopbackCoverage(t *testing.T) {
 			Flows:   fs,
 			Capture: Capture{Active: true, Interfaces: []string{"lo"}, Packets: pkts},
 		}
-		r := Evaluate(w, configs.DefaultCheck())
+		r := Evaluate(w, DefaultThresholds())
 		for _, d := range []Direction{RX, TX} {
 			c := r.Interfaces[0].Dir(d).Coverage
 			full := c.Ratio != nil && *c.Ratio == 1 && c.LinkHeaderBytes == 0 && c.FlowLinkBytes == all
@@ -356,14 +355,14 @@ func TestLoopbackCoverage(t *testing.T) {
 }
 
 func TestNoInterfaces(t *testing.T) {
-	r := Evaluate(Window{Start: t0, End: t0.Add(10e9), Samples: 3, Counters: true}, configs.DefaultCheck())
+	r := Evaluate(Window{Start: t0, End: t0.Add(10e9), Samples: 3, Counters: true}, DefaultThresholds())
 	if r.Verdict != Unknown || r.ExitCode != 3 {
 		t.Errorf("got %v exit %d", r.Verdict, r.ExitCode)
 	}
 }
 
 func TestHold(t *testing.T) {
-	cfg := configs.DefaultCheck() // warn 0.80, crit 0.95, hysteresis 0.05
+	cfg := DefaultThresholds() // warn 0.80, crit 0.95, hysteresis 0.05
 	mk := func(util float64) Report {
 		// util of a 10 Mb/s link over 10 s, flows matching.
 		b := uint64(util * 10_000_000 / 8 * 10)

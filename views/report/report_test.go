@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"netriage/configs"
 	"netriage/triage/verdict"
 )
 
@@ -36,7 +35,7 @@ func reports(t *testing.T) map[string]verdict.Report {
 		if err := json.Unmarshal(b, &w); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		out[filepath.Base(filepath.Dir(p))] = verdict.Evaluate(w, configs.DefaultCheck())
+		out[filepath.Base(filepath.Dir(p))] = verdict.Evaluate(w, verdict.DefaultThresholds())
 	}
 	return out
 }
