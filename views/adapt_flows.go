@@ -89,18 +89,4 @@ func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report, services func(p flows.
 
 // FlowStatsOf converts a snapshot's flows to the attribution's input
 // (rates in bits per second).
-func FlowStatsOf(snap *flows.Snapshot) []attrib.FlowStat {
-	if snap == nil {
-		return nil
-	}
-	bps := func(r flows.Rate) attrib.Rates {
-		return attrib.Rates{SentBps: r.SentBytesPerSec * 8, RecvBps: r.RecvBytesPerSec * 8}
-	}
-	out := make([]attrib.FlowStat, len(snap.Flows))
-	for i := range snap.Flows {
-		f := &snap.Flows[i]
-		out[i] = attrib.FlowStat{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets,
-			Rate2s: bps(f.Rates.R2), Rate10s: bps(f.Rates.R10), Rate40s: bps(f.Rates.R40)}
-	}
-	return out
-}
+func FlowStatsOf(snap *flows.Snapshot) []attrib.FlowStat { return attrib.StatsOf(snap) }

@@ -39,6 +39,33 @@ type FlowStat struct {
 	Inode uint32
 }
 
+// StatsOf converts a flow table snapshot to the join's input (rates in bits
+// per second). It returns nil for a nil snapshot.
+func StatsOf(snap *flows.Snapshot) []FlowStat {
+	if snap == nil {
+		return nil
+	}
+	bps := func(r flows.Rate) Rates {
+		return Rates{SentBps: r.SentBytesPerSec * 8, RecvBps: r.RecvBytesPerSec * 8}
+	}
+	out := make([]FlowStat, len(snap.Flows))
+	for i := range snap.Flows {
+		f := &snap.Flows[i]
+		out[i] = FlowStat{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets,
+			Rate2s: bps(f.Rates.R2), Rate10s: bps(f.Rates.R10), Rate40s: bps(f.Rates.R40)}
+	}
+	return out
+}
+
+// Observe indexes the socket table tab at time now without joining flows:
+// connections that close before the next Update are still remembered for
+// ClosedGrace. Update(now, fl, nil) then joins against it.
+func (a *Attributor) Observe(now time.Time, tab *SocketTable) {
+	if tab != nil && tab != a.lastTab {
+		a.index(now, tab)
+	}
+}
+
 // Reason is why traffic has no owning process.
 type Reason string
 

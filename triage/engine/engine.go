@@ -1,0 +1,423 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"netriage/triage"
+	"netriage/triage/attrib"
+	"netriage/triage/flows"
+	"netriage/triage/verdict"
+)
+
+// Tick is one point of a Timeline.
+type Tick struct {
+	// Time is the step's time: wall time for live inputs, capture time for
+	// a file.
+	Time time.Time
+	// Last marks the final tick (the end of a file); the engine emits it
+	// as a step whatever the sub-step count, then returns.
+	Last bool
+}
+
+// Timeline paces the engine.
+type Timeline interface {
+	// Next blocks until the next tick is due and returns it; ok is false
+	// when ctx is done or the timeline has ended.
+	Next(ctx context.Context) (t Tick, ok bool)
+}
+
+// LinksReader reads the interface and qdisc counters of one namespace.
+// The engine stamps each sample with the tick's time.
+type LinksReader interface {
+	Read() (triage.LinksSample, error)
+}
+
+// FlowSource is a flow table fed by a packet capture: live rings or a
+// capture file. Snapshot returns the table as of now.
+type FlowSource interface {
+	Snapshot(now time.Time) flows.Snapshot
+}
+
+// SocketReader reads the socket table with its owners.
+type SocketReader interface {
+	Refresh(now time.Time) (*attrib.SocketTable, error)
+}
+
+// Inputs are what the engine steps. Only Timeline is required.
+type Inputs struct {
+	Timeline Timeline
+	// Links, when set, gives the interface counters (none for a file).
+	Links LinksReader
+	// Flows, when set, gives the captured flows; without it and with
+	// Sockets, flows come from the sockets' own byte counters (TCP only).
+	Flows FlowSource
+	// Sockets, when set, attributes flows to processes.
+	Sockets SocketReader
+	// Names names remote addresses for the attribution (may be nil).
+	Names func(netip.Addr) string
+	// Absent lists inputs the command could not build, with why, so they
+	// show in every snapshot's Health (e.g. capture without CAP_NET_RAW).
+	Absent []Health
+}
+
+// Config holds the engine's settings; the command converts flags and the
+// config file to it.
+type Config struct {
+	// Watched are the interfaces the verdict judges (named, or every one
+	// that is up). Empty: no verdict over link counters.
+	Watched []string
+	// UserBps are capacity overrides by interface name.
+	UserBps map[string]uint64
+	// Window is the verdict's window (check.window).
+	Window time.Duration
+	// Thresholds are the verdict's settings.
+	Thresholds verdict.Thresholds
+	// Hold keeps the verdict from flapping between steps (the TUI banner).
+	Hold bool
+	// SubSteps is the number of Timeline ticks per step (1 when 0).
+	SubSteps int
+	// Attribution configures the flow → owner join.
+	Attribution attrib.Config
+	// CaptureInterfaces are the captured interfaces as the verdict names
+	// them ("any" when empty); one interface means every flow was seen on it.
+	CaptureInterfaces []string
+	// File names the capture file when Flows reads one (replay).
+	File string
+	// MaxBaselineFlows bounds the memory of the flow window: above it a
+	// baseline is kept only every quarter window (default 20,000).
+	MaxBaselineFlows int
+}
+
+// State is an input's condition.
+type State string
+
+// Input states.
+const (
+	StateOK       State = "ok"
+	StateDegraded State = "degraded"
+	StateAbsent   State = "absent"
+)
+
+// Health is one input's condition at a step.
+type Health struct {
+	// Input names the input: "links", "capture", "sockets".
+	Input string
+	State State
+	// Why says what is wrong and, where there is one, the fix.
+	Why string
+}
+
+// Snapshot is the engine's output for one step. It is immutable: emit
+// functions may keep it, and must not modify it.
+type Snapshot struct {
+	// Seq numbers steps from 1.
+	Seq uint64
+	// Time is the step's time; Start the first step's.
+	Time, Start time.Time
+	// Last is set on the final step of a file.
+	Last bool
+	// Links is the newest interface sample (nil without Links or before
+	// the first successful read); LinkRows are rates against the previous
+	// one (counters only on the first step).
+	Links    *triage.LinksSample
+	LinkRows []triage.LinkRow
+	// Flows is the capture's snapshot: cumulative per-flow counts and
+	// rates (nil without capture).
+	Flows *flows.Snapshot
+	// Joined are the flows the attribution joined: the capture's, or the
+	// sockets' own counters in socket-counter mode.
+	Joined []attrib.FlowStat
+	// Sockets is the newest socket table (nil without Sockets).
+	Sockets *attrib.SocketTable
+	// Attribution is the join's report (nil without Sockets).
+	Attribution *attrib.Report
+	// Window is what the verdict judged: the link samples of the window,
+	// the window's flows with owners, the capture's health over it.
+	Window verdict.Window
+	// WindowFull reports that the window spans Config.Window.
+	WindowFull bool
+	// Verdict is nil until two link samples exist (or, for a file, until
+	// the last step).
+	Verdict *verdict.Report
+	// Health has one entry per input.
+	Health []Health
+
+	owners map[flows.Key]*verdict.Owner
+}
+
+// Owner returns the owner of the window flow with key k (nil when unknown).
+func (s *Snapshot) Owner(k flows.Key) *verdict.Owner { return s.owners[k] }
+
+// Degraded returns the Health entries that are not ok.
+func (s *Snapshot) Degraded() []Health {
+	var out []Health
+	for _, h := range s.Health {
+		if h.State != StateOK {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Engine steps inputs. Create it with New; Run it once.
+type Engine struct {
+	in  Inputs
+	cfg Config
+
+	seq      uint64
+	sub      int
+	start    time.Time
+	prev     *triage.LinksSample
+	linkWin  []triage.LinksSample
+	bases    baselines
+	at       *attrib.Attributor
+	counters *attrib.Counters
+	tab      *attrib.SocketTable
+	joined   []attrib.FlowStat
+	prevRep  *verdict.Report
+	sockErr  error
+	linkErr  error
+}
+
+// New returns an engine over in with cfg.
+func New(in Inputs, cfg Config) *Engine {
+	if cfg.SubSteps < 1 {
+		cfg.SubSteps = 1
+	}
+	if cfg.MaxBaselineFlows <= 0 {
+		cfg.MaxBaselineFlows = 20000
+	}
+	e := &Engine{in: in, cfg: cfg}
+	if in.Sockets != nil {
+		acfg := cfg.Attribution
+		if acfg.Name == nil {
+			acfg.Name = in.Names
+		}
+		e.at = attrib.New(acfg)
+		if in.Flows == nil {
+			e.counters = attrib.NewCounters()
+		}
+	}
+	return e
+}
+
+// Run steps the engine until the Timeline ends, ctx is done, or emit
+// returns false, and returns the number of steps emitted. emit runs on the
+// engine's goroutine; the engine waits for it.
+func (e *Engine) Run(ctx context.Context, emit func(*Snapshot) bool) int {
+	n := 0
+	for {
+		t, ok := e.in.Timeline.Next(ctx)
+		if !ok {
+			return n
+		}
+		s := e.Step(t)
+		if s == nil {
+			continue
+		}
+		n++
+		if !emit(s) || t.Last {
+			return n
+		}
+	}
+}
+
+// Step runs one tick and returns the step's snapshot, or nil for a
+// sub-step. Run calls it; tests may call it directly.
+func (e *Engine) Step(t Tick) *Snapshot {
+	now := t.Time
+	if e.start.IsZero() {
+		e.start = now
+	}
+	e.refreshSockets(now)
+	first := e.seq == 0
+	e.sub++
+	if !first && !t.Last && e.sub < e.cfg.SubSteps {
+		return nil
+	}
+	e.sub = 0
+	e.seq++
+	s := &Snapshot{Seq: e.seq, Time: now, Start: e.start, Last: t.Last, Sockets: e.tab}
+	e.stepLinks(s)
+	e.stepFlows(s)
+	e.stepVerdict(s)
+	s.Health = e.health(s)
+	return s
+}
+
+func (e *Engine) refreshSockets(now time.Time) {
+	if e.in.Sockets == nil {
+		return
+	}
+	tab, err := e.in.Sockets.Refresh(now)
+	e.sockErr = err
+	if err != nil {
+		return
+	}
+	e.tab = tab
+	if e.counters != nil {
+		e.joined = e.counters.Update(tab)
+	}
+	e.at.Observe(now, tab)
+}
+
+func (e *Engine) stepLinks(s *Snapshot) {
+	if e.in.Links == nil {
+		return
+	}
+	cur, err := e.in.Links.Read()
+	cur.Time = s.Time
+	e.linkErr = err
+	if err != nil {
+		if e.prev != nil {
+			s.Links = e.prev
+			s.LinkRows = triage.CompareLinks(nil, e.prev, e.cfg.UserBps)
+		}
+		return
+	}
+	s.Links = &cur
+	s.LinkRows = triage.CompareLinks(e.prev, &cur, e.cfg.UserBps)
+	e.prev = &cur
+	e.linkWin = append(e.linkWin, cur)
+	// Keep the samples of the window, and at least two.
+	i := 0
+	for i < len(e.linkWin)-2 && cur.Time.Sub(e.linkWin[i].Time) > e.cfg.Window {
+		i++
+	}
+	if i > 0 {
+		e.linkWin = append(e.linkWin[:0:0], e.linkWin[i:]...)
+	}
+}
+
+func (e *Engine) stepFlows(s *Snapshot) {
+	if e.in.Flows != nil {
+		fs := e.in.Flows.Snapshot(s.Time)
+		s.Flows = &fs
+		e.joined = attrib.StatsOf(&fs)
+	}
+	s.Joined = e.joined
+	// The join uses the newest table the sockets gave (kept through a
+	// failed refresh, whose error shows in Health).
+	if e.at != nil && e.tab != nil {
+		r := e.at.Update(s.Time, e.joined, nil)
+		s.Attribution = &r
+	}
+}
+
+// windowStart is where the verdict's window begins: the first link sample
+// of the window, or Window before now (a file: its start).
+func (e *Engine) windowStart(now time.Time) time.Time {
+	if len(e.linkWin) > 0 {
+		return e.linkWin[0].Time
+	}
+	if e.in.Links == nil && e.cfg.File != "" {
+		return e.start
+	}
+	return now.Add(-e.cfg.Window)
+}
+
+func (e *Engine) stepVerdict(s *Snapshot) {
+	w := verdict.Window{Replay: e.cfg.File}
+	if e.in.Links != nil {
+		if len(e.linkWin) > 0 {
+			w.Start, w.End = e.linkWin[0].Time, e.linkWin[len(e.linkWin)-1].Time
+		}
+		w.Samples, w.Counters = len(e.linkWin), true
+		w.Interfaces, _ = verdict.FromLinks(e.linkWin, e.cfg.Watched, e.cfg.UserBps)
+	} else {
+		w.Start, w.End = e.start, s.Time
+		if s.Flows != nil {
+			w.Start = s.Flows.Start
+		}
+	}
+	if s.Flows != nil {
+		start := e.windowStart(s.Time)
+		if e.in.Links == nil {
+			start = time.Time{} // a file's window is all of it
+		}
+		base := e.bases.at(s.Flows, start, e.cfg.Window, e.cfg.MaxBaselineFlows)
+		ifaces := e.cfg.CaptureInterfaces
+		w.Flows, w.Capture = windowFlows(s.Flows, base, ifaces)
+		if s.Attribution != nil {
+			s.owners = verdict.Owners(*s.Attribution)
+			names := verdict.RemoteNames(*s.Attribution)
+			for i := range w.Flows {
+				w.Flows[i].Owner = s.owners[w.Flows[i].Key]
+				if w.Flows[i].RemoteName == "" {
+					w.Flows[i].RemoteName = names[w.Flows[i].Key.Remote]
+				}
+			}
+		}
+		perIf := len(ifaces) == 1
+		for i := range w.Interfaces {
+			w.Interfaces[i].FlowsPerInterface = perIf
+			w.Interfaces[i].Captured = capturedOn(w.Capture.Interfaces, w.Interfaces[i].Name)
+		}
+	}
+	s.Window = w
+	s.WindowFull = w.Duration() >= e.cfg.Window
+	judge := len(e.cfg.Watched) > 0 && len(e.linkWin) >= 2
+	if e.in.Links == nil {
+		judge = s.Last && len(w.Interfaces) > 0
+	}
+	if !judge {
+		return
+	}
+	r := verdict.Evaluate(w, e.cfg.Thresholds)
+	if e.cfg.Hold && e.prevRep != nil {
+		r = verdict.Hold(*e.prevRep, r, e.cfg.Thresholds)
+	}
+	e.prevRep = &r
+	s.Verdict = &r
+}
+
+func (e *Engine) health(s *Snapshot) []Health {
+	out := append([]Health(nil), e.in.Absent...)
+	if e.in.Links != nil {
+		h := Health{Input: "links", State: StateOK}
+		switch {
+		case e.linkErr != nil:
+			h.State, h.Why = StateDegraded, "interface counters: "+e.linkErr.Error()
+		case s.Links != nil && len(s.Links.Warnings) > 0:
+			h.State, h.Why = StateDegraded, "interface counters: "+s.Links.Warnings[0]
+		}
+		out = append(out, h)
+	}
+	if s.Flows != nil {
+		h := Health{Input: "capture", State: StateOK}
+		for _, i := range s.Flows.Capture.Interfaces {
+			if i.Err != "" {
+				h.State, h.Why = StateDegraded, fmt.Sprintf("capture on %s: %s", i.Name, i.Err)
+				break
+			}
+		}
+		out = append(out, h)
+	}
+	if e.in.Sockets != nil {
+		h := Health{Input: "sockets", State: StateOK}
+		switch {
+		case e.sockErr != nil:
+			h.State, h.Why = StateDegraded, "process attribution: "+e.sockErr.Error()
+		case e.tab != nil && len(e.tab.Health.Errors) > 0:
+			more := ""
+			if n := len(e.tab.Health.Errors); n > 1 {
+				more = fmt.Sprintf(" (+%d more)", n-1)
+			}
+			h.State, h.Why = StateDegraded, "sockets: "+e.tab.Health.Errors[0]+more
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+func capturedOn(capIfaces []string, name string) bool {
+	for _, c := range capIfaces {
+		if c == name || c == "any" {
+			return true
+		}
+	}
+	return false
+}

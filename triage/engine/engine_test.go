@@ -1,0 +1,363 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"netriage/triage"
+	"netriage/triage/attrib"
+	"netriage/triage/flows"
+	"netriage/triage/verdict"
+)
+
+var t0 = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+
+// ticks is a scripted Timeline.
+type ticks struct{ ts []Tick }
+
+func (k *ticks) Next(ctx context.Context) (Tick, bool) {
+	if len(k.ts) == 0 || ctx.Err() != nil {
+		return Tick{}, false
+	}
+	t := k.ts[0]
+	k.ts = k.ts[1:]
+	return t, true
+}
+
+func every(d time.Duration, n int) *ticks {
+	k := &ticks{}
+	for i := 0; i < n; i++ {
+		k.ts = append(k.ts, Tick{Time: t0.Add(time.Duration(i) * d)})
+	}
+	return k
+}
+
+// links is a scripted LinksReader: eth0's counters grow by rx/tx bytes per
+// read; err, when set, is returned by the read of that number (from 1).
+type links struct {
+	n          int
+	rx, tx     uint64
+	speedBps   uint64
+	drops      uint64
+	failAt     int
+	shaperDrop uint64
+}
+
+func (l *links) Read() (triage.LinksSample, error) {
+	l.n++
+	if l.n == l.failAt {
+		return triage.LinksSample{}, errors.New("netlink: no buffer space")
+	}
+	k := uint64(l.n)
+	return triage.LinksSample{Ifaces: []triage.IfaceSample{{
+		Name: "eth0", Index: 2, OperState: "up", AdminUp: true, MTU: 1500,
+		Counters:        triage.IfaceCounters{RxBytes: k * l.rx, TxBytes: k * l.tx, RxPackets: k * 100, TxPackets: k * 100},
+		Qdisc:           &triage.QdiscStats{Kind: "fq_codel", Drops: k * l.drops},
+		EthtoolSpeedBps: l.speedBps,
+	}}}, nil
+}
+
+// flowsAt is a scripted FlowSource: one flow whose bytes grow by perStep
+// each snapshot.
+type flowsAt struct {
+	n       int
+	key     flows.Key
+	perStep uint64
+}
+
+func (f *flowsAt) Snapshot(now time.Time) flows.Snapshot {
+	f.n++
+	c := flows.Counts{SentBytes: uint64(f.n) * f.perStep, SentPackets: uint64(f.n) * 10}
+	fs := flows.FlowStat{Key: f.key, Counts: c, Flows: 1}
+	return flows.Snapshot{Seq: uint64(f.n), Time: now, Start: t0, Flows: []flows.FlowStat{fs}, Totals: fs,
+		Capture: flows.Health{Packets: c.SentPackets, Bytes: c.SentBytes, Interfaces: []flows.IfaceHealth{{Name: "eth0", Packets: c.SentPackets}}}}
+}
+
+// socks is a scripted SocketReader: tables[i] is returned by refresh i
+// (the last one repeats); errAt fails that refresh.
+type socks struct {
+	n      int
+	tables []*attrib.SocketTable
+	errAt  int
+}
+
+func (s *socks) Refresh(now time.Time) (*attrib.SocketTable, error) {
+	s.n++
+	if s.n == s.errAt {
+		return nil, errors.New("list processes: permission denied")
+	}
+	t := s.tables[min(s.n-1, len(s.tables)-1)]
+	return t, nil
+}
+
+var (
+	local  = netip.MustParseAddr("198.18.0.1")
+	remote = netip.MustParseAddr("198.19.0.9")
+	key    = flows.Key{Proto: flows.ProtoTCP, Local: local, Remote: remote, LocalPort: 40000, RemotePort: 443}
+)
+
+func tableWith(sk ...attrib.Socket) *attrib.SocketTable {
+	return &attrib.SocketTable{HostNetns: 1, Sockets: sk, LocalAddrs: map[netip.Addr]uint64{local: 1},
+		Processes: map[attrib.ProcKey]*attrib.Process{{PID: 42}: {Key: attrib.ProcKey{PID: 42}, Program: "curl", Netns: 1}}}
+}
+
+func conn(k flows.Key) attrib.Socket {
+	return attrib.Socket{Proto: k.Proto, Netns: 1, Local: k.Local, Remote: k.Remote, LocalPort: k.LocalPort, RemotePort: k.RemotePort,
+		State: 1, Inode: 7, Owner: attrib.ProcKey{PID: 42}}
+}
+
+func collect(e *Engine) []*Snapshot {
+	var out []*Snapshot
+	e.Run(context.Background(), func(s *Snapshot) bool { out = append(out, s); return true })
+	return out
+}
+
+func healthOf(s *Snapshot, input string) Health {
+	for _, h := range s.Health {
+		if h.Input == input {
+			return h
+		}
+	}
+	return Health{}
+}
+
+func TestLinksRatesAndVerdict(t *testing.T) {
+	// 12.5 MB/s = 100 Mbit/s of tx on a 100 Mbit/s link: saturated.
+	l := &links{rx: 1000, tx: 12_500_000, speedBps: 100_000_000}
+	e := New(Inputs{Timeline: every(time.Second, 4), Links: l},
+		Config{Watched: []string{"eth0"}, Window: 3 * time.Second, Thresholds: verdict.DefaultThresholds()})
+	snaps := collect(e)
+	if len(snaps) != 4 {
+		t.Fatalf("%d snapshots, want 4", len(snaps))
+	}
+	if s := snaps[0]; s.Seq != 1 || s.Verdict != nil || s.LinkRows[0].Rates.Valid {
+		t.Errorf("first step: seq %d, verdict %v, rates valid %v", s.Seq, s.Verdict, s.LinkRows[0].Rates.Valid)
+	}
+	last := snaps[3]
+	if got := last.LinkRows[0].Rates.TxBps; got != 100e6 {
+		t.Errorf("tx rate %v bit/s, want 1e8", got)
+	}
+	if last.Verdict == nil || last.Verdict.Verdict != verdict.Saturated {
+		t.Fatalf("verdict %+v, want saturated", last.Verdict)
+	}
+	if !last.WindowFull || snaps[2].WindowFull {
+		t.Errorf("window full: step 3 %v, step 4 %v; want false, true", snaps[2].WindowFull, last.WindowFull)
+	}
+	if last.Window.Samples != 4 || !last.Window.Start.Equal(t0) {
+		t.Errorf("window %d samples from %s", last.Window.Samples, last.Window.Start)
+	}
+	if h := healthOf(last, "links"); h.State != StateOK {
+		t.Errorf("links health %+v", h)
+	}
+}
+
+// The window slides: samples older than Window drop out, so the verdict
+// judges the newest Window only.
+func TestWindowSlides(t *testing.T) {
+	l := &links{tx: 1000, speedBps: 1e9}
+	e := New(Inputs{Timeline: every(time.Second, 10), Links: l}, Config{Watched: []string{"eth0"}, Window: 3 * time.Second})
+	snaps := collect(e)
+	last := snaps[len(snaps)-1]
+	if d := last.Window.Duration(); d != 3*time.Second || last.Window.Samples != 4 {
+		t.Errorf("window %s with %d samples, want 3s with 4", d, last.Window.Samples)
+	}
+}
+
+func TestLinkReadErrorIsHealth(t *testing.T) {
+	l := &links{tx: 1000, failAt: 2}
+	e := New(Inputs{Timeline: every(time.Second, 3), Links: l}, Config{Watched: []string{"eth0"}, Window: 10 * time.Second})
+	snaps := collect(e)
+	h := healthOf(snaps[1], "links")
+	if h.State != StateDegraded || !strings.Contains(h.Why, "no buffer space") {
+		t.Errorf("health after a failed read: %+v", h)
+	}
+	if snaps[1].Links == nil || snaps[1].Links.Time != t0 {
+		t.Errorf("a failed read keeps the previous sample: %+v", snaps[1].Links)
+	}
+	if h := healthOf(snaps[2], "links"); h.State != StateOK {
+		t.Errorf("health after recovery: %+v", h)
+	}
+}
+
+func TestCaptureWindowAndOwners(t *testing.T) {
+	l := &links{tx: 1000, speedBps: 1e9}
+	f := &flowsAt{key: key, perStep: 500}
+	s := &socks{tables: []*attrib.SocketTable{tableWith(conn(key))}}
+	e := New(Inputs{Timeline: every(time.Second, 5), Links: l, Flows: f, Sockets: s},
+		Config{Watched: []string{"eth0"}, Window: 2 * time.Second, CaptureInterfaces: []string{"eth0"}})
+	snaps := collect(e)
+	last := snaps[4]
+	if last.Flows == nil || last.Flows.Totals.SentBytes != 2500 {
+		t.Fatalf("capture snapshot %+v", last.Flows)
+	}
+	// The window covers the last 2 s: 2 steps of 500 bytes.
+	if len(last.Window.Flows) != 1 || last.Window.Flows[0].SentBytes != 1000 {
+		t.Fatalf("window flows %+v, want one flow of 1000 bytes", last.Window.Flows)
+	}
+	wf := last.Window.Flows[0]
+	if wf.Owner == nil || wf.Owner.PID != 42 || wf.Interface != "eth0" {
+		t.Errorf("window flow owner %+v, interface %q", wf.Owner, wf.Interface)
+	}
+	if o := last.Owner(key); o == nil || o.PID != 42 {
+		t.Errorf("Owner(key) = %+v", o)
+	}
+	if last.Attribution == nil || len(last.Attribution.Processes) != 1 || last.Attribution.Processes[0].SentBytes != 2500 {
+		t.Errorf("attribution %+v", last.Attribution)
+	}
+	if !last.Window.Interfaces[0].Captured || !last.Window.Interfaces[0].FlowsPerInterface {
+		t.Errorf("window interface %+v", last.Window.Interfaces[0])
+	}
+	for _, in := range []string{"links", "capture", "sockets"} {
+		if h := healthOf(last, in); h.State != StateOK {
+			t.Errorf("%s health %+v", in, h)
+		}
+	}
+}
+
+// A connection that lives between two steps is seen by a sub-step's socket
+// refresh and still owns its flow at the next step: every command sees
+// short connections the same way.
+func TestShortConnectionSeenBySubStep(t *testing.T) {
+	f := &flowsAt{key: key, perStep: 500}
+	// Refreshes 1..4 (step 1 is refresh 1, step 2 is refresh 5): the
+	// connection exists only at refresh 3.
+	s := &socks{tables: []*attrib.SocketTable{tableWith(), tableWith(), tableWith(conn(key)), tableWith(), tableWith()}}
+	cfg := Config{Window: time.Second, SubSteps: 4, Attribution: attrib.Config{ClosedGrace: 5 * time.Second}}
+	e := New(Inputs{Timeline: every(250*time.Millisecond, 5), Flows: f, Sockets: s}, cfg)
+	snaps := collect(e)
+	if len(snaps) != 2 || s.n != 5 {
+		t.Fatalf("%d steps over %d refreshes, want 2 over 5", len(snaps), s.n)
+	}
+	rep := snaps[1].Attribution
+	if rep == nil || len(rep.Processes) != 1 || rep.Processes[0].Process.Key.PID != 42 {
+		t.Fatalf("short connection not attributed: %+v", rep)
+	}
+	// With one refresh per step it is missed: the sub-steps are what see it.
+	s2 := &socks{tables: []*attrib.SocketTable{tableWith(), tableWith(), tableWith(conn(key)), tableWith(), tableWith()}}
+	cfg.SubSteps = 1
+	e2 := New(Inputs{Timeline: every(time.Second, 2), Flows: &flowsAt{key: key, perStep: 500}, Sockets: s2}, cfg)
+	if r := collect(e2)[1].Attribution; len(r.Processes) != 0 {
+		t.Errorf("one refresh per step attributed a connection it never saw: %+v", r.Processes)
+	}
+}
+
+func TestSocketErrorIsHealthAndKeepsTable(t *testing.T) {
+	f := &flowsAt{key: key, perStep: 500}
+	s := &socks{tables: []*attrib.SocketTable{tableWith(conn(key))}, errAt: 2}
+	e := New(Inputs{Timeline: every(time.Second, 3), Flows: f, Sockets: s}, Config{Window: time.Second})
+	snaps := collect(e)
+	h := healthOf(snaps[1], "sockets")
+	if h.State != StateDegraded || !strings.Contains(h.Why, "permission denied") {
+		t.Errorf("health %+v", h)
+	}
+	if snaps[1].Attribution == nil || len(snaps[1].Attribution.Processes) != 1 {
+		t.Errorf("a failed refresh drops the attribution: %+v", snaps[1].Attribution)
+	}
+	if h := healthOf(snaps[2], "sockets"); h.State != StateOK {
+		t.Errorf("health after recovery %+v", h)
+	}
+}
+
+// Without a capture the sockets' own byte counters are the flows.
+func TestSocketCounterMode(t *testing.T) {
+	sk := conn(key)
+	sk.HasCounters, sk.BytesAcked = true, 1000
+	sk2 := sk
+	sk2.BytesAcked = 3000
+	s := &socks{tables: []*attrib.SocketTable{tableWith(sk), tableWith(sk2)}}
+	e := New(Inputs{Timeline: every(time.Second, 2), Sockets: s}, Config{Window: time.Second})
+	snaps := collect(e)
+	last := snaps[1]
+	if last.Flows != nil {
+		t.Error("a capture snapshot without a capture")
+	}
+	if len(last.Joined) != 1 || last.Attribution == nil || len(last.Attribution.Processes) != 1 {
+		t.Fatalf("joined %+v, attribution %+v", last.Joined, last.Attribution)
+	}
+}
+
+// A file has no counters: the verdict comes on its last tick, over the
+// whole file, against the given capacity.
+func TestFileVerdictOnLastTick(t *testing.T) {
+	f := &flowsAt{key: key, perStep: 12_500_000}
+	tl := every(time.Second, 3)
+	tl.ts = append(tl.ts, Tick{Time: t0.Add(3 * time.Second), Last: true})
+	e := New(Inputs{Timeline: tl, Flows: f}, Config{Watched: []string{"capture.pcap"}, File: "capture.pcap", Window: 10 * time.Second})
+	snaps := collect(e)
+	if len(snaps) != 4 || !snaps[3].Last {
+		t.Fatalf("%d snapshots, last %v", len(snaps), snaps[len(snaps)-1].Last)
+	}
+	for _, s := range snaps[:3] {
+		if s.Verdict != nil {
+			t.Errorf("step %d: verdict before the end of the file", s.Seq)
+		}
+	}
+	w := snaps[3].Window
+	if w.Counters || w.Replay != "capture.pcap" || len(w.Flows) != 1 || w.Flows[0].SentBytes != 50_000_000 {
+		t.Errorf("file window %+v", w)
+	}
+}
+
+func TestAbsentInputsInHealth(t *testing.T) {
+	e := New(Inputs{Timeline: every(time.Second, 1), Links: &links{},
+		Absent: []Health{{Input: "capture", State: StateAbsent, Why: "no capture (CAP_NET_RAW missing)"}}}, Config{})
+	s := collect(e)[0]
+	d := s.Degraded()
+	if len(d) != 1 || d[0].Input != "capture" || d[0].State != StateAbsent {
+		t.Errorf("degraded %+v", d)
+	}
+}
+
+func TestEmitStopsAndContextEnds(t *testing.T) {
+	e := New(Inputs{Timeline: every(time.Second, 10), Links: &links{}}, Config{})
+	n := e.Run(context.Background(), func(s *Snapshot) bool { return s.Seq < 3 })
+	if n != 3 {
+		t.Errorf("emitted %d, want 3", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n := New(Inputs{Timeline: every(time.Second, 10)}, Config{}).Run(ctx, func(*Snapshot) bool { return true }); n != 0 {
+		t.Errorf("emitted %d after cancel", n)
+	}
+}
+
+// Hold keeps a saturated banner from flapping on a dip just below the
+// critical threshold.
+func TestHold(t *testing.T) {
+	run := func(hold bool) verdict.Verdict {
+		l := &dipLinks{}
+		e := New(Inputs{Timeline: every(time.Second, 4), Links: l},
+			Config{Watched: []string{"eth0"}, Window: time.Second, Thresholds: verdict.DefaultThresholds(), Hold: hold})
+		snaps := collect(e)
+		return snaps[3].Verdict.Verdict
+	}
+	if got := run(true); got != verdict.Saturated {
+		t.Errorf("held verdict %v, want saturated", got)
+	}
+	if got := run(false); got == verdict.Saturated {
+		t.Errorf("unheld verdict %v, want below saturated", got)
+	}
+}
+
+// dipLinks carries 97% of 100 Mbit/s for two seconds, then 93%.
+type dipLinks struct {
+	n  int
+	tx uint64
+}
+
+func (l *dipLinks) Read() (triage.LinksSample, error) {
+	l.n++
+	switch {
+	case l.n == 1:
+	case l.n <= 3:
+		l.tx += 12_125_000
+	default:
+		l.tx += 11_625_000
+	}
+	return triage.LinksSample{Ifaces: []triage.IfaceSample{{Name: "eth0", Index: 2, OperState: "up", AdminUp: true,
+		Counters: triage.IfaceCounters{TxBytes: l.tx}, EthtoolSpeedBps: 100_000_000}}}, nil
+}
