@@ -11,6 +11,7 @@ import (
 	"github.com/google/gopacket/pcap"
 
 	"netriage/sources/clock"
+	"netriage/triage/engine"
 	"netriage/triage/flows"
 )
 
@@ -55,101 +56,169 @@ func Replay(ctx context.Context, path string, o ReplayOptions) (flows.Snapshot, 
 
 // ReplayFile is Replay over an opened File.
 func ReplayFile(ctx context.Context, f *File, o ReplayOptions) (flows.Snapshot, error) {
-	acc := NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet)
-	acc.SetInterfaces([]string{f.Path()})
-	var match *pcap.BPF
+	ff, err := NewFileFlows(f, o)
+	if err != nil {
+		return flows.Snapshot{}, err
+	}
+	for {
+		t, ok := ff.Next(ctx)
+		if !ok {
+			break
+		}
+		if t.Last {
+			return ff.Snapshot(t.Time), ff.Err()
+		}
+		if o.OnSnapshot != nil {
+			o.OnSnapshot(ff.Snapshot(t.Time))
+		}
+	}
+	return ff.Snapshot(ff.end()), ff.Err()
+}
+
+// FileFlows reads a capture file through the accounting as the engine
+// asks for it: it is both the engine's Timeline (the packets' time is the
+// clock) and its FlowSource. Next reads until the next Interval boundary of
+// capture time; at the end of the file (or of what could be read) it
+// returns a Last tick at the end of the file's last second.
+type FileFlows struct {
+	f        *File
+	o        ReplayOptions
+	acc      *Accountant
+	match    *pcap.BPF
+	m        Meta
+	pending  bool // m holds a packet read but not yet counted
+	first    time.Time
+	last     time.Time
+	next     time.Time
+	wallBase time.Time
+	n        uint64
+	err      error
+	ended    bool
+	done     bool
+}
+
+// NewFileFlows prepares f for reading with o (OnSnapshot is not used; the
+// caller takes snapshots). A filter libpcap cannot compile is a
+// *FilterError.
+func NewFileFlows(f *File, o ReplayOptions) (*FileFlows, error) {
+	r := &FileFlows{f: f, o: o, acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet)}
+	r.acc.SetInterfaces([]string{f.Path()})
 	if o.Filter != "" {
 		lt := f.LinkType()
 		if lt > 255 {
-			return flows.Snapshot{}, fmt.Errorf("filter %q: libpcap cannot compile filters for link type %s", o.Filter, LinkTypeName(lt))
+			return nil, fmt.Errorf("filter %q: libpcap cannot compile filters for link type %s", o.Filter, LinkTypeName(lt))
 		}
 		var err error
-		match, err = pcap.NewBPF(layers.LinkType(lt), 262144, o.Filter)
+		r.match, err = pcap.NewBPF(layers.LinkType(lt), 262144, o.Filter)
 		if err != nil {
-			return flows.Snapshot{}, &FilterError{Expr: o.Filter, Err: err}
+			return nil, &FilterError{Expr: o.Filter, Err: err}
 		}
 	}
-	var (
-		m        Meta
-		first    time.Time
-		last     time.Time
-		next     time.Time
-		wallBase time.Time
-		readErr  error
-		n        uint64
-	)
+	return r, nil
+}
+
+// Err returns what stopped the reading before the end of the file (a
+// damaged record, a cancelled context), nil at a clean end.
+func (r *FileFlows) Err() error { return r.err }
+
+// Packets returns the packets read so far.
+func (r *FileFlows) Packets() uint64 { return r.n }
+
+// Snapshot returns the accounting at capture time now.
+func (r *FileFlows) Snapshot(now time.Time) flows.Snapshot { return r.acc.Snapshot(now) }
+
+// end is the end of the file's last second: it counts as complete.
+func (r *FileFlows) end() time.Time {
+	if r.last.IsZero() {
+		return r.last
+	}
+	return r.last.Truncate(time.Second).Add(time.Second)
+}
+
+// Next implements the engine's Timeline over the file.
+func (r *FileFlows) Next(ctx context.Context) (engine.Tick, bool) {
+	if r.done {
+		return engine.Tick{}, false
+	}
+	if r.ended {
+		r.done = true
+		return engine.Tick{Time: r.end(), Last: true}, true
+	}
 	for {
-		if n&1023 == 0 && ctx.Err() != nil {
-			readErr = ctx.Err()
-			break
+		if r.pending {
+			r.pending = false
+			if r.m.Time.After(r.last) {
+				r.last = r.m.Time
+			}
+			r.acc.Add(&r.m)
+			if r.o.OnProgress != nil && r.n&0xffff == 0 {
+				r.o.OnProgress(r.f.Offset(), r.f.Size(), r.n)
+			}
 		}
-		data, ci, link, err := f.ReadRaw()
+		if r.n&1023 == 0 && ctx.Err() != nil {
+			r.err = ctx.Err()
+			return r.finish()
+		}
+		data, ci, link, err := r.f.ReadRaw()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				readErr = err
+				r.err = err
 			}
-			break
+			return r.finish()
 		}
-		n++
-		if match != nil && !match.Matches(ci, data) {
+		r.n++
+		if r.match != nil && !r.match.Matches(ci, data) {
 			continue
 		}
-		d := f.dec
+		d := r.f.dec
 		if d == nil || d.link != link {
-			if d, err = f.decoderFor(link); err != nil {
-				m = Meta{Flags: FlagNonIP}
-				m.Time = ci.Timestamp
-				acc.Add(&m)
+			if d, err = r.f.decoderFor(link); err != nil {
+				r.m = Meta{Flags: FlagNonIP}
+				r.m.Time = ci.Timestamp
+				r.acc.Add(&r.m)
 				continue
 			}
 		}
-		d.Decode(data, &ci, &m)
-		ts := m.Time
-		if first.IsZero() {
-			first = ts
-			if o.Interval > 0 {
-				next = ts.Truncate(o.Interval).Add(o.Interval)
+		d.Decode(data, &ci, &r.m)
+		ts := r.m.Time
+		r.pending = true
+		if r.first.IsZero() {
+			r.first = ts
+			if r.o.Interval > 0 {
+				r.next = ts.Truncate(r.o.Interval).Add(r.o.Interval)
 			}
-			if o.Realtime && o.Clock != nil {
-				wallBase = o.Clock.Now()
+			if r.o.Realtime && r.o.Clock != nil {
+				r.wallBase = r.o.Clock.Now()
 			}
 		}
-		if o.Realtime && o.Clock != nil {
-			if wait := ts.Sub(first) - o.Clock.Now().Sub(wallBase); wait > 0 {
+		if r.o.Realtime && r.o.Clock != nil {
+			if wait := ts.Sub(r.first) - r.o.Clock.Now().Sub(r.wallBase); wait > 0 {
 				select {
 				case <-ctx.Done():
 				case <-time.After(wait):
 				}
 			}
 		}
-		if o.Interval > 0 && o.OnSnapshot != nil && !ts.Before(next) {
-			// One snapshot at the last boundary reached (idle gaps do
-			// not produce a flood of empty records).
-			at := ts.Truncate(o.Interval)
-			if o.Table.IdleTimeout > 0 {
-				acc.Expire(at)
+		if r.o.Interval > 0 && !ts.Before(r.next) {
+			// One tick at the last boundary reached (idle gaps do not
+			// produce a flood of empty records); the packet that crossed
+			// it is counted after the snapshot.
+			at := ts.Truncate(r.o.Interval)
+			if r.o.Table.IdleTimeout > 0 {
+				r.acc.Expire(at)
 			}
-			o.OnSnapshot(acc.Snapshot(at))
-			next = at.Add(o.Interval)
-		}
-		if ts.After(last) {
-			last = ts
-		}
-		acc.Add(&m)
-		if o.OnProgress != nil && n&0xffff == 0 {
-			o.OnProgress(f.Offset(), f.Size(), n)
+			r.next = at.Add(r.o.Interval)
+			return engine.Tick{Time: at}, true
 		}
 	}
-	if o.OnProgress != nil {
-		o.OnProgress(f.Offset(), f.Size(), n)
+}
+
+func (r *FileFlows) finish() (engine.Tick, bool) {
+	if r.o.OnProgress != nil {
+		r.o.OnProgress(r.f.Offset(), r.f.Size(), r.n)
 	}
-	// The last second of the file counts as complete.
-	end := last
-	if !end.IsZero() {
-		end = last.Truncate(time.Second).Add(time.Second)
-	}
-	s := acc.Snapshot(end)
-	return s, readErr
+	r.ended = true
+	return r.Next(context.Background())
 }
 
 func (fl *File) decoderFor(link LinkType) (*Decoder, error) {

@@ -1,0 +1,31 @@
+package clock
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestTimeline(t *testing.T) {
+	start := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	f := NewFake(start)
+	tl := NewTimeline(f, time.Second)
+	defer tl.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	if tk, ok := tl.Next(ctx); !ok || !tk.Time.Equal(start) {
+		t.Fatalf("first tick %v %v, want at once at the start", tk, ok)
+	}
+	got := make(chan time.Time)
+	go func() {
+		tk, _ := tl.Next(ctx)
+		got <- tk.Time
+	}()
+	f.Advance(time.Second)
+	if at := <-got; !at.Equal(start.Add(time.Second)) {
+		t.Errorf("second tick at %s", at)
+	}
+	cancel()
+	if _, ok := tl.Next(ctx); ok {
+		t.Error("tick after cancel")
+	}
+}
