@@ -4,16 +4,12 @@ import (
 	"context"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"netriage/configs"
 	"netriage/sources/capture"
-	"netriage/sources/clock"
-	"netriage/triage/attrib"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
-	"netriage/views"
 )
 
 // This file connects the live capture engine (sources/capture.Live) to the
@@ -21,9 +17,6 @@ import (
 // TUI. Each gets the shape it asks for through its hook variable.
 
 func init() {
-	startCheckCapture = startCheckLive
-	whoCaptureFlows = startWhoLive
-	topStartCapture = startTopLive
 }
 
 // liveLocal returns the local boundary: the -F network when given, else the
@@ -128,118 +121,3 @@ func windowFlows(s *flows.Snapshot, base *flowBaseline, ifaces []string) ([]verd
 		Truncated:    sub(h.Truncated, h0.Truncated),
 	}
 }
-
-// ----- check -------------------------------------------------------------
-
-type checkLive struct {
-	mu     sync.Mutex
-	l      *capture.Live
-	clk    clock.Clock
-	ifaces []string
-	base   *flowBaseline
-	final  *flows.Snapshot
-}
-
-func startCheckLive(ctx context.Context, ifaces []string, f *checkFlags, s checkSettings) (checkCapture, error) {
-	l, _, err := startLive(ctx, ifaces, f.filter, f.localNet, f.promisc, s.cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &checkLive{l: l, clk: clock.Real{}, ifaces: ifaces}, nil
-}
-
-// Mark starts the window: later Flows calls count from here.
-func (c *checkLive) Mark() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.l.Snapshot(c.clk.Now())
-	b := baselineOf(&s)
-	c.base = &b
-}
-
-func (c *checkLive) Flows() ([]verdict.Flow, verdict.Capture, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var s flows.Snapshot
-	if c.final != nil {
-		s = *c.final
-	} else {
-		s = c.l.Snapshot(c.clk.Now())
-	}
-	fl, h := windowFlows(&s, c.base, c.ifaces)
-	return fl, h, len(c.ifaces) == 1
-}
-
-func (c *checkLive) Stop() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.final != nil {
-		return
-	}
-	s := c.l.Snapshot(c.clk.Now())
-	c.final = &s
-	c.l.Close()
-}
-
-// ----- procs, conns, remotes -----------------------------------------------
-
-func startWhoLive(ctx context.Context, f *whoFlags, cfg configs.Config) (func() []attrib.FlowStat, func(), error) {
-	l, _, err := startLive(ctx, f.common.ifaces, f.filter, "", false, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	clk := clock.Real{}
-	next := func() []attrib.FlowStat {
-		s := l.Snapshot(clk.Now())
-		return views.FlowStatsOf(&s)
-	}
-	return next, func() { l.Close() }, nil
-}
-
-// ----- TUI -----------------------------------------------------------------
-
-type topLiveCapture struct {
-	l      *capture.Live
-	ifaces []string
-	window time.Duration
-	// bases are snapshots' per-flow counts at past ticks, oldest first;
-	// the verdict's window starts at the newest one not after winStart.
-	bases    []flowBaseline
-	winStart time.Time
-}
-
-// topBaselineEvery bounds the baselines' memory: with more flows than this
-// a baseline is kept only every quarter window (the window's flows are then
-// up to a quarter window longer than the counters' window).
-const topBaselineEvery = 20000
-
-func startTopLive(ctx context.Context, ifaces []string, tf *topFlags, cfg configs.Config) (topCapture, error) {
-	l, _, err := startLive(ctx, ifaces, tf.filter, tf.localNet, tf.promisc, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &topLiveCapture{l: l, ifaces: ifaces, window: cfg.Check.Window.D()}, nil
-}
-
-// SetWindowStart aligns the flows' window with the link counters' window
-// (the time of its first sample).
-func (t *topLiveCapture) SetWindowStart(at time.Time) { t.winStart = at }
-
-func (t *topLiveCapture) Snapshot(now time.Time) (*flows.Snapshot, []attrib.FlowStat, []verdict.Flow, verdict.Capture, bool) {
-	s := t.l.Snapshot(now)
-	if n := len(t.bases); n == 0 || len(s.Flows) <= topBaselineEvery || now.Sub(t.bases[n-1].at) >= t.window/4 {
-		t.bases = append(t.bases, baselineOf(&s))
-	}
-	start := t.winStart
-	if start.IsZero() {
-		start = now.Add(-t.window)
-	}
-	// Drop baselines older than the newest one at or before the start.
-	for len(t.bases) > 1 && !t.bases[1].at.After(start) {
-		t.bases = t.bases[1:]
-	}
-	win, h := windowFlows(&s, &t.bases[0], t.ifaces)
-	return &s, views.FlowStatsOf(&s), win, h, len(t.ifaces) == 1
-}
-
-func (t *topLiveCapture) Stop() { t.l.Close() }

@@ -1,30 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
-	"netriage/sources/clock"
 	"netriage/sources/links"
-	"netriage/sources/privs"
-	"netriage/sources/sockets"
-	"netriage/triage"
-	"netriage/triage/attrib"
+	"netriage/triage/engine"
+	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
 	"netriage/views/report"
@@ -247,128 +240,26 @@ func (p *checkProgress) clear() {
 	}
 }
 
-// readRetransSegs returns the TCP RetransSegs counter of the current
-// network namespace (or of PID's with pid > 0), from /proc/net/snmp: the
-// same total the kernel's sock_diag tcp_info total_retrans sums per socket,
-// but including sockets that have closed.
-func readRetransSegs(pid int) (uint64, error) {
-	path := "/proc/net/snmp"
-	if pid > 0 {
-		path = "/proc/" + strconv.Itoa(pid) + "/net/snmp"
-	}
-	var b []byte
-	var err error
-	privs.WithProcAccess(func() { b, err = os.ReadFile(path) })
-	if err != nil {
-		return 0, fmt.Errorf("read tcp retransmissions: %w", err)
-	}
-	return parseRetransSegs(b)
-}
-
-// parseRetransSegs finds Tcp: RetransSegs in /proc/net/snmp text.
-func parseRetransSegs(b []byte) (uint64, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	var header []string
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "Tcp:") {
-			continue
-		}
-		fields := strings.Fields(line)[1:]
-		if header == nil {
-			header = fields
-			continue
-		}
-		for i, h := range header {
-			if h == "RetransSegs" && i < len(fields) {
-				v, err := strconv.ParseUint(fields[i], 10, 64)
-				if err != nil {
-					return 0, fmt.Errorf("parse snmp RetransSegs %q: %w", fields[i], err)
-				}
-				return v, nil
-			}
-		}
-		break
-	}
-	return 0, errors.New("parse snmp: no Tcp RetransSegs")
-}
-
-// checkCapture is a running packet capture as check uses it.
-type checkCapture interface {
-	// Flows returns every flow seen since the capture started, with its
-	// bytes and packets since then, and the capture's health over the same
-	// time. PerInterface reports whether Flow.Interface is filled in.
-	Flows() (fl []verdict.Flow, health verdict.Capture, perInterface bool)
-	// Stop ends the capture; Flows still answers afterwards.
-	Stop()
-}
-
-// startCheckCapture starts a capture on ifaces with check's capture flags;
-// nil when this build has no capture engine.
-var startCheckCapture func(ctx context.Context, ifaces []string, f *checkFlags, s checkSettings) (checkCapture, error)
-
-// observeCheck observes the interfaces for the window and returns what it
-// saw: link samples every interval, a packet capture when available, and
-// the socket table for attribution.
+// observeCheck runs the engine over the window and returns what it saw:
+// link samples every interval, a packet capture when possible, and the
+// socket table for attribution.
 func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettings) (verdict.Window, error) {
-	clk := clock.Real{}
-	lr, err := links.Open(links.Options{Netns: f.common.netns})
-	if err != nil {
-		if errors.Is(err, links.ErrNetnsNotFound) {
-			return verdict.Window{}, usageErrorf("%v", err)
-		}
-		return verdict.Window{}, err
-	}
-	defer lr.Close()
-	read := func() (triage.LinksSample, error) {
-		smp, err := lr.Read()
-		smp.Time = clk.Now()
-		return smp, err
-	}
-	first, err := read()
-	if err != nil {
-		return verdict.Window{}, err
-	}
-	ifaces, err := checkInterfaces(first, s.ifaces)
-	if err != nil {
-		return verdict.Window{}, err
-	}
 	var notes []string
-	var capt checkCapture
-	switch {
-	case startCheckCapture == nil:
-		notes = append(notes, "packet capture is not available in this build")
-	case f.common.netns != "":
+	live := f.common.netns == ""
+	if !live {
 		notes = append(notes, "no packet capture inside another namespace (--netns): run the command with 'ip netns exec' or nsenter for flows")
-	default:
-		capt, err = startCheckCapture(ctx, ifaces, f, s)
-		if err != nil {
-			return verdict.Window{}, err
-		}
-		defer capt.Stop()
 	}
-	var socks *sockets.Source
-	var at *attrib.Attributor
-	var lastRep *attrib.Report
-	if capt != nil {
-		socks = sockets.New(sockets.Config{FullScanInterval: s.cfg.Attribution.FullScanInterval.D()})
-		defer socks.Close()
-		at = attrib.New(attrib.Config{ClosedGrace: s.cfg.Attribution.ClosedGrace.D()})
+	in, err := openInputs(ctx, inputOptions{
+		cfg: s.cfg, interval: s.interval,
+		links: true, netns: f.common.netns, ifaces: s.ifaces, anyReason: "check answers per interface", requireUp: true,
+		capture: live, filter: f.filter, localNet: f.localNet, promisc: f.promisc, agg: flows.By5Tuple,
+		sockets: live, names: live && !f.noDNS,
+	})
+	if err != nil {
+		return verdict.Window{}, err
 	}
-	attribute := func(now time.Time) {
-		if socks == nil {
-			return
-		}
-		tab, err := socks.Refresh(now)
-		if err != nil {
-			notes = append(notes, "process attribution stopped: "+err.Error())
-			socks = nil
-			return
-		}
-		fl, _, _ := capt.Flows()
-		rep := at.Update(now, flowStats(fl), tab)
-		lastRep = &rep
-	}
+	defer in.Close()
+	in.cfg.Window, in.cfg.Judge = s.duration, true
 	retransPID := 0
 	if pid, err := strconv.Atoi(f.common.netns); err == nil {
 		retransPID = pid
@@ -376,82 +267,43 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	var retrans0 uint64
 	retransOK := f.common.netns == "" || retransPID > 0
 	if retransOK {
-		if retrans0, err = readRetransSegs(retransPID); err != nil {
+		if retrans0, err = links.ReadTCPRetransSegs(retransPID); err != nil {
 			retransOK = false
 		}
 	}
-
-	// Restart the window now that everything runs, so the capture and the
-	// counters cover the same time.
-	if first, err = read(); err != nil {
-		return verdict.Window{}, err
-	}
-	if m, ok := capt.(interface{ Mark() }); ok {
-		m.Mark()
-	}
-	samples := []triage.LinksSample{first}
-	prog := &checkProgress{env: env, what: strings.Join(ifaces, ","), end: first.Time.Add(s.duration)}
+	var last *engine.Snapshot
+	prog := &checkProgress{env: env, what: strings.Join(in.watched, ",")}
 	defer prog.clear()
-	t := clk.NewTicker(s.interval)
-	defer t.Stop()
-	attribute(first.Time)
-	prog.draw(first.Time)
-	interrupted := false
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			interrupted, done = true, true
-		case <-t.C():
+	engine.New(in.Inputs, in.cfg).Run(ctx, func(snap *engine.Snapshot) bool {
+		last = snap
+		if snap.Seq == 1 {
+			prog.end = snap.Time.Add(s.duration)
 		}
-		smp, err := read()
-		if err != nil {
-			return verdict.Window{}, err
-		}
-		samples = append(samples, smp)
-		attribute(smp.Time)
-		prog.draw(smp.Time)
-		if !smp.Time.Before(prog.end) {
-			done = true
-		}
-	}
+		prog.draw(snap.Time)
+		return snap.Time.Before(prog.end)
+	})
 	prog.clear()
-	last := samples[len(samples)-1]
-	if interrupted {
-		el := last.Time.Sub(first.Time)
+	if last == nil {
+		return verdict.Window{}, errors.New("interrupted before the first sample: no verdict")
+	}
+	for _, h := range last.Degraded() {
+		notes = append(notes, h.Why)
+	}
+	w := last.Window
+	if el := last.Time.Sub(last.Start); el < s.duration {
 		if el < verdict.MinWindow {
 			return verdict.Window{}, fmt.Errorf("interrupted after %s: too short for a verdict", el.Round(time.Millisecond))
 		}
 		notes = append(notes, fmt.Sprintf("interrupted: the window is %s instead of %s", el.Round(time.Millisecond), s.duration))
 	}
-	w := verdict.Window{Start: first.Time, End: last.Time, Samples: len(samples), Counters: true}
-	var missing []string
-	w.Interfaces, missing = verdict.FromLinks(samples, ifaces, s.userBps)
-	for _, m := range missing {
+	for _, m := range last.Missing {
 		notes = append(notes, "interface "+m+" disappeared during the window")
 	}
-	if capt != nil {
-		capt.Stop()
-		fl, health, perIf := capt.Flows()
-		if lastRep != nil {
-			owners, names := verdict.Owners(*lastRep), verdict.RemoteNames(*lastRep)
-			for i := range fl {
-				fl[i].Owner = owners[fl[i].Key]
-				if fl[i].RemoteName == "" {
-					fl[i].RemoteName = names[fl[i].Key.Remote]
-				}
-			}
-		}
-		if !f.noDNS {
-			resolveCheckNames(ctx, fl)
-		}
-		w.Flows, w.Capture = fl, health
-		for i := range w.Interfaces {
-			w.Interfaces[i].FlowsPerInterface = perIf
-			w.Interfaces[i].Captured = capturedOn(health.Interfaces, w.Interfaces[i].Name)
-		}
+	if in.names != nil {
+		settleNames(ctx, in, w.Flows)
 	}
 	if retransOK {
-		if r1, err := readRetransSegs(retransPID); err == nil && r1 >= retrans0 {
+		if r1, err := links.ReadTCPRetransSegs(retransPID); err == nil && r1 >= retrans0 {
 			d := r1 - retrans0
 			w.TCPRetransmits = &d
 		}
@@ -462,61 +314,10 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	return w, nil
 }
 
-// checkInterfaces validates the named interfaces against a sample, or
-// picks every interface that is up (loopback excluded) when none is named.
-func checkInterfaces(smp triage.LinksSample, named []string) ([]string, error) {
-	var all, up []string
-	for _, i := range smp.Ifaces {
-		all = append(all, i.Name)
-		if i.IsUp() && !i.Loopback {
-			up = append(up, i.Name)
-		}
-	}
-	if len(named) == 0 {
-		if len(up) == 0 {
-			return nil, usageErrorf("no interface is up (interfaces: %s); name one with -i", strings.Join(all, ", "))
-		}
-		return up, nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range named {
-		if n == "any" {
-			return nil, usageErrorf("-i any: check answers per interface; name them (interfaces: %s)", strings.Join(all, ", "))
-		}
-		if _, ok := smp.Iface(n); !ok {
-			return nil, usageErrorf("unknown interface %q (interfaces: %s)", format.Sanitize(n, 40), strings.Join(all, ", "))
-		}
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func capturedOn(capIfaces []string, name string) bool {
-	for _, c := range capIfaces {
-		if c == name || c == "any" {
-			return true
-		}
-	}
-	return false
-}
-
-// flowStats converts check's flows for the attribution join.
-func flowStats(fl []verdict.Flow) []attrib.FlowStat {
-	out := make([]attrib.FlowStat, len(fl))
-	for i, f := range fl {
-		out[i] = attrib.FlowStat{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets}
-	}
-	return out
-}
-
-// resolveCheckNames fills RemoteName by reverse DNS for the largest flows'
-// remote addresses, at most 64 lookups in parallel and 1 s in total, so a
-// slow resolver never delays the verdict by more than that.
-func resolveCheckNames(ctx context.Context, fl []verdict.Flow) {
+// settleNames names the remote addresses of the largest flows, waiting at
+// most a second for the resolver, so a slow resolver never delays the
+// verdict by more than that.
+func settleNames(ctx context.Context, in *inputs, fl []verdict.Flow) {
 	idx := make([]int, 0, len(fl))
 	for i := range fl {
 		if fl[i].RemoteName == "" {
@@ -527,35 +328,18 @@ func resolveCheckNames(ctx context.Context, fl []verdict.Flow) {
 		fa, fb := fl[idx[a]], fl[idx[b]]
 		return fa.SentBytes+fa.RecvBytes > fb.SentBytes+fb.RecvBytes
 	})
-	addrs := map[netip.Addr]string{}
+	seen := map[netip.Addr]bool{}
+	var addrs []netip.Addr
 	for _, i := range idx {
-		if len(addrs) == 64 {
-			break
+		if a := fl[i].Key.Remote; !seen[a] && len(addrs) < 64 {
+			seen[a] = true
+			addrs = append(addrs, a)
 		}
-		addrs[fl[i].Key.Remote] = ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for a := range addrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			names, err := net.DefaultResolver.LookupAddr(ctx, a.String())
-			if err == nil && len(names) > 0 {
-				mu.Lock()
-				addrs[a] = strings.TrimSuffix(names[0], ".")
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
+	in.names.Settle(ctx, addrs, time.Second)
 	for i := range fl {
 		if fl[i].RemoteName == "" {
-			fl[i].RemoteName = addrs[fl[i].Key.Remote]
+			fl[i].RemoteName = in.names.Name(fl[i].Key.Remote)
 		}
 	}
 }

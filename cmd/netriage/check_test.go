@@ -70,20 +70,6 @@ func TestCheckBadInput(t *testing.T) {
 	}
 }
 
-func TestParseRetransSegs(t *testing.T) {
-	snmp := "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors\nTcp: 1 200 120000 -1 10 5 0 0 3 1000 2000 42 0 7 0\nUdp: InDatagrams\nUdp: 5\n"
-	v, err := parseRetransSegs([]byte(snmp))
-	if err != nil || v != 42 {
-		t.Errorf("got %d, %v; want 42", v, err)
-	}
-	if _, err := parseRetransSegs([]byte("Ip: a\nIp: 1\n")); err == nil {
-		t.Error("no Tcp line accepted")
-	}
-	if _, err := parseRetransSegs([]byte("Tcp: RetransSegs\nTcp: x\n")); err == nil {
-		t.Error("bad number accepted")
-	}
-}
-
 func TestReplayCheck(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	fl := []verdict.Flow{{

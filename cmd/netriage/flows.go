@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"netriage/configs"
-	"netriage/sources/capture"
-	"netriage/sources/clock"
-	"netriage/sources/dns"
+	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views/format"
 )
@@ -121,49 +116,36 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail(env, "flows", err)
 	}
-	l, _, err := startLive(ctx, f.common.ifaces, f.filter, f.localNet, f.promisc, cfg)
+	in, err := openInputs(ctx, inputOptions{cfg: cfg, capture: true, ifaces: f.common.ifaces,
+		filter: f.filter, localNet: f.localNet, promisc: f.promisc, agg: agg, names: !f.noDNS})
 	if err != nil {
-		var fe *capture.FilterError
-		if errors.As(err, &fe) || errors.Is(err, capture.ErrNoInterface) {
-			err = usageErrorf("%v", err)
-		}
 		return fail(env, "flows", err)
 	}
-	defer l.Close()
-	l.SetAggregation(agg)
+	defer in.Close()
 	var names func(netip.Addr) string
-	if !f.noDNS {
-		r := dns.New(ctx, dns.Options{})
-		defer r.Close()
-		names = r.Name
+	if in.names != nil {
+		names = in.names.Name
 	}
 	fw := f.writer(env, names)
-	return flowsLoop(ctx, env, l, fw, key, cfg, f.common.count, f.common.duration)
-}
-
-// flowsLoop prints one snapshot per interval until count, duration or the
-// context ends it.
-func flowsLoop(ctx context.Context, env *cmdEnv, l *capture.Live, fw *flowsWriter, key flows.SortKey, cfg configs.Config, count int, duration time.Duration) int {
-	clk := clock.Real{}
-	start := clk.Now()
-	t := clk.NewTicker(cfg.Interval.D())
-	defer t.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return exitOK
-		case <-t.C():
+	n := 0
+	var writeErr error
+	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+		// The first step is the start: a record comes every interval after it.
+		if s.Seq == 1 {
+			return true
 		}
-		now := clk.Now()
-		s := l.Snapshot(now)
-		flows.Sort(s.Flows, key)
-		last := (count > 0 && n >= count) || (duration > 0 && now.Sub(start) >= duration)
-		if err := fw.write(s, false, nil); err != nil {
-			fmt.Fprintf(env.stderr, "netriage flows: write: %v\n", err)
-			return exitFailure
+		n++
+		fs := *s.Flows
+		flows.Sort(fs.Flows, key)
+		if writeErr = fw.write(fs, false, nil); writeErr != nil {
+			return false
 		}
-		if last {
-			return exitOK
-		}
+		c, d := f.common.count, f.common.duration
+		return !(c > 0 && n >= c) && !(d > 0 && s.Time.Sub(s.Start) >= d)
+	})
+	if writeErr != nil {
+		fmt.Fprintf(env.stderr, "netriage flows: write: %v\n", writeErr)
+		return exitFailure
 	}
+	return exitOK
 }

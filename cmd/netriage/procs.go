@@ -16,11 +16,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
-	"netriage/sources/clock"
-	"netriage/sources/dns"
 	"netriage/sources/privs"
-	"netriage/sources/sockets"
 	"netriage/triage/attrib"
+	"netriage/triage/engine"
+	"netriage/triage/flows"
 	"netriage/views/format"
 )
 
@@ -146,107 +145,75 @@ func pickWhoSource(src string) (mode, note string, err error) {
 	return "", "", usageErrorf("--source %q: use auto, capture or sockets", src)
 }
 
-// whoCaptureAvailable reports whether the capture engine can feed the
-// attribution. The capture engine is wired in whoCaptureFlows.
+// whoCaptureAvailable reports whether packet capture can feed the
+// attribution.
 func whoCaptureAvailable() (bool, string) {
-	if whoCaptureFlows == nil {
-		return false, "packet capture is not available in this build"
-	}
 	if have, err := privs.Have(); err == nil && !have.Has(privs.CapNetRaw) {
 		return false, "capture needs CAP_NET_RAW: run with sudo, or setcap cap_net_raw,cap_net_admin+ep on the binary"
 	}
 	return true, ""
 }
 
-// whoCaptureFlows, when set, starts the capture engine and returns a
-// function giving the current per-flow statistics at each tick.
-var whoCaptureFlows func(ctx context.Context, f *whoFlags, cfg configs.Config) (func() []attrib.FlowStat, func(), error)
-
 func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg configs.Config, mode string) int {
-	clk := clock.Real{}
-	src := sockets.New(sockets.Config{FullScanInterval: cfg.Attribution.FullScanInterval.D()})
-	defer src.Close()
-	acfg := attrib.Config{ClosedGrace: cfg.Attribution.ClosedGrace.D()}
-	if !f.noDNS && view == viewRemotes {
-		names := dns.New(ctx, dns.Options{})
-		defer names.Close()
-		acfg.Name = names.Name
+	in, err := openInputs(ctx, inputOptions{cfg: cfg,
+		capture: mode == "capture", ifaces: f.common.ifaces, filter: f.filter, agg: flows.By5Tuple,
+		sockets: true, names: !f.noDNS && view == viewRemotes})
+	if err != nil {
+		return fail(env, string(view), err)
 	}
-	at := attrib.New(acfg)
-	var counters *attrib.Counters
-	var flowsNow func() []attrib.FlowStat
-	if mode == "capture" {
-		fn, stop, err := whoCaptureFlows(ctx, f, cfg)
-		if err != nil {
-			return fail(env, string(view), err)
-		}
-		defer stop()
-		flowsNow = fn
-	} else {
-		counters = attrib.NewCounters()
-	}
+	defer in.Close()
 	pidSet := map[int32]bool{}
 	for _, p := range f.pids {
 		pidSet[int32(p)] = true
 	}
 	w := newWhoWriter(env.stdout, view, f, mode)
-	start := clk.Now()
-	// The socket table is refreshed four times per interval so short-lived
-	// connections are seen; output is written once per interval.
-	interval := cfg.Interval.D()
-	sub := interval / 4
-	if sub < 50*time.Millisecond {
-		sub = interval
-	}
-	t := clk.NewTicker(sub)
-	defer t.Stop()
-	nextOut := start.Add(interval)
 	written := 0
-	var lastErr string
-	for {
-		now := clk.Now()
-		tab, err := src.Refresh(now)
-		if err != nil {
-			return fail(env, string(view), err)
+	var lastWhy string
+	var writeErr error
+	write := func(s *engine.Snapshot) bool {
+		if s.Attribution == nil {
+			return true
 		}
-		if len(tab.Health.Errors) > 0 && tab.Health.Errors[0] != lastErr {
-			lastErr = tab.Health.Errors[0]
-			fmt.Fprintf(env.stderr, "netriage %s: %s\n", view, format.Sanitize(lastErr, 300))
+		if err := w.write(filterReport(*s.Attribution, pidSet), s.Sockets, programsOf(s.Attribution)); err != nil {
+			writeErr = err
+			return false
 		}
-		var fl []attrib.FlowStat
-		if counters != nil {
-			fl = counters.Update(tab)
-		} else {
-			fl = flowsNow()
-		}
-		rep := at.Update(now, fl, tab)
-		if !now.Before(nextOut) {
-			nextOut = nextOut.Add(interval)
-			if nextOut.Before(now) {
-				nextOut = now.Add(interval)
-			}
-			if err := w.write(filterReport(rep, pidSet), tab, at); err != nil {
-				return fail(env, string(view), fmt.Errorf("write output: %w", err))
-			}
-			written++
-			if f.common.count > 0 && written >= f.common.count {
-				return exitOK
-			}
-		}
-		if f.common.duration > 0 && now.Sub(start) >= f.common.duration {
-			if written == 0 {
-				if err := w.write(filterReport(rep, pidSet), tab, at); err != nil {
-					return fail(env, string(view), fmt.Errorf("write output: %w", err))
-				}
-			}
-			return exitOK
-		}
-		select {
-		case <-ctx.Done():
-			return exitOK
-		case <-t.C():
-		}
+		written++
+		return f.common.count == 0 || written < f.common.count
 	}
+	var last *engine.Snapshot
+	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+		last = s
+		for _, h := range s.Degraded() {
+			if h.Input == "sockets" && h.Why != lastWhy {
+				lastWhy = h.Why
+				fmt.Fprintf(env.stderr, "netriage %s: %s\n", view, format.Sanitize(h.Why, 300))
+			}
+		}
+		// The first step is the start: records come once per interval
+		// after it.
+		if s.Seq > 1 && !write(s) {
+			return false
+		}
+		return f.common.duration == 0 || s.Time.Sub(s.Start) < f.common.duration
+	})
+	if writeErr == nil && written == 0 && f.common.duration > 0 && last != nil && ctx.Err() == nil {
+		write(last)
+	}
+	if writeErr != nil {
+		return fail(env, string(view), fmt.Errorf("write output: %w", writeErr))
+	}
+	return exitOK
+}
+
+// programsOf names the processes of a report by key, for rows that refer
+// to processes (a remote's talkers).
+func programsOf(r *attrib.Report) func(attrib.ProcKey) string {
+	names := make(map[attrib.ProcKey]string, len(r.Processes))
+	for _, p := range r.Processes {
+		names[p.Process.Key] = p.Process.Program
+	}
+	return func(k attrib.ProcKey) string { return names[k] }
 }
 
 // filterReport keeps only the processes in pids (all when empty), and the
@@ -354,9 +321,9 @@ func (w *whoWriter) sortRows(r *attrib.Report) {
 	})
 }
 
-func (w *whoWriter) write(r attrib.Report, tab *attrib.SocketTable, at *attrib.Attributor) error {
+func (w *whoWriter) write(r attrib.Report, tab *attrib.SocketTable, programs func(attrib.ProcKey) string) error {
 	w.sortRows(&r)
-	rec := buildWhoRecord(r, tab, at, w.view, w.mode)
+	rec := buildWhoRecord(r, tab, programs, w.view, w.mode)
 	switch {
 	case w.enc != nil:
 		return w.enc.Encode(rec)

@@ -123,7 +123,7 @@ const (
 
 func san(s string) string { return format.Sanitize(s, maxText) }
 
-func buildWhoRecord(r attrib.Report, tab *attrib.SocketTable, at *attrib.Attributor, view whoView, mode string) whoRecord {
+func buildWhoRecord(r attrib.Report, tab *attrib.SocketTable, programs func(attrib.ProcKey) string, view whoView, mode string) whoRecord {
 	rec := whoRecord{Time: r.Time.UTC(), View: string(view), Mode: mode, Bytes: "ip", Processes: []jsonProc{}, Unattributed: []jsonUnattributed{},
 		ExitedSentBytes: r.ExitedSentBytes, ExitedRecvBytes: r.ExitedRecvBytes}
 	if mode == "sockets" {
@@ -152,12 +152,7 @@ func buildWhoRecord(r attrib.Report, tab *attrib.SocketTable, at *attrib.Attribu
 		rec.Unattributed = append(rec.Unattributed, jsonUnattributed{Reason: string(u.Reason), SentBytes: u.SentBytes, RecvBytes: u.RecvBytes,
 			Rate2s: jr(u.Rate2s), Rate10s: jr(u.Rate10s), Rate40s: jr(u.Rate40s), Flows: u.Flows})
 	}
-	progOf := func(k attrib.ProcKey) string {
-		if p, ok := at.Process(k); ok {
-			return san(p.Program)
-		}
-		return ""
-	}
+	progOf := func(k attrib.ProcKey) string { return san(programs(k)) }
 	if view == viewConns {
 		conns := []jsonConn{}
 		for _, c := range r.Connections {

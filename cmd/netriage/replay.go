@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"time"
 
-	"netriage/sources/capture"
 	"netriage/sources/clock"
-	"netriage/sources/dns"
+	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
@@ -37,13 +35,6 @@ Examples:
   netriage replay capture.pcap -P -L 20
   netriage replay capture.pcapng --output json | jq .totals
   netriage replay capture.pcap --check --link-speed 100M --output markdown`
-
-// replayDefaultLocal is the local boundary of a replay without -F.
-var replayDefaultLocal = []netip.Prefix{
-	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("169.254.0.0/16"),
-	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::1/128"),
-}
 
 func init() {
 	register(&command{name: "replay", summary: "flows (and --check) over a pcap or pcapng file", run: runReplay})
@@ -106,62 +97,41 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return failR(err)
 	}
-	local, desc := flows.NewLocal(replayDefaultLocal...), "private and special-use ranges"
-	if f.localNet != "" {
-		p, _ := netip.ParsePrefix(f.localNet)
-		local, desc = flows.NewLocal(p.Masked()), p.Masked().String()
-	}
-	file, err := capture.OpenFile(path)
-	if err != nil {
-		// A file that cannot be opened or is no capture is bad input.
-		var pe *os.PathError
-		if errors.As(err, &pe) || errors.Is(err, capture.ErrUnsupportedLinkType) {
-			return failR(usageErrorf("%v", err))
-		}
-		return failR(err)
-	}
-	defer file.Close()
 	if check {
 		agg = flows.By5Tuple
 	}
+	prog := &replayProgress{env: env, clk: clock.Real{}}
+	prog.start = prog.clk.Now()
+	in, err := openInputs(ctx, inputOptions{cfg: cfg, interval: interval, capture: true, replay: path, realtime: realtime,
+		filter: f.filter, localNet: f.localNet, agg: agg, names: !f.noDNS && !check, onProgress: prog.update})
+	if err != nil {
+		return failR(err)
+	}
+	defer in.Close()
 	var names func(netip.Addr) string
-	if !f.noDNS && !check {
-		r := dns.New(ctx, dns.Options{})
-		defer r.Close()
-		names = r.Name
+	if in.names != nil {
+		names = in.names.Name
 	}
 	fw := f.writer(env, names)
 	var writeErr error
-	prog := &replayProgress{env: env, clk: clock.Real{}}
-	prog.start = prog.clk.Now()
-	opts := capture.ReplayOptions{
-		Table:       flows.TableConfig{MaxFlows: cfg.Capture.MaxFlows, Local: local},
-		Aggregation: agg,
-		Interval:    interval,
-		Filter:      f.filter,
-		LocalNet:    desc,
-		Realtime:    realtime,
-		Clock:       clock.Real{},
-		OnProgress:  prog.update,
-	}
-	if !check && interval > 0 {
-		opts.OnSnapshot = func(s flows.Snapshot) {
-			replayTidy(&s, path)
-			flows.Sort(s.Flows, key)
-			if writeErr == nil {
-				writeErr = fw.write(s, false, nil)
-			}
+	var snap flows.Snapshot
+	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+		snap = *s.Flows
+		if s.Last {
+			return false
 		}
-	}
-	snap, rerr := capture.ReplayFile(ctx, file, opts)
+		if !check && interval > 0 && writeErr == nil {
+			replayTidy(&snap, path)
+			flows.Sort(snap.Flows, key)
+			writeErr = fw.write(snap, false, nil)
+		}
+		return true
+	})
 	prog.clear()
 	replayTidy(&snap, path)
+	rerr := in.file.Err()
 	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
-		rerr = fmt.Errorf("%s: interrupted after %d packets", path, file.Packets())
-	}
-	var fe *capture.FilterError
-	if errors.As(rerr, &fe) {
-		return failR(usageErrorf("%v", rerr))
+		rerr = fmt.Errorf("%s: interrupted after %d packets", path, in.file.Packets())
 	}
 	if check {
 		if rerr != nil && snap.Capture.Packets == 0 {

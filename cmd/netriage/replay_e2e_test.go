@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"netriage/internal/lab"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"netriage/internal/lab"
 )
 
 // replayPair is an unordered address pair: a conversation at the IP level.

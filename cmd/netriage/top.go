@@ -107,7 +107,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	case tf.demo:
 		go runDemoSource(ctx, clk, interval, tf.startTick, host)
 	case tf.replay != "":
-		rp, err := topReplaySetup(&tf, cfg, host)
+		rp, err := topReplaySetup(ctx, &tf, cfg, host)
 		if err != nil {
 			return fail(env, "top", err)
 		}

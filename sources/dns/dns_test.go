@@ -221,3 +221,27 @@ func BenchmarkNameCached(b *testing.B) {
 		r.Name(a)
 	}
 }
+
+func TestSettle(t *testing.T) {
+	slow := netip.MustParseAddr("198.18.0.2")
+	fast := netip.MustParseAddr("198.18.0.1")
+	r := New(context.Background(), Options{Lookup: func(ctx context.Context, a string) ([]string, error) {
+		if a == slow.String() {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return []string{"fast.example."}, nil
+	}, Timeout: time.Minute})
+	defer r.Close()
+	r.Settle(context.Background(), []netip.Addr{fast}, 5*time.Second)
+	if got := r.Name(fast); got != "fast.example" {
+		t.Errorf("after Settle: %q", got)
+	}
+	done := make(chan struct{})
+	go func() { r.Settle(context.Background(), []netip.Addr{fast, slow}, 50*time.Millisecond); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Settle did not keep to its budget")
+	}
+}

@@ -149,6 +149,36 @@ func (r *Resolver) lookup(a netip.Addr) {
 	r.names[a] = name
 }
 
+// Settle starts lookups of addrs and waits until each has an answer (a
+// name or a failure), ctx is done, or budget has passed, whichever is
+// first. It is for a one-shot report that may wait a little for names;
+// views call Name, which never waits.
+func (r *Resolver) Settle(ctx context.Context, addrs []netip.Addr, budget time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	for {
+		pending := false
+		for _, a := range addrs {
+			r.Name(a)
+			if !a.IsValid() || a.IsUnspecified() {
+				continue
+			}
+			r.mu.Lock()
+			_, ok := r.names[a.Unmap()]
+			r.mu.Unlock()
+			pending = pending || !ok
+		}
+		if !pending {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // Stats returns the resolver's counters.
 func (r *Resolver) Stats() Stats {
 	r.mu.Lock()

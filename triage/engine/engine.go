@@ -75,6 +75,9 @@ type Config struct {
 	Window time.Duration
 	// Thresholds are the verdict's settings.
 	Thresholds verdict.Thresholds
+	// Judge asks for the verdict: the window's flows and the Report. Off,
+	// the engine keeps no flow baselines (flows, procs, replay).
+	Judge bool
 	// Hold keeps the verdict from flapping between steps (the TUI banner).
 	Hold bool
 	// SubSteps is the number of Timeline ticks per step (1 when 0).
@@ -124,6 +127,9 @@ type Snapshot struct {
 	// one (counters only on the first step).
 	Links    *triage.LinksSample
 	LinkRows []triage.LinkRow
+	// LinksRead reports that Links was read at this step (false when the
+	// read failed and Links is the previous sample).
+	LinksRead bool
 	// Flows is the capture's snapshot: cumulative per-flow counts and
 	// rates (nil without capture).
 	Flows *flows.Snapshot
@@ -135,10 +141,13 @@ type Snapshot struct {
 	// Attribution is the join's report (nil without Sockets).
 	Attribution *attrib.Report
 	// Window is what the verdict judged: the link samples of the window,
-	// the window's flows with owners, the capture's health over it.
+	// the window's flows with owners, the capture's health over it (zero
+	// unless Config.Judge).
 	Window verdict.Window
 	// WindowFull reports that the window spans Config.Window.
 	WindowFull bool
+	// Missing are watched interfaces that left the window's samples.
+	Missing []string
 	// Verdict is nil until two link samples exist (or, for a file, until
 	// the last step).
 	Verdict *verdict.Report
@@ -278,7 +287,7 @@ func (e *Engine) stepLinks(s *Snapshot) {
 		}
 		return
 	}
-	s.Links = &cur
+	s.Links, s.LinksRead = &cur, true
 	s.LinkRows = triage.CompareLinks(e.prev, &cur, e.cfg.UserBps)
 	e.prev = &cur
 	e.linkWin = append(e.linkWin, cur)
@@ -296,7 +305,9 @@ func (e *Engine) stepFlows(s *Snapshot) {
 	if e.in.Flows != nil {
 		fs := e.in.Flows.Snapshot(s.Time)
 		s.Flows = &fs
-		e.joined = attrib.StatsOf(&fs)
+		if e.at != nil {
+			e.joined = attrib.StatsOf(&fs)
+		}
 	}
 	s.Joined = e.joined
 	// The join uses the newest table the sockets gave (kept through a
@@ -320,13 +331,16 @@ func (e *Engine) windowStart(now time.Time) time.Time {
 }
 
 func (e *Engine) stepVerdict(s *Snapshot) {
+	if !e.cfg.Judge {
+		return
+	}
 	w := verdict.Window{Replay: e.cfg.File}
 	if e.in.Links != nil {
 		if len(e.linkWin) > 0 {
 			w.Start, w.End = e.linkWin[0].Time, e.linkWin[len(e.linkWin)-1].Time
 		}
 		w.Samples, w.Counters = len(e.linkWin), true
-		w.Interfaces, _ = verdict.FromLinks(e.linkWin, e.cfg.Watched, e.cfg.UserBps)
+		w.Interfaces, s.Missing = verdict.FromLinks(e.linkWin, e.cfg.Watched, e.cfg.UserBps)
 	} else {
 		w.Start, w.End = e.start, s.Time
 		if s.Flows != nil {

@@ -129,7 +129,7 @@ func TestLinksRatesAndVerdict(t *testing.T) {
 	// 12.5 MB/s = 100 Mbit/s of tx on a 100 Mbit/s link: saturated.
 	l := &links{rx: 1000, tx: 12_500_000, speedBps: 100_000_000}
 	e := New(Inputs{Timeline: every(time.Second, 4), Links: l},
-		Config{Watched: []string{"eth0"}, Window: 3 * time.Second, Thresholds: verdict.DefaultThresholds()})
+		Config{Judge: true, Watched: []string{"eth0"}, Window: 3 * time.Second, Thresholds: verdict.DefaultThresholds()})
 	snaps := collect(e)
 	if len(snaps) != 4 {
 		t.Fatalf("%d snapshots, want 4", len(snaps))
@@ -159,7 +159,7 @@ func TestLinksRatesAndVerdict(t *testing.T) {
 // judges the newest Window only.
 func TestWindowSlides(t *testing.T) {
 	l := &links{tx: 1000, speedBps: 1e9}
-	e := New(Inputs{Timeline: every(time.Second, 10), Links: l}, Config{Watched: []string{"eth0"}, Window: 3 * time.Second})
+	e := New(Inputs{Timeline: every(time.Second, 10), Links: l}, Config{Judge: true, Watched: []string{"eth0"}, Window: 3 * time.Second})
 	snaps := collect(e)
 	last := snaps[len(snaps)-1]
 	if d := last.Window.Duration(); d != 3*time.Second || last.Window.Samples != 4 {
@@ -169,7 +169,7 @@ func TestWindowSlides(t *testing.T) {
 
 func TestLinkReadErrorIsHealth(t *testing.T) {
 	l := &links{tx: 1000, failAt: 2}
-	e := New(Inputs{Timeline: every(time.Second, 3), Links: l}, Config{Watched: []string{"eth0"}, Window: 10 * time.Second})
+	e := New(Inputs{Timeline: every(time.Second, 3), Links: l}, Config{Judge: true, Watched: []string{"eth0"}, Window: 10 * time.Second})
 	snaps := collect(e)
 	h := healthOf(snaps[1], "links")
 	if h.State != StateDegraded || !strings.Contains(h.Why, "no buffer space") {
@@ -188,7 +188,7 @@ func TestCaptureWindowAndOwners(t *testing.T) {
 	f := &flowsAt{key: key, perStep: 500}
 	s := &socks{tables: []*attrib.SocketTable{tableWith(conn(key))}}
 	e := New(Inputs{Timeline: every(time.Second, 5), Links: l, Flows: f, Sockets: s},
-		Config{Watched: []string{"eth0"}, Window: 2 * time.Second, CaptureInterfaces: []string{"eth0"}})
+		Config{Judge: true, Watched: []string{"eth0"}, Window: 2 * time.Second, CaptureInterfaces: []string{"eth0"}})
 	snaps := collect(e)
 	last := snaps[4]
 	if last.Flows == nil || last.Flows.Totals.SentBytes != 2500 {
@@ -286,7 +286,7 @@ func TestFileVerdictOnLastTick(t *testing.T) {
 	f := &flowsAt{key: key, perStep: 12_500_000}
 	tl := every(time.Second, 3)
 	tl.ts = append(tl.ts, Tick{Time: t0.Add(3 * time.Second), Last: true})
-	e := New(Inputs{Timeline: tl, Flows: f}, Config{Watched: []string{"capture.pcap"}, File: "capture.pcap", Window: 10 * time.Second})
+	e := New(Inputs{Timeline: tl, Flows: f}, Config{Judge: true, Watched: []string{"capture.pcap"}, File: "capture.pcap", Window: 10 * time.Second})
 	snaps := collect(e)
 	if len(snaps) != 4 || !snaps[3].Last {
 		t.Fatalf("%d snapshots, last %v", len(snaps), snaps[len(snaps)-1].Last)
@@ -331,7 +331,7 @@ func TestHold(t *testing.T) {
 	run := func(hold bool) verdict.Verdict {
 		l := &dipLinks{}
 		e := New(Inputs{Timeline: every(time.Second, 4), Links: l},
-			Config{Watched: []string{"eth0"}, Window: time.Second, Thresholds: verdict.DefaultThresholds(), Hold: hold})
+			Config{Judge: true, Watched: []string{"eth0"}, Window: time.Second, Thresholds: verdict.DefaultThresholds(), Hold: hold})
 		snaps := collect(e)
 		return snaps[3].Verdict.Verdict
 	}

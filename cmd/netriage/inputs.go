@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"netriage/configs"
+	"netriage/sources/capture"
+	"netriage/sources/clock"
+	"netriage/sources/dns"
+	"netriage/sources/links"
+	"netriage/sources/privs"
+	"netriage/sources/sockets"
+	"netriage/triage"
+	"netriage/triage/attrib"
+	"netriage/triage/engine"
+	"netriage/triage/flows"
+	"netriage/views/format"
+)
+
+// This file is the one place that turns a subcommand's options into the
+// engine's real inputs: netlink counters, a live capture or a capture
+// file, the socket table, reverse DNS, and the clock.
+
+// inputOptions say which inputs a subcommand wants.
+type inputOptions struct {
+	cfg configs.Config
+	// interval is the step period (cfg.Interval when 0); for a file it is
+	// the capture time between records, 0 for the final record only.
+	interval time.Duration
+	// links asks for interface counters of netns; ifaces are the named
+	// interfaces (-i), validated against them; anyReason, when set,
+	// refuses -i any with that reason.
+	links     bool
+	netns     string
+	ifaces    []string
+	anyReason string
+	// requireUp refuses to run when no interface is up and none is named.
+	requireUp bool
+	// capture asks for packets: live on ifaces, or the file replay.
+	capture bool
+	// captureOptional records a capture that cannot start as an absent
+	// input instead of failing.
+	captureOptional bool
+	replay          string
+	realtime        bool
+	filter          string
+	localNet        string
+	promisc         bool
+	agg             flows.Aggregation
+	// sockets asks for process attribution; names for reverse DNS.
+	sockets bool
+	names   bool
+	// onProgress follows a file's reading.
+	onProgress func(read, size int64, packets uint64)
+	// clk is the clock of live runs (tests pass a fake; nil: the real one).
+	clk clock.Clock
+}
+
+// inputs are the opened inputs with the engine's configuration.
+type inputs struct {
+	engine.Inputs
+	cfg engine.Config
+	// watched are the judged interfaces; first is the sample that
+	// validated them.
+	watched []string
+	first   *triage.LinksSample
+	live    *capture.Live
+	file    *capture.FileFlows
+	names   *dns.Resolver
+	// mode is "capture", "capture file" or "socket counters (TCP only)".
+	mode string
+	// localDesc describes the local side rule for the capture's health.
+	localDesc string
+	closers   []func()
+}
+
+// fileDefaultLocal is the local side of a capture file without -F: the
+// file has no host addresses, so private and special-use ranges are local.
+var fileDefaultLocal = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::1/128"),
+}
+
+const fileDefaultLocalDesc = "private and special-use ranges"
+
+// localRule is the one local-side rule: -F NET/LEN when given; else the
+// host's own addresses for a live capture and private and special-use
+// ranges for a file.
+func localRule(localNet string, file bool) (flows.Local, string, error) {
+	if localNet != "" {
+		p, err := netip.ParsePrefix(strings.TrimSpace(localNet))
+		if err != nil {
+			return flows.Local{}, "", usageErrorf("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8 (%v)", localNet, err)
+		}
+		p = p.Masked()
+		return flows.NewLocal(p), p.String(), nil
+	}
+	if file {
+		return flows.NewLocal(fileDefaultLocal...), fileDefaultLocalDesc, nil
+	}
+	l, err := capture.HostLocal()
+	if err != nil {
+		return flows.Local{}, "", err
+	}
+	return l, "", nil
+}
+
+// socketSubSteps is the one socket-refresh policy: four refreshes per
+// step, so connections shorter than an interval are seen, unless that
+// would refresh more often than every 50 ms.
+func socketSubSteps(interval time.Duration) int {
+	if interval/4 < 50*time.Millisecond {
+		return 1
+	}
+	return 4
+}
+
+// openInputs opens what o asks for. The caller must Close the result.
+func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
+	in = &inputs{}
+	defer func() {
+		if err != nil {
+			in.Close()
+			in = nil
+		}
+	}()
+	if o.interval <= 0 && o.replay == "" {
+		o.interval = o.cfg.Interval.D()
+	}
+	if o.clk == nil {
+		o.clk = clock.Real{}
+	}
+	in.cfg = engine.Config{
+		UserBps:     o.cfg.Links.SpeedsBps(),
+		Window:      o.cfg.Check.Window.D(),
+		Thresholds:  o.cfg.Check.Thresholds(),
+		SubSteps:    1,
+		Attribution: attribConfig(o.cfg),
+	}
+	if o.links {
+		lr, err := links.Open(links.Options{Netns: o.netns})
+		if err != nil {
+			if errors.Is(err, links.ErrNetnsNotFound) {
+				return in, usageErrorf("%v", err)
+			}
+			return in, fmt.Errorf("open interface counters: %w", err)
+		}
+		in.closers = append(in.closers, func() { lr.Close() })
+		first, err := lr.Read()
+		if err != nil {
+			return in, fmt.Errorf("read interface counters: %w", err)
+		}
+		in.first = &first
+		if in.watched, err = watchedInterfaces(&first, o.ifaces, o.anyReason, o.requireUp); err != nil {
+			return in, err
+		}
+		in.Links = lr
+		in.cfg.Watched = in.watched
+	}
+	if o.capture {
+		if err := in.openCapture(ctx, o); err != nil {
+			return in, err
+		}
+	}
+	if o.sockets {
+		src := sockets.New(sockets.Config{FullScanInterval: o.cfg.Attribution.FullScanInterval.D()})
+		in.closers = append(in.closers, src.Close)
+		in.Sockets = src
+		in.cfg.SubSteps = socketSubSteps(o.interval)
+		if in.live == nil && in.mode == "" {
+			in.mode = "socket counters (TCP only)"
+		}
+	}
+	if o.names {
+		in.names = dns.New(ctx, dns.Options{})
+		in.closers = append(in.closers, in.names.Close)
+		in.Names = in.names.Name
+	}
+	if in.file != nil {
+		in.Timeline = in.file
+	} else {
+		tl := clock.NewTimeline(o.clk, o.interval/time.Duration(in.cfg.SubSteps))
+		in.closers = append(in.closers, tl.Stop)
+		in.Timeline = tl
+	}
+	return in, nil
+}
+
+func (in *inputs) openCapture(ctx context.Context, o inputOptions) error {
+	local, desc, err := localRule(o.localNet, o.replay != "")
+	if err != nil {
+		return err
+	}
+	in.localDesc = desc
+	table := flows.TableConfig{MaxFlows: o.cfg.Capture.MaxFlows, Local: local}
+	if o.replay != "" {
+		f, err := capture.OpenFile(o.replay)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) || errors.Is(err, capture.ErrUnsupportedLinkType) {
+				return usageErrorf("%v", err)
+			}
+			return err
+		}
+		in.closers = append(in.closers, func() { f.Close() })
+		ff, err := capture.NewFileFlows(f, capture.ReplayOptions{Table: table, Aggregation: o.agg, Interval: o.interval,
+			Filter: o.filter, LocalNet: desc, Realtime: o.realtime, Clock: o.clk, OnProgress: o.onProgress})
+		if err != nil {
+			var fe *capture.FilterError
+			if errors.As(err, &fe) {
+				return usageErrorf("%v", err)
+			}
+			return err
+		}
+		in.file, in.Flows, in.mode = ff, ff, "capture file"
+		in.cfg.File = o.replay
+		in.cfg.CaptureInterfaces = []string{o.replay}
+		return nil
+	}
+	why := ""
+	switch have, err := privs.Have(); {
+	case err == nil && !have.Has(privs.CapNetRaw):
+		exe, _ := os.Executable()
+		if exe == "" {
+			exe = "$(command -v netriage)"
+		}
+		why = "no capture (CAP_NET_RAW missing): run with sudo, or: sudo setcap cap_net_raw,cap_net_admin+ep " + exe
+	case o.netns != "":
+		why = "no packet capture inside another namespace (--netns): run under 'ip netns exec NAME' for flows"
+	}
+	if why == "" {
+		table.IdleTimeout = o.cfg.Capture.IdleTimeout.D()
+		l, err := capture.StartLive(ctx, capture.LiveOptions{
+			Interfaces: in.captureInterfaces(o), Filter: o.filter, Promisc: o.promisc,
+			Table: table, Aggregation: o.agg, LocalNet: desc,
+			RingMiB: o.cfg.Capture.RingMiB, Fanout: o.cfg.Capture.Fanout,
+		})
+		if err == nil {
+			in.closers = append(in.closers, func() { l.Close() })
+			in.live, in.Flows, in.mode = l, l, "capture"
+			in.cfg.CaptureInterfaces = in.captureInterfaces(o)
+			return nil
+		}
+		var fe *capture.FilterError
+		if !o.captureOptional || errors.As(err, &fe) || errors.Is(err, capture.ErrNoInterface) {
+			if errors.As(err, &fe) || errors.Is(err, capture.ErrNoInterface) {
+				return usageErrorf("%v", err)
+			}
+			return err
+		}
+		why = "packet capture failed: " + err.Error()
+	}
+	if !o.captureOptional {
+		return errors.New(why)
+	}
+	in.Absent = append(in.Absent, engine.Health{Input: "capture", State: engine.StateAbsent, Why: why})
+	return nil
+}
+
+// captureInterfaces are the interfaces to capture on: the watched ones
+// when counters are read, else the named ones (none: any).
+func (in *inputs) captureInterfaces(o inputOptions) []string {
+	if o.links {
+		return in.watched
+	}
+	return o.ifaces
+}
+
+// Close releases every input, newest first.
+func (in *inputs) Close() {
+	for i := len(in.closers) - 1; i >= 0; i-- {
+		in.closers[i]()
+	}
+	in.closers = nil
+}
+
+// watchedInterfaces returns the interfaces to judge: the named ones (all
+// must exist), or every interface that is up except loopback, by name.
+func watchedInterfaces(s *triage.LinksSample, named []string, anyReason string, requireUp bool) ([]string, error) {
+	var all []string
+	for _, i := range s.Ifaces {
+		all = append(all, format.Sanitize(i.Name, 32))
+	}
+	sort.Strings(all)
+	if len(named) == 0 {
+		var out []string
+		for _, i := range s.Ifaces {
+			if i.IsUp() && !i.Loopback {
+				out = append(out, i.Name)
+			}
+		}
+		if len(out) == 0 && requireUp {
+			return nil, usageErrorf("no interface is up (interfaces: %s); name one with -i", strings.Join(all, ", "))
+		}
+		sort.Strings(out)
+		return out, nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range named {
+		if n == "any" && anyReason != "" {
+			return nil, usageErrorf("-i any: %s; name them (interfaces: %s)", anyReason, strings.Join(all, ", "))
+		}
+		if _, ok := s.Iface(n); !ok {
+			return nil, usageErrorf("unknown interface %q (interfaces: %s)", format.Sanitize(n, 40), strings.Join(all, ", "))
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// attribConfig is the attribution's part of the config.
+func attribConfig(cfg configs.Config) attrib.Config {
+	return attrib.Config{ClosedGrace: cfg.Attribution.ClosedGrace.D()}
+}

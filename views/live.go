@@ -1,0 +1,82 @@
+package views
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"netriage/triage/engine"
+	"netriage/triage/flows"
+)
+
+// LiveView turns the engine's snapshots into the TUI's models. It keeps
+// what the screen needs across steps: the sparklines' history and the
+// totals' 40 s peaks. It is owned by the engine's emit function.
+type LiveView struct {
+	// Source and Mode are shown in the header ("live eth0", "capture").
+	Source, Mode string
+	// Watched are the header's interfaces.
+	Watched []string
+	// Services names ports (nil: numbers).
+	Services func(p flows.Proto, port uint16) string
+	// ProcAccess reports that other users' processes are readable; when
+	// false and some are not, a degraded line says what to grant.
+	ProcAccess bool
+
+	hist, peaks *History
+}
+
+// NewLiveView returns a LiveView whose totals' peaks cover 40 s of steps
+// of the given interval.
+func NewLiveView(interval time.Duration) *LiveView {
+	return &LiveView{hist: NewHistory(60), peaks: NewHistory(max(int((40*time.Second)/max(interval, time.Millisecond)), 1))}
+}
+
+// Model builds the model of one step.
+func (v *LiveView) Model(s *engine.Snapshot) *Model {
+	m := &Model{Now: s.Time, Seq: s.Seq, Source: v.Source, Mode: v.Mode}
+	for _, h := range s.Degraded() {
+		m.Degraded = append(m.Degraded, h.Why)
+	}
+	if s.Links != nil {
+		if s.LinksRead && s.Seq > 1 {
+			v.hist.PushLinks(s.LinkRows)
+			v.hist.Retain()
+		}
+		m.Header, m.Links = AdaptLinks(s.LinkRows, v.Watched, v.hist)
+	}
+	var hostNetns uint64
+	if t := s.Sockets; t != nil {
+		hostNetns = t.HostNetns
+		if t.Health.UnreadablePIDs > 0 && !v.ProcAccess {
+			m.Degraded = append(m.Degraded, fmt.Sprintf("%d processes of other users unreadable (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE missing: sudo): their traffic is [unknown]", t.Health.UnreadablePIDs))
+		}
+	}
+	m.Procs, m.Conns, m.Remotes = AdaptAttrib(s.Attribution, hostNetns)
+	if s.Flows != nil {
+		m.Flows, _ = AdaptFlows(s.Flows, s.Attribution, v.Services)
+		m.CaptureDrops = s.Window.Capture.KernelDrops
+		m.EvictedFlows = s.Window.Capture.EvictedFlows
+	} else {
+		var keep func(netip.Addr) bool
+		if t := s.Sockets; t != nil {
+			keep = func(a netip.Addr) bool {
+				ns, ok := t.LocalAddrs[a]
+				return !ok || ns == t.HostNetns || a.IsLoopback()
+			}
+		}
+		m.Flows = FlowsFromConns(m.Conns, keep)
+	}
+	m.Totals = TotalsOf(m.Flows, v.peaks)
+	v.peaks.PushTotals(m.Totals)
+	if r := s.Verdict; r != nil {
+		m.Verdict = AdaptVerdict(r)
+		if s.Flows != nil {
+			m.CoverageRatio, m.CoverageKnown = CoverageOf(r)
+		}
+		ApplyExplain(m.Links, r)
+	} else {
+		m.Verdict = Verdict{Level: VerdictNone, Summary: "first sample: rates after one interval"}
+	}
+	return m
+}
