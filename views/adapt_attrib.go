@@ -39,23 +39,9 @@ func unattributedLabel(r attrib.Reason) string {
 	return string(r)
 }
 
-// containerLabel names a process's container ("docker:0123456789ab"), pod
-// or systemd unit; "" when none.
-func containerLabel(p *attrib.Process) string {
-	switch c := p.Container; {
-	case c != nil && c.ID != "":
-		id := c.ID
-		if len(id) > 12 {
-			id = id[:12]
-		}
-		return c.Runtime + ":" + id
-	case c != nil && c.PodUID != "":
-		return c.Runtime + ":pod/" + c.PodUID
-	case p.Unit != "":
-		return "systemd:" + p.Unit
-	}
-	return ""
-}
+// containerLabel names a process's container, pod or systemd unit with
+// the one spelling of attrib.Label; "" when none.
+func containerLabel(p *attrib.Process) string { return p.Label() }
 
 // netnsLabel is "host" for the namespace the UI runs in, "net:[INODE]"
 // (as /proc/PID/ns/net reads) for another one, "" when unknown.

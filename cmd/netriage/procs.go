@@ -352,10 +352,8 @@ func (w *whoWriter) writeTable(rec whoRecord) error {
 		fmt.Fprintln(tw, "PID\tUSER\tPROGRAM\tCONTAINER/UNIT\tNETNS\tSENT 2s\tRECV 2s\tSENT 10s\tRECV 10s\tSENT 40s\tRECV 40s\tSENT\tRECV\tCONNS\tCOMMAND")
 		for _, p := range rec.Processes {
 			where := "-"
-			if p.Container != nil {
-				where = p.Container.Runtime + ":" + shortID(p.Container.ID, p.Container.PodUID)
-			} else if p.Unit != nil {
-				where = *p.Unit
+			if l := p.label(); l != "" {
+				where = l
 			}
 			prog := p.Program
 			if p.Exited {
@@ -394,16 +392,6 @@ func (w *whoWriter) writeTable(rec whoRecord) error {
 	b.WriteString("\n")
 	_, err := io.WriteString(w.w, b.String())
 	return err
-}
-
-func shortID(id, pod string) string {
-	if id == "" {
-		return "pod " + pod
-	}
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 func endpointStr(addr string, port *uint16) string {

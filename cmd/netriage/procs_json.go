@@ -206,3 +206,16 @@ func buildWhoRecord(r attrib.Report, tab *attrib.SocketTable, programs func(attr
 	}
 	return rec
 }
+
+// label is the process's container or unit with attrib.Label's spelling.
+func (p *jsonProc) label() string {
+	unit := ""
+	if p.Unit != nil {
+		unit = *p.Unit
+	}
+	var c *attrib.Container
+	if p.Container != nil {
+		c = &attrib.Container{Runtime: p.Container.Runtime, ID: p.Container.ID, PodUID: p.Container.PodUID}
+	}
+	return attrib.Label(c, unit)
+}

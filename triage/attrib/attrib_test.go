@@ -232,3 +232,31 @@ func TestCounters(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+// Every view and writer spells a process's place the same way.
+func TestLabel(t *testing.T) {
+	id := "0123456789abcdef0123"
+	tests := []struct {
+		name string
+		c    *Container
+		unit string
+		want string
+	}{
+		{"container", &Container{Runtime: "docker", ID: id}, "docker-0123.scope", "docker:0123456789ab"},
+		{"short id", &Container{Runtime: "podman", ID: "abc"}, "", "podman:abc"},
+		{"pod", &Container{Runtime: "kubernetes", PodUID: "5f1c"}, "", "kubernetes:pod/5f1c"},
+		{"unit", nil, "nginx.service", "systemd:nginx.service"},
+		{"none", nil, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Label(tc.c, tc.unit); got != tc.want {
+				t.Errorf("Label = %q, want %q", got, tc.want)
+			}
+			p := Process{Container: tc.c, Unit: tc.unit}
+			if got := p.Label(); got != tc.want {
+				t.Errorf("Process.Label = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

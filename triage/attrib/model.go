@@ -86,6 +86,30 @@ type Container struct {
 	PodUID string
 }
 
+// Label is the one spelling of where a process runs, used by every view
+// and writer: "RUNTIME:ID" (the first 12 characters of the ID) for a
+// container, "RUNTIME:pod/UID" for a pod whose container is not known,
+// "systemd:UNIT" for a systemd unit, "" for none. The text is raw:
+// sanitise before output.
+func Label(c *Container, unit string) string {
+	switch {
+	case c != nil && c.ID != "":
+		id := c.ID
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		return c.Runtime + ":" + id
+	case c != nil && c.PodUID != "":
+		return c.Runtime + ":pod/" + c.PodUID
+	case unit != "":
+		return "systemd:" + unit
+	}
+	return ""
+}
+
+// Label is Label(p.Container, p.Unit).
+func (p *Process) Label() string { return Label(p.Container, p.Unit) }
+
 // Process is the metadata of one process, read once per ProcKey. Text
 // fields are raw (untrusted) kernel text: sanitise before output.
 type Process struct {

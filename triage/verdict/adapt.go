@@ -133,7 +133,7 @@ func Owners(rep attrib.Report) map[flows.Key]*Owner {
 				if o.Program == "" {
 					o.Program = p.Program
 				}
-				o.Container = containerName(p)
+				o.Container = p.Label()
 			}
 		}
 		out[c.Key] = o
@@ -151,22 +151,4 @@ func RemoteNames(rep attrib.Report) map[netip.Addr]string {
 		}
 	}
 	return out
-}
-
-// containerName labels a process's container ("docker:0123456789ab"), pod
-// or systemd unit; "" when none.
-func containerName(p *attrib.Process) string {
-	switch c := p.Container; {
-	case c != nil && c.ID != "":
-		id := c.ID
-		if len(id) > 12 {
-			id = id[:12]
-		}
-		return c.Runtime + ":" + id
-	case c != nil && c.PodUID != "":
-		return c.Runtime + " pod " + c.PodUID
-	case p.Unit != "":
-		return p.Unit
-	}
-	return ""
 }
