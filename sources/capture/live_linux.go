@@ -109,7 +109,7 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 	fanout := max(o.Fanout, 1)
 	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet), ifaces: len(names)}
 	for i, name := range names {
-		var group uint16 // the interface's fanout group, once the first ring made it
+		group := noFanoutGroup // the interface's fanout group, once the first ring made it
 		for range fanout {
 			h, err := openHandle(i, name, ringMiB, raw, rawDgram)
 			if err == nil && fanout > 1 {
@@ -123,6 +123,12 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 				return nil, err
 			}
 			l.handles = append(l.handles, h)
+		}
+		if fanout > 1 {
+			if err := sameFanoutGroup(l.handles[len(l.handles)-fanout:]); err != nil {
+				l.closeHandles()
+				return nil, fmt.Errorf("capture on %s with %d rings: %w", name, fanout, err)
+			}
 		}
 		if o.Promisc && name != "any" {
 			if link, err := netlink.LinkByName(name); err == nil && link.Attrs().Promisc == 0 {
@@ -145,6 +151,24 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		}
 	})
 	return l, nil
+}
+
+// sameFanoutGroup checks that the kernel reports one fanout group for every
+// ring of an interface: rings in two groups would each count every packet.
+func sameFanoutGroup(hs []*liveHandle) error {
+	first := noFanoutGroup
+	for k, h := range hs {
+		g, err := h.ring.fanoutGroup()
+		if err != nil {
+			return fmt.Errorf("ring %d: %w", k+1, err)
+		}
+		if k == 0 {
+			first = g
+		} else if g != first {
+			return fmt.Errorf("ring %d is in fanout group %d but ring 1 in group %d: every packet would be counted once per group", k+1, g, first)
+		}
+	}
+	return nil
 }
 
 // filterProgram returns the socket filter for one link type: the user's
