@@ -126,6 +126,7 @@ func windowFlows(s *flows.Snapshot, base *flowBaseline, ifaces []string) ([]verd
 		EvictedFlows: sub(h.EvictedFlows, h0.EvictedFlows),
 		NonIP:        sub(h.NonIP, h0.NonIP),
 		Truncated:    sub(h.Truncated, h0.Truncated),
+		Warnings:     h.Warnings,
 	}
 }
 

@@ -14,8 +14,11 @@ type LiveOptions struct {
 	// Filter is a tcpdump-syntax filter compiled by libpcap and attached
 	// in the kernel ("" captures everything).
 	Filter string
-	// Promisc puts the named interfaces in promiscuous mode for the
-	// capture's lifetime (restored by Close).
+	// Promisc makes every ring a user of promiscuous mode on its named
+	// interface (a packet-socket membership the kernel counts and drops
+	// when the ring closes, however the process ends). A failure, and
+	// "any", which names no interface, leave the capture running and are
+	// reported in the snapshots' Health.Warnings.
 	Promisc bool
 	// Table configures the flow table; Table.Local decides direction.
 	Table flows.TableConfig

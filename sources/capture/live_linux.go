@@ -64,7 +64,6 @@ type Live struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
-	promisc []netlink.Link
 }
 
 type liveHandle struct {
@@ -108,8 +107,11 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 	}
 	fanout := max(o.Fanout, 1)
 	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet), ifaces: len(names)}
+	var warnings []string
 	for i, name := range names {
 		group := noFanoutGroup // the interface's fanout group, once the first ring made it
+		var promiscErr error
+		promiscOK := false
 		for range fanout {
 			h, err := openHandle(i, name, ringMiB, raw, rawDgram)
 			if err == nil && fanout > 1 {
@@ -123,6 +125,15 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 				return nil, err
 			}
 			l.handles = append(l.handles, h)
+			if o.Promisc && name != "any" {
+				// Every ring holds its own membership, so the interface
+				// stays promiscuous while any of them is open.
+				if err := h.ring.addPromisc(); err != nil {
+					promiscErr = err
+				} else {
+					promiscOK = true
+				}
+			}
 		}
 		if fanout > 1 {
 			if err := sameFanoutGroup(l.handles[len(l.handles)-fanout:]); err != nil {
@@ -130,15 +141,15 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 				return nil, fmt.Errorf("capture on %s with %d rings: %w", name, fanout, err)
 			}
 		}
-		if o.Promisc && name != "any" {
-			if link, err := netlink.LinkByName(name); err == nil && link.Attrs().Promisc == 0 {
-				if netlink.SetPromiscOn(link) == nil {
-					l.promisc = append(l.promisc, link)
-				}
-			}
+		switch {
+		case o.Promisc && name == "any":
+			warnings = append(warnings, "-p not honoured on any: promiscuous mode applies only to named interfaces (name them with -i)")
+		case promiscErr != nil && !promiscOK:
+			warnings = append(warnings, fmt.Sprintf("-p not honoured on %s: promiscuous mode could not be set (%v); only the host's own traffic is seen", name, promiscErr))
 		}
 	}
 	l.acc.SetInterfaces(names)
+	l.acc.SetWarnings(warnings)
 	ctx, l.cancel = context.WithCancel(ctx)
 	for _, h := range l.handles {
 		h.sink.acc = l.acc
@@ -397,16 +408,13 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 // SetAggregation changes the grouping of later snapshots.
 func (l *Live) SetAggregation(a flows.Aggregation) { l.acc.SetAggregation(a) }
 
-// Close stops the readers, closes the rings and restores promiscuous
-// mode; it is safe to call more than once.
+// Close stops the readers and closes the rings (the kernel then drops
+// their promiscuous-mode memberships); it is safe to call more than once.
 func (l *Live) Close() error {
 	l.once.Do(func() {
 		l.cancel()
 		l.wg.Wait()
 		l.closeHandles()
-		for _, link := range l.promisc {
-			_ = netlink.SetPromiscOff(link)
-		}
 	})
 	return nil
 }

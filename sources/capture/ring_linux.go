@@ -175,6 +175,29 @@ func (r *ring) fanoutGroup() (int, error) {
 	return v & 0xffff, nil
 }
 
+// addPromisc makes the socket a user of promiscuous mode on its interface
+// (PACKET_ADD_MEMBERSHIP with PACKET_MR_PROMISC). The kernel counts such
+// users per interface, apart from the administrator's own setting, and
+// drops the socket's count when the socket closes, however the process
+// ends, so no run can leave an interface promiscuous or undo another's
+// setting. A ring on every interface has no interface to name.
+func (r *ring) addPromisc() error {
+	if r.ifindex == 0 {
+		return errors.New("promiscuous mode needs a named interface")
+	}
+	mreq := unix.PacketMreq{Ifindex: int32(r.ifindex), Type: unix.PACKET_MR_PROMISC}
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) {
+		err = unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq)
+	}); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return fmt.Errorf("promiscuous membership: %w", err)
+	}
+	return nil
+}
+
 // status is the address of block i's status word.
 func (r *ring) status(i int) *uint32 {
 	return (*uint32)(unsafe.Pointer(&r.mem[i*r.blockSize+blockStatusOff]))
