@@ -79,6 +79,8 @@ func TestFlowsBadInput(t *testing.T) {
 		{"argument", []string{"extra"}, `unexpected argument "extra"`},
 		{"filter", []string{"-n", "-f", "tcp port"}, "tcp port"},
 		{"unknown flag", []string{"--bogus"}, "bogus"},
+		{"ring memory", []string{"--fanout", "64"}, "capture rings: 2048 MiB (ring_mib 32 × fanout 64 × 1 interface(s)) is over the limit of 1024 MiB"},
+		{"ring memory per interface", []string{"--fanout", "20", "-i", "lo,lo"}, "1280 MiB (ring_mib 32 × fanout 20 × 2 interface(s))"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,9 +49,16 @@ const (
 	liveFrameSize = 4096
 	// liveBlockSize is the largest ring block. A reader wakes once per
 	// block, and a wake-up costs far more than a packet, so blocks are
-	// large (1 MiB: about 5,000 small packets); a ring keeps at least 8
-	// of them (see ringGeometry).
+	// large (1 MiB: about 5,000 small packets); a ring keeps at least
+	// liveMinBlocks of them (see ringGeometry).
 	liveBlockSize = 1 << 20
+	// liveMinBlocks is the fewest blocks in a ring. At low rates the
+	// kernel hands a block over at each block time-out, however few
+	// packets it holds, so the block count, not the ring's size, bounds
+	// how long the reader may stall before packets are lost: 32 blocks
+	// × 50 ms = 1.6 s, so a stall of one second (a slow terminal, a
+	// paused process, a long garbage collection) loses nothing.
+	liveMinBlocks = 32
 )
 
 // Live is a running capture: one TPACKET_V3 ring per interface (or a
@@ -257,11 +264,12 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 }
 
 // ringGeometry splits a ring of the given size into blocks: as large as
-// liveBlockSize, but at least 8 of them (down to 64 KiB blocks), so that a
-// reader that falls behind for a moment has blocks left.
+// liveBlockSize, but at least liveMinBlocks of them (down to 32 KiB
+// blocks, which a ring of 1 MiB, the smallest, divides into 32), so that
+// a reader that stalls for a second at a low packet rate has blocks left.
 func ringGeometry(bytes int) (blockSize, blocks int) {
 	blockSize = liveBlockSize
-	for blockSize > 64<<10 && bytes/blockSize < 8 {
+	for blockSize > 32<<10 && bytes/blockSize < liveMinBlocks {
 		blockSize >>= 1
 	}
 	return blockSize, max(bytes/blockSize, 2)
