@@ -48,13 +48,19 @@ func readPromisc(t *testing.T, k *lab.Link) promiscState {
 // waitPromisc polls until the interface's state is want (within 5 s).
 func waitPromisc(t *testing.T, k *lab.Link, want promiscState, what string) {
 	t.Helper()
+	waitPromiscFn(t, k, func(p promiscState) bool { return p == want }, what+": want "+want.String())
+}
+
+// waitPromiscFn polls until ok holds for the interface's state (within 5 s).
+func waitPromiscFn(t *testing.T, k *lab.Link, ok func(promiscState) bool, what string) {
+	t.Helper()
 	var got promiscState
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if got = readPromisc(t, k); got == want {
+		if got = readPromisc(t, k); ok(got) {
 			return
 		}
 	}
-	t.Fatalf("%s: %s, want %s", what, got, want)
+	t.Fatalf("%s; got %s", what, got)
 }
 
 // TestIntegrationLivePromisc captures with Promisc on a veth end, with two
@@ -144,6 +150,15 @@ func TestIntegrationPromiscKill9(t *testing.T) {
 	if p := readPromisc(t, la); p != none {
 		t.Fatalf("fresh veth: %s", p)
 	}
+
+	// One run, killed: the interface must be as before.
+	run := start()
+	waitPromiscFn(t, la, func(p promiscState) bool { return p.count > 0 }, "a run with -p: want the promiscuity to rise")
+	if p := readPromisc(t, la); p.admin {
+		t.Errorf("the run set the administrator's flag: %s", p)
+	}
+	kill9(run)
+	waitPromisc(t, la, none, "the run killed with SIGKILL")
 
 	first := start("--fanout", "2")
 	waitPromisc(t, la, promiscState{count: 2}, "first run (2 rings)")
