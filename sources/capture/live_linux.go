@@ -152,7 +152,7 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		case o.Promisc && name == "any":
 			warnings = append(warnings, "-p not honoured on any: promiscuous mode applies only to named interfaces (name them with -i)")
 		case promiscErr != nil && !promiscOK:
-			warnings = append(warnings, fmt.Sprintf("-p not honoured on %s: promiscuous mode could not be set (%v); only the host's own traffic is seen", name, promiscErr))
+			warnings = append(warnings, fmt.Sprintf("-p not honoured on %s: promiscuous mode could not be set (%v); only frames addressed to this host are seen", name, promiscErr))
 		}
 	}
 	l.acc.SetInterfaces(names)
