@@ -45,6 +45,11 @@ func liveLocal(localNet string) (flows.Local, string, error) {
 }
 
 func startLive(ctx context.Context, ifaces []string, filter, localNet string, promisc bool, cfg configs.Config) (*capture.Live, string, error) {
+	// The interfaces are known only now for a check of every interface
+	// that is up: the rings' memory is checked again for them.
+	if err := cfg.Capture.ValidateRingMemory(len(ifaces)); err != nil {
+		return nil, "", usageErrorf("%v", err)
+	}
 	local, desc, err := liveLocal(localNet)
 	if err != nil {
 		return nil, "", err
@@ -126,6 +131,7 @@ func windowFlows(s *flows.Snapshot, base *flowBaseline, ifaces []string) ([]verd
 		EvictedFlows: sub(h.EvictedFlows, h0.EvictedFlows),
 		NonIP:        sub(h.NonIP, h0.NonIP),
 		Truncated:    sub(h.Truncated, h0.Truncated),
+		Warnings:     h.Warnings,
 	}
 }
 

@@ -313,6 +313,9 @@ func (e *topLive) step(now time.Time, linkErr error, cur ...triage.LinksSample) 
 	if e.capt != nil {
 		m.Flows, _ = views.AdaptFlows(capSnap, rep, serviceName)
 		m.CaptureDrops = health.KernelDrops
+		for _, w := range health.Warnings {
+			m.Degraded = append(m.Degraded, "capture: "+w)
+		}
 		m.EvictedFlows = health.EvictedFlows
 	} else {
 		var keep func(netip.Addr) bool
