@@ -13,7 +13,9 @@ type CaptureConfig struct {
 	MaxFlows int `yaml:"max_flows"`
 	// IdleTimeout expires flows that saw no packet for this long.
 	IdleTimeout Duration `yaml:"idle_timeout"`
-	// RingMiB is the AF_PACKET ring size per interface, in MiB.
+	// RingMiB is the size of one AF_PACKET ring, in MiB; an interface has
+	// Fanout of them. The rings of a run together may pin at most
+	// MaxRingTotalMiB (see RingMemoryMiB).
 	RingMiB int `yaml:"ring_mib"`
 	// Fanout is the number of rings per interface (1: one). With more,
 	// the kernel spreads packets over them by flow hash (PACKET_FANOUT),
@@ -24,9 +26,38 @@ type CaptureConfig struct {
 // MaxFanout is the most rings per interface.
 const MaxFanout = 64
 
+// MaxRingTotalMiB is the most ring memory one run may pin, over all its
+// rings. The kernel allocates a ring's pages when the socket asks for
+// them and keeps them until it closes, without charging them to the
+// user's locked-memory limit or memory cgroup, so a user allowed to run a
+// binary that carries CAP_NET_RAW could otherwise pin gigabytes. 1 GiB is
+// 32 times the default ring: room for a busy host's fanout (16 rings of
+// 64 MiB) or for 32 interfaces at the default.
+const MaxRingTotalMiB = 1024
+
 // DefaultCapture returns the default capture section.
 func DefaultCapture() CaptureConfig {
-	return CaptureConfig{MaxFlows: 200_000, IdleTimeout: Duration(2 * time.Minute), RingMiB: 16, Fanout: 1}
+	return CaptureConfig{MaxFlows: 200_000, IdleTimeout: Duration(2 * time.Minute), RingMiB: 32, Fanout: 1}
+}
+
+// RingMemoryMiB is the ring memory a capture on the given number of
+// interfaces pins: ring_mib for every ring, fanout rings per interface.
+// "any" (all interfaces through one set of rings), like no interface
+// named, counts as one.
+func (c CaptureConfig) RingMemoryMiB(interfaces int) int {
+	return c.RingMiB * max(c.Fanout, 1) * max(interfaces, 1)
+}
+
+// ValidateRingMemory reports whether a capture on the given number of
+// interfaces stays within MaxRingTotalMiB, with the figures and the fix
+// when it does not.
+func (c CaptureConfig) ValidateRingMemory(interfaces int) error {
+	total := c.RingMemoryMiB(interfaces)
+	if total <= MaxRingTotalMiB {
+		return nil
+	}
+	return fmt.Errorf("capture rings: %d MiB (ring_mib %d × fanout %d × %d interface(s)) is over the limit of %d MiB of ring memory per run; lower capture.ring_mib or --fanout, or capture on fewer interfaces",
+		total, c.RingMiB, max(c.Fanout, 1), max(interfaces, 1), MaxRingTotalMiB)
 }
 
 // Validate checks ranges.
@@ -38,11 +69,17 @@ func (c CaptureConfig) Validate() error {
 	if c.IdleTimeout.D() < time.Second {
 		errs = append(errs, fmt.Errorf("capture.idle_timeout: %s is too short (at least 1s)", c.IdleTimeout.D()))
 	}
-	if c.RingMiB < 1 || c.RingMiB > 4096 {
-		errs = append(errs, fmt.Errorf("capture.ring_mib: %d is out of range (1..4096)", c.RingMiB))
+	ringOK := c.RingMiB >= 1 && c.RingMiB <= MaxRingTotalMiB
+	if !ringOK {
+		errs = append(errs, fmt.Errorf("capture.ring_mib: %d is out of range (1..%d)", c.RingMiB, MaxRingTotalMiB))
 	}
-	if c.Fanout < 1 || c.Fanout > MaxFanout {
+	fanoutOK := c.Fanout >= 1 && c.Fanout <= MaxFanout
+	if !fanoutOK {
 		errs = append(errs, fmt.Errorf("capture.fanout: %d is out of range (1..%d)", c.Fanout, MaxFanout))
+	}
+	if ringOK && fanoutOK {
+		// One interface: the file cannot know how many a run names.
+		errs = append(errs, c.ValidateRingMemory(1))
 	}
 	return errors.Join(errs...)
 }

@@ -51,6 +51,8 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate key", "interval: 1s\ninterval: 2s\n", []string{"test.yaml", "line"}, []string{"interval:"}},
 		// A file that is no config at all, e.g. /etc/shadow given as --config.
 		{"not a config", "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n", []string{"line 1", "line 2"}, []string{"root", "SECRET", "19000", "bin"}},
+		{"ring too large", "capture:\n  ring_mib: 4096\n", []string{"capture.ring_mib", "out of range (1..1024)"}, nil},
+		{"rings over the cap", "capture:\n  ring_mib: 64\n  fanout: 32\n", []string{"2048 MiB", "ring_mib 64 × fanout 32 × 1 interface(s)", "limit of 1024 MiB", "lower capture.ring_mib or --fanout"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +84,60 @@ func TestValidIfaceName(t *testing.T) {
 		if ValidIfaceName(bad) {
 			t.Errorf("ValidIfaceName(%q) = true", bad)
 		}
+	}
+}
+
+func TestValidateRingMemory(t *testing.T) {
+	tests := []struct {
+		name            string
+		ringMiB, fanout int
+		interfaces      int
+		total           int
+		want            []string // substrings of the error; nil: accepted
+	}{
+		{"default, any", 32, 1, 0, 32, nil},
+		{"default, one interface", 32, 1, 1, 32, nil},
+		{"default, 32 interfaces: at the limit", 32, 1, 32, 1024, nil},
+		{"default, 33 interfaces", 32, 1, 33, 1056, []string{"1056 MiB", "ring_mib 32 × fanout 1 × 33 interface(s)", "limit of 1024 MiB", "capture on fewer interfaces"}},
+		{"fanout 16 of 64 MiB", 64, 16, 1, 1024, nil},
+		{"fanout 64 of 32 MiB", 32, 64, 1, 2048, []string{"2048 MiB", "fanout 64", "lower capture.ring_mib or --fanout"}},
+		{"fanout 4 on 3 interfaces", 128, 4, 3, 1536, []string{"1536 MiB", "ring_mib 128 × fanout 4 × 3 interface(s)"}},
+		{"the old maximum", 4096, 64, 1, 262144, []string{"262144 MiB", "limit of 1024 MiB"}},
+		{"fanout 0 counts as one ring", 32, 0, 2, 64, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultCapture()
+			c.RingMiB, c.Fanout = tc.ringMiB, tc.fanout
+			if got := c.RingMemoryMiB(tc.interfaces); got != tc.total {
+				t.Errorf("RingMemoryMiB(%d) = %d, want %d", tc.interfaces, got, tc.total)
+			}
+			err := c.ValidateRingMemory(tc.interfaces)
+			if tc.want == nil {
+				if err != nil {
+					t.Errorf("rejected: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted %d MiB", tc.total)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDefaultRingsWellUnderTheCap(t *testing.T) {
+	c := DefaultCapture()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.RingMemoryMiB(1); m*8 > MaxRingTotalMiB {
+		t.Errorf("default rings pin %d MiB per interface: not well under the %d MiB cap", m, MaxRingTotalMiB)
 	}
 }
 

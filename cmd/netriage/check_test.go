@@ -42,6 +42,7 @@ func TestCheckBadInput(t *testing.T) {
 		{"interval", []string{"--interval", "1ms"}, "--interval 1ms is out of range"},
 		{"fanout", []string{"--fanout", "65"}, "--fanout 65 is out of range: use 1..64"},
 		{"fanout negative", []string{"--fanout", "-1"}, "--fanout -1 is out of range"},
+		{"ring memory", []string{"--fanout", "40"}, "capture rings: 1280 MiB (ring_mib 32 × fanout 40 × 1 interface(s)) is over the limit of 1024 MiB of ring memory per run; lower capture.ring_mib or --fanout"},
 		{"output", []string{"--output", "yaml"}, `--output "yaml": use one of text, json, markdown`},
 		{"link speed", []string{"--link-speed", "eth0"}, "want IFACE=RATE"},
 		{"link speed rate", []string{"--link-speed", "eth0=fast"}, "not a number"},

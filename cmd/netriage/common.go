@@ -29,6 +29,9 @@ type commonFlags struct {
 	netns      string
 	linkSpeeds []string
 	fanout     int
+	// captures is set by addFanout: the subcommand captures, so resolve
+	// checks its rings' memory for the interfaces named.
+	captures bool
 
 	outputs []string // allowed --output values, first is the default
 }
@@ -88,6 +91,7 @@ func (c *commonFlags) addNetns(fs *pflag.FlagSet) {
 }
 
 func (c *commonFlags) addFanout(fs *pflag.FlagSet) {
+	c.captures = true
 	fs.IntVar(&c.fanout, "fanout", 0, fmt.Sprintf("rings per interface, spread by flow hash so the capture uses several cores (1..%d; default from config, 1)", configs.MaxFanout))
 }
 
@@ -154,5 +158,10 @@ func (c *commonFlags) resolve() (configs.Config, error) {
 		}
 	}
 	c.ifaces = ifs
+	if c.captures {
+		if err := cfg.Capture.ValidateRingMemory(len(ifs)); err != nil {
+			return cfg, usageErrorf("%v", err)
+		}
+	}
 	return cfg, nil
 }

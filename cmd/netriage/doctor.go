@@ -85,8 +85,8 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 	rep := doctorReport{EUID: os.Geteuid()}
 	have, capErr := privs.Have()
 	rep.Capabilities = []doctorCap{
-		{Name: "CAP_NET_RAW", Bit: unix.CAP_NET_RAW, Needs: "packet capture (flows, remotes, per-flow rates)"},
-		{Name: "CAP_NET_ADMIN", Bit: unix.CAP_NET_ADMIN, Needs: "some netlink queries, promiscuous capture"},
+		{Name: "CAP_NET_RAW", Bit: unix.CAP_NET_RAW, Needs: "packet capture (flows, remotes, per-flow rates; -p too)"},
+		{Name: "CAP_NET_ADMIN", Bit: unix.CAP_NET_ADMIN, Needs: "some netlink queries"},
 		{Name: "CAP_DAC_READ_SEARCH", Bit: unix.CAP_DAC_READ_SEARCH, Needs: "reading other users' /proc/PID/fd (process attribution)"},
 		{Name: "CAP_SYS_PTRACE", Bit: unix.CAP_SYS_PTRACE, Needs: "reading other users' /proc/PID/fd links (process attribution)"},
 	}

@@ -46,6 +46,7 @@ type captureJSON struct {
 	Filter          string          `json:"filter"`
 	LocalNet        string          `json:"local_net"`
 	Interfaces      []captureIfJSON `json:"interfaces"`
+	Warnings        []string        `json:"warnings,omitempty"`
 }
 
 type captureIfJSON struct {
@@ -138,6 +139,9 @@ func flowsRecord(s flows.Snapshot, names func(netip.Addr) string, limit int) flo
 	for _, i := range c.Interfaces {
 		rec.Capture.Interfaces = append(rec.Capture.Interfaces, captureIfJSON{Name: format.Sanitize(i.Name, 255), Packets: i.Packets, Drops: i.KernelDrops, Error: format.Sanitize(i.Err, 500), Stopped: i.Stopped})
 	}
+	for _, w := range c.Warnings {
+		rec.Capture.Warnings = append(rec.Capture.Warnings, format.Sanitize(w, 500))
+	}
 	for i := range s.Flows {
 		if limit > 0 && i >= limit {
 			break
@@ -212,6 +216,9 @@ func (fw *flowsWriter) writeTable(s flows.Snapshot, final bool, notes []string) 
 		if i.Err != "" {
 			fmt.Fprintf(fw.w, "  %s: %s\n", format.Sanitize(i.Name, 40), format.Sanitize(i.Err, 200))
 		}
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintf(fw.w, "  warning: %s\n", format.Sanitize(w, 300))
 	}
 	for _, n := range notes {
 		fmt.Fprintf(fw.w, "  note: %s\n", format.Sanitize(n, 300))

@@ -79,6 +79,8 @@ func TestFlowsBadInput(t *testing.T) {
 		{"argument", []string{"extra"}, `unexpected argument "extra"`},
 		{"filter", []string{"-n", "-f", "tcp port"}, "tcp port"},
 		{"unknown flag", []string{"--bogus"}, "bogus"},
+		{"ring memory", []string{"--fanout", "64"}, "capture rings: 2048 MiB (ring_mib 32 × fanout 64 × 1 interface(s)) is over the limit of 1024 MiB"},
+		{"ring memory per interface", []string{"--fanout", "20", "-i", "lo,lo"}, "1280 MiB (ring_mib 32 × fanout 20 × 2 interface(s))"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,6 +127,7 @@ func flowsTestSnapshot(agg flows.Aggregation) flows.Snapshot {
 				{Name: "veth0", Packets: 200, KernelDrops: 2},
 				{Name: "veth1", Packets: 99, Err: "interface removed", Stopped: true},
 			},
+			Warnings: []string{"-p not honoured on veth0: promiscuous mode could not be set\x1b[2J"},
 		},
 	}
 	s.Totals.Flows = len(s.Flows)
@@ -214,6 +217,12 @@ func TestFlowsRecordFields(t *testing.T) {
 	if rec.Capture.Drops != 2 || rec.Capture.EvictedFlows != 1 || len(rec.Capture.Interfaces) != 2 || !rec.Capture.Interfaces[1].Stopped {
 		t.Errorf("capture = %+v", rec.Capture)
 	}
+	if len(rec.Capture.Warnings) != 1 || !strings.HasPrefix(rec.Capture.Warnings[0], "-p not honoured on veth0") {
+		t.Errorf("capture warnings = %q", rec.Capture.Warnings)
+	}
+	if b, err := json.Marshal(flowsRecord(flows.Snapshot{}, nil, 0)); err != nil || bytes.Contains(b, []byte(`"warnings"`)) {
+		t.Errorf("a record without warnings has a warnings field (%v): %s", err, b)
+	}
 }
 
 // TestFlowsTable checks the text table: health line, interface errors,
@@ -228,10 +237,13 @@ func TestFlowsTable(t *testing.T) {
 	for _, want := range []string{
 		"2 kernel drops", "1 evicted flows", "5 non-IP", "1 truncated",
 		"veth1: interface removed", "198.19.0.10:https", "[fd00:198:18::99]:domain",
-		"TOTAL", "OTHER",
+		"TOTAL", "OTHER", "warning: -p not honoured on veth0: promiscuous mode could not be set",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.ContainsAny(out, "\x1b") {
+		t.Errorf("control characters in the table:\n%q", out)
 	}
 }

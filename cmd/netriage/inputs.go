@@ -237,6 +237,11 @@ func (in *inputs) openCapture(ctx context.Context, o inputOptions) error {
 		why = "no packet capture inside another namespace (--netns): run under 'ip netns exec NAME' for flows"
 	}
 	if why == "" {
+		// The interfaces are known only now for a capture of every
+		// interface that is up: the rings' memory is checked for them.
+		if err := o.cfg.Capture.ValidateRingMemory(len(in.captureInterfaces(o))); err != nil {
+			return usageErrorf("%v", err)
+		}
 		table.IdleTimeout = o.cfg.Capture.IdleTimeout.D()
 		l, err := capture.StartLive(ctx, capture.LiveOptions{
 			Interfaces: in.captureInterfaces(o), Filter: o.filter, Promisc: o.promisc,

@@ -82,6 +82,14 @@ func (a *Accountant) SetInterfaces(names []string) {
 	}
 }
 
+// SetWarnings sets the capture's warnings: what it was asked for and could
+// not do (such as promiscuous mode), while it runs on.
+func (a *Accountant) SetWarnings(ws []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.health.Warnings = append([]string(nil), ws...)
+}
+
 // UpdateInterface changes one interface's health entry under the lock.
 func (a *Accountant) UpdateInterface(i int, fn func(*flows.IfaceHealth)) {
 	a.mu.Lock()
@@ -114,6 +122,7 @@ func (a *Accountant) Snapshot(now time.Time) flows.Snapshot {
 	s.Seq = a.seq
 	h := a.health
 	h.Interfaces = append([]flows.IfaceHealth(nil), a.health.Interfaces...)
+	h.Warnings = append([]string(nil), a.health.Warnings...)
 	h.KernelDrops = 0
 	for _, i := range h.Interfaces {
 		h.KernelDrops += i.KernelDrops

@@ -14,8 +14,11 @@ type LiveOptions struct {
 	// Filter is a tcpdump-syntax filter compiled by libpcap and attached
 	// in the kernel ("" captures everything).
 	Filter string
-	// Promisc puts the named interfaces in promiscuous mode for the
-	// capture's lifetime (restored by Close).
+	// Promisc makes every ring a user of promiscuous mode on its named
+	// interface (a packet-socket membership the kernel counts and drops
+	// when the ring closes, however the process ends). A failure, and
+	// "any", which names no interface, leave the capture running and are
+	// reported in the snapshots' Health.Warnings.
 	Promisc bool
 	// Table configures the flow table; Table.Local decides direction.
 	Table flows.TableConfig
@@ -32,10 +35,11 @@ type LiveOptions struct {
 	Fanout int
 }
 
-// DefaultRingMiB is the ring size per interface when none is set: 16
-// blocks of 1 MiB, about 48,000 packets at the 256-byte snap length, half
-// a second at 100,000 packets/s.
-const DefaultRingMiB = 16
+// DefaultRingMiB is the ring size per interface when none is set: 32
+// blocks of 1 MiB, about 96,000 packets at the 256-byte snap length (a
+// second at 100,000 packets/s), and at low rates, where the kernel hands
+// over a block every 50 ms, 1.6 s of packets.
+const DefaultRingMiB = 32
 
 // ErrPermission is wrapped by StartLive's error when the process may not
 // open packet sockets (CAP_NET_RAW is missing).

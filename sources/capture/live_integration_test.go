@@ -248,6 +248,42 @@ func TestIntegrationLiveKernelDrops(t *testing.T) {
 	t.Logf("%d sent: %d captured, %d dropped by the kernel", n, s.Capture.Packets, drops)
 }
 
+// TestIntegrationLiveStallOneSecond stalls the reader (the test holds the
+// accountant's lock) for 1.2 s while UDP arrives at 100 packets/s, with the
+// default ring: at such a rate the kernel hands over a block at every
+// 50 ms time-out with a few packets in it, so the stall uses up 24 blocks
+// whatever their size, and the ring must have more. Nothing may be lost.
+func TestIntegrationLiveStallOneSecond(t *testing.T) {
+	u := startUDPVeth(t, LiveOptions{})
+	a, live, sink := u.a, u.live, u.sink
+	bs, nb := u.live.handles[0].ring.blockSize, u.live.handles[0].ring.blocks
+	t.Logf("default ring: %d blocks of %d KiB", nb, bs>>10)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const n, size, pps = 121, 100, 100 // 1.2 s from the first to the last
+	live.acc.mu.Lock()
+	t0 := time.Now()
+	_, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: n, Size: size, RateBps: pps * size * 8})
+	stalled := time.Since(t0)
+	live.acc.mu.Unlock()
+	if err != nil {
+		t.Fatalf("SendUDP: %v", err)
+	}
+	if stalled < 1100*time.Millisecond {
+		t.Fatalf("the sender took %v, want about 1.2 s at %d packets/s", stalled, pps)
+	}
+	time.Sleep(300 * time.Millisecond) // past the block time-out
+	s := live.Snapshot(time.Now())
+	f := u.flow(s)
+	t.Logf("reader stalled %v: %d of %d packets counted, %d kernel drops", stalled.Round(time.Millisecond), f.SentPackets, n, s.Capture.KernelDrops)
+	if s.Capture.KernelDrops != 0 {
+		t.Errorf("%d kernel drops during a %v stall at %d packets/s, want 0", s.Capture.KernelDrops, stalled.Round(time.Millisecond), pps)
+	}
+	if f.SentPackets != n || f.SentBytes != n*(size+28) {
+		t.Errorf("flow: %d packets %d bytes, want %d and %d", f.SentPackets, f.SentBytes, n, n*(size+28))
+	}
+}
+
 // TestIntegrationLiveFanout captures one veth with a fanout group of two
 // rings while 32 UDP flows (one per destination port) cross it: every
 // packet is counted once, each flow exactly, and both rings carried

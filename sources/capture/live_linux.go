@@ -49,9 +49,16 @@ const (
 	liveFrameSize = 4096
 	// liveBlockSize is the largest ring block. A reader wakes once per
 	// block, and a wake-up costs far more than a packet, so blocks are
-	// large (1 MiB: about 5,000 small packets); a ring keeps at least 8
-	// of them (see ringGeometry).
+	// large (1 MiB: about 5,000 small packets); a ring keeps at least
+	// liveMinBlocks of them (see ringGeometry).
 	liveBlockSize = 1 << 20
+	// liveMinBlocks is the fewest blocks in a ring. At low rates the
+	// kernel hands a block over at each block time-out, however few
+	// packets it holds, so the block count, not the ring's size, bounds
+	// how long the reader may stall before packets are lost: 32 blocks
+	// × 50 ms = 1.6 s, so a stall of one second (a slow terminal, a
+	// paused process, a long garbage collection) loses nothing.
+	liveMinBlocks = 32
 )
 
 // Live is a running capture: one TPACKET_V3 ring per interface (or a
@@ -64,7 +71,6 @@ type Live struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
-	promisc []netlink.Link
 }
 
 type liveHandle struct {
@@ -108,8 +114,11 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 	}
 	fanout := max(o.Fanout, 1)
 	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet), ifaces: len(names)}
+	var warnings []string
 	for i, name := range names {
-		var group uint16 // the interface's fanout group, once the first ring made it
+		group := noFanoutGroup // the interface's fanout group, once the first ring made it
+		var promiscErr error
+		promiscOK := false
 		for range fanout {
 			h, err := openHandle(i, name, ringMiB, raw, rawDgram)
 			if err == nil && fanout > 1 {
@@ -123,16 +132,31 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 				return nil, err
 			}
 			l.handles = append(l.handles, h)
-		}
-		if o.Promisc && name != "any" {
-			if link, err := netlink.LinkByName(name); err == nil && link.Attrs().Promisc == 0 {
-				if netlink.SetPromiscOn(link) == nil {
-					l.promisc = append(l.promisc, link)
+			if o.Promisc && name != "any" {
+				// Every ring holds its own membership, so the interface
+				// stays promiscuous while any of them is open.
+				if err := h.ring.addPromisc(); err != nil {
+					promiscErr = err
+				} else {
+					promiscOK = true
 				}
 			}
 		}
+		if fanout > 1 {
+			if err := sameFanoutGroup(l.handles[len(l.handles)-fanout:]); err != nil {
+				l.closeHandles()
+				return nil, fmt.Errorf("capture on %s with %d rings: %w", name, fanout, err)
+			}
+		}
+		switch {
+		case o.Promisc && name == "any":
+			warnings = append(warnings, "-p not honoured on any: promiscuous mode applies only to named interfaces (name them with -i)")
+		case promiscErr != nil && !promiscOK:
+			warnings = append(warnings, fmt.Sprintf("-p not honoured on %s: promiscuous mode could not be set (%v); only frames addressed to this host are seen", name, promiscErr))
+		}
 	}
 	l.acc.SetInterfaces(names)
+	l.acc.SetWarnings(warnings)
 	ctx, l.cancel = context.WithCancel(ctx)
 	for _, h := range l.handles {
 		h.sink.acc = l.acc
@@ -145,6 +169,24 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		}
 	})
 	return l, nil
+}
+
+// sameFanoutGroup checks that the kernel reports one fanout group for every
+// ring of an interface: rings in two groups would each count every packet.
+func sameFanoutGroup(hs []*liveHandle) error {
+	first := noFanoutGroup
+	for k, h := range hs {
+		g, err := h.ring.fanoutGroup()
+		if err != nil {
+			return fmt.Errorf("ring %d: %w", k+1, err)
+		}
+		if k == 0 {
+			first = g
+		} else if g != first {
+			return fmt.Errorf("ring %d is in fanout group %d but ring 1 in group %d: every packet would be counted once per group", k+1, g, first)
+		}
+	}
+	return nil
 }
 
 // filterProgram returns the socket filter for one link type: the user's
@@ -222,11 +264,12 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 }
 
 // ringGeometry splits a ring of the given size into blocks: as large as
-// liveBlockSize, but at least 8 of them (down to 64 KiB blocks), so that a
-// reader that falls behind for a moment has blocks left.
+// liveBlockSize, but at least liveMinBlocks of them (down to 32 KiB
+// blocks, which a ring of 1 MiB, the smallest, divides into 32), so that
+// a reader that stalls for a second at a low packet rate has blocks left.
 func ringGeometry(bytes int) (blockSize, blocks int) {
 	blockSize = liveBlockSize
-	for blockSize > 64<<10 && bytes/blockSize < 8 {
+	for blockSize > 32<<10 && bytes/blockSize < liveMinBlocks {
 		blockSize >>= 1
 	}
 	return blockSize, max(bytes/blockSize, 2)
@@ -373,16 +416,13 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 // SetAggregation changes the grouping of later snapshots.
 func (l *Live) SetAggregation(a flows.Aggregation) { l.acc.SetAggregation(a) }
 
-// Close stops the readers, closes the rings and restores promiscuous
-// mode; it is safe to call more than once.
+// Close stops the readers and closes the rings (the kernel then drops
+// their promiscuous-mode memberships); it is safe to call more than once.
 func (l *Live) Close() error {
 	l.once.Do(func() {
 		l.cancel()
 		l.wg.Wait()
 		l.closeHandles()
-		for _, link := range l.promisc {
-			_ = netlink.SetPromiscOff(link)
-		}
 	})
 	return nil
 }

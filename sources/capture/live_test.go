@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/gopacket/pcap"
 
@@ -72,11 +73,28 @@ func TestToRaw(t *testing.T) {
 
 func TestRingGeometry(t *testing.T) {
 	for _, tc := range []struct{ mib, bs, n int }{
-		{16, 1 << 20, 16}, {8, 1 << 20, 8}, {4, 512 << 10, 8}, {1, 128 << 10, 8}, {64, 1 << 20, 64},
+		{DefaultRingMiB, 1 << 20, 32}, {64, 1 << 20, 64}, {48, 1 << 20, 48}, {1024, 1 << 20, 1024},
+		{16, 512 << 10, 32}, {20, 512 << 10, 40}, {8, 256 << 10, 32}, {2, 64 << 10, 32}, {1, 32 << 10, 32},
 	} {
 		bs, n := ringGeometry(tc.mib << 20)
 		if bs != tc.bs || n != tc.n {
 			t.Errorf("%d MiB: %d blocks of %d, want %d of %d", tc.mib, n, bs, tc.n, tc.bs)
 		}
+	}
+}
+
+// TestRingGeometryHoldsOneSecond checks every ring size a configuration
+// accepts: the whole ring is used, and it has at least liveMinBlocks
+// blocks, which at low rates (a block per time-out) hold more than a
+// second of packets.
+func TestRingGeometryHoldsOneSecond(t *testing.T) {
+	for mib := 1; mib <= 1024; mib++ {
+		bs, n := ringGeometry(mib << 20)
+		if bs*n != mib<<20 || n < liveMinBlocks || bs > liveBlockSize || bs%liveFrameSize != 0 {
+			t.Fatalf("%d MiB: %d blocks of %d bytes", mib, n, bs)
+		}
+	}
+	if held := liveMinBlocks * liveBlockTimeout; held < 1500*time.Millisecond {
+		t.Errorf("%d blocks × %v = %v: not a second with room to spare", liveMinBlocks, liveBlockTimeout, held)
 	}
 }

@@ -117,29 +117,85 @@ func openRing(o ringOptions) (r *ring, err error) {
 	return r, nil
 }
 
+// noFanoutGroup is joinFanout's "no group yet": group ids are 16 bits and
+// the kernel's allocator of unique ids starts at 0 after boot and wraps,
+// so 0 is a real group.
+const noFanoutGroup = -1
+
 // joinFanout adds the ring to a fanout group that spreads packets over its
-// rings by flow hash. Group 0 asks the kernel for a new group with an id
-// no other socket uses; the group's id is returned for the next rings.
-func (r *ring) joinFanout(group uint16) (uint16, error) {
-	arg := int(group) | unix.PACKET_FANOUT_HASH<<16
-	if group == 0 {
+// rings by flow hash. noFanoutGroup asks the kernel for a new group with an
+// id no other socket of the namespace uses; any other value joins that
+// group. It returns the group the kernel reports for the ring afterwards,
+// the id for the next rings.
+func (r *ring) joinFanout(group int) (int, error) {
+	arg := unix.PACKET_FANOUT_HASH << 16
+	if group == noFanoutGroup {
 		arg |= unix.PACKET_FANOUT_FLAG_UNIQUEID << 16
+	} else {
+		arg |= group & 0xffff
 	}
 	var err error
 	if cerr := r.rc.Control(func(fd uintptr) {
-		if err = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT, arg); err != nil || group != 0 {
-			return
-		}
-		var v int
-		v, err = unix.GetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT)
-		group = uint16(v)
+		err = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT, arg)
 	}); cerr != nil {
-		return 0, cerr
+		return noFanoutGroup, cerr
 	}
 	if err != nil {
-		return 0, fmt.Errorf("join fanout group %d: %w", group, err)
+		if group == noFanoutGroup {
+			return noFanoutGroup, fmt.Errorf("create a fanout group: %w", err)
+		}
+		return noFanoutGroup, fmt.Errorf("join fanout group %d: %w", group, err)
 	}
-	return group, nil
+	got, err := r.fanoutGroup()
+	if err != nil {
+		return noFanoutGroup, err
+	}
+	if group != noFanoutGroup && got != group {
+		return noFanoutGroup, fmt.Errorf("joined fanout group %d, but the kernel reports group %d for the ring", group, got)
+	}
+	return got, nil
+}
+
+// fanoutGroup returns the id of the ring's fanout group as the kernel
+// reports it (getsockopt PACKET_FANOUT: the id in the low 16 bits, the
+// type and flags above). A ring in no group reads 0 as well, like one in
+// group 0 of type hash, so the answer means something only for a ring
+// that joined a group.
+func (r *ring) fanoutGroup() (int, error) {
+	var v int
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) {
+		v, err = unix.GetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT)
+	}); cerr != nil {
+		return noFanoutGroup, cerr
+	}
+	if err != nil {
+		return noFanoutGroup, fmt.Errorf("read the fanout group: %w", err)
+	}
+	return v & 0xffff, nil
+}
+
+// addPromisc makes the socket a user of promiscuous mode on its interface
+// (PACKET_ADD_MEMBERSHIP with PACKET_MR_PROMISC). The kernel counts such
+// users per interface, apart from the administrator's own setting, and
+// drops the socket's count when the socket closes, however the process
+// ends, so no run can leave an interface promiscuous or undo another's
+// setting. A ring on every interface has no interface to name.
+func (r *ring) addPromisc() error {
+	if r.ifindex == 0 {
+		return errors.New("promiscuous mode needs a named interface")
+	}
+	mreq := unix.PacketMreq{Ifindex: int32(r.ifindex), Type: unix.PACKET_MR_PROMISC}
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) {
+		err = unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq)
+	}); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return fmt.Errorf("promiscuous membership: %w", err)
+	}
+	return nil
 }
 
 // status is the address of block i's status word.

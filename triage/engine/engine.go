@@ -151,7 +151,8 @@ type Snapshot struct {
 	// Verdict is nil until two link samples exist (or, for a file, until
 	// the last step).
 	Verdict *verdict.Report
-	// Health has one entry per input.
+	// Health has an entry per input, and one more per warning of an input
+	// that runs but cannot do all it was asked (e.g. -p on "any").
 	Health []Health
 
 	owners map[flows.Key]*verdict.Owner
@@ -409,6 +410,9 @@ func (e *Engine) health(s *Snapshot) []Health {
 			}
 		}
 		out = append(out, h)
+		for _, w := range s.Flows.Capture.Warnings {
+			out = append(out, Health{Input: "capture", State: StateDegraded, Why: "capture: " + w})
+		}
 	}
 	if e.in.Sockets != nil {
 		h := Health{Input: "sockets", State: StateOK}

@@ -93,5 +93,6 @@ func windowFlows(s *flows.Snapshot, base *baseline, ifaces []string) ([]verdict.
 		EvictedFlows: sub(h.EvictedFlows, h0.EvictedFlows),
 		NonIP:        sub(h.NonIP, h0.NonIP),
 		Truncated:    sub(h.Truncated, h0.Truncated),
+		Warnings:     h.Warnings,
 	}
 }

@@ -103,6 +103,10 @@ type Health struct {
 	// the local boundary ("host addresses", or the -F network).
 	Filter   string
 	LocalNet string
+	// Warnings are what the capture was asked for and could not do while
+	// it runs on (such as promiscuous mode on "any" or without the
+	// privilege), one sentence each.
+	Warnings []string
 }
 
 // IfaceHealth is one capture handle's state.

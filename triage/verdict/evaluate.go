@@ -72,6 +72,7 @@ func Evaluate(w Window, cfg Thresholds) Report {
 	if w.Capture.KernelDrops > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("the capture dropped %d packets in the kernel: flow figures are incomplete", w.Capture.KernelDrops))
 	}
+	r.Notes = append(r.Notes, w.Capture.Warnings...)
 	multi := len(w.Interfaces) > 1
 	for _, ifc := range w.Interfaces {
 		ir := IfaceReport{Name: ifc.Name}

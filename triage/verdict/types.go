@@ -335,6 +335,9 @@ type Capture struct {
 	// Packets, KernelDrops, EvictedFlows, NonIP and Truncated are counts
 	// over the window.
 	Packets, KernelDrops, EvictedFlows, NonIP, Truncated uint64
+	// Warnings are what the capture could not do as asked (such as
+	// promiscuous mode); each becomes a note of the report.
+	Warnings []string `json:",omitempty"`
 }
 
 // ----- output ------------------------------------------------------------

@@ -361,6 +361,15 @@ func TestNoInterfaces(t *testing.T) {
 	}
 }
 
+func TestCaptureWarningsBecomeNotes(t *testing.T) {
+	w := Window{Start: t0, End: t0.Add(10e9), Samples: 3, Counters: true,
+		Capture: Capture{Active: true, Warnings: []string{"-p not honoured on any: promiscuous mode applies only to named interfaces"}}}
+	r := Evaluate(w, DefaultThresholds())
+	if !slices.Contains(r.Notes, w.Capture.Warnings[0]) {
+		t.Errorf("notes %q lack the capture's warning", r.Notes)
+	}
+}
+
 func TestHold(t *testing.T) {
 	cfg := DefaultThresholds() // warn 0.80, crit 0.95, hysteresis 0.05
 	mk := func(util float64) Report {
