@@ -271,8 +271,16 @@ func (g *ngGuard) checkBlock() error {
 	g.free = int64(8 + fixed)
 	if options {
 		g.next, g.optLeft = stepOption, int64(length)-int64(8+fixed)
-	} else {
-		g.next, g.free = stepTrailer, int64(length)-4
+		return nil
+	}
+	g.next, g.free = stepTrailer, int64(length)-4
+	if int(length) <= g.src.Buffered() {
+		// The whole block is at hand: check its end now and let it
+		// pass in one piece.
+		if err := g.checkTrailer(); err != nil {
+			return err
+		}
+		g.free = int64(length)
 	}
 	return nil
 }
