@@ -155,10 +155,11 @@ func newFile(path string, r io.Reader) (*File, error) {
 	}
 	if fl.ng != nil {
 		// Interfaces are announced before their packets; the first one
-		// sets the reported link type.
-		if fl.ng.NInterfaces() > 0 {
-			ifc, _ := fl.ng.Interface(0)
-			fl.link = ngLink(uint8(ifc.LinkType))
+		// sets the reported link type. The pcapng reader reads it only
+		// with the first packet: look at the block after the section
+		// header (checked by the guard once it is buffered).
+		if h, err := fl.pbr.Peek(12); err == nil && fl.guard.first.Uint32(h) == ngInterface {
+			fl.link = ngLink(uint8(fl.guard.first.Uint16(h[8:])))
 			if _, err := NewDecoder(fl.link); err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+
+	"netriage/triage/flows"
 )
 
 // Hand-built pcapng files: every block is written here so that lengths
@@ -457,5 +460,57 @@ func TestPcapRecordPastFile(t *testing.T) {
 	// claimed record on top.
 	if grew > 200000+262144+128<<10 {
 		t.Errorf("allocated %d KiB", grew>>10)
+	}
+}
+
+// TestPcapngLinkType: a pcapng file reports its first interface's link
+// type when it is opened (the filter is compiled for it), and an
+// unsupported one is refused as in a pcap file.
+func TestPcapngLinkType(t *testing.T) {
+	frame := udpFrame()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		link LinkType
+		err  string
+	}{
+		{"ethernet", newNg().shb().idb(1, 0).epb(0, 60, 60, frame).b, LinkEthernet, ""},
+		{"big-endian ethernet", (&ngFile{order: binary.BigEndian}).shb().idb(1, 0).b, LinkEthernet, ""},
+		{"linux sll2", newNg().shb().idb(uint16(LinkSLL2), 0).b, LinkSLL2, ""},
+		{"802.11", newNg().shb().idb(105, 0).b, 0, "802.11 (105)"},
+		{"no interface yet", newNg().shb().filler(16).idb(1, 0).b, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fl, err := NewFileReader("x.pcapng", bytes.NewReader(tc.data))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "x.pcapng") {
+					t.Errorf("err %v, want %q and the file name", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fl.LinkType() != tc.link {
+				t.Errorf("link type %v, want %v", fl.LinkType(), tc.link)
+			}
+		})
+	}
+}
+
+// TestReplayFilterPcapng: a filter selects the same packets from the
+// pcapng file as from the pcap file of the same capture.
+func TestReplayFilterPcapng(t *testing.T) {
+	dir := t.TempDir()
+	var got []uint64
+	for _, c := range capFiles()[:2] {
+		s, err := Replay(context.Background(), writeCap(t, dir, c), ReplayOptions{Table: flows.TableConfig{MaxFlows: 100}, Filter: "ip6"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s.Totals.Packets())
+	}
+	if got[0] == 0 || got[0] != got[1] {
+		t.Errorf("ip6 packets: pcap %d, pcapng %d", got[0], got[1])
 	}
 }

@@ -87,7 +87,8 @@ type ngGuard struct {
 	// pos is the offset of the next byte the guard hands out; size is
 	// how many bytes the file holds from offset 0 (0: unknown, a stream).
 	pos, size int64
-	order     binary.ByteOrder
+	// order is the current section's byte order, first the first's.
+	order, first binary.ByteOrder
 	// free is how many bytes may pass before next must be checked.
 	free int64
 	next ngStep
@@ -111,7 +112,7 @@ type ngGuard struct {
 }
 
 func newNgGuard(src *bufio.Reader, size int64) *ngGuard {
-	return &ngGuard{src: src, size: size, order: binary.LittleEndian}
+	return &ngGuard{src: src, size: size, order: binary.LittleEndian, first: binary.LittleEndian}
 }
 
 // Read hands out checked bytes. It returns what it has without an error
@@ -218,7 +219,9 @@ func (g *ngGuard) checkBlock() error {
 		default:
 			return g.bad("pcapng section header without a valid byte-order mark")
 		}
-		g.sections++
+		if g.sections++; g.sections == 1 {
+			g.first = g.order
+		}
 		g.ifaces, g.snap0 = 0, 0
 	} else if g.sections == 0 {
 		return g.bad("pcapng file does not start with a section header")
