@@ -64,6 +64,10 @@ func ngBlockShape(typ uint32) (name string, fixed int, options bool) {
 	return "unknown", 0, false
 }
 
+// ngLongestHeader is the most a check reads at once: an enhanced packet
+// block's header and fixed fields.
+const ngLongestHeader = 28
+
 type ngStep uint8
 
 const (
@@ -87,7 +91,8 @@ type ngGuard struct {
 	// pos is the offset of the next byte the guard hands out; size is
 	// how many bytes the file holds from offset 0 (0: unknown, a stream).
 	pos, size int64
-	// order is the current section's byte order, first the first's.
+	// order is the current section's byte order, first the first
+	// section's.
 	order, first binary.ByteOrder
 	// free is how many bytes may pass before next must be checked.
 	free int64
@@ -123,7 +128,7 @@ func (g *ngGuard) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if g.free == 0 {
-			if g.err == nil && (n == 0 || g.src.Buffered() >= 28) {
+			if g.err == nil && (n == 0 || g.src.Buffered() >= ngLongestHeader) {
 				// Check the next piece if that needs no wait.
 				g.err = g.check()
 			}
