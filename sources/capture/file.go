@@ -141,7 +141,9 @@ func newFile(path string, r io.Reader) (*File, error) {
 		}
 		pr, err := pcapgo.NewReader(fl.br)
 		if err != nil {
-			return nil, &FileError{Path: path, Offset: fl.offset(), Err: fmt.Errorf("not a pcap or pcapng file (%w)", err)}
+			// pcapgo's message quotes the file's first bytes: say what
+			// is wrong without them.
+			return nil, &FileError{Path: path, Offset: fl.offset(), Err: errors.New("not a pcap or pcapng file: it does not start with a capture file's magic number")}
 		}
 		if link == 0 {
 			link = LinkType(pr.LinkType())

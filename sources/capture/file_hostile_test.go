@@ -514,3 +514,16 @@ func TestReplayFilterPcapng(t *testing.T) {
 		t.Errorf("ip6 packets: pcap %d, pcapng %d", got[0], got[1])
 	}
 }
+
+// A file that is no capture is refused without quoting its bytes.
+func TestNotACaptureQuotesNothing(t *testing.T) {
+	_, err := NewFileReader("x.bin", bytes.NewReader([]byte("interSECRET-data, no capture at all..........")))
+	if err == nil || !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("err = %v, want ErrCorrupt", err)
+	}
+	for _, leak := range []string{"inte", "SECRET", "65746e69", "696e7465"} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("error %q quotes the file (%q)", err, leak)
+		}
+	}
+}
