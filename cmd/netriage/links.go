@@ -32,7 +32,9 @@ came from (user override, tbf/htb shaper, ethtool, sysfs), rx/tx bytes,
 packets, errors and drops with per-second rates, utilisation of the capacity,
 and the root qdisc's drops, backlog, overlimits and requeues.
 
-The first line comes one interval after start (rates need two samples).
+The first line comes one interval after start (rates need two samples);
+a run shorter than one interval prints one sample at its end, with rates
+over the time elapsed.
 Without -i it shows every interface that is up at start, loopback excluded;
 an interface that disappears later stays as a "gone" row.
 JSON output is NDJSON, one object per sample: see docs/json.md (section "Links").`
@@ -60,7 +62,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail(env, "links", err)
 	}
-	r, err := links.Open(links.Options{Netns: cf.netns})
+	r, err := linksOpen(links.Options{Netns: cf.netns})
 	if err != nil {
 		if errors.Is(err, links.ErrNetnsNotFound) {
 			return fail(env, "links", usageErrorf("%v", err))
@@ -76,11 +78,17 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	// The sampler owns the clock; its first snapshot (taken at once) is the
 	// baseline, the following ones are printed.
-	s := sampler.New(clock.Real{}, cfg.Interval.D(), r.Read)
+	interval := cfg.Interval.D()
+	s := sampler.New(clock.Real{}, interval, r.Read)
 	ch := make(chan sampler.Snapshot[triage.LinksSample])
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = s.Run(runCtx, ch) }()
+	sampling := make(chan struct{})
+	go func() { defer close(sampling); _ = s.Run(runCtx, ch) }()
+	// The sampler goroutine reads through r: it must have returned before
+	// r is closed (deferred above, so it runs after this) and before this
+	// goroutine takes a sample itself.
+	stopSampler := func() { stop(); <-sampling }
+	defer stopSampler()
 	var base sampler.Snapshot[triage.LinksSample]
 	select {
 	case base = <-ch:
@@ -101,10 +109,41 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		last[i.Name] = i
 	}
 	emitted := 0
+	// emit writes the rows of snap against the previous sample.
+	emit := func(snap sampler.Snapshot[triage.LinksSample]) error {
+		cur := linksStamp(snap)
+		rows := triage.CompareLinks(&prev, &cur, cfg.Links.SpeedsBps())
+		rows = linksPick(rows, names, last)
+		if err := w.write(&cur, rows); err != nil {
+			return err
+		}
+		for _, i := range cur.Ifaces {
+			last[i.Name] = i
+		}
+		prev = cur
+		emitted++
+		return nil
+	}
 	for {
 		var snap sampler.Snapshot[triage.LinksSample]
 		select {
 		case <-ctx.Done():
+			if emitted == 0 {
+				// The run ended before the first interval did (e.g.
+				// --duration 500ms with a 1 s interval): print the one
+				// sample there is, with rates over the time elapsed.
+				stopSampler()
+				snap = s.Take()
+				if snap.Err != nil {
+					return fail(env, "links", snap.Err)
+				}
+				fmt.Fprintf(env.stderr, "netriage links: the run ended %s after start, before the first %s interval: rates are over those %s (shorten --interval for more samples)\n",
+					linksRound(snap.Time.Sub(base.Time)), interval, linksRound(snap.Time.Sub(base.Time)))
+				if err := emit(snap); err != nil {
+					fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
+					return exitFailure
+				}
+			}
 			w.flush()
 			return exitOK
 		case snap = <-ch:
@@ -113,24 +152,34 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 			fmt.Fprintf(env.stderr, "netriage links: %v (retrying)\n", snap.Err)
 			continue
 		}
-		cur := linksStamp(snap)
-		rows := triage.CompareLinks(&prev, &cur, cfg.Links.SpeedsBps())
-		rows = linksPick(rows, names, last)
-		if err := w.write(&cur, rows); err != nil {
+		if err := emit(snap); err != nil {
 			fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
 			return exitFailure
 		}
-		for _, i := range cur.Ifaces {
-			last[i.Name] = i
-		}
-		prev = cur
-		emitted++
 		if cf.count > 0 && emitted >= cf.count {
 			w.flush()
 			return exitOK
 		}
 	}
 }
+
+// linksReader is what links samples: a *links.Reader in the binary.
+type linksReader interface {
+	Read() (triage.LinksSample, error)
+	Close() error
+}
+
+// linksOpen opens the reader links samples; tests replace it.
+var linksOpen = func(o links.Options) (linksReader, error) {
+	r, err := links.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// linksRound rounds a duration for messages: milliseconds.
+func linksRound(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 // linksStamp copies the sampler's sequence number and time into the sample.
 func linksStamp(s sampler.Snapshot[triage.LinksSample]) triage.LinksSample {
