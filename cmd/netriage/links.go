@@ -35,8 +35,11 @@ and the root qdisc's drops, backlog, overlimits and requeues.
 The first line comes one interval after start (rates need two samples);
 a run shorter than one interval prints one sample at its end, with rates
 over the time elapsed.
-Without -i it shows every interface that is up at start, loopback excluded;
-an interface that disappears later stays as a "gone" row.
+Without -i it shows every interface that is up at start, loopback excluded.
+An interface deleted while running stays as a "gone" row in every later
+sample (and is named once on stderr); a deleted --netns namespace makes
+every row gone. links stops when no shown interface is left, and exits 1
+when that happens or when an interface named with -i was removed.
 JSON output is NDJSON, one object per sample: see docs/json.md (section "Links").`
 
 func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
@@ -109,20 +112,59 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		last[i.Name] = i
 	}
 	emitted := 0
-	// emit writes the rows of snap against the previous sample.
-	emit := func(snap sampler.Snapshot[triage.LinksSample]) error {
+	// A removed interface or namespace is reported in every sample (gone
+	// rows, netns_gone) and once on stderr. The run stops when nothing is
+	// left to show; it exits 1 when that happened or when an interface
+	// named with -i was removed.
+	removed := false
+	netnsGone := false
+	goneSince := map[string]time.Time{}
+	// emit writes the rows of snap against the previous sample; it
+	// returns true when nothing is left to sample.
+	emit := func(snap sampler.Snapshot[triage.LinksSample]) (bool, error) {
 		cur := linksStamp(snap)
 		rows := triage.CompareLinks(&prev, &cur, cfg.Links.SpeedsBps())
 		rows = linksPick(rows, names, last)
-		if err := w.write(&cur, rows); err != nil {
-			return err
+		if cur.NetnsGone != "" && !netnsGone {
+			netnsGone = true
+			fmt.Fprintf(env.stderr, "netriage links: %s; its interfaces are gone with it (%s)\n", format.Sanitize(cur.NetnsGone, 300), cur.Time.Local().Format("15:04:05.000"))
+		}
+		left := 0
+		for _, r := range rows {
+			n := r.Sample.Name
+			if !r.Gone {
+				delete(goneSince, n) // back (re-created): a new removal is reported again
+				left++
+				continue
+			}
+			if _, seen := goneSince[n]; !seen {
+				goneSince[n] = cur.Time
+				removed = removed || len(cf.ifaces) > 0
+				if cur.NetnsGone == "" {
+					fmt.Fprintf(env.stderr, "netriage links: interface %s was removed (missing from the sample at %s)\n", format.Sanitize(n, 64), cur.Time.Local().Format("15:04:05.000"))
+				}
+			}
+		}
+		if err := w.write(&cur, rows, goneSince); err != nil {
+			return false, err
 		}
 		for _, i := range cur.Ifaces {
 			last[i.Name] = i
 		}
 		prev = cur
 		emitted++
-		return nil
+		return netnsGone || left == 0, nil
+	}
+	// end flushes the output and returns the exit code.
+	end := func(nothingLeft bool) int {
+		w.flush()
+		if nothingLeft {
+			fmt.Fprintln(env.stderr, "netriage links: no interface left to show: stopping")
+		}
+		if nothingLeft || removed {
+			return exitFailure
+		}
+		return exitOK
 	}
 	for {
 		var snap sampler.Snapshot[triage.LinksSample]
@@ -139,26 +181,30 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 				}
 				fmt.Fprintf(env.stderr, "netriage links: the run ended %s after start, before the first %s interval: rates are over those %s (shorten --interval for more samples)\n",
 					linksRound(snap.Time.Sub(base.Time)), interval, linksRound(snap.Time.Sub(base.Time)))
-				if err := emit(snap); err != nil {
+				stopNow, err := emit(snap)
+				if err != nil {
 					fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
 					return exitFailure
 				}
+				return end(stopNow)
 			}
-			w.flush()
-			return exitOK
+			return end(false)
 		case snap = <-ch:
 		}
 		if snap.Err != nil {
 			fmt.Fprintf(env.stderr, "netriage links: %v (retrying)\n", snap.Err)
 			continue
 		}
-		if err := emit(snap); err != nil {
+		stopNow, err := emit(snap)
+		if err != nil {
 			fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
 			return exitFailure
 		}
+		if stopNow {
+			return end(true)
+		}
 		if cf.count > 0 && emitted >= cf.count {
-			w.flush()
-			return exitOK
+			return end(false)
 		}
 	}
 }
@@ -259,6 +305,7 @@ type linksJSON struct {
 	Time       string           `json:"time"`
 	IntervalS  float64          `json:"interval_s"`
 	Netns      string           `json:"netns"`
+	NetnsGone  bool             `json:"netns_gone"`
 	Interfaces []linksIfaceJSON `json:"interfaces"`
 	Warnings   []string         `json:"warnings"`
 }
@@ -271,6 +318,7 @@ type linksIfaceJSON struct {
 	AdminUp         bool     `json:"admin_up"`
 	MTU             int      `json:"mtu"`
 	Gone            bool     `json:"gone"`
+	GoneSince       *string  `json:"gone_since"`
 	Note            string   `json:"note"`
 	CapacityBps     *uint64  `json:"capacity_bps"`
 	CapacitySource  string   `json:"capacity_source"`
@@ -334,7 +382,7 @@ func linksNonZero(v uint64) *uint64 {
 	return &v
 }
 
-func linksToJSON(row triage.LinkRow) linksIfaceJSON {
+func linksToJSON(row triage.LinkRow, goneSince map[string]time.Time) linksIfaceJSON {
 	s, r := row.Sample, row.Rates
 	c := s.Counters
 	j := linksIfaceJSON{
@@ -349,6 +397,9 @@ func linksToJSON(row triage.LinkRow) linksIfaceJSON {
 	}
 	if row.Gone {
 		j.OperState = "gone"
+		if t, ok := goneSince[s.Name]; ok {
+			j.GoneSince = linksPtr(t.UTC().Format(time.RFC3339Nano))
+		}
 	}
 	if row.Capacity.Known {
 		j.CapacityBps = linksPtr(row.Capacity.Bps)
@@ -406,7 +457,9 @@ func (lw *linksWriter) flush() {
 	}
 }
 
-func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow) error {
+// write writes one sample; goneSince has the time each gone row was first
+// missing.
+func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow, goneSince map[string]time.Time) error {
 	interval := 0.0
 	for _, r := range rows {
 		if r.Rates.Interval > 0 {
@@ -417,11 +470,13 @@ func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow) error
 	switch lw.format {
 	case "json":
 		out := linksJSON{Seq: s.Seq, Time: s.Time.UTC().Format(time.RFC3339Nano), IntervalS: interval,
-			Netns: format.Sanitize(lw.netns, 0), Interfaces: make([]linksIfaceJSON, 0, len(rows)), Warnings: []string{}}
+			Netns: format.Sanitize(lw.netns, 0), NetnsGone: s.NetnsGone != "", Interfaces: make([]linksIfaceJSON, 0, len(rows)), Warnings: []string{}}
 		for _, r := range rows {
-			out.Interfaces = append(out.Interfaces, linksToJSON(r))
+			out.Interfaces = append(out.Interfaces, linksToJSON(r, goneSince))
 		}
-		out.Warnings = append(out.Warnings, s.Warnings...)
+		for _, w := range s.Warnings {
+			out.Warnings = append(out.Warnings, format.Sanitize(w, 0))
+		}
 		b, err := json.Marshal(out)
 		if err != nil {
 			return fmt.Errorf("links: encode json: %w", err)
@@ -429,7 +484,7 @@ func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow) error
 		_, err = lw.w.Write(append(b, '\n'))
 		return err
 	case "csv":
-		return lw.writeCSV(s, rows)
+		return lw.writeCSV(s, rows, goneSince)
 	}
 	return lw.writeTable(s, rows, interval)
 }
@@ -439,7 +494,7 @@ var linksCSVHeader = []string{"time", "seq", "name", "oper_state", "capacity_bps
 	"rx_bps", "tx_bps", "rx_utilization", "tx_utilization",
 	"qdisc_kind", "qdisc_drops", "qdisc_backlog_bytes", "qdisc_overlimits", "qdisc_drops_per_s"}
 
-func (lw *linksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow) error {
+func (lw *linksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow, goneSince map[string]time.Time) error {
 	if !lw.started {
 		lw.started = true
 		if err := lw.csv.Write(linksCSVHeader); err != nil {
@@ -459,7 +514,7 @@ func (lw *linksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow) er
 		return strconv.FormatFloat(*p, 'f', -1, 64)
 	}
 	for _, r := range rows {
-		j := linksToJSON(r)
+		j := linksToJSON(r, goneSince)
 		rec := []string{s.Time.UTC().Format(time.RFC3339Nano), strconv.FormatUint(s.Seq, 10), j.Name, j.OperState,
 			u(j.CapacityBps), j.CapacitySource,
 			strconv.FormatUint(j.RxBytes, 10), strconv.FormatUint(j.TxBytes, 10),

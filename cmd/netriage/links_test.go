@@ -131,3 +131,136 @@ func TestLinksShorterThanInterval(t *testing.T) {
 		})
 	}
 }
+
+// twoVeths has veth0 always and veth1 until call gone (0: never).
+func twoVeths(gone int) func(int) []triage.IfaceSample {
+	return func(call int) []triage.IfaceSample {
+		mk := func(name string, idx int) triage.IfaceSample {
+			return triage.IfaceSample{Name: name, Index: idx, Kind: "veth", OperState: "up", AdminUp: true, MTU: 1500,
+				Counters: triage.IfaceCounters{RxBytes: uint64(call) * 1000, TxBytes: uint64(call) * 500}}
+		}
+		out := []triage.IfaceSample{mk("veth0", 5)}
+		if gone == 0 || call < gone {
+			out = append(out, mk("veth1", 6))
+		}
+		return out
+	}
+}
+
+// TestLinksRemovedInterface: an interface deleted mid-run is reported in
+// every later sample (gone, oper_state gone, gone_since, null rates),
+// named once on stderr, and the exit code says so when it was asked for.
+func TestLinksRemovedInterface(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		gone      int // read call from which veth1 is missing
+		wantCode  int
+		wantLines int // samples printed
+		wantStop  bool
+	}{
+		{"named with -i", []string{"-i", "veth0,veth1"}, 3, exitFailure, 5, false},
+		{"default selection", nil, 3, exitOK, 5, false},
+		{"the only one named", []string{"-i", "veth1"}, 3, exitFailure, 2, true},
+		{"none removed", []string{"-i", "veth0,veth1"}, 0, exitOK, 5, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			useFakeLinks(t, &fakeLinks{ifaces: twoVeths(tc.gone)})
+			args := append([]string{"links", "-O", "json", "--interval", "10ms", "--count", "5"}, tc.args...)
+			out, errOut, code := runCmd(t, args...)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d; stderr %q", code, tc.wantCode, errOut)
+			}
+			samples := linksParseNDJSON(t, out)
+			if len(samples) != tc.wantLines {
+				t.Fatalf("%d samples, want %d:\n%s", len(samples), tc.wantLines, out)
+			}
+			// Call 1 is the baseline: sample i is read call i+2.
+			for i, s := range samples {
+				for _, ifc := range s.Interfaces {
+					wantGone := ifc["name"] == "veth1" && tc.gone > 0 && i+2 >= tc.gone
+					if ifc["gone"] != wantGone {
+						t.Errorf("sample %d %v: gone=%v, want %v", i, ifc["name"], ifc["gone"], wantGone)
+					}
+					if wantGone && (ifc["oper_state"] != "gone" || ifc["rx_bps"] != nil || ifc["gone_since"] == nil) {
+						t.Errorf("sample %d: gone row %v", i, ifc)
+					}
+					if !wantGone && (ifc["gone_since"] != nil || ifc["rx_bps"] == nil) {
+						t.Errorf("sample %d: live row %v", i, ifc)
+					}
+				}
+			}
+			if tc.gone > 0 {
+				if n := strings.Count(errOut, "interface veth1 was removed"); n != 1 {
+					t.Errorf("stderr names the removal %d times, want once: %q", n, errOut)
+				}
+				first := samples[tc.gone-2].Interfaces
+				last := samples[len(samples)-1].Interfaces
+				if first[len(first)-1]["gone_since"] != last[len(last)-1]["gone_since"] {
+					t.Errorf("gone_since moved: %v then %v", first[len(first)-1]["gone_since"], last[len(last)-1]["gone_since"])
+				}
+			}
+			if got := strings.Contains(errOut, "no interface left"); got != tc.wantStop {
+				t.Errorf("stopped early %v, want %v: %q", got, tc.wantStop, errOut)
+			}
+		})
+	}
+}
+
+// netnsGoneReader is a reader whose namespace is deleted from read call
+// gone on, as links.Reader reports it.
+type netnsGoneReader struct {
+	fakeLinks
+	gone int
+}
+
+func (r *netnsGoneReader) Read() (triage.LinksSample, error) {
+	s, err := r.fakeLinks.Read()
+	if r.calls >= r.gone {
+		why := `network namespace "web1" was deleted: no /run/netns/web1 any more`
+		s = triage.LinksSample{NetnsGone: why, Warnings: []string{why}}
+	}
+	return s, err
+}
+
+// TestLinksNetnsGone: a deleted --netns namespace ends the run with one
+// sample that marks it (netns_gone, every row gone) and exit code 1.
+func TestLinksNetnsGone(t *testing.T) {
+	for _, format := range []string{"json", "table"} {
+		t.Run(format, func(t *testing.T) {
+			r := &netnsGoneReader{fakeLinks: fakeLinks{ifaces: twoVeths(0)}, gone: 3}
+			orig := linksOpen
+			linksOpen = func(links.Options) (linksReader, error) { return r, nil }
+			t.Cleanup(func() { linksOpen = orig })
+			out, errOut, code := runCmd(t, "links", "-O", format, "--interval", "10ms", "--count", "10")
+			if code != exitFailure || !strings.Contains(errOut, `"web1" was deleted`) || !strings.Contains(errOut, "no interface left") {
+				t.Errorf("exit %d, stderr %q", code, errOut)
+			}
+			if format == "table" {
+				goneRows := 0
+				for _, l := range strings.Split(out, "\n") {
+					if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[0], "veth") && f[1] == "gone" {
+						goneRows++
+					}
+				}
+				if strings.Count(out, "IFACE") != 2 || goneRows != 2 || !strings.Contains(out, "warning: network namespace") {
+					t.Errorf("table:\n%s", out)
+				}
+				return
+			}
+			samples := linksParseNDJSON(t, out)
+			if len(samples) != 2 {
+				t.Fatalf("%d samples, want 2:\n%s", len(samples), out)
+			}
+			if !strings.Contains(out, `"netns_gone":true`) || strings.Count(out, `"netns_gone":false`) != 1 {
+				t.Errorf("netns_gone:\n%s", out)
+			}
+			for _, ifc := range samples[1].Interfaces {
+				if ifc["gone"] != true || ifc["gone_since"] == nil {
+					t.Errorf("row %v", ifc)
+				}
+			}
+		})
+	}
+}
