@@ -20,6 +20,12 @@
 // namespace it was mounted in, so it is read only for the caller's own
 // namespace.
 //
+// The Reader's sockets keep that namespace alive after `ip netns del`, so
+// Read checks each time that Options.Netns still names the namespace it
+// opened (same nsfs device and inode). When it does not, the Reader closes
+// its sockets, letting the namespace and its interfaces end, and every
+// later sample has triage.LinksSample.NetnsGone set and no interfaces.
+//
 // # Capacity inputs
 //
 // EthtoolSpeedBps comes from ETHTOOL_GSET (speed in Mbit/s; unknown and -1
