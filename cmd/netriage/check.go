@@ -407,6 +407,9 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		if err != nil {
 			return verdict.Window{}, err
 		}
+		if smp.NetnsGone != "" && samples[len(samples)-1].NetnsGone == "" {
+			notes = append(notes, smp.NetnsGone+": its interfaces are reported as removed")
+		}
 		samples = append(samples, smp)
 		attribute(smp.Time)
 		prog.draw(smp.Time)
