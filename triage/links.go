@@ -99,6 +99,11 @@ type LinksSample struct {
 	// Warnings are problems that did not stop the sample (a qdisc dump
 	// that failed, an interrupted dump); empty when all went well.
 	Warnings []string
+	// NetnsGone says how the network namespace being read disappeared
+	// (deleted with `ip netns del`, its name now naming another one, the
+	// process given by PID exited); "" while it exists. Ifaces is then
+	// empty: every interface of the namespace counts as removed.
+	NetnsGone string
 }
 
 // Iface returns the interface named name.

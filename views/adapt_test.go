@@ -446,3 +446,69 @@ func TestAdaptFlows(t *testing.T) {
 		t.Errorf("FlowStatsOf = %+v", st)
 	}
 }
+
+// TestRemovedInterfaceBanner follows a watched interface deleted mid-run
+// from the link samples to the banner, as the TUI engine does: the banner
+// says REMOVED (never OK), shows no coverage for it, and the header line
+// says gone. Before, the removal read as a counter reset: OK at 130%+
+// coverage, because the flows outlive the counters.
+func TestRemovedInterfaceBanner(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	veth := func(n uint64) triage.IfaceSample {
+		return triage.IfaceSample{Name: "veth1", Index: 7, Kind: "veth", OperState: "up", AdminUp: true, EthtoolSpeedBps: 10e9,
+			Counters: triage.IfaceCounters{RxBytes: n * 100_000, TxBytes: n * 100_000, RxPackets: n * 100, TxPackets: n * 100}}
+	}
+	smp := func(sec int, ifs ...triage.IfaceSample) triage.LinksSample {
+		return triage.LinksSample{Seq: uint64(sec + 1), Time: t0.Add(time.Duration(sec) * time.Second), Ifaces: ifs}
+	}
+	// 2 s of counters, then gone for 2 s; the capture saw 4 s of flows.
+	window := []triage.LinksSample{smp(0, veth(0)), smp(1, veth(1)), smp(2, veth(2)), smp(3), smp(4)}
+	flow := verdict.Flow{Key: flows.Key{Proto: flows.ProtoTCP, Local: netip.MustParseAddr("198.18.1.1"), Remote: netip.MustParseAddr("198.18.1.2"), LocalPort: 4000, RemotePort: 5201},
+		SentBytes: 4 * 98_600, RecvBytes: 4 * 98_600, SentPackets: 400, RecvPackets: 400}
+	build := func(samples []triage.LinksSample, prev *verdict.Report) (*Model, verdict.Report) {
+		w := verdict.Window{Start: samples[0].Time, End: samples[len(samples)-1].Time, Samples: len(samples), Counters: true,
+			Flows: []verdict.Flow{flow}, Capture: verdict.Capture{Active: true, Interfaces: []string{"veth1"}}}
+		w.Interfaces, _ = verdict.FromLinks(samples, []string{"veth1"}, nil)
+		for i := range w.Interfaces {
+			w.Interfaces[i].Captured = true
+		}
+		r := verdict.Evaluate(w, verdict.DefaultThresholds())
+		if prev != nil {
+			r = verdict.Hold(*prev, r, verdict.DefaultThresholds())
+		}
+		m := &Model{Source: "live veth1", Mode: "capture"}
+		last := samples[len(samples)-1]
+		m.Header, m.Links = AdaptLinks(triage.CompareLinks(&samples[len(samples)-2], &last, nil), []string{"veth1"}, nil)
+		m.Verdict = AdaptVerdict(&r)
+		m.CoverageRatio, m.CoverageKnown = CoverageOf(&r)
+		return m, r
+	}
+	_, before := build(window[:3], nil)
+	if before.Verdict != verdict.OK {
+		t.Fatalf("before the removal: %v (%s)", before.Verdict, before.Summary)
+	}
+	// Right after the removal, and once the window holds no sample with
+	// the interface any more.
+	for _, samples := range [][]triage.LinksSample{window, window[3:]} {
+		m, r := build(samples, &before)
+		if m.Verdict.Level != VerdictRemoved || !strings.Contains(m.Verdict.Summary, "veth1 removed") {
+			t.Errorf("banner %v %q, want REMOVED for veth1 (report %s)", m.Verdict.Level, m.Verdict.Summary, r.Summary)
+		}
+		if m.CoverageKnown {
+			t.Errorf("coverage %.1f%% shown for a removed interface", m.CoverageRatio*100)
+		}
+		if len(m.Header) != 1 || !m.Header[0].Gone {
+			t.Errorf("header %+v, want veth1 gone", m.Header)
+		}
+		f := BuildFrame(m, NewUIState(ViewLinks), 120, 30)
+		screen := strings.Join(f.Screen(), "\n")
+		for _, want := range []string{" REMOVED ", "coverage n/a", "veth1 removed during the window", "gone (removed while running)"} {
+			if !strings.Contains(screen, want) {
+				t.Errorf("screen lacks %q:\n%s", want, screen)
+			}
+		}
+		if strings.Contains(screen, " OK ") {
+			t.Errorf("screen says OK:\n%s", screen)
+		}
+	}
+}

@@ -22,6 +22,8 @@ func VerdictLevelOf(v verdict.Verdict) VerdictLevel {
 		return VerdictSaturated
 	case verdict.Unknown:
 		return VerdictUnknown
+	case verdict.Removed:
+		return VerdictRemoved
 	}
 	return VerdictUnknown
 }
@@ -46,7 +48,7 @@ func AdaptVerdict(rep *verdict.Report) Verdict {
 // CoverageOf sums the coverage of every interface and direction of rep
 // that has one: the flows' link-layer bytes over the interfaces' bytes.
 // known is false when no direction has a coverage ratio (no capture, no
-// counters, no traffic).
+// counters, no traffic, or every interface removed: a removed one has none).
 func CoverageOf(rep *verdict.Report) (ratio float64, known bool) {
 	if rep == nil {
 		return 0, false
@@ -96,6 +98,8 @@ func ApplyExplain(links []LinkRow, rep *verdict.Report) {
 // rank orders verdicts by severity for ApplyExplain.
 func rank(v verdict.Verdict) int {
 	switch v {
+	case verdict.Removed:
+		return 4
 	case verdict.Saturated:
 		return 3
 	case verdict.Congested:

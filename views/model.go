@@ -135,6 +135,9 @@ const (
 	// VerdictSaturated means utilisation at or above the threshold, or a
 	// dropping queue near capacity.
 	VerdictSaturated
+	// VerdictRemoved means a watched interface (or its network namespace)
+	// disappeared while running: there is no link left to judge.
+	VerdictRemoved
 )
 
 // Word returns the banner word, upper case so it reads without colour.
@@ -148,6 +151,8 @@ func (v VerdictLevel) Word() string {
 		return "CONGESTED"
 	case VerdictSaturated:
 		return "SATURATED"
+	case VerdictRemoved:
+		return "REMOVED"
 	}
 	return "NO VERDICT"
 }

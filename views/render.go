@@ -308,7 +308,7 @@ func (f *Frame) banner(w int) Line {
 		style = StyleOK
 	case VerdictCongested:
 		style = StyleCongested
-	case VerdictSaturated:
+	case VerdictSaturated, VerdictRemoved:
 		style = StyleSaturated
 	}
 	parts := []string{}

@@ -274,10 +274,15 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	var last *engine.Snapshot
 	prog := &checkProgress{env: env, what: strings.Join(in.watched, ",")}
 	defer prog.clear()
+	netnsGone := false
 	engine.New(in.Inputs, in.cfg).Run(ctx, func(snap *engine.Snapshot) bool {
 		last = snap
 		if snap.Seq == 1 {
 			prog.end = snap.Time.Add(s.duration)
+		}
+		if l := snap.Links; l != nil && l.NetnsGone != "" && !netnsGone {
+			netnsGone = true
+			notes = append(notes, l.NetnsGone+": its interfaces are reported as removed")
 		}
 		prog.draw(snap.Time)
 		return snap.Time.Before(prog.end)

@@ -368,3 +368,115 @@ func TestIntegrationCheckBurstsCongested(t *testing.T) {
 		t.Errorf("utilisation %v, want low", tx.Utilization)
 	}
 }
+
+// checkDuring runs `netriage check --output json ARGS` (in ns with `ip
+// netns exec` when ns is not nil, else in the test's namespace), calls
+// during after delay while it observes, and returns the report, the exit
+// code and stderr.
+func checkDuring(t *testing.T, ns *lab.NS, delay time.Duration, during func(), args ...string) (verdict.Report, int, string) {
+	t.Helper()
+	bin := checkBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	args = append([]string{"check", "--output", "json", "-n"}, args...)
+	var cmd *exec.Cmd
+	if ns != nil {
+		cmd = ns.Command(ctx, bin, args...)
+	} else {
+		cmd = exec.CommandContext(ctx, bin, args...)
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(delay)
+	during()
+	err := cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run check: %v", err)
+	}
+	var r verdict.Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("check output is not a report: %v\n%s\nstderr: %s", err, out.String(), errOut.String())
+	}
+	return r, code, errOut.String()
+}
+
+// TestIntegrationCheckInterfaceRemovedRepeated deletes one of the two
+// checked interfaces mid-window, 20 times (packet capture on both): every
+// report must say removed (CRITICAL, exit 2) for it, with no coverage,
+// and judge the other one as usual.
+func TestIntegrationCheckInterfaceRemovedRepeated(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	keep, _ := l.Veth(a, b)
+	start := time.Now()
+	const runs = 20
+	for i := range runs {
+		la, _ := l.Veth(a, b)
+		r, code, errOut := checkDuring(t, a, time.Duration(300+10*i)*time.Millisecond, la.Delete,
+			"-i", la.Name+","+keep.Name, "--duration", "1s", "--interval", "100ms", "--link-speed", keep.Name+"=1G")
+		gone, kept := iface(t, r, la.Name), iface(t, r, keep.Name)
+		if code != 2 || r.Verdict != verdict.Removed || !strings.Contains(r.Summary, la.Name+" removed") {
+			t.Fatalf("run %d: exit %d verdict %v summary %q; stderr %s", i, code, r.Verdict, r.Summary, errOut)
+		}
+		for _, d := range []verdict.DirReport{gone.RX, gone.TX} {
+			if d.Verdict != verdict.Removed || d.Status != verdict.StatusCritical || d.Coverage.Ratio != nil ||
+				len(d.Reasons) == 0 || !strings.Contains(d.Reasons[0], "was removed during the window") {
+				t.Errorf("run %d: %s %s: %v %v coverage %v reasons %q", i, la.Name, d.Direction, d.Verdict, d.Status, d.Coverage.Ratio, d.Reasons)
+			}
+		}
+		if kept.TX.Verdict != verdict.OK || kept.RX.Verdict != verdict.OK {
+			t.Errorf("run %d: %s judged %v/%v, want ok", i, keep.Name, kept.RX.Verdict, kept.TX.Verdict)
+		}
+	}
+	t.Logf("%d runs in %v", runs, time.Since(start).Round(time.Millisecond))
+}
+
+// TestIntegrationCheckNetnsRemovedRepeated deletes the --netns namespace
+// mid-window, 20 times: every report must say removed for its interface,
+// naming the namespace, and exit 2. The namespace must not outlive the
+// deletion while check still runs: the reader lets go of it, so the veth
+// peer in the other namespace disappears before the window ends.
+func TestIntegrationCheckNetnsRemovedRepeated(t *testing.T) {
+	l := lab.New(t)
+	b := l.Netns()
+	hb, err := b.Handle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	const runs = 20
+	for i := range runs {
+		a := l.Netns()
+		la, lb := l.Veth(a, b)
+		peerGone := false
+		r, code, errOut := checkDuring(t, nil, time.Duration(300+10*i)*time.Millisecond, func() {
+			l.DeleteNetns(a)
+			for deadline := time.Now().Add(600 * time.Millisecond); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if _, err := hb.LinkByName(lb.Name); err != nil {
+					peerGone = true
+					break
+				}
+			}
+		}, "--netns", a.Name, "-i", la.Name, "--duration", "1500ms", "--interval", "100ms")
+		ir := iface(t, r, la.Name)
+		if code != 2 || r.Verdict != verdict.Removed || ir.TX.Verdict != verdict.Removed ||
+			len(ir.TX.Reasons) == 0 || !strings.Contains(ir.TX.Reasons[0], "network namespace of "+la.Name+" was deleted") {
+			t.Fatalf("run %d: exit %d verdict %v %v reasons %q; stderr %s", i, code, r.Verdict, ir.TX.Verdict, ir.TX.Reasons, errOut)
+		}
+		if !strings.Contains(errOut, a.Name+`" was deleted`) {
+			t.Errorf("run %d: stderr does not name the namespace: %s", i, errOut)
+		}
+		if !peerGone {
+			t.Errorf("run %d: the deleted namespace (veth peer %s) stayed alive while check ran", i, lb.Name)
+		}
+	}
+	t.Logf("%d runs in %v", runs, time.Since(start).Round(time.Millisecond))
+}

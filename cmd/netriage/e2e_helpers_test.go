@@ -45,3 +45,25 @@ func runBin(t *testing.T, bin string, args ...string) (stdout, stderr string, co
 	}
 	return o.String(), e.String(), cmd.ProcessState.ExitCode()
 }
+
+// runBinQuiet is runBin for other goroutines than the test's: it reports
+// a failure to start or a hang as exit code -1 with the reason on stderr
+// instead of calling t.Fatal.
+func runBinQuiet(bin string, args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Start(); err != nil {
+		return "", "start: " + err.Error(), -1
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		return o.String(), e.String() + "\n(killed after 30s)", -1
+	}
+	return o.String(), e.String(), cmd.ProcessState.ExitCode()
+}

@@ -32,9 +32,14 @@ came from (user override, tbf/htb shaper, ethtool, sysfs), rx/tx bytes,
 packets, errors and drops with per-second rates, utilisation of the capacity,
 and the root qdisc's drops, backlog, overlimits and requeues.
 
-The first line comes one interval after start (rates need two samples).
-Without -i it shows every interface that is up at start, loopback excluded;
-an interface that disappears later stays as a "gone" row.
+The first line comes one interval after start (rates need two samples);
+a run shorter than one interval prints one sample at its end, with rates
+over the time elapsed.
+Without -i it shows every interface that is up at start, loopback excluded.
+An interface deleted while running stays as a "gone" row in every later
+sample (and is named once on stderr); a deleted --netns namespace makes
+every row gone. links stops when no shown interface is left, and exits 1
+when that happens or when an interface named with -i was removed.
 JSON output is NDJSON, one object per sample: see docs/json.md (section "Links").`
 
 func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
@@ -60,7 +65,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail(env, "links", err)
 	}
-	r, err := links.Open(links.Options{Netns: cf.netns})
+	r, err := linksOpen(links.Options{Netns: cf.netns})
 	if err != nil {
 		if errors.Is(err, links.ErrNetnsNotFound) {
 			return fail(env, "links", usageErrorf("%v", err))
@@ -76,11 +81,17 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	// The sampler owns the clock; its first snapshot (taken at once) is the
 	// baseline, the following ones are printed.
-	s := sampler.New(clock.Real{}, cfg.Interval.D(), r.Read)
+	interval := cfg.Interval.D()
+	s := sampler.New(clock.Real{}, interval, r.Read)
 	ch := make(chan sampler.Snapshot[triage.LinksSample])
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = s.Run(runCtx, ch) }()
+	sampling := make(chan struct{})
+	go func() { defer close(sampling); _ = s.Run(runCtx, ch) }()
+	// The sampler goroutine reads through r: it must have returned before
+	// r is closed (deferred above, so it runs after this) and before this
+	// goroutine takes a sample itself.
+	stopSampler := func() { stop(); <-sampling }
+	defer stopSampler()
 	var base sampler.Snapshot[triage.LinksSample]
 	select {
 	case base = <-ch:
@@ -101,36 +112,120 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		last[i.Name] = i
 	}
 	emitted := 0
-	for {
-		var snap sampler.Snapshot[triage.LinksSample]
-		select {
-		case <-ctx.Done():
-			w.flush()
-			return exitOK
-		case snap = <-ch:
-		}
-		if snap.Err != nil {
-			fmt.Fprintf(env.stderr, "netriage links: %v (retrying)\n", snap.Err)
-			continue
-		}
+	// A removed interface or namespace is reported in every sample (gone
+	// rows, netns_gone) and once on stderr. The run stops when nothing is
+	// left to show; it exits 1 when that happened or when an interface
+	// named with -i was removed.
+	removed := false
+	netnsGone := false
+	goneSince := map[string]time.Time{}
+	// emit writes the rows of snap against the previous sample; it
+	// returns true when nothing is left to sample.
+	emit := func(snap sampler.Snapshot[triage.LinksSample]) (bool, error) {
 		cur := linksStamp(snap)
 		rows := triage.CompareLinks(&prev, &cur, cfg.Links.SpeedsBps())
 		rows = linksPick(rows, names, last)
-		if err := w.write(&cur, rows); err != nil {
-			fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
-			return exitFailure
+		if cur.NetnsGone != "" && !netnsGone {
+			netnsGone = true
+			fmt.Fprintf(env.stderr, "netriage links: %s; its interfaces are gone with it (%s)\n", format.Sanitize(cur.NetnsGone, 300), cur.Time.Local().Format("15:04:05.000"))
+		}
+		left := 0
+		for _, r := range rows {
+			n := r.Sample.Name
+			if !r.Gone {
+				delete(goneSince, n) // back (re-created): a new removal is reported again
+				left++
+				continue
+			}
+			if _, seen := goneSince[n]; !seen {
+				goneSince[n] = cur.Time
+				removed = removed || len(cf.ifaces) > 0
+				if cur.NetnsGone == "" {
+					fmt.Fprintf(env.stderr, "netriage links: interface %s was removed (missing from the sample at %s)\n", format.Sanitize(n, 64), cur.Time.Local().Format("15:04:05.000"))
+				}
+			}
+		}
+		if err := w.write(&cur, rows, goneSince); err != nil {
+			return false, err
 		}
 		for _, i := range cur.Ifaces {
 			last[i.Name] = i
 		}
 		prev = cur
 		emitted++
+		return netnsGone || left == 0, nil
+	}
+	// end flushes the output and returns the exit code.
+	end := func(nothingLeft bool) int {
+		w.flush()
+		if nothingLeft {
+			fmt.Fprintln(env.stderr, "netriage links: no interface left to show: stopping")
+		}
+		if nothingLeft || removed {
+			return exitFailure
+		}
+		return exitOK
+	}
+	for {
+		var snap sampler.Snapshot[triage.LinksSample]
+		select {
+		case <-ctx.Done():
+			if emitted == 0 {
+				// The run ended before the first interval did (e.g.
+				// --duration 500ms with a 1 s interval): print the one
+				// sample there is, with rates over the time elapsed.
+				stopSampler()
+				snap = s.Take()
+				if snap.Err != nil {
+					return fail(env, "links", snap.Err)
+				}
+				fmt.Fprintf(env.stderr, "netriage links: the run ended %s after start, before the first %s interval: rates are over those %s (shorten --interval for more samples)\n",
+					linksRound(snap.Time.Sub(base.Time)), interval, linksRound(snap.Time.Sub(base.Time)))
+				stopNow, err := emit(snap)
+				if err != nil {
+					fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
+					return exitFailure
+				}
+				return end(stopNow)
+			}
+			return end(false)
+		case snap = <-ch:
+		}
+		if snap.Err != nil {
+			fmt.Fprintf(env.stderr, "netriage links: %v (retrying)\n", snap.Err)
+			continue
+		}
+		stopNow, err := emit(snap)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
+			return exitFailure
+		}
+		if stopNow {
+			return end(true)
+		}
 		if cf.count > 0 && emitted >= cf.count {
-			w.flush()
-			return exitOK
+			return end(false)
 		}
 	}
 }
+
+// linksReader is what links samples: a *links.Reader in the binary.
+type linksReader interface {
+	Read() (triage.LinksSample, error)
+	Close() error
+}
+
+// linksOpen opens the reader links samples; tests replace it.
+var linksOpen = func(o links.Options) (linksReader, error) {
+	r, err := links.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// linksRound rounds a duration for messages: milliseconds.
+func linksRound(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 // linksStamp copies the sampler's sequence number and time into the sample.
 func linksStamp(s sampler.Snapshot[triage.LinksSample]) triage.LinksSample {
@@ -210,6 +305,7 @@ type linksJSON struct {
 	Time       string           `json:"time"`
 	IntervalS  float64          `json:"interval_s"`
 	Netns      string           `json:"netns"`
+	NetnsGone  bool             `json:"netns_gone"`
 	Interfaces []linksIfaceJSON `json:"interfaces"`
 	Warnings   []string         `json:"warnings"`
 }
@@ -222,6 +318,7 @@ type linksIfaceJSON struct {
 	AdminUp         bool     `json:"admin_up"`
 	MTU             int      `json:"mtu"`
 	Gone            bool     `json:"gone"`
+	GoneSince       *string  `json:"gone_since"`
 	Note            string   `json:"note"`
 	CapacityBps     *uint64  `json:"capacity_bps"`
 	CapacitySource  string   `json:"capacity_source"`
@@ -285,7 +382,7 @@ func linksNonZero(v uint64) *uint64 {
 	return &v
 }
 
-func linksToJSON(row triage.LinkRow) linksIfaceJSON {
+func linksToJSON(row triage.LinkRow, goneSince map[string]time.Time) linksIfaceJSON {
 	s, r := row.Sample, row.Rates
 	c := s.Counters
 	j := linksIfaceJSON{
@@ -300,6 +397,9 @@ func linksToJSON(row triage.LinkRow) linksIfaceJSON {
 	}
 	if row.Gone {
 		j.OperState = "gone"
+		if t, ok := goneSince[s.Name]; ok {
+			j.GoneSince = linksPtr(t.UTC().Format(time.RFC3339Nano))
+		}
 	}
 	if row.Capacity.Known {
 		j.CapacityBps = linksPtr(row.Capacity.Bps)
@@ -357,7 +457,9 @@ func (lw *linksWriter) flush() {
 	}
 }
 
-func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow) error {
+// write writes one sample; goneSince has the time each gone row was first
+// missing.
+func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow, goneSince map[string]time.Time) error {
 	interval := 0.0
 	for _, r := range rows {
 		if r.Rates.Interval > 0 {
@@ -368,11 +470,13 @@ func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow) error
 	switch lw.format {
 	case "json":
 		out := linksJSON{Seq: s.Seq, Time: s.Time.UTC().Format(time.RFC3339Nano), IntervalS: interval,
-			Netns: format.Sanitize(lw.netns, 0), Interfaces: make([]linksIfaceJSON, 0, len(rows)), Warnings: []string{}}
+			Netns: format.Sanitize(lw.netns, 0), NetnsGone: s.NetnsGone != "", Interfaces: make([]linksIfaceJSON, 0, len(rows)), Warnings: []string{}}
 		for _, r := range rows {
-			out.Interfaces = append(out.Interfaces, linksToJSON(r))
+			out.Interfaces = append(out.Interfaces, linksToJSON(r, goneSince))
 		}
-		out.Warnings = append(out.Warnings, s.Warnings...)
+		for _, w := range s.Warnings {
+			out.Warnings = append(out.Warnings, format.Sanitize(w, 0))
+		}
 		b, err := json.Marshal(out)
 		if err != nil {
 			return fmt.Errorf("links: encode json: %w", err)
@@ -380,7 +484,7 @@ func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow) error
 		_, err = lw.w.Write(append(b, '\n'))
 		return err
 	case "csv":
-		return lw.writeCSV(s, rows)
+		return lw.writeCSV(s, rows, goneSince)
 	}
 	return lw.writeTable(s, rows, interval)
 }
@@ -390,7 +494,7 @@ var linksCSVHeader = []string{"time", "seq", "name", "oper_state", "capacity_bps
 	"rx_bps", "tx_bps", "rx_utilization", "tx_utilization",
 	"qdisc_kind", "qdisc_drops", "qdisc_backlog_bytes", "qdisc_overlimits", "qdisc_drops_per_s"}
 
-func (lw *linksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow) error {
+func (lw *linksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow, goneSince map[string]time.Time) error {
 	if !lw.started {
 		lw.started = true
 		if err := lw.csv.Write(linksCSVHeader); err != nil {
@@ -410,7 +514,7 @@ func (lw *linksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow) er
 		return strconv.FormatFloat(*p, 'f', -1, 64)
 	}
 	for _, r := range rows {
-		j := linksToJSON(r)
+		j := linksToJSON(r, goneSince)
 		rec := []string{s.Time.UTC().Format(time.RFC3339Nano), strconv.FormatUint(s.Seq, 10), j.Name, j.OperState,
 			u(j.CapacityBps), j.CapacitySource,
 			strconv.FormatUint(j.RxBytes, 10), strconv.FormatUint(j.TxBytes, 10),

@@ -181,3 +181,60 @@ func TestE2EDoctor(t *testing.T) {
 		}
 	}
 }
+
+// TestE2ELinksDurationEndsOnTick repeats the run whose duration ends on a
+// sampling tick (1 s = 10 × 100 ms), two at a time so the machine is busy
+// as it is on a loaded host: links used to close its netlink handle under
+// the sampler's read and exit 2 with a nil pointer panic (7 of 20 runs).
+// Every run must exit 0 without a panic.
+func TestE2ELinksDurationEndsOnTick(t *testing.T) {
+	bin := e2eBin(t)
+	const rounds = 20
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	for i := range rounds {
+		res := make(chan result, 2)
+		for range 2 {
+			go func() {
+				out, errOut, code := runBinQuiet(bin, "links", "-i", "lo", "--duration", "1s", "--interval", "100ms")
+				res <- result{out, errOut, code}
+			}()
+		}
+		for range 2 {
+			r := <-res
+			if r.code != 0 || strings.Contains(r.errOut, "panic") || strings.Contains(r.errOut, "goroutine ") {
+				t.Fatalf("round %d: exit %d, stderr:\n%s", i, r.code, r.errOut)
+			}
+			if n := strings.Count(r.out, "IFACE"); n < 8 {
+				t.Fatalf("round %d: %d samples in 1 s at 100 ms:\n%s", i, n, r.out)
+			}
+		}
+	}
+}
+
+// TestE2ELinksShorterThanInterval: `links --duration 500ms` with the
+// default 1 s interval prints the one sample there is, with rates over the
+// 0.5 s elapsed, says why on stderr and exits 0.
+func TestE2ELinksShorterThanInterval(t *testing.T) {
+	bin := e2eBin(t)
+	out, errOut, code := runBin(t, bin, "links", "-i", "lo", "--duration", "500ms", "-O", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	s := linksParseNDJSON(t, out)
+	if len(s) != 1 || s[0].IntervalS < 0.4 || s[0].IntervalS > 0.9 || len(s[0].Interfaces) != 1 {
+		t.Fatalf("want one sample with interval_s ~0.5:\n%s", out)
+	}
+	if _, ok := s[0].Interfaces[0]["rx_bps"].(float64); !ok {
+		t.Errorf("rx_bps = %v, want a rate", s[0].Interfaces[0]["rx_bps"])
+	}
+	if !strings.Contains(errOut, "before the first 1s interval") {
+		t.Errorf("stderr does not say why: %q", errOut)
+	}
+	out, _, code = runBin(t, bin, "links", "-i", "lo", "--duration", "500ms")
+	if code != 0 || strings.Count(out, "IFACE") != 1 || !strings.Contains(out, "interval 0.5") {
+		t.Errorf("table: exit %d:\n%s", code, out)
+	}
+}

@@ -53,23 +53,30 @@ type zeroCopyReader interface {
 // File reads packets from a pcap or pcapng file (optionally gzip-compressed
 // pcap) and decodes them in place. It is not safe for concurrent use.
 type File struct {
-	path    string
-	f       *os.File
-	size    int64
-	cr      *countingReader
-	br      *bufio.Reader
-	r       zeroCopyReader
-	ng      *pcapgo.NgReader
-	link    LinkType
-	dec     *Decoder
-	decs    map[LinkType]*Decoder
-	packets uint64
-	// bigEndian is the pcapng section's byte order.
-	bigEndian bool
+	path string
+	f    *os.File
+	size int64
+	// avail is how many bytes the reader holds from its start (0:
+	// unknown, a stream): what a length read from the file is checked
+	// against.
+	avail int64
+	cr    *countingReader
+	br    *bufio.Reader
+	r     zeroCopyReader
+	ng    *pcapgo.NgReader
+	// guard checks pcapng blocks between br and pbr, the buffer the
+	// pcapng reader reads from.
+	guard *ngGuard
+	pbr   *bufio.Reader
+	// pcapOrder is the byte order of an uncompressed pcap file's record
+	// headers (nil for pcapng and gzip), snap its snap length.
+	pcapOrder binary.ByteOrder
+	snap      uint32
+	link      LinkType
+	dec       *Decoder
+	decs      map[LinkType]*Decoder
+	packets   uint64
 }
-
-// maxSnap bounds the per-packet buffer: larger records are errors.
-const maxSnap = 1 << 20
 
 // OpenFile opens a capture file. Errors name the file; an unsupported link
 // type wraps ErrUnsupportedLinkType, an unreadable header ErrCorrupt.
@@ -96,7 +103,7 @@ func OpenFile(path string) (*File, error) {
 func NewFileReader(name string, r io.Reader) (*File, error) { return newFile(name, r) }
 
 func newFile(path string, r io.Reader) (*File, error) {
-	fl := &File{path: path, decs: map[LinkType]*Decoder{}}
+	fl := &File{path: path, decs: map[LinkType]*Decoder{}, avail: readerLen(r)}
 	if f, ok := r.(*os.File); ok {
 		fl.f = f
 	}
@@ -107,19 +114,16 @@ func newFile(path string, r io.Reader) (*File, error) {
 		return nil, &FileError{Path: path, Err: fmt.Errorf("too short for a capture file header (%d bytes): %w", len(head), err)}
 	}
 	switch {
-	case binary.BigEndian.Uint32(head) == 0x0a0d0d0a:
-		if h, err := fl.br.Peek(12); err == nil {
-			fl.bigEndian = binary.BigEndian.Uint32(h[8:]) == 0x1a2b3c4d
-			if n := binary.LittleEndian.Uint32(h[4:]); fl.bigEndian {
-				n = binary.BigEndian.Uint32(h[4:])
-				_ = n
-			}
-		}
-		if err := fl.checkNgBlocks(); err != nil {
-			return nil, &FileError{Path: path, Err: err}
-		}
-		ng, err := safeNgReader(fl.br)
+	case binary.BigEndian.Uint32(head) == ngSection:
+		// The pcapng reader reads through the guard; the buffer in
+		// between has the minimum size at which it is used as it is.
+		fl.guard = newNgGuard(fl.br, fl.avail)
+		fl.pbr = bufio.NewReaderSize(fl.guard, 4096)
+		ng, err := safeNgReader(fl.pbr)
 		if err != nil {
+			if g := fl.guard; g.err != nil && !g.ended {
+				return nil, &FileError{Path: path, Offset: g.errAt, Err: fmt.Errorf("pcapng header: %w", g.err)}
+			}
 			return nil, &FileError{Path: path, Offset: fl.offset(), Err: fmt.Errorf("pcapng header: %w", err)}
 		}
 		fl.r, fl.ng = ng, ng
@@ -129,33 +133,39 @@ func newFile(path string, r io.Reader) (*File, error) {
 			switch binary.LittleEndian.Uint32(h) {
 			case 0xa1b2c3d4, 0xa1b23c4d:
 				link = LinkType(binary.LittleEndian.Uint32(h[20:]) & 0x0fffffff)
+				fl.pcapOrder = binary.LittleEndian
 			case 0xd4c3b2a1, 0x4d3cb2a1:
 				link = LinkType(binary.BigEndian.Uint32(h[20:]) & 0x0fffffff)
+				fl.pcapOrder = binary.BigEndian
 			}
 		}
 		pr, err := pcapgo.NewReader(fl.br)
 		if err != nil {
-			return nil, &FileError{Path: path, Offset: fl.offset(), Err: fmt.Errorf("not a pcap or pcapng file (%w)", err)}
+			// pcapgo's message quotes the file's first bytes: say what
+			// is wrong without them.
+			return nil, &FileError{Path: path, Offset: fl.offset(), Err: errors.New("not a pcap or pcapng file: it does not start with a capture file's magic number")}
 		}
 		if link == 0 {
 			link = LinkType(pr.LinkType())
 		}
 		// The reader allocates one buffer of the snap length: bound it
-		// (a damaged header could ask for 4 GiB).
+		// (a damaged header could ask for 4 GiB). It refuses records
+		// larger than the snap length before it allocates.
 		if sl := pr.Snaplen(); sl == 0 || sl > maxSnap {
 			pr.SetSnaplen(maxSnap)
 		}
-		fl.r, fl.link = pr, link
+		fl.r, fl.link, fl.snap = pr, link, pr.Snaplen()
 		if fl.dec, err = NewDecoder(link); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	if fl.ng != nil {
 		// Interfaces are announced before their packets; the first one
-		// sets the reported link type.
-		if fl.ng.NInterfaces() > 0 {
-			ifc, _ := fl.ng.Interface(0)
-			fl.link = ngLink(uint8(ifc.LinkType))
+		// sets the reported link type. The pcapng reader reads it only
+		// with the first packet: look at the block after the section
+		// header (checked by the guard once it is buffered).
+		if h, err := fl.pbr.Peek(12); err == nil && fl.guard.first.Uint32(h) == ngInterface {
+			fl.link = ngLink(uint8(fl.guard.first.Uint16(h[8:])))
 			if _, err := NewDecoder(fl.link); err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
@@ -174,7 +184,33 @@ func ngLink(lt uint8) LinkType {
 }
 
 // offset is the byte offset of the next unread byte.
-func (fl *File) offset() int64 { return fl.cr.n - int64(fl.br.Buffered()) }
+func (fl *File) offset() int64 {
+	o := fl.cr.n - int64(fl.br.Buffered())
+	if fl.pbr != nil {
+		o -= int64(fl.pbr.Buffered())
+	}
+	return o
+}
+
+// readerLen is how many bytes r holds from where it stands, 0 when that is
+// unknown: the rest of a regular file, or of an in-memory reader.
+func readerLen(r io.Reader) int64 {
+	switch r := r.(type) {
+	case *os.File:
+		st, err := r.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			return 0
+		}
+		at, err := r.Seek(0, io.SeekCurrent)
+		if err != nil || at > st.Size() {
+			return 0
+		}
+		return st.Size() - at
+	case interface{ Len() int }: // bytes.Reader, strings.Reader, bytes.Buffer
+		return int64(r.Len())
+	}
+	return 0
+}
 
 // Path returns the file name given to OpenFile.
 func (fl *File) Path() string { return fl.path }
@@ -203,13 +239,19 @@ func (fl *File) Close() error {
 // capture info. It returns io.EOF at the end, or a *FileError.
 func (fl *File) ReadRaw() ([]byte, gopacket.CaptureInfo, LinkType, error) {
 	start := fl.offset()
-	if fl.ng != nil {
-		if err := fl.checkNgBlocks(); err != nil {
-			return nil, gopacket.CaptureInfo{}, 0, &FileError{Path: fl.path, Offset: start, Packets: fl.packets, Err: err}
-		}
+	if err := fl.checkRecord(start); err != nil {
+		return nil, gopacket.CaptureInfo{}, 0, &FileError{Path: fl.path, Offset: start, Packets: fl.packets, Err: err}
 	}
 	data, ci, err := fl.safeRead()
 	if err != nil {
+		if g := fl.guard; g != nil && g.err != nil {
+			// The guard stopped the stream: at the end of the file
+			// between two blocks, or at a damaged block.
+			if g.ended {
+				return nil, ci, 0, io.EOF
+			}
+			return nil, ci, 0, &FileError{Path: fl.path, Offset: g.errAt, Packets: fl.packets, Err: g.err}
+		}
 		if errors.Is(err, io.EOF) && fl.offset() == start {
 			return nil, ci, 0, io.EOF
 		}
@@ -267,46 +309,21 @@ func (fl *File) Next(m *Meta) error {
 	return nil
 }
 
-// checkNgBlocks looks ahead at the buffered pcapng blocks up to the next
-// packet and rejects lengths that would make the pcapng reader allocate
-// absurd buffers (it trusts them). Blocks beyond the buffer are not checked.
-func (fl *File) checkNgBlocks() error {
-	pos := 0
-	order := binary.ByteOrder(binary.LittleEndian)
-	if fl.bigEndian {
-		order = binary.BigEndian
+// checkRecord checks the next record header of an uncompressed pcap file
+// against the bytes left in the file before the reader allocates for it.
+// (The reader itself refuses a captured length above the snap length,
+// which is at most maxSnap.)
+func (fl *File) checkRecord(start int64) error {
+	if fl.pcapOrder == nil || fl.avail == 0 {
+		return nil
 	}
-	for i := 0; i < 64; i++ {
-		h, err := fl.br.Peek(pos + 28)
-		if err != nil {
-			return nil // end of data: the reader reports it
-		}
-		typ := order.Uint32(h[pos:])
-		if typ == 0x0a0d0d0a { // section header: byte order may change
-			if binary.BigEndian.Uint32(h[pos+8:]) == 0x1a2b3c4d {
-				order, fl.bigEndian = binary.BigEndian, true
-			} else {
-				order, fl.bigEndian = binary.LittleEndian, false
-			}
-		}
-		n := order.Uint32(h[pos+4:])
-		if n < 12 || n > maxSnap+64 || n%4 != 0 {
-			return fmt.Errorf("pcapng block of type %#x has an impossible length %d", typ, n)
-		}
-		switch typ {
-		case 1: // interface description: snap length
-			if sl := order.Uint32(h[pos+12:]); sl > maxSnap {
-				return fmt.Errorf("pcapng interface snap length %d is larger than %d", sl, maxSnap)
-			}
-		case 6, 2: // enhanced packet, obsolete packet: captured length
-			if cl := order.Uint32(h[pos+20:]); cl > n {
-				return fmt.Errorf("pcapng packet captured length %d exceeds its block length %d", cl, n)
-			}
-			return nil
-		case 3:
-			return nil
-		}
-		pos += int(n)
+	h, err := fl.br.Peek(16)
+	if err != nil {
+		return nil // the end of the file, or a cut header: the reader reports it
+	}
+	captured := fl.pcapOrder.Uint32(h[8:])
+	if left := fl.avail - start - 16; captured <= fl.snap && int64(captured) > left {
+		return fmt.Errorf("file ends in the middle of a record (of %d captured bytes, %d are present): %w", captured, max(left, 0), io.ErrUnexpectedEOF)
 	}
 	return nil
 }

@@ -35,8 +35,13 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzPcapReader feeds arbitrary files to the reader: it must never panic
-// or loop, and errors are FileErrors.
+// FuzzPcapReader feeds arbitrary files to the reader, once with its size
+// known and once as a stream: it must never panic or loop, errors are
+// FileErrors, and it allocates no more than fuzzAllocLimit. The limit is
+// what catches a length that reaches an allocation unchecked: a 4 GiB
+// buffer fails the input at once, where the machine would only fail under
+// a memory ceiling. The three pcapng shapes that once did that are seeds
+// in testdata/fuzz/FuzzPcapReader (TestFuzzSeeds keeps them current).
 func FuzzPcapReader(f *testing.F) {
 	// Seeds are cut to a few records: Go's fuzzing engine stalls on inputs
 	// of tens of kilobytes, and the headers and first records are where
@@ -53,26 +58,51 @@ func FuzzPcapReader(f *testing.F) {
 		b, _ := os.ReadFile(p)
 		f.Add(cut(b))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fl, err := NewFileReader("fuzz.pcap", bytes.NewReader(data))
-		if err != nil {
-			return
+	for _, v := range validNg() {
+		if len(v.data) <= seedMax {
+			f.Add(v.data)
 		}
-		var m Meta
-		for i := 0; i < 100000; i++ {
-			err := fl.Next(&m)
-			if errors.Is(err, io.EOF) {
-				return
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, src := range []string{"sized", "stream"} {
+			var r io.Reader = bytes.NewReader(data)
+			if src == "stream" {
+				r = io.MultiReader(r) // hides the length: only the fixed limits apply
 			}
-			if err != nil {
-				var fe *FileError
-				if !errors.As(err, &fe) {
-					t.Fatalf("error is not a FileError: %v", err)
-				}
-				return
+			before := heapAllocs()
+			fuzzRead(t, r)
+			if grew := heapAllocs() - before; grew > fuzzAllocLimit(len(data)) {
+				t.Fatalf("%s: reading %d bytes allocated %d KiB (limit %d KiB)", src, len(data), grew>>10, fuzzAllocLimit(len(data))>>10)
 			}
 		}
 	})
+}
+
+// fuzzAllocLimit is what reading an n-byte input may allocate: the read
+// buffers and one packet buffer of at most the packet limit (allocCeiling),
+// plus what grows with the input itself (option strings, the interface
+// list: tens of bytes per input byte at most).
+func fuzzAllocLimit(n int) uint64 { return allocCeiling + 64*uint64(n) }
+
+func fuzzRead(t *testing.T, r io.Reader) {
+	fl, err := NewFileReader("fuzz.pcap", r)
+	if err != nil {
+		return
+	}
+	var m Meta
+	for i := 0; i < 100000; i++ {
+		err := fl.Next(&m)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error is not a FileError: %v", err)
+			}
+			return
+		}
+	}
 }
 
 // FuzzDecodeFastPath checks that the fast path and gopacket's

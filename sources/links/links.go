@@ -20,6 +20,12 @@
 // namespace it was mounted in, so it is read only for the caller's own
 // namespace.
 //
+// The Reader's sockets keep that namespace alive after `ip netns del`, so
+// Read checks each time that Options.Netns still names the namespace it
+// opened (same nsfs device and inode). When it does not, the Reader closes
+// its sockets, letting the namespace and its interfaces end, and every
+// later sample has triage.LinksSample.NetnsGone set and no interfaces.
+//
 // # Capacity inputs
 //
 // EthtoolSpeedBps comes from ETHTOOL_GSET (speed in Mbit/s; unknown and -1
@@ -61,6 +67,31 @@ func (e *netnsError) Error() string {
 }
 
 func (e *netnsError) Unwrap() error { return ErrNetnsNotFound }
+
+// nsIdentity is the namespace a Reader opened: the file that named it and
+// the nsfs device and inode the namespace had then.
+type nsIdentity struct {
+	target, path string
+	dev, ino     uint64
+}
+
+// goneWhy turns a stat of the namespace's path (its device and inode, or
+// the error) into gone's answer. It is pure.
+func goneWhy(n nsIdentity, dev, ino uint64, statErr error) string {
+	pid := strings.HasPrefix(n.path, "/proc/")
+	switch {
+	case statErr != nil && pid:
+		return fmt.Sprintf("network namespace of PID %s is gone: the process exited (%s: %v)", n.target, n.path, statErr)
+	case statErr != nil:
+		return fmt.Sprintf("network namespace %q was deleted: no %s any more (%v)", n.target, n.path, statErr)
+	case dev != n.dev || ino != n.ino:
+		if pid {
+			return fmt.Sprintf("network namespace of PID %s is gone: that PID now belongs to another namespace (the process exited)", n.target)
+		}
+		return fmt.Sprintf("network namespace %q was deleted: %s now names another namespace", n.target, n.path)
+	}
+	return ""
+}
 
 // nsPath returns the file that names the namespace target: a PID's
 // /proc/PID/ns/net or /run/netns/NAME.

@@ -25,6 +25,8 @@ type Reader struct {
 	ethFd     int    // socket for SIOCETHTOOL inside the namespace, -1 if none
 	sysfsRoot string // "" when sysfs does not describe the namespace
 	netns     string
+	ns        nsIdentity // the namespace opened, for another one than the caller's
+	nsGone    string     // how the namespace disappeared; "" while it exists
 }
 
 // Open returns a Reader for the namespace named in opts.Netns. Errors for a
@@ -60,6 +62,11 @@ func open(opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("links: open namespace %s: %w", opts.Netns, err)
 	}
 	defer ns.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(ns), &st); err != nil {
+		return nil, fmt.Errorf("links: open namespace %s: %w", opts.Netns, err)
+	}
+	r.ns = nsIdentity{target: opts.Netns, path: path, dev: st.Dev, ino: st.Ino}
 	r.h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) {
@@ -89,6 +96,18 @@ func (r *Reader) Close() error {
 		r.ethFd = -1
 	}
 	return nil
+}
+
+// gone says how the namespace disappeared, or "" while target still names
+// it. The Reader's own sockets keep a deleted namespace alive, so reading
+// it goes on working: what changes is its name. `ip netns del` unmounts
+// and removes /run/netns/NAME, `ip netns add` may then create another
+// namespace under the same name, and /proc/PID/ns/net vanishes with the
+// process.
+func (n nsIdentity) gone() string {
+	var st unix.Stat_t
+	err := unix.Stat(n.path, &st)
+	return goneWhy(n, st.Dev, st.Ino, err)
 }
 
 // ioctlSocket returns a datagram socket for ioctls in the current
@@ -135,8 +154,27 @@ func socketInNetns(ns netns.NsHandle) (int, error) {
 // Read takes one sample of every interface. Seq and Time are left for the
 // sampler. A failed link dump is an error; a failed qdisc, class or address
 // dump becomes a warning in the sample.
+//
+// When the namespace given in Options.Netns has been deleted (see
+// nsIdentity.gone), Read releases the netlink and ioctl sockets, which
+// were the last thing keeping it (and its interfaces) alive, and from then
+// on returns a sample with NetnsGone set and no interfaces.
 func (r *Reader) Read() (triage.LinksSample, error) {
 	var out triage.LinksSample
+	if r.nsGone == "" && r.ns.path != "" {
+		r.nsGone = r.ns.gone()
+		if r.nsGone != "" {
+			r.Close()
+		}
+	}
+	if r.nsGone != "" {
+		out.NetnsGone = r.nsGone
+		out.Warnings = []string{r.nsGone}
+		return out, nil
+	}
+	if r.h == nil {
+		return out, errors.New("links: read after Close")
+	}
 	links, err := retryDump(func() ([]netlink.Link, error) { return r.h.LinkList() })
 	if err != nil {
 		if errors.Is(err, netlink.ErrDumpInterrupted) {

@@ -12,7 +12,8 @@
 //
 // The value a read function returns is handed over: the sampler and its
 // consumers must not modify it afterwards. Read errors do not stop Run; they
-// travel in Snapshot.Err and the consumer decides.
+// travel in Snapshot.Err and the consumer decides. Run may be inside read
+// when its context ends: release what read uses only after Run returned.
 package sampler
 
 import (

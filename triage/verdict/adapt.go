@@ -20,10 +20,24 @@ import (
 // The tx capacity is triage.ResolveCapacity's; the rx capacity ignores a
 // root shaper, which limits egress only.
 //
-// An interface absent from every sample is returned in missing.
+// An interface missing from the last sample was removed during the window:
+// its Removed is RemovedNetns when that sample says the namespace is gone
+// (triage.LinksSample.NetnsGone), RemovedInterface otherwise, and its
+// counters cover the time before it disappeared. An interface absent from
+// every sample is also returned in missing (and as removed, without
+// counters or capacity).
 func FromLinks(samples []triage.LinksSample, names []string, userBps map[string]uint64) (ifaces []Interface, missing []string) {
+	removal := RemovedInterface
+	if n := len(samples); n > 0 && samples[n-1].NetnsGone != "" {
+		removal = RemovedNetns
+	}
 	for _, name := range names {
 		ifc := Interface{Name: name, LinkHeaderBytes: defaultLinkHeader}
+		if n := len(samples); n > 0 {
+			if _, ok := samples[n-1].Iface(name); !ok {
+				ifc.Removed = removal
+			}
+		}
 		var last *triage.IfaceSample
 		var covered time.Duration
 		var q *Queue
@@ -82,11 +96,17 @@ func FromLinks(samples []triage.LinksSample, names []string, userBps map[string]
 		}
 		if last == nil {
 			missing = append(missing, name)
+			if ifc.Removed != Present {
+				ifc.RX.CapacitySource, ifc.TX.CapacitySource = SourceUnknown, SourceUnknown
+				ifaces = append(ifaces, ifc)
+			}
 			continue
 		}
 		if len(samples) >= 2 {
 			whole := samples[len(samples)-1].Time.Sub(samples[0].Time)
-			if covered < whole {
+			// A removed interface's counters stop at the removal: that
+			// shortfall is the removal, not a reset.
+			if covered < whole && ifc.Removed == Present {
 				ifc.CounterReset = true
 			}
 		}

@@ -98,9 +98,61 @@ func TestFromLinks(t *testing.T) {
 			}},
 		},
 		{
-			name:        "missing interface",
-			samples:     []triage.LinksSample{sample(0), sample(1)},
+			// Absent from every sample (deleted before the window
+			// started): missing, and reported as removed by name.
+			name:    "missing interface",
+			samples: []triage.LinksSample{sample(0), sample(1)},
+			want: []Interface{{Name: "eth0", LinkHeaderBytes: 14, Removed: RemovedInterface,
+				RX: DirCounters{CapacitySource: "unknown"}, TX: DirCounters{CapacitySource: "unknown"}}},
 			wantMissing: []string{"eth0"},
+		},
+		{
+			// Deleted after 2 s of a 4 s window: removed, counters over
+			// those 2 s, no counter reset for the missing pairs.
+			name: "deleted mid-window",
+			samples: []triage.LinksSample{
+				sample(0, eth(2, 1000, 10_000, tbf(5, 0))),
+				sample(1, eth(2, 3000, 20_000, tbf(5, 0))),
+				sample(2, eth(2, 5000, 30_000, tbf(5, 0))),
+				sample(3),
+				sample(4),
+			},
+			want: []Interface{{
+				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: 2 * time.Second, Removed: RemovedInterface,
+				RX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool", Bytes: 4000, Packets: 4},
+				TX: DirCounters{CapacityBps: 50_000_000, CapacitySource: "shaper:tbf", Bytes: 20_000, Packets: 20,
+					Queue: &Queue{Kind: "tbf", BacklogSamples: 3}},
+			}},
+		},
+		{
+			// Removed, then re-created under the same name: present at
+			// the end, so not removed; the gap is a counter reset.
+			name: "deleted and re-created",
+			samples: []triage.LinksSample{
+				sample(0, eth(2, 1000, 0, nil)),
+				sample(1),
+				sample(2, eth(7, 500, 0, nil)),
+				sample(3, eth(7, 1500, 0, nil)),
+			},
+			want: []Interface{{
+				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: time.Second, CounterReset: true,
+				RX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool", Bytes: 1000, Packets: 1},
+				TX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool"},
+			}},
+		},
+		{
+			// The namespace was deleted after the first second.
+			name: "namespace deleted",
+			samples: []triage.LinksSample{
+				sample(0, eth(2, 1000, 0, nil)),
+				sample(1, eth(2, 2000, 0, nil)),
+				{Seq: 3, Time: t0.Add(2 * time.Second), NetnsGone: "no /run/netns/web1"},
+			},
+			want: []Interface{{
+				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: time.Second, Removed: RemovedNetns,
+				RX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool", Bytes: 1000, Packets: 1},
+				TX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool"},
+			}},
 		},
 	}
 	for _, tc := range tests {

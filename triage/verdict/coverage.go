@@ -30,6 +30,10 @@ func coverage(w Window, ifc Interface, d Direction, dd dirData, hdr uint64, mult
 		c.Summary = "coverage n/a for " + what
 		c.Reasons = append(c.Reasons, "no packet capture ran, so no flows are counted")
 		return c
+	case ifc.Removed != Present:
+		c.Summary = "coverage n/a for " + what + ": removed during the window"
+		c.Reasons = append(c.Reasons, "the interface disappeared during the window: its counters stop there, so flows and counters no longer cover the same time")
+		return c
 	case !ifc.Captured:
 		c.Summary = "coverage n/a for " + what
 		c.Reasons = append(c.Reasons, fmt.Sprintf("the capture did not listen on %s (add it with -i)", ifc.Name))

@@ -110,6 +110,11 @@ func summarize(r *Report) string {
 	var parts []string
 	for i := range r.Interfaces {
 		ir := &r.Interfaces[i]
+		if ir.RX.Verdict == Removed && r.Status == StatusCritical {
+			// Both directions say the same: one part per interface.
+			parts = append(parts, ir.Name+" removed during the window")
+			continue
+		}
 		for _, d := range []Direction{RX, TX} {
 			dr := ir.Dir(d)
 			if dr.Status != r.Status {
@@ -207,7 +212,7 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 		dd.counterSec = winSec
 		if ifc.CounterDuration > 0 {
 			dd.counterSec = ifc.CounterDuration.Seconds()
-		} else if ifc.CounterReset {
+		} else if ifc.CounterReset || ifc.Removed != Present {
 			dd.counterSec = 0
 		}
 	} else {
@@ -247,7 +252,7 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 	if dc.Errors > 0 && ev.ErrorsPerSec >= cfg.MinDropsPerSec {
 		queueEvidence = append(queueEvidence, fmt.Sprintf("the interface counted %d %s errors (%.1f/s)", dc.Errors, d, ev.ErrorsPerSec))
 	}
-	if ifc.CounterReset {
+	if ifc.CounterReset && ifc.Removed == Present {
 		dr.Reasons = append(dr.Reasons, fmt.Sprintf("an interface counter went backwards (reset or re-created interface) during the window: rates use the %.1f s of valid samples", dd.counterSec))
 	}
 
@@ -272,6 +277,9 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 	}
 	hasQueue := len(queueEvidence) > 0
 	switch {
+	case ifc.Removed != Present:
+		dr.Verdict = Removed
+		dr.Reasons = append(dr.Reasons, removedReason(w, ifc, dd.counterSec))
 	case tooShort != "":
 		dr.Verdict = Unknown
 		dr.Reasons = append(dr.Reasons, tooShort)
@@ -322,6 +330,8 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 		dr.Status = StatusCritical
 	case Unknown:
 		dr.Status = StatusUnknown
+	case Removed:
+		dr.Status = StatusCritical
 	}
 
 	dr.Coverage = coverage(w, ifc, d, dd, hdr, multi)
@@ -330,6 +340,19 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 	dr.ByProcess = explainGroups(dd.flows, dd.flowIP, cfg.ExplainShare, winSec, processLabel)
 	dr.ByRemote = explainGroups(dd.flows, dd.flowIP, cfg.ExplainShare, winSec, remoteLabel)
 	return dr
+}
+
+// removedReason says that ifc disappeared during the window, how, and what
+// its counters still cover.
+func removedReason(w Window, ifc Interface, counterSec float64) string {
+	what := ifc.Name + " was removed during the window"
+	if ifc.Removed == RemovedNetns {
+		what = "the network namespace of " + ifc.Name + " was deleted during the window, and the interface with it"
+	}
+	if counterSec <= 0 || !w.Counters {
+		return what + ": no counter sample pair is left to judge it by"
+	}
+	return fmt.Sprintf("%s: its counters cover %.1f s of the %.1f s window, before it disappeared; there is no link left to judge", what, counterSec, w.Duration().Seconds())
 }
 
 func linkSpeedAdvice(name string) string {

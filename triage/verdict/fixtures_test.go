@@ -181,6 +181,31 @@ func fixtures() map[string]Window {
 	w.Interfaces = append(w.Interfaces, Interface{Name: "eth1", Captured: false, RX: DirCounters{Bytes: 5_000_000, Packets: 4000}, TX: DirCounters{Bytes: 1_000_000, Packets: 900}})
 	m["two_interfaces"] = w
 
+	// eth1 was deleted 4 s into the window: its counters cover those 4 s
+	// (FromLinks sets no CounterReset for that), the flows the whole window.
+	// Read as a counter reset it gave 166.7% coverage and an OK verdict.
+	w = window([]Flow{tcp(40000, "198.18.1.2", 3_000_000, 10_000)}, 10_000_000, "ethtool")
+	gone := w.Interfaces[0]
+	gone.Name, gone.Removed = "eth1", RemovedInterface
+	gone.CounterDuration = 4 * time.Second
+	gone.TX.Bytes, gone.TX.Packets = gone.TX.Bytes*4/10, gone.TX.Packets*4/10
+	gone.RX.Bytes, gone.RX.Packets = gone.RX.Bytes*4/10, gone.RX.Packets*4/10
+	gone.TX.Queue = &Queue{Kind: "fq_codel", BacklogSamples: 5}
+	w.Interfaces[0].FlowsPerInterface = true
+	gone.FlowsPerInterface = true
+	w.Flows[0].Interface = "eth1"
+	idle := window(nil, 10_000_000, "ethtool").Interfaces[0]
+	idle.FlowsPerInterface = true
+	w.Interfaces = []Interface{idle, gone}
+	m["removed_interface"] = w
+
+	// The namespace of eth0 was deleted before the window's first sample
+	// pair: nothing is left but the name.
+	w = window(nil, 0, "")
+	w.Interfaces[0] = Interface{Name: "eth0", LinkHeaderBytes: 14, Removed: RemovedNetns,
+		RX: DirCounters{CapacitySource: SourceUnknown}, TX: DirCounters{CapacitySource: SourceUnknown}}
+	m["removed_netns"] = w
+
 	// Hostile names reach the renderers unchanged (they sanitise).
 	f := owned(tcp(40000, "198.18.1.2", 12_000_000, 100_000), 66, "evil\x1b[31mred|`x`")
 	f.RemoteName = "bad\x07name.example"

@@ -26,7 +26,7 @@ func Hold(prev, next Report, cfg Thresholds) Report {
 		}
 		for _, d := range []Direction{RX, TX} {
 			pd, nd := p.Dir(d), out.Interfaces[i].Dir(d)
-			if nd.Utilization == nil || nd.Verdict == Unknown {
+			if nd.Utilization == nil || nd.Verdict == Unknown || nd.Verdict == Removed {
 				continue
 			}
 			u := *nd.Utilization

@@ -23,9 +23,13 @@ const (
 	Saturated
 	// Unknown: capacity unknown and no queue evidence, or not enough data.
 	Unknown
+	// Removed: the interface disappeared during the window (deleted, or
+	// its network namespace deleted): there is no link left to judge, and
+	// whoever asked about it must hear so.
+	Removed
 )
 
-// String returns "ok", "congested", "saturated" or "unknown".
+// String returns "ok", "congested", "saturated", "unknown" or "removed".
 func (v Verdict) String() string {
 	switch v {
 	case OK:
@@ -36,12 +40,14 @@ func (v Verdict) String() string {
 		return "saturated"
 	case Unknown:
 		return "unknown"
+	case Removed:
+		return "removed"
 	}
 	return fmt.Sprintf("verdict(%d)", uint8(v))
 }
 
-// rank orders verdicts for the top-level answer: saturated > congested >
-// unknown > ok.
+// rank orders verdicts for the top-level answer: removed > saturated >
+// congested > unknown > ok.
 func (v Verdict) rank() int {
 	switch v {
 	case OK:
@@ -52,12 +58,14 @@ func (v Verdict) rank() int {
 		return 2
 	case Saturated:
 		return 3
+	case Removed:
+		return 4
 	}
 	return 1
 }
 
-// Worse returns the more serious of v and o (saturated > congested > unknown
-// > ok).
+// Worse returns the more serious of v and o (removed > saturated >
+// congested > unknown > ok).
 func (v Verdict) Worse(o Verdict) Verdict {
 	if o.rank() > v.rank() {
 		return o
@@ -70,7 +78,7 @@ func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil 
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (v *Verdict) UnmarshalText(b []byte) error {
-	for _, c := range []Verdict{OK, Congested, Saturated, Unknown} {
+	for _, c := range []Verdict{OK, Congested, Saturated, Unknown, Removed} {
 		if c.String() == string(b) {
 			*v = c
 			return nil
@@ -89,7 +97,7 @@ const (
 	StatusOK Status = iota
 	// StatusWarning exits 1: congested, or above the warning threshold.
 	StatusWarning
-	// StatusCritical exits 2: saturated.
+	// StatusCritical exits 2: saturated, or an interface removed.
 	StatusCritical
 	// StatusUnknown exits 3: cannot tell, or an error.
 	StatusUnknown
@@ -196,6 +204,48 @@ func (d *Direction) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// Removal says whether, and how, an interface disappeared during a window.
+type Removal uint8
+
+// Removals.
+const (
+	// Present: the interface is in the window's last counter sample.
+	Present Removal = iota
+	// RemovedInterface: the interface was deleted (it is missing from the
+	// last counter sample while its namespace still exists).
+	RemovedInterface
+	// RemovedNetns: the network namespace the interface was read from was
+	// deleted, and the interface with it.
+	RemovedNetns
+)
+
+// String returns "", "interface" or "netns".
+func (r Removal) String() string {
+	switch r {
+	case Present:
+		return ""
+	case RemovedInterface:
+		return "interface"
+	case RemovedNetns:
+		return "netns"
+	}
+	return fmt.Sprintf("removal(%d)", uint8(r))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Removal) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Removal) UnmarshalText(b []byte) error {
+	for _, c := range []Removal{Present, RemovedInterface, RemovedNetns} {
+		if c.String() == string(b) {
+			*r = c
+			return nil
+		}
+	}
+	return fmt.Errorf("removal: unknown value %q", b)
+}
+
 // Capacity sources, as reported by the links source.
 const (
 	SourceUnknown = "unknown"
@@ -254,6 +304,9 @@ type Interface struct {
 	// the Ethernet header off before counting), so coverage compares each
 	// direction with all flow bytes and adds no link header.
 	Loopback bool
+	// Removed says whether the interface disappeared during the window
+	// (see FromLinks); its counters then cover the time before it did.
+	Removed Removal
 	// FlowsPerInterface reports that Flow.Interface is filled in; when false
 	// flows are attributed to every captured interface (one interface, or
 	// "any").

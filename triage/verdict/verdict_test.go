@@ -71,6 +71,12 @@ func TestEvaluate(t *testing.T) {
 		{"coverage_offload", 0, map[string]brief{"eth0 tx": {"ok", "OK", "7.3%", "99.1%", 1}}, []string{"offload effects"}},
 		{"replay", 2, map[string]brief{"replay tx": {"saturated", "CRITICAL", "98.5%", "-", 1}}, []string{"coverage n/a", "a capture file has no interface counters"}},
 		{"two_interfaces", 2, map[string]brief{"eth0 tx": {"saturated", "CRITICAL", "96.9%", "100.0%", 1}, "eth1 rx": {"unknown", "UNKNOWN", "-", "-", 0}}, []string{"did not listen on eth1"}},
+		{"removed_interface", 2, map[string]brief{
+			"eth1 tx": {"removed", "CRITICAL", "24.2%", "-", 1}, "eth1 rx": {"removed", "CRITICAL", "0.1%", "-", 1},
+			"eth0 tx": {"ok", "OK", "0.0%", "-", 0},
+		}, []string{"eth1 was removed during the window: its counters cover 4.0 s of the 10.0 s window", "CRITICAL: eth1 removed during the window", "removed during the window\""}},
+		{"removed_netns", 2, map[string]brief{"eth0 tx": {"removed", "CRITICAL", "-", "-", 0}},
+			[]string{"the network namespace of eth0 was deleted during the window", "no counter sample pair is left"}},
 		{"hostile_names", 2, map[string]brief{"eth0 tx": {"saturated", "CRITICAL", "96.9%", "100.0%", 1}}, nil},
 	}
 	seen := map[string]bool{}
