@@ -292,9 +292,11 @@ func (e *Engine) stepLinks(s *Snapshot) {
 	s.LinkRows = triage.CompareLinks(e.prev, &cur, e.cfg.UserBps)
 	e.prev = &cur
 	e.linkWin = append(e.linkWin, cur)
-	// Keep the samples of the window, and at least two.
+	// Keep the samples of the window: drop the oldest while the next one
+	// still starts a window of the full length (so a check's window is
+	// its whole duration), and keep at least two.
 	i := 0
-	for i < len(e.linkWin)-2 && cur.Time.Sub(e.linkWin[i].Time) > e.cfg.Window {
+	for i < len(e.linkWin)-2 && cur.Time.Sub(e.linkWin[i+1].Time) >= e.cfg.Window {
 		i++
 	}
 	if i > 0 {

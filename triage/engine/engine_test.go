@@ -156,7 +156,8 @@ func TestLinksRatesAndVerdict(t *testing.T) {
 }
 
 // The window slides: samples older than Window drop out, so the verdict
-// judges the newest Window only.
+// judges the newest Window only; a tick a little late keeps the window
+// whole rather than a step short.
 func TestWindowSlides(t *testing.T) {
 	l := &links{tx: 1000, speedBps: 1e9}
 	e := New(Inputs{Timeline: every(time.Second, 10), Links: l}, Config{Judge: true, Watched: []string{"eth0"}, Window: 3 * time.Second})
@@ -164,6 +165,12 @@ func TestWindowSlides(t *testing.T) {
 	last := snaps[len(snaps)-1]
 	if d := last.Window.Duration(); d != 3*time.Second || last.Window.Samples != 4 {
 		t.Errorf("window %s with %d samples, want 3s with 4", d, last.Window.Samples)
+	}
+	late := &ticks{ts: []Tick{{Time: t0}, {Time: t0.Add(time.Second)}, {Time: t0.Add(2*time.Second + time.Millisecond)}}}
+	e = New(Inputs{Timeline: late, Links: &links{tx: 1000, speedBps: 1e9}}, Config{Judge: true, Watched: []string{"eth0"}, Window: 2 * time.Second})
+	snaps = collect(e)
+	if w := snaps[2].Window; w.Duration() != 2*time.Second+time.Millisecond || !snaps[2].WindowFull {
+		t.Errorf("late tick: window %s (full %v), want 2.001s", w.Duration(), snaps[2].WindowFull)
 	}
 }
 
