@@ -55,15 +55,14 @@ socket-counter mode: TCP payload bytes from the kernel's per-socket counters
 // whoFlags are the flags of procs, conns and remotes (flows' flags plus
 // --pid and --source).
 type whoFlags struct {
-	common  commonFlags
-	filter  string
-	noDNS   bool
-	bytes   bool
-	sort    string
-	pids    []int
-	source  string
-	replay  string
-	procDir string
+	common commonFlags
+	filter string
+	noDNS  bool
+	bytes  bool
+	sort   string
+	pids   []int
+	source string
+	replay string
 }
 
 func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
@@ -83,8 +82,6 @@ func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
 	fs.IntSliceVar(&f.pids, "pid", nil, "only this process (repeatable, or comma separated)")
 	fs.StringVar(&f.source, "source", "auto", "where bytes come from: auto, capture, or sockets (socket-counter mode)")
 	fs.StringVar(&f.replay, "replay", "", "a pcap file: it holds no processes (see docs/procs.md)")
-	fs.StringVar(&f.procDir, "proc", "/proc", "the /proc mount to read")
-	_ = fs.MarkHidden("proc")
 	f.common.addTiming(fs)
 	f.common.addOutput(fs, "table", "json", "csv")
 	f.common.addFanout(fs)
@@ -197,7 +194,7 @@ var whoCaptureFlows func(ctx context.Context, f *whoFlags, cfg configs.Config) (
 
 func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg configs.Config, mode string) int {
 	clk := clock.Real{}
-	src := sockets.New(sockets.Config{ProcRoot: f.procDir, FullScanInterval: cfg.Attribution.FullScanInterval.D()})
+	src := sockets.New(sockets.Config{FullScanInterval: cfg.Attribution.FullScanInterval.D()})
 	defer src.Close()
 	acfg := attrib.Config{ClosedGrace: cfg.Attribution.ClosedGrace.D()}
 	if !f.noDNS && view == viewRemotes {
