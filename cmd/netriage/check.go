@@ -333,7 +333,10 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	if err != nil {
 		return verdict.Window{}, err
 	}
-	var notes []string
+	notes, err := f.common.checkLinkSpeeds(s.cfg, &first)
+	if err != nil {
+		return verdict.Window{}, err
+	}
 	var capt checkCapture
 	switch {
 	case startCheckCapture == nil:

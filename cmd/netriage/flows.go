@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -123,11 +122,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	l, _, err := startLive(ctx, f.common.ifaces, f.filter, f.localNet, f.promisc, cfg)
 	if err != nil {
-		var fe *capture.FilterError
-		if errors.As(err, &fe) || errors.Is(err, capture.ErrNoInterface) {
-			err = usageErrorf("%v", err)
-		}
-		return fail(env, "flows", err)
+		return fail(env, "flows", captureInputError(err))
 	}
 	defer l.Close()
 	l.SetAggregation(agg)

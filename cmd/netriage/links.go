@@ -105,6 +105,13 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail(env, "links", err)
 	}
+	warnings, err := cf.checkLinkSpeeds(cfg, &base.Data)
+	if err != nil {
+		return fail(env, "links", err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(env.stderr, "netriage links: %s\n", w)
+	}
 	w := newLinksWriter(env.stdout, cf.output, cf.netns)
 	prev := linksStamp(base)
 	last := map[string]triage.IfaceSample{}

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"netriage/sources/clock"
 	"netriage/views"
+	"netriage/views/format"
 	"netriage/views/tui"
 )
 
@@ -25,18 +29,17 @@ work like iftop's; press h for help, q to quit. See docs/tui.md.`
 
 // topFlags are top's own flags; capture flags keep iftop's letters.
 type topFlags struct {
-	common    commonFlags
-	filter    string
-	localNet  string
-	ports     bool
-	noDNS     bool
-	noPorts   bool
-	bytes     bool
-	promisc   bool
-	replay    string
-	demo      bool
-	view      string
-	startTick int
+	common   commonFlags
+	filter   string
+	localNet string
+	ports    bool
+	noDNS    bool
+	noPorts  bool
+	bytes    bool
+	promisc  bool
+	replay   string
+	demo     bool
+	view     string
 }
 
 func runTop(ctx context.Context, env *cmdEnv, args []string) int {
@@ -53,8 +56,6 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.StringVar(&tf.replay, "replay", "", "browse a pcap or pcapng file instead of live traffic")
 	fs.BoolVar(&tf.demo, "demo", false, "show built-in demonstration data (no privileges needed)")
 	fs.StringVar(&tf.view, "view", "", "view at start: flows, procs, conns, remotes, links (default from config: flows)")
-	fs.IntVar(&tf.startTick, "demo-start", 0, "first tick of the demo data (tests)")
-	_ = fs.MarkHidden("demo-start")
 	tf.common.addTiming(fs)
 	tf.common.addLinkSpeed(fs)
 	tf.common.addNetns(fs)
@@ -85,10 +86,6 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	if !ok {
 		return fail(env, "top", usageErrorf("--view %q: use flows, procs, conns, remotes or links", viewName))
 	}
-	if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
-		return fail(env, "top", usageErrorf("needs a terminal; for scripts use 'netriage flows', 'links' or 'check' with --output json"))
-	}
-
 	st := views.NewUIState(view)
 	st.Bytes = cfg.UI.Bytes || tf.bytes
 	st.DNS = !tf.noDNS
@@ -103,39 +100,93 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	host := tui.New(st)
 	clk := clock.Real{}
 	interval := cfg.Interval.D()
+	// The sources are opened (and bad interfaces, filters or files refused)
+	// before the terminal is checked and taken over.
+	var engine func(context.Context)
 	switch {
 	case tf.demo:
-		go runDemoSource(ctx, clk, interval, tf.startTick, host)
+		engine = func(ctx context.Context) { runDemoSource(ctx, clk, interval, host) }
 	case tf.replay != "":
 		rp, err := topReplaySetup(&tf, cfg, host)
 		if err != nil {
 			return fail(env, "top", err)
 		}
 		defer rp.Close()
-		engineCtx, stopEngine := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); rp.Run(engineCtx) }()
-		defer func() { stopEngine(); <-done }()
+		engine = rp.Run
 	default:
 		live, err := topLiveSetup(ctx, &tf, cfg, clk, host)
 		if err != nil {
 			return fail(env, "top", err)
 		}
 		defer live.Close()
-		engineCtx, stopEngine := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); live.Run(engineCtx) }()
-		defer func() { stopEngine(); <-done }()
+		engine = live.Run
 	}
-	if err := host.Run(ctx); err != nil {
+	if err := topTerminal(os.Getenv("TERM"), isTerminal(os.Stdin), isTerminal(os.Stdout)); err != nil {
 		return fail(env, "top", err)
 	}
-	return exitOK
+	if env.catch != nil {
+		// Only a kill sends SIGPIPE here (the UI writes to the terminal):
+		// it must restore the terminal too.
+		env.catch(syscall.SIGPIPE)
+	}
+	engineCtx, stopEngine := context.WithCancel(ctx)
+	done := make(chan struct{})
+	host.Go(func() { defer close(done); engine(engineCtx) })
+	err = host.Run(ctx)
+	stopEngine()
+	<-done
+	if err == nil {
+		err = host.Err() // a panic while the engine stopped
+	}
+	var pe *tui.PanicError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &pe):
+		// The terminal is restored: print the panic where it can be read.
+		fmt.Fprintf(env.stderr, "netriage top: internal error: %s\nThe terminal was restored. Please report this with the trace below.\n\n%s", format.Sanitize(fmt.Sprint(pe.Value), 500), pe.Stack)
+		return exitFailure
+	case errors.Is(err, tui.ErrTerminal):
+		return fail(env, "top", usageErrorf("%v\n%s", err, topTermAdvice(os.Getenv("TERM"))))
+	}
+	return fail(env, "top", err)
 }
 
+// topGoodTerms are TERM values the terminal UI is known to drive (termbox
+// reads their terminfo entries or has them built in).
+const topGoodTerms = "xterm-256color or xterm (most terminal emulators), screen-256color or tmux-256color (inside screen or tmux), linux (the console)"
+
+// topTerminal checks, before the terminal is taken over, that there is an
+// interactive terminal the UI can drive: stdin and stdout are terminals
+// and TERM names a terminal with cursor addressing.
+func topTerminal(term string, stdinTTY, stdoutTTY bool) error {
+	switch {
+	case !stdinTTY || !stdoutTTY:
+		return usageErrorf("needs an interactive terminal on stdin and stdout; for scripts use 'netriage flows', 'procs', 'links' or 'check' with --output json, which work anywhere")
+	case term == "" || term == "dumb":
+		return usageErrorf("%s", topTermAdvice(term))
+	}
+	return nil
+}
+
+// topTermAdvice says which TERM the UI needs.
+func topTermAdvice(term string) string {
+	what := "TERM is not set"
+	if term != "" {
+		what = fmt.Sprintf("TERM=%s is not a terminal the UI can drive", format.Sanitize(term, 40))
+	}
+	return what + ": set TERM to the terminal's type, e.g. " + topGoodTerms +
+		"; the other subcommands ('netriage flows', 'procs', 'links', 'check') need no terminal and work anywhere"
+}
+
+// demoModel is the model of the demo at tick; a variable so that a test
+// build can make the engine fail (see top_testpanic.go).
+var demoModel = views.Demo
+
 // runDemoSource publishes the demo model once per interval until ctx ends.
-func runDemoSource(ctx context.Context, clk clock.Clock, interval time.Duration, tick int, host *tui.Host) {
-	host.Publish(views.Demo(clk.Now(), tick))
+func runDemoSource(ctx context.Context, clk clock.Clock, interval time.Duration, host *tui.Host) {
+	tick := 0
+	host.Publish(demoModel(clk.Now(), tick))
 	t := clk.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -144,7 +195,7 @@ func runDemoSource(ctx context.Context, clk clock.Clock, interval time.Duration,
 			return
 		case now := <-t.C():
 			tick++
-			host.Publish(views.Demo(now, tick))
+			host.Publish(demoModel(now, tick))
 		}
 	}
 }

@@ -114,6 +114,12 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 		lr.Close()
 		return nil, err
 	}
+	warnings, err := tf.common.checkLinkSpeeds(cfg, &first)
+	if err != nil {
+		lr.Close()
+		return nil, err
+	}
+	e.static = append(e.static, warnings...)
 	e.prev = &first
 	e.window = []triage.LinksSample{first}
 	e.source = "live " + strings.Join(e.watched, ",")
@@ -138,6 +144,11 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 		e.static = append(e.static, "no packet capture inside another namespace (--netns): run under 'ip netns exec NAME' for flows")
 	default:
 		c, err := topStartCapture(ctx, e.watched, tf, cfg)
+		if uerr := captureInputError(err); errors.Is(uerr, errUsage) {
+			// A bad filter is refused before the terminal is taken over.
+			lr.Close()
+			return nil, uerr
+		}
 		if err != nil {
 			e.static = append(e.static, "packet capture failed: "+err.Error())
 		} else {
