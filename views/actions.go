@@ -92,3 +92,42 @@ func (s *UIState) unfreeze() {
 	s.Frozen = false
 	s.frozen = [numViews]map[string]int{}
 }
+
+// HandleKey routes one key press: a global binding (Ctrl-C) runs
+// everywhere; while a filter is being typed every other key edits it,
+// bound or not; otherwise the key runs its binding's action, and a key the
+// table does not bind does nothing. f is the frame on screen. It reports
+// whether the program should quit.
+//
+// The decision rests on the state alone, not on which pane the terminal
+// library has focused: keys typed in the same read as '/' reach the host
+// before any redraw moves the focus to the filter line, and must still go
+// to the filter.
+func (s *UIState) HandleKey(k Key, f *Frame) (quit bool) {
+	if a, ok := bindingOf(k, ScopeGlobal); ok {
+		return s.Apply(a, f)
+	}
+	if s.FilterEditing {
+		s.FilterInput(k)
+		return false
+	}
+	if a, ok := bindingOf(k, ScopeMain); ok {
+		return s.Apply(a, f)
+	}
+	return false
+}
+
+// bindingOf returns the action the table binds k to in scope.
+func bindingOf(k Key, scope Scope) (Action, bool) {
+	for _, b := range Bindings {
+		if b.Scope != scope {
+			continue
+		}
+		for _, bk := range b.Keys {
+			if bk == k {
+				return b.Action, true
+			}
+		}
+	}
+	return ActNone, false
+}

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"reflect"
 	"strconv"
 	"testing"
 )
@@ -170,4 +171,76 @@ func TestApplyToggles(t *testing.T) {
 	if !s.Apply(ActQuit, nil) {
 		t.Error("quit does not quit")
 	}
+}
+
+// TestKeysAfterSlashGoToTheFilter: every key after '/' edits the filter,
+// however fast it comes (the host hands them over before any redraw):
+// "/psql" must not quit, "/nginx" must not toggle names or units.
+func TestKeysAfterSlashGoToTheFilter(t *testing.T) {
+	tests := []struct {
+		name      string
+		keys      []Key
+		wantDraft string
+		wantQuit  bool
+		editing   bool
+		filter    string
+	}{
+		{"psql", keysOf("/psql"), "psql", false, true, ""},
+		{"nginx", keysOf("/nginx"), "nginx", false, true, ""},
+		{"every bound key", keysOf("/qhPFACRIjkgG1234<>onNpsdtBbi/"), "qhPFACRIjkgG1234<>onNpsdtBbi/", false, true, ""},
+		{"enter applies", append(keysOf("/psql"), S(KeyEnter)), "psql", false, false, "psql"},
+		{"esc cancels", append(keysOf("/psql"), S(KeyEsc)), "psql", false, false, ""},
+		{"space, tab and arrows while typing", append(keysOf("/a"), S(KeySpace), S(KeyTab), S(KeyUp), S(KeyPgDn), R('b')), "a b", false, true, ""},
+		{"ctrl-c quits from the filter", append(keysOf("/ps"), S(KeyCtrlC)), "ps", true, true, ""},
+		{"q quits outside the filter", keysOf("q"), "", true, false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewUIState(ViewFlows)
+			before := *s
+			quit := false
+			for _, k := range tc.keys {
+				if s.HandleKey(k, nil) {
+					quit = true
+					break
+				}
+			}
+			if quit != tc.wantQuit {
+				t.Errorf("quit %v, want %v", quit, tc.wantQuit)
+			}
+			if s.FilterDraft != tc.wantDraft || s.FilterEditing != tc.editing || s.Filter != tc.filter {
+				t.Errorf("draft %q editing %v filter %q, want %q %v %q", s.FilterDraft, s.FilterEditing, s.Filter, tc.wantDraft, tc.editing, tc.filter)
+			}
+			if tc.wantDraft != "" {
+				after := *s
+				after.FilterDraft, after.FilterEditing, after.Filter = before.FilterDraft, before.FilterEditing, before.Filter
+				after.cur = before.cur
+				if !reflect.DeepEqual(after, before) {
+					t.Errorf("typing the filter changed other state:\nbefore %+v\nafter  %+v", before, after)
+				}
+			}
+		})
+	}
+}
+
+// TestHandleKeyRunsBindings: outside the filter, HandleKey runs the
+// table's action for the key, and ignores keys the table does not bind.
+func TestHandleKeyRunsBindings(t *testing.T) {
+	s := NewUIState(ViewFlows)
+	for _, k := range []Key{R('n'), R('B'), R('A'), R('z'), S(KeyF5)} {
+		if s.HandleKey(k, nil) {
+			t.Fatalf("%s quit", k)
+		}
+	}
+	if s.DNS || !s.Bytes || s.View != ViewLinks || s.FilterEditing {
+		t.Errorf("state after n B A z F5: DNS %v Bytes %v view %v editing %v", s.DNS, s.Bytes, s.View, s.FilterEditing)
+	}
+}
+
+func keysOf(s string) []Key {
+	var out []Key
+	for _, r := range s {
+		out = append(out, R(r))
+	}
+	return out
 }

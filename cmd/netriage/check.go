@@ -16,6 +16,7 @@ import (
 
 	"netriage/configs"
 	"netriage/sources/links"
+	"netriage/triage"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
@@ -75,7 +76,7 @@ type checkFlags struct {
 }
 
 func (f *checkFlags) register() *pflag.FlagSet {
-	fs := newFlagSet("check", checkUsage, nil)
+	fs := newFlagSet("check")
 	f.common.addInterfaces(fs, "interface(s) to check, comma separated (default: every interface that is up, loopback excluded)")
 	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression for the capture (coverage will name it)")
 	fs.StringVarP(&f.localNet, "local-net", "F", "", "the local side of flows: NET/LEN (IPv4 or IPv6), like iftop's -F")
@@ -254,6 +255,7 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		links: true, netns: f.common.netns, ifaces: s.ifaces, anyReason: "check answers per interface", requireUp: true,
 		capture: live, filter: f.filter, localNet: f.localNet, promisc: f.promisc, agg: flows.By5Tuple,
 		sockets: live, names: live && !f.noDNS,
+		checkFirst: func(first *triage.LinksSample) ([]string, error) { return f.common.checkLinkSpeeds(s.cfg, first) },
 	})
 	if err != nil {
 		return verdict.Window{}, err

@@ -4,17 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
+	"netriage/sources/capture"
 	"netriage/sources/privs"
+	"netriage/triage"
+	"netriage/views/format"
 )
-
-// outputFormat is the value of --output.
-type outputFormat string
 
 // commonFlags are the flags shared by the live subcommands. A subcommand
 // registers the ones it supports with the add* methods, parses, then calls
@@ -36,15 +37,13 @@ type commonFlags struct {
 	outputs []string // allowed --output values, first is the default
 }
 
-// newFlagSet returns a flag set whose usage text is summary, then the flags.
-// Parse errors are returned, never printed or exited on.
-func newFlagSet(name, summary string, stderr io.Writer) *pflag.FlagSet {
+// newFlagSet returns a flag set for the subcommand name. Parse errors are
+// returned, never printed or exited on; --help is printed by parseFlags.
+func newFlagSet(name string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.Usage = func() {}
-	_ = summary
-	_ = stderr
 	return fs
 }
 
@@ -164,4 +163,53 @@ func (c *commonFlags) resolve() (configs.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// checkLinkSpeeds checks the interfaces that carry a capacity override
+// against s, a sample of the namespace being watched. A name given with
+// --link-speed must exist: it was typed for this run, and a typo would
+// otherwise be ignored without a word (usage error). A name that only the
+// config file's links.speeds gives may be missing, since one file can serve
+// several hosts and an interface can come up later (a VPN tunnel, a
+// container's veth): it comes back as a warning, and the override applies
+// once the interface appears.
+func (c *commonFlags) checkLinkSpeeds(cfg configs.Config, s *triage.LinksSample) (warnings []string, err error) {
+	fromFlag := map[string]bool{}
+	for _, ls := range c.linkSpeeds {
+		if name, _, err := configs.ParseLinkSpeed(ls); err == nil {
+			fromFlag[name] = true
+		}
+	}
+	var badFlag, badFile []string
+	for name := range cfg.Links.Speeds {
+		if _, ok := s.Iface(name); ok {
+			continue
+		}
+		if fromFlag[name] {
+			badFlag = append(badFlag, format.Sanitize(name, 40))
+		} else {
+			badFile = append(badFile, format.Sanitize(name, 40))
+		}
+	}
+	sort.Strings(badFlag)
+	sort.Strings(badFile)
+	if len(badFlag) > 0 {
+		return nil, usageErrorf("--link-speed %s: no such interface (interfaces: %s)", strings.Join(badFlag, ", "), linksExisting(s))
+	}
+	for _, n := range badFile {
+		warnings = append(warnings, fmt.Sprintf("config links.speeds: no interface %s here yet; its capacity applies if it appears", n))
+	}
+	return warnings, nil
+}
+
+// captureInputError marks a capture start error that the user's input
+// caused (a filter libpcap cannot compile, an interface that does not
+// exist) as a usage error; other errors (privileges, the kernel) stay as
+// they are.
+func captureInputError(err error) error {
+	var fe *capture.FilterError
+	if errors.As(err, &fe) || errors.Is(err, capture.ErrNoInterface) {
+		return usageErrorf("%w", err)
+	}
+	return err
 }

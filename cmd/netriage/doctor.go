@@ -63,7 +63,7 @@ type doctorReport struct {
 
 func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 	var cf commonFlags
-	fs := newFlagSet("doctor", doctorUsage, env.stderr)
+	fs := newFlagSet("doctor")
 	cf.addOutput(fs, "table", "json")
 	cf.addConfig(fs)
 	cf.addNetns(fs)
@@ -111,6 +111,13 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 		if rerr != nil {
 			rep.Checks = append(rep.Checks, doctorCheck{Name: "interface counters (netlink)", Detail: rerr.Error()})
 		} else {
+			warnings, err := cf.checkLinkSpeeds(cfg, &s)
+			if err != nil {
+				return fail(env, "doctor", err)
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(env.stderr, "netriage doctor: %s\n", w)
+			}
 			rep.Checks = append(rep.Checks, doctorCheck{Name: "interface counters (netlink)", OK: true,
 				Detail: fmt.Sprintf("%d interfaces; 'netriage links' works", len(s.Ifaces))})
 			user := cfg.Links.SpeedsBps()

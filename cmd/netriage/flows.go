@@ -91,7 +91,7 @@ func init() {
 
 func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	var f flowFlags
-	fs := newFlagSet("flows", flowsUsage, env.stderr)
+	fs := newFlagSet("flows")
 	f.common.addInterfaces(fs, "interface(s) to capture on, comma separated, or 'any' (default: any)")
 	f.registerDisplay(fs)
 	fs.BoolVarP(&f.promisc, "promiscuous", "p", false, "put the interfaces in promiscuous mode while capturing")

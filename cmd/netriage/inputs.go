@@ -61,6 +61,12 @@ type inputOptions struct {
 	onProgress func(read, size int64, packets uint64)
 	// clk is the clock of live runs (tests pass a fake; nil: the real one).
 	clk clock.Clock
+	// finalOnStop asks for one last step when ctx ends (a Last tick).
+	finalOnStop bool
+	// checkFirst, when set, checks the first link sample before anything
+	// else is opened (e.g. --link-speed names); its warnings show in every
+	// snapshot's Health.
+	checkFirst func(*triage.LinksSample) (warnings []string, err error)
 }
 
 // inputs are the opened inputs with the engine's configuration.
@@ -74,6 +80,8 @@ type inputs struct {
 	live    *capture.Live
 	file    *capture.FileFlows
 	names   *dns.Resolver
+	// clk is the wall clock (also of a file's progress lines).
+	clk clock.Clock
 	// mode is "capture", "capture file" or "socket counters (TCP only)".
 	mode string
 	// localDesc describes the local side rule for the capture's health.
@@ -138,6 +146,7 @@ func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
 	if o.clk == nil {
 		o.clk = clock.Real{}
 	}
+	in.clk = o.clk
 	in.cfg = engine.Config{
 		UserBps:     o.cfg.Links.SpeedsBps(),
 		Window:      o.cfg.Check.Window.D(),
@@ -146,7 +155,7 @@ func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
 		Attribution: attribConfig(o.cfg),
 	}
 	if o.links {
-		lr, err := links.Open(links.Options{Netns: o.netns})
+		lr, err := linksOpen(links.Options{Netns: o.netns})
 		if err != nil {
 			if errors.Is(err, links.ErrNetnsNotFound) {
 				return in, usageErrorf("%v", err)
@@ -162,7 +171,16 @@ func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
 		if in.watched, err = watchedInterfaces(&first, o.ifaces, o.anyReason, o.requireUp); err != nil {
 			return in, err
 		}
-		in.Links = lr
+		if o.checkFirst != nil {
+			warnings, err := o.checkFirst(&first)
+			if err != nil {
+				return in, err
+			}
+			for _, w := range warnings {
+				in.Absent = append(in.Absent, engine.Health{Input: "config", State: engine.StateDegraded, Why: w})
+			}
+		}
+		in.Links, in.FirstLinks = lr, &first
 		in.cfg.Watched = in.watched
 	}
 	if o.capture {
@@ -188,6 +206,7 @@ func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
 		in.Timeline = in.file
 	} else {
 		tl := clock.NewTimeline(o.clk, o.interval/time.Duration(in.cfg.SubSteps))
+		tl.FinalOnStop = o.finalOnStop
 		in.closers = append(in.closers, tl.Stop)
 		in.Timeline = tl
 	}
@@ -328,4 +347,20 @@ func watchedInterfaces(s *triage.LinksSample, named []string, anyReason string, 
 // attribConfig is the attribution's part of the config.
 func attribConfig(cfg configs.Config) attrib.Config {
 	return attrib.Config{ClosedGrace: cfg.Attribution.ClosedGrace.D()}
+}
+
+// linksReader is an opened interface-counter reader: a *links.Reader in
+// the binary.
+type linksReader interface {
+	Read() (triage.LinksSample, error)
+	Close() error
+}
+
+// linksOpen opens the counter reader; tests replace it with a fake.
+var linksOpen = func(o links.Options) (linksReader, error) {
+	r, err := links.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -13,10 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"netriage/sources/clock"
-	"netriage/sources/links"
-	"netriage/sources/sampler"
 	"netriage/triage"
+	"netriage/triage/engine"
 	"netriage/views/format"
 )
 
@@ -44,7 +41,7 @@ JSON output is NDJSON, one object per sample: see docs/json.md (section "Links")
 
 func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	var cf commonFlags
-	fs := newFlagSet("links", linksUsage, env.stderr)
+	fs := newFlagSet("links")
 	cf.addInterfaces(fs, "interfaces to show, comma separated (default: every interface that is up, except lo)")
 	cf.addTiming(fs)
 	cf.addOutput(fs, "table", "json", "csv")
@@ -65,52 +62,25 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail(env, "links", err)
 	}
-	r, err := linksOpen(links.Options{Netns: cf.netns})
-	if err != nil {
-		if errors.Is(err, links.ErrNetnsNotFound) {
-			return fail(env, "links", usageErrorf("%v", err))
-		}
-		return fail(env, "links", err)
-	}
-	defer r.Close()
-
 	if cf.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cf.duration)
 		defer cancel()
 	}
-	// The sampler owns the clock; its first snapshot (taken at once) is the
-	// baseline, the following ones are printed.
 	interval := cfg.Interval.D()
-	s := sampler.New(clock.Real{}, interval, r.Read)
-	ch := make(chan sampler.Snapshot[triage.LinksSample])
-	runCtx, stop := context.WithCancel(ctx)
-	sampling := make(chan struct{})
-	go func() { defer close(sampling); _ = s.Run(runCtx, ch) }()
-	// The sampler goroutine reads through r: it must have returned before
-	// r is closed (deferred above, so it runs after this) and before this
-	// goroutine takes a sample itself.
-	stopSampler := func() { stop(); <-sampling }
-	defer stopSampler()
-	var base sampler.Snapshot[triage.LinksSample]
-	select {
-	case base = <-ch:
-	case <-ctx.Done():
-		return exitOK
-	}
-	if base.Err != nil {
-		return fail(env, "links", base.Err)
-	}
-	names, err := linksSelect(&base.Data, cf.ifaces)
+	in, err := openInputs(ctx, inputOptions{cfg: cfg, links: true, netns: cf.netns, ifaces: cf.ifaces, requireUp: true, finalOnStop: true,
+		checkFirst: func(first *triage.LinksSample) ([]string, error) { return cf.checkLinkSpeeds(cfg, first) }})
 	if err != nil {
 		return fail(env, "links", err)
 	}
-	w := newLinksWriter(env.stdout, cf.output, cf.netns)
-	prev := linksStamp(base)
-	last := map[string]triage.IfaceSample{}
-	for _, i := range prev.Ifaces {
-		last[i.Name] = i
+	defer in.Close()
+	for _, h := range in.Absent {
+		fmt.Fprintf(env.stderr, "netriage links: %s\n", h.Why)
 	}
+	names := in.watched
+	w := newLinksWriter(env.stdout, cf.output, cf.netns)
+	var prev triage.LinksSample
+	last := map[string]triage.IfaceSample{}
 	emitted := 0
 	// A removed interface or namespace is reported in every sample (gone
 	// rows, netns_gone) and once on stderr. The run stops when nothing is
@@ -118,11 +88,12 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	// named with -i was removed.
 	removed := false
 	netnsGone := false
+	nothingLeft := false
+	var writeErr error
 	goneSince := map[string]time.Time{}
-	// emit writes the rows of snap against the previous sample; it
-	// returns true when nothing is left to sample.
-	emit := func(snap sampler.Snapshot[triage.LinksSample]) (bool, error) {
-		cur := linksStamp(snap)
+	// write writes the rows of cur against the previous sample; it
+	// returns false when nothing is left to sample.
+	write := func(cur triage.LinksSample) bool {
 		rows := triage.CompareLinks(&prev, &cur, cfg.Links.SpeedsBps())
 		rows = linksPick(rows, names, last)
 		if cur.NetnsGone != "" && !netnsGone {
@@ -145,125 +116,66 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 				}
 			}
 		}
-		if err := w.write(&cur, rows, goneSince); err != nil {
-			return false, err
+		if writeErr = w.write(&cur, rows, goneSince); writeErr != nil {
+			return false
 		}
 		for _, i := range cur.Ifaces {
 			last[i.Name] = i
 		}
 		prev = cur
 		emitted++
-		return netnsGone || left == 0, nil
+		nothingLeft = netnsGone || left == 0
+		return !nothingLeft && (cf.count == 0 || emitted < cf.count)
 	}
-	// end flushes the output and returns the exit code.
-	end := func(nothingLeft bool) int {
-		w.flush()
-		if nothingLeft {
-			fmt.Fprintln(env.stderr, "netriage links: no interface left to show: stopping")
-		}
-		if nothingLeft || removed {
-			return exitFailure
-		}
-		return exitOK
-	}
-	for {
-		var snap sampler.Snapshot[triage.LinksSample]
-		select {
-		case <-ctx.Done():
-			if emitted == 0 {
-				// The run ended before the first interval did (e.g.
-				// --duration 500ms with a 1 s interval): print the one
-				// sample there is, with rates over the time elapsed.
-				stopSampler()
-				snap = s.Take()
-				if snap.Err != nil {
-					return fail(env, "links", snap.Err)
-				}
-				fmt.Fprintf(env.stderr, "netriage links: the run ended %s after start, before the first %s interval: rates are over those %s (shorten --interval for more samples)\n",
-					linksRound(snap.Time.Sub(base.Time)), interval, linksRound(snap.Time.Sub(base.Time)))
-				stopNow, err := emit(snap)
-				if err != nil {
-					fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
-					return exitFailure
-				}
-				return end(stopNow)
+	var lastErr string
+	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+		for _, h := range s.Degraded() {
+			if h.Input == "links" && !s.LinksRead && h.Why != lastErr {
+				lastErr = h.Why
+				fmt.Fprintf(env.stderr, "netriage links: %s (retrying)\n", h.Why)
 			}
-			return end(false)
-		case snap = <-ch:
 		}
-		if snap.Err != nil {
-			fmt.Fprintf(env.stderr, "netriage links: %v (retrying)\n", snap.Err)
-			continue
+		if !s.LinksRead {
+			return !s.Last
 		}
-		stopNow, err := emit(snap)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "netriage links: write: %v\n", err)
-			return exitFailure
+		cur := *s.Links
+		cur.Seq = s.Seq
+		if s.Seq == 1 {
+			// The first sample is the baseline: rates need two.
+			prev = cur
+			for _, i := range cur.Ifaces {
+				last[i.Name] = i
+			}
+			return true
 		}
-		if stopNow {
-			return end(true)
+		if s.Last {
+			if emitted > 0 {
+				return false // a sample after the run's end is not printed
+			}
+			// The run ended before the first interval did (e.g.
+			// --duration 500ms with a 1 s interval): print the one sample
+			// there is, with rates over the time elapsed.
+			el := linksRound(cur.Time.Sub(s.Start))
+			fmt.Fprintf(env.stderr, "netriage links: the run ended %s after start, before the first %s interval: rates are over those %s (shorten --interval for more samples)\n", el, interval, el)
 		}
-		if cf.count > 0 && emitted >= cf.count {
-			return end(false)
-		}
+		return write(cur)
+	})
+	w.flush()
+	if writeErr != nil {
+		fmt.Fprintf(env.stderr, "netriage links: write: %v\n", writeErr)
+		return exitFailure
 	}
-}
-
-// linksReader is what links samples: a *links.Reader in the binary.
-type linksReader interface {
-	Read() (triage.LinksSample, error)
-	Close() error
-}
-
-// linksOpen opens the reader links samples; tests replace it.
-var linksOpen = func(o links.Options) (linksReader, error) {
-	r, err := links.Open(o)
-	if err != nil {
-		return nil, err
+	if nothingLeft {
+		fmt.Fprintln(env.stderr, "netriage links: no interface left to show: stopping")
 	}
-	return r, nil
+	if nothingLeft || removed {
+		return exitFailure
+	}
+	return exitOK
 }
 
 // linksRound rounds a duration for messages: milliseconds.
 func linksRound(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-
-// linksStamp copies the sampler's sequence number and time into the sample.
-func linksStamp(s sampler.Snapshot[triage.LinksSample]) triage.LinksSample {
-	d := s.Data
-	d.Seq, d.Time = s.Seq, s.Time
-	return d
-}
-
-// linksSelect returns the interface names to show: the named ones (all must
-// exist), or every interface that is up except loopback.
-func linksSelect(s *triage.LinksSample, named []string) ([]string, error) {
-	if len(named) == 0 {
-		var out []string
-		for _, i := range s.Ifaces {
-			if i.IsUp() && !i.Loopback {
-				out = append(out, i.Name)
-			}
-		}
-		if len(out) == 0 {
-			return nil, usageErrorf("no interface other than loopback is up; name one with -i (existing: %s)", linksExisting(s))
-		}
-		sort.Strings(out)
-		return out, nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range named {
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
-		if _, ok := s.Iface(n); !ok {
-			return nil, usageErrorf("unknown interface %q; existing interfaces: %s", format.Sanitize(n, 64), linksExisting(s))
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
 
 func linksExisting(s *triage.LinksSample) string {
 	names := make([]string, 0, len(s.Ifaces))

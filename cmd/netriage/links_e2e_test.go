@@ -117,7 +117,7 @@ func TestE2ELinksBadInput(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"unknown interface", []string{"links", "-i", "nr-nope0"}, []string{`unknown interface "nr-nope0"`, "existing interfaces:", "lo"}},
+		{"unknown interface", []string{"links", "-i", "nr-nope0"}, []string{`unknown interface "nr-nope0"`, "(interfaces: ", "lo"}},
 		{"bad interval", []string{"links", "--interval", "fast"}, []string{"--interval"}},
 		{"interval out of range", []string{"links", "--interval", "1ns"}, []string{"--interval", "out of range"}},
 		{"bad count", []string{"links", "--count", "-3"}, []string{"--count"}},

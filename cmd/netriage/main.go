@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"netriage/views/format"
@@ -19,7 +20,8 @@ import (
 
 // Exit codes shared by every subcommand. check uses the monitoring-plugin
 // convention (0 ok, 1 warning, 2 critical, 3 unknown); the other subcommands
-// use 0 for success, 2 for bad usage or input, 1 for runtime failures.
+// use 0 for success, 2 for bad usage or input, 1 for runtime failures. A
+// run stopped by a signal exits 128+n (see signalExit).
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -33,7 +35,7 @@ type command struct {
 	summary string
 	// run executes the subcommand with the arguments after its name and
 	// returns the process exit code. It writes results to stdout and
-	// diagnostics to stderr; ctx is cancelled on SIGINT/SIGTERM.
+	// diagnostics to stderr; ctx is cancelled on the stop signals.
 	run    func(ctx context.Context, env *cmdEnv, args []string) int
 	hidden bool
 }
@@ -45,6 +47,8 @@ type cmdEnv struct {
 	stderr io.Writer
 	// stderrIsTerminal reports whether progress lines may be drawn on stderr.
 	stderrIsTerminal bool
+	// catch, when set, makes more signals stop the run like stopSignals.
+	catch func(more ...os.Signal)
 }
 
 var commands = map[string]*command{}
@@ -59,11 +63,51 @@ func register(c *command) {
 // defaultCommand is what runs when no subcommand is named.
 var defaultCommand = "help"
 
+// stopSignals end any subcommand cleanly: the context is cancelled, so
+// captures close their sockets, writers flush and the terminal UI restores
+// the terminal (leaves the alternate screen, shows the cursor, restores the
+// tty mode) before the process exits. They are the catchable signals whose
+// default action ends the process, less those the Go runtime or termbox
+// use (SIGPROF, SIGURG, SIGIO) and the crash signals, which keep their
+// stack dump. SIGPIPE is caught only while the terminal UI runs (see
+// cmdEnv.catch): elsewhere Go's default ends the process quietly when
+// stdout is a closed pipe ('netriage flows | head').
+var stopSignals = []os.Signal{
+	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGVTALRM,
+	syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGPWR, syscall.SIGSTKFLT,
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := dispatch(ctx, &cmdEnv{stdout: os.Stdout, stderr: os.Stderr, stderrIsTerminal: isTerminal(os.Stderr)}, os.Args[1:])
-	stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, stopSignals...)
+	var caught atomic.Value // the first stop signal
+	go func() {
+		s := <-sigs
+		caught.Store(s)
+		cancel()
+		// A second signal does not wait for the clean stop.
+		os.Exit(signalExit(<-sigs))
+	}()
+	env := &cmdEnv{stdout: os.Stdout, stderr: os.Stderr, stderrIsTerminal: isTerminal(os.Stderr),
+		catch: func(more ...os.Signal) { signal.Notify(sigs, more...) }}
+	code := dispatch(ctx, env, os.Args[1:])
+	signal.Stop(sigs)
+	if s, ok := caught.Load().(os.Signal); ok {
+		code = signalExit(s)
+	}
 	os.Exit(code)
+}
+
+// signalExit is the exit code of a run stopped by signal s: 128+n, as a
+// shell reports a process killed by it (SIGHUP 129, SIGINT 130, SIGQUIT
+// 131, SIGTERM 143), whatever the subcommand would have returned.
+func signalExit(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return exitFailure
 }
 
 func dispatch(ctx context.Context, env *cmdEnv, args []string) int {

@@ -105,6 +105,8 @@ func TestIntegrationFileCapsReadNoForeignFile(t *testing.T) {
 		{"replay", secretPath},
 		{"replay", link},
 		{"replay", "--check", "--config", secretPath, link},
+		{"top", "--replay", secretPath},
+		{"top", "--config", secretPath},
 		{"procs", "--count", "1", "--proc", filepath.Join(dir, "proc")},
 	}
 	leaks := []string{"S3CRET", "root:", "$y$", "19000", "99999"}
@@ -183,12 +185,19 @@ func TestE2ENonRegularFilesRefused(t *testing.T) {
 		{"replay", dir},
 		{"links", "--count", "1", "--config", fifo},
 		{"flows", "--count", "1", "--config", "/dev/zero"},
+		{"top", "--replay", fifo},
 	}
+	// check answers bad input with the monitoring-plugin "unknown".
+	cases = append(cases, []string{"check", "--config", fifo})
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			_, stderr, code := runBin(t, bin, args...)
-			if code != exitUsage {
-				t.Errorf("exit %d, want %d; stderr: %s", code, exitUsage, stderr)
+			want := exitUsage
+			if args[0] == "check" {
+				want = exitUnknown
+			}
+			if code != want {
+				t.Errorf("exit %d, want %d; stderr: %s", code, want, stderr)
 			}
 			if !strings.Contains(stderr, "not a regular file") {
 				t.Errorf("stderr does not say why: %s", stderr)

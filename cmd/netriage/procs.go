@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -71,7 +72,7 @@ func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
 	case viewRemotes:
 		usage = remotesUsage
 	}
-	fs := newFlagSet(string(view), usage, nil)
+	fs := newFlagSet(string(view))
 	f.common.addInterfaces(fs, "interface(s) to capture on, comma separated, or 'any' (capture mode)")
 	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression (capture mode)")
 	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "do not resolve remote addresses to names")
@@ -113,6 +114,9 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 	if f.replay != "" {
 		return fail(env, string(view), usageErrorf("%s: a capture file has no processes or sockets, so %s cannot attribute its traffic; use 'netriage replay %s' for its flows and hosts", f.replay, view, f.replay))
 	}
+	if err := whoCheckInterfaces(f.common.ifaces); err != nil {
+		return fail(env, string(view), err)
+	}
 	mode, note, err := pickWhoSource(f.source)
 	if err != nil {
 		return fail(env, string(view), err)
@@ -124,6 +128,32 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 		fmt.Fprintf(env.stderr, "netriage %s: -i and -f apply to capture; socket-counter mode counts every TCP socket of every namespace\n", view)
 	}
 	return whoLoop(ctx, env, view, &f, cfg, mode)
+}
+
+// whoCheckInterfaces refuses -i names that are not interfaces of this
+// namespace, in socket-counter mode too (where -i is otherwise unused), so
+// a bad name fails the same way with or without capture privileges.
+func whoCheckInterfaces(names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return fmt.Errorf("list interfaces: %w", err)
+	}
+	have := map[string]bool{"any": true}
+	all := make([]string, 0, len(ifs))
+	for _, i := range ifs {
+		have[i.Name] = true
+		all = append(all, format.Sanitize(i.Name, 32))
+	}
+	sort.Strings(all)
+	for _, n := range names {
+		if !have[n] {
+			return usageErrorf("unknown interface %q (interfaces: %s)", format.Sanitize(n, 40), strings.Join(all, ", "))
+		}
+	}
+	return nil
 }
 
 // pickWhoSource decides between capture and socket-counter mode.

@@ -43,7 +43,7 @@ func init() {
 func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	var f flowFlags
 	var realtime, check bool
-	fs := newFlagSet("replay", replayUsage, env.stderr)
+	fs := newFlagSet("replay")
 	f.registerDisplay(fs)
 	fs.BoolVar(&realtime, "realtime", false, "pace the replay at the capture's own speed")
 	fs.BoolVar(&check, "check", false, "give the saturation verdict for the file (needs --link-speed)")
@@ -100,14 +100,15 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if check {
 		agg = flows.By5Tuple
 	}
-	prog := &replayProgress{env: env, clk: clock.Real{}}
-	prog.start = prog.clk.Now()
+	prog := &replayProgress{env: env}
 	in, err := openInputs(ctx, inputOptions{cfg: cfg, interval: interval, capture: true, replay: path, realtime: realtime,
 		filter: f.filter, localNet: f.localNet, agg: agg, names: !f.noDNS && !check, onProgress: prog.update})
 	if err != nil {
 		return failR(err)
 	}
 	defer in.Close()
+	prog.clk = in.clk
+	prog.start = in.clk.Now()
 	var names func(netip.Addr) string
 	if in.names != nil {
 		names = in.names.Name

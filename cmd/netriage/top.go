@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
-	"time"
+	"syscall"
 
-	"netriage/sources/clock"
+	"netriage/configs"
+	"netriage/triage/engine"
 	"netriage/views"
+	"netriage/views/format"
 	"netriage/views/tui"
 )
 
@@ -25,23 +29,22 @@ work like iftop's; press h for help, q to quit. See docs/tui.md.`
 
 // topFlags are top's own flags; capture flags keep iftop's letters.
 type topFlags struct {
-	common    commonFlags
-	filter    string
-	localNet  string
-	ports     bool
-	noDNS     bool
-	noPorts   bool
-	bytes     bool
-	promisc   bool
-	replay    string
-	demo      bool
-	view      string
-	startTick int
+	common   commonFlags
+	filter   string
+	localNet string
+	ports    bool
+	noDNS    bool
+	noPorts  bool
+	bytes    bool
+	promisc  bool
+	replay   string
+	demo     bool
+	view     string
 }
 
 func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	var tf topFlags
-	fs := newFlagSet("top", topUsage, env.stderr)
+	fs := newFlagSet("top")
 	tf.common.addInterfaces(fs, "interfaces to watch, comma separated (default: every interface that is up)")
 	fs.StringVarP(&tf.filter, "filter", "f", "", "capture filter in tcpdump syntax")
 	fs.StringVarP(&tf.localNet, "net-filter", "F", "", "the local network, net/len (IPv4 or IPv6): decides sent and received")
@@ -53,8 +56,6 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.StringVar(&tf.replay, "replay", "", "browse a pcap or pcapng file instead of live traffic")
 	fs.BoolVar(&tf.demo, "demo", false, "show built-in demonstration data (no privileges needed)")
 	fs.StringVar(&tf.view, "view", "", "view at start: flows, procs, conns, remotes, links (default from config: flows)")
-	fs.IntVar(&tf.startTick, "demo-start", 0, "first tick of the demo data (tests)")
-	_ = fs.MarkHidden("demo-start")
 	tf.common.addTiming(fs)
 	tf.common.addLinkSpeed(fs)
 	tf.common.addNetns(fs)
@@ -85,10 +86,6 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	if !ok {
 		return fail(env, "top", usageErrorf("--view %q: use flows, procs, conns, remotes or links", viewName))
 	}
-	if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
-		return fail(env, "top", usageErrorf("needs a terminal; for scripts use 'netriage flows', 'links' or 'check' with --output json"))
-	}
-
 	st := views.NewUIState(view)
 	st.Bytes = cfg.UI.Bytes || tf.bytes
 	st.DNS = !tf.noDNS
@@ -101,50 +98,99 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		defer cancel()
 	}
 	host := tui.New(st)
-	clk := clock.Real{}
-	interval := cfg.Interval.D()
+	// The sources are opened (and bad interfaces, filters or files refused)
+	// before the terminal is checked and taken over.
+	var run func(context.Context)
 	switch {
 	case tf.demo:
-		go runDemoSource(ctx, clk, interval, tf.startTick, host)
+		run = func(ctx context.Context) { runDemo(ctx, cfg, host) }
 	case tf.replay != "":
 		rp, err := topReplaySetup(ctx, &tf, cfg, host)
 		if err != nil {
 			return fail(env, "top", err)
 		}
 		defer rp.Close()
-		engineCtx, stopEngine := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); rp.Run(engineCtx) }()
-		defer func() { stopEngine(); <-done }()
+		run = rp.Run
 	default:
-		live, err := topLiveSetup(ctx, &tf, cfg, clk, host)
+		live, err := topLiveSetup(ctx, &tf, cfg, nil, host)
 		if err != nil {
 			return fail(env, "top", err)
 		}
 		defer live.Close()
-		engineCtx, stopEngine := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); live.Run(engineCtx) }()
-		defer func() { stopEngine(); <-done }()
+		run = live.Run
 	}
-	if err := host.Run(ctx); err != nil {
+	if err := topTerminal(os.Getenv("TERM"), isTerminal(os.Stdin), isTerminal(os.Stdout)); err != nil {
 		return fail(env, "top", err)
 	}
-	return exitOK
+	if env.catch != nil {
+		// Only a kill sends SIGPIPE here (the UI writes to the terminal):
+		// it must restore the terminal too.
+		env.catch(syscall.SIGPIPE)
+	}
+	engineCtx, stopEngine := context.WithCancel(ctx)
+	done := make(chan struct{})
+	host.Go(func() { defer close(done); run(engineCtx) })
+	err = host.Run(ctx)
+	stopEngine()
+	<-done
+	if err == nil {
+		err = host.Err() // a panic while the engine stopped
+	}
+	var pe *tui.PanicError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &pe):
+		// The terminal is restored: print the panic where it can be read.
+		fmt.Fprintf(env.stderr, "netriage top: internal error: %s\nThe terminal was restored. Please report this with the trace below.\n\n%s", format.Sanitize(fmt.Sprint(pe.Value), 500), pe.Stack)
+		return exitFailure
+	case errors.Is(err, tui.ErrTerminal):
+		return fail(env, "top", usageErrorf("%v\n%s", err, topTermAdvice(os.Getenv("TERM"))))
+	}
+	return fail(env, "top", err)
 }
 
-// runDemoSource publishes the demo model once per interval until ctx ends.
-func runDemoSource(ctx context.Context, clk clock.Clock, interval time.Duration, tick int, host *tui.Host) {
-	host.Publish(views.Demo(clk.Now(), tick))
-	t := clk.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C():
-			tick++
-			host.Publish(views.Demo(now, tick))
-		}
+// topGoodTerms are TERM values the terminal UI is known to drive (termbox
+// reads their terminfo entries or has them built in).
+const topGoodTerms = "xterm-256color or xterm (most terminal emulators), screen-256color or tmux-256color (inside screen or tmux), linux (the console)"
+
+// topTerminal checks, before the terminal is taken over, that there is an
+// interactive terminal the UI can drive: stdin and stdout are terminals
+// and TERM names a terminal with cursor addressing.
+func topTerminal(term string, stdinTTY, stdoutTTY bool) error {
+	switch {
+	case !stdinTTY || !stdoutTTY:
+		return usageErrorf("needs an interactive terminal on stdin and stdout; for scripts use 'netriage flows', 'procs', 'links' or 'check' with --output json, which work anywhere")
+	case term == "" || term == "dumb":
+		return usageErrorf("%s", topTermAdvice(term))
 	}
+	return nil
+}
+
+// topTermAdvice says which TERM the UI needs.
+func topTermAdvice(term string) string {
+	what := "TERM is not set"
+	if term != "" {
+		what = fmt.Sprintf("TERM=%s is not a terminal the UI can drive", format.Sanitize(term, 40))
+	}
+	return what + ": set TERM to the terminal's type, e.g. " + topGoodTerms +
+		"; the other subcommands ('netriage flows', 'procs', 'links', 'check') need no terminal and work anywhere"
+}
+
+// demoModel is the model of the demo at tick; a variable so that a test
+// build can make the engine fail (see top_testpanic.go).
+var demoModel = views.Demo
+
+// runDemo publishes the demo model at every step of an engine with no
+// input but its clock, until ctx ends.
+func runDemo(ctx context.Context, cfg configs.Config, host *tui.Host) {
+	in, err := openInputs(ctx, inputOptions{cfg: cfg})
+	if err != nil {
+		return
+	}
+	defer in.Close()
+	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+		host.Publish(demoModel(s.Time, int(s.Seq-1)))
+		return true
+	})
 }

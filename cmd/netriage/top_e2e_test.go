@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,11 +42,17 @@ func topBin(t *testing.T) string {
 // command that runs the binary (ip netns exec, setpriv), or empty.
 func startTUIWith(t *testing.T, w, h int, prefix, args string) *tmuxSession {
 	t.Helper()
-	bin := topBin(t)
+	return startTUICmd(t, w, h, prefix+" "+topBin(t)+" "+args)
+}
+
+// startTUICmd runs the shell command line cmd in a w×h tmux window.
+func startTUICmd(t *testing.T, w, h int, cmdline string) *tmuxSession {
+	t.Helper()
+	topBin(t)
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("nr-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	// After the program exits, print its status and keep the pane open so
 	// the test can check the restored terminal.
-	cmd := fmt.Sprintf("%s %s %s; echo EXIT=$?; sleep 120", prefix, bin, args)
+	cmd := fmt.Sprintf("%s; echo EXIT=$?; sleep 120", cmdline)
 	s.tmux("new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd)
 	s.tmux("set-option", "-g", "window-size", "manual")
 	sock := strings.TrimSpace(s.tmux("display-message", "-p", "#{socket_path}"))
@@ -68,6 +75,69 @@ func (s *tmuxSession) tmux(args ...string) string {
 }
 
 func (s *tmuxSession) screen() string { return s.tmux("capture-pane", "-p") }
+
+// joined is the screen and its scrollback with wrapped lines joined, for
+// long messages.
+func (s *tmuxSession) joined() string { return s.tmux("capture-pane", "-p", "-J", "-S", "-") }
+
+// binPID returns the PID of the program the pane's shell started (its
+// child), waiting for it to appear.
+func (s *tmuxSession) binPID() int {
+	s.t.Helper()
+	shell := strings.TrimSpace(s.tmux("display-message", "-p", "#{pane_pid}"))
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
+		if err != nil {
+			s.t.Fatalf("children of the pane's shell: %v", err)
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			pid, err := strconv.Atoi(f[0])
+			if err == nil {
+				return pid
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("the pane's shell %s started no program", shell)
+	return 0
+}
+
+// termState describes the pane's terminal: whether the alternate screen
+// is on, whether the cursor is shown, and the tty's mode (stty -a).
+type termState struct {
+	alternate, cursor bool
+	stty              string
+}
+
+func (s *tmuxSession) termState() termState {
+	s.t.Helper()
+	f := strings.Fields(s.tmux("display-message", "-p", "#{alternate_on} #{cursor_flag} #{pane_tty}"))
+	if len(f) != 3 {
+		s.t.Fatalf("tmux formats: %q", f)
+	}
+	out, err := exec.Command("stty", "-F", f[2], "-a").CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("stty -F %s -a: %v: %s", f[2], err, out)
+	}
+	return termState{alternate: f[0] == "1", cursor: f[1] == "1", stty: string(out)}
+}
+
+// checkRestored fails the test unless the pane's terminal is back to what
+// a shell expects: main screen, cursor shown, canonical mode with echo and
+// signals.
+func (s *tmuxSession) checkRestored(what string) {
+	s.t.Helper()
+	st := s.termState()
+	if st.alternate || !st.cursor {
+		s.t.Errorf("%s: alternate screen on %v, cursor shown %v; want the main screen and the cursor back", what, st.alternate, st.cursor)
+	}
+	for _, mode := range []string{"icanon", "echo", "isig", "icrnl"} {
+		if !regexp.MustCompile(`(^|\s)` + mode + `(\s|$)`).MatchString(st.stty) {
+			s.t.Errorf("%s: tty mode lacks %s (still raw):\n%s", what, mode, st.stty)
+		}
+	}
+}
 
 func (s *tmuxSession) keys(keys ...string) { s.tmux(append([]string{"send-keys"}, keys...)...) }
 
@@ -92,7 +162,7 @@ func (s *tmuxSession) waitFor(want string, absent bool) string {
 }
 
 func TestE2ETopViewsAndKeys(t *testing.T) {
-	s := startTUI(t, 120, 40, "--demo --demo-start 3 --interval 200ms")
+	s := startTUI(t, 120, 40, "--demo --interval 200ms")
 	start := time.Now()
 	s.waitFor("Flows: host pairs", false)
 	t.Logf("first frame after %v (includes tmux start-up)", time.Since(start))
@@ -349,4 +419,121 @@ func TestE2ETopReplay(t *testing.T) {
 	s.waitFor("sort cumulative", false)
 	s.keys("q")
 	s.waitFor("EXIT=0", false)
+}
+
+// TestE2ETopSignalsRestoreTerminal sends each stop signal to the running
+// UI: it must leave the alternate screen, show the cursor, restore the
+// tty mode and exit 128+n, without a goroutine dump.
+func TestE2ETopSignalsRestoreTerminal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGPIPE} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := startTUI(t, 100, 30, "--demo --interval 200ms")
+			s.waitFor("[F Flows]", false)
+			if st := s.termState(); !st.alternate || st.cursor {
+				t.Fatalf("the UI runs without the alternate screen (%v) or with the cursor shown (%v)", st.alternate, st.cursor)
+			}
+			if err := syscall.Kill(s.binPID(), sig); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("EXIT=%d", 128+int(sig))
+			scr := s.waitUntil(want, 5*time.Second, func(scr string) bool { return strings.Contains(scr, "EXIT=") })
+			if !strings.Contains(scr, want) {
+				t.Errorf("exit status: want %s:\n%s", want, scr)
+			}
+			if strings.Contains(scr, "[F Flows]") || strings.Contains(scr, "goroutine ") {
+				t.Errorf("screen after %v still shows the UI or a goroutine dump:\n%s", sig, scr)
+			}
+			s.checkRestored(sig.String())
+		})
+	}
+}
+
+// TestE2ETopFilterTakesFastKeys types '/' and the filter text in one
+// tmux send-keys call, so they arrive in one read: every key after '/'
+// must go to the filter (q must not quit, n p s i must not toggle), five
+// times in a row.
+func TestE2ETopFilterTakesFastKeys(t *testing.T) {
+	s := startTUI(t, 120, 40, "--demo --interval 200ms")
+	scr := s.waitFor("[F Flows]", false)
+	status := func(scr string) string {
+		lines := strings.Split(strings.TrimRight(scr, "\n"), "\n")
+		return strings.TrimSpace(lines[len(lines)-1])
+	}
+	before := status(scr)
+	for i := range 5 {
+		for _, text := range []string{"psql", "nginx"} {
+			s.keys("/", text)
+			scr = s.waitFor("/"+text+"█", false)
+			if strings.Contains(scr, "EXIT=") {
+				t.Fatalf("round %d: /%s quit the UI:\n%s", i, text, scr)
+			}
+			s.keys("Escape")
+			scr = s.waitFor("/"+text+"█", true)
+			time.Sleep(100 * time.Millisecond) // a key right after Esc reads as Alt+key
+			if got := status(scr); got != before {
+				t.Errorf("round %d: /%s changed the state: status %q, was %q", i, text, got, before)
+			}
+			for _, want := range []string{"Flows: host pairs", "backup-1.lab.example"} {
+				if !strings.Contains(scr, want) {
+					t.Errorf("round %d: after /%s the screen lacks %q (a key toggled ports, source or names):\n%s", i, text, want, scr)
+				}
+			}
+		}
+	}
+	// Applied with Enter in the same read, the filter holds the whole text.
+	s.keys("/", "rsync", "Enter")
+	s.waitFor(`filter "rsync"`, false)
+	s.keys("q")
+	s.waitFor("EXIT=0", false)
+}
+
+// TestE2ETopTerminalChecks: without a usable TERM or without a terminal
+// the UI says which TERM works and that the other subcommands need none,
+// exits 2, and leaves the terminal untouched.
+func TestE2ETopTerminalChecks(t *testing.T) {
+	bin := topBin(t)
+	for _, tc := range []struct{ name, env, want string }{
+		{"dumb", "env TERM=dumb", "TERM=dumb is not a terminal the UI can drive"},
+		{"unset", "env -u TERM", "TERM is not set"},
+		{"vt100", "env TERM=vt100", "TERM=vt100 is not a terminal the UI can drive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startTUICmd(t, 200, 30, tc.env+" "+bin+" --demo")
+			s.waitFor("EXIT=", false)
+			scr := s.joined()
+			for _, want := range []string{tc.want, "xterm-256color", "tmux-256color", "work anywhere", "EXIT=2"} {
+				if !strings.Contains(scr, want) {
+					t.Errorf("screen lacks %q:\n%s", want, scr)
+				}
+			}
+			s.checkRestored("TERM " + tc.name)
+		})
+	}
+	t.Run("stdout not a terminal", func(t *testing.T) {
+		_, errOut, code := runBin(t, bin, "--demo")
+		if code != exitUsage || !strings.Contains(errOut, "needs an interactive terminal") || !strings.Contains(errOut, "work anywhere") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+}
+
+// TestE2ETopPanicRestoresTerminal builds the binary with the test-only
+// tag that makes the demo engine panic, and checks that the terminal is
+// restored before the panic and its stack are printed.
+func TestE2ETopPanicRestoresTerminal(t *testing.T) {
+	topBin(t)
+	bin := filepath.Join(t.TempDir(), "netriage-testpanic")
+	out, err := exec.Command("go", "build", "-tags", "netriage_testpanic", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the test binary: %v: %s", err, out)
+	}
+	s := startTUICmd(t, 200, 50, "env NETRIAGE_TEST_PANIC=engine "+bin+" --demo --interval 300ms")
+	s.waitFor("EXIT=", false)
+	scr := s.joined()
+	for _, want := range []string{"netriage top: internal error: test panic in the demo engine", "The terminal was restored", "runDemoSource", "EXIT=1"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("screen lacks %q:\n%s", want, scr)
+		}
+	}
+	s.checkRestored("panic")
 }

@@ -9,6 +9,7 @@ import (
 	"netriage/configs"
 	"netriage/sources/clock"
 	"netriage/sources/privs"
+	"netriage/triage"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views"
@@ -46,6 +47,7 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 		capture:   true, captureOptional: true,
 		filter: tf.filter, localNet: tf.localNet, promisc: tf.promisc, agg: flows.By5Tuple,
 		sockets: true, names: !tf.noDNS,
+		checkFirst: func(first *triage.LinksSample) ([]string, error) { return tf.common.checkLinkSpeeds(cfg, first) },
 	})
 	if err != nil {
 		return nil, err

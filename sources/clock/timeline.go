@@ -12,9 +12,15 @@ import (
 // ticker started at the first call, so no tick is missed while a step runs.
 // It is the engine's Timeline for live inputs.
 type Timeline struct {
+	// FinalOnStop makes the Next that sees ctx done return one last tick
+	// (Last, at the clock's time) before it reports the end: a run cut
+	// short still gets a step at its end.
+	FinalOnStop bool
+
 	c      Clock
 	period time.Duration
 	t      Ticker
+	ended  bool
 }
 
 // NewTimeline returns a Timeline on c with the given period.
@@ -24,8 +30,11 @@ func NewTimeline(c Clock, period time.Duration) *Timeline {
 
 // Next returns the next tick, or false when ctx is done.
 func (l *Timeline) Next(ctx context.Context) (engine.Tick, bool) {
-	if ctx.Err() != nil {
+	if l.ended {
 		return engine.Tick{}, false
+	}
+	if ctx.Err() != nil {
+		return l.stop()
 	}
 	if l.t == nil {
 		l.t = l.c.NewTicker(l.period)
@@ -33,10 +42,18 @@ func (l *Timeline) Next(ctx context.Context) (engine.Tick, bool) {
 	}
 	select {
 	case <-ctx.Done():
-		return engine.Tick{}, false
+		return l.stop()
 	case <-l.t.C():
 		return engine.Tick{Time: l.c.Now()}, true
 	}
+}
+
+func (l *Timeline) stop() (engine.Tick, bool) {
+	l.ended = true
+	if l.FinalOnStop && l.t != nil {
+		return engine.Tick{Time: l.c.Now(), Last: true}, true
+	}
+	return engine.Tick{}, false
 }
 
 // Stop releases the ticker.

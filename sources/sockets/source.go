@@ -1,14 +1,12 @@
 package sockets
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
 	"time"
 
-	"netriage/sources/clock"
 	"netriage/sources/privs"
 	"netriage/triage/attrib"
 )
@@ -178,27 +176,4 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	tab.Health.UnreadablePIDs = unreadable
 	tab.Health.FullScans = s.cache.fullScans
 	return tab, nil
-}
-
-// Run refreshes every interval (clock c) and sends each table to out,
-// dropping a table when out is full so a slow reader always gets the newest.
-// It returns nil when ctx is cancelled, or the first error of Refresh.
-func (s *Source) Run(ctx context.Context, c clock.Clock, interval time.Duration, out chan<- *attrib.SocketTable) error {
-	t := c.NewTicker(interval)
-	defer t.Stop()
-	for {
-		tab, err := s.Refresh(c.Now())
-		if err != nil {
-			return err
-		}
-		select {
-		case out <- tab:
-		default:
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C():
-		}
-	}
 }

@@ -51,6 +51,9 @@ type Inputs struct {
 	Timeline Timeline
 	// Links, when set, gives the interface counters (none for a file).
 	Links LinksReader
+	// FirstLinks, when set, is a sample Links gave just before the run (to
+	// check the interfaces): the first step uses it instead of reading.
+	FirstLinks *triage.LinksSample
 	// Flows, when set, gives the captured flows; without it and with
 	// Sockets, flows come from the sockets' own byte counters (TCP only).
 	Flows FlowSource
@@ -278,7 +281,13 @@ func (e *Engine) stepLinks(s *Snapshot) {
 	if e.in.Links == nil {
 		return
 	}
-	cur, err := e.in.Links.Read()
+	var cur triage.LinksSample
+	var err error
+	if f := e.in.FirstLinks; f != nil && e.prev == nil {
+		cur = *f
+	} else {
+		cur, err = e.in.Links.Read()
+	}
 	cur.Time = s.Time
 	e.linkErr = err
 	if err != nil {

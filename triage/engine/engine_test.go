@@ -368,3 +368,15 @@ func (l *dipLinks) Read() (triage.LinksSample, error) {
 	return triage.LinksSample{Ifaces: []triage.IfaceSample{{Name: "eth0", Index: 2, OperState: "up", AdminUp: true,
 		Counters: triage.IfaceCounters{TxBytes: l.tx}, EthtoolSpeedBps: 100_000_000}}}, nil
 }
+
+// A sample read before the run (to check the interfaces) is the first
+// step's: the counters are not read twice at start.
+func TestFirstLinksUsed(t *testing.T) {
+	l := &links{tx: 1000}
+	first, _ := l.Read()
+	e := New(Inputs{Timeline: every(time.Second, 2), Links: l, FirstLinks: &first}, Config{})
+	snaps := collect(e)
+	if l.n != 2 || snaps[1].LinkRows[0].Rates.TxBps != 8000 {
+		t.Errorf("%d reads, tx %v bit/s; want 2 reads and 8000", l.n, snaps[1].LinkRows[0].Rates.TxBps)
+	}
+}

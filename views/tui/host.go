@@ -10,12 +10,23 @@
 // redraw; the redraw, on the UI goroutine, reads the newest model. Since
 // gocui's Update spawns a goroutine per call and does not keep order, at
 // most one redraw request is outstanding at a time.
+//
+// # Restoring the terminal
+//
+// Run restores the terminal (leaves the alternate screen, shows the cursor,
+// restores the tty mode) whenever it returns: a quit key, the context's end
+// (the command cancels it on SIGINT, SIGTERM, SIGHUP, SIGQUIT and the other
+// stop signals), or a panic on the UI goroutine or in a function started
+// with Go, which Run then returns as a *PanicError for the caller to print
+// on the restored terminal.
 package tui
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"strings"
 	"sync/atomic"
 
 	"github.com/jroimartin/gocui"
@@ -29,10 +40,58 @@ type Host struct {
 	latest  atomic.Pointer[views.Model]
 	pending atomic.Bool
 	g       atomic.Pointer[gocui.Gui]
+	crash   atomic.Pointer[PanicError]
 
 	// UI goroutine only.
 	shown *views.Model
 	frame *views.Frame
+	quit  bool
+}
+
+// ErrTerminal is wrapped by Run's error when the terminal library cannot
+// start: no terminal, or a TERM it does not know. The terminal is left
+// untouched then.
+var ErrTerminal = errors.New("cannot start the terminal UI")
+
+// PanicError is a panic caught by the host, with the stack where it
+// happened; the terminal was restored before it was returned.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("internal error: %v", e.Value) }
+
+// Go runs f on a new goroutine. A panic in f ends the UI as a quit would,
+// restoring the terminal, and Run returns it as a *PanicError (Err reports
+// one that comes after Run returned).
+func (h *Host) Go(f func()) {
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				h.fail(&PanicError{Value: r, Stack: debug.Stack()})
+			}
+		}()
+		f()
+	}()
+}
+
+// Err returns the first panic caught by the host, or nil.
+func (h *Host) Err() error {
+	if pe := h.crash.Load(); pe != nil {
+		return pe
+	}
+	return nil
+}
+
+// fail records the first panic and asks the UI loop to stop.
+func (h *Host) fail(pe *PanicError) {
+	if !h.crash.CompareAndSwap(nil, pe) {
+		return
+	}
+	if g := h.g.Load(); g != nil {
+		g.Update(func(*gocui.Gui) error { return gocui.ErrQuit })
+	}
 }
 
 // New returns a host starting in state st (which it owns from now on).
@@ -60,13 +119,18 @@ func (h *Host) Publish(m *views.Model) {
 func (h *Host) Run(ctx context.Context) (err error) {
 	g, err := gocui.NewGui(gocui.OutputNormal)
 	if err != nil {
-		return fmt.Errorf("start terminal UI: %w (is this a terminal?)", err)
+		// termbox fails before it changes the tty mode or the screen.
+		return fmt.Errorf("%w: %s", ErrTerminal, strings.TrimPrefix(err.Error(), "termbox: "))
 	}
 	defer func() {
 		h.g.Store(nil)
 		g.Close()
 		if r := recover(); r != nil {
-			err = fmt.Errorf("terminal UI: internal error: %v", r)
+			pe := &PanicError{Value: r, Stack: debug.Stack()}
+			h.crash.CompareAndSwap(nil, pe)
+		}
+		if pe := h.crash.Load(); pe != nil {
+			err = pe
 		}
 	}()
 	g.InputEsc = true
@@ -75,6 +139,9 @@ func (h *Host) Run(ctx context.Context) (err error) {
 		return err
 	}
 	h.g.Store(g)
+	if h.crash.Load() != nil { // a panic before the UI started
+		return nil
+	}
 	stop := context.AfterFunc(ctx, func() {
 		g.Update(func(*gocui.Gui) error { return gocui.ErrQuit })
 	})
@@ -85,34 +152,43 @@ func (h *Host) Run(ctx context.Context) (err error) {
 	return nil
 }
 
-// mainScopeViews are the views that receive the main-scope keys: whichever
-// of them is current (never the filter line, whose editor gets the keys).
-var mainScopeViews = []string{views.PaneStatus, views.PaneTooSmall, views.PaneMain, views.PaneDetail}
-
+// bind registers every key of the table on every view. The handler does
+// not look at which view gocui has focused: views.UIState.HandleKey decides
+// from the state alone whether the key edits the filter or runs its action,
+// since keys that arrive in the same read as '/' are dispatched before the
+// next layout moves the focus to the filter line. Keys the table does not
+// bind reach the focused view's editor (see editor), which routes them the
+// same way.
 func (h *Host) bind(g *gocui.Gui) error {
 	for _, b := range views.Bindings {
-		act := b.Action
-		handler := func(*gocui.Gui, *gocui.View) error {
-			if h.st.Apply(act, h.frame) {
-				return gocui.ErrQuit
-			}
-			return nil
-		}
-		names := []string{""}
-		if b.Scope == views.ScopeMain {
-			names = mainScopeViews
-		}
 		for _, k := range b.Keys {
+			handler := func(*gocui.Gui, *gocui.View) error { return h.key(k) }
 			for _, gk := range gocuiKeys(k) {
-				for _, n := range names {
-					if err := g.SetKeybinding(n, gk, gocui.ModNone, handler); err != nil {
-						return fmt.Errorf("bind key %s: %w", k, err)
-					}
+				if err := g.SetKeybinding("", gk, gocui.ModNone, handler); err != nil {
+					return fmt.Errorf("bind key %s: %w", k, err)
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// key handles one key press on the UI goroutine.
+func (h *Host) key(k views.Key) error {
+	if h.quit || h.st.HandleKey(k, h.frame) {
+		h.quit = true
+		return gocui.ErrQuit
+	}
+	return nil
+}
+
+// editor receives the keys no binding matched (letters typed into the
+// filter, Backspace, Ctrl-U) on whichever view is focused. An editor cannot
+// return an error, so a quit it causes is returned by the next layout.
+func (h *Host) editor() gocui.Editor {
+	return gocui.EditorFunc(func(_ *gocui.View, key gocui.Key, ch rune, _ gocui.Modifier) {
+		_ = h.key(viewsKey(key, ch))
+	})
 }
 
 // gocuiKeys maps a views key to the gocui key(s) that produce it.
@@ -183,6 +259,9 @@ func viewsKey(key gocui.Key, ch rune) views.Key {
 // layout is gocui's manager: it runs on the UI goroutine before every
 // flush, builds the frame from the newest model and writes the panes.
 func (h *Host) layout(g *gocui.Gui) error {
+	if h.quit {
+		return gocui.ErrQuit
+	}
 	if !h.st.Paused || h.shown == nil {
 		if m := h.latest.Load(); m != nil {
 			h.shown = m
@@ -207,11 +286,11 @@ func (h *Host) layout(g *gocui.Gui) error {
 		v.Frame = r.Framed
 		v.Wrap = false
 		v.Title = f.Title(name)
-		if name == views.PaneFilter {
+		switch name {
+		case views.PaneStatus, views.PaneTooSmall, views.PaneFilter:
+			// The views that can be focused: see bind.
 			v.Editable = true
-			v.Editor = gocui.EditorFunc(func(_ *gocui.View, key gocui.Key, ch rune, _ gocui.Modifier) {
-				h.st.FilterInput(viewsKey(key, ch))
-			})
+			v.Editor = h.editor()
 		}
 		v.Clear()
 		if err := views.WriteANSI(v, f.Pane(name)); err != nil {
