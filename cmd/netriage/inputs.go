@@ -180,7 +180,14 @@ func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
 				in.Absent = append(in.Absent, engine.Health{Input: "config", State: engine.StateDegraded, Why: w})
 			}
 		}
-		in.Links, in.FirstLinks = lr, &first
+		in.Links = lr
+		if !o.capture {
+			// Nothing else starts: the first step can take this sample
+			// instead of reading again. With a capture it would be older
+			// than the capture's first counts, and the window's counters
+			// would cover more than its flows.
+			in.FirstLinks = &first
+		}
 		in.cfg.Watched = in.watched
 	}
 	if o.capture {
@@ -207,6 +214,12 @@ func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
 	} else {
 		tl := clock.NewTimeline(o.clk, o.interval/time.Duration(in.cfg.SubSteps))
 		tl.FinalOnStop = o.finalOnStop
+		if in.live != nil {
+			// The first step's flow counts must trail the wire as much as
+			// every later one's, or a window from it misses what the
+			// capture still held at its end.
+			tl.Delay = 2 * in.live.Lag()
+		}
 		in.closers = append(in.closers, tl.Stop)
 		in.Timeline = tl
 	}

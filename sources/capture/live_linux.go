@@ -413,6 +413,10 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 	return s
 }
 
+// Lag is how far the capture's counts may trail the wire: a packet waits
+// up to this long in a ring block the kernel has not handed over yet.
+func (l *Live) Lag() time.Duration { return liveBlockTimeout }
+
 // SetAggregation changes the grouping of later snapshots.
 func (l *Live) SetAggregation(a flows.Aggregation) { l.acc.SetAggregation(a) }
 

@@ -16,6 +16,10 @@ type Timeline struct {
 	// (Last, at the clock's time) before it reports the end: a run cut
 	// short still gets a step at its end.
 	FinalOnStop bool
+	// Delay holds the first tick back this long (e.g. until a capture
+	// that trails the wire has run as long as it trails, so the first
+	// step's counts lag like every later one's).
+	Delay time.Duration
 
 	c      Clock
 	period time.Duration
@@ -37,6 +41,16 @@ func (l *Timeline) Next(ctx context.Context) (engine.Tick, bool) {
 		return l.stop()
 	}
 	if l.t == nil {
+		if l.Delay > 0 {
+			d := l.c.NewTicker(l.Delay)
+			select {
+			case <-ctx.Done():
+				d.Stop()
+				return l.stop()
+			case <-d.C():
+				d.Stop()
+			}
+		}
 		l.t = l.c.NewTicker(l.period)
 		return engine.Tick{Time: l.c.Now()}, true
 	}

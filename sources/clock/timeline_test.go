@@ -29,3 +29,31 @@ func TestTimeline(t *testing.T) {
 		t.Error("tick after cancel")
 	}
 }
+
+func TestTimelineDelayAndFinal(t *testing.T) {
+	start := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	f := NewFake(start)
+	tl := NewTimeline(f, time.Second)
+	tl.Delay, tl.FinalOnStop = 100*time.Millisecond, true
+	defer tl.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan time.Time, 1)
+	go func() {
+		tk, _ := tl.Next(ctx)
+		got <- tk.Time
+	}()
+	for len(got) == 0 {
+		f.Advance(10 * time.Millisecond)
+		time.Sleep(time.Millisecond)
+	}
+	if at := <-got; at.Before(start.Add(100 * time.Millisecond)) {
+		t.Errorf("first tick at %s, before the delay", at.Sub(start))
+	}
+	cancel()
+	if tk, ok := tl.Next(ctx); !ok || !tk.Last {
+		t.Errorf("after cancel: %+v %v, want one Last tick", tk, ok)
+	}
+	if _, ok := tl.Next(ctx); ok {
+		t.Error("a tick after the Last one")
+	}
+}
