@@ -16,9 +16,10 @@ type Timeline struct {
 	// (Last, at the clock's time) before it reports the end: a run cut
 	// short still gets a step at its end.
 	FinalOnStop bool
-	// Delay holds the first tick back this long (e.g. until a capture
-	// that trails the wire has run as long as it trails, so the first
-	// step's counts lag like every later one's).
+	// Delay holds the first tick back this long in real time (e.g. until
+	// a capture that trails the wire has run as long as it trails, so the
+	// first step's counts lag like every later one's). It waits on a real
+	// timer, not on the clock: what it waits for is the kernel's.
 	Delay time.Duration
 
 	c      Clock
@@ -42,13 +43,12 @@ func (l *Timeline) Next(ctx context.Context) (engine.Tick, bool) {
 	}
 	if l.t == nil {
 		if l.Delay > 0 {
-			d := l.c.NewTicker(l.Delay)
+			d := time.NewTimer(l.Delay)
 			select {
 			case <-ctx.Done():
 				d.Stop()
 				return l.stop()
-			case <-d.C():
-				d.Stop()
+			case <-d.C:
 			}
 		}
 		l.t = l.c.NewTicker(l.period)
