@@ -7,3 +7,5 @@ type (
 	flowsJSON = output.FlowsRecord
 	flowJSON  = output.FlowRecord
 )
+
+type whoRecord = output.WhoRecord
