@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 
+	"netriage/sources/dns"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views/format"
+	"netriage/views/output"
 )
 
 const flowsUsage = `Usage: netriage flows [flags]
@@ -77,12 +81,12 @@ func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
 	return agg, key, nil
 }
 
-func (f *flowFlags) writer(env *cmdEnv, names func(netip.Addr) string) *flowsWriter {
-	fw := &flowsWriter{w: env.stdout, format: f.common.output, units: format.Units{Bytes: f.bytes, IEC: f.iec}, limit: f.limit, names: names}
+func (f *flowFlags) writer(env *cmdEnv, names func(netip.Addr) string) *output.FlowsWriter {
+	o := output.FlowsOptions{Format: f.common.output, Units: format.Units{Bytes: f.bytes, IEC: f.iec}, Limit: f.limit, Names: names}
 	if !f.noPorts {
-		fw.ports = portName
+		o.Ports = portName
 	}
-	return fw
+	return output.NewFlowsWriter(env.stdout, o)
 }
 
 func init() {
@@ -137,7 +141,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 		n++
 		fs := *s.Flows
 		flows.Sort(fs.Flows, key)
-		if writeErr = fw.write(fs, false, nil); writeErr != nil {
+		if writeErr = fw.Write(fs, false, nil); writeErr != nil {
 			return false
 		}
 		c, d := f.common.count, f.common.duration
@@ -148,4 +152,41 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// servicePorts is the port-name table of -N's opposite: the built-in
+// table overlaid with /etc/services, loaded on first use.
+var servicePorts = sync.OnceValue(func() *dns.Ports {
+	p, _ := dns.LoadPorts(dns.DefaultServicesPath) // on error: the built-in table
+	return p
+})
+
+// serviceName is a port's service name, "" when it has none.
+func serviceName(proto flows.Proto, p uint16) string {
+	return servicePorts().Name(uint8(proto), p)
+}
+
+// portName labels a port with its service name, or its number.
+func portName(proto flows.Proto, p uint16) string {
+	return servicePorts().Label(uint8(proto), p)
+}
+
+// parseAggregation maps --aggregate values (and -P) to an aggregation.
+func parseAggregation(s string, ports bool) (flows.Aggregation, error) {
+	switch strings.ToLower(s) {
+	case "", "hosts", "pairs":
+		if ports {
+			return flows.ByHostPort, nil
+		}
+		return flows.ByHostPair, nil
+	case "ports":
+		return flows.ByHostPort, nil
+	case "5tuple", "flows":
+		return flows.By5Tuple, nil
+	case "source", "s", "src":
+		return flows.BySource, nil
+	case "destination", "d", "dst":
+		return flows.ByDestination, nil
+	}
+	return 0, usageErrorf("--aggregate %q: use hosts, ports, 5tuple, source or destination", s)
 }

@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"netriage/triage"
 	"netriage/triage/engine"
 	"netriage/views/format"
+	"netriage/views/output"
 )
 
 func init() {
@@ -78,7 +74,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "netriage links: %s\n", h.Why)
 	}
 	names := in.watched
-	w := newLinksWriter(env.stdout, cf.output, cf.netns)
+	w := output.NewLinksWriter(env.stdout, cf.output, cf.netns)
 	var prev triage.LinksSample
 	last := map[string]triage.IfaceSample{}
 	emitted := 0
@@ -116,7 +112,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 				}
 			}
 		}
-		if writeErr = w.write(&cur, rows, goneSince); writeErr != nil {
+		if writeErr = w.Write(&cur, rows, goneSince); writeErr != nil {
 			return false
 		}
 		for _, i := range cur.Ifaces {
@@ -160,7 +156,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		return write(cur)
 	})
-	w.flush()
+	w.Flush()
 	if writeErr != nil {
 		fmt.Fprintf(env.stderr, "netriage links: write: %v\n", writeErr)
 		return exitFailure
@@ -209,287 +205,4 @@ func linksPick(rows []triage.LinkRow, names []string, last map[string]triage.Ifa
 			Rates: triage.IfaceRates{Note: triage.NoteGone}, Gone: true})
 	}
 	return out
-}
-
-// linksJSON is one NDJSON line (docs/json.md (section "Links")).
-type linksJSON struct {
-	Seq        uint64           `json:"seq"`
-	Time       string           `json:"time"`
-	IntervalS  float64          `json:"interval_s"`
-	Netns      string           `json:"netns"`
-	NetnsGone  bool             `json:"netns_gone"`
-	Interfaces []linksIfaceJSON `json:"interfaces"`
-	Warnings   []string         `json:"warnings"`
-}
-
-type linksIfaceJSON struct {
-	Name            string   `json:"name"`
-	Index           int      `json:"index"`
-	Kind            string   `json:"kind"`
-	OperState       string   `json:"oper_state"`
-	AdminUp         bool     `json:"admin_up"`
-	MTU             int      `json:"mtu"`
-	Gone            bool     `json:"gone"`
-	GoneSince       *string  `json:"gone_since"`
-	Note            string   `json:"note"`
-	CapacityBps     *uint64  `json:"capacity_bps"`
-	CapacitySource  string   `json:"capacity_source"`
-	EthtoolSpeedBps *uint64  `json:"ethtool_speed_bps"`
-	SysfsSpeedBps   *uint64  `json:"sysfs_speed_bps"`
-	Addresses       []string `json:"addresses"`
-
-	RxBytes   uint64 `json:"rx_bytes"`
-	TxBytes   uint64 `json:"tx_bytes"`
-	RxPackets uint64 `json:"rx_packets"`
-	TxPackets uint64 `json:"tx_packets"`
-	RxErrors  uint64 `json:"rx_errors"`
-	TxErrors  uint64 `json:"tx_errors"`
-	RxDropped uint64 `json:"rx_dropped"`
-	TxDropped uint64 `json:"tx_dropped"`
-
-	RxBytesDelta   *uint64 `json:"rx_bytes_delta"`
-	TxBytesDelta   *uint64 `json:"tx_bytes_delta"`
-	RxPacketsDelta *uint64 `json:"rx_packets_delta"`
-	TxPacketsDelta *uint64 `json:"tx_packets_delta"`
-
-	RxBps         *float64        `json:"rx_bps"`
-	TxBps         *float64        `json:"tx_bps"`
-	RxPacketsPerS *float64        `json:"rx_packets_per_s"`
-	TxPacketsPerS *float64        `json:"tx_packets_per_s"`
-	RxErrorsPerS  *float64        `json:"rx_errors_per_s"`
-	TxErrorsPerS  *float64        `json:"tx_errors_per_s"`
-	RxDroppedPerS *float64        `json:"rx_dropped_per_s"`
-	TxDroppedPerS *float64        `json:"tx_dropped_per_s"`
-	RxCapacityBps *uint64         `json:"rx_capacity_bps"`
-	RxCapSource   string          `json:"rx_capacity_source"`
-	RxUtilization *float64        `json:"rx_utilization"`
-	TxUtilization *float64        `json:"tx_utilization"`
-	Qdisc         *linksQdiscJSON `json:"qdisc"`
-}
-
-type linksQdiscJSON struct {
-	Kind           string   `json:"kind"`
-	Children       int      `json:"children"`
-	Bytes          uint64   `json:"bytes"`
-	Packets        uint64   `json:"packets"`
-	Drops          uint64   `json:"drops"`
-	Overlimits     uint64   `json:"overlimits"`
-	Requeues       uint64   `json:"requeues"`
-	BacklogBytes   uint64   `json:"backlog_bytes"`
-	BacklogPackets uint64   `json:"backlog_packets"`
-	ShaperRateBps  *uint64  `json:"shaper_rate_bps"`
-	DropsDelta     *uint64  `json:"drops_delta"`
-	DropsPerS      *float64 `json:"drops_per_s"`
-	OverlimitsPerS *float64 `json:"overlimits_per_s"`
-	RequeuesPerS   *float64 `json:"requeues_per_s"`
-	SentBps        *float64 `json:"sent_bps"`
-}
-
-func linksPtr[T any](v T) *T { return &v }
-
-func linksNonZero(v uint64) *uint64 {
-	if v == 0 {
-		return nil
-	}
-	return &v
-}
-
-func linksToJSON(row triage.LinkRow, goneSince map[string]time.Time) linksIfaceJSON {
-	s, r := row.Sample, row.Rates
-	c := s.Counters
-	j := linksIfaceJSON{
-		Name: format.Sanitize(s.Name, 0), Index: s.Index, Kind: s.Kind, OperState: s.OperState,
-		AdminUp: s.AdminUp, MTU: s.MTU, Gone: row.Gone, Note: r.Note,
-		CapacitySource:  string(row.Capacity.Source),
-		EthtoolSpeedBps: linksNonZero(s.EthtoolSpeedBps), SysfsSpeedBps: linksNonZero(s.SysfsSpeedBps),
-		Addresses: []string{},
-		RxBytes:   c.RxBytes, TxBytes: c.TxBytes, RxPackets: c.RxPackets, TxPackets: c.TxPackets,
-		RxErrors: c.RxErrors, TxErrors: c.TxErrors, RxDropped: c.RxDropped, TxDropped: c.TxDropped,
-		RxUtilization: row.RxUtilization, TxUtilization: row.TxUtilization,
-	}
-	if row.Gone {
-		j.OperState = "gone"
-		if t, ok := goneSince[s.Name]; ok {
-			j.GoneSince = linksPtr(t.UTC().Format(time.RFC3339Nano))
-		}
-	}
-	if row.Capacity.Known {
-		j.CapacityBps = linksPtr(row.Capacity.Bps)
-	}
-	j.RxCapSource = string(row.RxCapacity.Source)
-	if row.RxCapacity.Known {
-		j.RxCapacityBps = linksPtr(row.RxCapacity.Bps)
-	}
-	for _, a := range s.Addrs {
-		j.Addresses = append(j.Addresses, a.String())
-	}
-	if r.Valid {
-		d := r.Delta
-		j.RxBytesDelta, j.TxBytesDelta = linksPtr(d.RxBytes), linksPtr(d.TxBytes)
-		j.RxPacketsDelta, j.TxPacketsDelta = linksPtr(d.RxPackets), linksPtr(d.TxPackets)
-		j.RxBps, j.TxBps = linksPtr(r.RxBps), linksPtr(r.TxBps)
-		j.RxPacketsPerS, j.TxPacketsPerS = linksPtr(r.RxPacketsPerSec), linksPtr(r.TxPacketsPerSec)
-		j.RxErrorsPerS, j.TxErrorsPerS = linksPtr(r.RxErrorsPerSec), linksPtr(r.TxErrorsPerSec)
-		j.RxDroppedPerS, j.TxDroppedPerS = linksPtr(r.RxDroppedPerSec), linksPtr(r.TxDroppedPerSec)
-	}
-	if q := s.Qdisc; q != nil && !row.Gone {
-		jq := &linksQdiscJSON{Kind: q.Kind, Children: q.Children, Bytes: q.Bytes, Packets: q.Packets,
-			Drops: q.Drops, Overlimits: q.Overlimits, Requeues: q.Requeues,
-			BacklogBytes: q.BacklogBytes, BacklogPackets: q.BacklogPackets, ShaperRateBps: linksNonZero(q.ShaperRateBps)}
-		if qr := r.Qdisc; r.Valid && qr != nil {
-			jq.DropsDelta = linksPtr(qr.DropsDelta)
-			jq.DropsPerS, jq.OverlimitsPerS, jq.RequeuesPerS = linksPtr(qr.DropsPerSec), linksPtr(qr.OverlimitsPerSec), linksPtr(qr.RequeuesPerSec)
-			jq.SentBps = linksPtr(qr.SentBps)
-		}
-		j.Qdisc = jq
-	}
-	return j
-}
-
-// linksWriter writes samples as a table, NDJSON or CSV.
-type linksWriter struct {
-	w       io.Writer
-	format  string
-	netns   string
-	csv     *csv.Writer
-	started bool
-}
-
-func newLinksWriter(w io.Writer, format, netns string) *linksWriter {
-	lw := &linksWriter{w: w, format: format, netns: netns}
-	if format == "csv" {
-		lw.csv = csv.NewWriter(w)
-	}
-	return lw
-}
-
-func (lw *linksWriter) flush() {
-	if lw.csv != nil {
-		lw.csv.Flush()
-	}
-}
-
-// write writes one sample; goneSince has the time each gone row was first
-// missing.
-func (lw *linksWriter) write(s *triage.LinksSample, rows []triage.LinkRow, goneSince map[string]time.Time) error {
-	interval := 0.0
-	for _, r := range rows {
-		if r.Rates.Interval > 0 {
-			interval = r.Rates.Interval.Seconds()
-			break
-		}
-	}
-	switch lw.format {
-	case "json":
-		out := linksJSON{Seq: s.Seq, Time: s.Time.UTC().Format(time.RFC3339Nano), IntervalS: interval,
-			Netns: format.Sanitize(lw.netns, 0), NetnsGone: s.NetnsGone != "", Interfaces: make([]linksIfaceJSON, 0, len(rows)), Warnings: []string{}}
-		for _, r := range rows {
-			out.Interfaces = append(out.Interfaces, linksToJSON(r, goneSince))
-		}
-		for _, w := range s.Warnings {
-			out.Warnings = append(out.Warnings, format.Sanitize(w, 0))
-		}
-		b, err := json.Marshal(out)
-		if err != nil {
-			return fmt.Errorf("links: encode json: %w", err)
-		}
-		_, err = lw.w.Write(append(b, '\n'))
-		return err
-	case "csv":
-		return lw.writeCSV(s, rows, goneSince)
-	}
-	return lw.writeTable(s, rows, interval)
-}
-
-var linksCSVHeader = []string{"time", "seq", "name", "oper_state", "capacity_bps", "capacity_source",
-	"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped",
-	"rx_bps", "tx_bps", "rx_utilization", "tx_utilization",
-	"qdisc_kind", "qdisc_drops", "qdisc_backlog_bytes", "qdisc_overlimits", "qdisc_drops_per_s"}
-
-func (lw *linksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow, goneSince map[string]time.Time) error {
-	if !lw.started {
-		lw.started = true
-		if err := lw.csv.Write(linksCSVHeader); err != nil {
-			return err
-		}
-	}
-	u := func(p *uint64) string {
-		if p == nil {
-			return ""
-		}
-		return strconv.FormatUint(*p, 10)
-	}
-	f := func(p *float64) string {
-		if p == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*p, 'f', -1, 64)
-	}
-	for _, r := range rows {
-		j := linksToJSON(r, goneSince)
-		rec := []string{s.Time.UTC().Format(time.RFC3339Nano), strconv.FormatUint(s.Seq, 10), j.Name, j.OperState,
-			u(j.CapacityBps), j.CapacitySource,
-			strconv.FormatUint(j.RxBytes, 10), strconv.FormatUint(j.TxBytes, 10),
-			strconv.FormatUint(j.RxPackets, 10), strconv.FormatUint(j.TxPackets, 10),
-			strconv.FormatUint(j.RxErrors, 10), strconv.FormatUint(j.TxErrors, 10),
-			strconv.FormatUint(j.RxDropped, 10), strconv.FormatUint(j.TxDropped, 10),
-			f(j.RxBps), f(j.TxBps), f(j.RxUtilization), f(j.TxUtilization), "", "", "", "", ""}
-		if q := j.Qdisc; q != nil {
-			rec[18], rec[19], rec[20], rec[21], rec[22] = q.Kind, strconv.FormatUint(q.Drops, 10),
-				strconv.FormatUint(q.BacklogBytes, 10), strconv.FormatUint(q.Overlimits, 10), f(q.DropsPerS)
-		}
-		if err := lw.csv.Write(rec); err != nil {
-			return err
-		}
-	}
-	lw.csv.Flush()
-	return lw.csv.Error()
-}
-
-func (lw *linksWriter) writeTable(s *triage.LinksSample, rows []triage.LinkRow, interval float64) error {
-	tw := tabwriter.NewWriter(lw.w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s  sample %d  interval %.2fs\n", s.Time.Local().Format("15:04:05"), s.Seq, interval)
-	fmt.Fprintln(tw, "IFACE\tSTATE\tMTU\tCAPACITY\tSOURCE\tRX\tTX\tRX UTIL\tTX UTIL\tRX PKT/S\tTX PKT/S\tERR+DROP/S\tQDISC\tQ DROPS/S\tBACKLOG")
-	na := "-"
-	for _, r := range rows {
-		sm, rt := r.Sample, r.Rates
-		state := sm.OperState
-		if r.Gone {
-			state = "gone"
-		}
-		capS := na
-		if r.Capacity.Known {
-			capS = format.Rate(float64(r.Capacity.Bps)/8, format.Units{})
-		}
-		rx, tx, rxp, txp, errs := na, na, na, na, na
-		if rt.Valid {
-			rx, tx = format.Rate(rt.RxBps/8, format.Units{}), format.Rate(rt.TxBps/8, format.Units{})
-			rxp, txp = strconv.FormatFloat(rt.RxPacketsPerSec, 'f', 0, 64), strconv.FormatFloat(rt.TxPacketsPerSec, 'f', 0, 64)
-			errs = strconv.FormatFloat(rt.RxErrorsPerSec+rt.TxErrorsPerSec+rt.RxDroppedPerSec+rt.TxDroppedPerSec, 'f', 0, 64)
-		} else if rt.Note != "" {
-			rx = rt.Note
-		}
-		pct := func(p *float64) string {
-			if p == nil {
-				return na
-			}
-			return format.Percent(*p)
-		}
-		qk, qd, qb := na, na, na
-		if q := sm.Qdisc; q != nil && !r.Gone {
-			qk = q.Kind
-			qb = format.Bytes(q.BacklogBytes, false)
-			if rt.Valid && rt.Qdisc != nil {
-				qd = strconv.FormatFloat(rt.Qdisc.DropsPerSec, 'f', 0, 64)
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			format.Sanitize(sm.Name, 32), state, sm.MTU, capS, r.Capacity.Source, rx, tx,
-			pct(r.RxUtilization), pct(r.TxUtilization), rxp, txp, errs, qk, qd, qb)
-	}
-	for _, w := range s.Warnings {
-		fmt.Fprintf(tw, "warning: %s\n", format.Sanitize(w, 200))
-	}
-	fmt.Fprintln(tw)
-	return tw.Flush()
 }

@@ -124,7 +124,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		if !check && interval > 0 && writeErr == nil {
 			replayTidy(&snap, path)
 			flows.Sort(snap.Flows, key)
-			writeErr = fw.write(snap, false, nil)
+			writeErr = fw.Write(snap, false, nil)
 		}
 		return true
 	})
@@ -154,7 +154,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		notes = append(notes, "incomplete: "+rerr.Error())
 	}
 	if writeErr == nil {
-		writeErr = fw.write(snap, true, notes)
+		writeErr = fw.Write(snap, true, notes)
 	}
 	if writeErr != nil {
 		fmt.Fprintf(env.stderr, "netriage replay: write: %v\n", writeErr)

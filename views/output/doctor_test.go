@@ -1,0 +1,63 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func doctorTestReport() DoctorReport {
+	gbit, shaper := uint64(1_000_000_000), uint64(100_000_000)
+	return DoctorReport{
+		EUID: 1000,
+		Capabilities: []DoctorCap{
+			{Name: "CAP_NET_RAW", Have: true, Needs: "packet capture (flows, remotes, per-flow rates; -p too)"},
+			{Name: "CAP_NET_ADMIN", Needs: "some netlink queries"},
+			{Name: "CAP_DAC_READ_SEARCH", Needs: "reading other users' /proc/PID/fd (process attribution)"},
+			{Name: "CAP_SYS_PTRACE", Needs: "reading other users' /proc/PID/fd links (process attribution)"},
+		},
+		Checks: []DoctorCheck{
+			{Name: "interface counters (netlink)", OK: true, Detail: "3 interfaces; 'netriage links' works"},
+			{Name: "link capacity", OK: true, Detail: "1 interface(s) up with unknown capacity: no utilisation % for them", Fix: "give it with --link-speed IF=RATE or links.speeds in the config file"},
+			{Name: "packet capture (AF_PACKET)", OK: true, Detail: "flows, remotes and per-flow rates work"},
+			{Name: "process attribution (/proc/PID/fd)", Detail: "cannot read /proc/1/fd (uid 0): traffic of other users' processes stays unattributed",
+				Fix: "run with sudo, or: sudo setcap cap_net_raw,cap_net_admin,cap_dac_read_search,cap_sys_ptrace+ep /usr/local/bin/netriage"},
+		},
+		Interfaces: []DoctorIface{
+			{Name: "eth0", OperState: "up", CapacityBps: &gbit, CapacitySource: "ethtool", Qdisc: "fq_codel"},
+			{Name: "veth-lab", OperState: "up", CapacityBps: &shaper, CapacitySource: "shaper:tbf", Qdisc: "tbf"},
+			{Name: "wg0", OperState: "unknown", CapacitySource: "unknown", Qdisc: "-"},
+		},
+	}
+}
+
+func TestDoctorGolden(t *testing.T) {
+	missing := doctorTestReport()
+	allOK := doctorTestReport()
+	allOK.Checks = allOK.Checks[:3]
+	allOK.AllOK = true
+	hostile := doctorTestReport()
+	hostile.Checks = []DoctorCheck{{Name: "interface counters (netlink)", Detail: "netns \x1b[2Jlab: " + strings.Repeat("x", 400)},
+		{Name: "packet capture (AF_PACKET)", Detail: "cannot open a packet socket (operation not permitted)", Fix: "sudo setcap cap_net_raw+ep /tmp/evil\x1b]0;t\x07/netriage"}}
+	hostile.Interfaces = []DoctorIface{{Name: "veth\x1b[31m-" + strings.Repeat("n", 40), OperState: "up", CapacitySource: "unknown", Qdisc: "noqueue"}}
+	noIfaces := doctorTestReport()
+	noIfaces.Interfaces = nil
+	noIfaces.Checks = []DoctorCheck{{Name: "interface counters (netlink)", Detail: "open netns lab: no such file or directory", Fix: "check the --netns value; entering another namespace needs root"}}
+	tests := []struct {
+		name string
+		rep  DoctorReport
+	}{
+		{"missing", missing}, {"all-ok", allOK}, {"hostile", hostile}, {"no-interfaces", noIfaces},
+	}
+	for _, tc := range tests {
+		for _, f := range []string{"table", "json"} {
+			t.Run(tc.name+"/"+f, func(t *testing.T) {
+				var b bytes.Buffer
+				if err := WriteDoctor(&b, tc.rep, f); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, "doctor_"+tc.name+"."+f, b.Bytes())
+			})
+		}
+	}
+}

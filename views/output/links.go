@@ -1,0 +1,310 @@
+package output
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"netriage/triage"
+	"netriage/views/format"
+)
+
+// LinksRecord is one NDJSON line of links (docs/json.md, section "Links").
+type LinksRecord struct {
+	Seq        uint64             `json:"seq"`
+	Time       string             `json:"time"`
+	IntervalS  float64            `json:"interval_s"`
+	Netns      string             `json:"netns"`
+	NetnsGone  bool               `json:"netns_gone"`
+	Interfaces []LinksIfaceRecord `json:"interfaces"`
+	Warnings   []string           `json:"warnings"`
+}
+
+// LinksIfaceRecord is one interface of a LinksRecord.
+type LinksIfaceRecord struct {
+	Name            string   `json:"name"`
+	Index           int      `json:"index"`
+	Kind            string   `json:"kind"`
+	OperState       string   `json:"oper_state"`
+	AdminUp         bool     `json:"admin_up"`
+	MTU             int      `json:"mtu"`
+	Gone            bool     `json:"gone"`
+	GoneSince       *string  `json:"gone_since"`
+	Note            string   `json:"note"`
+	CapacityBps     *uint64  `json:"capacity_bps"`
+	CapacitySource  string   `json:"capacity_source"`
+	EthtoolSpeedBps *uint64  `json:"ethtool_speed_bps"`
+	SysfsSpeedBps   *uint64  `json:"sysfs_speed_bps"`
+	Addresses       []string `json:"addresses"`
+
+	RxBytes   uint64 `json:"rx_bytes"`
+	TxBytes   uint64 `json:"tx_bytes"`
+	RxPackets uint64 `json:"rx_packets"`
+	TxPackets uint64 `json:"tx_packets"`
+	RxErrors  uint64 `json:"rx_errors"`
+	TxErrors  uint64 `json:"tx_errors"`
+	RxDropped uint64 `json:"rx_dropped"`
+	TxDropped uint64 `json:"tx_dropped"`
+
+	RxBytesDelta   *uint64 `json:"rx_bytes_delta"`
+	TxBytesDelta   *uint64 `json:"tx_bytes_delta"`
+	RxPacketsDelta *uint64 `json:"rx_packets_delta"`
+	TxPacketsDelta *uint64 `json:"tx_packets_delta"`
+
+	RxBps         *float64          `json:"rx_bps"`
+	TxBps         *float64          `json:"tx_bps"`
+	RxPacketsPerS *float64          `json:"rx_packets_per_s"`
+	TxPacketsPerS *float64          `json:"tx_packets_per_s"`
+	RxErrorsPerS  *float64          `json:"rx_errors_per_s"`
+	TxErrorsPerS  *float64          `json:"tx_errors_per_s"`
+	RxDroppedPerS *float64          `json:"rx_dropped_per_s"`
+	TxDroppedPerS *float64          `json:"tx_dropped_per_s"`
+	RxCapacityBps *uint64           `json:"rx_capacity_bps"`
+	RxCapSource   string            `json:"rx_capacity_source"`
+	RxUtilization *float64          `json:"rx_utilization"`
+	TxUtilization *float64          `json:"tx_utilization"`
+	Qdisc         *LinksQdiscRecord `json:"qdisc"`
+}
+
+// LinksQdiscRecord is an interface's root qdisc in a LinksIfaceRecord.
+type LinksQdiscRecord struct {
+	Kind           string   `json:"kind"`
+	Children       int      `json:"children"`
+	Bytes          uint64   `json:"bytes"`
+	Packets        uint64   `json:"packets"`
+	Drops          uint64   `json:"drops"`
+	Overlimits     uint64   `json:"overlimits"`
+	Requeues       uint64   `json:"requeues"`
+	BacklogBytes   uint64   `json:"backlog_bytes"`
+	BacklogPackets uint64   `json:"backlog_packets"`
+	ShaperRateBps  *uint64  `json:"shaper_rate_bps"`
+	DropsDelta     *uint64  `json:"drops_delta"`
+	DropsPerS      *float64 `json:"drops_per_s"`
+	OverlimitsPerS *float64 `json:"overlimits_per_s"`
+	RequeuesPerS   *float64 `json:"requeues_per_s"`
+	SentBps        *float64 `json:"sent_bps"`
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func nonZero(v uint64) *uint64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+func linksIfaceRecordOf(row triage.LinkRow, goneSince map[string]time.Time) LinksIfaceRecord {
+	s, r := row.Sample, row.Rates
+	c := s.Counters
+	j := LinksIfaceRecord{
+		Name: format.Sanitize(s.Name, 0), Index: s.Index, Kind: s.Kind, OperState: s.OperState,
+		AdminUp: s.AdminUp, MTU: s.MTU, Gone: row.Gone, Note: r.Note,
+		CapacitySource:  string(row.Capacity.Source),
+		EthtoolSpeedBps: nonZero(s.EthtoolSpeedBps), SysfsSpeedBps: nonZero(s.SysfsSpeedBps),
+		Addresses: []string{},
+		RxBytes:   c.RxBytes, TxBytes: c.TxBytes, RxPackets: c.RxPackets, TxPackets: c.TxPackets,
+		RxErrors: c.RxErrors, TxErrors: c.TxErrors, RxDropped: c.RxDropped, TxDropped: c.TxDropped,
+		RxUtilization: row.RxUtilization, TxUtilization: row.TxUtilization,
+	}
+	if row.Gone {
+		j.OperState = "gone"
+		if t, ok := goneSince[s.Name]; ok {
+			j.GoneSince = ptr(t.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	if row.Capacity.Known {
+		j.CapacityBps = ptr(row.Capacity.Bps)
+	}
+	j.RxCapSource = string(row.RxCapacity.Source)
+	if row.RxCapacity.Known {
+		j.RxCapacityBps = ptr(row.RxCapacity.Bps)
+	}
+	for _, a := range s.Addrs {
+		j.Addresses = append(j.Addresses, a.String())
+	}
+	if r.Valid {
+		d := r.Delta
+		j.RxBytesDelta, j.TxBytesDelta = ptr(d.RxBytes), ptr(d.TxBytes)
+		j.RxPacketsDelta, j.TxPacketsDelta = ptr(d.RxPackets), ptr(d.TxPackets)
+		j.RxBps, j.TxBps = ptr(r.RxBps), ptr(r.TxBps)
+		j.RxPacketsPerS, j.TxPacketsPerS = ptr(r.RxPacketsPerSec), ptr(r.TxPacketsPerSec)
+		j.RxErrorsPerS, j.TxErrorsPerS = ptr(r.RxErrorsPerSec), ptr(r.TxErrorsPerSec)
+		j.RxDroppedPerS, j.TxDroppedPerS = ptr(r.RxDroppedPerSec), ptr(r.TxDroppedPerSec)
+	}
+	if q := s.Qdisc; q != nil && !row.Gone {
+		jq := &LinksQdiscRecord{Kind: q.Kind, Children: q.Children, Bytes: q.Bytes, Packets: q.Packets,
+			Drops: q.Drops, Overlimits: q.Overlimits, Requeues: q.Requeues,
+			BacklogBytes: q.BacklogBytes, BacklogPackets: q.BacklogPackets, ShaperRateBps: nonZero(q.ShaperRateBps)}
+		if qr := r.Qdisc; r.Valid && qr != nil {
+			jq.DropsDelta = ptr(qr.DropsDelta)
+			jq.DropsPerS, jq.OverlimitsPerS, jq.RequeuesPerS = ptr(qr.DropsPerSec), ptr(qr.OverlimitsPerSec), ptr(qr.RequeuesPerSec)
+			jq.SentBps = ptr(qr.SentBps)
+		}
+		j.Qdisc = jq
+	}
+	return j
+}
+
+// LinksWriter writes samples as a table, NDJSON or CSV.
+// The CSV header comes once, before the first sample.
+type LinksWriter struct {
+	w       io.Writer
+	format  string
+	netns   string
+	csv     *csv.Writer
+	started bool
+}
+
+// NewLinksWriter returns a writer of samples to w in outFormat ("table",
+// "json" or "csv"); netns is the --netns value the records name.
+func NewLinksWriter(w io.Writer, outFormat, netns string) *LinksWriter {
+	lw := &LinksWriter{w: w, format: outFormat, netns: netns}
+	if outFormat == "csv" {
+		lw.csv = csv.NewWriter(w)
+	}
+	return lw
+}
+
+// Flush writes out what the CSV writer holds.
+func (lw *LinksWriter) Flush() {
+	if lw.csv != nil {
+		lw.csv.Flush()
+	}
+}
+
+// Write writes the rows of one sample, in their order; goneSince has the
+// time each gone row was first missing.
+func (lw *LinksWriter) Write(s *triage.LinksSample, rows []triage.LinkRow, goneSince map[string]time.Time) error {
+	interval := 0.0
+	for _, r := range rows {
+		if r.Rates.Interval > 0 {
+			interval = r.Rates.Interval.Seconds()
+			break
+		}
+	}
+	switch lw.format {
+	case "json":
+		out := LinksRecord{Seq: s.Seq, Time: s.Time.UTC().Format(time.RFC3339Nano), IntervalS: interval,
+			Netns: format.Sanitize(lw.netns, 0), NetnsGone: s.NetnsGone != "", Interfaces: make([]LinksIfaceRecord, 0, len(rows)), Warnings: []string{}}
+		for _, r := range rows {
+			out.Interfaces = append(out.Interfaces, linksIfaceRecordOf(r, goneSince))
+		}
+		for _, w := range s.Warnings {
+			out.Warnings = append(out.Warnings, format.Sanitize(w, 0))
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			return fmt.Errorf("links: encode json: %w", err)
+		}
+		_, err = lw.w.Write(append(b, '\n'))
+		return err
+	case "csv":
+		return lw.writeCSV(s, rows)
+	}
+	return lw.writeTable(s, rows, interval)
+}
+
+// LinksCSVHeader is the header line of links' CSV.
+var LinksCSVHeader = []string{"time", "seq", "name", "oper_state", "capacity_bps", "capacity_source",
+	"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped",
+	"rx_bps", "tx_bps", "rx_utilization", "tx_utilization",
+	"qdisc_kind", "qdisc_drops", "qdisc_backlog_bytes", "qdisc_overlimits", "qdisc_drops_per_s"}
+
+func (lw *LinksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow) error {
+	if !lw.started {
+		lw.started = true
+		if err := lw.csv.Write(LinksCSVHeader); err != nil {
+			return err
+		}
+	}
+	u := strconv.FormatUint
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	pf := func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return f(*p)
+	}
+	ts, seq := s.Time.UTC().Format(time.RFC3339Nano), u(s.Seq, 10)
+	for _, r := range rows {
+		sm, rt, c := r.Sample, r.Rates, r.Sample.Counters
+		state, capS, rx, tx := sm.OperState, "", "", ""
+		if r.Gone {
+			state = "gone"
+		}
+		if r.Capacity.Known {
+			capS = u(r.Capacity.Bps, 10)
+		}
+		if rt.Valid {
+			rx, tx = f(rt.RxBps), f(rt.TxBps)
+		}
+		rec := []string{ts, seq, format.Sanitize(sm.Name, 0), state, capS, string(r.Capacity.Source),
+			u(c.RxBytes, 10), u(c.TxBytes, 10), u(c.RxPackets, 10), u(c.TxPackets, 10),
+			u(c.RxErrors, 10), u(c.TxErrors, 10), u(c.RxDropped, 10), u(c.TxDropped, 10),
+			rx, tx, pf(r.RxUtilization), pf(r.TxUtilization), "", "", "", "", ""}
+		if q := sm.Qdisc; q != nil && !r.Gone {
+			rec[18], rec[19], rec[20], rec[21] = q.Kind, u(q.Drops, 10), u(q.BacklogBytes, 10), u(q.Overlimits, 10)
+			if rt.Valid && rt.Qdisc != nil {
+				rec[22] = f(rt.Qdisc.DropsPerSec)
+			}
+		}
+		if err := lw.csv.Write(rec); err != nil {
+			return err
+		}
+	}
+	lw.csv.Flush()
+	return lw.csv.Error()
+}
+
+func (lw *LinksWriter) writeTable(s *triage.LinksSample, rows []triage.LinkRow, interval float64) error {
+	tw := tabwriter.NewWriter(lw.w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s  sample %d  interval %.2fs\n", s.Time.Local().Format("15:04:05"), s.Seq, interval)
+	fmt.Fprintln(tw, "IFACE\tSTATE\tMTU\tCAPACITY\tSOURCE\tRX\tTX\tRX UTIL\tTX UTIL\tRX PKT/S\tTX PKT/S\tERR+DROP/S\tQDISC\tQ DROPS/S\tBACKLOG")
+	na := "-"
+	for _, r := range rows {
+		sm, rt := r.Sample, r.Rates
+		state := sm.OperState
+		if r.Gone {
+			state = "gone"
+		}
+		capS := na
+		if r.Capacity.Known {
+			capS = format.Rate(float64(r.Capacity.Bps)/8, format.Units{})
+		}
+		rx, tx, rxp, txp, errs := na, na, na, na, na
+		if rt.Valid {
+			rx, tx = format.Rate(rt.RxBps/8, format.Units{}), format.Rate(rt.TxBps/8, format.Units{})
+			rxp, txp = strconv.FormatFloat(rt.RxPacketsPerSec, 'f', 0, 64), strconv.FormatFloat(rt.TxPacketsPerSec, 'f', 0, 64)
+			errs = strconv.FormatFloat(rt.RxErrorsPerSec+rt.TxErrorsPerSec+rt.RxDroppedPerSec+rt.TxDroppedPerSec, 'f', 0, 64)
+		} else if rt.Note != "" {
+			rx = rt.Note
+		}
+		pct := func(p *float64) string {
+			if p == nil {
+				return na
+			}
+			return format.Percent(*p)
+		}
+		qk, qd, qb := na, na, na
+		if q := sm.Qdisc; q != nil && !r.Gone {
+			qk = q.Kind
+			qb = format.Bytes(q.BacklogBytes, false)
+			if rt.Valid && rt.Qdisc != nil {
+				qd = strconv.FormatFloat(rt.Qdisc.DropsPerSec, 'f', 0, 64)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			format.Sanitize(sm.Name, 32), state, sm.MTU, capS, r.Capacity.Source, rx, tx,
+			pct(r.RxUtilization), pct(r.TxUtilization), rxp, txp, errs, qk, qd, qb)
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(tw, "warning: %s\n", format.Sanitize(w, 200))
+	}
+	fmt.Fprintln(tw)
+	return tw.Flush()
+}

@@ -1,0 +1,88 @@
+package output
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+	"time"
+
+	"netriage/triage"
+)
+
+// linksTestSamples are two samples one second apart: eth0 behind a tbf
+// shaper, a veth with a hostile name and no known capacity, an interface
+// re-created between them, and one that went away.
+func linksTestSamples() (prev, cur triage.LinksSample) {
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	eth := func(rx, tx, drops uint64) triage.IfaceSample {
+		return triage.IfaceSample{Name: "eth0", Index: 2, Kind: "device", OperState: "up", AdminUp: true, MTU: 1500,
+			Counters:        triage.IfaceCounters{RxBytes: rx, TxBytes: tx, RxPackets: rx / 1000, TxPackets: tx / 1000, RxDropped: drops / 10},
+			Qdisc:           &triage.QdiscStats{Kind: "tbf", Bytes: tx, Packets: tx / 1000, Drops: drops, Overlimits: drops * 3, BacklogBytes: 30000, BacklogPackets: 20, ShaperRateBps: 100_000_000},
+			EthtoolSpeedBps: 1_000_000_000, SysfsSpeedBps: 1_000_000_000,
+			Addrs: []netip.Prefix{netip.MustParsePrefix("198.18.0.1/24"), netip.MustParsePrefix("fd00:198:18::1/64")}}
+	}
+	veth := func(rx, tx uint64) triage.IfaceSample {
+		return triage.IfaceSample{Name: "veth\x1b[31m-evil\u202e", Index: 5, Kind: "veth", OperState: "up", AdminUp: true, MTU: 9000,
+			Counters: triage.IfaceCounters{RxBytes: rx, TxBytes: tx, RxPackets: 10, TxPackets: 20, TxErrors: 1},
+			Qdisc:    &triage.QdiscStats{Kind: "noqueue"}}
+	}
+	tun := func(idx int, rx uint64) triage.IfaceSample {
+		return triage.IfaceSample{Name: "tun0", Index: idx, Kind: "tun", OperState: "unknown", AdminUp: true, MTU: 1400,
+			Counters: triage.IfaceCounters{RxBytes: rx}}
+	}
+	gone := triage.IfaceSample{Name: "veth9", Index: 9, Kind: "veth", OperState: "up", AdminUp: true, MTU: 1500,
+		Counters: triage.IfaceCounters{RxBytes: 777}, Qdisc: &triage.QdiscStats{Kind: "fq_codel"}}
+	prev = triage.LinksSample{Seq: 1, Time: t0, Ifaces: []triage.IfaceSample{eth(1_000_000, 2_000_000, 100), veth(5000, 6000), tun(7, 100), gone}}
+	cur = triage.LinksSample{Seq: 2, Time: t0.Add(time.Second), Ifaces: []triage.IfaceSample{eth(3_000_000, 14_500_000, 160), veth(6000, 8000), tun(8, 50)},
+		Warnings: []string{"qdisc dump of veth\x1b[2J: interrupted"}}
+	return prev, cur
+}
+
+func TestLinksGolden(t *testing.T) {
+	prev, cur := linksTestSamples()
+	rows := triage.CompareLinks(&prev, &cur, map[string]uint64{"tun0": 10_000_000})
+	goneSince := map[string]time.Time{"veth9": cur.Time}
+	// A third sample: the namespace went away, every row is gone.
+	nsGone := triage.LinksSample{Seq: 3, Time: cur.Time.Add(time.Second), NetnsGone: "namespace lab\x1b[1m was deleted", Warnings: []string{"namespace lab was deleted"}}
+	var goneRows []triage.LinkRow
+	for _, r := range rows {
+		if !r.Gone {
+			goneRows = append(goneRows, triage.LinkRow{Sample: r.Sample, Capacity: triage.Capacity{Source: triage.CapacityUnknown}, Rates: triage.IfaceRates{Note: triage.NoteGone}, Gone: true})
+		}
+	}
+	goneAll := map[string]time.Time{"veth9": cur.Time}
+	for _, r := range goneRows {
+		goneAll[r.Sample.Name] = nsGone.Time
+	}
+	first := triage.CompareLinks(nil, &prev, nil)
+	type sample struct {
+		s    *triage.LinksSample
+		rows []triage.LinkRow
+		gone map[string]time.Time
+	}
+	tests := []struct {
+		name    string
+		netns   string
+		samples []sample
+	}{
+		{"sample", "", []sample{{&cur, rows, goneSince}}},
+		{"first-no-rates", "", []sample{{&prev, first, nil}}},
+		{"empty", "", []sample{{&triage.LinksSample{Seq: 2, Time: cur.Time}, nil, nil}}},
+		{"netns-gone", "lab\x1b]0;x\x07", []sample{{&cur, rows, goneSince}, {&nsGone, goneRows, goneAll}}},
+	}
+	for _, tc := range tests {
+		for _, f := range []string{"table", "json", "csv"} {
+			t.Run(tc.name+"/"+f, func(t *testing.T) {
+				var b bytes.Buffer
+				w := NewLinksWriter(&b, f, tc.netns)
+				for _, s := range tc.samples {
+					if err := w.Write(s.s, s.rows, s.gone); err != nil {
+						t.Fatal(err)
+					}
+				}
+				w.Flush()
+				golden(t, "links_"+tc.name+"."+f, b.Bytes())
+			})
+		}
+	}
+}
