@@ -530,7 +530,7 @@ func TestE2ETopPanicRestoresTerminal(t *testing.T) {
 	s := startTUICmd(t, 200, 50, "env NETRIAGE_TEST_PANIC=engine "+bin+" --demo --interval 300ms")
 	s.waitFor("EXIT=", false)
 	scr := s.joined()
-	for _, want := range []string{"netriage top: internal error: test panic in the demo engine", "The terminal was restored", "runDemoSource", "EXIT=1"} {
+	for _, want := range []string{"netriage top: internal error: test panic in the demo engine", "The terminal was restored", "main.runDemo", "EXIT=1"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("screen lacks %q:\n%s", want, scr)
 		}
