@@ -253,7 +253,9 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	in, err := openInputs(ctx, inputOptions{
 		cfg: s.cfg, interval: s.interval,
 		links: true, netns: f.common.netns, ifaces: s.ifaces, anyReason: "check answers per interface", requireUp: true,
-		capture: live, filter: f.filter, localNet: f.localNet, promisc: f.promisc, agg: flows.By5Tuple,
+		// Without capture privileges the counters still give a verdict
+		// (utilisation, queue, errors); coverage is then n/a, with why.
+		capture: live, captureOptional: true, filter: f.filter, localNet: f.localNet, promisc: f.promisc, agg: flows.By5Tuple,
 		sockets: live, names: live && !f.noDNS,
 		checkFirst: func(first *triage.LinksSample) ([]string, error) { return f.common.checkLinkSpeeds(s.cfg, first) },
 	})

@@ -18,6 +18,17 @@ import (
 // unless run as root (CI runs it as root).
 func fileCapsBin(t *testing.T) (bin, dir string) {
 	t.Helper()
+	bin, dir = nobodyBin(t)
+	if out, err := exec.Command("setcap", "cap_net_raw,cap_net_admin,cap_dac_read_search,cap_sys_ptrace+ep", bin).CombinedOutput(); err != nil {
+		t.Fatalf("setcap: %v: %s", err, out)
+	}
+	return bin, dir
+}
+
+// nobodyBin copies the binary under test into a directory every user can
+// reach, without capabilities. It skips unless run as root.
+func nobodyBin(t *testing.T) (bin, dir string) {
+	t.Helper()
 	src := e2eBin(t)
 	if os.Getenv("NETRIAGE_INTEGRATION") == "" || os.Geteuid() != 0 {
 		t.Skip("needs root and NETRIAGE_INTEGRATION=1 (make integration)")
@@ -35,9 +46,6 @@ func fileCapsBin(t *testing.T) (bin, dir string) {
 	bin = filepath.Join(dir, "netriage")
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
-	}
-	if out, err := exec.Command("setcap", "cap_net_raw,cap_net_admin,cap_dac_read_search,cap_sys_ptrace+ep", bin).CombinedOutput(); err != nil {
-		t.Fatalf("setcap: %v: %s", err, out)
 	}
 	return bin, dir
 }
@@ -230,5 +238,43 @@ func TestIntegrationFileCapsProcsCaptures(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(lastLine(out)), &rec); err != nil || rec.Mode != "capture" {
 		t.Errorf("record mode %q (%v), want capture:\n%s", rec.Mode, err, out)
+	}
+}
+
+// Without CAP_NET_RAW, check still judges from the counters and says why
+// coverage is n/a, instead of exiting 3 with no verdict.
+func TestIntegrationCheckWithoutCapture(t *testing.T) {
+	bin, _ := nobodyBin(t)
+	out, code := runAsNobody(t, bin, "check", "-i", "lo", "--link-speed", "lo=1G", "--duration", "1s", "--interval", "250ms", "-n", "-O", "json")
+	i := strings.Index(out, "{")
+	if i < 0 {
+		t.Fatalf("exit %d, no report:\n%s", code, out)
+	}
+	js := out[i:]
+	var rep struct {
+		Verdict    string   `json:"verdict"`
+		Notes      []string `json:"notes"`
+		Interfaces []struct {
+			TX struct {
+				Verdict  string `json:"verdict"`
+				Coverage struct {
+					Ratio   *float64 `json:"ratio"`
+					Reasons []string `json:"reasons"`
+				} `json:"coverage"`
+			} `json:"tx"`
+		} `json:"interfaces"`
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || len(rep.Interfaces) != 1 {
+		t.Fatalf("exit %d, no report: %v\n%s", code, err, out)
+	}
+	tx := rep.Interfaces[0].TX
+	if code != 0 || rep.Verdict != "ok" || tx.Verdict != "ok" {
+		t.Errorf("exit %d verdict %s/%s, want 0 ok:\n%s", code, rep.Verdict, tx.Verdict, out)
+	}
+	if tx.Coverage.Ratio != nil || len(tx.Coverage.Reasons) == 0 || !strings.Contains(tx.Coverage.Reasons[0], "no packet capture") {
+		t.Errorf("coverage %v %q, want n/a because no capture ran", tx.Coverage.Ratio, tx.Coverage.Reasons)
+	}
+	if !strings.Contains(out, "CAP_NET_RAW") {
+		t.Errorf("nothing says capture needs CAP_NET_RAW:\n%s", out)
 	}
 }
