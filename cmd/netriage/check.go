@@ -150,7 +150,7 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 		s.interval = s.duration
 	}
 	if f.localNet != "" {
-		if _, err := parseLocalNet(f.localNet); err != nil {
+		if _, _, err := localRule(f.localNet, false); err != nil { // -F given: no host lookup
 			return s, err
 		}
 	}
@@ -162,15 +162,6 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 	s.output = report.Format(f.common.output)
 	s.userBps = cfg.Links.SpeedsBps()
 	return s, nil
-}
-
-// parseLocalNet parses -F NET/LEN.
-func parseLocalNet(s string) (string, error) {
-	p, err := netip.ParsePrefix(strings.TrimSpace(s))
-	if err != nil {
-		return "", usageErrorf("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8 (%v)", s, err)
-	}
-	return p.Masked().String(), nil
 }
 
 // failCheck prints err like fail does and returns exitUnknown, the
