@@ -378,53 +378,10 @@ func runReplayCheck(env *cmdEnv, in replayCheckInput) int {
 	if !slices.Contains(report.Formats, string(out)) {
 		return failCheck(env, usageErrorf("--output %q: --check writes one of %s", in.Output, strings.Join(report.Formats, ", ")))
 	}
-	name, bps := "replay", uint64(0)
-	if len(in.LinkSpeeds) > 1 {
-		return failCheck(env, usageErrorf("--link-speed given %d times: a capture file is one link, give one RATE", len(in.LinkSpeeds)))
+	name, bps, err := configs.ParseFileLinkSpeed(in.LinkSpeeds)
+	if err != nil {
+		return failCheck(env, usageErrorf("%v", err))
 	}
-	if len(in.LinkSpeeds) == 1 {
-		ls := in.LinkSpeeds[0]
-		var err error
-		if strings.Contains(ls, "=") {
-			name, bps, err = configs.ParseLinkSpeed(ls)
-		} else {
-			bps, err = configs.ParseRate(ls)
-			if err != nil {
-				err = fmt.Errorf("--link-speed %q: %w", ls, err)
-			}
-		}
-		if err != nil {
-			return failCheck(env, usageErrorf("%v", err))
-		}
-	}
-	src := sourceOrUnknown(bps)
-	ifc := verdict.Interface{
-		Name: name, Captured: true,
-		RX: verdict.DirCounters{CapacityBps: bps, CapacitySource: src},
-		TX: verdict.DirCounters{CapacityBps: bps, CapacitySource: src},
-	}
-	capt := in.Capture
-	capt.Active = true
-	if len(capt.Interfaces) == 0 {
-		capt.Interfaces = []string{name}
-	}
-	w := verdict.Window{Start: in.Start, End: in.End, Counters: false, Replay: in.File, Interfaces: []verdict.Interface{ifc}, Flows: in.Flows, Capture: capt}
-	r := verdict.Evaluate(w, in.Check.Thresholds())
-	if bps == 0 {
-		for _, d := range []verdict.Direction{verdict.RX, verdict.TX} {
-			dr := r.Interfaces[0].Dir(d)
-			for i, a := range dr.Advice {
-				dr.Advice[i] = strings.Replace(a, "--link-speed "+name+"=RATE (e.g. "+name+"=1G) or links.speeds in the config file", "--link-speed RATE (e.g. --link-speed 100M)", 1)
-			}
-		}
-	}
-	return writeCheck(env, r, out)
-}
-
-// sourceOrUnknown names the capacity source of a user-given rate.
-func sourceOrUnknown(bps uint64) string {
-	if bps == 0 {
-		return verdict.SourceUnknown
-	}
-	return verdict.SourceUser
+	w := verdict.FileWindow(in.File, in.Start, in.End, in.Flows, in.Capture, name, bps)
+	return writeCheck(env, verdict.Evaluate(w, in.Check.Thresholds()), out)
 }

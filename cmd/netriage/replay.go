@@ -139,7 +139,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 			return failR(rerr)
 		}
 		code := runReplayCheck(env, replayCheckInput{
-			File: path, Start: snap.Start, End: snap.Time, Flows: replayFlows(&snap),
+			File: path, Start: snap.Start, End: snap.Time, Flows: verdict.FileFlows(&snap),
 			Capture:    verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.filter, LocalNet: f.localNet},
 			LinkSpeeds: linkSpeeds, Output: f.common.output, Check: cfg.Check,
 		})
@@ -176,16 +176,6 @@ func replayTidy(s *flows.Snapshot, path string) {
 		s.Capture.Interfaces[i].Name = path
 		s.Capture.Interfaces[i].Packets = s.Capture.Packets
 	}
-}
-
-// replayFlows converts a replay's final snapshot for the verdict.
-func replayFlows(s *flows.Snapshot) []verdict.Flow {
-	out := make([]verdict.Flow, 0, len(s.Flows))
-	for i := range s.Flows {
-		f := &s.Flows[i]
-		out = append(out, verdict.Flow{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets})
-	}
-	return out
 }
 
 // replayProgress draws "replay: X of Y bytes (Z%), N packets, R packets/s"
