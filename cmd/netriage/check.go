@@ -21,6 +21,7 @@ import (
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
+	"netriage/views/output"
 	"netriage/views/report"
 )
 
@@ -204,34 +205,6 @@ func writeCheck(env *cmdEnv, r verdict.Report, out report.Format) int {
 	return r.ExitCode
 }
 
-// checkProgress draws "observing ... 7s left" on stderr when it is a
-// terminal, and clears it at the end.
-type checkProgress struct {
-	env   *cmdEnv
-	what  string
-	end   time.Time
-	drawn bool
-}
-
-func (p *checkProgress) draw(now time.Time) {
-	if !p.env.stderrIsTerminal {
-		return
-	}
-	left := p.end.Sub(now).Round(time.Second)
-	if left < 0 {
-		left = 0
-	}
-	fmt.Fprintf(p.env.stderr, "\r\x1b[Knetriage check: observing %s, %s left", p.what, left)
-	p.drawn = true
-}
-
-func (p *checkProgress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.env.stderr, "\r\x1b[K")
-		p.drawn = false
-	}
-}
-
 // observeCheck runs the engine over the window and returns what it saw:
 // link samples every interval, a packet capture when possible, and the
 // socket table for attribution.
@@ -265,22 +238,24 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		}
 	}
 	var last *engine.Snapshot
-	prog := &checkProgress{env: env, what: strings.Join(in.watched, ",")}
-	defer prog.clear()
+	prog := output.NewProgress(env.progress())
+	defer prog.Clear()
+	what := strings.Join(in.watched, ",")
+	var end time.Time
 	netnsGone := false
 	engine.New(in.Inputs, in.cfg).Run(ctx, func(snap *engine.Snapshot) bool {
 		last = snap
 		if snap.Seq == 1 {
-			prog.end = snap.Time.Add(s.duration)
+			end = snap.Time.Add(s.duration)
 		}
 		if l := snap.Links; l != nil && l.NetnsGone != "" && !netnsGone {
 			netnsGone = true
 			notes = append(notes, l.NetnsGone+": its interfaces are reported as removed")
 		}
-		prog.draw(snap.Time)
-		return snap.Time.Before(prog.end)
+		prog.Observing(what, end.Sub(snap.Time))
+		return snap.Time.Before(end)
 	})
-	prog.clear()
+	prog.Clear()
 	if last == nil {
 		return verdict.Window{}, errors.New("interrupted before the first sample: no verdict")
 	}
