@@ -2,6 +2,7 @@ package triage
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -95,4 +96,17 @@ func WatchedInterfaces(s *LinksSample, named []string, anyReason string, require
 		}
 	}
 	return out, nil
+}
+
+// KnownInterfaces checks named against have, the interfaces there are:
+// the first name that is neither one of them nor "any" is a *WatchError.
+func KnownInterfaces(have, named []string) error {
+	for _, n := range named {
+		if n != "any" && !slices.Contains(have, n) {
+			all := slices.Clone(have)
+			sort.Strings(all)
+			return &WatchError{Problem: WatchUnknown, Name: n, Interfaces: all}
+		}
+	}
+	return nil
 }

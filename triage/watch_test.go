@@ -60,3 +60,28 @@ func TestWatchErrorMessage(t *testing.T) {
 		t.Errorf("Message = %q, want %q", got, want)
 	}
 }
+
+func TestKnownInterfaces(t *testing.T) {
+	have := []string{"lo", "eth0", "wg0"}
+	tests := []struct {
+		name    string
+		named   []string
+		wantErr string
+	}{
+		{"none named", nil, ""},
+		{"all known, any allowed", []string{"eth0", "any", "lo"}, ""},
+		{"first unknown, list sorted", []string{"eth0", "nosuch", "other"}, `unknown interface "nosuch" (interfaces: eth0, lo, wg0)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := KnownInterfaces(have, tc.named)
+			var we *WatchError
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tc.wantErr != "" && (!errors.As(err, &we) || err.Error() != tc.wantErr):
+				t.Errorf("err = %v, want the *WatchError %q", err, tc.wantErr)
+			}
+		})
+	}
+}

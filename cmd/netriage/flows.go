@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 
@@ -84,7 +83,7 @@ func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
 func (f *flowFlags) writer(env *cmdEnv, names func(netip.Addr) string) *output.FlowsWriter {
 	o := output.FlowsOptions{Format: f.common.output, Units: format.Units{Bytes: f.bytes, IEC: f.iec}, Limit: f.limit, Names: names}
 	if !f.noPorts {
-		o.Ports = portName
+		o.Ports = dns.PortLabel
 	}
 	return output.NewFlowsWriter(env.stdout, o)
 }
@@ -152,23 +151,6 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// servicePorts is the port-name table of -N's opposite: the built-in
-// table overlaid with /etc/services, loaded on first use.
-var servicePorts = sync.OnceValue(func() *dns.Ports {
-	p, _ := dns.LoadPorts(dns.DefaultServicesPath) // on error: the built-in table
-	return p
-})
-
-// serviceName is a port's service name, "" when it has none.
-func serviceName(proto flows.Proto, p uint16) string {
-	return servicePorts().Name(uint8(proto), p)
-}
-
-// portName labels a port with its service name, or its number.
-func portName(proto flows.Proto, p uint16) string {
-	return servicePorts().Label(uint8(proto), p)
 }
 
 // parseAggregation maps --aggregate values (and -P) to an aggregation.

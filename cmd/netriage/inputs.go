@@ -152,11 +152,7 @@ func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
 		}
 		in.first = &first
 		if in.watched, err = triage.WatchedInterfaces(&first, o.ifaces, o.anyReason, o.requireUp); err != nil {
-			var we *triage.WatchError
-			if errors.As(err, &we) {
-				err = usageErrorf("%s", we.Message(format.Sanitize))
-			}
-			return in, err
+			return in, watchError(err)
 		}
 		if o.checkFirst != nil {
 			warnings, err := o.checkFirst(&first)
@@ -304,6 +300,16 @@ func (in *inputs) Close() {
 		in.closers[i]()
 	}
 	in.closers = nil
+}
+
+// watchError makes a *triage.WatchError a usage error, its names cleaned
+// for the terminal.
+func watchError(err error) error {
+	var we *triage.WatchError
+	if errors.As(err, &we) {
+		return usageErrorf("%s", we.Message(format.Sanitize))
+	}
+	return err
 }
 
 // attribConfig is the attribution's part of the config.
