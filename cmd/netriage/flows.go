@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -61,9 +60,9 @@ func (f *flowFlags) registerDisplay(fs *pflag.FlagSet) {
 
 // resolveDisplay validates the display flags.
 func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
-	agg, err := parseAggregation(f.aggregate, f.ports)
-	if err != nil {
-		return 0, 0, err
+	agg, ok := flows.ParseAggregation(f.aggregate, f.ports)
+	if !ok {
+		return 0, 0, usageErrorf("--aggregate %q: use hosts, ports, 5tuple, source or destination", f.aggregate)
 	}
 	key, ok := flows.ParseSortKey(f.sort)
 	if !ok {
@@ -151,24 +150,4 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// parseAggregation maps --aggregate values (and -P) to an aggregation.
-func parseAggregation(s string, ports bool) (flows.Aggregation, error) {
-	switch strings.ToLower(s) {
-	case "", "hosts", "pairs":
-		if ports {
-			return flows.ByHostPort, nil
-		}
-		return flows.ByHostPair, nil
-	case "ports":
-		return flows.ByHostPort, nil
-	case "5tuple", "flows":
-		return flows.By5Tuple, nil
-	case "source", "s", "src":
-		return flows.BySource, nil
-	case "destination", "d", "dst":
-		return flows.ByDestination, nil
-	}
-	return 0, usageErrorf("--aggregate %q: use hosts, ports, 5tuple, source or destination", s)
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -166,6 +167,28 @@ const (
 	// SortBytes: descending cumulative bytes.
 	SortBytes
 )
+
+// ParseAggregation reads --aggregate: "hosts" (also "pairs" and ""),
+// "ports", "5tuple" ("flows"), "source" ("s", "src") or "destination"
+// ("d", "dst"), in any case; hosts is host:port pairs when ports (-P).
+func ParseAggregation(s string, ports bool) (Aggregation, bool) {
+	switch strings.ToLower(s) {
+	case "", "hosts", "pairs":
+		if ports {
+			return ByHostPort, true
+		}
+		return ByHostPair, true
+	case "ports":
+		return ByHostPort, true
+	case "5tuple", "flows":
+		return By5Tuple, true
+	case "source", "s", "src":
+		return BySource, true
+	case "destination", "d", "dst":
+		return ByDestination, true
+	}
+	return 0, false
+}
 
 // ParseSortKey reads "2s", "10s", "40s", "source", "destination" or "bytes".
 func ParseSortKey(s string) (SortKey, bool) {
