@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -273,7 +271,10 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		notes = append(notes, "interface "+m+" disappeared during the window")
 	}
 	if in.names != nil {
-		settleNames(ctx, in, w.Flows)
+		// Name the largest flows' remotes, waiting at most a second for
+		// the resolver, so a slow one never delays the verdict by more.
+		in.names.Settle(ctx, verdict.UnnamedRemotes(w.Flows, 64), time.Second)
+		verdict.NameRemotes(w.Flows, in.names.Name)
 	}
 	if retransOK {
 		if r1, err := links.ReadTCPRetransSegs(retransPID); err == nil && r1 >= retrans0 {
@@ -285,36 +286,6 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))
 	}
 	return w, nil
-}
-
-// settleNames names the remote addresses of the largest flows, waiting at
-// most a second for the resolver, so a slow resolver never delays the
-// verdict by more than that.
-func settleNames(ctx context.Context, in *inputs, fl []verdict.Flow) {
-	idx := make([]int, 0, len(fl))
-	for i := range fl {
-		if fl[i].RemoteName == "" {
-			idx = append(idx, i)
-		}
-	}
-	sort.Slice(idx, func(a, b int) bool {
-		fa, fb := fl[idx[a]], fl[idx[b]]
-		return fa.SentBytes+fa.RecvBytes > fb.SentBytes+fb.RecvBytes
-	})
-	seen := map[netip.Addr]bool{}
-	var addrs []netip.Addr
-	for _, i := range idx {
-		if a := fl[i].Key.Remote; !seen[a] && len(addrs) < 64 {
-			seen[a] = true
-			addrs = append(addrs, a)
-		}
-	}
-	in.names.Settle(ctx, addrs, time.Second)
-	for i := range fl {
-		if fl[i].RemoteName == "" {
-			fl[i].RemoteName = in.names.Name(fl[i].Key.Remote)
-		}
-	}
 }
 
 // replayCheckInput is what `netriage replay FILE --check` hands to
