@@ -124,14 +124,14 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 			return false
 		}
 		if !check && interval > 0 && writeErr == nil {
-			replayTidy(&snap, path)
+			snap.FromFile(path)
 			flows.Sort(snap.Flows, key)
 			writeErr = fw.Write(snap, false, nil)
 		}
 		return true
 	})
 	prog.Clear()
-	replayTidy(&snap, path)
+	snap.FromFile(path)
 	rerr := in.file.Err()
 	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
 		rerr = fmt.Errorf("%s: interrupted after %d packets", path, in.file.Packets())
@@ -167,15 +167,4 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// replayTidy makes a replay snapshot independent of the machine it is read
-// on: times in UTC (the packets' timestamps carry no zone), and the one
-// "interface", the file, with its packet count.
-func replayTidy(s *flows.Snapshot, path string) {
-	s.Time, s.Start = s.Time.UTC(), s.Start.UTC()
-	for i := range s.Capture.Interfaces {
-		s.Capture.Interfaces[i].Name = path
-		s.Capture.Interfaces[i].Packets = s.Capture.Packets
-	}
 }

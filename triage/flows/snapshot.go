@@ -168,6 +168,18 @@ const (
 	SortBytes
 )
 
+// FromFile makes the snapshot of a capture file independent of the
+// machine it is read on: times in UTC (the packets' timestamps carry no
+// zone), and the one capture "interface" is the file, named path, with
+// every packet.
+func (s *Snapshot) FromFile(path string) {
+	s.Time, s.Start = s.Time.UTC(), s.Start.UTC()
+	for i := range s.Capture.Interfaces {
+		s.Capture.Interfaces[i].Name = path
+		s.Capture.Interfaces[i].Packets = s.Capture.Packets
+	}
+}
+
 // ParseAggregation reads --aggregate: "hosts" (also "pairs" and ""),
 // "ports", "5tuple" ("flows"), "source" ("s", "src") or "destination"
 // ("d", "dst"), in any case; hosts is host:port pairs when ports (-P).

@@ -1,6 +1,9 @@
 package flows
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestParseAggregation(t *testing.T) {
 	for _, tc := range []struct {
@@ -20,5 +23,18 @@ func TestParseAggregation(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("ParseAggregation(%q, %v) = %v, %v; want %v, %v", tc.in, tc.ports, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestSnapshotFromFile(t *testing.T) {
+	zone := time.FixedZone("X", 3600)
+	s := Snapshot{Time: time.Date(2024, 1, 2, 4, 0, 0, 0, zone), Start: time.Date(2024, 1, 2, 3, 0, 0, 0, zone),
+		Capture: Health{Packets: 7, Interfaces: []IfaceHealth{{Name: "pcap", Packets: 3}}}}
+	s.FromFile("x.pcap")
+	if s.Time != time.Date(2024, 1, 2, 3, 0, 0, 0, time.UTC) || s.Start != time.Date(2024, 1, 2, 2, 0, 0, 0, time.UTC) {
+		t.Errorf("times %v, %v: want them in UTC", s.Time, s.Start)
+	}
+	if got := s.Capture.Interfaces[0]; got.Name != "x.pcap" || got.Packets != 7 {
+		t.Errorf("interface %+v, want x.pcap with every packet", got)
 	}
 }
