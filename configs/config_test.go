@@ -247,3 +247,31 @@ func FuzzParseRate(f *testing.F) {
 		}
 	})
 }
+
+func TestParseFileLinkSpeed(t *testing.T) {
+	tests := []struct {
+		in      []string
+		name    string
+		bps     uint64
+		wantErr string
+	}{
+		{in: nil},
+		{in: []string{"100M"}, bps: 100e6},
+		{in: []string{"wan=1G"}, name: "wan", bps: 1e9},
+		{in: []string{"fast"}, wantErr: `--link-speed "fast": `},
+		{in: []string{"=1G"}, wantErr: `--link-speed "=1G": want IFACE=RATE`},
+		{in: []string{"1G", "2G"}, wantErr: "--link-speed given 2 times: a capture file is one link, give one RATE"},
+	}
+	for _, tc := range tests {
+		name, bps, err := ParseFileLinkSpeed(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Errorf("ParseFileLinkSpeed(%q): err %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || name != tc.name || bps != tc.bps {
+			t.Errorf("ParseFileLinkSpeed(%q) = %q, %d, %v; want %q, %d", tc.in, name, bps, err, tc.name, tc.bps)
+		}
+	}
+}

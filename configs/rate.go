@@ -80,3 +80,21 @@ func ParseLinkSpeed(s string) (iface string, bps uint64, err error) {
 	}
 	return strings.TrimSpace(name), bps, nil
 }
+
+// ParseFileLinkSpeed parses the --link-speed values of a capture file's
+// check: none (name "" and 0: unknown), or one, "RATE" (no name) or
+// "IF=RATE". A file is one link, so more than one is an error.
+func ParseFileLinkSpeed(speeds []string) (name string, bps uint64, err error) {
+	switch {
+	case len(speeds) == 0:
+		return "", 0, nil
+	case len(speeds) > 1:
+		return "", 0, fmt.Errorf("--link-speed given %d times: a capture file is one link, give one RATE", len(speeds))
+	case strings.Contains(speeds[0], "="):
+		return ParseLinkSpeed(speeds[0])
+	}
+	if bps, err = ParseRate(speeds[0]); err != nil {
+		return "", 0, fmt.Errorf("--link-speed %q: %w", speeds[0], err)
+	}
+	return "", bps, nil
+}

@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
+	"netriage/views/output"
 	"netriage/views/report"
 )
 
@@ -150,7 +149,7 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 		s.interval = s.duration
 	}
 	if f.localNet != "" {
-		if _, err := parseLocalNet(f.localNet); err != nil {
+		if _, _, err := localRule(f.localNet, false); err != nil { // -F given: no host lookup
 			return s, err
 		}
 	}
@@ -162,15 +161,6 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 	s.output = report.Format(f.common.output)
 	s.userBps = cfg.Links.SpeedsBps()
 	return s, nil
-}
-
-// parseLocalNet parses -F NET/LEN.
-func parseLocalNet(s string) (string, error) {
-	p, err := netip.ParsePrefix(strings.TrimSpace(s))
-	if err != nil {
-		return "", usageErrorf("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8 (%v)", s, err)
-	}
-	return p.Masked().String(), nil
 }
 
 // failCheck prints err like fail does and returns exitUnknown, the
@@ -213,34 +203,6 @@ func writeCheck(env *cmdEnv, r verdict.Report, out report.Format) int {
 	return r.ExitCode
 }
 
-// checkProgress draws "observing ... 7s left" on stderr when it is a
-// terminal, and clears it at the end.
-type checkProgress struct {
-	env   *cmdEnv
-	what  string
-	end   time.Time
-	drawn bool
-}
-
-func (p *checkProgress) draw(now time.Time) {
-	if !p.env.stderrIsTerminal {
-		return
-	}
-	left := p.end.Sub(now).Round(time.Second)
-	if left < 0 {
-		left = 0
-	}
-	fmt.Fprintf(p.env.stderr, "\r\x1b[Knetriage check: observing %s, %s left", p.what, left)
-	p.drawn = true
-}
-
-func (p *checkProgress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.env.stderr, "\r\x1b[K")
-		p.drawn = false
-	}
-}
-
 // observeCheck runs the engine over the window and returns what it saw:
 // link samples every interval, a packet capture when possible, and the
 // socket table for attribution.
@@ -276,22 +238,24 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		}
 	}
 	var last *engine.Snapshot
-	prog := &checkProgress{env: env, what: strings.Join(in.watched, ",")}
-	defer prog.clear()
+	prog := output.NewProgress(env.progress())
+	defer prog.Clear()
+	what := strings.Join(in.watched, ",")
+	var end time.Time
 	netnsGone := false
 	engine.New(in.Inputs, in.cfg).Run(ctx, func(snap *engine.Snapshot) bool {
 		last = snap
 		if snap.Seq == 1 {
-			prog.end = snap.Time.Add(s.duration)
+			end = snap.Time.Add(s.duration)
 		}
 		if l := snap.Links; l != nil && l.NetnsGone != "" && !netnsGone {
 			netnsGone = true
 			notes = append(notes, l.NetnsGone+": its interfaces are reported as removed")
 		}
-		prog.draw(snap.Time)
-		return snap.Time.Before(prog.end)
+		prog.Observing(what, end.Sub(snap.Time))
+		return snap.Time.Before(end)
 	})
-	prog.clear()
+	prog.Clear()
 	if last == nil {
 		return verdict.Window{}, errors.New("interrupted before the first sample: no verdict")
 	}
@@ -309,7 +273,10 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		notes = append(notes, "interface "+m+" disappeared during the window")
 	}
 	if in.names != nil {
-		settleNames(ctx, in, w.Flows)
+		// Name the largest flows' remotes, waiting at most a second for
+		// the resolver, so a slow one never delays the verdict by more.
+		in.names.Settle(ctx, verdict.UnnamedRemotes(w.Flows, 64), time.Second)
+		verdict.NameRemotes(w.Flows, in.names.Name)
 	}
 	if retransOK {
 		if r1, err := links.ReadTCPRetransSegs(retransPID); err == nil && r1 >= retrans0 {
@@ -321,36 +288,6 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))
 	}
 	return w, nil
-}
-
-// settleNames names the remote addresses of the largest flows, waiting at
-// most a second for the resolver, so a slow resolver never delays the
-// verdict by more than that.
-func settleNames(ctx context.Context, in *inputs, fl []verdict.Flow) {
-	idx := make([]int, 0, len(fl))
-	for i := range fl {
-		if fl[i].RemoteName == "" {
-			idx = append(idx, i)
-		}
-	}
-	sort.Slice(idx, func(a, b int) bool {
-		fa, fb := fl[idx[a]], fl[idx[b]]
-		return fa.SentBytes+fa.RecvBytes > fb.SentBytes+fb.RecvBytes
-	})
-	seen := map[netip.Addr]bool{}
-	var addrs []netip.Addr
-	for _, i := range idx {
-		if a := fl[i].Key.Remote; !seen[a] && len(addrs) < 64 {
-			seen[a] = true
-			addrs = append(addrs, a)
-		}
-	}
-	in.names.Settle(ctx, addrs, time.Second)
-	for i := range fl {
-		if fl[i].RemoteName == "" {
-			fl[i].RemoteName = in.names.Name(fl[i].Key.Remote)
-		}
-	}
 }
 
 // replayCheckInput is what `netriage replay FILE --check` hands to
@@ -389,53 +326,10 @@ func runReplayCheck(env *cmdEnv, in replayCheckInput) int {
 	if !slices.Contains(report.Formats, string(out)) {
 		return failCheck(env, usageErrorf("--output %q: --check writes one of %s", in.Output, strings.Join(report.Formats, ", ")))
 	}
-	name, bps := "replay", uint64(0)
-	if len(in.LinkSpeeds) > 1 {
-		return failCheck(env, usageErrorf("--link-speed given %d times: a capture file is one link, give one RATE", len(in.LinkSpeeds)))
+	name, bps, err := configs.ParseFileLinkSpeed(in.LinkSpeeds)
+	if err != nil {
+		return failCheck(env, usageErrorf("%v", err))
 	}
-	if len(in.LinkSpeeds) == 1 {
-		ls := in.LinkSpeeds[0]
-		var err error
-		if strings.Contains(ls, "=") {
-			name, bps, err = configs.ParseLinkSpeed(ls)
-		} else {
-			bps, err = configs.ParseRate(ls)
-			if err != nil {
-				err = fmt.Errorf("--link-speed %q: %w", ls, err)
-			}
-		}
-		if err != nil {
-			return failCheck(env, usageErrorf("%v", err))
-		}
-	}
-	src := sourceOrUnknown(bps)
-	ifc := verdict.Interface{
-		Name: name, Captured: true,
-		RX: verdict.DirCounters{CapacityBps: bps, CapacitySource: src},
-		TX: verdict.DirCounters{CapacityBps: bps, CapacitySource: src},
-	}
-	capt := in.Capture
-	capt.Active = true
-	if len(capt.Interfaces) == 0 {
-		capt.Interfaces = []string{name}
-	}
-	w := verdict.Window{Start: in.Start, End: in.End, Counters: false, Replay: in.File, Interfaces: []verdict.Interface{ifc}, Flows: in.Flows, Capture: capt}
-	r := verdict.Evaluate(w, in.Check.Thresholds())
-	if bps == 0 {
-		for _, d := range []verdict.Direction{verdict.RX, verdict.TX} {
-			dr := r.Interfaces[0].Dir(d)
-			for i, a := range dr.Advice {
-				dr.Advice[i] = strings.Replace(a, "--link-speed "+name+"=RATE (e.g. "+name+"=1G) or links.speeds in the config file", "--link-speed RATE (e.g. --link-speed 100M)", 1)
-			}
-		}
-	}
-	return writeCheck(env, r, out)
-}
-
-// sourceOrUnknown names the capacity source of a user-given rate.
-func sourceOrUnknown(bps uint64) string {
-	if bps == 0 {
-		return verdict.SourceUnknown
-	}
-	return verdict.SourceUser
+	w := verdict.FileWindow(in.File, in.Start, in.End, in.Flows, in.Capture, name, bps)
+	return writeCheck(env, verdict.Evaluate(w, in.Check.Thresholds()), out)
 }

@@ -7,7 +7,6 @@ import (
 
 	"netriage/sources/links"
 	"netriage/sources/privs"
-	"netriage/triage"
 	"netriage/views/output"
 )
 
@@ -83,21 +82,8 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 			}
 			rep.Checks = append(rep.Checks, output.DoctorCheck{Name: "interface counters (netlink)", OK: true,
 				Detail: fmt.Sprintf("%d interfaces; 'netriage links' works", len(s.Ifaces))})
-			user := cfg.Links.SpeedsBps()
-			unknown := 0
-			for _, i := range s.Ifaces {
-				c := triage.ResolveCapacity(user[i.Name], i)
-				di := output.DoctorIface{Name: i.Name, OperState: i.OperState, CapacitySource: string(c.Source), Qdisc: "-"}
-				if c.Known {
-					di.CapacityBps = &c.Bps
-				} else if i.IsUp() && !i.Loopback {
-					unknown++
-				}
-				if i.Qdisc != nil {
-					di.Qdisc = i.Qdisc.Kind
-				}
-				rep.Interfaces = append(rep.Interfaces, di)
-			}
+			var unknown int
+			rep.Interfaces, unknown = output.DoctorInterfaces(&s, cfg.Links.SpeedsBps())
 			if unknown > 0 {
 				// Informational: utilisation is unknown there, saturation
 				// still shows through queue drops. Not a failure.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 
@@ -62,9 +60,9 @@ func (f *flowFlags) registerDisplay(fs *pflag.FlagSet) {
 
 // resolveDisplay validates the display flags.
 func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
-	agg, err := parseAggregation(f.aggregate, f.ports)
-	if err != nil {
-		return 0, 0, err
+	agg, ok := flows.ParseAggregation(f.aggregate, f.ports)
+	if !ok {
+		return 0, 0, usageErrorf("--aggregate %q: use hosts, ports, 5tuple, source or destination", f.aggregate)
 	}
 	key, ok := flows.ParseSortKey(f.sort)
 	if !ok {
@@ -84,7 +82,7 @@ func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
 func (f *flowFlags) writer(env *cmdEnv, names func(netip.Addr) string) *output.FlowsWriter {
 	o := output.FlowsOptions{Format: f.common.output, Units: format.Units{Bytes: f.bytes, IEC: f.iec}, Limit: f.limit, Names: names}
 	if !f.noPorts {
-		o.Ports = portName
+		o.Ports = dns.PortLabel
 	}
 	return output.NewFlowsWriter(env.stdout, o)
 }
@@ -152,41 +150,4 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// servicePorts is the port-name table of -N's opposite: the built-in
-// table overlaid with /etc/services, loaded on first use.
-var servicePorts = sync.OnceValue(func() *dns.Ports {
-	p, _ := dns.LoadPorts(dns.DefaultServicesPath) // on error: the built-in table
-	return p
-})
-
-// serviceName is a port's service name, "" when it has none.
-func serviceName(proto flows.Proto, p uint16) string {
-	return servicePorts().Name(uint8(proto), p)
-}
-
-// portName labels a port with its service name, or its number.
-func portName(proto flows.Proto, p uint16) string {
-	return servicePorts().Label(uint8(proto), p)
-}
-
-// parseAggregation maps --aggregate values (and -P) to an aggregation.
-func parseAggregation(s string, ports bool) (flows.Aggregation, error) {
-	switch strings.ToLower(s) {
-	case "", "hosts", "pairs":
-		if ports {
-			return flows.ByHostPort, nil
-		}
-		return flows.ByHostPair, nil
-	case "ports":
-		return flows.ByHostPort, nil
-	case "5tuple", "flows":
-		return flows.By5Tuple, nil
-	case "source", "s", "src":
-		return flows.BySource, nil
-	case "destination", "d", "dst":
-		return flows.ByDestination, nil
-	}
-	return 0, usageErrorf("--aggregate %q: use hosts, ports, 5tuple, source or destination", s)
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"netriage/configs"
@@ -89,36 +86,22 @@ type inputs struct {
 	closers   []func()
 }
 
-// fileDefaultLocal is the local side of a capture file without -F: the
-// file has no host addresses, so private and special-use ranges are local.
-var fileDefaultLocal = []netip.Prefix{
-	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("169.254.0.0/16"),
-	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::1/128"),
-}
-
-const fileDefaultLocalDesc = "private and special-use ranges"
-
 // localRule is the one local-side rule: -F NET/LEN when given; else the
 // host's own addresses for a live capture and private and special-use
 // ranges for a file.
 func localRule(localNet string, file bool) (flows.Local, string, error) {
-	if localNet != "" {
-		p, err := netip.ParsePrefix(strings.TrimSpace(localNet))
+	switch {
+	case localNet != "":
+		l, desc, err := flows.ParseLocalNet(localNet)
 		if err != nil {
 			return flows.Local{}, "", usageErrorf("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8 (%v)", localNet, err)
 		}
-		p = p.Masked()
-		return flows.NewLocal(p), p.String(), nil
-	}
-	if file {
-		return flows.NewLocal(fileDefaultLocal...), fileDefaultLocalDesc, nil
+		return l, desc, nil
+	case file:
+		return flows.SpecialUseLocal(), flows.SpecialUseDesc, nil
 	}
 	l, err := capture.HostLocal()
-	if err != nil {
-		return flows.Local{}, "", err
-	}
-	return l, "", nil
+	return l, "", err
 }
 
 // socketSubSteps is the one socket-refresh policy: four refreshes per
@@ -168,8 +151,8 @@ func openInputs(ctx context.Context, o inputOptions) (in *inputs, err error) {
 			return in, fmt.Errorf("read interface counters: %w", err)
 		}
 		in.first = &first
-		if in.watched, err = watchedInterfaces(&first, o.ifaces, o.anyReason, o.requireUp); err != nil {
-			return in, err
+		if in.watched, err = triage.WatchedInterfaces(&first, o.ifaces, o.anyReason, o.requireUp); err != nil {
+			return in, watchError(err)
 		}
 		if o.checkFirst != nil {
 			warnings, err := o.checkFirst(&first)
@@ -319,42 +302,14 @@ func (in *inputs) Close() {
 	in.closers = nil
 }
 
-// watchedInterfaces returns the interfaces to judge: the named ones (all
-// must exist), or every interface that is up except loopback, by name.
-func watchedInterfaces(s *triage.LinksSample, named []string, anyReason string, requireUp bool) ([]string, error) {
-	var all []string
-	for _, i := range s.Ifaces {
-		all = append(all, format.Sanitize(i.Name, 32))
+// watchError makes a *triage.WatchError a usage error, its names cleaned
+// for the terminal.
+func watchError(err error) error {
+	var we *triage.WatchError
+	if errors.As(err, &we) {
+		return usageErrorf("%s", we.Message(format.Sanitize))
 	}
-	sort.Strings(all)
-	if len(named) == 0 {
-		var out []string
-		for _, i := range s.Ifaces {
-			if i.IsUp() && !i.Loopback {
-				out = append(out, i.Name)
-			}
-		}
-		if len(out) == 0 && requireUp {
-			return nil, usageErrorf("no interface is up (interfaces: %s); name one with -i", strings.Join(all, ", "))
-		}
-		sort.Strings(out)
-		return out, nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range named {
-		if n == "any" && anyReason != "" {
-			return nil, usageErrorf("-i any: %s; name them (interfaces: %s)", anyReason, strings.Join(all, ", "))
-		}
-		if _, ok := s.Iface(n); !ok {
-			return nil, usageErrorf("unknown interface %q (interfaces: %s)", format.Sanitize(n, 40), strings.Join(all, ", "))
-		}
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	return err
 }
 
 // attribConfig is the attribution's part of the config.

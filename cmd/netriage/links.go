@@ -73,55 +73,35 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	for _, h := range in.Absent {
 		fmt.Fprintf(env.stderr, "netriage links: %s\n", h.Why)
 	}
-	names := in.watched
 	w := output.NewLinksWriter(env.stdout, cf.output, cf.netns)
-	var prev triage.LinksSample
-	last := map[string]triage.IfaceSample{}
+	track := triage.NewLinkTracker(in.watched, cfg.Links.SpeedsBps())
 	emitted := 0
 	// A removed interface or namespace is reported in every sample (gone
 	// rows, netns_gone) and once on stderr. The run stops when nothing is
 	// left to show; it exits 1 when that happened or when an interface
 	// named with -i was removed.
-	removed := false
-	netnsGone := false
-	nothingLeft := false
+	removed, nothingLeft := false, false
 	var writeErr error
-	goneSince := map[string]time.Time{}
 	// write writes the rows of cur against the previous sample; it
 	// returns false when nothing is left to sample.
 	write := func(cur triage.LinksSample) bool {
-		rows := triage.CompareLinks(&prev, &cur, cfg.Links.SpeedsBps())
-		rows = linksPick(rows, names, last)
-		if cur.NetnsGone != "" && !netnsGone {
-			netnsGone = true
-			fmt.Fprintf(env.stderr, "netriage links: %s; its interfaces are gone with it (%s)\n", format.Sanitize(cur.NetnsGone, 300), cur.Time.Local().Format("15:04:05.000"))
+		st := track.Next(cur)
+		at := cur.Time.Local().Format("15:04:05.000")
+		if st.NetnsGone {
+			fmt.Fprintf(env.stderr, "netriage links: %s; its interfaces are gone with it (%s)\n", format.Sanitize(cur.NetnsGone, 300), at)
 		}
-		left := 0
-		for _, r := range rows {
-			n := r.Sample.Name
-			if !r.Gone {
-				delete(goneSince, n) // back (re-created): a new removal is reported again
-				left++
-				continue
-			}
-			if _, seen := goneSince[n]; !seen {
-				goneSince[n] = cur.Time
-				removed = removed || len(cf.ifaces) > 0
-				if cur.NetnsGone == "" {
-					fmt.Fprintf(env.stderr, "netriage links: interface %s was removed (missing from the sample at %s)\n", format.Sanitize(n, 64), cur.Time.Local().Format("15:04:05.000"))
-				}
+		for _, n := range st.Removed {
+			removed = removed || len(cf.ifaces) > 0
+			if cur.NetnsGone == "" {
+				fmt.Fprintf(env.stderr, "netriage links: interface %s was removed (missing from the sample at %s)\n", format.Sanitize(n, 64), at)
 			}
 		}
-		if writeErr = w.Write(&cur, rows, goneSince); writeErr != nil {
+		if writeErr = w.Write(&cur, st.Rows, track.GoneSince()); writeErr != nil {
 			return false
 		}
-		for _, i := range cur.Ifaces {
-			last[i.Name] = i
-		}
-		prev = cur
 		emitted++
-		nothingLeft = netnsGone || left == 0
-		return !nothingLeft && (cf.count == 0 || emitted < cf.count)
+		nothingLeft = !st.Left
+		return st.Left && (cf.count == 0 || emitted < cf.count)
 	}
 	var lastErr string
 	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
@@ -137,11 +117,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		cur := *s.Links
 		cur.Seq = s.Seq
 		if s.Seq == 1 {
-			// The first sample is the baseline: rates need two.
-			prev = cur
-			for _, i := range cur.Ifaces {
-				last[i.Name] = i
-			}
+			track.Baseline(cur) // rates need two samples
 			return true
 		}
 		if s.Last {
@@ -180,29 +156,4 @@ func linksExisting(s *triage.LinksSample) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
-}
-
-// linksPick keeps the rows of names, in that order; a name without a row is
-// reported as gone with its last known sample.
-func linksPick(rows []triage.LinkRow, names []string, last map[string]triage.IfaceSample) []triage.LinkRow {
-	by := make(map[string]triage.LinkRow, len(rows))
-	for _, r := range rows {
-		if !r.Gone {
-			by[r.Sample.Name] = r
-		}
-	}
-	out := make([]triage.LinkRow, 0, len(names))
-	for _, n := range names {
-		if r, ok := by[n]; ok {
-			out = append(out, r)
-			continue
-		}
-		s, ok := last[n]
-		if !ok {
-			s = triage.IfaceSample{Name: n}
-		}
-		out = append(out, triage.LinkRow{Sample: s, Capacity: triage.Capacity{Source: triage.CapacityUnknown},
-			Rates: triage.IfaceRates{Note: triage.NoteGone}, Gone: true})
-	}
-	return out
 }

@@ -51,6 +51,15 @@ type cmdEnv struct {
 	catch func(more ...os.Signal)
 }
 
+// progress is where progress lines go: stderr when it is a terminal,
+// else nowhere (nil).
+func (e *cmdEnv) progress() io.Writer {
+	if e.stderrIsTerminal {
+		return e.stderr
+	}
+	return nil
+}
+
 var commands = map[string]*command{}
 
 func register(c *command) {

@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
-	"sort"
-	"strings"
 
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
+	"netriage/sources/links"
 	"netriage/sources/privs"
+	"netriage/triage"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views/format"
@@ -129,23 +128,11 @@ func whoCheckInterfaces(names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	ifs, err := net.Interfaces()
+	have, err := links.InterfaceNames()
 	if err != nil {
-		return fmt.Errorf("list interfaces: %w", err)
+		return err
 	}
-	have := map[string]bool{"any": true}
-	all := make([]string, 0, len(ifs))
-	for _, i := range ifs {
-		have[i.Name] = true
-		all = append(all, format.Sanitize(i.Name, 32))
-	}
-	sort.Strings(all)
-	for _, n := range names {
-		if !have[n] {
-			return usageErrorf("unknown interface %q (interfaces: %s)", format.Sanitize(n, 40), strings.Join(all, ", "))
-		}
-	}
-	return nil
+	return watchError(triage.KnownInterfaces(have, names))
 }
 
 // pickWhoSource decides between capture and socket-counter mode.

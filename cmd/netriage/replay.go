@@ -11,7 +11,7 @@ import (
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
-	"netriage/views/format"
+	"netriage/views/output"
 )
 
 const replayUsage = `Usage: netriage replay [flags] FILE
@@ -100,15 +100,17 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if check {
 		agg = flows.By5Tuple
 	}
-	prog := &replayProgress{env: env}
+	prog := output.NewProgress(env.progress())
+	var clk clock.Clock
+	var start time.Time
 	in, err := openInputs(ctx, inputOptions{cfg: cfg, interval: interval, capture: true, replay: path, realtime: realtime,
-		filter: f.filter, localNet: f.localNet, agg: agg, names: !f.noDNS && !check, onProgress: prog.update})
+		filter: f.filter, localNet: f.localNet, agg: agg, names: !f.noDNS && !check,
+		onProgress: func(read, size int64, packets uint64) { prog.Reading(read, size, packets, clk.Now().Sub(start)) }})
 	if err != nil {
 		return failR(err)
 	}
 	defer in.Close()
-	prog.clk = in.clk
-	prog.start = in.clk.Now()
+	clk, start = in.clk, in.clk.Now()
 	var names func(netip.Addr) string
 	if in.names != nil {
 		names = in.names.Name
@@ -122,14 +124,14 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 			return false
 		}
 		if !check && interval > 0 && writeErr == nil {
-			replayTidy(&snap, path)
+			snap.FromFile(path)
 			flows.Sort(snap.Flows, key)
 			writeErr = fw.Write(snap, false, nil)
 		}
 		return true
 	})
-	prog.clear()
-	replayTidy(&snap, path)
+	prog.Clear()
+	snap.FromFile(path)
 	rerr := in.file.Err()
 	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
 		rerr = fmt.Errorf("%s: interrupted after %d packets", path, in.file.Packets())
@@ -139,7 +141,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 			return failR(rerr)
 		}
 		code := runReplayCheck(env, replayCheckInput{
-			File: path, Start: snap.Start, End: snap.Time, Flows: replayFlows(&snap),
+			File: path, Start: snap.Start, End: snap.Time, Flows: verdict.FileFlows(&snap),
 			Capture:    verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.filter, LocalNet: f.localNet},
 			LinkSpeeds: linkSpeeds, Output: f.common.output, Check: cfg.Check,
 		})
@@ -165,58 +167,4 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// replayTidy makes a replay snapshot independent of the machine it is read
-// on: times in UTC (the packets' timestamps carry no zone), and the one
-// "interface", the file, with its packet count.
-func replayTidy(s *flows.Snapshot, path string) {
-	s.Time, s.Start = s.Time.UTC(), s.Start.UTC()
-	for i := range s.Capture.Interfaces {
-		s.Capture.Interfaces[i].Name = path
-		s.Capture.Interfaces[i].Packets = s.Capture.Packets
-	}
-}
-
-// replayFlows converts a replay's final snapshot for the verdict.
-func replayFlows(s *flows.Snapshot) []verdict.Flow {
-	out := make([]verdict.Flow, 0, len(s.Flows))
-	for i := range s.Flows {
-		f := &s.Flows[i]
-		out = append(out, verdict.Flow{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets})
-	}
-	return out
-}
-
-// replayProgress draws "replay: X of Y bytes (Z%), N packets, R packets/s"
-// on stderr when it is a terminal.
-type replayProgress struct {
-	env   *cmdEnv
-	clk   clock.Clock
-	start time.Time
-	drawn bool
-}
-
-func (p *replayProgress) update(read, size int64, packets uint64) {
-	if !p.env.stderrIsTerminal {
-		return
-	}
-	now := p.clk.Now()
-	pct := 0.0
-	if size > 0 {
-		pct = float64(read) * 100 / float64(size)
-	}
-	pps := 0.0
-	if el := now.Sub(p.start).Seconds(); el > 0 {
-		pps = float64(packets) / el
-	}
-	fmt.Fprintf(p.env.stderr, "\r\033[Kreplay: %s of %s (%.0f%%), %d packets, %.0f packets/s",
-		format.Bytes(uint64(max(read, 0)), false), format.Bytes(uint64(max(size, 0)), false), pct, packets, pps)
-	p.drawn = true
-}
-
-func (p *replayProgress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.env.stderr, "\r\033[K")
-	}
 }

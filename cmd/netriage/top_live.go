@@ -8,6 +8,7 @@ import (
 
 	"netriage/configs"
 	"netriage/sources/clock"
+	"netriage/sources/dns"
 	"netriage/sources/privs"
 	"netriage/triage"
 	"netriage/triage/engine"
@@ -54,7 +55,7 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 	}
 	in.cfg.Judge, in.cfg.Hold = true, true
 	v := views.NewLiveView(cfg.Interval.D())
-	v.Watched, v.Mode, v.Services = in.watched, in.mode, serviceName
+	v.Watched, v.Mode, v.Services = in.watched, in.mode, dns.ServiceName
 	if have, err := privs.Have(); err != nil || have.Has(privs.CapDacReadSearch) && have.Has(privs.CapSysPtrace) {
 		v.ProcAccess = true
 	}
@@ -105,7 +106,7 @@ func topReplaySetup(ctx context.Context, tf *topFlags, cfg configs.Config, pub t
 	if err != nil {
 		return nil, usageErrorf("--replay: %v", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 	}
-	v := views.NewFileView(filepath.Base(tf.replay), serviceName)
+	v := views.NewFileView(filepath.Base(tf.replay), dns.ServiceName)
 	return &topReplay{in: in, eng: engine.New(in.Inputs, in.cfg), view: v, pub: pub}, nil
 }
 

@@ -8,6 +8,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+
+	"netriage/triage/flows"
 )
 
 // IP protocol numbers with ports.
@@ -145,4 +148,24 @@ func (p *Ports) Label(proto uint8, port uint16) string {
 		return n
 	}
 	return strconv.Itoa(int(port))
+}
+
+// SystemPorts is the host's port-name table: the built-in table overlaid
+// with DefaultServicesPath, loaded on first use (the built-in table alone
+// when the file cannot be read).
+var SystemPorts = sync.OnceValue(func() *Ports {
+	p, _ := LoadPorts(DefaultServicesPath) // on error: the built-in table
+	return p
+})
+
+// ServiceName is a port's service name in SystemPorts, "" when it has
+// none.
+func ServiceName(proto flows.Proto, port uint16) string {
+	return SystemPorts().Name(uint8(proto), port)
+}
+
+// PortLabel labels a port with its service name in SystemPorts, or its
+// number.
+func PortLabel(proto flows.Proto, port uint16) string {
+	return SystemPorts().Label(uint8(proto), port)
 }

@@ -3,6 +3,7 @@ package links
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -98,5 +99,16 @@ func TestReadAfterNetnsGone(t *testing.T) {
 	closed := &Reader{ethFd: -1}
 	if _, err := closed.Read(); err == nil || !strings.Contains(err.Error(), "after Close") {
 		t.Errorf("Read after Close: %v", err)
+	}
+}
+
+// TestInterfaceNames: the caller's namespace always has loopback.
+func TestInterfaceNames(t *testing.T) {
+	names, err := InterfaceNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(names, "lo") {
+		t.Errorf("InterfaceNames() = %q, want lo among them", names)
 	}
 }

@@ -1,6 +1,9 @@
 package flows
 
-import "net/netip"
+import (
+	"net/netip"
+	"strings"
+)
 
 // Local decides which addresses are on the host's side. It is a set of
 // prefixes: the host's own addresses (as /32 and /128 prefixes) or the -F
@@ -70,4 +73,32 @@ func (l Local) Classify(src, dst netip.Addr) Side {
 		return SideRecv
 	}
 	return SideUnknown
+}
+
+// specialUse are the private and special-use ranges: the local side of a
+// capture file without -F, which holds no host addresses.
+var specialUse = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::1/128"),
+}
+
+// SpecialUseDesc describes SpecialUseLocal in a capture's health.
+const SpecialUseDesc = "private and special-use ranges"
+
+// SpecialUseLocal is the local side of a capture file without -F: private
+// and special-use ranges (10/8, 172.16/12, 192.168/16, 100.64/10,
+// 198.18/15, 169.254/16, 127/8, fc00::/7, fe80::/10, ::1).
+func SpecialUseLocal() Local { return NewLocal(specialUse...) }
+
+// ParseLocalNet parses -F NET/LEN (surrounding spaces ignored): the local
+// side is that network. It returns the Local and the network, masked, as
+// text; the error is netip's, for the caller to name the flag.
+func ParseLocalNet(s string) (Local, string, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil {
+		return Local{}, "", err
+	}
+	p = p.Masked()
+	return NewLocal(p), p.String(), nil
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -166,6 +167,40 @@ const (
 	// SortBytes: descending cumulative bytes.
 	SortBytes
 )
+
+// FromFile makes the snapshot of a capture file independent of the
+// machine it is read on: times in UTC (the packets' timestamps carry no
+// zone), and the one capture "interface" is the file, named path, with
+// every packet.
+func (s *Snapshot) FromFile(path string) {
+	s.Time, s.Start = s.Time.UTC(), s.Start.UTC()
+	for i := range s.Capture.Interfaces {
+		s.Capture.Interfaces[i].Name = path
+		s.Capture.Interfaces[i].Packets = s.Capture.Packets
+	}
+}
+
+// ParseAggregation reads --aggregate: "hosts" (also "pairs" and ""),
+// "ports", "5tuple" ("flows"), "source" ("s", "src") or "destination"
+// ("d", "dst"), in any case; hosts is host:port pairs when ports (-P).
+func ParseAggregation(s string, ports bool) (Aggregation, bool) {
+	switch strings.ToLower(s) {
+	case "", "hosts", "pairs":
+		if ports {
+			return ByHostPort, true
+		}
+		return ByHostPair, true
+	case "ports":
+		return ByHostPort, true
+	case "5tuple", "flows":
+		return By5Tuple, true
+	case "source", "s", "src":
+		return BySource, true
+	case "destination", "d", "dst":
+		return ByDestination, true
+	}
+	return 0, false
+}
 
 // ParseSortKey reads "2s", "10s", "40s", "source", "destination" or "bytes".
 func ParseSortKey(s string) (SortKey, bool) {

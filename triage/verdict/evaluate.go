@@ -301,7 +301,7 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 			dr.Reasons = append(dr.Reasons, fmt.Sprintf("%s is below the warning threshold %s: a shaper, bursts or a faulty link, not a full link", utilText(), pct(cfg.WarnUtilization)))
 		} else {
 			dr.Reasons = append(dr.Reasons, "the capacity is unknown, so whether the link is full cannot be told")
-			dr.Advice = append(dr.Advice, linkSpeedAdvice(ifc.Name))
+			dr.Advice = append(dr.Advice, linkSpeedAdvice(w, ifc.Name))
 		}
 	case capKnown:
 		dr.Verdict = OK
@@ -316,7 +316,7 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 	default:
 		dr.Verdict = Unknown
 		dr.Reasons = append(dr.Reasons, fmt.Sprintf("the capacity of %s is unknown and its queue shows no drops or backlog: %s could be full or not", ifc.Name, fmtBps(dr.RateBps)))
-		dr.Advice = append(dr.Advice, linkSpeedAdvice(ifc.Name))
+		dr.Advice = append(dr.Advice, linkSpeedAdvice(w, ifc.Name))
 	}
 	switch dr.Verdict {
 	case OK:
@@ -355,7 +355,13 @@ func removedReason(w Window, ifc Interface, counterSec float64) string {
 	return fmt.Sprintf("%s: its counters cover %.1f s of the %.1f s window, before it disappeared; there is no link left to judge", what, counterSec, w.Duration().Seconds())
 }
 
-func linkSpeedAdvice(name string) string {
+// linkSpeedAdvice says how to give the capacity of the interface name:
+// IF=RATE or the config file, or just RATE for a capture file's own link.
+func linkSpeedAdvice(w Window, name string) string {
+	if w.Replay != "" && name == ReplayLink {
+		// A capture file is one link, named by nothing but the file.
+		return "give the capacity with --link-speed RATE (e.g. --link-speed 100M)"
+	}
 	return fmt.Sprintf("give the capacity with --link-speed %s=RATE (e.g. %s=1G) or links.speeds in the config file", name, name)
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"netriage/triage"
 	"netriage/views/format"
 )
 
@@ -32,6 +33,26 @@ type DoctorIface struct {
 	CapacityBps    *uint64 `json:"capacity_bps"`
 	CapacitySource string  `json:"capacity_source"`
 	Qdisc          string  `json:"qdisc"`
+}
+
+// DoctorInterfaces are the rows of doctor's interface table for sample
+// s, capacities resolved with the overrides userBps, and how many
+// interfaces are up (loopback excluded) with an unknown capacity.
+func DoctorInterfaces(s *triage.LinksSample, userBps map[string]uint64) (rows []DoctorIface, unknown int) {
+	for _, i := range s.Ifaces {
+		c := triage.ResolveCapacity(userBps[i.Name], i)
+		di := DoctorIface{Name: i.Name, OperState: i.OperState, CapacitySource: string(c.Source), Qdisc: "-"}
+		if c.Known {
+			di.CapacityBps = &c.Bps
+		} else if i.IsUp() && !i.Loopback {
+			unknown++
+		}
+		if i.Qdisc != nil {
+			di.Qdisc = i.Qdisc.Kind
+		}
+		rows = append(rows, di)
+	}
+	return rows, unknown
 }
 
 // DoctorReport is what doctor found on this host.

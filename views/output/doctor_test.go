@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"netriage/triage"
 )
 
 func doctorTestReport() DoctorReport {
@@ -59,5 +63,33 @@ func TestDoctorGolden(t *testing.T) {
 				golden(t, "doctor_"+tc.name+"."+f, b.Bytes())
 			})
 		}
+	}
+}
+
+// TestDoctorInterfaces: a row per interface with its capacity and where it
+// comes from, "-" without a qdisc; only interfaces up (not loopback) with
+// an unknown capacity are counted.
+func TestDoctorInterfaces(t *testing.T) {
+	s := &triage.LinksSample{Ifaces: []triage.IfaceSample{
+		{Name: "lo", OperState: "unknown", AdminUp: true, Loopback: true, Qdisc: &triage.QdiscStats{Kind: "noqueue"}},
+		{Name: "eth0", OperState: "up", AdminUp: true, EthtoolSpeedBps: 1e9, Qdisc: &triage.QdiscStats{Kind: "fq_codel"}},
+		{Name: "wg0", OperState: "unknown", AdminUp: true},
+		{Name: "veth1", OperState: "down"},
+		{Name: "wan", OperState: "up", AdminUp: true},
+	}}
+	rows, unknown := DoctorInterfaces(s, map[string]uint64{"wan": 100e6})
+	gbit, user := uint64(1e9), uint64(100e6)
+	want := []DoctorIface{
+		{Name: "lo", OperState: "unknown", CapacitySource: "unknown", Qdisc: "noqueue"},
+		{Name: "eth0", OperState: "up", CapacityBps: &gbit, CapacitySource: "ethtool", Qdisc: "fq_codel"},
+		{Name: "wg0", OperState: "unknown", CapacitySource: "unknown", Qdisc: "-"},
+		{Name: "veth1", OperState: "down", CapacitySource: "unknown", Qdisc: "-"},
+		{Name: "wan", OperState: "up", CapacityBps: &user, CapacitySource: "user", Qdisc: "-"},
+	}
+	if d := cmp.Diff(want, rows); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+	if unknown != 1 {
+		t.Errorf("unknown = %d, want 1 (wg0)", unknown)
 	}
 }
