@@ -137,7 +137,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 			return true
 		}
 		n++
-		fs := *s.Flows
+		fs := s.Flows.Clone()
 		flows.Sort(fs.Flows, key)
 		if writeErr = fw.Write(fs, false, nil); writeErr != nil {
 			return false

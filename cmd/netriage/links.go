@@ -71,7 +71,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	defer in.Close()
 	for _, h := range in.Absent {
-		fmt.Fprintf(env.stderr, "netriage links: %s\n", h.Why)
+		fmt.Fprintf(env.stderr, "netriage links: %s\n", format.Sanitize(h.Why, 300))
 	}
 	w := output.NewLinksWriter(env.stdout, cf.output, cf.netns)
 	track := triage.NewLinkTracker(in.watched, cfg.Links.SpeedsBps())
@@ -108,7 +108,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		for _, h := range s.Degraded() {
 			if h.Input == "links" && !s.LinksRead && h.Why != lastErr {
 				lastErr = h.Why
-				fmt.Fprintf(env.stderr, "netriage links: %s (retrying)\n", h.Why)
+				fmt.Fprintf(env.stderr, "netriage links: %s (retrying)\n", format.Sanitize(h.Why, 300))
 			}
 		}
 		if !s.LinksRead {

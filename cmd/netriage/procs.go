@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -179,9 +180,18 @@ func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg co
 	written := 0
 	var lastWhy string
 	var writeErr error
+	var noTable string
 	write := func(s *engine.Snapshot) bool {
 		if s.Attribution == nil {
-			return true
+			// No socket table was ever read: there is nothing to attribute
+			// and nothing will come (e.g. /proc cannot be listed).
+			noTable = "no socket table could be read"
+			for _, h := range s.Degraded() {
+				if h.Input == "sockets" {
+					noTable = h.Why
+				}
+			}
+			return false
 		}
 		if err := w.Write(output.FilterPIDs(*s.Attribution, pidSet), s.Sockets, output.ProgramsOf(s.Attribution)); err != nil {
 			writeErr = err
@@ -211,6 +221,9 @@ func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg co
 	}
 	if writeErr != nil {
 		return fail(env, string(view), fmt.Errorf("write output: %w", writeErr))
+	}
+	if noTable != "" {
+		return fail(env, string(view), errors.New(noTable))
 	}
 	return exitOK
 }

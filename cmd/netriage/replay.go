@@ -11,6 +11,7 @@ import (
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
+	"netriage/views/format"
 	"netriage/views/output"
 )
 
@@ -119,7 +120,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	var writeErr error
 	var snap flows.Snapshot
 	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
-		snap = *s.Flows
+		snap = s.Flows.Clone()
 		if s.Last {
 			return false
 		}
@@ -146,24 +147,24 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 			LinkSpeeds: linkSpeeds, Output: f.common.output, Check: cfg.Check,
 		})
 		if rerr != nil {
-			fmt.Fprintf(env.stderr, "netriage replay: %v (the verdict covers the packets before it)\n", rerr)
+			fmt.Fprintf(env.stderr, "netriage replay: %s (the verdict covers the packets before it)\n", format.Sanitize(rerr.Error(), 0))
 		}
 		return code
 	}
 	flows.Sort(snap.Flows, key)
 	var notes []string
 	if rerr != nil {
-		notes = append(notes, "incomplete: "+rerr.Error())
+		notes = append(notes, "incomplete: "+rerr.Error()) // the writer sanitises notes
 	}
 	if writeErr == nil {
 		writeErr = fw.Write(snap, true, notes)
 	}
 	if writeErr != nil {
-		fmt.Fprintf(env.stderr, "netriage replay: write: %v\n", writeErr)
+		fmt.Fprintf(env.stderr, "netriage replay: write: %s\n", format.Sanitize(writeErr.Error(), 0))
 		return exitFailure
 	}
 	if rerr != nil {
-		fmt.Fprintf(env.stderr, "netriage replay: %v\nThe record above covers the %d packets read before it.\n", rerr, snap.Capture.Packets)
+		fmt.Fprintf(env.stderr, "netriage replay: %s\nThe record above covers the %d packets read before it.\n", format.Sanitize(rerr.Error(), 0), snap.Capture.Packets)
 		return exitFailure
 	}
 	return exitOK

@@ -56,7 +56,7 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 	in.cfg.Judge, in.cfg.Hold = true, true
 	v := views.NewLiveView(cfg.Interval.D())
 	v.Watched, v.Mode, v.Services = in.watched, in.mode, dns.ServiceName
-	if have, err := privs.Have(); err != nil || have.Has(privs.CapDacReadSearch) && have.Has(privs.CapSysPtrace) {
+	if have, err := privs.Have(); err == nil && have.Has(privs.CapDacReadSearch) && have.Has(privs.CapSysPtrace) {
 		v.ProcAccess = true
 	}
 	v.Source = "live " + strings.Join(in.watched, ",")

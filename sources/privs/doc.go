@@ -17,8 +17,9 @@
 // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE from the effective
 // set, so every thread the runtime creates inherits the lowered set. They stay
 // in the permitted set:
-//   - [WithProcAccess] locks the goroutine to its thread, raises them on that
-//     thread only, runs the /proc reads and lowers them again;
+//   - [WithProcAccess] runs the /proc reads on a thread of its own with them
+//     raised; the thread ends with the reads, so nothing else ever runs
+//     with the raised set;
 //   - [OpenUser] opens a user-named path on a thread of its own whose file
 //     system UID and GID are the real ones and whose effective set holds none
 //     of them; the thread ends with the open. It refuses what is not a

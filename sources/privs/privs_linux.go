@@ -86,27 +86,40 @@ func Have() (Set, error) {
 	return usable(eff, prm), nil
 }
 
-// WithProcAccess runs fn with the read capabilities in effect on the
-// calling thread (when the process has them in its permitted set), for reads
-// of other users' /proc entries. fn must not start goroutines that need
-// them, and must not open paths a user named.
+// WithProcAccess runs fn with the read capabilities in effect (when the
+// process has them in its permitted set), for reads of other users' /proc
+// entries, and returns when fn has. fn runs on a thread of its own that
+// ends with it, so no other code ever runs with the raised set, even if
+// lowering it failed. fn must not start goroutines that need the
+// capabilities, and must not open paths a user named. A panic in fn is
+// raised again in the caller.
 func WithProcAccess(fn func()) {
-	runtime.LockOSThread()
 	eff, prm, err := threadCaps()
-	raise := prm & readCaps &^ eff
-	if err != nil || raise == 0 || setEffective(eff|raise) != nil {
-		runtime.UnlockOSThread()
-		fn()
+	if err != nil || prm&readCaps&^eff == 0 {
+		fn() // nothing to raise: root, or no such capabilities
 		return
 	}
-	defer func() {
-		if setEffective(eff) == nil {
-			runtime.UnlockOSThread()
+	var caught any
+	panicked := false
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Never unlocked: the thread ends with this goroutine.
+		runtime.LockOSThread()
+		defer func() {
+			if r := recover(); r != nil {
+				caught, panicked = r, true
+			}
+		}()
+		if e, p, err := threadCaps(); err == nil {
+			_ = setEffective(e | p&readCaps)
 		}
-		// Otherwise the goroutine stays locked to this thread, which ends
-		// with it: no other goroutine ever runs with the raised set.
+		fn()
 	}()
-	fn()
+	<-done
+	if panicked {
+		panic(caught)
+	}
 }
 
 // OpenUser opens path for reading with the rights of the user who started

@@ -90,7 +90,10 @@ type Config struct {
 	// CaptureInterfaces are the captured interfaces as the verdict names
 	// them ("any" when empty); one interface means every flow was seen on it.
 	CaptureInterfaces []string
-	// File names the capture file when Flows reads one (replay).
+	// File names the capture file when Flows reads one (replay): the
+	// window then covers the whole file and names it. The engine gives no
+	// verdict for a file (it has no counters); replay --check judges the
+	// last snapshot with verdict.FileWindow.
 	File string
 	// MaxBaselineFlows bounds the memory of the flow window: above it a
 	// baseline is kept only every quarter window (default 20,000).
@@ -151,8 +154,7 @@ type Snapshot struct {
 	WindowFull bool
 	// Missing are watched interfaces that left the window's samples.
 	Missing []string
-	// Verdict is nil until two link samples exist (or, for a file, until
-	// the last step).
+	// Verdict is nil until two link samples exist, and without Links.
 	Verdict *verdict.Report
 	// Health has an entry per input, and one more per warning of an input
 	// that runs but cannot do all it was asked (e.g. -p on "any").
@@ -190,6 +192,7 @@ type Engine struct {
 	counters *attrib.Counters
 	tab      *attrib.SocketTable
 	joined   []attrib.FlowStat
+	rep      *attrib.Report // the newest attribution report
 	prevRep  *verdict.Report
 	sockErr  error
 	linkErr  error
@@ -272,7 +275,12 @@ func (e *Engine) refreshSockets(now time.Time) {
 	}
 	e.tab = tab
 	if e.counters != nil {
+		// The sockets' own counters are the flows: join every refresh, so
+		// the bytes of a connection that closes before the step count.
 		e.joined = e.counters.Update(tab)
+		r := e.at.Update(now, e.joined, tab)
+		e.rep = &r
+		return
 	}
 	e.at.Observe(now, tab)
 }
@@ -323,21 +331,20 @@ func (e *Engine) stepFlows(s *Snapshot) {
 	}
 	s.Joined = e.joined
 	// The join uses the newest table the sockets gave (kept through a
-	// failed refresh, whose error shows in Health).
-	if e.at != nil && e.tab != nil {
+	// failed refresh, whose error shows in Health). In socket-counter mode
+	// every refresh joined already.
+	if e.at != nil && e.tab != nil && e.counters == nil {
 		r := e.at.Update(s.Time, e.joined, nil)
-		s.Attribution = &r
+		e.rep = &r
 	}
+	s.Attribution = e.rep
 }
 
 // windowStart is where the verdict's window begins: the first link sample
-// of the window, or Window before now (a file: its start).
+// of the window, or Window before now.
 func (e *Engine) windowStart(now time.Time) time.Time {
 	if len(e.linkWin) > 0 {
 		return e.linkWin[0].Time
-	}
-	if e.in.Links == nil && e.cfg.File != "" {
-		return e.start
 	}
 	return now.Add(-e.cfg.Window)
 }
@@ -385,11 +392,7 @@ func (e *Engine) stepVerdict(s *Snapshot) {
 	}
 	s.Window = w
 	s.WindowFull = w.Duration() >= e.cfg.Window
-	judge := len(e.cfg.Watched) > 0 && len(e.linkWin) >= 2
-	if e.in.Links == nil {
-		judge = s.Last && len(w.Interfaces) > 0
-	}
-	if !judge {
+	if e.in.Links == nil || len(e.cfg.Watched) == 0 || len(e.linkWin) < 2 {
 		return
 	}
 	r := verdict.Evaluate(w, e.cfg.Thresholds)

@@ -287,25 +287,45 @@ func TestSocketCounterMode(t *testing.T) {
 	}
 }
 
-// A file has no counters: the verdict comes on its last tick, over the
-// whole file, against the given capacity.
-func TestFileVerdictOnLastTick(t *testing.T) {
+// A file has no counters: its window is the whole file, named, and the
+// engine gives no verdict for it (replay --check judges the last snapshot).
+func TestFileWindowOnLastTick(t *testing.T) {
 	f := &flowsAt{key: key, perStep: 12_500_000}
 	tl := every(time.Second, 3)
 	tl.ts = append(tl.ts, Tick{Time: t0.Add(3 * time.Second), Last: true})
-	e := New(Inputs{Timeline: tl, Flows: f}, Config{Judge: true, Watched: []string{"capture.pcap"}, File: "capture.pcap", Window: 10 * time.Second})
+	e := New(Inputs{Timeline: tl, Flows: f}, Config{Judge: true, File: "capture.pcap", Window: 10 * time.Second})
 	snaps := collect(e)
 	if len(snaps) != 4 || !snaps[3].Last {
 		t.Fatalf("%d snapshots, last %v", len(snaps), snaps[len(snaps)-1].Last)
 	}
-	for _, s := range snaps[:3] {
+	for _, s := range snaps {
 		if s.Verdict != nil {
-			t.Errorf("step %d: verdict before the end of the file", s.Seq)
+			t.Errorf("step %d: a verdict for a file", s.Seq)
 		}
 	}
 	w := snaps[3].Window
-	if w.Counters || w.Replay != "capture.pcap" || len(w.Flows) != 1 || w.Flows[0].SentBytes != 50_000_000 {
+	if w.Counters || w.Replay != "capture.pcap" || len(w.Flows) != 1 || w.Flows[0].SentBytes != 50_000_000 || !w.Start.Equal(t0) {
 		t.Errorf("file window %+v", w)
+	}
+}
+
+// In socket-counter mode every refresh joins: the bytes of a connection
+// that a sub-step saw grow and that is gone by the step still count.
+func TestSocketCounterModeCountsSubSteps(t *testing.T) {
+	c1 := conn(key)
+	c1.HasCounters, c1.BytesAcked = true, 1000
+	c2 := c1
+	c2.BytesAcked = 3000
+	s := &socks{tables: []*attrib.SocketTable{tableWith(c1), tableWith(c2), tableWith(), tableWith(), tableWith()}}
+	e := New(Inputs{Timeline: every(250*time.Millisecond, 5), Sockets: s}, Config{SubSteps: 4})
+	snaps := collect(e)
+	if len(snaps) != 2 {
+		t.Fatalf("%d steps, want 2", len(snaps))
+	}
+	r := snaps[1].Attribution
+	// The first sighting is the socket's baseline: 3000 - 1000 bytes.
+	if r == nil || len(r.Processes) != 1 || r.Processes[0].SentBytes != 2000 {
+		t.Fatalf("attribution %+v, want PID 42 with the 2000 bytes a sub-step saw", r)
 	}
 }
 

@@ -423,3 +423,15 @@ func BenchmarkTableUpdateRun(b *testing.B) {
 		tb.Update(p)
 	}
 }
+
+func TestSnapshotCloneSharesNothing(t *testing.T) {
+	s := Snapshot{Flows: []FlowStat{{Flows: 1}, {Flows: 2}}, Capture: Health{Interfaces: []IfaceHealth{{Name: "eth0"}}, Warnings: []string{"w"}}}
+	c := s.Clone()
+	Sort(c.Flows, Sort2s)
+	c.Flows[0].Flows = 9
+	c.FromFile("x.pcap")
+	c.Capture.Warnings[0] = "changed"
+	if s.Flows[0].Flows != 1 || s.Flows[1].Flows != 2 || s.Capture.Interfaces[0].Name != "eth0" || s.Capture.Warnings[0] != "w" {
+		t.Errorf("the original changed: %+v", s)
+	}
+}

@@ -180,6 +180,17 @@ func (s *Snapshot) FromFile(path string) {
 	}
 }
 
+// Clone returns a copy of s that shares no slice with it, for a consumer
+// that sorts or relabels what it was handed (Snapshot values are shared
+// and must not be modified).
+func (s *Snapshot) Clone() Snapshot {
+	c := *s
+	c.Flows = slices.Clone(s.Flows)
+	c.Capture.Interfaces = slices.Clone(s.Capture.Interfaces)
+	c.Capture.Warnings = slices.Clone(s.Capture.Warnings)
+	return c
+}
+
 // ParseAggregation reads --aggregate: "hosts" (also "pairs" and ""),
 // "ports", "5tuple" ("flows"), "source" ("s", "src") or "destination"
 // ("d", "dst"), in any case; hosts is host:port pairs when ports (-P).
