@@ -72,7 +72,7 @@ func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
 		return 0, 0, usageErrorf("-L %d: must be 0 (all) or more", f.limit)
 	}
 	if f.localNet != "" {
-		if _, err := netip.ParsePrefix(f.localNet); err != nil {
+		if _, _, err := flows.ParseLocalNet(f.localNet); err != nil {
 			return 0, 0, usageErrorf("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8", f.localNet)
 		}
 	}

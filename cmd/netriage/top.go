@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"syscall"
 
 	"netriage/configs"
 	"netriage/triage/engine"
+	"netriage/triage/flows"
 	"netriage/views"
 	"netriage/views/format"
 	"netriage/views/tui"
@@ -74,7 +74,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		return fail(env, "top", err)
 	}
 	if tf.localNet != "" {
-		if _, err := netip.ParsePrefix(tf.localNet); err != nil {
+		if _, _, err := flows.ParseLocalNet(tf.localNet); err != nil {
 			return fail(env, "top", usageErrorf("-F %q: want net/len, e.g. 198.18.0.0/15 or fd00:198:18::/64", tf.localNet))
 		}
 	}
