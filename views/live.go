@@ -3,8 +3,10 @@ package views
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
+	"netriage/triage"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 )
@@ -44,6 +46,9 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 			v.hist.Retain()
 		}
 		m.Header, m.Links = AdaptLinks(s.LinkRows, v.Watched, v.hist)
+		if l := unknownCapacity(s.LinkRows, v.Watched); l != "" {
+			m.Degraded = append(m.Degraded, l)
+		}
 	}
 	var hostNetns uint64
 	if t := s.Sockets; t != nil {
@@ -79,4 +84,28 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 		m.Verdict = Verdict{Level: VerdictNone, Summary: "first sample: rates after one interval"}
 	}
 	return m
+}
+
+// unknownCapacity says which watched interfaces that are up have no known
+// capacity, and how to give it; "" when none. Without a capacity there is
+// no utilisation, so the banner could only ever read UNKNOWN for them.
+func unknownCapacity(rows []triage.LinkRow, watched []string) string {
+	want := make(map[string]bool, len(watched))
+	for _, w := range watched {
+		want[w] = true
+	}
+	var names []string
+	for _, r := range rows {
+		if want[r.Sample.Name] && !r.Gone && r.Sample.IsUp() && !r.Sample.Loopback && !r.Capacity.Known {
+			names = append(names, r.Sample.Name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		n := names[0]
+		return fmt.Sprintf("capacity of %s unknown (no utilisation): give it with --link-speed %s=RATE (e.g. %s=1G) or links.speeds in the config", n, n, n)
+	}
+	return fmt.Sprintf("capacity of %s unknown (no utilisation): give it with --link-speed IF=RATE per interface or links.speeds in the config", strings.Join(names, ", "))
 }

@@ -85,9 +85,9 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 			var unknown int
 			rep.Interfaces, unknown = output.DoctorInterfaces(&s, cfg.Links.SpeedsBps())
 			if unknown > 0 {
-				// Informational: utilisation is unknown there, saturation
-				// still shows through queue drops. Not a failure.
-				rep.Checks = append(rep.Checks, output.DoctorCheck{Name: "link capacity", OK: true,
+				// A warning: utilisation is unknown there (saturation still
+				// shows through queue drops). Not a failure.
+				rep.Checks = append(rep.Checks, output.DoctorCheck{Name: "link capacity", OK: true, Warn: true,
 					Detail: fmt.Sprintf("%d interface(s) up with unknown capacity: no utilisation %% for them", unknown),
 					Fix:    "give it with --link-speed IF=RATE or links.speeds in the config file"})
 			}

@@ -20,8 +20,11 @@ type DoctorCap struct {
 // DoctorCheck is one feature check of doctor: what works, what does not
 // and how to fix it.
 type DoctorCheck struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	// Warn marks a check that works but leaves an answer out (an unknown
+	// link capacity: no utilisation); it does not fail doctor.
+	Warn   bool   `json:"warn,omitempty"`
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
 }
@@ -111,8 +114,11 @@ func writeDoctorTable(w io.Writer, rep DoctorReport) error {
 	fmt.Fprintln(tw, "\nCHECK\tSTATUS\tDETAIL")
 	for _, c := range rep.Checks {
 		st := "ok"
-		if !c.OK {
+		switch {
+		case !c.OK:
 			st = "MISSING"
+		case c.Warn:
+			st = "WARNING"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, st, format.Sanitize(c.Detail, 300))
 		if c.Fix != "" {
@@ -129,9 +135,16 @@ func writeDoctorTable(w io.Writer, rep DoctorReport) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", i.Name, i.OperState, capS, i.CapacitySource, i.Qdisc)
 		}
 	}
-	if rep.AllOK {
+	warned := false
+	for _, c := range rep.Checks {
+		warned = warned || c.Warn
+	}
+	switch {
+	case rep.AllOK && warned:
+		fmt.Fprintln(tw, "\nall checks passed, with warnings: see the fix lines above")
+	case rep.AllOK:
 		fmt.Fprintln(tw, "\nall checks passed")
-	} else {
+	default:
 		fmt.Fprintln(tw, "\nsome features are unavailable: see the fix lines above")
 	}
 	return tw.Flush()
