@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"netriage/triage"
+	"netriage/triage/attrib"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 )
@@ -58,6 +59,7 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 		}
 	}
 	m.Procs, m.Conns, m.Remotes = AdaptAttrib(s.Attribution, hostNetns)
+	fillStates(m.Conns, s.Sockets)
 	if s.Flows != nil {
 		m.Flows, _ = AdaptFlows(s.Flows, s.Attribution, v.Services)
 		m.CaptureDrops = s.Window.Capture.KernelDrops
@@ -108,4 +110,31 @@ func unknownCapacity(rows []triage.LinkRow, watched []string) string {
 		return fmt.Sprintf("capacity of %s unknown (no utilisation): give it with --link-speed %s=RATE (e.g. %s=1G) or links.speeds in the config", n, n, n)
 	}
 	return fmt.Sprintf("capacity of %s unknown (no utilisation): give it with --link-speed IF=RATE per interface or links.speeds in the config", strings.Join(names, ", "))
+}
+
+// ssStates are the socket states as ss(8) names them, by kernel number.
+var ssStates = [...]string{"", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "UNCONN", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING"}
+
+// fillStates sets each connection's State from the socket with its 5-tuple
+// in tab (left empty when the socket is gone or unknown).
+func fillStates(conns []ConnRow, tab *attrib.SocketTable) {
+	if tab == nil || len(conns) == 0 {
+		return
+	}
+	type key struct {
+		proto         string
+		local, remote netip.Addr
+		lport, rport  uint16
+	}
+	states := make(map[key]uint8, len(tab.Sockets))
+	for i := range tab.Sockets {
+		sk := &tab.Sockets[i]
+		states[key{sk.Proto.String(), sk.Local, sk.Remote, sk.LocalPort, sk.RemotePort}] = sk.State
+	}
+	for i := range conns {
+		c := &conns[i]
+		if st, ok := states[key{c.Proto, c.Local, c.Remote, c.LocalPort, c.RemotePort}]; ok && int(st) < len(ssStates) {
+			c.State = ssStates[st]
+		}
+	}
 }

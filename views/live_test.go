@@ -1,12 +1,15 @@
 package views
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"netriage/triage"
+	"netriage/triage/attrib"
 	"netriage/triage/engine"
+	"netriage/triage/flows"
 )
 
 // A watched link that is up without a known capacity gets a "!" line with
@@ -45,5 +48,19 @@ func TestLiveViewSaysUnknownCapacity(t *testing.T) {
 				t.Errorf("degraded %q, want a line with %q", m.Degraded, tc.want)
 			}
 		})
+	}
+}
+
+// The Connections view's STATE comes from the socket table (ss's names).
+func TestLiveViewConnectionStates(t *testing.T) {
+	l, r := netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("198.19.0.9")
+	k := flows.Key{Proto: flows.ProtoTCP, Local: l, Remote: r, LocalPort: 40000, RemotePort: 443}
+	gone := k
+	gone.LocalPort = 40001
+	rep := &attrib.Report{Connections: []attrib.ConnRow{{Key: k}, {Key: gone}}}
+	tab := &attrib.SocketTable{Sockets: []attrib.Socket{{Proto: flows.ProtoTCP, Local: l, Remote: r, LocalPort: 40000, RemotePort: 443, State: attrib.StateCloseWait}}}
+	m := NewLiveView(time.Second).Model(&engine.Snapshot{Seq: 2, Attribution: rep, Sockets: tab})
+	if len(m.Conns) != 2 || m.Conns[0].State != "CLOSE-WAIT" || m.Conns[1].State != "" {
+		t.Errorf("states %+v, want CLOSE-WAIT and none", m.Conns)
 	}
 }
