@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
@@ -103,24 +101,7 @@ func TestIntegrationProcsAndTopSameOwners(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // one more TUI step after the last connection
 
 	// procs: the last record.
-	var last whoRecord
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(make([]byte, 4<<20), 4<<20)
-	for sc.Scan() {
-		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
-			t.Fatalf("bad record: %v", err)
-		}
-	}
-	var pMine, pTotal uint64
-	for _, p := range last.Processes {
-		pTotal += p.SentBytes
-		if int(p.PID) == os.Getpid() {
-			pMine = p.SentBytes
-		}
-	}
-	for _, u := range last.Unattributed {
-		pTotal += u.SentBytes
-	}
+	pMine, pTotal := sentBy(lastWhoRecord(t, &stdout), os.Getpid())
 	// top: the newest model's Processes view.
 	m := pub.get()
 	if m == nil {

@@ -66,27 +66,11 @@ func TestE2EProcsCaptureLab(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("procs: %v\n%s", err, stderr.String())
 	}
-	var last whoRecord
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(make([]byte, 4<<20), 4<<20)
-	for sc.Scan() {
-		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
-			t.Fatalf("bad record: %v", err)
-		}
-	}
+	last := lastWhoRecord(t, &stdout)
 	if last.Mode != "capture" {
 		t.Fatalf("mode %q, want capture (stderr %s)", last.Mode, stderr.String())
 	}
-	var mine, total uint64
-	for _, p := range last.Processes {
-		total += p.SentBytes
-		if int(p.PID) == os.Getpid() {
-			mine = p.SentBytes
-		}
-	}
-	for _, u := range last.Unattributed {
-		total += u.SentBytes
-	}
+	mine, total := sentBy(last, os.Getpid())
 	// Truth: payload only is a lower bound of the IP bytes this PID sent.
 	truth := uint64(tcpBytes + udpN*udpSize + uncN*uncSize)
 	t.Logf("attributed to this PID: %d sent bytes of %d total sent; payload truth %d", mine, total, truth)
@@ -96,4 +80,33 @@ func TestE2EProcsCaptureLab(t *testing.T) {
 	if total > 0 && float64(mine)/float64(total) < 0.99 {
 		t.Errorf("only %.2f%% of sent bytes attributed to this PID", 100*float64(mine)/float64(total))
 	}
+}
+
+// lastWhoRecord parses procs' NDJSON output and returns its last record.
+func lastWhoRecord(t *testing.T, out *bytes.Buffer) whoRecord {
+	t.Helper()
+	var last whoRecord
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 4<<20), 4<<20)
+	for sc.Scan() {
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatalf("bad record: %v", err)
+		}
+	}
+	return last
+}
+
+// sentBy returns the sent bytes a procs record gives pid, and all the sent
+// bytes it counts (processes and unattributed).
+func sentBy(rec whoRecord, pid int) (mine, total uint64) {
+	for _, p := range rec.Processes {
+		total += p.SentBytes
+		if int(p.PID) == pid {
+			mine = p.SentBytes
+		}
+	}
+	for _, u := range rec.Unattributed {
+		total += u.SentBytes
+	}
+	return mine, total
 }
