@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"netriage/configs"
+	"netriage/triage/verdict"
 	"netriage/views"
 )
 
@@ -79,26 +80,7 @@ func TestConsistencyReplayTopCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, _ = runCmd(t, "replay", file, "--check", "--link-speed", "1G", "--config", cfgPath, "--output", "json")
-	type explained struct {
-		Proto      string  `json:"proto"`
-		LocalAddr  string  `json:"local_addr"`
-		LocalPort  *uint16 `json:"local_port"`
-		RemoteAddr string  `json:"remote_addr"`
-		RemotePort *uint16 `json:"remote_port"`
-		SentBytes  uint64  `json:"sent_bytes"`
-		RecvBytes  uint64  `json:"recv_bytes"`
-	}
-	type direction struct {
-		Bytes       uint64      `json:"bytes"`
-		Packets     uint64      `json:"packets"`
-		ExplainedBy []explained `json:"explained_by"`
-	}
-	var rep struct {
-		Interfaces []struct {
-			RX direction `json:"rx"`
-			TX direction `json:"tx"`
-		} `json:"interfaces"`
-	}
+	var rep verdict.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Interfaces) != 1 {
 		t.Fatalf("check report: %v (stderr %s)\n%s", err, errOut, out)
 	}
@@ -111,7 +93,7 @@ func TestConsistencyReplayTopCheck(t *testing.T) {
 			ifc.TX.Bytes, ifc.RX.Bytes, ifc.TX.Packets, ifc.RX.Packets, rec.Totals.SentBytes, rec.Totals.RecvBytes, rec.Totals.SentPackets, rec.Totals.RecvPackets)
 	}
 	check := flowSplit{}
-	for _, dir := range [][]explained{ifc.TX.ExplainedBy, ifc.RX.ExplainedBy} {
+	for _, dir := range [][]verdict.ExplainedFlow{ifc.TX.ExplainedBy, ifc.RX.ExplainedBy} {
 		for _, f := range dir {
 			var lp, rp uint16
 			if f.LocalPort != nil {
