@@ -1,7 +1,10 @@
 package flows
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 )
@@ -19,46 +22,198 @@ type TableConfig struct {
 	Local Local
 }
 
-const none = -1
+const (
+	none = -1
+	// noSec marks an entry's one-second bucket as empty.
+	noSec = math.MinInt64
+	// noTime is a time not set yet (a zero time.Time in snapshots).
+	noTime = math.MinInt64
+)
 
-// ikey is the table's internal map key: Key without netip.Addr's zone
-// pointer, so the map hashes plain memory (measurably faster per packet).
+// Address families of an ikey's two addresses (fam bits).
+const (
+	famLocal4 = 1 << iota // the local address is IPv4
+	famRemote4
+	famLocalNone // the local address is the zero Addr
+	famRemoteNone
+)
+
+// ikey is a flow key as the table stores it: the addresses as 16 bytes and
+// their families, no pointers (netip.Addr holds a zone pointer), so entries
+// are plain memory the collector does not scan and keys compare and hash
+// as bytes. Packet addresses carry no zone.
 type ikey struct {
 	l, r   [16]byte
 	lp, rp uint16
 	proto  Proto
-	v4     bool
+	fam    uint8
+}
+
+func addrFam(a netip.Addr, v4, invalid uint8) uint8 {
+	switch {
+	case a.Is4():
+		return v4
+	case !a.IsValid():
+		return invalid
+	}
+	return 0
 }
 
 func toIkey(k *Key) ikey {
-	return ikey{l: k.Local.As16(), r: k.Remote.As16(), lp: k.LocalPort, rp: k.RemotePort, proto: k.Proto, v4: k.Local.Is4()}
+	return ikey{l: k.Local.As16(), r: k.Remote.As16(), lp: k.LocalPort, rp: k.RemotePort, proto: k.Proto,
+		fam: addrFam(k.Local, famLocal4, famLocalNone) | addrFam(k.Remote, famRemote4, famRemoteNone)}
 }
 
+func fromFam(b [16]byte, fam, v4, invalid uint8) netip.Addr {
+	switch {
+	case fam&v4 != 0:
+		return netip.AddrFrom16(b).Unmap()
+	case fam&invalid != 0:
+		return netip.Addr{}
+	}
+	return netip.AddrFrom16(b)
+}
+
+// key returns the Key that k was made from.
+func (k *ikey) key() Key {
+	return Key{Proto: k.proto, LocalPort: k.lp, RemotePort: k.rp,
+		Local: fromFam(k.l, k.fam, famLocal4, famLocalNone), Remote: fromFam(k.r, k.fam, famRemote4, famRemoteNone)}
+}
+
+// reverse returns k with the sides swapped.
+func (k *ikey) reverse() ikey {
+	f := k.fam
+	return ikey{l: k.r, r: k.l, lp: k.rp, rp: k.lp, proto: k.proto,
+		fam: (f&famLocal4)<<1 | (f&famRemote4)>>1 | (f&famLocalNone)<<1 | (f&famRemoteNone)>>1}
+}
+
+// aggregate reduces k to its group's key under a, as Aggregation.Aggregate.
+func (k *ikey) aggregate(a Aggregation) ikey {
+	switch a {
+	case ByHostPair:
+		return ikey{l: k.l, r: k.r, fam: k.fam}
+	case BySource:
+		return ikey{l: k.l, fam: k.fam&(famLocal4|famLocalNone) | famRemoteNone}
+	case ByDestination:
+		return ikey{r: k.r, fam: k.fam&(famRemote4|famRemoteNone) | famLocalNone}
+	}
+	return *k
+}
+
+// hash is a seeded multiply-fold hash of k (the seed is random per table,
+// so a flood cannot aim at the index's probe sequences).
+func (k *ikey) hash(seed *[3]uint64) uint64 {
+	le := binary.LittleEndian
+	a := mix(le.Uint64(k.l[0:])^seed[0], le.Uint64(k.l[8:])^0x9E3779B97F4A7C15)
+	b := mix(le.Uint64(k.r[0:])^0xBF58476D1CE4E5B9, le.Uint64(k.r[8:])^seed[1])
+	c := uint64(k.lp) | uint64(k.rp)<<16 | uint64(k.proto)<<32 | uint64(k.fam)<<40
+	return mix(a^c^seed[2], b^0x94D049BB133111EB)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// entry is one flow. Its rate history is one second kept in the entry
+// (sec, sent, recv) until the flow is seen in a second other second of
+// the window; then it moves to a full window in the table's pool (win),
+// which goes back to the pool once the flow has been quiet for a whole
+// window. A flood's one-packet flows never take a full window.
 type entry struct {
-	key         Key
+	key         ikey
 	cum         Counts
-	win         Window
-	first, last time.Time
-	lastNs      int64 // last as Unix nanoseconds (math.MinInt64: none yet)
+	first, last int64 // capture times, Unix ns (last: noTime before the first run is added)
+	sec         int64 // the second of the entry's own bucket (noSec: none)
+	sent, recv  uint64
+	win         int32 // the full window in wins (or wides, when wide), none without
+	wide        bool
 	prev, next  int32 // LRU list: head is most recent
 }
+
+// acc is an accumulation of flows: the totals, Other, an aggregate.
+type acc struct {
+	cum         Counts
+	win         window[uint64]
+	first, last int64
+}
+
+func newAcc() acc { return acc{first: noTime, last: noTime} }
+
+// slot is one cell of an open-addressing index: idx is the entry (or
+// group) index + 1, 0 for an empty cell; tag is the low half of the key's
+// hash, which gives the home cell and rejects most other keys without
+// reading their entries.
+type slot struct {
+	idx int32
+	tag uint32
+}
+
+// slotsFor returns an empty index for n keys: a power of two at least
+// twice n, so linear probes stay short.
+func slotsFor(n int) []slot {
+	c := 8
+	for c < 2*n {
+		c <<= 1
+	}
+	return make([]slot, c)
+}
+
+// pool hands out fixed-size items from chunks that never move, so growing
+// it copies nothing, and reuses released items before growing.
+type pool[T any] struct {
+	chunks [][]T
+	n      int32 // items handed out at least once
+	free   []int32
+}
+
+const (
+	poolShift = 10
+	poolChunk = 1 << poolShift
+)
+
+func (p *pool[T]) at(i int32) *T { return &p.chunks[i>>poolShift][i&(poolChunk-1)] }
+
+// alloc returns the index of an item; its content is the last user's.
+func (p *pool[T]) alloc() int32 {
+	if n := len(p.free); n > 0 {
+		i := p.free[n-1]
+		p.free = p.free[:n-1]
+		return i
+	}
+	if int(p.n) == len(p.chunks)*poolChunk {
+		p.chunks = append(p.chunks, make([]T, poolChunk))
+	}
+	p.n++
+	return p.n - 1
+}
+
+func (p *pool[T]) release(i int32) { p.free = append(p.free, i) }
 
 // Table is the bounded flow table. It is not safe for concurrent use: the
 // capture engine serialises Update, Expire and Snapshot calls.
 //
-// Update allocates nothing for packets of flows already in the table; a new
-// flow may grow the table's map and slice until the cap is reached, after
-// which slots are reused.
+// Update allocates nothing at the cap, and nothing for packets of flows
+// already in the table. Its index is sized for MaxFlows up front (8 bytes
+// a cell, two cells a flow; memory the kernel maps only as flows use it),
+// so a new flow never rehashes it; entries and windows come from pools
+// that grow a chunk at a time (1,024 items) without moving what they
+// hold. Eviction removes the LRU tail in O(1).
 type Table struct {
 	cfg     TableConfig
-	index   map[ikey]int32
-	entries []entry
-	free    []int32
+	seed    [3]uint64
+	index   []slot
+	mask    uint32
+	n       int // flows in the table
+	entries pool[entry]
+	wins    pool[window[uint32]]
+	wides   pool[window[uint64]] // flows past uint32 in a second
 	head    int32
 	tail    int32
+	loc     *time.Location // the packets' time zone, for snapshot times
 
 	// last is the previous packet's flow: a run of packets of one flow
-	// (a bulk transfer, a flood) skips classification and the map.
+	// (a bulk transfer, a flood) skips classification and the index.
 	last lastFlow
 	// run holds the counts of the latest packets of last's flow within
 	// one second, not yet added to the flow and the totals: it is added
@@ -66,12 +221,14 @@ type Table struct {
 	// the table, so a run costs one update, not one per packet.
 	run run
 
-	other   entry // evicted and expired flows
-	totals  entry
+	other   acc // evicted and expired flows
+	totals  acc
 	evicted uint64
 	expired uint64
 	started bool
 	start   time.Time
+
+	scratch groupScratch // Snapshot's aggregation, kept for the next one
 }
 
 // lastFlow caches where the previous packet went. Direction depends on the
@@ -97,13 +254,15 @@ func NewTable(cfg TableConfig) *Table {
 	if cfg.MaxFlows < 1 {
 		cfg.MaxFlows = 1
 	}
-	t := &Table{cfg: cfg, index: make(map[ikey]int32, min(cfg.MaxFlows, 4096)), head: none, tail: none}
-	t.totals.lastNs = math.MinInt64
+	t := &Table{cfg: cfg, head: none, tail: none, loc: time.UTC, other: newAcc(), totals: newAcc(),
+		seed: [3]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64()}}
+	t.index = slotsFor(min(cfg.MaxFlows, math.MaxInt32/4))
+	t.mask = uint32(len(t.index) - 1)
 	return t
 }
 
 // Len returns the number of flows in the table.
-func (t *Table) Len() int { return len(t.index) }
+func (t *Table) Len() int { return t.n }
 
 // Evicted returns how many flows were evicted because the table was full.
 func (t *Table) Evicted() uint64 { return t.evicted }
@@ -115,14 +274,14 @@ func (t *Table) Expired() uint64 { return t.expired }
 func (t *Table) Start() time.Time { return t.start }
 
 func (t *Table) unlink(i int32) {
-	e := &t.entries[i]
+	e := t.entries.at(i)
 	if e.prev != none {
-		t.entries[e.prev].next = e.next
+		t.entries.at(e.prev).next = e.next
 	} else {
 		t.head = e.next
 	}
 	if e.next != none {
-		t.entries[e.next].prev = e.prev
+		t.entries.at(e.next).prev = e.prev
 	} else {
 		t.tail = e.prev
 	}
@@ -130,10 +289,10 @@ func (t *Table) unlink(i int32) {
 }
 
 func (t *Table) pushFront(i int32) {
-	e := &t.entries[i]
+	e := t.entries.at(i)
 	e.prev, e.next = none, t.head
 	if t.head != none {
-		t.entries[t.head].prev = i
+		t.entries.at(t.head).prev = i
 	}
 	t.head = i
 	if t.tail == none {
@@ -143,48 +302,211 @@ func (t *Table) pushFront(i int32) {
 
 // remove folds entry i into Other and frees its slot.
 func (t *Table) remove(i int32) {
-	e := &t.entries[i]
+	e := t.entries.at(i)
 	t.other.cum.Add(e.cum)
-	t.other.win.Merge(&e.win)
-	if t.other.first.IsZero() || e.first.Before(t.other.first) {
+	t.mergeInto(&t.other.win, e)
+	if t.other.first == noTime || e.first < t.other.first {
 		t.other.first = e.first
 	}
-	if e.last.After(t.other.last) {
-		t.other.last = e.last
-	}
+	t.other.last = max(t.other.last, e.last)
+	t.dropWindow(e)
 	t.unlink(i)
-	delete(t.index, toIkey(&e.key))
+	t.unindex(&e.key, i)
 	if t.last.i == i {
 		t.last.valid = false
 	}
-	t.free = append(t.free, i)
+	t.entries.release(i)
+	t.n--
 }
 
-// lookup returns the index of k or none.
-func (t *Table) lookup(k *Key) int32 {
-	if i, ok := t.index[toIkey(k)]; ok {
-		return i
+// lookup returns the index of the entry with key k, whose hash is h, or
+// none.
+func (t *Table) lookup(k *ikey, h uint64) int32 {
+	tag := uint32(h)
+	for c := tag & t.mask; ; c = (c + 1) & t.mask {
+		s := t.index[c]
+		if s.idx == 0 {
+			return none
+		}
+		if s.tag == tag && t.entries.at(s.idx-1).key == *k {
+			return s.idx - 1
+		}
 	}
-	return none
 }
 
-func (t *Table) insert(k Key, ts time.Time) int32 {
-	if len(t.index) >= t.cfg.MaxFlows && t.tail != none {
+// unindex removes entry i, of key k, from the index, moving later cells
+// of the probe run back (linear probing needs no tombstones).
+func (t *Table) unindex(k *ikey, i int32) {
+	c := uint32(k.hash(&t.seed)) & t.mask
+	for t.index[c].idx != i+1 {
+		c = (c + 1) & t.mask
+	}
+	for j := c; ; {
+		j = (j + 1) & t.mask
+		s := t.index[j]
+		if s.idx == 0 {
+			break
+		}
+		// s may fill the hole at c unless its home is cyclically in (c, j].
+		if (j-s.tag)&t.mask >= (j-c)&t.mask {
+			t.index[c] = s
+			c = j
+		}
+	}
+	t.index[c] = slot{}
+}
+
+func (t *Table) insert(k *ikey, h uint64, ns int64) int32 {
+	if t.n >= t.cfg.MaxFlows && t.tail != none {
 		t.remove(t.tail)
 		t.evicted++
 	}
-	var i int32
-	if n := len(t.free); n > 0 {
-		i = t.free[n-1]
-		t.free = t.free[:n-1]
-	} else {
-		t.entries = append(t.entries, entry{})
-		i = int32(len(t.entries) - 1)
+	i := t.entries.alloc()
+	*t.entries.at(i) = entry{key: *k, first: ns, last: noTime, sec: noSec, win: none, prev: none, next: none}
+	tag := uint32(h)
+	c := tag & t.mask
+	for t.index[c].idx != 0 {
+		c = (c + 1) & t.mask
 	}
-	t.entries[i] = entry{key: k, first: ts, lastNs: math.MinInt64, prev: none, next: none}
-	t.index[toIkey(&k)] = i
+	t.index[c] = slot{idx: i + 1, tag: tag}
+	t.n++
 	t.pushFront(i)
 	return i
+}
+
+// addWindow counts n bytes of the second sec in e's rate history.
+func (t *Table) addWindow(e *entry, sec int64, sent bool, n uint64) {
+	if e.win == none {
+		switch {
+		case e.sec == sec || e.sec == noSec || sec >= e.sec+WindowSeconds:
+			// The same second, the first, or one after the kept second
+			// left the window.
+			if e.sec != sec {
+				e.sec, e.sent, e.recv = sec, 0, 0
+			}
+			if sent {
+				e.sent += n
+			} else {
+				e.recv += n
+			}
+			return
+		case sec <= e.sec-WindowSeconds: // before the window: as Window.Add
+			return
+		}
+		t.fullWindow(e)
+	}
+	if e.wide {
+		w := t.wides.at(e.win)
+		if sec >= w.head+WindowSeconds {
+			t.dropWindow(e)
+			t.addWindow(e, sec, sent, n)
+			return
+		}
+		w.add(sec, sent, n)
+		return
+	}
+	w := t.wins.at(e.win)
+	if sec >= w.head+WindowSeconds {
+		t.dropWindow(e)
+		t.addWindow(e, sec, sent, n)
+		return
+	}
+	if !w.add(sec, sent, n) {
+		t.widen(e)
+		t.wides.at(e.win).add(sec, sent, n)
+	}
+}
+
+// fullWindow moves e's one-second history into a full window.
+func (t *Table) fullWindow(e *entry) {
+	if e.sent > math.MaxUint32 || e.recv > math.MaxUint32 {
+		i := t.wides.alloc()
+		w := t.wides.at(i)
+		*w = window[uint64]{}
+		w.add(e.sec, true, e.sent)
+		w.add(e.sec, false, e.recv)
+		e.win, e.wide = i, true
+	} else {
+		i := t.wins.alloc()
+		w := t.wins.at(i)
+		*w = window[uint32]{}
+		w.add(e.sec, true, e.sent)
+		w.add(e.sec, false, e.recv)
+		e.win, e.wide = i, false
+	}
+	e.sec, e.sent, e.recv = noSec, 0, 0
+}
+
+// widen moves e's window to a uint64 one.
+func (t *Table) widen(e *entry) {
+	o := t.wins.at(e.win)
+	i := t.wides.alloc()
+	w := t.wides.at(i)
+	*w = window[uint64]{head: o.head, hs: o.hs, used: o.used}
+	for s := range o.b {
+		w.b[s] = bucket[uint64]{uint64(o.b[s].sent), uint64(o.b[s].recv)}
+	}
+	t.wins.release(e.win)
+	e.win, e.wide = i, true
+}
+
+// dropWindow gives e's full window back to its pool; e's history is then
+// empty.
+func (t *Table) dropWindow(e *entry) {
+	if e.win == none {
+		return
+	}
+	if e.wide {
+		t.wides.release(e.win)
+	} else {
+		t.wins.release(e.win)
+	}
+	e.win, e.wide = none, false
+	e.sec, e.sent, e.recv = noSec, 0, 0
+}
+
+// dropStale gives back e's full window when nothing in it can show in the
+// rates at end (the first incomplete second) or later.
+func (t *Table) dropStale(e *entry, end int64) {
+	if e.win == none {
+		return
+	}
+	head := t.wins.at(e.win).head
+	if e.wide {
+		head = t.wides.at(e.win).head
+	}
+	if head < end-WindowSeconds {
+		t.dropWindow(e)
+	}
+}
+
+// mergeInto adds e's rate history into w.
+func (t *Table) mergeInto(w *window[uint64], e *entry) {
+	switch {
+	case e.win == none:
+		if e.sec != noSec {
+			w.add(e.sec, true, e.sent)
+			w.add(e.sec, false, e.recv)
+		}
+	case e.wide:
+		merge(w, t.wides.at(e.win))
+	default:
+		merge(w, t.wins.at(e.win))
+	}
+}
+
+// rates returns e's rates at the first incomplete second end.
+func (t *Table) rates(e *entry, end int64) Rates {
+	switch {
+	case e.win == none:
+		if e.sec == noSec {
+			return Rates{}
+		}
+		return oneSecondRates(end, e.sec, e.sent, e.recv)
+	case e.wide:
+		return t.wides.at(e.win).rates(end)
+	}
+	return t.wins.at(e.win).rates(end)
 }
 
 // run is a run of packets of one flow, one direction, one second.
@@ -192,32 +514,31 @@ type run struct {
 	packets, bytes uint64 // packets 0: no run
 	sec            int64
 	lastNs         int64 // the newest packet's time
-	last           time.Time
-}
-
-// addTo adds the run to e.
-func (r *run) addTo(e *entry, sent bool) {
-	if sent {
-		e.cum.SentBytes += r.bytes
-		e.cum.SentPackets += r.packets
-	} else {
-		e.cum.RecvBytes += r.bytes
-		e.cum.RecvPackets += r.packets
-	}
-	e.win.Add(r.sec, sent, r.bytes)
-	if r.lastNs > e.lastNs {
-		e.last, e.lastNs = r.last, r.lastNs
-	}
 }
 
 // flush adds the pending run to its flow (last's) and to the totals.
 func (t *Table) flush() {
-	if t.run.packets == 0 {
+	r := &t.run
+	if r.packets == 0 {
 		return
 	}
-	t.run.addTo(&t.entries[t.last.i], t.last.sent)
-	t.run.addTo(&t.totals, t.last.sent)
-	t.run.packets = 0
+	e, sent := t.entries.at(t.last.i), t.last.sent
+	if sent {
+		e.cum.SentBytes += r.bytes
+		e.cum.SentPackets += r.packets
+		t.totals.cum.SentBytes += r.bytes
+		t.totals.cum.SentPackets += r.packets
+	} else {
+		e.cum.RecvBytes += r.bytes
+		e.cum.RecvPackets += r.packets
+		t.totals.cum.RecvBytes += r.bytes
+		t.totals.cum.RecvPackets += r.packets
+	}
+	t.addWindow(e, r.sec, sent, r.bytes)
+	t.totals.win.add(r.sec, sent, r.bytes)
+	e.last = max(e.last, r.lastNs)
+	t.totals.last = max(t.totals.last, r.lastNs)
+	r.packets = 0
 }
 
 // Update counts one packet. Direction follows Local: a packet from a local
@@ -227,62 +548,64 @@ func (t *Table) flush() {
 // its source becomes the local side (the initiator, for TCP), and later
 // packets of either direction join that flow.
 func (t *Table) Update(p *Packet) {
-	if !t.started {
-		t.started, t.start = true, p.Time
-		t.totals.first = p.Time
-	}
 	ns, sec, n := p.Time.UnixNano(), p.Time.Unix(), uint64(p.Length)
+	if !t.started {
+		t.started, t.start, t.loc = true, p.Time, p.Time.Location()
+		t.totals.first = ns
+	}
 	if t.last.match(p) {
 		if r := &t.run; r.packets > 0 && r.sec == sec {
 			r.packets++
 			r.bytes += n
-			if ns > r.lastNs {
-				r.last, r.lastNs = p.Time, ns
-			}
+			r.lastNs = max(r.lastNs, ns)
 			return
 		}
 		t.flush()
 	} else {
 		t.flush()
-		i, sent := t.find(p)
+		i, sent := t.find(p, ns)
 		t.last = lastFlow{valid: true, sent: sent, proto: p.Proto, hint: p.Hint, sp: p.SrcPort, dp: p.DstPort, src: p.Src, dst: p.Dst, i: i}
 	}
 	if i := t.last.i; t.head != i {
 		t.unlink(i)
 		t.pushFront(i)
 	}
-	t.run = run{packets: 1, bytes: n, sec: sec, lastNs: ns, last: p.Time}
+	t.run = run{packets: 1, bytes: n, sec: sec, lastNs: ns}
 }
 
 // find returns the flow of p, inserting it when new, and whether p was
 // sent (see Update for the direction rules).
-func (t *Table) find(p *Packet) (i int32, sent bool) {
-	fwd := Key{Proto: p.Proto, Local: p.Src, Remote: p.Dst, LocalPort: p.SrcPort, RemotePort: p.DstPort}
+func (t *Table) find(p *Packet, ns int64) (i int32, sent bool) {
+	fwd := ikey{l: p.Src.As16(), r: p.Dst.As16(), lp: p.SrcPort, rp: p.DstPort, proto: p.Proto,
+		fam: addrFam(p.Src, famLocal4, famLocalNone) | addrFam(p.Dst, famRemote4, famRemoteNone)}
 	side := t.cfg.Local.Classify(p.Src, p.Dst)
 	if side == SideUnknown {
 		side = p.Hint
 	}
 	switch side {
 	case SideSent:
-		if i = t.lookup(&fwd); i == none {
-			i = t.insert(fwd, p.Time)
+		h := fwd.hash(&t.seed)
+		if i = t.lookup(&fwd, h); i == none {
+			i = t.insert(&fwd, h, ns)
 		}
 		return i, true
 	case SideRecv:
-		rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
-		if i = t.lookup(&rev); i == none {
-			i = t.insert(rev, p.Time)
+		rev := fwd.reverse()
+		h := rev.hash(&t.seed)
+		if i = t.lookup(&rev, h); i == none {
+			i = t.insert(&rev, h, ns)
 		}
 		return i, false
 	}
-	if i = t.lookup(&fwd); i != none {
+	h := fwd.hash(&t.seed)
+	if i = t.lookup(&fwd, h); i != none {
 		return i, true
 	}
-	rev := Key{Proto: p.Proto, Local: p.Dst, Remote: p.Src, LocalPort: p.DstPort, RemotePort: p.SrcPort}
-	if i = t.lookup(&rev); i != none {
+	rev := fwd.reverse()
+	if i = t.lookup(&rev, rev.hash(&t.seed)); i != none {
 		return i, false
 	}
-	return t.insert(fwd, p.Time), true
+	return t.insert(&fwd, h, ns), true
 }
 
 // Expire removes the flows idle for longer than IdleTimeout at now, folding
@@ -292,9 +615,9 @@ func (t *Table) Expire(now time.Time) int {
 		return 0
 	}
 	t.flush()
-	limit := now.Add(-t.cfg.IdleTimeout)
+	limit := now.Add(-t.cfg.IdleTimeout).UnixNano()
 	n := 0
-	for t.tail != none && t.entries[t.tail].last.Before(limit) {
+	for t.tail != none && t.entries.at(t.tail).last < limit {
 		t.remove(t.tail)
 		t.expired++
 		n++
@@ -308,55 +631,143 @@ func (t *Table) Totals() Counts {
 	return t.totals.cum
 }
 
+// time returns the capture time ns in the packets' zone.
+func (t *Table) time(ns int64) time.Time {
+	if ns == noTime {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).In(t.loc)
+}
+
 // Snapshot returns the table's state at now, grouped by agg. The result
 // shares nothing with the table. Seq and Capture are left for the caller
 // (the engine) to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
+//
+// Snapshots are taken at non-decreasing times: a flow's full window goes
+// back to the pool once none of its seconds can show in the rates at now.
 func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 	t.flush()
 	s := Snapshot{Time: now, Start: t.start, Aggregation: agg}
-	stat := func(e *entry, k Key, flows int) FlowStat {
-		return FlowStat{Key: k, Counts: e.cum, Rates: e.win.Rates(now), First: e.first, Last: e.last, Flows: flows}
-	}
+	end := now.Unix()
 	if agg == By5Tuple || agg == ByHostPort {
-		s.Flows = make([]FlowStat, 0, len(t.index))
-		for i := t.head; i != none; i = t.entries[i].next {
-			e := &t.entries[i]
-			s.Flows = append(s.Flows, stat(e, e.key, 1))
+		s.Flows = make([]FlowStat, t.n)
+		j := 0
+		for i := t.head; i != none; j++ {
+			e := t.entries.at(i)
+			t.dropStale(e, end)
+			s.Flows[j] = FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
+				First: t.time(e.first), Last: t.time(e.last), Flows: 1}
+			i = e.next
 		}
 	} else {
-		groups := make(map[Key]int, len(t.index)/2+1)
-		var acc []entry
-		var nflows []int
-		for i := t.head; i != none; i = t.entries[i].next {
-			e := &t.entries[i]
-			k := agg.Aggregate(e.key)
-			j, ok := groups[k]
-			if !ok {
-				j = len(acc)
-				groups[k] = j
-				acc = append(acc, entry{key: k, first: e.first, last: e.last})
-				nflows = append(nflows, 0)
-			}
-			a := &acc[j]
-			a.cum.Add(e.cum)
-			a.win.Merge(&e.win)
-			if e.first.Before(a.first) {
-				a.first = e.first
-			}
-			if e.last.After(a.last) {
-				a.last = e.last
-			}
-			nflows[j]++
-		}
-		s.Flows = make([]FlowStat, len(acc))
-		for j := range acc {
-			s.Flows[j] = stat(&acc[j], acc[j].key, nflows[j])
-		}
+		s.Flows = t.aggregate(agg, end)
 	}
-	s.Other = stat(&t.other, Key{}, int(t.evicted+t.expired))
-	s.Totals = stat(&t.totals, Key{}, len(t.index)+int(t.evicted+t.expired))
+	stat := func(a *acc, flows int) FlowStat {
+		return FlowStat{Counts: a.cum, Rates: a.win.rates(end), First: t.time(a.first), Last: t.time(a.last), Flows: flows}
+	}
+	s.Other = stat(&t.other, int(t.evicted+t.expired))
+	s.Totals = stat(&t.totals, t.n+int(t.evicted+t.expired))
 	s.Capture.EvictedFlows = t.evicted
 	s.Capture.ExpiredFlows = t.expired
 	s.Capture.Bytes = t.totals.cum.Bytes()
 	return s
+}
+
+// groupScratch is the working memory of an aggregated snapshot, kept by the
+// table so that the next snapshot allocates only its result: about 40
+// bytes per flow.
+type groupScratch struct {
+	index []slot  // group keys, open addressing
+	rep   []int32 // per group: its first flow (whose key gives the group's)
+	start []int32 // per group: its flows' offset in order
+	of    []int32 // per flow in LRU order: its group
+	order []int32 // flows by group, LRU order within a group
+	win   window[uint64]
+}
+
+// aggregate returns the flows grouped by agg, groups in the order of their
+// most recent flow, each with the counts, rates and times of its flows.
+// Its only allocation is the result (and the scratch, when the table grew).
+func (t *Table) aggregate(agg Aggregation, end int64) []FlowStat {
+	g := &t.scratch
+	if len(g.index) < 2*t.n || len(g.index) > 16*max(t.n, 64) {
+		// Sized for this table (after a flood the table may have shrunk,
+		// and so does the scratch).
+		*g = groupScratch{index: slotsFor(t.n), rep: make([]int32, 0, t.n), start: make([]int32, 0, t.n),
+			of: make([]int32, t.n), order: make([]int32, t.n)}
+	} else {
+		clear(g.index)
+	}
+	if len(g.of) < t.n {
+		g.of, g.order = make([]int32, t.n), make([]int32, t.n)
+	}
+	mask := uint32(len(g.index) - 1)
+	g.rep, g.start = g.rep[:0], g.start[:0]
+	j := 0
+	for i := t.head; i != none; j++ {
+		e := t.entries.at(i)
+		t.dropStale(e, end)
+		k := e.key.aggregate(agg)
+		tag := uint32(k.hash(&t.seed))
+		c := tag & mask
+		gi := int32(none)
+		for ; g.index[c].idx != 0; c = (c + 1) & mask {
+			if s := g.index[c]; s.tag == tag && t.entries.at(g.rep[s.idx-1]).key.aggregate(agg) == k {
+				gi = s.idx - 1
+				break
+			}
+		}
+		if gi == none {
+			gi = int32(len(g.rep))
+			g.rep = append(g.rep, i)
+			g.start = append(g.start, 0)
+			g.index[c] = slot{idx: gi + 1, tag: tag}
+		}
+		g.start[gi]++
+		g.of[j] = gi
+		i = e.next
+	}
+	// Counting sort of the flows by group, walking the list again.
+	off := int32(0)
+	for gi, n := range g.start {
+		g.start[gi] = off
+		off += n
+	}
+	j = 0
+	for i := t.head; i != none; j++ {
+		gi := g.of[j]
+		g.order[g.start[gi]] = i
+		g.start[gi]++
+		i = t.entries.at(i).next
+	}
+	out := make([]FlowStat, len(g.rep))
+	lo := int32(0)
+	for gi := range g.rep {
+		hi := g.start[gi] // the next group's offset, after the fill above
+		members := g.order[lo:hi]
+		a := acc{first: noTime, last: noTime}
+		for _, i := range members {
+			e := t.entries.at(i)
+			a.cum.Add(e.cum)
+			if a.first == noTime || e.first < a.first {
+				a.first = e.first
+			}
+			a.last = max(a.last, e.last)
+		}
+		var r Rates
+		if len(members) == 1 {
+			r = t.rates(t.entries.at(members[0]), end)
+		} else {
+			g.win = window[uint64]{}
+			for _, i := range members {
+				t.mergeInto(&g.win, t.entries.at(i))
+			}
+			r = g.win.rates(end)
+		}
+		rk := t.entries.at(g.rep[gi]).key
+		out[gi] = FlowStat{Key: agg.Aggregate(rk.key()), Counts: a.cum, Rates: r,
+			First: t.time(a.first), Last: t.time(a.last), Flows: len(members)}
+		lo = hi
+	}
+	return out
 }

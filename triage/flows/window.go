@@ -45,21 +45,29 @@ type Rates struct {
 	R2, R10, R40, Peak Rate
 }
 
-type bucket struct{ sent, recv uint64 }
+// bucket is one second of a window: bytes sent and received.
+type bucket[T uint32 | uint64] struct{ sent, recv T }
+
+// window is a ring of one-second byte buckets over the last WindowSeconds
+// seconds, with buckets of T: uint64 for Window (totals, Other,
+// aggregates), uint32 for the table's per-flow windows, which are half the
+// size and hold up to 4 GiB per second and direction (34 Gbit/s; a flow
+// that goes past it moves to a uint64 window, see Table).
+type window[T uint32 | uint64] struct {
+	b    [WindowSeconds]bucket[T]
+	head int64 // newest Unix second with a bucket; valid when used
+	hs   int32 // bucketOf(head)
+	used bool
+}
 
 // Window is a ring of one-second byte buckets over the last WindowSeconds
 // seconds. Bucket boundaries are whole Unix seconds of the packet
 // timestamps. The zero value is an empty window. Window is a plain value: it
 // holds no pointers, copying it copies the history.
-type Window struct {
-	b    [WindowSeconds]bucket
-	head int64 // newest Unix second with a bucket; valid when used
-	hs   int   // slot(head)
-	used bool
-}
+type Window struct{ w window[uint64] }
 
-func slot(sec int64) int {
-	i := int(sec % WindowSeconds)
+func bucketOf(sec int64) int32 {
+	i := int32(sec % WindowSeconds)
 	if i < 0 {
 		i += WindowSeconds
 	}
@@ -67,55 +75,70 @@ func slot(sec int64) int {
 }
 
 // advance moves the head to sec, clearing the buckets in between.
-func (w *Window) advance(sec int64) {
+func (w *window[T]) advance(sec int64) {
 	if !w.used {
-		w.b = [WindowSeconds]bucket{}
-		w.head, w.hs, w.used = sec, slot(sec), true
+		w.b = [WindowSeconds]bucket[T]{}
+		w.head, w.hs, w.used = sec, bucketOf(sec), true
 		return
 	}
 	if sec <= w.head {
 		return
 	}
 	if sec-w.head >= WindowSeconds {
-		w.b = [WindowSeconds]bucket{}
+		w.b = [WindowSeconds]bucket[T]{}
 	} else {
 		for s := w.head + 1; s <= sec; s++ {
-			w.b[slot(s)] = bucket{}
+			w.b[bucketOf(s)] = bucket[T]{}
 		}
 	}
-	w.head, w.hs = sec, slot(sec)
+	w.head, w.hs = sec, bucketOf(sec)
+}
+
+// add counts n bytes in the second sec as sent or received, as Window.Add,
+// and reports false, counting nothing, when the bucket would pass T's
+// range (the window may have moved forward to sec).
+func (w *window[T]) add(sec int64, sent bool, n uint64) bool {
+	i := w.hs // the common case: the newest second again
+	if !w.used || sec != w.head {
+		w.advance(sec)
+		if sec <= w.head-WindowSeconds {
+			return true
+		}
+		i = bucketOf(sec)
+	}
+	b, d := &w.b[i], T(n)
+	if uint64(d) != n {
+		return false
+	}
+	if sent {
+		if b.sent+d < b.sent {
+			return false
+		}
+		b.sent += d
+	} else {
+		if b.recv+d < b.recv {
+			return false
+		}
+		b.recv += d
+	}
+	return true
 }
 
 // Add counts n bytes in the second sec (Unix seconds), as sent or received.
 // Bytes older than the window are ignored (the caller keeps them in its
 // cumulative Counts); bytes of a later second move the window forward.
-func (w *Window) Add(sec int64, sent bool, n uint64) {
-	i := w.hs // the common case: the newest second again
-	if !w.used || sec != w.head {
-		w.advance(sec)
-		if sec <= w.head-WindowSeconds {
-			return
-		}
-		i = slot(sec)
-	}
-	if sent {
-		w.b[i].sent += n
-	} else {
-		w.b[i].recv += n
-	}
-}
+func (w *Window) Add(sec int64, sent bool, n uint64) { w.w.add(sec, sent, n) }
 
 // at returns the bucket of second sec, zero outside the stored range.
-func (w *Window) at(sec int64) bucket {
+func (w *window[T]) at(sec int64) bucket[T] {
 	if !w.used || sec > w.head || sec <= w.head-WindowSeconds {
-		return bucket{}
+		return bucket[T]{}
 	}
-	return w.b[slot(sec)]
+	return w.b[bucketOf(sec)]
 }
 
-// Merge adds o's buckets into w (aligned by second), as when folding a flow
-// into an aggregate.
-func (w *Window) Merge(o *Window) {
+// merge adds o's buckets into w (aligned by second).
+func merge[T uint32 | uint64](w *window[uint64], o *window[T]) {
 	if !o.used {
 		return
 	}
@@ -124,40 +147,46 @@ func (w *Window) Merge(o *Window) {
 		if s <= w.head-WindowSeconds {
 			continue
 		}
-		ob := o.b[slot(s)]
+		ob := o.b[bucketOf(s)]
 		if ob.sent == 0 && ob.recv == 0 {
 			continue
 		}
-		b := &w.b[slot(s)]
-		b.sent += ob.sent
-		b.recv += ob.recv
+		b := &w.b[bucketOf(s)]
+		b.sent += uint64(ob.sent)
+		b.recv += uint64(ob.recv)
 	}
 }
+
+// Merge adds o's buckets into w (aligned by second), as when folding a flow
+// into an aggregate.
+func (w *Window) Merge(o *Window) { merge(&w.w, &o.w) }
 
 // Rates returns the windowed rates at now. Only complete seconds count: for
 // now = 12:00:10.4 the 2 s rate covers [12:00:08, 12:00:10), the partial
 // second 12:00:10 is left out, so a rate never swings with the sub-second
 // phase of the reference time.
-func (w *Window) Rates(now time.Time) Rates {
+func (w *Window) Rates(now time.Time) Rates { return w.w.rates(now.Unix()) }
+
+// rates is Rates at the first incomplete second end.
+func (w *window[T]) rates(end int64) Rates {
 	var r Rates
 	if !w.used {
 		return r
 	}
-	end := now.Unix() // first incomplete second
-	var s2, s10, s40 bucket
-	var peak bucket
+	var s2, s10, s40 bucket[uint64]
+	var peak bucket[T]
 	for i := int64(1); i <= WindowSeconds; i++ {
 		b := w.at(end - i)
 		if i <= 2 {
-			s2.sent += b.sent
-			s2.recv += b.recv
+			s2.sent += uint64(b.sent)
+			s2.recv += uint64(b.recv)
 		}
 		if i <= 10 {
-			s10.sent += b.sent
-			s10.recv += b.recv
+			s10.sent += uint64(b.sent)
+			s10.recv += uint64(b.recv)
 		}
-		s40.sent += b.sent
-		s40.recv += b.recv
+		s40.sent += uint64(b.sent)
+		s40.recv += uint64(b.recv)
 		peak.sent = max(peak.sent, b.sent)
 		peak.recv = max(peak.recv, b.recv)
 	}
@@ -165,6 +194,27 @@ func (w *Window) Rates(now time.Time) Rates {
 	r.R10 = Rate{float64(s10.sent) / 10, float64(s10.recv) / 10}
 	r.R40 = Rate{float64(s40.sent) / 40, float64(s40.recv) / 40}
 	r.Peak = Rate{float64(peak.sent), float64(peak.recv)}
+	return r
+}
+
+// oneSecondRates are the rates at the first incomplete second end of a
+// history of one second, sec, with the given bytes: what rates returns
+// for a window holding only that second.
+func oneSecondRates(end, sec int64, sent, recv uint64) Rates {
+	var r Rates
+	d := end - sec
+	if d < 1 || d > WindowSeconds {
+		return r
+	}
+	s, v := float64(sent), float64(recv)
+	if d <= 2 {
+		r.R2 = Rate{s / 2, v / 2}
+	}
+	if d <= 10 {
+		r.R10 = Rate{s / 10, v / 10}
+	}
+	r.R40 = Rate{s / 40, v / 40}
+	r.Peak = Rate{s, v}
 	return r
 }
 
@@ -176,7 +226,7 @@ func (w *Window) History(now time.Time, n int) (sent, recv []uint64) {
 	sent, recv = make([]uint64, n), make([]uint64, n)
 	end := now.Unix()
 	for i := 0; i < n; i++ {
-		b := w.at(end - int64(n-i))
+		b := w.w.at(end - int64(n-i))
 		sent[i], recv[i] = b.sent, b.recv
 	}
 	return sent, recv

@@ -1,0 +1,157 @@
+package flows
+
+import (
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// floodPacket fills p with the i-th packet of a random-source flood: every
+// i gives another source address (in 198.19.0.0/16) and port, towards one
+// local address, at 320,000 packets per second from t0.
+func floodPacket(p *Packet, i int) {
+	h := uint32(i) * 2654435761 // a bijection: distinct i (below 2³²), distinct (address, port)
+	src := netip.AddrFrom4([4]byte{198, 19, byte(h >> 24), byte(h >> 16)})
+	*p = Packet{Time: t0.Add(time.Duration(i) * 3125 * time.Nanosecond), Proto: ProtoUDP,
+		Src: src, SrcPort: uint16(h), Dst: hostA, DstPort: 5201, Length: 92}
+}
+
+var floodLocal = NewLocal(netip.MustParsePrefix("198.18.0.1/32"))
+
+// heapInUse returns the bytes of live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// tableBytesPerFlow builds a table of n flows (with the cap at n) from a
+// random-source flood, each flow seen in the given number of seconds (1 or
+// 2: one packet, or one more a second later), and returns the table's heap
+// bytes per flow and the table, kept alive by the caller.
+func tableBytesPerFlow(n, seconds int, cfg TableConfig) (float64, *Table) {
+	before := heapInUse()
+	cfg.MaxFlows = n
+	tb := NewTable(cfg)
+	var p Packet
+	for s := 0; s < seconds; s++ {
+		for i := 0; i < n; i++ {
+			floodPacket(&p, i)
+			p.Time = p.Time.Add(time.Duration(s) * time.Second)
+			tb.Update(&p)
+		}
+	}
+	tb.Totals() // counts the last run
+	after := heapInUse()
+	if tb.Len() != n || tb.Evicted() != 0 {
+		panic("table does not hold every flow")
+	}
+	return float64(after-before) / float64(n), tb
+}
+
+// The documented bounds of the table's memory per flow (see doc.go,
+// "Bounds"): entry and index cells for a flow seen in one second of the
+// window, plus a full window for one seen in more; and what a snapshot and
+// the table's aggregation scratch hold per flow.
+const (
+	maxBytesPerFlow         = 170
+	maxBytesPerWindowedFlow = 170 + 340
+	maxSnapshotBytesPerFlow = 220 // one FlowStat (208 bytes) and slack
+	maxScratchBytesPerFlow  = 50
+)
+
+// TestTableMemoryAtCap builds tables of a random-source flood at their cap
+// and checks the heap they hold per flow against the documented bounds,
+// and what a snapshot of every flow holds. No timing.
+func TestTableMemoryAtCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 200,000-flow tables")
+	}
+	for _, n := range []int{20_000, 200_000} {
+		for _, seconds := range []int{1, 2} {
+			per, tb := tableBytesPerFlow(n, seconds, TableConfig{Local: floodLocal})
+			limit := map[int]float64{1: maxBytesPerFlow, 2: maxBytesPerWindowedFlow}[seconds]
+			t.Logf("%d flows seen in %d s: %.0f heap bytes per flow", n, seconds, per)
+			if per > limit {
+				t.Errorf("%d flows seen in %d s: %.0f bytes per flow, want ≤ %.0f", n, seconds, per, limit)
+			}
+			now := t0.Add(time.Duration(seconds+1) * time.Second)
+			for _, agg := range []Aggregation{By5Tuple, ByHostPair} {
+				before := heapInUse()
+				s := tb.Snapshot(now, agg)
+				after := heapInUse()
+				per := float64(after-before) / float64(n)
+				limit := float64(maxSnapshotBytesPerFlow)
+				if agg != By5Tuple {
+					limit += maxScratchBytesPerFlow // the first aggregation makes the scratch
+				}
+				t.Logf("%d flows seen in %d s: a snapshot by %s holds %.0f bytes per flow", n, seconds, agg, per)
+				if per > limit {
+					t.Errorf("%d flows: snapshot by %s holds %.0f bytes per flow, want ≤ %.0f", n, agg, per, limit)
+				}
+				flows := 0
+				for _, f := range s.Flows {
+					flows += f.Flows
+				}
+				if flows != n || (agg == By5Tuple && len(s.Flows) != n) {
+					t.Errorf("snapshot by %s: %d rows of %d flows, want %d flows", agg, len(s.Flows), flows, n)
+				}
+				runtime.KeepAlive(s)
+			}
+			runtime.KeepAlive(tb)
+		}
+	}
+}
+
+// BenchmarkTableFlood streams distinct keys into a table at its cap of
+// 200,000 flows, as a random-source flood does: every packet is a new flow
+// and evicts the least recently seen one. It reports the table's heap
+// bytes per flow at the cap.
+func BenchmarkTableFlood(b *testing.B) {
+	const capFlows = 200_000
+	per, tb := tableBytesPerFlow(capFlows, 1, TableConfig{Local: floodLocal})
+	ps := make([]Packet, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := &ps[i&4095]
+		if i&4095 == 0 {
+			b.StopTimer()
+			for j := range ps {
+				floodPacket(&ps[j], capFlows+i+j)
+			}
+			b.StartTimer()
+		}
+		tb.Update(p)
+	}
+	b.StopTimer()
+	if tb.Len() != capFlows || tb.Evicted() < uint64(b.N) {
+		b.Fatalf("%d flows, %d evicted after %d packets", tb.Len(), tb.Evicted(), b.N)
+	}
+	b.ReportMetric(per, "B/flow")
+}
+
+// BenchmarkTableSnapshot takes snapshots of a table of 200,000 flood flows
+// at its cap: B/op is what a snapshot allocates.
+func BenchmarkTableSnapshot(b *testing.B) {
+	const capFlows = 200_000
+	_, tb := tableBytesPerFlow(capFlows, 1, TableConfig{Local: floodLocal})
+	var p Packet
+	floodPacket(&p, capFlows-1)
+	now := p.Time.Add(time.Second)
+	for _, agg := range []Aggregation{ByHostPair, By5Tuple} {
+		b.Run(agg.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s := tb.Snapshot(now, agg)
+				if len(s.Flows) == 0 {
+					b.Fatal("no flows")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*capFlows), "ns/flow")
+		})
+	}
+}
