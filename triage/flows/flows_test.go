@@ -1,8 +1,10 @@
 package flows
 
 import (
+	stdcmp "cmp"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -433,5 +435,91 @@ func TestSnapshotCloneSharesNothing(t *testing.T) {
 	c.Capture.Warnings[0] = "changed"
 	if s.Flows[0].Flows != 1 || s.Flows[1].Flows != 2 || s.Capture.Interfaces[0].Name != "eth0" || s.Capture.Warnings[0] != "w" {
 		t.Errorf("the original changed: %+v", s)
+	}
+}
+
+// sortStable is Sort as a stable sort with one comparator over the flows
+// themselves: the definition Sort must agree with.
+func sortStable(fl []FlowStat, k SortKey) {
+	rate := func(f *FlowStat) float64 {
+		switch k {
+		case Sort2s:
+			return f.Rates.R2.Total()
+		case Sort10s:
+			return f.Rates.R10.Total()
+		case Sort40s:
+			return f.Rates.R40.Total()
+		}
+		return 0
+	}
+	slices.SortStableFunc(fl, func(a, b FlowStat) int {
+		switch k {
+		case SortSource:
+			if c := a.Key.Local.Compare(b.Key.Local); c != 0 {
+				return c
+			}
+		case SortDestination:
+			if c := a.Key.Remote.Compare(b.Key.Remote); c != 0 {
+				return c
+			}
+		case SortBytes:
+		default:
+			if c := stdcmp.Compare(rate(&b), rate(&a)); c != 0 {
+				return c
+			}
+		}
+		if c := stdcmp.Compare(b.Bytes(), a.Bytes()); c != 0 && k != SortSource && k != SortDestination {
+			return c
+		}
+		return CompareKeys(a.Key, b.Key)
+	})
+}
+
+// TestSortMatchesStable sorts random flows (few distinct addresses, ports,
+// rates and byte counts, so ties are common; repeated keys; IPv4, IPv6,
+// IPv4-mapped, zoned and zero addresses) by every key and compares with
+// the stable sort of the plain comparator.
+func TestSortMatchesStable(t *testing.T) {
+	addrs := []netip.Addr{{}, hostA, hostB, host6, rem6, netip.MustParseAddr("::ffff:198.18.0.1"),
+		netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("fe80::1"), netip.MustParseAddr("::")}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 200; round++ {
+		fl := make([]FlowStat, rng.IntN(300))
+		for i := range fl {
+			f := &fl[i]
+			f.Key = Key{Proto: Proto(rng.IntN(3)), Local: addrs[rng.IntN(len(addrs))], Remote: addrs[rng.IntN(len(addrs))],
+				LocalPort: uint16(rng.IntN(3)), RemotePort: uint16(rng.IntN(3))}
+			f.Rates.R2.SentBytesPerSec = float64(rng.IntN(3))
+			f.Rates.R10.RecvBytesPerSec = float64(rng.IntN(3)) / 10
+			f.Rates.R40.SentBytesPerSec = float64(rng.IntN(3)) / 40
+			f.SentBytes, f.RecvBytes = uint64(rng.IntN(3)), uint64(rng.IntN(2))
+			f.Flows = i // tells equal keys apart
+		}
+		for k := Sort2s; k <= SortBytes; k++ {
+			got, want := slices.Clone(fl), slices.Clone(fl)
+			Sort(got, k)
+			sortStable(want, k)
+			if d := cmp.Diff(want, got, addrEq); d != "" {
+				t.Fatalf("round %d, sort key %d (-stable +Sort):\n%s", round, k, d)
+			}
+		}
+	}
+}
+
+// BenchmarkSort sorts the host pairs of a flood (100,000, most with the
+// same rate and bytes) by the 10 s rate.
+func BenchmarkSort(b *testing.B) {
+	fl := make([]FlowStat, 100_000)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range fl {
+		fl[i] = FlowStat{Key: Key{Local: hostA, Remote: netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})}, Flows: 1}
+		fl[i].SentBytes = uint64(92 * (1 + rng.IntN(3)))
+		fl[i].Rates.R10.SentBytesPerSec = float64(fl[i].SentBytes) / 10
+	}
+	work := make([]FlowStat, len(fl))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(work, fl)
+		Sort(work, Sort10s)
 	}
 }

@@ -2,8 +2,12 @@ package flows
 
 import (
 	"cmp"
+	"encoding/binary"
+	"math"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -244,41 +248,160 @@ func CompareKeys(a, b Key) int {
 	return cmp.Or(cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.LocalPort, b.LocalPort), cmp.Compare(a.RemotePort, b.RemotePort))
 }
 
-// Sort orders fl in place by k; ties are broken by key so the order is
-// deterministic.
+// sortItem is what Sort compares of one flow, as words compared in order:
+// the rate and bytes the sort key asks for (complemented: descending), the
+// local address (bit length, then its 16-byte form), the remote address,
+// the protocol and ports, the position. Comparisons read one small array
+// instead of the flows themselves.
+type sortItem struct {
+	w     [9]uint64
+	zoned bool // an address has a zone, which the words leave out
+}
+
+// sortBuf is Sort's working memory, reused from call to call (a snapshot
+// of a flood sorts 100,000 flows or more every second).
+type sortBuf struct {
+	items []sortItem
+	order []int32
+}
+
+var sortBufs = sync.Pool{New: func() any { return new(sortBuf) }}
+
+// rateWord maps a rate to a word whose order is the rate's descending
+// order (as cmp.Compare orders floats, NaN lowest).
+func rateWord(r float64) uint64 {
+	if math.IsNaN(r) {
+		return math.MaxUint64
+	}
+	if r == 0 {
+		r = 0 // -0 is 0
+	}
+	b := math.Float64bits(r)
+	if b>>63 != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	return ^b
+}
+
+func addrWords(a netip.Addr) (bitLen, hi, lo uint64) {
+	b := a.As16()
+	return uint64(a.BitLen()), binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+// Sort orders fl in place by k; ties are broken by key (and by position,
+// for equal keys), so the order is deterministic and the same as a stable
+// sort's.
 func Sort(fl []FlowStat, k SortKey) {
-	rate := func(f *FlowStat) float64 {
+	if len(fl) < 2 {
+		return
+	}
+	buf := sortBufs.Get().(*sortBuf)
+	defer sortBufs.Put(buf)
+	if cap(buf.items) < len(fl) {
+		buf.items, buf.order = make([]sortItem, len(fl)), make([]int32, len(fl))
+	}
+	items, order := buf.items[:len(fl)], buf.order[:len(fl)]
+	for i := range fl {
+		f := &fl[i]
+		it := &items[i]
+		var rate float64
 		switch k {
 		case Sort2s:
-			return f.Rates.R2.Total()
+			rate = f.Rates.R2.Total()
 		case Sort10s:
-			return f.Rates.R10.Total()
+			rate = f.Rates.R10.Total()
 		case Sort40s:
-			return f.Rates.R40.Total()
+			rate = f.Rates.R40.Total()
 		}
-		return 0
+		it.w[0], it.w[1] = rateWord(rate), 0
+		if k != SortSource && k != SortDestination {
+			it.w[1] = ^f.Bytes()
+		}
+		it.w[2], it.w[3], it.w[4] = addrWords(f.Key.Local)
+		it.w[5], it.w[6], it.w[7] = addrWords(f.Key.Remote)
+		it.w[8] = uint64(f.Key.Proto)<<32 | uint64(f.Key.LocalPort)<<16 | uint64(f.Key.RemotePort)
+		it.zoned = f.Key.Local.Zone() != "" || f.Key.Remote.Zone() != ""
 	}
-	slices.SortStableFunc(fl, func(a, b FlowStat) int {
-		switch k {
-		case SortSource:
-			if c := a.Key.Local.Compare(b.Key.Local); c != 0 {
-				return c
-			}
-		case SortDestination:
-			if c := a.Key.Remote.Compare(b.Key.Remote); c != 0 {
-				return c
-			}
-		case SortBytes:
-		default:
-			if c := cmp.Compare(rate(&b), rate(&a)); c != 0 {
-				return c
+	// The address sorts put their address first.
+	first := 0
+	switch k {
+	case SortSource:
+		first = 2
+	case SortDestination:
+		first = 5
+	}
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int {
+		a, b := &items[x], &items[y]
+		if a.zoned || b.zoned {
+			return cmp.Or(compareFlows(&fl[x], &fl[y], k), cmp.Compare(x, y))
+		}
+		for j := first; j < first+3; j++ {
+			if a.w[j] != b.w[j] {
+				return cmp.Compare(a.w[j], b.w[j])
 			}
 		}
-		if c := cmp.Compare(b.Bytes(), a.Bytes()); c != 0 && k != SortSource && k != SortDestination {
+		for j := range a.w {
+			if a.w[j] != b.w[j] {
+				return cmp.Compare(a.w[j], b.w[j])
+			}
+		}
+		return cmp.Compare(x, y)
+	})
+	// Put fl in that order in place, one cycle of the permutation at a
+	// time: position j gets the flow that was at order[j].
+	for start := range order {
+		if order[start] < 0 {
+			continue
+		}
+		tmp := fl[start]
+		for j := start; ; {
+			src := int(order[j])
+			order[j] = -1
+			if src == start {
+				fl[j] = tmp
+				break
+			}
+			fl[j] = fl[src]
+			j = src
+		}
+	}
+}
+
+// compareFlows is Sort's order of two flows (before their positions).
+func compareFlows(a, b *FlowStat, k SortKey) int {
+	switch k {
+	case SortSource:
+		if c := a.Key.Local.Compare(b.Key.Local); c != 0 {
 			return c
 		}
-		return CompareKeys(a.Key, b.Key)
-	})
+	case SortDestination:
+		if c := a.Key.Remote.Compare(b.Key.Remote); c != 0 {
+			return c
+		}
+	case Sort2s:
+		if c := cmp.Compare(b.Rates.R2.Total(), a.Rates.R2.Total()); c != 0 {
+			return c
+		}
+	case Sort10s:
+		if c := cmp.Compare(b.Rates.R10.Total(), a.Rates.R10.Total()); c != 0 {
+			return c
+		}
+	case Sort40s:
+		if c := cmp.Compare(b.Rates.R40.Total(), a.Rates.R40.Total()); c != 0 {
+			return c
+		}
+	}
+	if k != SortSource && k != SortDestination {
+		if c := cmp.Compare(b.Bytes(), a.Bytes()); c != 0 {
+			return c
+		}
+	}
+	return CompareKeys(a.Key, b.Key)
 }
 
 // Find returns the flow with key k (already aggregated), if present.

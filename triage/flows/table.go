@@ -24,6 +24,9 @@ type TableConfig struct {
 
 const (
 	none = -1
+	// dead marks a released entry (its prev link) for walks in memory
+	// order.
+	dead = -2
 	// noSec marks an entry's one-second bucket as empty.
 	noSec = math.MinInt64
 	// noTime is a time not set yet (a zero time.Time in snapshots).
@@ -190,6 +193,20 @@ func (p *pool[T]) alloc() int32 {
 
 func (p *pool[T]) release(i int32) { p.free = append(p.free, i) }
 
+// live calls fn for every flow of the table in memory order (which
+// reads the entries sequentially, unlike the LRU list), with its index.
+func (t *Table) live(fn func(i int32, e *entry)) {
+	for c, chunk := range t.entries.chunks {
+		base := int32(c) * poolChunk
+		n := min(poolChunk, t.entries.n-base)
+		for k := range chunk[:max(n, 0)] {
+			if e := &chunk[k]; e.prev != dead {
+				fn(base+int32(k), e)
+			}
+		}
+	}
+}
+
 // Table is the bounded flow table. It is not safe for concurrent use: the
 // capture engine serialises Update, Expire and Snapshot calls.
 //
@@ -315,6 +332,7 @@ func (t *Table) remove(i int32) {
 	if t.last.i == i {
 		t.last.valid = false
 	}
+	e.prev = dead
 	t.entries.release(i)
 	t.n--
 }
@@ -650,15 +668,12 @@ func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 	s := Snapshot{Time: now, Start: t.start, Aggregation: agg}
 	end := now.Unix()
 	if agg == By5Tuple || agg == ByHostPort {
-		s.Flows = make([]FlowStat, t.n)
-		j := 0
-		for i := t.head; i != none; j++ {
-			e := t.entries.at(i)
+		s.Flows = make([]FlowStat, 0, t.n)
+		t.live(func(_ int32, e *entry) {
 			t.dropStale(e, end)
-			s.Flows[j] = FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
-				First: t.time(e.first), Last: t.time(e.last), Flows: 1}
-			i = e.next
-		}
+			s.Flows = append(s.Flows, FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
+				First: t.time(e.first), Last: t.time(e.last), Flows: 1})
+		})
 	} else {
 		s.Flows = t.aggregate(agg, end)
 	}
@@ -685,8 +700,8 @@ type groupScratch struct {
 	win   window[uint64]
 }
 
-// aggregate returns the flows grouped by agg, groups in the order of their
-// most recent flow, each with the counts, rates and times of its flows.
+// aggregate returns the flows grouped by agg, groups in the memory order of
+// their first flow, each with the counts, rates and times of its flows.
 // Its only allocation is the result (and the scratch, when the table grew).
 func (t *Table) aggregate(agg Aggregation, end int64) []FlowStat {
 	g := &t.scratch
@@ -704,8 +719,7 @@ func (t *Table) aggregate(agg Aggregation, end int64) []FlowStat {
 	mask := uint32(len(g.index) - 1)
 	g.rep, g.start = g.rep[:0], g.start[:0]
 	j := 0
-	for i := t.head; i != none; j++ {
-		e := t.entries.at(i)
+	t.live(func(i int32, e *entry) {
 		t.dropStale(e, end)
 		k := e.key.aggregate(agg)
 		tag := uint32(k.hash(&t.seed))
@@ -725,21 +739,21 @@ func (t *Table) aggregate(agg Aggregation, end int64) []FlowStat {
 		}
 		g.start[gi]++
 		g.of[j] = gi
-		i = e.next
-	}
-	// Counting sort of the flows by group, walking the list again.
+		j++
+	})
+	// Counting sort of the flows by group, walking them again.
 	off := int32(0)
 	for gi, n := range g.start {
 		g.start[gi] = off
 		off += n
 	}
 	j = 0
-	for i := t.head; i != none; j++ {
+	t.live(func(i int32, _ *entry) {
 		gi := g.of[j]
 		g.order[g.start[gi]] = i
 		g.start[gi]++
-		i = t.entries.at(i).next
-	}
+		j++
+	})
 	out := make([]FlowStat, len(g.rep))
 	lo := int32(0)
 	for gi := range g.rep {

@@ -1,0 +1,239 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"netriage/internal/lab"
+)
+
+// randomFloodSeconds is the length of BenchmarkLiveFloodRandom's flood.
+const randomFloodSeconds = 10
+
+// BenchmarkLiveFloodRandom floods a veth with small UDP datagrams whose
+// source address (in 198.18.0.0/15) and source port are random for every
+// packet (trafgen, one core, as fast as it goes; at most 8 million packets
+// and randomFloodSeconds), so nearly every packet is a new flow and the
+// flow table stays at its cap, evicting. Three capturing processes watch
+// the interface in the same run, with default settings (host pairs, the
+// default flow cap): iftop (-t -s, one report at the end), the netriage
+// binary writing one NDJSON record at the end, and the binary writing a
+// record every second. For each it reports the CPU time per packet over
+// the flood and its ratio to iftop's, and for the netriage processes the
+// kernel drops and the peak resident memory (VmHWM from /proc, read while
+// it runs, after the flood); the per-second process's RSS is sampled every
+// 250 ms and logged. Needs root, NETRIAGE_INTEGRATION=1, NETRIAGE_BIN
+// and trafgen (Debian netsniff-ng); b.N is ignored: one flood.
+func BenchmarkLiveFloodRandom(b *testing.B) {
+	bin := os.Getenv("NETRIAGE_BIN")
+	if bin == "" {
+		b.Skip("NETRIAGE_BIN is not set (make bench sets it)")
+	}
+	for _, tool := range []string{"iftop", "trafgen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			b.Skipf("%s not available: %v", tool, err)
+		}
+	}
+	l := lab.New(b)
+	a, r := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, r)
+	la.OffloadsOff()
+	lb.OffloadsOff()
+	mac := peerMAC(b, lb)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	span := (randomFloodSeconds + 2) * time.Second
+	start := func(name string, args ...string) (*exec.Cmd, *lab.LimitedBuffer) {
+		c := a.Command(ctx, name, args...)
+		out := &lab.LimitedBuffer{Max: 4 << 20}
+		c.Stdout, c.Stderr = out, out
+		if err := c.Start(); err != nil {
+			b.Fatalf("start %s: %v", name, err)
+		}
+		return c, out
+	}
+	iftop, iftopOut := start("stdbuf", "-oL", "iftop", "-t", "-s", strconv.Itoa(randomFloodSeconds+2), "-n", "-N", "-i", la.Name)
+	once, onceOut := start(bin, "flows", "-i", la.Name, "-n", "-N", "--count", "1", "--interval", span.String(), "--output", "json", "-L", "5")
+	perSec, perSecOut := start(bin, "flows", "-i", la.Name, "-n", "-N", "--duration", span.String(), "--interval", "1s", "--output", "json", "-L", "5")
+	time.Sleep(700 * time.Millisecond)
+
+	procs := []*exec.Cmd{iftop, once, perSec}
+	rss0 := vmKB(perSec.Process.Pid, "VmRSS")
+	var samples []string
+	var smu sync.Mutex
+	sampleDone := make(chan struct{})
+	stopSampling := make(chan struct{})
+	go func() {
+		defer close(sampleDone)
+		t0 := time.Now()
+		tk := time.NewTicker(250 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-tk.C:
+				kb := vmKB(perSec.Process.Pid, "VmRSS")
+				if kb == 0 {
+					return
+				}
+				smu.Lock()
+				samples = append(samples, fmt.Sprintf("%.2fs %d", time.Since(t0).Seconds(), kb/1024))
+				smu.Unlock()
+			}
+		}
+	}()
+
+	c0 := la.Counters()
+	cpu0 := make([]time.Duration, len(procs))
+	for i, p := range procs {
+		cpu0[i] = lab.CPUTime(p.Process.Pid)
+	}
+	b.ResetTimer()
+	conf := fmt.Sprintf("{ eth(da=%s, type=0x0800), "+
+		"ipv4(sa=198.18.0.0, sa[1]=drnd(18,19), sa[2]=drnd(), sa[3]=drnd(), da=%s, ttl=64), "+
+		"udp(sp=drnd(), dp=5201), fill(0x00, 64) }", mac, lb.IPv4.Addr())
+	// -q sends through the qdisc, where packet sockets see outgoing
+	// frames (trafgen's default path bypasses them). trafgen forks its
+	// sender: an interrupt to its process group stops both.
+	floodStart := time.Now()
+	fctx, fcancel := context.WithTimeout(ctx, randomFloodSeconds*time.Second)
+	tg := a.Command(fctx, "trafgen", "-o", la.Name, "-q", "-P", "1", "-n", "8000000", conf)
+	tg.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	tg.Cancel = func() error { return syscall.Kill(-tg.Process.Pid, syscall.SIGINT) }
+	tg.WaitDelay = 5 * time.Second
+	tgOut, tgErr := tg.CombinedOutput()
+	fcancel()
+	if tgErr != nil && fctx.Err() == nil {
+		b.Fatalf("trafgen: %v\n%s", tgErr, tgOut)
+	}
+	stopped := time.Now()
+	time.Sleep(300 * time.Millisecond)
+	b.StopTimer()
+	flood := make([]time.Duration, len(procs))
+	for i, p := range procs {
+		flood[i] = lab.CPUTime(p.Process.Pid) - cpu0[i]
+	}
+	c1 := la.Counters()
+	hwm := []uint64{vmKB(iftop.Process.Pid, "VmHWM"), vmKB(once.Process.Pid, "VmHWM"), vmKB(perSec.Process.Pid, "VmHWM")}
+	close(stopSampling)
+	<-sampleDone
+	if late := time.Since(stopped); late > time.Second || hwm[1] == 0 || hwm[2] == 0 {
+		b.Fatalf("the processes were measured %v after the flood ended, or had ended (max RSS %v KiB)", late, hwm)
+	}
+	_ = once.Wait()
+	_ = perSec.Wait()
+	// iftop checks its -s time-out only when packets come (see
+	// BenchmarkLiveFlood): a few more let it print its report.
+	sink := r.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !bytes.Contains(iftopOut.Bytes(), []byte("Cumulative")); {
+		_, _ = a.SendUDP(ctx, sink.Addr(), lab.Send{Count: 5, Size: 100})
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = iftop.Process.Kill()
+	_ = iftop.Wait()
+
+	pk := float64(c1.TxPackets - c0.TxPackets)
+	onceRec := lastFlowRecord(b, "one record", onceOut.Bytes())
+	perSecRec := lastFlowRecord(b, "a record every second", perSecOut.Bytes())
+	nsPerPkt := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / pk }
+	b.ReportMetric(pk, "packets")
+	b.ReportMetric(pk/stopped.Sub(floodStart).Seconds(), "pps")
+	b.ReportMetric(nsPerPkt(flood[0]), "iftop-ns/pkt")
+	b.ReportMetric(nsPerPkt(flood[1]), "netriage-once-ns/pkt")
+	b.ReportMetric(nsPerPkt(flood[2]), "netriage-1s-ns/pkt")
+	if flood[0] > 0 {
+		b.ReportMetric(float64(flood[1])/float64(flood[0]), "once/iftop")
+		b.ReportMetric(float64(flood[2])/float64(flood[0]), "1s/iftop")
+	}
+	b.ReportMetric(float64(onceRec.Capture.Drops), "once-kernel-drops")
+	b.ReportMetric(float64(perSecRec.Capture.Drops), "1s-kernel-drops")
+	b.ReportMetric(float64(hwm[0])/1024, "iftop-maxRSS-MB")
+	b.ReportMetric(float64(hwm[1])/1024, "once-maxRSS-MB")
+	b.ReportMetric(float64(hwm[2])/1024, "1s-maxRSS-MB")
+	b.ReportMetric(float64(perSecRec.Capture.EvictedFlows), "1s-evicted-flows")
+	smu.Lock()
+	b.Logf("a record every second: RSS %d MB before the flood; over it (time MB): %s", rss0/1024, strings.Join(samples, ", "))
+	smu.Unlock()
+	b.Logf("captured packets: one record %d, a record every second %d, of %.0f sent; flows in the table at the end: %d, %d",
+		onceRec.Capture.Packets, perSecRec.Capture.Packets, pk, onceRec.Total, perSecRec.Total)
+	if onceRec.Capture.EvictedFlows == 0 || perSecRec.Capture.EvictedFlows == 0 {
+		b.Errorf("no evictions counted (one record %d, every second %d): the flood did not reach the cap",
+			onceRec.Capture.EvictedFlows, perSecRec.Capture.EvictedFlows)
+	}
+}
+
+// floodRecord is the part of a flows NDJSON record the flood benchmarks
+// read.
+type floodRecord struct {
+	Capture struct {
+		Packets      uint64 `json:"packets"`
+		Drops        uint64 `json:"drops"`
+		EvictedFlows uint64 `json:"evicted_flows"`
+	} `json:"capture"`
+	Total int `json:"flows_total"`
+}
+
+// lastFlowRecord decodes the last NDJSON record of out.
+func lastFlowRecord(b *testing.B, what string, out []byte) floodRecord {
+	b.Helper()
+	var last []byte
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	for sc.Scan() {
+		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 && line[0] == '{' {
+			last = append(last[:0], line...)
+		}
+	}
+	var rec floodRecord
+	if err := json.Unmarshal(last, &rec); err != nil {
+		b.Fatalf("netriage's record (%s): %v\n%s", what, err, out[max(0, len(out)-2000):])
+	}
+	return rec
+}
+
+// vmKB returns a /proc/PID/status memory field (VmRSS, VmHWM) in KiB, 0 if
+// the process is gone.
+func vmKB(pid int, field string) uint64 {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				n, _ := strconv.ParseUint(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// peerMAC returns k's hardware address (trafgen writes whole frames).
+func peerMAC(b *testing.B, k *lab.Link) string {
+	b.Helper()
+	h, err := k.NS.Handle()
+	if err != nil {
+		b.Fatal(err)
+	}
+	nl, err := h.LinkByName(k.Name)
+	if err != nil {
+		b.Fatalf("link %s: %v", k.Name, err)
+	}
+	return nl.Attrs().HardwareAddr.String()
+}
