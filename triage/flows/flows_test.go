@@ -499,6 +499,9 @@ func TestSortMatchesStable(t *testing.T) {
 			got, want := slices.Clone(fl), slices.Clone(fl)
 			Sort(got, k)
 			sortStable(want, k)
+			if slices.Equal(want, got) {
+				continue
+			}
 			if d := cmp.Diff(want, got, addrEq); d != "" {
 				t.Fatalf("round %d, sort key %d (-stable +Sort):\n%s", round, k, d)
 			}
