@@ -4,16 +4,23 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
 
 	"netriage/internal/lab"
 )
@@ -236,4 +243,106 @@ func peerMAC(b *testing.B, k *lab.Link) string {
 		b.Fatalf("link %s: %v", k.Name, err)
 	}
 	return nl.Attrs().HardwareAddr.String()
+}
+
+// writeDistinctFlows writes a pcap of n UDP/IPv4 packets over Ethernet,
+// each a flow of its own: source address in 198.18.0.0/15 and source port
+// from the packet's number (a bijection, so no two are the same flow),
+// towards one address and port, 42-byte frames, 10,000 packets per second.
+func writeDistinctFlows(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	pw := pcapgo.NewWriter(w)
+	if err := pw.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
+		return errors.Join(err, f.Close())
+	}
+	frame := make([]byte, 42)
+	copy(frame[0:], []byte{0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00})
+	ip := frame[14:34]
+	copy(ip, []byte{0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0, 0, 0, 0, 0, 198, 18, 0, 1})
+	udp := frame[34:42]
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		h := uint32(i) * 2654435761 // odd: a bijection of 32 bits
+		ip[12], ip[13], ip[14], ip[15] = 198, 18+byte(h>>31), byte(h>>23), byte(h>>15)
+		binary.BigEndian.PutUint16(ip[10:], 0)
+		binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip))
+		binary.BigEndian.PutUint16(udp[0:], uint16(h>>0)&0x7fff|0x8000)
+		binary.BigEndian.PutUint16(udp[2:], 5201)
+		binary.BigEndian.PutUint16(udp[4:], 8)
+		ci := gopacket.CaptureInfo{Timestamp: start.Add(time.Duration(i) * 100 * time.Microsecond), CaptureLength: len(frame), Length: len(frame)}
+		if err := pw.WritePacket(ci, frame); err != nil {
+			return errors.Join(err, f.Close())
+		}
+	}
+	return errors.Join(w.Flush(), f.Close())
+}
+
+func ipChecksum(h []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		s += uint32(h[i])<<8 | uint32(h[i+1])
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}
+
+// BenchmarkReplayDistinctFlows replays a generated pcap of 300,000
+// one-packet flows (a random-source flood's shape; the file is made in a
+// temporary directory) through the netriage binary with the default flow
+// cap and reports its peak resident memory (the child's rusage) and run
+// time; the record's totals must count every packet, and the flows in the
+// table plus the evicted ones must be every flow. Needs NETRIAGE_BIN; b.N
+// is ignored: one replay.
+func BenchmarkReplayDistinctFlows(b *testing.B) {
+	bin := os.Getenv("NETRIAGE_BIN")
+	if bin == "" {
+		b.Skip("NETRIAGE_BIN is not set (make bench sets it)")
+	}
+	const n = 300_000
+	path := filepath.Join(b.TempDir(), "distinct.pcap")
+	if err := writeDistinctFlows(path, n); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	for _, agg := range []string{"hosts", "5tuple"} {
+		b.Run(agg, func(b *testing.B) {
+			c := exec.Command(bin, "replay", path, "-n", "-N", "--aggregate", agg, "--output", "json", "-L", "5")
+			var out, errOut bytes.Buffer
+			c.Stdout, c.Stderr = &out, &errOut
+			t0 := time.Now()
+			b.ResetTimer()
+			if err := c.Run(); err != nil {
+				b.Fatalf("replay: %v\n%s", err, errOut.Bytes())
+			}
+			b.StopTimer()
+			elapsed := time.Since(t0)
+			var rec struct {
+				Capture struct {
+					Packets      uint64 `json:"packets"`
+					EvictedFlows uint64 `json:"evicted_flows"`
+				} `json:"capture"`
+				Totals struct {
+					Flows int `json:"aggregated_flows"`
+				} `json:"totals"`
+			}
+			if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &rec); err != nil {
+				b.Fatalf("replay's record: %v\n%s", err, out.Bytes())
+			}
+			if rec.Capture.Packets != n || rec.Totals.Flows != n {
+				b.Errorf("replay counted %d packets and %d flows (%d evicted), want %d of each", rec.Capture.Packets, rec.Totals.Flows, rec.Capture.EvictedFlows, n)
+			}
+			ru, _ := c.ProcessState.SysUsage().(*syscall.Rusage)
+			if ru != nil {
+				b.ReportMetric(float64(ru.Maxrss)/1024, "maxRSS-MB")
+			}
+			b.ReportMetric(float64(st.Size())/1e6, "file-MB")
+			b.ReportMetric(elapsed.Seconds(), "s")
+		})
+	}
 }
