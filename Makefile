@@ -7,7 +7,7 @@ PKGS      := ./...
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests use.
-DEB_PKGS  := gcc libc6-dev libpcap-dev libcap2-bin iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps
+DEB_PKGS  := gcc libc6-dev libpcap-dev libcap2-bin iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps netsniff-ng
 FUZZEXECS ?= 150000x
 
 .PHONY: all build run test unit integration e2e fuzz bench lint deps generate tidy-check clean
@@ -53,7 +53,8 @@ e2e: build
 fuzz:
 	@./internal/fuzz.sh $(FUZZEXECS)
 
-# bench runs every benchmark; the lab ones (live capture flood against iftop,
+# bench runs every benchmark; the lab ones (live capture floods against iftop,
+# one of them random-source from trafgen,
 # procs against nethogs) need root and run because NETRIAGE_INTEGRATION is set.
 bench: build
 	NETRIAGE_INTEGRATION=1 NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchmem -benchtime 1s -count=1 -timeout 20m $(PKGS)

@@ -155,3 +155,29 @@ func BenchmarkTableSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// TestUpdateAllocsAtCap streams new flows into a full table, each seen in
+// two seconds (so each takes a full window, and every eviction gives one
+// back): once the table is at its cap, no packet allocates.
+func TestUpdateAllocsAtCap(t *testing.T) {
+	const capFlows = 1000
+	tb := NewTable(TableConfig{MaxFlows: capFlows, Local: floodLocal})
+	var p Packet
+	i := 0
+	next := func() {
+		floodPacket(&p, i/2)
+		p.Time = p.Time.Add(time.Duration(i%2) * time.Second)
+		tb.Update(&p)
+		i++
+	}
+	for tb.Evicted() < capFlows {
+		next()
+	}
+	allocs := testing.AllocsPerRun(10_000, next)
+	if allocs != 0 {
+		t.Errorf("Update at the cap allocates %v per packet, want 0", allocs)
+	}
+	if tb.Len() != capFlows || tb.wins.n == 0 {
+		t.Errorf("%d flows, %d full windows: the test misses its case", tb.Len(), tb.wins.n)
+	}
+}
