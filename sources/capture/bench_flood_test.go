@@ -154,8 +154,13 @@ func BenchmarkLiveFloodRandom(b *testing.B) {
 	_ = iftop.Wait()
 
 	pk := float64(c1.TxPackets - c0.TxPackets)
-	onceRec := lastFlowRecord(b, "one record", onceOut.Bytes())
-	perSecRec := lastFlowRecord(b, "a record every second", perSecOut.Bytes())
+	onceRecs := flowRecords(b, "one record", onceOut.Bytes())
+	perSecRecs := flowRecords(b, "a record every second", perSecOut.Bytes())
+	onceRec, perSecRec := onceRecs[len(onceRecs)-1], perSecRecs[len(perSecRecs)-1]
+	var drops []string
+	for _, r := range perSecRecs {
+		drops = append(drops, strconv.FormatUint(r.Capture.Drops, 10))
+	}
 	nsPerPkt := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / pk }
 	b.ReportMetric(pk, "packets")
 	b.ReportMetric(pk/stopped.Sub(floodStart).Seconds(), "pps")
@@ -175,6 +180,7 @@ func BenchmarkLiveFloodRandom(b *testing.B) {
 	smu.Lock()
 	b.Logf("a record every second: RSS %d MB before the flood; over it (time MB): %s", rss0/1024, strings.Join(samples, ", "))
 	smu.Unlock()
+	b.Logf("a record every second: kernel drops so far at each record: %s", strings.Join(drops, ", "))
 	b.Logf("captured packets: one record %d, a record every second %d, of %.0f sent; flows in the table at the end: %d, %d",
 		onceRec.Capture.Packets, perSecRec.Capture.Packets, pk, onceRec.Total, perSecRec.Total)
 	if onceRec.Capture.EvictedFlows == 0 || perSecRec.Capture.EvictedFlows == 0 {
@@ -194,22 +200,25 @@ type floodRecord struct {
 	Total int `json:"flows_total"`
 }
 
-// lastFlowRecord decodes the last NDJSON record of out.
-func lastFlowRecord(b *testing.B, what string, out []byte) floodRecord {
+// flowRecords decodes the NDJSON records of out; there must be one.
+func flowRecords(b *testing.B, what string, out []byte) []floodRecord {
 	b.Helper()
-	var last []byte
+	var recs []floodRecord
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 4<<20)
 	for sc.Scan() {
 		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 && line[0] == '{' {
-			last = append(last[:0], line...)
+			var rec floodRecord
+			if err := json.Unmarshal(line, &rec); err != nil {
+				b.Fatalf("netriage's record (%s): %v\n%s", what, err, line)
+			}
+			recs = append(recs, rec)
 		}
 	}
-	var rec floodRecord
-	if err := json.Unmarshal(last, &rec); err != nil {
-		b.Fatalf("netriage's record (%s): %v\n%s", what, err, out[max(0, len(out)-2000):])
+	if len(recs) == 0 {
+		b.Fatalf("no record from netriage (%s):\n%s", what, out[max(0, len(out)-2000):])
 	}
-	return rec
+	return recs
 }
 
 // vmKB returns a /proc/PID/status memory field (VmRSS, VmHWM) in KiB, 0 if

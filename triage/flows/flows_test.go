@@ -526,3 +526,62 @@ func BenchmarkSort(b *testing.B) {
 		Sort(work, Sort10s)
 	}
 }
+
+// TestSortTop checks that SortTop's first n flows are Sort's first n, and
+// that the others are the rest, in their previous order.
+func TestSortTop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	addrs := []netip.Addr{hostA, hostB, hostC, host6, rem6}
+	for round := 0; round < 300; round++ {
+		fl := make([]FlowStat, rng.IntN(200))
+		for i := range fl {
+			fl[i] = FlowStat{Key: Key{Local: addrs[rng.IntN(len(addrs))], Remote: addrs[rng.IntN(len(addrs))], LocalPort: uint16(rng.IntN(4))}, Flows: i}
+			fl[i].SentBytes = uint64(rng.IntN(4))
+			fl[i].Rates.R10.SentBytesPerSec = float64(rng.IntN(3))
+		}
+		for k := Sort2s; k <= SortBytes; k++ {
+			n := rng.IntN(len(fl) + 2)
+			got, want := slices.Clone(fl), slices.Clone(fl)
+			SortTop(got, k, n)
+			Sort(want, k)
+			m := min(max(n, 0), len(fl))
+			if !slices.Equal(want[:m], got[:m]) {
+				t.Fatalf("round %d, key %d, n %d: top differs", round, k, n)
+			}
+			if n >= len(fl) {
+				continue
+			}
+			var rest []FlowStat
+			chosen := map[int]bool{}
+			for _, f := range got[:m] {
+				chosen[f.Flows] = true
+			}
+			for _, f := range fl {
+				if !chosen[f.Flows] {
+					rest = append(rest, f)
+				}
+			}
+			if !slices.Equal(rest, got[m:]) {
+				t.Fatalf("round %d, key %d, n %d: the others are not the rest in order", round, k, n)
+			}
+		}
+	}
+}
+
+// BenchmarkSortTop is BenchmarkSort's flows with only the first 50 sorted,
+// as a writer showing 50 needs.
+func BenchmarkSortTop(b *testing.B) {
+	fl := make([]FlowStat, 100_000)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range fl {
+		fl[i] = FlowStat{Key: Key{Local: hostA, Remote: netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})}, Flows: 1}
+		fl[i].SentBytes = uint64(92 * (1 + rng.IntN(3)))
+		fl[i].Rates.R10.SentBytesPerSec = float64(fl[i].SentBytes) / 10
+	}
+	work := make([]FlowStat, len(fl))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(work, fl)
+		SortTop(work, Sort10s, 50)
+	}
+}

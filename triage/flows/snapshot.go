@@ -372,6 +372,74 @@ func Sort(fl []FlowStat, k SortKey) {
 	}
 }
 
+// SortTop puts the first n flows of Sort's order by k at the start of fl,
+// in that order, and the other flows after them in their previous order.
+// It is for a writer that shows n of many flows: a selection over the
+// flows and a sort of n, not a sort of all of them.
+func SortTop(fl []FlowStat, k SortKey, n int) {
+	if n >= len(fl) {
+		Sort(fl, k)
+		return
+	}
+	if n <= 0 {
+		return
+	}
+	// before reports whether the flow at position i comes before the
+	// one at j in Sort's order (positions break ties, as there).
+	before := func(i, j int32) bool {
+		return cmp.Or(compareFlows(&fl[i], &fl[j], k), cmp.Compare(i, j)) < 0
+	}
+	// A heap of the best n positions so far, the last of them on top.
+	h := make([]int32, 0, n)
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && before(h[c], h[c+1]) {
+				c++
+			}
+			if !before(h[i], h[c]) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := range fl {
+		p := int32(i)
+		switch {
+		case len(h) < n:
+			h = append(h, p)
+			for c := len(h) - 1; c > 0 && before(h[(c-1)/2], h[c]); c = (c - 1) / 2 {
+				h[c], h[(c-1)/2] = h[(c-1)/2], h[c]
+			}
+		case before(p, h[0]):
+			h[0] = p
+			down(0)
+		}
+	}
+	top := make([]FlowStat, n)
+	chosen := slices.Clone(h)
+	slices.SortFunc(h, func(a, b int32) int { return cmp.Or(compareFlows(&fl[a], &fl[b], k), cmp.Compare(a, b)) })
+	for r, p := range h {
+		top[r] = fl[p]
+	}
+	// The others move back, in their order, over the chosen positions.
+	slices.Sort(chosen)
+	w, c := len(fl)-1, len(chosen)-1
+	for j := len(fl) - 1; j >= 0; j-- {
+		if c >= 0 && int(chosen[c]) == j {
+			c--
+			continue
+		}
+		fl[w] = fl[j]
+		w--
+	}
+	copy(fl, top)
+}
+
 // compareFlows is Sort's order of two flows (before their positions).
 func compareFlows(a, b *FlowStat, k SortKey) int {
 	switch k {
