@@ -8,26 +8,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"netriage/sources/dns"
+	"netriage/sources/inputs"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views/format"
 	"netriage/views/output"
 )
-
-const flowsUsage = `Usage: netriage flows [flags]
-
-iftop's numbers, scriptable: every flow (host pair by default) with its sent
-and received rates over the last 2 s, 10 s and 40 s, its peak over 40 s and
-its cumulative bytes, then the totals and the capture's own health (packets,
-kernel drops, evicted flows, non-IP and truncated frames).
-
-Bytes are IP packet lengths (header + payload), as iftop counts them; rates
-come from the packets' capture timestamps. Needs CAP_NET_RAW (or root).
-
-Examples:
-  netriage flows -i eth0 -P                  # host:port pairs
-  netriage flows -i eth0 -f 'tcp port 443' -o 40s -L 20
-  netriage flows -i any --count 5 --output json`
 
 // flowFlags are the capture and display flags of flows and replay.
 type flowFlags struct {
@@ -101,7 +87,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	f.common.addOutput(fs, "table", "json", "csv")
 	f.common.addFanout(fs)
 	f.common.addConfig(fs)
-	if done, err := parseFlags(env, fs, flowsUsage, args); done || err != nil {
+	if done, err := parseFlags(env, fs, usage("flows"), args); done || err != nil {
 		if err != nil {
 			return fail(env, "flows", err)
 		}
@@ -118,20 +104,17 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail(env, "flows", err)
 	}
-	in, err := openInputs(ctx, inputOptions{cfg: cfg, capture: true, ifaces: f.common.ifaces,
-		filter: f.filter, localNet: f.localNet, promisc: f.promisc, agg: agg, names: !f.noDNS})
+	o := f.common.options(cfg)
+	o.Capture, o.Filter, o.LocalNet, o.Promisc, o.Aggregation, o.Names = true, f.filter, f.localNet, f.promisc, agg, !f.noDNS
+	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, "flows", err)
 	}
 	defer in.Close()
-	var names func(netip.Addr) string
-	if in.names != nil {
-		names = in.names.Name
-	}
-	fw := f.writer(env, names)
+	fw := f.writer(env, in.Name())
 	n := 0
 	var writeErr error
-	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+	in.Run(ctx, func(s *engine.Snapshot) bool {
 		// The first step is the start: a record comes every interval after it.
 		if s.Seq == 1 {
 			return true

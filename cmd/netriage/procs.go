@@ -9,9 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
-	"netriage/sources/links"
-	"netriage/sources/privs"
-	"netriage/triage"
+	"netriage/sources/inputs"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views/format"
@@ -33,18 +31,6 @@ func init() {
 	}})
 }
 
-const procsUsage = `Usage: netriage procs [flags]
-
-Traffic per process: PID, user, program, command line, container (or
-systemd unit), network namespace, sent and received rates over 2 s, 10 s and
-40 s, cumulative bytes and connections. Traffic without an owning process is
-shown in rows by reason (forwarded, closed, other_protocol, unknown).
-
-With packet capture the bytes are IP bytes of TCP, UDP and other protocols.
-Without capture privileges, or with --source sockets, it runs in
-socket-counter mode: TCP payload bytes from the kernel's per-socket counters
-(tcp_info bytes_acked / bytes_received); UDP is not counted in that mode.`
-
 // whoFlags are the flags of procs, conns and remotes (flows' flags plus
 // --pid and --source).
 type whoFlags struct {
@@ -59,13 +45,6 @@ type whoFlags struct {
 }
 
 func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
-	usage := procsUsage
-	switch view {
-	case viewConns:
-		usage = connsUsage
-	case viewRemotes:
-		usage = remotesUsage
-	}
 	fs := newFlagSet(string(view))
 	f.common.addInterfaces(fs, "interface(s) to capture on, comma separated, or 'any' (capture mode)")
 	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression (capture mode)")
@@ -79,7 +58,7 @@ func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
 	f.common.addOutput(fs, "table", "json", "csv")
 	f.common.addFanout(fs)
 	f.common.addConfig(fs)
-	return fs, usage
+	return fs, usage(string(view))
 }
 
 // runWho runs procs, conns or remotes.
@@ -106,7 +85,10 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 	if f.replay != "" {
 		return fail(env, string(view), usageErrorf("%s: a capture file has no processes or sockets, so %s cannot attribute its traffic; use 'netriage replay %s' for its flows and hosts", f.replay, view, f.replay))
 	}
-	if err := whoCheckInterfaces(f.common.ifaces); err != nil {
+	// -i names must exist in socket-counter mode too (where -i is
+	// otherwise unused), so a bad name fails the same way with or without
+	// capture privileges.
+	if err := inputs.KnownInterfaces(f.common.ifaces); err != nil {
 		return fail(env, string(view), err)
 	}
 	mode, note, err := pickWhoSource(f.source)
@@ -122,52 +104,31 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 	return whoLoop(ctx, env, view, &f, cfg, mode)
 }
 
-// whoCheckInterfaces refuses -i names that are not interfaces of this
-// namespace, in socket-counter mode too (where -i is otherwise unused), so
-// a bad name fails the same way with or without capture privileges.
-func whoCheckInterfaces(names []string) error {
-	if len(names) == 0 {
-		return nil
-	}
-	have, err := links.InterfaceNames()
-	if err != nil {
-		return err
-	}
-	return watchError(triage.KnownInterfaces(have, names))
-}
-
 // pickWhoSource decides between capture and socket-counter mode.
 func pickWhoSource(src string) (mode, note string, err error) {
+	ok, fix := inputs.CaptureAvailable()
 	switch src {
 	case "sockets":
 		return "sockets", "", nil
 	case "capture":
-		if ok, why := whoCaptureAvailable(); !ok {
-			return "", "", fmt.Errorf("--source capture: %s", why)
+		if !ok {
+			return "", "", fmt.Errorf("--source capture: capture needs CAP_NET_RAW: %s", fix)
 		}
 		return "capture", "", nil
 	case "auto", "":
-		if ok, why := whoCaptureAvailable(); !ok {
-			return "sockets", "socket-counter mode (" + why + "): TCP payload bytes from the kernel's per-socket counters, UDP not counted", nil
+		if !ok {
+			return "sockets", "socket-counter mode (capture needs CAP_NET_RAW: " + fix + "): TCP payload bytes from the kernel's per-socket counters, UDP not counted", nil
 		}
 		return "capture", "", nil
 	}
 	return "", "", usageErrorf("--source %q: use auto, capture or sockets", src)
 }
 
-// whoCaptureAvailable reports whether packet capture can feed the
-// attribution.
-func whoCaptureAvailable() (bool, string) {
-	if have, err := privs.Have(); err == nil && !have.Has(privs.CapNetRaw) {
-		return false, "capture needs CAP_NET_RAW: run with sudo, or setcap cap_net_raw,cap_net_admin+ep on the binary"
-	}
-	return true, ""
-}
-
 func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg configs.Config, mode string) int {
-	in, err := openInputs(ctx, inputOptions{cfg: cfg,
-		capture: mode == "capture", ifaces: f.common.ifaces, filter: f.filter, agg: flows.By5Tuple,
-		sockets: true, names: !f.noDNS && view == viewRemotes})
+	o := f.common.options(cfg)
+	o.Capture, o.Filter, o.Aggregation = mode == "capture", f.filter, flows.By5Tuple
+	o.Sockets, o.Names = true, !f.noDNS && view == viewRemotes
+	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, string(view), err)
 	}
@@ -201,7 +162,7 @@ func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg co
 		return f.common.count == 0 || written < f.common.count
 	}
 	var last *engine.Snapshot
-	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+	in.Run(ctx, func(s *engine.Snapshot) bool {
 		last = s
 		for _, h := range s.Degraded() {
 			if h.Input == "sockets" && h.Why != lastWhy {

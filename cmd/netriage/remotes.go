@@ -9,13 +9,3 @@ func init() {
 		return runWho(ctx, env, viewRemotes, args)
 	}})
 }
-
-const remotesUsage = `Usage: netriage remotes [flags]
-
-Traffic per remote host: rates over 2 s, 10 s and 40 s, cumulative bytes,
-number of connections, the processes talking to it, and its name (reverse
-DNS, looked up in the background; -n turns it off).
-
-Without capture privileges, or with --source sockets, it runs in
-socket-counter mode: TCP only, payload bytes from the kernel's per-socket
-counters.`

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"netriage/configs"
+	"netriage/sources/inputs"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views"
@@ -19,13 +20,6 @@ func init() {
 	defaultCommand = "top"
 	register(&command{name: "top", summary: "the terminal UI: verdict, flows, processes, remotes and links in one screen (default)", run: runTop})
 }
-
-const topUsage = `Usage: netriage [top] [flags]
-
-The terminal UI: a header with each interface's rates against capacity, the
-saturation verdict and coverage, and a main pane with the Flows (iftop),
-Processes (nethogs), Connections, Remotes (bandwhich) or Links view. Keys
-work like iftop's; press h for help, q to quit. See docs/tui.md.`
 
 // topFlags are top's own flags; capture flags keep iftop's letters.
 type topFlags struct {
@@ -61,7 +55,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	tf.common.addNetns(fs)
 	tf.common.addFanout(fs)
 	tf.common.addConfig(fs)
-	if done, err := parseFlags(env, fs, topUsage, args); done {
+	if done, err := parseFlags(env, fs, usage("top"), args); done {
 		return exitOK
 	} else if err != nil {
 		return fail(env, "top", err)
@@ -119,8 +113,8 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		defer live.Close()
 		run = live.Run
 	}
-	if err := topTerminal(os.Getenv("TERM"), isTerminal(os.Stdin), isTerminal(os.Stdout)); err != nil {
-		return fail(env, "top", err)
+	if err := tui.CheckTerminal(os.Getenv("TERM"), tui.IsTerminal(os.Stdin), tui.IsTerminal(os.Stdout)); err != nil {
+		return fail(env, "top", usageErrorf("%v", err))
 	}
 	if env.catch != nil {
 		// Only a kill sends SIGPIPE here (the UI writes to the terminal):
@@ -145,36 +139,9 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "netriage top: internal error: %s\nThe terminal was restored. Please report this with the trace below.\n\n%s", format.Sanitize(fmt.Sprint(pe.Value), 500), pe.Stack)
 		return exitFailure
 	case errors.Is(err, tui.ErrTerminal):
-		return fail(env, "top", usageErrorf("%v\n%s", err, topTermAdvice(os.Getenv("TERM"))))
+		return fail(env, "top", usageErrorf("%v\n%s", err, tui.TermAdvice(os.Getenv("TERM"))))
 	}
 	return fail(env, "top", err)
-}
-
-// topGoodTerms are TERM values the terminal UI is known to drive (termbox
-// reads their terminfo entries or has them built in).
-const topGoodTerms = "xterm-256color or xterm (most terminal emulators), screen-256color or tmux-256color (inside screen or tmux), linux (the console)"
-
-// topTerminal checks, before the terminal is taken over, that there is an
-// interactive terminal the UI can drive: stdin and stdout are terminals
-// and TERM names a terminal with cursor addressing.
-func topTerminal(term string, stdinTTY, stdoutTTY bool) error {
-	switch {
-	case !stdinTTY || !stdoutTTY:
-		return usageErrorf("needs an interactive terminal on stdin and stdout; for scripts use 'netriage flows', 'procs', 'links' or 'check' with --output json, which work anywhere")
-	case term == "" || term == "dumb":
-		return usageErrorf("%s", topTermAdvice(term))
-	}
-	return nil
-}
-
-// topTermAdvice says which TERM the UI needs.
-func topTermAdvice(term string) string {
-	what := "TERM is not set"
-	if term != "" {
-		what = fmt.Sprintf("TERM=%s is not a terminal the UI can drive", format.Sanitize(term, 40))
-	}
-	return what + ": set TERM to the terminal's type, e.g. " + topGoodTerms +
-		"; the other subcommands ('netriage flows', 'procs', 'links', 'check') need no terminal and work anywhere"
 }
 
 // demoModel is the model of the demo at tick; a variable so that a test
@@ -184,12 +151,12 @@ var demoModel = views.Demo
 // runDemo publishes the demo model at every step of an engine with no
 // input but its clock, until ctx ends.
 func runDemo(ctx context.Context, cfg configs.Config, host *tui.Host) {
-	in, err := openInputs(ctx, inputOptions{cfg: cfg})
+	in, err := inputs.Open(ctx, inputs.Options{Config: cfg})
 	if err != nil {
 		return
 	}
 	defer in.Close()
-	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+	in.Run(ctx, func(s *engine.Snapshot) bool {
 		host.Publish(demoModel(s.Time, int(s.Seq-1)))
 		return true
 	})
