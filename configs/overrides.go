@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -12,6 +13,12 @@ type Overrides struct {
 	Interval time.Duration
 	// Fanout is --fanout.
 	Fanout int
+	// Count and Duration are --count and --duration (0: unlimited).
+	Count    int
+	Duration time.Duration
+	// Output is --output, one of Outputs when they are given.
+	Output  string
+	Outputs []string
 	// LinkSpeeds are the --link-speed values, IF=RATE each.
 	LinkSpeeds []string
 	// Captures says a capture will open rings on Interfaces (none named:
@@ -25,6 +32,14 @@ type Overrides struct {
 // error wraps ErrUsage.
 func Resolve(path string, open Opener, o Overrides) (Config, error) {
 	cfg := Default()
+	switch {
+	case o.Count < 0:
+		return cfg, Usagef("--count %d: must be 0 (unlimited) or more", o.Count)
+	case o.Duration < 0:
+		return cfg, Usagef("--duration %s: must be 0 (unlimited) or positive", o.Duration)
+	case o.Outputs != nil && !slices.Contains(o.Outputs, o.Output):
+		return cfg, Usagef("--output %q: use one of %s", o.Output, strings.Join(o.Outputs, ", "))
+	}
 	if path != "" {
 		var err error
 		if cfg, err = Load(path, open); err != nil {

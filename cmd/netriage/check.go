@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 
 	"netriage/configs"
 	"netriage/sources/inputs"
-	"netriage/sources/links"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
@@ -48,7 +46,7 @@ func (f *checkFlags) register() *pflag.FlagSet {
 	fs := newFlagSet("check")
 	f.common.addInterfaces(fs, "interface(s) to check, comma separated (default: every interface that is up, loopback excluded)")
 	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression for the capture (coverage will name it)")
-	fs.StringVarP(&f.localNet, "local-net", "F", "", "the local side of flows: NET/LEN (IPv4 or IPv6), like iftop's -F")
+	addNetFilter(fs, &f.localNet)
 	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "do not resolve remote addresses to names")
 	fs.BoolVarP(&f.noPorts, "no-port-names", "N", false, "accepted for compatibility with flows (check shows port numbers)")
 	fs.BoolVarP(&f.promisc, "promiscuous", "p", false, "capture in promiscuous mode")
@@ -69,57 +67,39 @@ func (f *checkFlags) register() *pflag.FlagSet {
 // checkSettings is the validated result of check's flags and config.
 type checkSettings struct {
 	cfg      configs.Config
-	ifaces   []string
-	duration time.Duration
 	interval time.Duration
-	output   report.Format
-	userBps  map[string]uint64
 }
 
 // resolveCheck validates flags and config. Every error is a usage error.
 func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 	var s checkSettings
-	if fs.NArg() > 0 {
-		return s, usageErrorf("unexpected argument %q (see 'netriage check --help')", fs.Arg(0))
-	}
 	cfg, err := f.common.resolve()
 	if err != nil {
 		return s, err
 	}
-	set := func(name string, dst *float64, v float64) {
+	var o configs.CheckOverrides
+	given := func(name string, v *float64) *float64 {
 		if fs.Changed(name) {
-			*dst = v
+			return v
 		}
+		return nil
 	}
-	set("warn", &cfg.Check.WarnUtilization, f.warn)
-	set("crit", &cfg.Check.CritUtilization, f.crit)
-	set("min-drops", &cfg.Check.MinDropsPerSec, f.minDrops)
-	set("explain-share", &cfg.Check.ExplainShare, f.explain)
-	if err := cfg.Check.Validate(); err != nil {
-		return s, usageErrorf("thresholds (flags --warn, --crit, --min-drops, --explain-share over the config):\n%v", err)
-	}
-	s.duration = cfg.Check.Window.D()
+	o.Warn, o.Crit, o.MinDrops, o.Explain = given("warn", &f.warn), given("crit", &f.crit), given("min-drops", &f.minDrops), given("explain-share", &f.explain)
 	if fs.Changed("duration") {
-		s.duration = f.duration
+		o.Duration = &f.duration
 	}
-	if s.duration < verdict.MinWindow {
-		return s, usageErrorf("--duration %s is too short for a verdict: observe for at least %s (default %s)", s.duration, verdict.MinWindow, configs.DefaultCheck().Window.D())
+	if err := cfg.Check.Override(o); err != nil {
+		return s, err
 	}
-	if s.duration > 24*time.Hour {
-		return s, usageErrorf("--duration %s is too long (at most 24h)", s.duration)
-	}
-	s.interval = cfg.Interval.D()
+	s.interval = min(cfg.Interval.D(), cfg.Check.Window.D())
 	if fs.Changed("interval") {
 		if err := configs.CheckInterval("--interval", f.interval); err != nil {
 			return s, err
 		}
-		s.interval = f.interval
-	}
-	if s.interval > s.duration {
-		s.interval = s.duration
+		s.interval = min(f.interval, cfg.Check.Window.D())
 	}
 	if f.localNet != "" {
-		if _, _, err := inputs.LocalRule(f.localNet, false); err != nil { // -F given: no host lookup
+		if _, _, err := inputs.LocalRule(f.localNet, true); err != nil { // -F given: no host lookup
 			return s, err
 		}
 	}
@@ -127,9 +107,6 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 		return s, usageErrorf("-f: the filter contains a NUL or newline character")
 	}
 	s.cfg = cfg
-	s.ifaces = f.common.ifaces
-	s.output = report.Format(f.common.output)
-	s.userBps = cfg.Links.SpeedsBps()
 	return s, nil
 }
 
@@ -143,7 +120,7 @@ func failCheck(env *cmdEnv, err error) int {
 func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	var f checkFlags
 	fs := f.register()
-	done, err := parseFlags(env, fs, usage("check"), args)
+	done, err := parseFlags(env, fs, args)
 	if done {
 		return exitOK
 	}
@@ -158,7 +135,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return failCheck(env, err)
 	}
-	return writeCheck(env, verdict.Evaluate(w, s.cfg.Check.Thresholds()), s.output)
+	return writeCheck(env, verdict.Evaluate(w, s.cfg.Check.Thresholds()), report.Format(f.common.output))
 }
 
 // writeCheck renders the report and returns its exit code.
@@ -178,33 +155,21 @@ func writeCheck(env *cmdEnv, r verdict.Report, out report.Format) int {
 // socket table for attribution.
 func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettings) (verdict.Window, error) {
 	var notes []string
-	live := f.common.netns == ""
-	if !live {
-		notes = append(notes, "no packet capture inside another namespace (--netns): run the command with 'ip netns exec' or nsenter for flows")
-	}
+	live := f.common.netns == "" // no capture or sockets inside another namespace
 	o := f.common.options(s.cfg)
 	o.Interval, o.Links, o.AnyReason, o.RequireUp = s.interval, true, "check answers per interface", true
 	// Without capture privileges the counters still give a verdict
 	// (utilisation, queue, errors); coverage is then n/a, with why.
-	o.Capture, o.CaptureOptional, o.Filter, o.LocalNet, o.Promisc, o.Aggregation = live, true, f.filter, f.localNet, f.promisc, flows.By5Tuple
+	o.Capture, o.CaptureOptional, o.Filter, o.LocalNet, o.Promisc, o.Aggregation = true, true, f.filter, f.localNet, f.promisc, flows.By5Tuple
 	o.Sockets, o.Names = live, live && !f.noDNS
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return verdict.Window{}, err
 	}
 	defer in.Close()
-	in.Config.Window, in.Config.Judge = s.duration, true
-	retransPID := 0
-	if pid, err := strconv.Atoi(f.common.netns); err == nil {
-		retransPID = pid
-	}
-	var retrans0 uint64
-	retransOK := f.common.netns == "" || retransPID > 0
-	if retransOK {
-		if retrans0, err = links.ReadTCPRetransSegs(retransPID); err != nil {
-			retransOK = false
-		}
-	}
+	window := s.cfg.Check.Window.D()
+	in.Config.Window, in.Config.Judge = window, true
+	retrans := inputs.StartRetransmits(f.common.netns)
 	var last *engine.Snapshot
 	prog := output.NewProgress(env.progress())
 	defer prog.Clear()
@@ -214,7 +179,7 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	in.Run(ctx, func(snap *engine.Snapshot) bool {
 		last = snap
 		if snap.Seq == 1 {
-			end = snap.Time.Add(s.duration)
+			end = snap.Time.Add(window)
 		}
 		if l := snap.Links; l != nil && l.NetnsGone != "" && !netnsGone {
 			netnsGone = true
@@ -231,11 +196,11 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		notes = append(notes, h.Why)
 	}
 	w := last.Window
-	if el := last.Time.Sub(last.Start); el < s.duration {
+	if el := last.Time.Sub(last.Start); el < window {
 		if el < verdict.MinWindow {
 			return verdict.Window{}, fmt.Errorf("interrupted after %s: too short for a verdict", el.Round(time.Millisecond))
 		}
-		notes = append(notes, fmt.Sprintf("interrupted: the window is %s instead of %s", el.Round(time.Millisecond), s.duration))
+		notes = append(notes, fmt.Sprintf("interrupted: the window is %s instead of %s", el.Round(time.Millisecond), window))
 	}
 	for _, m := range last.Missing {
 		notes = append(notes, "interface "+m+" disappeared during the window")
@@ -246,12 +211,7 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		in.Resolver.Settle(ctx, verdict.UnnamedRemotes(w.Flows, 64), time.Second)
 		verdict.NameRemotes(w.Flows, in.Resolver.Name)
 	}
-	if retransOK {
-		if r1, err := links.ReadTCPRetransSegs(retransPID); err == nil && r1 >= retrans0 {
-			d := r1 - retrans0
-			w.TCPRetransmits = &d
-		}
-	}
+	w.TCPRetransmits = retrans.Since()
 	for _, n := range notes {
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"netriage/configs"
 	"netriage/sources/inputs"
 	"netriage/sources/privs"
+	"netriage/views/format"
 )
 
 // commonFlags are the flags shared by the live subcommands. A subcommand
@@ -65,18 +65,32 @@ func printUsage(w io.Writer, usage string, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "%s\n\nFlags:\n%s", strings.TrimSpace(usage), fs.FlagUsages())
 }
 
-// parseFlags parses args; it returns (true, exitOK) when --help was asked
-// and printed, or a usage error.
-func parseFlags(env *cmdEnv, fs *pflag.FlagSet, usage string, args []string) (done bool, err error) {
+// parseFlags parses args; it returns true when --help was asked and
+// printed, or a usage error (bad flags, an unexpected argument).
+func parseFlags(env *cmdEnv, fs *pflag.FlagSet, args []string) (done bool, err error) {
 	err = fs.Parse(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		printUsage(env.stdout, usage, fs)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		printUsage(env.stdout, usage(fs.Name()), fs)
 		return true, nil
-	}
-	if err != nil {
+	case err != nil:
 		return false, usageErrorf("%v (see 'netriage %s --help')", err, fs.Name())
+	case fs.NArg() > 0 && fs.Name() != "replay": // only replay takes an argument, its file
+		hint := ""
+		if fs.Lookup("interface") != nil {
+			hint = fmt.Sprintf("interfaces go in -i, e.g. -i %s; ", format.Sanitize(fs.Arg(0), 40))
+		}
+		return false, usageErrorf("unexpected argument %q (%ssee 'netriage %s --help')", fs.Arg(0), hint, fs.Name())
 	}
 	return false, nil
+}
+
+// addNetFilter registers -F, --net-filter: iftop's letter, one long name in
+// every subcommand (check's earlier --local-net stays, hidden).
+func addNetFilter(fs *pflag.FlagSet, dst *string) {
+	fs.StringVarP(dst, "net-filter", "F", "", "the local network NET/LEN (IPv4 or IPv6), like iftop's -F: decides sent and received")
+	fs.StringVar(dst, "local-net", "", "")
+	_ = fs.MarkHidden("local-net")
 }
 
 func (c *commonFlags) addInterfaces(fs *pflag.FlagSet, help string) {
@@ -114,17 +128,9 @@ func (c *commonFlags) addLinkSpeed(fs *pflag.FlagSet) {
 // resolve loads the config file (or defaults), applies the flags over it and
 // validates both. Errors wrap configs.ErrUsage.
 func (c *commonFlags) resolve() (configs.Config, error) {
-	if c.count < 0 {
-		return configs.Config{}, usageErrorf("--count %d: must be 0 (unlimited) or more", c.count)
-	}
-	if c.duration < 0 {
-		return configs.Config{}, usageErrorf("--duration %s: must be 0 (unlimited) or positive", c.duration)
-	}
-	if c.outputs != nil && !slices.Contains(c.outputs, c.output) {
-		return configs.Config{}, usageErrorf("--output %q: use one of %s", c.output, strings.Join(c.outputs, ", "))
-	}
 	c.ifaces = configs.SplitList(c.ifaces)
 	return configs.Resolve(c.configPath, privs.OpenUser, configs.Overrides{Interval: c.interval, Fanout: c.fanout,
+		Count: c.count, Duration: c.duration, Output: c.output, Outputs: c.outputs,
 		LinkSpeeds: c.linkSpeeds, Captures: c.captures, Interfaces: c.ifaces})
 }
 

@@ -22,15 +22,12 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 	cf.addConfig(fs)
 	cf.addNetns(fs)
 	cf.addLinkSpeed(fs)
-	done, err := parseFlags(env, fs, usage("doctor"), args)
+	done, err := parseFlags(env, fs, args)
 	if done {
 		return exitOK
 	}
 	if err != nil {
 		return fail(env, "doctor", err)
-	}
-	if fs.NArg() > 0 {
-		return fail(env, "doctor", usageErrorf("unexpected argument %q", fs.Arg(0)))
 	}
 	cfg, err := cf.resolve()
 	if err != nil {

@@ -33,7 +33,7 @@ type flowFlags struct {
 
 func (f *flowFlags) registerDisplay(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression, e.g. 'tcp port 443'")
-	fs.StringVarP(&f.localNet, "net-filter", "F", "", "the local network NET/LEN (IPv4 or IPv6): decides sent and received")
+	addNetFilter(fs, &f.localNet)
 	fs.BoolVarP(&f.ports, "ports", "P", false, "show ports: aggregate by host:port pairs")
 	fs.StringVar(&f.aggregate, "aggregate", "", "hosts (default), ports, 5tuple, source or destination (iftop's s/d)")
 	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "do not resolve addresses to names")
@@ -58,8 +58,8 @@ func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
 		return 0, 0, usageErrorf("-L %d: must be 0 (all) or more", f.limit)
 	}
 	if f.localNet != "" {
-		if _, _, err := flows.ParseLocalNet(f.localNet); err != nil {
-			return 0, 0, usageErrorf("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8", f.localNet)
+		if _, _, err := inputs.LocalRule(f.localNet, true); err != nil {
+			return 0, 0, err
 		}
 	}
 	return agg, key, nil
@@ -87,14 +87,11 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	f.common.addOutput(fs, "table", "json", "csv")
 	f.common.addFanout(fs)
 	f.common.addConfig(fs)
-	if done, err := parseFlags(env, fs, usage("flows"), args); done || err != nil {
+	if done, err := parseFlags(env, fs, args); done || err != nil {
 		if err != nil {
 			return fail(env, "flows", err)
 		}
 		return exitOK
-	}
-	if fs.NArg() > 0 {
-		return fail(env, "flows", usageErrorf("unexpected argument %q (see 'netriage flows --help')", fs.Arg(0)))
 	}
 	cfg, err := f.common.resolve()
 	if err != nil {

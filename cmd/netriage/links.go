@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"netriage/sources/inputs"
@@ -27,15 +25,12 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	cf.addConfig(fs)
 	cf.addNetns(fs)
 	cf.addLinkSpeed(fs)
-	done, err := parseFlags(env, fs, usage("links"), args)
+	done, err := parseFlags(env, fs, args)
 	if done {
 		return exitOK
 	}
 	if err != nil {
 		return fail(env, "links", err)
-	}
-	if fs.NArg() > 0 {
-		return fail(env, "links", usageErrorf("unexpected argument %q (interfaces go in -i, e.g. -i eth0,eth1)", fs.Arg(0)))
 	}
 	cfg, err := cf.resolve()
 	if err != nil {
@@ -111,7 +106,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 			// The run ended before the first interval did (e.g.
 			// --duration 500ms with a 1 s interval): print the one sample
 			// there is, with rates over the time elapsed.
-			el := linksRound(cur.Time.Sub(s.Start))
+			el := cur.Time.Sub(s.Start).Round(time.Millisecond)
 			fmt.Fprintf(env.stderr, "netriage links: the run ended %s after start, before the first %s interval: rates are over those %s (shorten --interval for more samples)\n", el, interval, el)
 		}
 		return write(cur)
@@ -128,16 +123,4 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// linksRound rounds a duration for messages: milliseconds.
-func linksRound(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-
-func linksExisting(s *triage.LinksSample) string {
-	names := make([]string, 0, len(s.Ifaces))
-	for _, i := range s.Ifaces {
-		names = append(names, format.Sanitize(i.Name, 32))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }

@@ -16,18 +16,9 @@ import (
 	"netriage/views/output"
 )
 
-// whoView is one of the three attribution subcommands.
-type whoView = output.WhoView
-
-const (
-	viewProcs   = output.ViewProcs
-	viewConns   = output.ViewConns
-	viewRemotes = output.ViewRemotes
-)
-
 func init() {
 	register(&command{name: "procs", summary: "traffic per process (PID, user, program, container), TCP and UDP", run: func(ctx context.Context, env *cmdEnv, args []string) int {
-		return runWho(ctx, env, viewProcs, args)
+		return runWho(ctx, env, output.ViewProcs, args)
 	}})
 }
 
@@ -44,7 +35,7 @@ type whoFlags struct {
 	replay string
 }
 
-func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
+func (f *whoFlags) register(view output.WhoView) *pflag.FlagSet {
 	fs := newFlagSet(string(view))
 	f.common.addInterfaces(fs, "interface(s) to capture on, comma separated, or 'any' (capture mode)")
 	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression (capture mode)")
@@ -58,14 +49,14 @@ func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
 	f.common.addOutput(fs, "table", "json", "csv")
 	f.common.addFanout(fs)
 	f.common.addConfig(fs)
-	return fs, usage(string(view))
+	return fs
 }
 
 // runWho runs procs, conns or remotes.
-func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
+func runWho(ctx context.Context, env *cmdEnv, view output.WhoView, args []string) int {
 	var f whoFlags
-	fs, usage := f.register(view)
-	done, err := parseFlags(env, fs, usage, args)
+	fs := f.register(view)
+	done, err := parseFlags(env, fs, args)
 	if done {
 		return exitOK
 	}
@@ -75,9 +66,6 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 	cfg, err := f.common.resolve()
 	if err != nil {
 		return fail(env, string(view), err)
-	}
-	if fs.NArg() > 0 {
-		return fail(env, string(view), usageErrorf("unexpected argument %q (see 'netriage %s --help')", fs.Arg(0), view))
 	}
 	if !slices.Contains(output.WhoSorts, f.sort) {
 		return fail(env, string(view), usageErrorf("-o %q: sort by 2s, 10s, 40s, total, pid or name", f.sort))
@@ -91,7 +79,7 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 	if err := inputs.KnownInterfaces(f.common.ifaces); err != nil {
 		return fail(env, string(view), err)
 	}
-	mode, note, err := pickWhoSource(f.source)
+	mode, note, err := inputs.PickSource(f.source)
 	if err != nil {
 		return fail(env, string(view), err)
 	}
@@ -104,30 +92,10 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 	return whoLoop(ctx, env, view, &f, cfg, mode)
 }
 
-// pickWhoSource decides between capture and socket-counter mode.
-func pickWhoSource(src string) (mode, note string, err error) {
-	ok, fix := inputs.CaptureAvailable()
-	switch src {
-	case "sockets":
-		return "sockets", "", nil
-	case "capture":
-		if !ok {
-			return "", "", fmt.Errorf("--source capture: capture needs CAP_NET_RAW: %s", fix)
-		}
-		return "capture", "", nil
-	case "auto", "":
-		if !ok {
-			return "sockets", "socket-counter mode (capture needs CAP_NET_RAW: " + fix + "): TCP payload bytes from the kernel's per-socket counters, UDP not counted", nil
-		}
-		return "capture", "", nil
-	}
-	return "", "", usageErrorf("--source %q: use auto, capture or sockets", src)
-}
-
-func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg configs.Config, mode string) int {
+func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags, cfg configs.Config, mode string) int {
 	o := f.common.options(cfg)
 	o.Capture, o.Filter, o.Aggregation = mode == "capture", f.filter, flows.By5Tuple
-	o.Sockets, o.Names = true, !f.noDNS && view == viewRemotes
+	o.Sockets, o.Names = true, !f.noDNS && view == output.ViewRemotes
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, string(view), err)

@@ -39,7 +39,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		return code
 	}
-	if done, err := parseFlags(env, fs, usage("replay"), args); done {
+	if done, err := parseFlags(env, fs, args); done {
 		return exitOK
 	} else if err != nil {
 		return failR(err)

@@ -10,9 +10,7 @@ import (
 	"netriage/configs"
 	"netriage/sources/inputs"
 	"netriage/triage/engine"
-	"netriage/triage/flows"
 	"netriage/views"
-	"netriage/views/format"
 	"netriage/views/tui"
 )
 
@@ -41,7 +39,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet("top")
 	tf.common.addInterfaces(fs, "interfaces to watch, comma separated (default: every interface that is up)")
 	fs.StringVarP(&tf.filter, "filter", "f", "", "capture filter in tcpdump syntax")
-	fs.StringVarP(&tf.localNet, "net-filter", "F", "", "the local network, net/len (IPv4 or IPv6): decides sent and received")
+	addNetFilter(fs, &tf.localNet)
 	fs.BoolVarP(&tf.ports, "port-display", "P", false, "start with ports shown (host:port rows), like iftop -P")
 	fs.BoolVarP(&tf.noDNS, "no-dns", "n", false, "do not resolve host names")
 	fs.BoolVarP(&tf.noPorts, "no-port-names", "N", false, "show port numbers, not service names")
@@ -55,22 +53,17 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	tf.common.addNetns(fs)
 	tf.common.addFanout(fs)
 	tf.common.addConfig(fs)
-	if done, err := parseFlags(env, fs, usage("top"), args); done {
+	if done, err := parseFlags(env, fs, args); done {
 		return exitOK
 	} else if err != nil {
 		return fail(env, "top", err)
-	}
-	if fs.NArg() > 0 {
-		return fail(env, "top", usageErrorf("unexpected argument %q (see 'netriage top --help')", fs.Arg(0)))
 	}
 	cfg, err := tf.common.resolve()
 	if err != nil {
 		return fail(env, "top", err)
 	}
-	if tf.localNet != "" {
-		if _, _, err := flows.ParseLocalNet(tf.localNet); err != nil {
-			return fail(env, "top", usageErrorf("-F %q: want net/len, e.g. 198.18.0.0/15 or fd00:198:18::/64", tf.localNet))
-		}
+	if _, _, err := inputs.LocalRule(tf.localNet, true); err != nil {
+		return fail(env, "top", err)
 	}
 	viewName := cfg.UI.View
 	if tf.view != "" {
@@ -81,10 +74,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		return fail(env, "top", usageErrorf("--view %q: use flows, procs, conns, remotes or links", viewName))
 	}
 	st := views.NewUIState(view)
-	st.Bytes = cfg.UI.Bytes || tf.bytes
-	st.DNS = !tf.noDNS
-	st.PortNames = !tf.noPorts
-	st.Ports = tf.ports
+	st.Bytes, st.DNS, st.PortNames, st.Ports = cfg.UI.Bytes || tf.bytes, !tf.noDNS, !tf.noPorts, tf.ports
 
 	if tf.common.duration > 0 {
 		var cancel context.CancelFunc
@@ -121,22 +111,14 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		// it must restore the terminal too.
 		env.catch(syscall.SIGPIPE)
 	}
-	engineCtx, stopEngine := context.WithCancel(ctx)
-	done := make(chan struct{})
-	host.Go(func() { defer close(done); run(engineCtx) })
-	err = host.Run(ctx)
-	stopEngine()
-	<-done
-	if err == nil {
-		err = host.Err() // a panic while the engine stopped
-	}
+	err = host.RunEngine(ctx, run)
 	var pe *tui.PanicError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &pe):
 		// The terminal is restored: print the panic where it can be read.
-		fmt.Fprintf(env.stderr, "netriage top: internal error: %s\nThe terminal was restored. Please report this with the trace below.\n\n%s", format.Sanitize(fmt.Sprint(pe.Value), 500), pe.Stack)
+		fmt.Fprint(env.stderr, "netriage top: "+pe.Report())
 		return exitFailure
 	case errors.Is(err, tui.ErrTerminal):
 		return fail(env, "top", usageErrorf("%v\n%s", err, tui.TermAdvice(os.Getenv("TERM"))))

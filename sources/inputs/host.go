@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"netriage/configs"
@@ -85,4 +86,63 @@ func CheckLinkSpeeds(cfg configs.Config, flagSpeeds []string, s *triage.LinksSam
 		warnings = append(warnings, fmt.Sprintf("config links.speeds: no interface %s here yet; its capacity applies if it appears", n))
 	}
 	return warnings, nil
+}
+
+// Retransmits counts the host's TCP retransmitted segments from a start:
+// of this namespace, or of netns when it is a PID (a named namespace's
+// counter cannot be read without entering it).
+type Retransmits struct {
+	pid   int
+	start uint64
+	ok    bool
+}
+
+// StartRetransmits reads the counter's start value.
+func StartRetransmits(netns string) *Retransmits {
+	r := &Retransmits{}
+	if pid, err := strconv.Atoi(netns); err == nil && pid > 0 {
+		r.pid = pid
+	} else if netns != "" {
+		return r
+	}
+	var err error
+	r.start, err = links.ReadTCPRetransSegs(r.pid)
+	r.ok = err == nil
+	return r
+}
+
+// Since returns the segments retransmitted since the start, nil when the
+// counter cannot be read (or went back).
+func (r *Retransmits) Since() *uint64 {
+	if !r.ok {
+		return nil
+	}
+	now, err := links.ReadTCPRetransSegs(r.pid)
+	if err != nil || now < r.start {
+		return nil
+	}
+	d := now - r.start
+	return &d
+}
+
+// PickSource decides between packet capture and socket-counter mode for
+// --source (auto, capture or sockets): mode is "capture" or "sockets";
+// note says why auto fell back to socket counters.
+func PickSource(src string) (mode, note string, err error) {
+	ok, fix := CaptureAvailable()
+	switch src {
+	case "sockets":
+		return "sockets", "", nil
+	case "capture":
+		if !ok {
+			return "", "", fmt.Errorf("--source capture: capture needs CAP_NET_RAW: %s", fix)
+		}
+		return "capture", "", nil
+	case "auto", "":
+		if !ok {
+			return "sockets", "socket-counter mode (capture needs CAP_NET_RAW: " + fix + "): TCP payload bytes from the kernel's per-socket counters, UDP not counted", nil
+		}
+		return "capture", "", nil
+	}
+	return "", "", configs.Usagef("--source %q: use auto, capture or sockets", src)
 }

@@ -240,7 +240,7 @@ func (in *Set) openCapture(ctx context.Context, o Options) error {
 	if ok, fix := CaptureAvailable(); !ok {
 		why = "no capture (CAP_NET_RAW missing): " + fix
 	} else if o.Netns != "" {
-		why = "no packet capture inside another namespace (--netns): run under 'ip netns exec NAME' for flows"
+		why = "no packet capture inside another namespace (--netns): run under 'ip netns exec NAME' or nsenter for flows"
 	}
 	if why == "" {
 		// The interfaces are known only now for a capture of every
