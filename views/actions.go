@@ -1,5 +1,7 @@
 package views
 
+import "slices"
+
 // Apply performs action a on the state, given the frame on screen when the
 // key was pressed (for row counts, identities and page size). It reports
 // whether the program should quit. ActPause only flips Paused: the host
@@ -10,23 +12,33 @@ func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
 	if f != nil && f.t != nil {
 		n, page, key = f.t.Len(), f.VisibleRows(), f.t.Key
 	}
+	if s.Help && s.scrollHelp(a, f) {
+		return false
+	}
 	switch a {
 	case ActQuit:
 		return true
 	case ActHelp:
-		s.Help = !s.Help
+		s.Help, s.HelpOffset = !s.Help, 0
 	case ActViewFlows:
-		s.SetView(ViewFlows)
+		s.show(ViewFlows, f)
 	case ActViewProcs:
-		s.SetView(ViewProcs)
+		s.show(ViewProcs, f)
 	case ActViewConns:
-		s.SetView(ViewConns)
+		s.show(ViewConns, f)
 	case ActViewRemotes:
-		s.SetView(ViewRemotes)
+		s.show(ViewRemotes, f)
 	case ActViewLinks:
-		s.SetView(ViewLinks)
+		s.show(ViewLinks, f)
+	case ActZoom:
+		s.Overview = !s.Overview
 	case ActNextView:
-		s.NextView(1)
+		if shown := f.OverviewShown(); s.Overview && len(shown) > 0 {
+			i := slices.Index(shown, s.View)
+			s.View = shown[(i+1)%len(shown)]
+		} else {
+			s.NextView(1)
+		}
 	case ActUp:
 		s.Move(-1, n, page, key)
 	case ActDown:
@@ -84,6 +96,42 @@ func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
 		s.Paused = !s.Paused
 	}
 	return false
+}
+
+// scrollHelp moves the help screen for the moving keys while it is open;
+// it reports whether a was one of them.
+func (s *UIState) scrollHelp(a Action, f *Frame) bool {
+	page := 10
+	if r, ok := f.rect(PaneHelp); ok {
+		page = max(r.H-2, 1)
+	}
+	switch a {
+	case ActUp:
+		s.HelpOffset--
+	case ActDown:
+		s.HelpOffset++
+	case ActPgUp:
+		s.HelpOffset -= page
+	case ActPgDn:
+		s.HelpOffset += page
+	case ActTop:
+		s.HelpOffset = 0
+	case ActBottom:
+		s.HelpOffset = 1 << 20
+	default:
+		return false
+	}
+	s.HelpOffset = max(s.HelpOffset, 0) // the renderer clamps the end
+	return true
+}
+
+// show focuses view v's pane in the overview when it is on screen there,
+// and shows v zoomed otherwise.
+func (s *UIState) show(v ViewID, f *Frame) {
+	if s.Overview && !slices.Contains(f.OverviewShown(), v) {
+		s.Overview = false
+	}
+	s.SetView(v)
 }
 
 // unfreeze drops a frozen order whose row identities no longer exist

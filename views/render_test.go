@@ -258,3 +258,39 @@ func TestFreezeOrder(t *testing.T) {
 		t.Errorf("after unfreeze the biggest row is not first: %q", got)
 	}
 }
+
+// TestOverviewScreens: the overview at the three sizes the end-to-end
+// tests use, with the focus moved, a filter, hostile strings, a detail
+// opened from a pane and nothing at all.
+func TestOverviewScreens(t *testing.T) {
+	demo := func() *Model { return Demo(t0, 3) }
+	cases := []screenCase{
+		{"overview", demo, func(*UIState) {}},
+		{"overview_focus_procs", demo, func(s *UIState) { s.View = ViewProcs; s.cur[ViewProcs].index = 1 }},
+		{"overview_filter", demo, func(s *UIState) { s.Filter = "backup" }},
+		{"overview_detail", demo, func(s *UIState) { s.View = ViewRemotes; s.Detail = true }},
+		{"overview_hostile", hostileModel, func(s *UIState) { s.Ports = true }},
+		{"overview_empty", func() *Model { return &Model{} }, func(*UIState) {}},
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}} {
+		for _, tc := range cases {
+			name := fmt.Sprintf("screen_%s_%dx%d", tc.name, size[0], size[1])
+			t.Run(name, func(t *testing.T) {
+				st := NewUIState(ViewOverview)
+				tc.setup(st)
+				f := BuildFrame(tc.model(), st, size[0], size[1])
+				lines := f.Screen()
+				if len(lines) != size[1] {
+					t.Fatalf("%d lines, want %d", len(lines), size[1])
+				}
+				for i, l := range lines {
+					if n := utf8.RuneCountInString(l); n > size[0] {
+						t.Errorf("line %d is %d cells wide, more than %d: %q", i, n, size[0], l)
+					}
+				}
+				checkSafe(t, f)
+				golden(t, name, strings.Join(lines, "\n")+"\n")
+			})
+		}
+	}
+}

@@ -53,14 +53,26 @@ type Table struct {
 	// barMax is the largest value of the bar window among rows, the bar's
 	// full scale.
 	barMax float64
+	// limit, when above 0, keeps only the first limit rows of the order
+	// (an overview pane without the focus shows its top rows only); total
+	// is the number of rows before that.
+	limit, total int
 }
 
 // Len returns the number of rows.
 func (t *Table) Len() int { return len(t.rows) }
 
+// Total returns the number of rows the view has, also those a limit left
+// out.
+func (t *Table) Total() int { return max(t.total, len(t.rows)) }
+
 // BuildTable aggregates, filters and sorts the current view's rows.
-func BuildTable(m *Model, st *UIState) *Table {
-	t := &Table{view: st.View, m: m, st: st}
+func BuildTable(m *Model, st *UIState) *Table { return buildTable(m, st, 0) }
+
+// buildTable is BuildTable keeping only the first limit rows (0: all):
+// selecting them costs O(rows) instead of a sort of every row.
+func buildTable(m *Model, st *UIState, limit int) *Table {
+	t := &Table{view: st.View, m: m, st: st, limit: limit}
 	switch st.View {
 	case ViewFlows:
 		t.buildFlows()
@@ -258,27 +270,49 @@ func (t *Table) sort() {
 		}
 		return cmp.Compare(a.ref, b.ref)
 	}
-	if ranks == nil {
-		slices.SortFunc(t.rows, func(a, b trow) int { return base(&a, &b) })
+	order := func(a, b trow) int { return base(&a, &b) }
+	if ranks != nil {
+		rank := func(r *trow) (int, bool) {
+			v, ok := ranks[r.fkey]
+			return v, ok
+		}
+		order = func(a, b trow) int {
+			ra, oka := rank(&a)
+			rb, okb := rank(&b)
+			switch {
+			case oka && okb:
+				return cmp.Compare(ra, rb)
+			case oka:
+				return -1
+			case okb:
+				return 1
+			}
+			return base(&a, &b)
+		}
+	}
+	if t.limit > 0 && len(t.rows) > t.limit {
+		t.total = len(t.rows)
+		t.rows = topRows(t.rows, t.limit, order)
 		return
 	}
-	rank := func(r *trow) (int, bool) {
-		v, ok := ranks[r.fkey]
-		return v, ok
-	}
-	slices.SortFunc(t.rows, func(a, b trow) int {
-		ra, oka := rank(&a)
-		rb, okb := rank(&b)
-		switch {
-		case oka && okb:
-			return cmp.Compare(ra, rb)
-		case oka:
-			return -1
-		case okb:
-			return 1
+	slices.SortFunc(t.rows, order)
+}
+
+// topRows returns the first k rows of rows in order, sorted: one pass
+// that keeps the best k so far, so most rows cost one comparison.
+func topRows(rows []trow, k int, order func(a, b trow) int) []trow {
+	top := make([]trow, 0, k+1)
+	for _, r := range rows {
+		if len(top) == k && order(r, top[k-1]) >= 0 {
+			continue
 		}
-		return base(&a, &b)
-	})
+		i, _ := slices.BinarySearchFunc(top, r, order)
+		top = slices.Insert(top, i, r)
+		if len(top) > k {
+			top = top[:k]
+		}
+	}
+	return top
 }
 
 // Key returns the identity of displayed row i: stable across frames while

@@ -47,7 +47,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVarP(&tf.promisc, "promiscuous", "p", false, "capture in promiscuous mode")
 	fs.StringVar(&tf.replay, "replay", "", "browse a pcap or pcapng file instead of live traffic")
 	fs.BoolVar(&tf.demo, "demo", false, "show built-in demonstration data (no privileges needed)")
-	fs.StringVar(&tf.view, "view", "", "view at start: flows, procs, conns, remotes, links (default from config: flows)")
+	fs.StringVar(&tf.view, "view", "", "screen at start: overview, flows, procs, conns, remotes, links (default from config: overview)")
 	tf.common.addTiming(fs)
 	tf.common.addLinkSpeed(fs)
 	tf.common.addNetns(fs)
@@ -71,7 +71,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	view, ok := views.ParseView(viewName)
 	if !ok {
-		return fail(env, "top", usageErrorf("--view %q: use flows, procs, conns, remotes or links", viewName))
+		return fail(env, "top", usageErrorf("--view %q: use overview, flows, procs, conns, remotes or links", viewName))
 	}
 	st := views.NewUIState(view)
 	st.Bytes, st.DNS, st.PortNames, st.Ports = cfg.UI.Bytes || tf.bytes, !tf.noDNS, !tf.noPorts, tf.ports
