@@ -310,3 +310,21 @@ func TestCheckOverride(t *testing.T) {
 		})
 	}
 }
+
+// TestForeignFlagHint: iftop's, nethogs' and bandwhich's flags get a hint
+// to the equivalent, from the flag parser's own messages.
+func TestForeignFlagHint(t *testing.T) {
+	for msg, want := range map[string]string{
+		"unknown shorthand flag: 't' in -t":   "netriage flows --interval 5s --count 1",
+		"unknown shorthand flag: 's' in -s":   "--count 1",
+		"unknown shorthand flag: 'd' in -d=5": "--interval",
+		"unknown flag: --raw":                 "--output json",
+		"unknown flag: --processes":           "netriage procs",
+		"unknown shorthand flag: 'q' in -q":   "",
+		"flag needs an argument: -i":          "",
+	} {
+		if got := ForeignFlagHint(msg); (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("%q: hint %q, want one with %q", msg, got, want)
+		}
+	}
+}

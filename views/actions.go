@@ -160,9 +160,39 @@ func (s *UIState) HandleKey(k Key, f *Frame) (quit bool) {
 		return false
 	}
 	if a, ok := bindingOf(k, ScopeMain); ok {
+		s.Hint = ""
 		return s.Apply(a, f)
 	}
+	s.Hint = KeyHint(k)
 	return false
+}
+
+// foreignKeys are keys of iftop and nethogs that mean something else, or
+// nothing, here: what to press instead.
+var foreignKeys = map[rune]string{
+	'S': "iftop's S (source port): p shows ports on both sides",
+	'D': "iftop's D (destination port): p shows ports on both sides",
+	'T': "iftop's T (cumulative totals): the cum column shows at 100+ columns, 4 sorts by it",
+	'L': "iftop's L (log scale): bars are linear here; b picks their window",
+	'l': "iftop's l (screen filter) is / here",
+	'f': "iftop's f (capture filter): restart with -f 'FILTER'",
+	'!': "iftop's ! (shell) is not offered",
+	'm': "nethogs' m (units): B bytes/bits, i SI/IEC",
+	'r': "nethogs' r (sort by received): 2 sorts by the 10 s rate, o freezes the order",
+}
+
+// KeyHint is the status line's answer to a key no binding has.
+func KeyHint(k Key) string {
+	if k.Special != KeyNone {
+		return ""
+	}
+	if h, ok := foreignKeys[k.Rune]; ok {
+		return h
+	}
+	if k.Rune > 0x20 && k.Rune < 0x7f {
+		return "key " + string(k.Rune) + " does nothing here: h shows the keys"
+	}
+	return ""
 }
 
 // bindingOf returns the action the table binds k to in scope.

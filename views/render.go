@@ -509,6 +509,9 @@ func (f *Frame) status(w int) []Line {
 		parts = append(parts, "port numbers")
 	}
 	left := " " + strings.Join(parts, " · ")
+	if st.Hint != "" {
+		left = " " + st.Hint
+	}
 	right := "Enter detail  / filter  h help  q quit "
 	if f.panes != nil {
 		right = "Tab focus  z zoom  Enter detail  / filter  h help  q quit "

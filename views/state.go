@@ -195,6 +195,10 @@ type UIState struct {
 	// shown when it does not fit (the moving keys scroll it).
 	Help       bool
 	HelpOffset int
+	// Hint is what the status line says about the last key when it does
+	// nothing here (an iftop or nethogs key with another name); the next
+	// bound key clears it.
+	Hint string
 
 	cur    [numViews]cursor
 	frozen [numViews]map[string]int

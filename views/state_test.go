@@ -303,3 +303,32 @@ func TestOverviewKeys(t *testing.T) {
 		t.Errorf("Esc after the detail: overview panes %v, focus %v, want the overview with Processes focused", f.panes != nil, st.View)
 	}
 }
+
+// TestKeyHints: an iftop or nethogs key this UI spells another way gets a
+// one-line hint on the status line; the next bound key clears it.
+func TestKeyHints(t *testing.T) {
+	st := NewUIState(ViewFlows)
+	f := BuildFrame(Demo(t0, 3), st, 120, 40)
+	for _, tc := range []struct {
+		key  Key
+		want string
+	}{
+		{R('l'), "iftop's l (screen filter) is / here"},
+		{R('S'), "p shows ports"},
+		{R('T'), "4 sorts by it"},
+		{R('L'), "bars are linear"},
+		{R('f'), "-f 'FILTER'"},
+		{R('!'), "not offered"},
+		{R('x'), "key x does nothing here: h shows the keys"},
+	} {
+		st.HandleKey(tc.key, f)
+		status := BuildFrame(Demo(t0, 3), st, 120, 40).Pane(PaneStatus)[0].Text
+		if !strings.Contains(status, tc.want) {
+			t.Errorf("after %s the status line is %q, want %q", tc.key, status, tc.want)
+		}
+	}
+	st.HandleKey(R('t'), f)
+	if st.Hint != "" {
+		t.Errorf("a bound key left the hint %q", st.Hint)
+	}
+}

@@ -73,6 +73,8 @@ func parseFlags(env *cmdEnv, fs *pflag.FlagSet, args []string) (done bool, err e
 	case errors.Is(err, pflag.ErrHelp):
 		printUsage(env.stdout, usage(fs.Name()), fs)
 		return true, nil
+	case err != nil && configs.ForeignFlagHint(err.Error()) != "":
+		return false, usageErrorf("%v: %s", err, configs.ForeignFlagHint(err.Error()))
 	case err != nil:
 		return false, usageErrorf("%v (see 'netriage %s --help')", err, fs.Name())
 	case fs.NArg() > 0 && fs.Name() != "replay": // only replay takes an argument, its file

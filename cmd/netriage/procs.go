@@ -105,7 +105,7 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 	for _, p := range f.pids {
 		pidSet[int32(p)] = true
 	}
-	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.bytes}, Sort: f.sort, Mode: mode})
+	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.bytes}, Sort: f.sort, Mode: mode, ProcAccess: inputs.ProcAccess()})
 	written := 0
 	var lastWhy string
 	var writeErr error
