@@ -124,6 +124,12 @@ type Owner struct {
 	Swapped bool
 	Match   Match
 	Reason  Reason
+	// Peer is the process at the other end when both ends are on this
+	// host in one namespace (loopback, a sidecar on the host's address):
+	// it is shown with the flow's bytes mirrored, as nethogs -a does.
+	// Zero when the far end is elsewhere, or is the owner itself.
+	Peer      ProcKey
+	PeerNetns uint64
 }
 
 // ProcRow is one process in a Report.
@@ -315,6 +321,9 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		st.lastSeenSnapshot = a.gen
 		if !st.resolved {
 			o := a.resolve(f)
+			if !o.Proc.IsZero() {
+				o.Peer, o.PeerNetns = a.peerOf(f.Key, o)
+			}
 			st.owner = o
 			st.resolved = !o.Proc.IsZero()
 		}
@@ -348,6 +357,24 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 			pr.Rate10s.add(f.Rate10s, o.Swapped)
 			pr.Rate40s.add(f.Rate40s, o.Swapped)
 			pr.Connections++
+			if !o.Peer.IsZero() {
+				// The other end received what the owner sent.
+				pp := a.proc(o.Peer, o.PeerNetns, tab)
+				pp.sent += dr
+				pp.recv += ds
+				if ds+dr > 0 {
+					pp.lastBytes = now
+				}
+				qr := perProc[o.Peer]
+				if qr == nil {
+					qr = &ProcRow{}
+					perProc[o.Peer] = qr
+				}
+				qr.Rate2s.add(f.Rate2s, !o.Swapped)
+				qr.Rate10s.add(f.Rate10s, !o.Swapped)
+				qr.Rate40s.add(f.Rate40s, !o.Swapped)
+				qr.Connections++
+			}
 		} else {
 			ra := a.reasons[o.Reason]
 			if ra == nil {
@@ -639,6 +666,33 @@ func (a *Attributor) resolve(f *FlowStat) Owner {
 		}
 	}
 	return Owner{Reason: ReasonUnknown}
+}
+
+// peerOf finds the process at the far end of a flow whose both addresses
+// are this host's: the connected socket of the reversed 4-tuple in the
+// owner's namespace, owned by another process.
+func (a *Attributor) peerOf(k flows.Key, o Owner) (ProcKey, uint64) {
+	if !a.isLocal(k.Local) || !a.isLocal(k.Remote) {
+		return ProcKey{}, 0
+	}
+	l, r, lp, rp := k.Local, k.Remote, k.LocalPort, k.RemotePort
+	if !o.Swapped {
+		l, r, lp, rp = r, l, rp, lp
+	}
+	s := a.exact[connKey{k.Proto, l, r, lp, rp}]
+	if s == nil || s.Owner.IsZero() || s.Owner == o.Proc || s.Netns != o.Netns {
+		return ProcKey{}, 0
+	}
+	return s.Owner, s.Netns
+}
+
+// isLocal reports whether addr is one of the host's (or loopback).
+func (a *Attributor) isLocal(addr netip.Addr) bool {
+	if addr.IsLoopback() {
+		return true
+	}
+	_, ok := a.localSet[addr]
+	return ok
 }
 
 func total(r Rates) float64 { return r.SentBps + r.RecvBps }
