@@ -294,3 +294,23 @@ func TestOverviewScreens(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoVerdictFollowsTheRules: the demo's eth0 always drops in its
+// queue, so by the documented rules it is saturated at or above the
+// warning threshold and congested below it, never ok.
+func TestDemoVerdictFollowsTheRules(t *testing.T) {
+	seen := map[VerdictLevel]bool{}
+	for tick := 0; tick < 60; tick++ {
+		m := Demo(t0, tick)
+		util := m.Header[0].TxBytesPerSec * 8 / float64(m.Header[0].CapacityBps)
+		want := VerdictCongested
+		if util >= 0.80 {
+			want = VerdictSaturated
+		}
+		if m.Verdict.Level != want {
+			t.Errorf("tick %d: eth0 tx at %.0f%% with queue drops reads %v, want %v", tick, util*100, m.Verdict.Level, want)
+		}
+		seen[m.Verdict.Level] = true
+	}
+	t.Logf("levels over a minute of demo: %v", seen)
+}

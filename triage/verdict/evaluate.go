@@ -420,3 +420,24 @@ func fmtBps(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'f', dec, 64) + prefixes[i] + "b/s"
 }
+
+// Judge is the verdict rule for one direction with a known capacity
+// (capKnown false: unknown) as Evaluate applies it: saturated at or above
+// the critical utilisation, or above the warning one with queue evidence
+// (drops, a persistent backlog, interface errors); congested with queue
+// evidence below it; with no queue evidence ok, or unknown when the
+// capacity is. Views that show a verdict without a window (the demo) use
+// it, so they follow the documented rules.
+func Judge(util float64, capKnown, queueEvidence bool, cfg Thresholds) Verdict {
+	switch {
+	case capKnown && util >= cfg.CritUtilization:
+		return Saturated
+	case capKnown && queueEvidence && util >= cfg.WarnUtilization:
+		return Saturated
+	case queueEvidence:
+		return Congested
+	case capKnown:
+		return OK
+	}
+	return Unknown
+}
