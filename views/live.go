@@ -13,8 +13,9 @@ import (
 )
 
 // LiveView turns the engine's snapshots into the TUI's models. It keeps
-// what the screen needs across steps: the sparklines' history and the
-// totals' 40 s peaks. It is owned by the engine's emit function.
+// what the screen needs across steps: the sparklines' history and, in
+// socket-counter mode (no flow table, so no seconds to merge), the totals'
+// 40 s peaks. It is owned by the engine's emit function.
 type LiveView struct {
 	// Source and Mode are shown in the header ("live eth0", "capture").
 	Source, Mode string
@@ -29,8 +30,8 @@ type LiveView struct {
 	hist, peaks *History
 }
 
-// NewLiveView returns a LiveView whose totals' peaks cover 40 s of steps
-// of the given interval.
+// NewLiveView returns a LiveView whose socket-counter totals' peaks cover
+// 40 s of steps of the given interval.
 func NewLiveView(interval time.Duration) *LiveView {
 	return &LiveView{hist: NewHistory(60), peaks: NewHistory(max(int((40*time.Second)/max(interval, time.Millisecond)), 1))}
 }
@@ -61,7 +62,11 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 	m.Procs, m.Conns, m.Remotes = AdaptAttrib(s.Attribution, hostNetns)
 	fillStates(m.Conns, s.Sockets)
 	if s.Flows != nil {
-		m.Flows, _ = AdaptFlows(s.Flows, s.Attribution, v.Services)
+		// The totals are the flow table's own (every flow, evicted and
+		// expired ones included; the peak of the summed seconds), as the
+		// flows subcommand reports them.
+		m.Flows, m.Totals = AdaptFlows(s.Flows, s.Attribution, v.Services)
+		m.FlowsTime = s.Flows.Time
 		m.CaptureDrops = s.Window.Capture.KernelDrops
 		m.EvictedFlows = s.Window.Capture.EvictedFlows
 	} else {
@@ -73,9 +78,9 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 			}
 		}
 		m.Flows = FlowsFromConns(m.Conns, keep)
+		m.Totals = TotalsOf(m.Flows, v.peaks)
+		v.peaks.PushTotals(m.Totals)
 	}
-	m.Totals = TotalsOf(m.Flows, v.peaks)
-	v.peaks.PushTotals(m.Totals)
 	if r := s.Verdict; r != nil {
 		m.Verdict = AdaptVerdict(r)
 		if s.Flows != nil {

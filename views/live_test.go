@@ -64,3 +64,74 @@ func TestLiveViewConnectionStates(t *testing.T) {
 		t.Errorf("states %+v, want CLOSE-WAIT and none", m.Conns)
 	}
 }
+
+// An aggregated row's peak is its busiest second, as the flows
+// subcommand's aggregate says, not the sum of its members' peaks: two
+// flows of one host pair peak at 20 kB/s (second 1) and 25 kB/s (second
+// 2), the pair at 30 kB/s (second 2). The totals line is the flow table's
+// own aggregate too.
+func TestLiveViewAggregatedPeak(t *testing.T) {
+	l, r := netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("198.18.1.2")
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	at := func(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+	tb := flows.NewTable(flows.TableConfig{MaxFlows: 10, Local: flows.NewLocal(netip.MustParsePrefix("198.18.0.1/32"))})
+	for _, p := range []struct {
+		sec   float64
+		lport uint16
+		n     uint32
+	}{{1.2, 1000, 20_000}, {2.2, 1000, 5_000}, {2.5, 1001, 25_000}, {3.1, 1001, 10_000}} {
+		tb.Update(&flows.Packet{Time: at(p.sec), Proto: flows.ProtoTCP, Src: l, SrcPort: p.lport, Dst: r, DstPort: 443, Length: p.n})
+	}
+	snap := tb.Snapshot(at(4), flows.By5Tuple)
+	hosts := tb.Snapshot(at(4), flows.ByHostPair)
+	pair, _ := hosts.Find(flows.Key{Local: l, Remote: r})
+	if pair.Rates.Peak.SentBytesPerSec != 30_000 {
+		t.Fatalf("fixture: the flows package's host-pair peak is %v, want 30000", pair.Rates.Peak.SentBytesPerSec)
+	}
+	m := NewLiveView(time.Second).Model(&engine.Snapshot{Seq: 2, Time: at(4.05), Flows: &snap})
+	// The detail of the first row: the pair is the flows package's
+	// aggregate (2 s 20 kB/s, 10 s 6 kB/s, 40 s 1.5 kB/s, peak 30 kB/s).
+	pairLine := "sent           2s 160kb/s  10s 48.0kb/s  40s 12.0kb/s  peak 240kb/s  cum 60.0kB"
+	tests := []struct {
+		name  string
+		setup func(*UIState)
+		want  string
+	}{
+		{"host pairs", func(*UIState) {}, pairLine},
+		{"remote only", func(s *UIState) { s.HideLocal = true }, pairLine},
+		{"both sides hidden", func(s *UIState) { s.HideLocal, s.HideRemote = true, true }, pairLine},
+		{"ports", func(s *UIState) { s.Ports = true }, "sent           2s 140kb/s  10s 28.0kb/s  40s 7.00kb/s  peak 200kb/s  cum 35.0kB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewUIState(ViewFlows)
+			tc.setup(st)
+			st.Detail = true
+			screen := strings.Join(BuildFrame(m, st, 120, 30).Screen(), "\n")
+			if !strings.Contains(screen, tc.want) {
+				t.Errorf("detail lacks %q:\n%s", tc.want, screen)
+			}
+		})
+	}
+	if r := flowRates(pair.Rates, true); r != (BytesPerSec{W2s: 20_000, W10s: 6_000, W40s: 1_500, Peak: 30_000}) {
+		t.Errorf("fixture: host pair %+v", r)
+	}
+	if m.Totals.Sent.Peak != 30_000 || m.Totals.SentBytes != 60_000 {
+		t.Errorf("totals peak %v, %d B; want the table's 30000, 60000 B", m.Totals.Sent.Peak, m.Totals.SentBytes)
+	}
+}
+
+// Without seconds to merge (socket counters), an aggregated row's peak is
+// a lower bound, the largest of its members' peaks and its own window
+// rates, never their sum.
+func TestAggregatedPeakWithoutSeconds(t *testing.T) {
+	l, r := netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("198.18.1.2")
+	m := &Model{Flows: []FlowRow{
+		{Proto: "tcp", Local: l, Remote: r, LocalPort: 1000, RemotePort: 443, Sent: BytesPerSec{W2s: 8, W10s: 10, W40s: 4, Peak: 10}},
+		{Proto: "tcp", Local: l, Remote: r, LocalPort: 1001, RemotePort: 443, Sent: BytesPerSec{W2s: 9, W10s: 3, W40s: 2, Peak: 9}},
+	}}
+	tab := BuildTable(m, NewUIState(ViewFlows))
+	if got, want := tab.data[0].sent, (BytesPerSec{W2s: 17, W10s: 13, W40s: 6, Peak: 17}); tab.Len() != 1 || got != want {
+		t.Errorf("row %+v, want %+v", got, want)
+	}
+}

@@ -19,7 +19,7 @@ func (f *Frame) detail(w, h int) []Line {
 		return []Line{{Text: format.Fit("nothing selected", w)}}
 	}
 	ref := f.t.rows[f.st.Selected()].ref
-	r := &f.t.data[ref]
+	r := f.t.rowRates(ref)
 	var out []Line
 	kv := func(k, v string) { out = append(out, Line{Text: format.Fit(format.Fit(k, 14)+" "+format.Cell(v), w)}) }
 	head := func(s string) { out = append(out, Line{Text: format.Fit(s, w), Style: StyleHeading}) }

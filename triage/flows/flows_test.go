@@ -131,14 +131,14 @@ func TestTableDirection(t *testing.T) {
 				pkt(0.2, ProtoTCP, hostA, 40000, hostB, 443, 52),
 			},
 			want: []FlowStat{{Key: Key{Proto: ProtoTCP, Local: hostA, LocalPort: 40000, Remote: hostB, RemotePort: 443},
-				Counts: Counts{SentBytes: 52, RecvBytes: 1500, SentPackets: 1, RecvPackets: 1}}},
+				Counts: Counts{SentBytes: 52, RecvBytes: 1500, SentPackets: 1, RecvPackets: 1}, Seconds: []Second{{t0.Unix(), 52, 1500}}}},
 		},
 		{
 			name:  "local boundary v6",
 			local: local,
 			pkts:  []*Packet{pkt(0.1, ProtoUDP, rem6, 53, host6, 5353, 100)},
 			want: []FlowStat{{Key: Key{Proto: ProtoUDP, Local: host6, LocalPort: 5353, Remote: rem6, RemotePort: 53},
-				Counts: Counts{RecvBytes: 100, RecvPackets: 1}}},
+				Counts: Counts{RecvBytes: 100, RecvPackets: 1}, Seconds: []Second{{t0.Unix(), 0, 100}}}},
 		},
 		{
 			name:  "neither local: first source is local",
@@ -148,7 +148,7 @@ func TestTableDirection(t *testing.T) {
 				pkt(0.2, ProtoTCP, hostB, 80, hostC, 5000, 1000),
 			},
 			want: []FlowStat{{Key: Key{Proto: ProtoTCP, Local: hostC, LocalPort: 5000, Remote: hostB, RemotePort: 80},
-				Counts: Counts{SentBytes: 60, RecvBytes: 1000, SentPackets: 1, RecvPackets: 1}}},
+				Counts: Counts{SentBytes: 60, RecvBytes: 1000, SentPackets: 1, RecvPackets: 1}, Seconds: []Second{{t0.Unix(), 60, 1000}}}},
 		},
 		{
 			name:  "both local: first source is local",
@@ -158,7 +158,7 @@ func TestTableDirection(t *testing.T) {
 				pkt(0.2, ProtoICMP, hostA, 0, hostB, 0, 84),
 			},
 			want: []FlowStat{{Key: Key{Proto: ProtoICMP, Local: hostB, Remote: hostA},
-				Counts: Counts{SentBytes: 84, RecvBytes: 84, SentPackets: 1, RecvPackets: 1}}},
+				Counts: Counts{SentBytes: 84, RecvBytes: 84, SentPackets: 1, RecvPackets: 1}, Seconds: []Second{{t0.Unix(), 84, 84}}}},
 		},
 	}
 	for _, tc := range tests {
@@ -433,5 +433,34 @@ func TestSnapshotCloneSharesNothing(t *testing.T) {
 	c.Capture.Warnings[0] = "changed"
 	if s.Flows[0].Flows != 1 || s.Flows[1].Flows != 2 || s.Capture.Interfaces[0].Name != "eth0" || s.Capture.Warnings[0] != "w" {
 		t.Errorf("the original changed: %+v", s)
+	}
+}
+
+// BenchmarkTableSnapshot takes the TUI's and the flows writer's snapshot
+// of 10,000 flows: bulk flows with 40 busy seconds each, and a flood of
+// one-packet flows.
+func BenchmarkTableSnapshot(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		seconds int
+	}{{"bulk", 40}, {"flood", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			tb := NewTable(TableConfig{MaxFlows: 200_000, Local: NewLocal(netip.MustParsePrefix("198.18.0.1/32"))})
+			for s := 0; s < bc.seconds; s++ {
+				for i := range 10_000 {
+					dst := netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})
+					tb.Update(pkt(float64(s)+0.5, ProtoTCP, hostA, uint16(1000+i%50000), dst, 443, 1500))
+				}
+			}
+			now := at(float64(bc.seconds) + 1)
+			for _, agg := range []Aggregation{By5Tuple, ByHostPair} {
+				b.Run(agg.String(), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						_ = tb.Snapshot(now, agg)
+					}
+				})
+			}
+		})
 	}
 }

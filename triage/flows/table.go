@@ -308,53 +308,70 @@ func (t *Table) Totals() Counts {
 	return t.totals.cum
 }
 
-// Snapshot returns the table's state at now, grouped by agg. The result
-// shares nothing with the table. Seq and Capture are left for the caller
-// (the engine) to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
+// Snapshot returns the table's state at now, grouped by agg (with Group).
+// The result shares nothing with the table; the flows' Seconds share one
+// array, read-only. Seq and Capture are left for the caller (the engine)
+// to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
 func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 	t.flush()
 	s := Snapshot{Time: now, Start: t.start, Aggregation: agg}
-	stat := func(e *entry, k Key, flows int) FlowStat {
-		return FlowStat{Key: k, Counts: e.cum, Rates: e.win.Rates(now), First: e.first, Last: e.last, Flows: flows}
-	}
-	if agg == By5Tuple || agg == ByHostPort {
+	busy := t.other.win.busy() + t.totals.win.busy()
+	var groups []Group
+	perFlow := agg == By5Tuple || agg == ByHostPort
+	if perFlow {
 		s.Flows = make([]FlowStat, 0, len(t.index))
 		for i := t.head; i != none; i = t.entries[i].next {
 			e := &t.entries[i]
-			s.Flows = append(s.Flows, stat(e, e.key, 1))
+			s.Flows = append(s.Flows, statOf(e.key, e.cum, &e.win, e.first, e.last, 1, now))
+			busy += e.win.busy()
 		}
 	} else {
-		groups := make(map[Key]int, len(t.index)/2+1)
-		var acc []entry
-		var nflows []int
+		index := make(map[Key]int, len(t.index)/2+1)
+		var keys []Key
 		for i := t.head; i != none; i = t.entries[i].next {
 			e := &t.entries[i]
 			k := agg.Aggregate(e.key)
-			j, ok := groups[k]
+			j, ok := index[k]
 			if !ok {
-				j = len(acc)
-				groups[k] = j
-				acc = append(acc, entry{key: k, first: e.first, last: e.last})
-				nflows = append(nflows, 0)
+				j = len(groups)
+				index[k] = j
+				groups = append(groups, Group{})
+				keys = append(keys, k)
 			}
-			a := &acc[j]
-			a.cum.Add(e.cum)
-			a.win.Merge(&e.win)
-			if e.first.Before(a.first) {
-				a.first = e.first
-			}
-			if e.last.After(a.last) {
-				a.last = e.last
-			}
-			nflows[j]++
+			groups[j].addEntry(e)
 		}
-		s.Flows = make([]FlowStat, len(acc))
-		for j := range acc {
-			s.Flows[j] = stat(&acc[j], acc[j].key, nflows[j])
+		s.Flows = make([]FlowStat, len(groups))
+		for j := range groups {
+			g := &groups[j]
+			s.Flows[j] = statOf(keys[j], g.counts, &g.win, g.first, g.last, g.flows, now)
+			busy += g.win.busy()
 		}
 	}
-	s.Other = stat(&t.other, Key{}, int(t.evicted+t.expired))
-	s.Totals = stat(&t.totals, Key{}, len(t.index)+int(t.evicted+t.expired))
+	s.Other = statOf(Key{}, t.other.cum, &t.other.win, t.other.first, t.other.last, int(t.evicted+t.expired), now)
+	s.Totals = statOf(Key{}, t.totals.cum, &t.totals.win, t.totals.first, t.totals.last, len(t.index)+int(t.evicted+t.expired), now)
+
+	// Every window's seconds go into one array sized to fit, so the
+	// sub-slices handed out never move.
+	slab := make([]Second, 0, busy)
+	attach := func(f *FlowStat, w *Window) {
+		o := len(slab)
+		if slab = w.AppendSeconds(slab); len(slab) > o {
+			f.Seconds = slab[o:len(slab):len(slab)]
+		}
+	}
+	if perFlow {
+		j := 0
+		for i := t.head; i != none; i = t.entries[i].next {
+			attach(&s.Flows[j], &t.entries[i].win)
+			j++
+		}
+	} else {
+		for j := range groups {
+			attach(&s.Flows[j], &groups[j].win)
+		}
+	}
+	attach(&s.Other, &t.other.win)
+	attach(&s.Totals, &t.totals.win)
 	s.Capture.EvictedFlows = t.evicted
 	s.Capture.ExpiredFlows = t.expired
 	s.Capture.Bytes = t.totals.cum.Bytes()

@@ -181,3 +181,55 @@ func (w *Window) History(now time.Time, n int) (sent, recv []uint64) {
 	}
 	return sent, recv
 }
+
+// Second is the IP bytes of one flow (or aggregate) in one whole Unix
+// second of its rate window.
+type Second struct {
+	Unix       int64
+	Sent, Recv uint64
+}
+
+// AppendSeconds appends the window's non-empty seconds to dst, oldest
+// first, and returns the extended slice.
+func (w *Window) AppendSeconds(dst []Second) []Second {
+	if !w.used {
+		return dst
+	}
+	i := w.hs // the oldest slot is the one after the head's
+	for s := w.head - WindowSeconds + 1; s <= w.head; s++ {
+		if i++; i == WindowSeconds {
+			i = 0
+		}
+		if b := &w.b[i]; b.sent != 0 || b.recv != 0 {
+			dst = append(dst, Second{Unix: s, Sent: b.sent, Recv: b.recv})
+		}
+	}
+	return dst
+}
+
+// busy returns the number of non-empty seconds AppendSeconds appends.
+func (w *Window) busy() int {
+	if !w.used {
+		return 0
+	}
+	n := 0
+	for i := range w.b {
+		if w.b[i].sent != 0 || w.b[i].recv != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// AddSeconds adds the seconds of another window (as AppendSeconds gave
+// them) into w, aligned by second, as Merge adds that window.
+func (w *Window) AddSeconds(ss []Second) {
+	for _, s := range ss {
+		if s.Sent != 0 {
+			w.Add(s.Unix, true, s.Sent)
+		}
+		if s.Recv != 0 {
+			w.Add(s.Unix, false, s.Recv)
+		}
+	}
+}
