@@ -216,8 +216,12 @@ type ProcRow struct {
 	// (untrusted).
 	User, Program, Cmdline, Container, Netns string
 	// Unattributed is the reason traffic has no owner ("forwarded",
-	// "closed", "other protocols", "unknown"); empty for processes.
+	// "closed", "other protocols", "unknown"), or "older exited processes"
+	// for the bytes of those no longer listed by name; empty for processes.
 	Unattributed string
+	// Exited is set for a process that is gone (its Program then ends in
+	// " (exited)"); its row keeps its cumulative bytes.
+	Exited bool
 	// Sent and Recv are the process's rates.
 	Sent, Recv BytesPerSec
 	// SentBytes and RecvBytes are cumulative.

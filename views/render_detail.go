@@ -57,7 +57,11 @@ func (f *Frame) detail(w, h int) []Line {
 	case ViewProcs:
 		p := &f.m.Procs[ref]
 		if p.PID == 0 {
-			head("traffic without an owning process: " + format.Cell(p.Unattributed))
+			if p.Unattributed == olderExited {
+				head(olderExited)
+			} else {
+				head("traffic without an owning process: " + format.Cell(p.Unattributed))
+			}
 			kv("why", unattributedWhy(p.Unattributed))
 			rates("sent", r.sent, r.sentBytes)
 			rates("received", r.recv, r.recvBytes)
@@ -160,6 +164,8 @@ func unattributedWhy(reason string) string {
 		return "the socket closed before it was seen"
 	case "other protocols":
 		return "ICMP and other protocols have no sockets to join"
+	case olderExited:
+		return "processes that exited before the last " + strconv.Itoa(defaultMaxExited) + " ones listed by name: their bytes"
 	}
 	return "no socket matched (attribution may lack privileges)"
 }

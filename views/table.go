@@ -404,8 +404,11 @@ func (t *Table) key(ref int) string {
 		return k.proto + "|" + k.local.String() + "|" + strconv.Itoa(int(k.lport)) + "|" + k.remote.String() + "|" + strconv.Itoa(int(k.rport))
 	case ViewProcs:
 		p := &m.Procs[ref]
-		if p.PID == 0 {
+		switch {
+		case p.PID == 0:
 			return "u|" + p.Unattributed
+		case p.Exited:
+			return "x|" + strconv.Itoa(p.PID)
 		}
 		return "p|" + strconv.Itoa(p.PID)
 	case ViewConns:

@@ -105,7 +105,7 @@ const maxGraceDflt = 65536
 // Config tunes the Attributor.
 type Config struct {
 	// ClosedGrace keeps closed sockets joinable, and exited processes
-	// listed, for this long.
+	// listed (after their last flow left the flow table), for this long.
 	ClosedGrace time.Duration
 	// MaxGraceEntries caps the closed-socket and peer memories (default
 	// 65536 each).
@@ -135,8 +135,9 @@ type Owner struct {
 // ProcRow is one process in a Report.
 type ProcRow struct {
 	Process Process
-	// Exited is true when the process is gone; the row stays for the grace
-	// period after its last traffic.
+	// Exited is true when the process is gone; the row stays while flows
+	// in the snapshot are its own, and for the grace period after its
+	// last traffic and its last flow.
 	Exited      bool
 	Netns       uint64
 	SentBytes   uint64
@@ -247,6 +248,7 @@ type procAcc struct {
 	recv      uint64
 	lastBytes time.Time
 	exitedAt  time.Time
+	lastFlow  time.Time // the last report with a flow of the process
 }
 
 type reasonAcc struct {
@@ -426,21 +428,29 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		}
 	}
 
-	// Processes: live ones, and exited ones until their traffic is older
-	// than the grace period.
+	// Processes: live ones, and exited ones while flows of this snapshot
+	// are theirs, then until their exit, their traffic and their last flow
+	// are older than the grace period. (Dropped while a flow of theirs was
+	// still in the table, a process came back at the flow's next join
+	// without its name or its bytes.)
 	for k, pa := range a.procs {
 		alive := true
 		if a.lastTab != nil && a.lastTab.Processes != nil {
 			_, alive = a.lastTab.Processes[k]
 		}
 		pr := perProc[k]
+		if pr != nil {
+			pa.lastFlow = now
+		}
 		if !alive {
 			if pa.exitedAt.IsZero() {
 				pa.exitedAt = now
 			}
 			last := pa.lastBytes
-			if pa.exitedAt.After(last) {
-				last = pa.exitedAt
+			for _, t := range []time.Time{pa.exitedAt, pa.lastFlow} {
+				if t.After(last) {
+					last = t
+				}
 			}
 			if now.Sub(last) > a.cfg.ClosedGrace {
 				a.exitedS += pa.sent

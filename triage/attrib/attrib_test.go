@@ -155,6 +155,44 @@ func TestCumulativeAndExit(t *testing.T) {
 	}
 }
 
+// An exited process whose flow is still in the flow table keeps its row,
+// name and bytes, past the grace period: dropped earlier, the next join of
+// that flow brought it back with no name and no bytes. It goes (bytes into
+// the exited totals) once the flow left the table and the grace period
+// passed.
+func TestExitedOwnerOfLiveFlow(t *testing.T) {
+	a := New(Config{ClosedGrace: 3 * time.Second})
+	k1 := tcp(hostA, 40000, remB, 443)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	a.Update(at(0), []FlowStat{{Key: k1, SentBytes: 1000, RecvBytes: 10}}, table(at(0), sock(k1, 1, 10, pA, StateEstablished)))
+	// pA exits at once; its flow idles in the table for 10 s.
+	for s := 1; s <= 10; s++ {
+		rep := a.Update(at(s), []FlowStat{{Key: k1, SentBytes: 1000, RecvBytes: 10}}, table(at(s)))
+		if len(rep.Processes) != 1 {
+			t.Fatalf("t+%ds: %d process rows, want pA's", s, len(rep.Processes))
+		}
+		p := rep.Processes[0]
+		if p.Process.Key != pA || p.Process.Program != "p1" || !p.Exited || p.SentBytes != 1000 || p.RecvBytes != 10 || p.Connections != 1 {
+			t.Fatalf("t+%ds: row %+v, want p1 exited with 1000/10 bytes and its connection", s, p)
+		}
+		if rep.Connections[0].Program != "p1" || rep.ExitedSentBytes != 0 {
+			t.Fatalf("t+%ds: connection program %q, exited totals %d", s, rep.Connections[0].Program, rep.ExitedSentBytes)
+		}
+	}
+	// The flow left the table at t+11: the row stays for the grace period
+	// after t+10, the last report with the flow.
+	for s := 11; s <= 13; s++ {
+		rep := a.Update(at(s), nil, table(at(s)))
+		if len(rep.Processes) != 1 || rep.Processes[0].Process.Program != "p1" || rep.Processes[0].SentBytes != 1000 {
+			t.Fatalf("t+%ds: %+v, want p1 listed in the grace period", s, rep.Processes)
+		}
+	}
+	rep := a.Update(at(14), nil, table(at(14)))
+	if len(rep.Processes) != 0 || rep.ExitedSentBytes != 1000 || rep.ExitedRecvBytes != 10 {
+		t.Errorf("after the grace period: %+v, exited totals %d/%d; want none, 1000/10", rep.Processes, rep.ExitedSentBytes, rep.ExitedRecvBytes)
+	}
+}
+
 func TestUnattributedRows(t *testing.T) {
 	a := New(Config{ClosedGrace: time.Second})
 	fwd := tcp(netip.MustParseAddr("198.18.9.1"), 1, netip.MustParseAddr("198.18.9.2"), 2)
