@@ -86,7 +86,7 @@ func TestReplayCheck(t *testing.T) {
 		want     string
 	}{
 		{"saturated", []string{"10M"}, "json", 2, `"capacity_source":"user"`},
-		{"named", []string{"eth0=10M"}, "text", 2, "eth0 tx  SATURATED"},
+		{"named", []string{"eth0=10M"}, "text", 2, "eth0 tx  CRITICAL (saturated)"},
 		{"coverage n/a", []string{"10M"}, "markdown", 2, "a capture file has no interface counters"},
 		{"no speed", nil, "text", 3, "--link-speed RATE (e.g. --link-speed 100M)"},
 		{"fast link", []string{"1G"}, "json", 0, `"verdict":"ok"`},

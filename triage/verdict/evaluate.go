@@ -238,7 +238,8 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 		ev.QueueKind = q.Kind
 		drops := q.Drops
 		dps := round(perSec(q.Drops), 3)
-		ev.QueueDrops, ev.QueueDropsPerSec = &drops, &dps
+		total := q.DropsTotal
+		ev.QueueDrops, ev.QueueDropsPerSec, ev.QueueDropsTotal = &drops, &dps, &total
 		ev.BacklogBytes, ev.BacklogPackets = q.BacklogBytes, q.BacklogPackets
 		ev.BacklogPersistent = q.BacklogSamples >= 2 && q.BacklogNonEmpty*2 >= q.BacklogSamples && q.BacklogPackets > 0
 		ev.Overlimits, ev.OverlimitsPerSec = q.Overlimits, round(perSec(q.Overlimits), 3)
