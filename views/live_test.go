@@ -90,7 +90,17 @@ func TestLiveViewAggregatedPeak(t *testing.T) {
 	if pair.Rates.Peak.SentBytesPerSec != 30_000 {
 		t.Fatalf("fixture: the flows package's host-pair peak is %v, want 30000", pair.Rates.Peak.SentBytesPerSec)
 	}
-	m := NewLiveView(time.Second).Model(&engine.Snapshot{Seq: 2, Time: at(4.05), Flows: &snap})
+	lv := NewLiveView(time.Second)
+	lv.Source = "live eth0"
+	live := lv.Model(&engine.Snapshot{Seq: 2, Time: at(4.05), Flows: &snap})
+	file := NewFileView("lab.pcap", nil).Model(&engine.Snapshot{Seq: 2, Time: at(4), Flows: &snap, Last: true}, nil)
+	for _, m := range []*Model{live, file} {
+		testAggregatedPeak(t, m, pair)
+	}
+}
+
+func testAggregatedPeak(t *testing.T, m *Model, pair flows.FlowStat) {
+	t.Helper()
 	// The detail of the first row: the pair is the flows package's
 	// aggregate (2 s 20 kB/s, 10 s 6 kB/s, 40 s 1.5 kB/s, peak 30 kB/s).
 	pairLine := "sent           2s 160kb/s  10s 48.0kb/s  40s 12.0kb/s  peak 240kb/s  cum 60.0kB"
@@ -105,7 +115,7 @@ func TestLiveViewAggregatedPeak(t *testing.T) {
 		{"ports", func(s *UIState) { s.Ports = true }, "sent           2s 140kb/s  10s 28.0kb/s  40s 7.00kb/s  peak 200kb/s  cum 35.0kB"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(m.Source+"/"+tc.name, func(t *testing.T) {
 			st := NewUIState(ViewFlows)
 			tc.setup(st)
 			st.Detail = true
