@@ -362,9 +362,14 @@ func utilText(bytesPerSec float64, capBps uint64) string {
 
 func (f *Frame) linksPane(w, first, last int) []Line {
 	wide := w >= 120
+	// Wide panes give names their kernel maximum (15 characters).
+	nameW := 10
+	if wide {
+		nameW = 15
+	}
 	cols := func(mark, name, state, rx, tx, util, errs, qd, qdps, backlog, capa, src, over, qdisc string) string {
-		s := mark + format.Fit(name, 10) + " " + format.Fit(state, 5) + " " + format.FitRight(rx, rateW) + " " + format.FitRight(tx, rateW) + " " +
-			format.FitRight(util, 9) + " " + format.FitRight(errs, 9) + " " + format.FitRight(qdps, 8) + " " + format.FitRight(backlog, 8)
+		s := mark + format.Fit(name, nameW) + " " + format.Fit(state, 5) + " " + format.FitRight(rx, rateW) + " " + format.FitRight(tx, rateW) + " " +
+			format.FitRight(util, 10) + " " + format.FitRight(errs, 9) + " " + format.FitRight(qdps, 8) + " " + format.FitRight(backlog, 8)
 		if wide {
 			s += " " + format.FitRight(qd, 8) + " " + format.FitRight(over, 10) + " " + format.Fit(qdisc, 8) + " " + format.FitRight(capa, 9) + " " + format.Fit(src, 10)
 		}

@@ -314,3 +314,21 @@ func TestDemoVerdictFollowsTheRules(t *testing.T) {
 	}
 	t.Logf("levels over a minute of demo: %v", seen)
 }
+
+func TestWrapWords(t *testing.T) {
+	for _, tc := range []struct {
+		s     string
+		width int
+		want  []string
+	}{
+		{"", 10, []string{""}},
+		{"2s 1Mb/s  10s 2Mb/s", 10, []string{"2s 1Mb/s", "10s 2Mb/s"}},
+		{"2s 1Mb/s  10s", 20, []string{"2s 1Mb/s  10s"}},
+		{"abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
+		{"a bcdefghijkl", 5, []string{"a", "bcdef", "ghijk", "l"}},
+	} {
+		if got := wrapWords(tc.s, tc.width); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("wrapWords(%q, %d) = %q, want %q", tc.s, tc.width, got, tc.want)
+		}
+	}
+}
