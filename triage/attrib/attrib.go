@@ -277,7 +277,7 @@ type reasonAcc struct {
 type Attributor struct {
 	cfg     Config
 	gen     uint64
-	flows   map[flows.Key]*flowState
+	flows   map[connKey]*flowState
 	procs   map[ProcKey]*procAcc
 	reasons map[Reason]*reasonAcc
 	grace   map[connKey]memEntry
@@ -302,7 +302,7 @@ func New(cfg Config) *Attributor {
 	}
 	return &Attributor{
 		cfg:     cfg,
-		flows:   map[flows.Key]*flowState{},
+		flows:   map[connKey]*flowState{},
 		procs:   map[ProcKey]*procAcc{},
 		reasons: map[Reason]*reasonAcc{},
 		grace:   map[connKey]memEntry{},
@@ -336,10 +336,11 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 
 	for i := range fl {
 		f := &fl[i]
-		st := a.flows[f.Key]
+		fk := newConnKey(f.Key.Proto, f.Key.Local, f.Key.Remote, f.Key.LocalPort, f.Key.RemotePort)
+		st := a.flows[fk]
 		if st == nil {
 			st = &flowState{}
-			a.flows[f.Key] = st
+			a.flows[fk] = st
 		}
 		st.lastSeenSnapshot = a.gen
 		if !st.resolved {
