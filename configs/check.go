@@ -66,3 +66,37 @@ func (c CheckConfig) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// CheckOverrides are check's command-line values over the config's check
+// section; nil fields were not given.
+type CheckOverrides struct {
+	Warn, Crit, MinDrops, Explain *float64
+	// Duration is --duration, the window's length.
+	Duration *time.Duration
+}
+
+// Override applies o over c and validates the result: the thresholds and
+// a window of verdict.MinWindow..24h. Errors wrap ErrUsage.
+func (c *CheckConfig) Override(o CheckOverrides) error {
+	for _, s := range []struct {
+		v   *float64
+		dst *float64
+	}{{o.Warn, &c.WarnUtilization}, {o.Crit, &c.CritUtilization}, {o.MinDrops, &c.MinDropsPerSec}, {o.Explain, &c.ExplainShare}} {
+		if s.v != nil {
+			*s.dst = *s.v
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return Usagef("thresholds (flags --warn, --crit, --min-drops, --explain-share over the config):\n%v", err)
+	}
+	if o.Duration != nil {
+		c.Window = Duration(*o.Duration)
+	}
+	switch d := c.Window.D(); {
+	case d < verdict.MinWindow:
+		return Usagef("--duration %s is too short for a verdict: observe for at least %s (default %s)", d, verdict.MinWindow, DefaultCheck().Window.D())
+	case d > 24*time.Hour:
+		return Usagef("--duration %s is too long (at most 24h)", d)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,6 +273,58 @@ func TestParseFileLinkSpeed(t *testing.T) {
 		}
 		if err != nil || name != tc.name || bps != tc.bps {
 			t.Errorf("ParseFileLinkSpeed(%q) = %q, %d, %v; want %q, %d", tc.in, name, bps, err, tc.name, tc.bps)
+		}
+	}
+}
+
+// TestCheckOverride: check's flags over the config's check section, with
+// the window's bounds.
+func TestCheckOverride(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	d := func(v time.Duration) *time.Duration { return &v }
+	tests := []struct {
+		name    string
+		o       CheckOverrides
+		wantErr string
+		check   func(CheckConfig) bool
+	}{
+		{"none", CheckOverrides{}, "", func(c CheckConfig) bool { return c == DefaultCheck() }},
+		{"warn and crit", CheckOverrides{Warn: f(0.5), Crit: f(0.7)}, "", func(c CheckConfig) bool { return c.WarnUtilization == 0.5 && c.CritUtilization == 0.7 }},
+		{"warn above crit", CheckOverrides{Warn: f(0.99)}, "warn_utilization (0.99) is above", nil},
+		{"duration", CheckOverrides{Duration: d(30 * time.Second)}, "", func(c CheckConfig) bool { return c.Window.D() == 30*time.Second }},
+		{"duration too short", CheckOverrides{Duration: d(100 * time.Millisecond)}, "too short for a verdict", nil},
+		{"duration too long", CheckOverrides{Duration: d(25 * time.Hour)}, "too long (at most 24h)", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultCheck()
+			err := c.Override(tc.o)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrUsage)):
+				t.Fatalf("error %v, want a usage error with %q", err, tc.wantErr)
+			case tc.check != nil && !tc.check(c):
+				t.Errorf("result %+v", c)
+			}
+		})
+	}
+}
+
+// TestForeignFlagHint: iftop's, nethogs' and bandwhich's flags get a hint
+// to the equivalent, from the flag parser's own messages.
+func TestForeignFlagHint(t *testing.T) {
+	for msg, want := range map[string]string{
+		"unknown shorthand flag: 't' in -t":   "netriage flows --interval 5s --count 1",
+		"unknown shorthand flag: 's' in -s":   "--count 1",
+		"unknown shorthand flag: 'd' in -d=5": "--interval",
+		"unknown flag: --raw":                 "--output json",
+		"unknown flag: --processes":           "netriage procs",
+		"unknown shorthand flag: 'q' in -q":   "",
+		"flag needs an argument: -i":          "",
+	} {
+		if got := ForeignFlagHint(msg); (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("%q: hint %q, want one with %q", msg, got, want)
 		}
 	}
 }

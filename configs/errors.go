@@ -150,3 +150,18 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// ErrUsage marks errors caused by the user's input (flags, the config
+// file, names that do not exist): commands exit with their usage code for
+// them rather than a failure.
+var ErrUsage = errors.New("usage error")
+
+// Usagef returns an error that wraps ErrUsage.
+func Usagef(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrUsage}, a...)...)
+}
+
+// UsageMessage is err's text without the ErrUsage prefix.
+func UsageMessage(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrUsage.Error()+": ")
+}

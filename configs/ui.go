@@ -4,21 +4,22 @@ import "errors"
 
 // UIConfig configures the terminal user interface.
 type UIConfig struct {
-	// View is the main pane shown at start: flows, procs, conns, remotes
-	// or links.
+	// View is the screen at start: overview (flows, processes, remotes
+	// and connections together), or one of flows, procs, conns, remotes
+	// or links full size.
 	View string `yaml:"view"`
 	// Bytes shows rates in bytes per second instead of bits per second.
 	Bytes bool `yaml:"bytes"`
 }
 
 // DefaultUI returns the default UI section.
-func DefaultUI() UIConfig { return UIConfig{View: "flows"} }
+func DefaultUI() UIConfig { return UIConfig{View: "overview"} }
 
 // Validate checks the view name.
 func (c UIConfig) Validate() error {
 	switch c.View {
-	case "flows", "procs", "conns", "remotes", "links":
+	case "overview", "flows", "procs", "conns", "remotes", "links":
 		return nil
 	}
-	return errors.New("ui.view: not a known view (use flows, procs, conns, remotes or links)")
+	return errors.New("ui.view: not a known view (use overview, flows, procs, conns, remotes or links)")
 }

@@ -1,5 +1,7 @@
 package views
 
+import "slices"
+
 // Apply performs action a on the state, given the frame on screen when the
 // key was pressed (for row counts, identities and page size). It reports
 // whether the program should quit. ActPause only flips Paused: the host
@@ -10,23 +12,33 @@ func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
 	if f != nil && f.t != nil {
 		n, page, key = f.t.Len(), f.VisibleRows(), f.t.Key
 	}
+	if s.Help && s.scrollHelp(a, f) {
+		return false
+	}
 	switch a {
 	case ActQuit:
 		return true
 	case ActHelp:
-		s.Help = !s.Help
+		s.Help, s.HelpOffset = !s.Help, 0
 	case ActViewFlows:
-		s.SetView(ViewFlows)
+		s.show(ViewFlows, f)
 	case ActViewProcs:
-		s.SetView(ViewProcs)
+		s.show(ViewProcs, f)
 	case ActViewConns:
-		s.SetView(ViewConns)
+		s.show(ViewConns, f)
 	case ActViewRemotes:
-		s.SetView(ViewRemotes)
+		s.show(ViewRemotes, f)
 	case ActViewLinks:
-		s.SetView(ViewLinks)
+		s.show(ViewLinks, f)
+	case ActZoom:
+		s.Overview = !s.Overview
 	case ActNextView:
-		s.NextView(1)
+		if shown := f.OverviewShown(); s.Overview && len(shown) > 0 {
+			i := slices.Index(shown, s.View)
+			s.View = shown[(i+1)%len(shown)]
+		} else {
+			s.NextView(1)
+		}
 	case ActUp:
 		s.Move(-1, n, page, key)
 	case ActDown:
@@ -86,6 +98,42 @@ func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
 	return false
 }
 
+// scrollHelp moves the help screen for the moving keys while it is open;
+// it reports whether a was one of them.
+func (s *UIState) scrollHelp(a Action, f *Frame) bool {
+	page := 10
+	if r, ok := f.rect(PaneHelp); ok {
+		page = max(r.H-2, 1)
+	}
+	switch a {
+	case ActUp:
+		s.HelpOffset--
+	case ActDown:
+		s.HelpOffset++
+	case ActPgUp:
+		s.HelpOffset -= page
+	case ActPgDn:
+		s.HelpOffset += page
+	case ActTop:
+		s.HelpOffset = 0
+	case ActBottom:
+		s.HelpOffset = 1 << 20
+	default:
+		return false
+	}
+	s.HelpOffset = max(s.HelpOffset, 0) // the renderer clamps the end
+	return true
+}
+
+// show focuses view v's pane in the overview when it is on screen there,
+// and shows v zoomed otherwise.
+func (s *UIState) show(v ViewID, f *Frame) {
+	if s.Overview && !slices.Contains(f.OverviewShown(), v) {
+		s.Overview = false
+	}
+	s.SetView(v)
+}
+
 // unfreeze drops a frozen order whose row identities no longer exist
 // (aggregation changed).
 func (s *UIState) unfreeze() {
@@ -112,9 +160,39 @@ func (s *UIState) HandleKey(k Key, f *Frame) (quit bool) {
 		return false
 	}
 	if a, ok := bindingOf(k, ScopeMain); ok {
+		s.Hint = ""
 		return s.Apply(a, f)
 	}
+	s.Hint = KeyHint(k)
 	return false
+}
+
+// foreignKeys are keys of iftop and nethogs that mean something else, or
+// nothing, here: what to press instead.
+var foreignKeys = map[rune]string{
+	'S': "iftop's S (source port): p shows ports on both sides",
+	'D': "iftop's D (destination port): p shows ports on both sides",
+	'T': "iftop's T (cumulative totals): the cum column shows at 100+ columns, 4 sorts by it",
+	'L': "iftop's L (log scale): bars are linear here; b picks their window",
+	'l': "iftop's l (screen filter) is / here",
+	'f': "iftop's f (capture filter): restart with -f 'FILTER'",
+	'!': "iftop's ! (shell) is not offered",
+	'm': "nethogs' m (units): B bytes/bits, i SI/IEC",
+	'r': "nethogs' r (sort by received): 2 sorts by the 10 s rate, o freezes the order",
+}
+
+// KeyHint is the status line's answer to a key no binding has.
+func KeyHint(k Key) string {
+	if k.Special != KeyNone {
+		return ""
+	}
+	if h, ok := foreignKeys[k.Rune]; ok {
+		return h
+	}
+	if k.Rune > 0x20 && k.Rune < 0x7f {
+		return "key " + string(k.Rune) + " does nothing here: h shows the keys"
+	}
+	return ""
 }
 
 // bindingOf returns the action the table binds k to in scope.

@@ -70,7 +70,7 @@ func AdaptAttrib(rep *attrib.Report, hostNetns uint64) (procs []ProcRow, conns [
 		p := &rep.Processes[i]
 		prog := p.Process.Program
 		if p.Exited {
-			prog += " (exited)"
+			prog += exitedSuffix
 		}
 		names[p.Process.Key] = p.Process.Program
 		ns := p.Netns
@@ -79,7 +79,7 @@ func AdaptAttrib(rep *attrib.Report, hostNetns uint64) (procs []ProcRow, conns [
 		}
 		procs = append(procs, ProcRow{
 			PID: int(p.Process.Key.PID), User: p.Process.User, Program: prog, Cmdline: p.Process.Cmdline,
-			Container: containerLabel(&p.Process), Netns: netnsLabel(ns, hostNetns),
+			Container: containerLabel(&p.Process), Netns: netnsLabel(ns, hostNetns), Exited: p.Exited,
 			Sent: rates(p.Rate2s, p.Rate10s, p.Rate40s, true), Recv: rates(p.Rate2s, p.Rate10s, p.Rate40s, false),
 			SentBytes: p.SentBytes, RecvBytes: p.RecvBytes, Conns: p.Connections,
 		})

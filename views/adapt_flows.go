@@ -20,8 +20,9 @@ func flowRates(r flows.Rates, sent bool) BytesPerSec {
 }
 
 // AdaptFlows converts a snapshot (taken with flows.By5Tuple: the views
-// aggregate on display) to Flows rows and the totals, which include the
-// flows evicted or expired from the table. rep, when not nil, gives each
+// aggregate on display, with flows.Group over the rows' Seconds; set
+// Model.FlowsTime to snap.Time) to Flows rows and the totals, which
+// include the flows evicted or expired from the table. rep, when not nil, gives each
 // flow its owning process, container and remote name; services, when not
 // nil, names ports ("https"; "" for none). Text stays raw: the renderers
 // sanitise it.
@@ -69,7 +70,7 @@ func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report, services func(p flows.
 		row := FlowRow{
 			Proto: k.Proto.String(), Local: k.Local, Remote: k.Remote, LocalPort: k.LocalPort, RemotePort: k.RemotePort,
 			Sent: flowRates(f.Rates, true), Recv: flowRates(f.Rates, false),
-			SentBytes: f.SentBytes, RecvBytes: f.RecvBytes,
+			SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, Seconds: f.Seconds,
 		}
 		if services != nil && k.Proto.HasPorts() {
 			row.LocalService, row.RemoteService = services(k.Proto, k.LocalPort), services(k.Proto, k.RemotePort)

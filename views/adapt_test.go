@@ -193,7 +193,7 @@ func TestAdaptAttrib(t *testing.T) {
 	wantProcs := []ProcRow{
 		{PID: 1234, User: "backup", Program: "rsync", Cmdline: "rsync -a /srv x:/y", Container: "docker:0123456789ab", Netns: "net:[4026532000]",
 			Sent: bps(2e6, 1e6, 0.5e6), Recv: bps(1e4, 1e4, 0), SentBytes: 5_000_000, RecvBytes: 10_000, Conns: 1},
-		{PID: 77, User: "root", Program: "curl (exited)", Container: "systemd:cron.service", Netns: "host",
+		{PID: 77, User: "root", Program: "curl (exited)", Exited: true, Container: "systemd:cron.service", Netns: "host",
 			Recv: bps(0, 2e5, 0), SentBytes: 100, RecvBytes: 2_000_000, Conns: 1},
 		{Unattributed: "other protocols", Recv: bps(0, 100, 0), RecvBytes: 640, Conns: 2},
 	}

@@ -19,6 +19,9 @@ func BenchmarkRedraw(b *testing.B) {
 		{"flows_filter", func(s *UIState) { s.Filter = "rsync" }},
 		{"procs", func(s *UIState) { s.View = ViewProcs }},
 		{"conns_sort_name", func(s *UIState) { s.View = ViewConns; s.SetSort(SortDest) }},
+		// The overview builds the tables of its four panes.
+		{"overview", func(s *UIState) { s.Overview = true }},
+		{"overview_filter", func(s *UIState) { s.Overview = true; s.Filter = "rsync" }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			st := NewUIState(ViewFlows)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/netip"
 	"time"
+
+	"netriage/triage/verdict"
 )
 
 // Demo returns a deterministic demonstration model for tick (seconds since
@@ -164,13 +166,12 @@ func DemoSized(now time.Time, tick, nFlows, nProcs int) *Model {
 		{Name: "docker0", OperState: "down", MTU: 1500, Qdisc: "noqueue"},
 	}
 	util := txEth0 * 8 / capEth0
-	m.Verdict = Verdict{Level: VerdictOK, Summary: fmt.Sprintf("eth0 tx %.0f%% of 200Mb/s (tbf)", util*100)}
-	switch {
-	case util >= 0.95:
-		m.Verdict.Level = VerdictSaturated
-	case util >= 0.80:
-		m.Verdict.Level = VerdictCongested
-	}
+	// The documented rule, as check applies it: the tbf drops 37 packets
+	// a second, so eth0 is saturated above the warning threshold and
+	// congested below it.
+	drops := m.Links[0].QdiscDropsPerSec >= verdict.DefaultThresholds().MinDropsPerSec
+	m.Verdict = Verdict{Level: VerdictLevelOf(verdict.Judge(util, true, drops, verdict.DefaultThresholds())),
+		Summary: fmt.Sprintf("eth0 tx %.0f%% of 200Mb/s (tbf)", util*100)}
 	m.CoverageRatio, m.CoverageKnown = 0.997, true
 	// Explaining flows of eth0 tx: the biggest senders up to 80%.
 	acc := 0.0

@@ -33,6 +33,7 @@ func (v *FileView) Model(s *engine.Snapshot, err error) *Model {
 	fs := s.Flows
 	m := &Model{Now: s.Time, Seq: s.Seq, Source: "replay " + v.name, Mode: "capture file"}
 	m.Flows, m.Totals = AdaptFlows(fs, nil, v.services)
+	m.FlowsTime = fs.Time
 	m.EvictedFlows = fs.Capture.EvictedFlows
 	v.hist.Push("rx/file", m.Totals.Recv.W2s)
 	v.hist.Push("tx/file", m.Totals.Sent.W2s)

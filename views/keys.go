@@ -70,6 +70,7 @@ const (
 	ActViewConns
 	ActViewRemotes
 	ActViewLinks
+	ActZoom
 	ActNextView
 	ActUp
 	ActDown
@@ -137,12 +138,13 @@ var Bindings = []Binding{
 	{Keys: []Key{R('/')}, Scope: ScopeMain, Action: ActFilter, Section: "General", Help: "filter rows by text (Enter applies, Esc cancels)", Note: "iftop's l (screen filter)"},
 	{Keys: []Key{S(KeyEsc)}, Scope: ScopeMain, Action: ActEscape, Section: "General", Help: "close help or detail, then clear the filter"},
 
-	{Keys: []Key{R('F'), S(KeyF1)}, Scope: ScopeMain, Action: ActViewFlows, Section: "Views", Help: "Flows: host pairs or ports, 2s/10s/40s (iftop)"},
+	{Keys: []Key{R('F'), S(KeyF1)}, Scope: ScopeMain, Action: ActViewFlows, Section: "Views", Help: "Flows: host pairs or ports, 2s/10s/40s (iftop)", Note: "F A C R I focus the overview's pane, or show the view full screen when it has no pane"},
 	{Keys: []Key{R('A'), S(KeyF2)}, Scope: ScopeMain, Action: ActViewProcs, Section: "Views", Help: "Processes: per-program rates (nethogs)"},
 	{Keys: []Key{R('C'), S(KeyF3)}, Scope: ScopeMain, Action: ActViewConns, Section: "Views", Help: "Connections: 5-tuples with owner (bandwhich)"},
 	{Keys: []Key{R('R'), S(KeyF4)}, Scope: ScopeMain, Action: ActViewRemotes, Section: "Views", Help: "Remotes: per remote host (bandwhich)"},
 	{Keys: []Key{R('I'), S(KeyF5)}, Scope: ScopeMain, Action: ActViewLinks, Section: "Views", Help: "Links: interface and qdisc counters"},
-	{Keys: []Key{S(KeyTab)}, Scope: ScopeMain, Action: ActNextView, Section: "Views", Help: "next view"},
+	{Keys: []Key{R('z')}, Scope: ScopeMain, Action: ActZoom, Section: "Views", Help: "zoom the focused pane, or back to the overview", Note: "not in iftop"},
+	{Keys: []Key{S(KeyTab)}, Scope: ScopeMain, Action: ActNextView, Section: "Views", Help: "next pane (overview), next view (zoomed)"},
 	{Keys: []Key{S(KeyEnter)}, Scope: ScopeMain, Action: ActDetail, Section: "Views", Help: "open or close the detail of the selected row"},
 
 	{Keys: []Key{R('k'), S(KeyUp)}, Scope: ScopeMain, Action: ActUp, Section: "Moving", Help: "select the row above"},

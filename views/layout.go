@@ -16,10 +16,62 @@ const (
 	PaneFilter   = "filter"
 	PaneHelp     = "help"
 	PaneTooSmall = "toosmall"
+	// The overview's panes, one per view of OverviewPanes.
+	PaneOvFlows   = "ov-flows"
+	PaneOvProcs   = "ov-procs"
+	PaneOvRemotes = "ov-remotes"
+	PaneOvConns   = "ov-conns"
 )
 
 // PaneOrder lists the panes from bottom to top (overlays last).
-var PaneOrder = []string{PaneTooSmall, PaneHeader, PaneTabs, PaneMain, PaneDetail, PaneStatus, PaneFilter, PaneHelp}
+var PaneOrder = []string{PaneTooSmall, PaneHeader, PaneTabs, PaneMain, PaneOvFlows, PaneOvProcs, PaneOvRemotes, PaneOvConns, PaneDetail, PaneStatus, PaneFilter, PaneHelp}
+
+// OverviewPane is the pane name of an overview view ("" for Links, which
+// the overview shows as the header's link lines).
+func OverviewPane(v ViewID) string {
+	switch v {
+	case ViewFlows:
+		return PaneOvFlows
+	case ViewProcs:
+		return PaneOvProcs
+	case ViewRemotes:
+		return PaneOvRemotes
+	case ViewConns:
+		return PaneOvConns
+	}
+	return ""
+}
+
+// overviewLayout places the overview's panes in the area of outer rows
+// top..top+areaH-1: the widest arrangement the size allows, Flows always
+// (it gets the most room), then Processes, Remotes and Connections.
+func overviewLayout(out map[string]Rect, w, top, areaH int) {
+	place := func(v ViewID, x, y, pw, ph int) {
+		out[OverviewPane(v)] = Rect{X: x + 1, Y: y + 1, W: pw - 2, H: ph - 2, Framed: true}
+	}
+	switch {
+	case w >= 160 && areaH >= 24:
+		// Flows on the left, the other three stacked on the right.
+		lw := w * 11 / 20
+		place(ViewFlows, 0, top, lw, areaH)
+		h1, h2 := areaH/3, areaH/3
+		place(ViewProcs, lw, top, w-lw, h1)
+		place(ViewRemotes, lw, top+h1, w-lw, h2)
+		place(ViewConns, lw, top+h1+h2, w-lw, areaH-h1-h2)
+	case w >= 120 && areaH >= 18:
+		// Flows across the top, Processes and Remotes below it.
+		fh := areaH * 11 / 20
+		place(ViewFlows, 0, top, w, fh)
+		place(ViewProcs, 0, top+fh, w/2, areaH-fh)
+		place(ViewRemotes, w/2, top+fh, w-w/2, areaH-fh)
+	case areaH >= 12:
+		fh := areaH * 3 / 5
+		place(ViewFlows, 0, top, w, fh)
+		place(ViewProcs, 0, top+fh, w, areaH-fh)
+	default:
+		place(ViewFlows, 0, top, w, areaH)
+	}
+}
 
 // Rect is a pane's content area in terminal cells: X, Y of the top-left
 // cell and the size W×H. A framed pane draws its frame one cell outside the
@@ -71,7 +123,9 @@ func Layout(w, h int, st UIState, headerLines int) map[string]Rect {
 	// The area between the tabs and the status line, outer coordinates.
 	top := hdr + 1
 	areaH := h - 1 - top // rows available, frames included
-	if st.Detail {
+	if st.Overview && !st.Detail {
+		overviewLayout(out, w, top, areaH)
+	} else if st.Detail {
 		if areaH < 16 && w < 160 {
 			// Too short to split: the detail takes the whole area.
 			out[PaneDetail] = Rect{X: 1, Y: top + 1, W: w - 2, H: areaH - 2, Framed: true}

@@ -23,6 +23,11 @@ func TestLayoutGolden(t *testing.T) {
 		{"many_ifaces", 100, 30, 40, func(*UIState) {}},
 		{"minimum", MinWidth, MinHeight, 5, func(*UIState) {}},
 		{"toosmall", MinWidth - 1, MinHeight, 2, func(*UIState) {}},
+		{"overview", 80, 24, 3, func(s *UIState) { s.Overview = true }},
+		{"overview_120x40", 120, 40, 3, func(s *UIState) { s.Overview = true }},
+		{"overview_wide", 200, 50, 3, func(s *UIState) { s.Overview = true }},
+		{"overview_minimum", MinWidth, MinHeight, 2, func(s *UIState) { s.Overview = true }},
+		{"overview_detail", 120, 40, 3, func(s *UIState) { s.Overview = true; s.Detail = true }},
 	}
 	var all strings.Builder
 	for _, tc := range cases {

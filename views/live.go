@@ -13,8 +13,11 @@ import (
 )
 
 // LiveView turns the engine's snapshots into the TUI's models. It keeps
-// what the screen needs across steps: the sparklines' history and the
-// totals' 40 s peaks. It is owned by the engine's emit function.
+// what the screen needs across steps: the sparklines' history, the
+// processes that exited (by name, with their bytes, after the attribution
+// dropped them) and, in socket-counter mode (no flow table, so no seconds
+// to merge), the totals' 40 s peaks. It is owned by the engine's emit
+// function.
 type LiveView struct {
 	// Source and Mode are shown in the header ("live eth0", "capture").
 	Source, Mode string
@@ -27,12 +30,14 @@ type LiveView struct {
 	ProcAccess bool
 
 	hist, peaks *History
+	exited      *exitedMemory
 }
 
-// NewLiveView returns a LiveView whose totals' peaks cover 40 s of steps
-// of the given interval.
+// NewLiveView returns a LiveView whose socket-counter totals' peaks cover
+// 40 s of steps of the given interval.
 func NewLiveView(interval time.Duration) *LiveView {
-	return &LiveView{hist: NewHistory(60), peaks: NewHistory(max(int((40*time.Second)/max(interval, time.Millisecond)), 1))}
+	return &LiveView{hist: NewHistory(60), peaks: NewHistory(max(int((40*time.Second)/max(interval, time.Millisecond)), 1)),
+		exited: newExitedMemory(defaultMaxExited)}
 }
 
 // Model builds the model of one step.
@@ -59,9 +64,16 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 		}
 	}
 	m.Procs, m.Conns, m.Remotes = AdaptAttrib(s.Attribution, hostNetns)
+	if s.Attribution != nil {
+		m.Procs = v.exited.apply(s.Attribution, m.Procs)
+	}
 	fillStates(m.Conns, s.Sockets)
 	if s.Flows != nil {
-		m.Flows, _ = AdaptFlows(s.Flows, s.Attribution, v.Services)
+		// The totals are the flow table's own (every flow, evicted and
+		// expired ones included; the peak of the summed seconds), as the
+		// flows subcommand reports them.
+		m.Flows, m.Totals = AdaptFlows(s.Flows, s.Attribution, v.Services)
+		m.FlowsTime = s.Flows.Time
 		m.CaptureDrops = s.Window.Capture.KernelDrops
 		m.EvictedFlows = s.Window.Capture.EvictedFlows
 	} else {
@@ -73,9 +85,9 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 			}
 		}
 		m.Flows = FlowsFromConns(m.Conns, keep)
+		m.Totals = TotalsOf(m.Flows, v.peaks)
+		v.peaks.PushTotals(m.Totals)
 	}
-	m.Totals = TotalsOf(m.Flows, v.peaks)
-	v.peaks.PushTotals(m.Totals)
 	if r := s.Verdict; r != nil {
 		m.Verdict = AdaptVerdict(r)
 		if s.Flows != nil {

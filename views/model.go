@@ -3,6 +3,8 @@ package views
 import (
 	"net/netip"
 	"time"
+
+	"netriage/triage/flows"
 )
 
 // Model is everything one frame of the terminal UI shows. The engine builds
@@ -41,6 +43,12 @@ type Model struct {
 	// Flows has one row per 5-tuple (the views aggregate them to host pairs
 	// or one side on display).
 	Flows []FlowRow
+	// FlowsTime is the reference time of the Flows' rates (the capture
+	// snapshot's Time) when the rows carry their Seconds: a row of several
+	// flows is then their flows.Group at this time, as the flows
+	// subcommand aggregates. Zero when they carry none (socket counters,
+	// the demo).
+	FlowsTime time.Time
 	// Procs has one row per process, plus unattributed-traffic rows.
 	Procs []ProcRow
 	// Conns has one row per connection.
@@ -61,8 +69,9 @@ type BytesPerSec struct {
 	Peak float64
 }
 
-// Add returns the element-wise sum (peaks add, which makes the peak of an
-// aggregate an upper bound).
+// Add returns the element-wise sum. Peaks add too, an upper bound of the
+// sum's peak: fine for a sent+received line, not for aggregating rows
+// (see Table's flows.Group).
 func (r BytesPerSec) Add(o BytesPerSec) BytesPerSec {
 	return BytesPerSec{r.W2s + o.W2s, r.W10s + o.W10s, r.W40s + o.W40s, r.Peak + o.Peak}
 }
@@ -192,6 +201,10 @@ type FlowRow struct {
 	Container string
 	// HistoryBytesPerSec is the recent total rate, oldest first.
 	HistoryBytesPerSec []float64
+	// Seconds are the flow's bytes per second over its rate window
+	// (flows.FlowStat.Seconds, shared with the snapshot: read-only); nil
+	// without capture.
+	Seconds []flows.Second
 }
 
 // ProcRow is one process (nethogs), or one unattributed-traffic row when
@@ -203,8 +216,12 @@ type ProcRow struct {
 	// (untrusted).
 	User, Program, Cmdline, Container, Netns string
 	// Unattributed is the reason traffic has no owner ("forwarded",
-	// "closed", "other protocols", "unknown"); empty for processes.
+	// "closed", "other protocols", "unknown"), or "older exited processes"
+	// for the bytes of those no longer listed by name; empty for processes.
 	Unattributed string
+	// Exited is set for a process that is gone (its Program then ends in
+	// " (exited)"); its row keeps its cumulative bytes.
+	Exited bool
 	// Sent and Recv are the process's rates.
 	Sent, Recv BytesPerSec
 	// SentBytes and RecvBytes are cumulative.

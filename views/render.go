@@ -103,6 +103,58 @@ type Frame struct {
 	u     format.Units
 	// rowLines is the number of screen lines one table row takes.
 	rowLines int
+	// In the overview: panes are the frames of the panes on screen (by
+	// pane name), shown their views in OverviewPanes order, focus the
+	// focused pane's frame (whose table is t).
+	panes map[string]*Frame
+	shown []ViewID
+	focus *Frame
+}
+
+// OverviewShown returns the views the overview shows on this frame, in
+// order (none outside the overview, or for a nil frame).
+func (f *Frame) OverviewShown() []ViewID {
+	if f == nil {
+		return nil
+	}
+	return f.shown
+}
+
+// buildOverview builds one frame per overview pane on screen, each with
+// its own table and selection; the focused pane (st.View, moved to the
+// first pane when its view is not shown) is the frame's table.
+func (f *Frame) buildOverview() {
+	st := f.st
+	for _, v := range OverviewPanes {
+		if _, ok := f.Rects[OverviewPane(v)]; ok {
+			f.shown = append(f.shown, v)
+		}
+	}
+	if !contains(f.shown, st.View) {
+		st.View = f.shown[0]
+	}
+	f.panes = make(map[string]*Frame, len(f.shown))
+	for _, v := range f.shown {
+		sub := *st
+		sub.View = v
+		pf := &Frame{W: f.W, H: f.H, Rects: map[string]Rect{PaneMain: f.Rects[OverviewPane(v)]}, m: f.m, st: &sub, u: f.u, rowLines: 1}
+		if v == ViewFlows && st.Line == LineTwo {
+			pf.rowLines = 2
+		}
+		if v == st.View {
+			pf.t = BuildTable(f.m, &sub)
+			c := &sub.cur[v]
+			sub.Sync(pf.t.Len(), pf.VisibleRows(), func(k string) int { return pf.t.find(k, c.index) }, pf.t.Key)
+			st.cur[v] = sub.cur[v]
+			f.t, f.focus = pf.t, pf
+		} else {
+			// A pane without the focus shows its top rows and no
+			// selection; its cursor waits in st for the focus to return.
+			pf.t = buildTable(f.m, &sub, pf.VisibleRows())
+			sub.cur[v] = cursor{index: -1}
+		}
+		f.panes[OverviewPane(v)] = pf
+	}
 }
 
 // BuildFrame lays out a w×h screen for m and st and builds the current
@@ -115,6 +167,10 @@ func BuildFrame(m *Model, st *UIState, w, h int) *Frame {
 	f := &Frame{W: w, H: h, m: m, st: st, u: format.Units{Bytes: st.Bytes, IEC: st.IEC}, rowLines: 1}
 	f.Rects = Layout(w, h, *st, f.headerWanted())
 	if _, small := f.Rects[PaneTooSmall]; small {
+		return f
+	}
+	if st.Overview && !st.Detail {
+		f.buildOverview()
 		return f
 	}
 	f.t = BuildTable(m, st)
@@ -132,6 +188,9 @@ func (f *Frame) Table() *Table { return f.t }
 
 // VisibleRows returns how many table rows the main pane shows.
 func (f *Frame) VisibleRows() int {
+	if f.focus != nil {
+		return f.focus.VisibleRows()
+	}
 	r, ok := f.Rects[PaneMain]
 	if !ok {
 		return 1
@@ -165,6 +224,8 @@ func (f *Frame) Pane(name string) []Line {
 		lines = f.tabs(r.W)
 	case PaneMain:
 		lines = f.main(r.W, r.H)
+	case PaneOvFlows, PaneOvProcs, PaneOvRemotes, PaneOvConns:
+		lines = f.panes[name].main(r.W, r.H)
 	case PaneDetail:
 		lines = f.detail(r.W, r.H)
 	case PaneStatus:
@@ -202,6 +263,8 @@ func (f *Frame) Title(name string) string {
 	switch name {
 	case PaneMain:
 		return " " + f.mainTitle() + " "
+	case PaneOvFlows, PaneOvProcs, PaneOvRemotes, PaneOvConns:
+		return f.paneTitle(f.panes[name])
 	case PaneDetail:
 		return " Detail (Enter/Esc closes) "
 	case PaneHelp:
@@ -394,6 +457,9 @@ func (f *Frame) ifaceLine(l *IfaceLine, w int) string {
 var tabKeys = [numViews]string{"F", "A", "C", "R", "I"}
 
 func (f *Frame) tabs(w int) []Line {
+	if f.panes != nil {
+		return f.overviewTabs(w)
+	}
 	var b strings.Builder
 	from, to := 0, 0
 	b.WriteByte(' ')
@@ -408,13 +474,16 @@ func (f *Frame) tabs(w int) []Line {
 		}
 		b.WriteString(" ")
 	}
-	b.WriteString(" Tab next")
+	b.WriteString(" Tab next  z overview")
 	return []Line{{Text: format.Fit(b.String(), w), Style: StyleSelected, From: from, To: to}}
 }
 
 func (f *Frame) status(w int) []Line {
 	st := f.st
 	parts := []string{st.View.Name()}
+	if f.panes != nil {
+		parts = []string{"Overview", "focus " + st.View.Name()}
+	}
 	if st.Paused {
 		parts = append(parts, "PAUSED")
 	}
@@ -440,7 +509,13 @@ func (f *Frame) status(w int) []Line {
 		parts = append(parts, "port numbers")
 	}
 	left := " " + strings.Join(parts, " · ")
+	if st.Hint != "" {
+		left = " " + st.Hint
+	}
 	right := "Enter detail  / filter  h help  q quit "
+	if f.panes != nil {
+		right = "Tab focus  z zoom  Enter detail  / filter  h help  q quit "
+	}
 	if utf8.RuneCountInString(left)+utf8.RuneCountInString(right)+2 > w {
 		right = "h help  q quit "
 	}
@@ -455,13 +530,13 @@ func (f *Frame) status(w int) []Line {
 
 func (f *Frame) help(w, h int) []Line {
 	entries := helpLines()
-	cols := 1
-	switch {
-	case w >= 110:
-		cols = 3
-	case w >= 70:
-		cols = 2
+	// As many columns as fit without cutting an entry (at most three);
+	// what does not fit scrolls.
+	longest := 0
+	for _, e := range entries {
+		longest = max(longest, utf8.RuneCountInString(e))
 	}
+	cols := clamp(w/(longest+2), 1, 3)
 	if cols < 3 {
 		// Narrow: drop section titles to fit 80×24.
 		var e2 []string
@@ -472,7 +547,7 @@ func (f *Frame) help(w, h int) []Line {
 		}
 		entries = e2
 	}
-	out := []Line{{Text: format.Fit("netriage top: keys work like iftop's. Views: F A C R I or Tab; Enter opens a row.", w), Style: StyleHeading}}
+	out := []Line{{Text: format.Fit("Keys work like iftop's. Tab: next pane, z: zoom, Enter: open a row.", w), Style: StyleHeading}}
 	rows := (len(entries) + cols - 1) / cols
 	colW := w / cols
 	for r := 0; r < rows; r++ {
@@ -485,9 +560,25 @@ func (f *Frame) help(w, h int) []Line {
 		}
 		out = append(out, Line{Text: b.String()})
 	}
-	if len(out) > h {
-		out = out[:h]
-		out[h-1] = Line{Text: "… (enlarge the terminal for the rest; docs/keybindings.md)"}
+	if len(out) <= h {
+		return out
 	}
-	return out
+	// Too long for the pane: it scrolls, the last line says where it is.
+	body := out[1:]
+	shown := max(h-2, 1)
+	off := clamp(f.st.HelpOffset, 0, max(len(body)-shown, 0))
+	f.st.HelpOffset = off
+	end := min(off+shown, len(body))
+	res := append([]Line{out[0]}, body[off:end]...)
+	res = append(res, Line{Text: format.Fit(fmt.Sprintf("-- lines %d-%d of %d: j/k or PgUp/PgDn scroll (docs/keybindings.md) --", off+1, end, len(body)), w), Style: StyleHeading})
+	return res[:min(len(res), h)]
+}
+
+// rect returns the named pane's rect on a frame (none on a nil frame).
+func (f *Frame) rect(name string) (Rect, bool) {
+	if f == nil {
+		return Rect{}, false
+	}
+	r, ok := f.Rects[name]
+	return r, ok
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"netriage/views/format"
 )
@@ -19,9 +20,18 @@ func (f *Frame) detail(w, h int) []Line {
 		return []Line{{Text: format.Fit("nothing selected", w)}}
 	}
 	ref := f.t.rows[f.st.Selected()].ref
-	r := &f.t.data[ref]
+	r := f.t.rowRates(ref)
 	var out []Line
-	kv := func(k, v string) { out = append(out, Line{Text: format.Fit(format.Fit(k, 14)+" "+format.Cell(v), w)}) }
+	// A value longer than the pane wraps at spaces under itself rather
+	// than being cut.
+	kv := func(k, v string) {
+		for i, part := range wrapWords(format.Cell(v), max(w-15, 10)) {
+			if i > 0 {
+				k = ""
+			}
+			out = append(out, Line{Text: format.Fit(format.Fit(k, 14)+" "+part, w)})
+		}
+	}
 	head := func(s string) { out = append(out, Line{Text: format.Fit(s, w), Style: StyleHeading}) }
 	rates := func(tag string, b BytesPerSec, cum uint64) {
 		kv(tag, fmt.Sprintf("2s %s  10s %s  40s %s  peak %s  cum %s", format.Rate(b.W2s, f.u), format.Rate(b.W10s, f.u),
@@ -52,12 +62,16 @@ func (f *Frame) detail(w, h int) []Line {
 		kv("remote name", orNone(first.RemoteName, "(not resolved)"))
 		kv("container", orNone(container, "none"))
 		if a.members == 1 && len(first.HistoryBytesPerSec) > 0 {
-			kv("history", format.Sparkline(first.HistoryBytesPerSec, min(w-16, 60), 0)+" (newest right)")
+			kv("history", format.Sparkline(first.HistoryBytesPerSec, max(min(w-16-15, 60), 8), 0)+" (newest right)")
 		}
 	case ViewProcs:
 		p := &f.m.Procs[ref]
 		if p.PID == 0 {
-			head("traffic without an owning process: " + format.Cell(p.Unattributed))
+			if p.Unattributed == olderExited {
+				head(olderExited)
+			} else {
+				head("traffic without an owning process: " + format.Cell(p.Unattributed))
+			}
 			kv("why", unattributedWhy(p.Unattributed))
 			rates("sent", r.sent, r.sentBytes)
 			rates("received", r.recv, r.recvBytes)
@@ -160,6 +174,8 @@ func unattributedWhy(reason string) string {
 		return "the socket closed before it was seen"
 	case "other protocols":
 		return "ICMP and other protocols have no sockets to join"
+	case olderExited:
+		return "processes that exited before the last " + strconv.Itoa(defaultMaxExited) + " ones listed by name: their bytes"
 	}
 	return "no socket matched (attribution may lack privileges)"
 }
@@ -185,4 +201,35 @@ func (f *Frame) connsOf(keep func(*ConnRow) bool) []*ConnRow {
 func (f *Frame) connText(c *ConnRow) string {
 	return fmt.Sprintf("%s %s ⇄ %s  sent %s recv %s", c.Proto, f.t.endpoint(c.Local, c.LocalPort, "", "", c.Proto),
 		format.Cell(f.t.endpoint(c.Remote, c.RemotePort, c.RemoteName, "", c.Proto)), format.Rate(c.Sent.W10s, f.u), format.Rate(c.Recv.W10s, f.u))
+}
+
+// wrapWords splits s into lines of at most width runes at spaces (a word
+// longer than width is cut into pieces).
+func wrapWords(s string, width int) []string {
+	if utf8.RuneCountInString(s) <= width {
+		return []string{s}
+	}
+	var lines []string
+	var cur []rune
+	for _, word := range strings.Fields(s) {
+		wr := []rune(word)
+		switch {
+		case len(cur) == 0:
+		case len(cur)+1+len(wr) <= width:
+			cur = append(cur, ' ')
+		default:
+			lines = append(lines, string(cur))
+			cur = cur[:0]
+		}
+		for len(cur)+len(wr) > width {
+			n := width - len(cur)
+			lines = append(lines, string(append(cur, wr[:n]...)))
+			cur, wr = cur[:0], wr[n:]
+		}
+		cur = append(cur, wr...)
+	}
+	if len(cur) > 0 || len(lines) == 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
 }

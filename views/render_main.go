@@ -271,10 +271,12 @@ func (f *Frame) connsPane(w, first, last int) []Line {
 	if stateW > 0 {
 		fixed += stateW + 1
 	}
+	// The remote side (often a name) gets what an even split leaves over.
 	side := max((w-fixed-2)/2, 8)
+	rside := max(w-fixed-2-side, 8)
 	win := st.BarWindow.String()
 	cols := func(mark, proto, local, remote, state, proc, sent, recv, cum string) string {
-		s := mark + format.Fit(proto, 5) + " " + format.FitMiddle(local, side) + " " + format.FitMiddle(remote, side) + " "
+		s := mark + format.Fit(proto, 5) + " " + format.FitMiddle(local, side) + " " + format.FitMiddle(remote, rside) + " "
 		if stateW > 0 {
 			s += format.Fit(state, stateW) + " "
 		}
@@ -311,11 +313,32 @@ func (f *Frame) remotesPane(w, first, last int) []Line {
 		hostW = 40
 	}
 	win := st.BarWindow.String()
-	fixed := 2 + hostW + 1 + 2*(rateW+1) + 9 + 6
-	procW := max(w-fixed, 6)
+	// Narrow panes (the overview's) drop PROCESSES, then CONNS, then CUM,
+	// then narrow the host column, rather than cut a column in two.
+	showCum, showConns, procW := true, true, 0
+	rest := w - (2 + hostW + 2*(rateW+1))
+	switch {
+	case rest >= 9+6+1+8:
+		procW = rest - 9 - 6 - 1
+	case rest >= 9+6:
+	case rest >= 9:
+		showConns = false
+	default:
+		showCum, showConns = false, false
+		hostW = max(w-2-2*(rateW+1), 8)
+	}
 	cols := func(mark, host, sent, recv, cum, conns, procs string) string {
-		return mark + format.FitMiddle(host, hostW) + " " + format.FitRight(sent, rateW) + " " + format.FitRight(recv, rateW) + " " +
-			format.FitRight(cum, 8) + " " + format.FitRight(conns, 5) + " " + format.Fit(procs, procW)
+		s := mark + format.FitMiddle(host, hostW) + " " + format.FitRight(sent, rateW) + " " + format.FitRight(recv, rateW)
+		if showCum {
+			s += " " + format.FitRight(cum, 8)
+		}
+		if showConns {
+			s += " " + format.FitRight(conns, 5)
+		}
+		if procW > 0 {
+			s += " " + format.Fit(procs, procW)
+		}
+		return s
 	}
 	out := []Line{{Text: format.Fit(cols("  ", "REMOTE", "SENT "+win, "RECV "+win, "CUM", "CONNS", "PROCESSES"), w), Style: StyleHeading}}
 	for i := first; i < last; i++ {
@@ -339,9 +362,14 @@ func utilText(bytesPerSec float64, capBps uint64) string {
 
 func (f *Frame) linksPane(w, first, last int) []Line {
 	wide := w >= 120
+	// Wide panes give names their kernel maximum (15 characters).
+	nameW := 10
+	if wide {
+		nameW = 15
+	}
 	cols := func(mark, name, state, rx, tx, util, errs, qd, qdps, backlog, capa, src, over, qdisc string) string {
-		s := mark + format.Fit(name, 10) + " " + format.Fit(state, 5) + " " + format.FitRight(rx, rateW) + " " + format.FitRight(tx, rateW) + " " +
-			format.FitRight(util, 9) + " " + format.FitRight(errs, 9) + " " + format.FitRight(qdps, 8) + " " + format.FitRight(backlog, 8)
+		s := mark + format.Fit(name, nameW) + " " + format.Fit(state, 5) + " " + format.FitRight(rx, rateW) + " " + format.FitRight(tx, rateW) + " " +
+			format.FitRight(util, 10) + " " + format.FitRight(errs, 9) + " " + format.FitRight(qdps, 8) + " " + format.FitRight(backlog, 8)
 		if wide {
 			s += " " + format.FitRight(qd, 8) + " " + format.FitRight(over, 10) + " " + format.Fit(qdisc, 8) + " " + format.FitRight(capa, 9) + " " + format.Fit(src, 10)
 		}

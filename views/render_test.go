@@ -258,3 +258,77 @@ func TestFreezeOrder(t *testing.T) {
 		t.Errorf("after unfreeze the biggest row is not first: %q", got)
 	}
 }
+
+// TestOverviewScreens: the overview at the three sizes the end-to-end
+// tests use, with the focus moved, a filter, hostile strings, a detail
+// opened from a pane and nothing at all.
+func TestOverviewScreens(t *testing.T) {
+	demo := func() *Model { return Demo(t0, 3) }
+	cases := []screenCase{
+		{"overview", demo, func(*UIState) {}},
+		{"overview_focus_procs", demo, func(s *UIState) { s.View = ViewProcs; s.cur[ViewProcs].index = 1 }},
+		{"overview_filter", demo, func(s *UIState) { s.Filter = "backup" }},
+		{"overview_detail", demo, func(s *UIState) { s.View = ViewRemotes; s.Detail = true }},
+		{"overview_hostile", hostileModel, func(s *UIState) { s.Ports = true }},
+		{"overview_empty", func() *Model { return &Model{} }, func(*UIState) {}},
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}} {
+		for _, tc := range cases {
+			name := fmt.Sprintf("screen_%s_%dx%d", tc.name, size[0], size[1])
+			t.Run(name, func(t *testing.T) {
+				st := NewUIState(ViewOverview)
+				tc.setup(st)
+				f := BuildFrame(tc.model(), st, size[0], size[1])
+				lines := f.Screen()
+				if len(lines) != size[1] {
+					t.Fatalf("%d lines, want %d", len(lines), size[1])
+				}
+				for i, l := range lines {
+					if n := utf8.RuneCountInString(l); n > size[0] {
+						t.Errorf("line %d is %d cells wide, more than %d: %q", i, n, size[0], l)
+					}
+				}
+				checkSafe(t, f)
+				golden(t, name, strings.Join(lines, "\n")+"\n")
+			})
+		}
+	}
+}
+
+// TestDemoVerdictFollowsTheRules: the demo's eth0 always drops in its
+// queue, so by the documented rules it is saturated at or above the
+// warning threshold and congested below it, never ok.
+func TestDemoVerdictFollowsTheRules(t *testing.T) {
+	seen := map[VerdictLevel]bool{}
+	for tick := 0; tick < 60; tick++ {
+		m := Demo(t0, tick)
+		util := m.Header[0].TxBytesPerSec * 8 / float64(m.Header[0].CapacityBps)
+		want := VerdictCongested
+		if util >= 0.80 {
+			want = VerdictSaturated
+		}
+		if m.Verdict.Level != want {
+			t.Errorf("tick %d: eth0 tx at %.0f%% with queue drops reads %v, want %v", tick, util*100, m.Verdict.Level, want)
+		}
+		seen[m.Verdict.Level] = true
+	}
+	t.Logf("levels over a minute of demo: %v", seen)
+}
+
+func TestWrapWords(t *testing.T) {
+	for _, tc := range []struct {
+		s     string
+		width int
+		want  []string
+	}{
+		{"", 10, []string{""}},
+		{"2s 1Mb/s  10s 2Mb/s", 10, []string{"2s 1Mb/s", "10s 2Mb/s"}},
+		{"2s 1Mb/s  10s", 20, []string{"2s 1Mb/s  10s"}},
+		{"abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
+		{"a bcdefghijkl", 5, []string{"a", "bcdef", "ghijk", "l"}},
+	} {
+		if got := wrapWords(tc.s, tc.width); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("wrapWords(%q, %d) = %q, want %q", tc.s, tc.width, got, tc.want)
+		}
+	}
+}

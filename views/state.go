@@ -15,6 +15,14 @@ const (
 	numViews
 )
 
+// ViewOverview is the start value for NewUIState and ParseView's answer
+// for "overview": the overview layout with the Flows pane focused.
+const ViewOverview ViewID = -1
+
+// OverviewPanes are the views the overview shows side by side, the most
+// useful first: a small terminal shows the first two.
+var OverviewPanes = []ViewID{ViewFlows, ViewProcs, ViewRemotes, ViewConns}
+
 // Name returns the view's name as shown on screen.
 func (v ViewID) Name() string {
 	switch v {
@@ -30,10 +38,12 @@ func (v ViewID) Name() string {
 	return "Flows"
 }
 
-// ParseView maps a config/flag name (flows, procs, conns, remotes, links)
-// to a view; ok is false for an unknown name.
+// ParseView maps a config/flag name (overview, flows, procs, conns,
+// remotes, links) to a view; ok is false for an unknown name.
 func ParseView(s string) (ViewID, bool) {
 	switch strings.ToLower(s) {
+	case "overview", "":
+		return ViewOverview, true
 	case "flows":
 		return ViewFlows, true
 	case "procs", "processes":
@@ -146,8 +156,11 @@ type cursor struct {
 // with methods: no terminal, no model. The host applies actions to it and
 // renders from it.
 type UIState struct {
-	// View is the main pane's view.
+	// View is the main pane's view; in the overview, the focused pane's.
 	View ViewID
+	// Overview shows the overview's panes together (z zooms the focused
+	// one to the whole area and back).
+	Overview bool
 	// Sort orders the rows.
 	Sort SortKey
 	// BarWindow is the window the bar (and single-window columns) show.
@@ -178,17 +191,28 @@ type UIState struct {
 	FilterDraft string
 	// Detail shows the detail pane for the selected row (Enter, Esc).
 	Detail bool
-	// Help shows the help screen (h, ?).
-	Help bool
+	// Help shows the help screen (h, ?); HelpOffset is its first line
+	// shown when it does not fit (the moving keys scroll it).
+	Help       bool
+	HelpOffset int
+	// Hint is what the status line says about the last key when it does
+	// nothing here (an iftop or nethogs key with another name); the next
+	// bound key clears it.
+	Hint string
 
 	cur    [numViews]cursor
 	frozen [numViews]map[string]int
 }
 
-// NewUIState returns the state at start: the given view, iftop's defaults
-// (two-line, sorted by 10 s, names and port names shown, host pairs).
+// NewUIState returns the state at start: the given view (ViewOverview:
+// the overview, Flows focused), iftop's defaults (two-line, sorted by
+// 10 s, names and port names shown, host pairs).
 func NewUIState(view ViewID) *UIState {
-	return &UIState{View: view, Sort: Sort10s, BarWindow: Win10s, Line: LineTwo, DNS: true, PortNames: true}
+	s := &UIState{View: view, Sort: Sort10s, BarWindow: Win10s, Line: LineTwo, DNS: true, PortNames: true}
+	if view == ViewOverview {
+		s.View, s.Overview = ViewFlows, true
+	}
+	return s
 }
 
 // Selected returns the selected row's index in the current view.

@@ -3,6 +3,7 @@ package views
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -243,4 +244,91 @@ func keysOf(s string) []Key {
 		out = append(out, R(r))
 	}
 	return out
+}
+
+// TestOverviewKeys: in the overview Tab moves the focus through the panes
+// on screen, a view's key focuses its pane or zooms to a view not shown,
+// z zooms and comes back, Enter opens the focused row's detail in the
+// zoomed layout and Esc returns to the overview.
+func TestOverviewKeys(t *testing.T) {
+	m := Demo(t0, 3)
+	st := NewUIState(ViewOverview)
+	frame := func(w, h int) *Frame { return BuildFrame(m, st, w, h) }
+	press := func(k Key, w, h int) { st.HandleKey(k, frame(w, h)) }
+
+	f := frame(80, 24)
+	if got := f.OverviewShown(); len(got) != 2 || got[0] != ViewFlows || got[1] != ViewProcs {
+		t.Fatalf("80x24 shows %v, want Flows and Processes", got)
+	}
+	if got := frame(200, 50).OverviewShown(); len(got) != 4 {
+		t.Fatalf("200x50 shows %v, want the four panes", got)
+	}
+	press(S(KeyTab), 80, 24)
+	if !st.Overview || st.View != ViewProcs {
+		t.Fatalf("after Tab: overview %v view %v, want the overview with Processes focused", st.Overview, st.View)
+	}
+	press(S(KeyDown), 80, 24)
+	if st.cur[ViewProcs].index != 1 || st.cur[ViewFlows].index != 0 {
+		t.Errorf("Down moved procs to %d, flows to %d: want only the focused pane's selection to move", st.cur[ViewProcs].index, st.cur[ViewFlows].index)
+	}
+	press(S(KeyTab), 80, 24)
+	if st.View != ViewFlows {
+		t.Errorf("second Tab focuses %v, want Flows again", st.View)
+	}
+	press(R('C'), 80, 24) // Connections is not on an 80x24 overview: zoom to it
+	if st.Overview || st.View != ViewConns {
+		t.Errorf("C at 80x24: overview %v view %v, want Connections zoomed", st.Overview, st.View)
+	}
+	press(R('z'), 80, 24)
+	if !st.Overview {
+		t.Fatal("z does not return to the overview")
+	}
+	if f := frame(80, 24); st.View != ViewFlows || f.focus == nil {
+		t.Errorf("back in the overview the focus is %v, want Flows (Connections is not shown)", st.View)
+	}
+	press(R('A'), 200, 50)
+	if !st.Overview || st.View != ViewProcs {
+		t.Errorf("A in the overview: overview %v view %v, want Processes focused", st.Overview, st.View)
+	}
+	press(S(KeyEnter), 200, 50)
+	f = frame(200, 50)
+	if _, ok := f.Rects[PaneDetail]; !ok || f.Rects[PaneMain].W == 0 {
+		t.Fatalf("Enter in the overview: panes %v, want the main pane and the detail", f.Rects)
+	}
+	if !strings.Contains(strings.Join(f.Screen(), "\n"), "nginx") {
+		t.Errorf("the detail does not show the selected process (nginx)")
+	}
+	press(S(KeyEsc), 200, 50)
+	if f := frame(200, 50); f.panes == nil || st.View != ViewProcs {
+		t.Errorf("Esc after the detail: overview panes %v, focus %v, want the overview with Processes focused", f.panes != nil, st.View)
+	}
+}
+
+// TestKeyHints: an iftop or nethogs key this UI spells another way gets a
+// one-line hint on the status line; the next bound key clears it.
+func TestKeyHints(t *testing.T) {
+	st := NewUIState(ViewFlows)
+	f := BuildFrame(Demo(t0, 3), st, 120, 40)
+	for _, tc := range []struct {
+		key  Key
+		want string
+	}{
+		{R('l'), "iftop's l (screen filter) is / here"},
+		{R('S'), "p shows ports"},
+		{R('T'), "4 sorts by it"},
+		{R('L'), "bars are linear"},
+		{R('f'), "-f 'FILTER'"},
+		{R('!'), "not offered"},
+		{R('x'), "key x does nothing here: h shows the keys"},
+	} {
+		st.HandleKey(tc.key, f)
+		status := BuildFrame(Demo(t0, 3), st, 120, 40).Pane(PaneStatus)[0].Text
+		if !strings.Contains(status, tc.want) {
+			t.Errorf("after %s the status line is %q, want %q", tc.key, status, tc.want)
+		}
+	}
+	st.HandleKey(R('t'), f)
+	if st.Hint != "" {
+		t.Errorf("a bound key left the hint %q", st.Hint)
+	}
 }

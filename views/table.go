@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"netriage/triage/flows"
 )
 
 // trow is one displayed row: a reference into the view's items and the
@@ -31,8 +33,9 @@ type flowAgg struct {
 	key     aggKey
 	first   int // index in Model.Flows of the first member (names come from it)
 	members int
-	owner   int // index in Model.Flows of the first member with an owner, -1 if none
-	owners  int // owning PIDs seen (counts changes of PID)
+	owner   int  // index in Model.Flows of the first member with an owner, -1 if none
+	owners  int  // owning PIDs seen (counts changes of PID)
+	merged  bool // rowRates replaced the summed rates with the flows' Group
 }
 
 type aggKey struct {
@@ -53,14 +56,26 @@ type Table struct {
 	// barMax is the largest value of the bar window among rows, the bar's
 	// full scale.
 	barMax float64
+	// limit, when above 0, keeps only the first limit rows of the order
+	// (an overview pane without the focus shows its top rows only); total
+	// is the number of rows before that.
+	limit, total int
 }
 
 // Len returns the number of rows.
 func (t *Table) Len() int { return len(t.rows) }
 
+// Total returns the number of rows the view has, also those a limit left
+// out.
+func (t *Table) Total() int { return max(t.total, len(t.rows)) }
+
 // BuildTable aggregates, filters and sorts the current view's rows.
-func BuildTable(m *Model, st *UIState) *Table {
-	t := &Table{view: st.View, m: m, st: st}
+func BuildTable(m *Model, st *UIState) *Table { return buildTable(m, st, 0) }
+
+// buildTable is BuildTable keeping only the first limit rows (0: all):
+// selecting them costs O(rows) instead of a sort of every row.
+func buildTable(m *Model, st *UIState, limit int) *Table {
+	t := &Table{view: st.View, m: m, st: st, limit: limit}
 	switch st.View {
 	case ViewFlows:
 		t.buildFlows()
@@ -108,23 +123,13 @@ func BuildTable(m *Model, st *UIState) *Table {
 }
 
 func (t *Table) buildFlows() {
-	st := t.st
 	n := len(t.m.Flows)
 	idx := make(map[aggKey]int32, n)
 	t.flows = make([]flowAgg, 0, n)
 	t.data = make([]rowData, 0, n)
 	for i := range t.m.Flows {
 		f := &t.m.Flows[i]
-		k := aggKey{local: f.Local, remote: f.Remote}
-		if st.Ports {
-			k.proto, k.lport, k.rport = f.Proto, f.LocalPort, f.RemotePort
-		}
-		if st.HideLocal {
-			k.local, k.lport = netip.Addr{}, 0
-		}
-		if st.HideRemote {
-			k.remote, k.rport = netip.Addr{}, 0
-		}
+		k := t.aggKeyOf(f)
 		j, ok := idx[k]
 		if !ok {
 			j = int32(len(t.flows))
@@ -143,8 +148,11 @@ func (t *Table) buildFlows() {
 			}
 		}
 		r := &t.data[j]
-		r.sent = r.sent.Add(f.Sent)
-		r.recv = r.recv.Add(f.Recv)
+		if a.members == 1 {
+			r.sent, r.recv = f.Sent, f.Recv
+		} else {
+			r.sent, r.recv = addLower(r.sent, f.Sent), addLower(r.recv, f.Recv)
+		}
 		r.sentBytes += f.SentBytes
 		r.recvBytes += f.RecvBytes
 	}
@@ -152,6 +160,69 @@ func (t *Table) buildFlows() {
 	for i := range t.rows {
 		t.rows[i].ref = i
 	}
+}
+
+// aggKeyOf is the row a flow belongs to at the display's granularity.
+func (t *Table) aggKeyOf(f *FlowRow) aggKey {
+	st := t.st
+	k := aggKey{local: f.Local, remote: f.Remote}
+	if st.Ports {
+		k.proto, k.lport, k.rport = f.Proto, f.LocalPort, f.RemotePort
+	}
+	if st.HideLocal {
+		k.local, k.lport = netip.Addr{}, 0
+	}
+	if st.HideRemote {
+		k.remote, k.rport = netip.Addr{}, 0
+	}
+	return k
+}
+
+// rowRates returns row ref's numbers with its exact peaks. A row of
+// several flows that carry their seconds (capture, Model.FlowsTime set)
+// is the flows package's aggregate of them (flows.Group): its rates, and
+// its peak, are those of the summed seconds, as the flows subcommand
+// aggregates. It is computed on demand, once per table, because only the
+// detail shows a row's peak and merging every row's seconds costs
+// milliseconds per frame at 10,000 flows; the rates BuildTable sums for
+// sorting and the columns are the same numbers. Without seconds (socket
+// counters, the demo) the rates add and the peak is a lower bound: the
+// largest of the members' peaks and the row's own window rates.
+func (t *Table) rowRates(ref int) *rowData {
+	d := &t.data[ref]
+	if t.view != ViewFlows || t.m.FlowsTime.IsZero() {
+		return d
+	}
+	a := &t.flows[ref]
+	if a.members < 2 || a.merged {
+		return d
+	}
+	var g flows.Group
+	for i := a.first; i < len(t.m.Flows); i++ {
+		if f := &t.m.Flows[i]; t.aggKeyOf(f) == a.key {
+			g.Add(flowStatOf(f))
+		}
+	}
+	r := g.Rates(t.m.FlowsTime)
+	d.sent, d.recv = flowRates(r, true), flowRates(r, false)
+	a.merged = true
+	return d
+}
+
+// flowStatOf is what flows.Group needs of a row: its bytes and seconds.
+func flowStatOf(f *FlowRow) *flows.FlowStat {
+	return &flows.FlowStat{Counts: flows.Counts{SentBytes: f.SentBytes, RecvBytes: f.RecvBytes}, Seconds: f.Seconds, Flows: 1}
+}
+
+// addLower adds o to r when there are no seconds to merge: the window
+// rates add, and the peak becomes the lower bound max(peaks, window rates)
+// (the busiest second of a sum is at least each member's and at least
+// every average of the sum; adding peaks would give an upper bound that
+// counts seconds the members did not share).
+func addLower(r, o BytesPerSec) BytesPerSec {
+	s := BytesPerSec{W2s: r.W2s + o.W2s, W10s: r.W10s + o.W10s, W40s: r.W40s + o.W40s}
+	s.Peak = max(r.Peak, o.Peak, s.W2s, s.W10s, s.W40s)
+	return s
 }
 
 // quantity picks what a row's rate means for sorting and the bar: sent,
@@ -258,27 +329,49 @@ func (t *Table) sort() {
 		}
 		return cmp.Compare(a.ref, b.ref)
 	}
-	if ranks == nil {
-		slices.SortFunc(t.rows, func(a, b trow) int { return base(&a, &b) })
+	order := func(a, b trow) int { return base(&a, &b) }
+	if ranks != nil {
+		rank := func(r *trow) (int, bool) {
+			v, ok := ranks[r.fkey]
+			return v, ok
+		}
+		order = func(a, b trow) int {
+			ra, oka := rank(&a)
+			rb, okb := rank(&b)
+			switch {
+			case oka && okb:
+				return cmp.Compare(ra, rb)
+			case oka:
+				return -1
+			case okb:
+				return 1
+			}
+			return base(&a, &b)
+		}
+	}
+	if t.limit > 0 && len(t.rows) > t.limit {
+		t.total = len(t.rows)
+		t.rows = topRows(t.rows, t.limit, order)
 		return
 	}
-	rank := func(r *trow) (int, bool) {
-		v, ok := ranks[r.fkey]
-		return v, ok
-	}
-	slices.SortFunc(t.rows, func(a, b trow) int {
-		ra, oka := rank(&a)
-		rb, okb := rank(&b)
-		switch {
-		case oka && okb:
-			return cmp.Compare(ra, rb)
-		case oka:
-			return -1
-		case okb:
-			return 1
+	slices.SortFunc(t.rows, order)
+}
+
+// topRows returns the first k rows of rows in order, sorted: one pass
+// that keeps the best k so far, so most rows cost one comparison.
+func topRows(rows []trow, k int, order func(a, b trow) int) []trow {
+	top := make([]trow, 0, k+1)
+	for _, r := range rows {
+		if len(top) == k && order(r, top[k-1]) >= 0 {
+			continue
 		}
-		return base(&a, &b)
-	})
+		i, _ := slices.BinarySearchFunc(top, r, order)
+		top = slices.Insert(top, i, r)
+		if len(top) > k {
+			top = top[:k]
+		}
+	}
+	return top
 }
 
 // Key returns the identity of displayed row i: stable across frames while
@@ -311,8 +404,11 @@ func (t *Table) key(ref int) string {
 		return k.proto + "|" + k.local.String() + "|" + strconv.Itoa(int(k.lport)) + "|" + k.remote.String() + "|" + strconv.Itoa(int(k.rport))
 	case ViewProcs:
 		p := &m.Procs[ref]
-		if p.PID == 0 {
+		switch {
+		case p.PID == 0:
 			return "u|" + p.Unattributed
+		case p.Exited:
+			return "x|" + strconv.Itoa(p.PID)
 		}
 		return "p|" + strconv.Itoa(p.PID)
 	case ViewConns:

@@ -13,6 +13,7 @@ import (
 	"netriage/configs"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
+	"netriage/views/report"
 )
 
 // TestCheckBadInput checks that every bad flag or config value exits 3 (the
@@ -85,7 +86,7 @@ func TestReplayCheck(t *testing.T) {
 		want     string
 	}{
 		{"saturated", []string{"10M"}, "json", 2, `"capacity_source":"user"`},
-		{"named", []string{"eth0=10M"}, "text", 2, "eth0 tx  SATURATED"},
+		{"named", []string{"eth0=10M"}, "text", 2, "eth0 tx  CRITICAL (saturated)"},
 		{"coverage n/a", []string{"10M"}, "markdown", 2, "a capture file has no interface counters"},
 		{"no speed", nil, "text", 3, "--link-speed RATE (e.g. --link-speed 100M)"},
 		{"fast link", []string{"1G"}, "json", 0, `"verdict":"ok"`},
@@ -93,10 +94,12 @@ func TestReplayCheck(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var o, e bytes.Buffer
-			code := runReplayCheck(&cmdEnv{stdout: &o, stderr: &e}, replayCheckInput{
-				File: "lab.pcap", Start: t0, End: t0.Add(10 * time.Second), Flows: fl,
-				Capture: verdict.Capture{Packets: 10000}, LinkSpeeds: tc.speeds, Output: tc.output, Check: configs.DefaultCheck(),
-			})
+			name, bps, err := configs.ParseFileLinkSpeed(tc.speeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := verdict.FileWindow("lab.pcap", t0, t0.Add(10*time.Second), fl, verdict.Capture{Packets: 10000}, name, bps)
+			code := writeCheck(&cmdEnv{stdout: &o, stderr: &e}, verdict.Evaluate(w, configs.DefaultCheck().Thresholds()), report.Format(tc.output))
 			if code != tc.wantCode {
 				t.Errorf("exit %d, want %d (stderr %q)", code, tc.wantCode, e.String())
 			}
@@ -111,11 +114,16 @@ func TestReplayCheck(t *testing.T) {
 			}
 		})
 	}
+	// Bad speeds are refused before the file is opened (it does not
+	// exist here).
 	for _, bad := range [][]string{{"fast"}, {"10M", "20M"}, {"eth0="}} {
-		var o, e bytes.Buffer
-		code := runReplayCheck(&cmdEnv{stdout: &o, stderr: &e}, replayCheckInput{File: "x.pcap", Start: t0, End: t0.Add(time.Second), LinkSpeeds: bad, Check: configs.DefaultCheck()})
-		if code != exitUnknown || o.Len() != 0 || !strings.Contains(e.String(), "--link-speed") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q", bad, code, o.String(), e.String())
+		args := []string{"replay", "--check"}
+		for _, b := range bad {
+			args = append(args, "--link-speed", b)
+		}
+		out, errOut, code := runCmd(t, append(args, filepath.Join(t.TempDir(), "missing.pcap"))...)
+		if code != exitUnknown || out != "" || !strings.Contains(errOut, "--link-speed") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", bad, code, out, errOut)
 		}
 	}
 }

@@ -1,19 +1,18 @@
 package main
 
 import (
+	"embed"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
-	"netriage/sources/capture"
+	"netriage/sources/inputs"
 	"netriage/sources/privs"
-	"netriage/triage"
 	"netriage/views/format"
 )
 
@@ -47,23 +46,53 @@ func newFlagSet(name string) *pflag.FlagSet {
 	return fs
 }
 
+// helpTexts are the subcommands' help texts, help/NAME.txt each.
+//
+//go:embed help
+var helpTexts embed.FS
+
+// usage is subcommand name's help text.
+func usage(name string) string {
+	b, err := helpTexts.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic("netriage: no help text for " + name)
+	}
+	return string(b)
+}
+
 // printUsage writes the subcommand's help text and flags to w.
 func printUsage(w io.Writer, usage string, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "%s\n\nFlags:\n%s", strings.TrimSpace(usage), fs.FlagUsages())
 }
 
-// parseFlags parses args; it returns (true, exitOK) when --help was asked
-// and printed, or a usage error.
-func parseFlags(env *cmdEnv, fs *pflag.FlagSet, usage string, args []string) (done bool, err error) {
+// parseFlags parses args; it returns true when --help was asked and
+// printed, or a usage error (bad flags, an unexpected argument).
+func parseFlags(env *cmdEnv, fs *pflag.FlagSet, args []string) (done bool, err error) {
 	err = fs.Parse(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		printUsage(env.stdout, usage, fs)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		printUsage(env.stdout, usage(fs.Name()), fs)
 		return true, nil
-	}
-	if err != nil {
+	case err != nil && configs.ForeignFlagHint(err.Error()) != "":
+		return false, usageErrorf("%v: %s", err, configs.ForeignFlagHint(err.Error()))
+	case err != nil:
 		return false, usageErrorf("%v (see 'netriage %s --help')", err, fs.Name())
+	case fs.NArg() > 0 && fs.Name() != "replay": // only replay takes an argument, its file
+		hint := ""
+		if fs.Lookup("interface") != nil {
+			hint = fmt.Sprintf("interfaces go in -i, e.g. -i %s; ", format.Sanitize(fs.Arg(0), 40))
+		}
+		return false, usageErrorf("unexpected argument %q (%ssee 'netriage %s --help')", fs.Arg(0), hint, fs.Name())
 	}
 	return false, nil
+}
+
+// addNetFilter registers -F, --net-filter: iftop's letter, one long name in
+// every subcommand (check's earlier --local-net stays, hidden).
+func addNetFilter(fs *pflag.FlagSet, dst *string) {
+	fs.StringVarP(dst, "net-filter", "F", "", "the local network NET/LEN (IPv4 or IPv6), like iftop's -F: decides sent and received")
+	fs.StringVar(dst, "local-net", "", "")
+	_ = fs.MarkHidden("local-net")
 }
 
 func (c *commonFlags) addInterfaces(fs *pflag.FlagSet, help string) {
@@ -99,117 +128,15 @@ func (c *commonFlags) addLinkSpeed(fs *pflag.FlagSet) {
 }
 
 // resolve loads the config file (or defaults), applies the flags over it and
-// validates both. Errors wrap errUsage.
+// validates both. Errors wrap configs.ErrUsage.
 func (c *commonFlags) resolve() (configs.Config, error) {
-	cfg := configs.Default()
-	if c.configPath != "" {
-		var err error
-		cfg, err = configs.Load(c.configPath, privs.OpenUser)
-		if err != nil {
-			return cfg, usageErrorf("%v", err)
-		}
-	}
-	if c.interval != 0 {
-		if c.interval < 10*time.Millisecond || c.interval > time.Hour {
-			return cfg, usageErrorf("--interval %s is out of range: use 10ms..1h, e.g. --interval 1s", c.interval)
-		}
-		cfg.Interval = configs.Duration(c.interval)
-	}
-	if c.fanout != 0 {
-		if c.fanout < 1 || c.fanout > configs.MaxFanout {
-			return cfg, usageErrorf("--fanout %d is out of range: use 1..%d, e.g. --fanout 2", c.fanout, configs.MaxFanout)
-		}
-		cfg.Capture.Fanout = c.fanout
-	}
-	if c.count < 0 {
-		return cfg, usageErrorf("--count %d: must be 0 (unlimited) or more", c.count)
-	}
-	if c.duration < 0 {
-		return cfg, usageErrorf("--duration %s: must be 0 (unlimited) or positive", c.duration)
-	}
-	if c.outputs != nil {
-		ok := false
-		for _, f := range c.outputs {
-			ok = ok || f == c.output
-		}
-		if !ok {
-			return cfg, usageErrorf("--output %q: use one of %s", c.output, strings.Join(c.outputs, ", "))
-		}
-	}
-	for _, ls := range c.linkSpeeds {
-		name, _, err := configs.ParseLinkSpeed(ls)
-		if err != nil {
-			return cfg, usageErrorf("%v", err)
-		}
-		if cfg.Links.Speeds == nil {
-			cfg.Links.Speeds = map[string]string{}
-		}
-		_, rate, _ := strings.Cut(ls, "=")
-		cfg.Links.Speeds[name] = rate
-	}
-	// Expand comma lists given as repeated -i flags and drop empties.
-	var ifs []string
-	for _, i := range c.ifaces {
-		for _, p := range strings.Split(i, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				ifs = append(ifs, p)
-			}
-		}
-	}
-	c.ifaces = ifs
-	if c.captures {
-		if err := cfg.Capture.ValidateRingMemory(len(ifs)); err != nil {
-			return cfg, usageErrorf("%v", err)
-		}
-	}
-	return cfg, nil
+	c.ifaces = configs.SplitList(c.ifaces)
+	return configs.Resolve(c.configPath, privs.OpenUser, configs.Overrides{Interval: c.interval, Fanout: c.fanout,
+		Count: c.count, Duration: c.duration, Output: c.output, Outputs: c.outputs,
+		LinkSpeeds: c.linkSpeeds, Captures: c.captures, Interfaces: c.ifaces})
 }
 
-// checkLinkSpeeds checks the interfaces that carry a capacity override
-// against s, a sample of the namespace being watched. A name given with
-// --link-speed must exist: it was typed for this run, and a typo would
-// otherwise be ignored without a word (usage error). A name that only the
-// config file's links.speeds gives may be missing, since one file can serve
-// several hosts and an interface can come up later (a VPN tunnel, a
-// container's veth): it comes back as a warning, and the override applies
-// once the interface appears.
-func (c *commonFlags) checkLinkSpeeds(cfg configs.Config, s *triage.LinksSample) (warnings []string, err error) {
-	fromFlag := map[string]bool{}
-	for _, ls := range c.linkSpeeds {
-		if name, _, err := configs.ParseLinkSpeed(ls); err == nil {
-			fromFlag[name] = true
-		}
-	}
-	var badFlag, badFile []string
-	for name := range cfg.Links.Speeds {
-		if _, ok := s.Iface(name); ok {
-			continue
-		}
-		if fromFlag[name] {
-			badFlag = append(badFlag, format.Sanitize(name, 40))
-		} else {
-			badFile = append(badFile, format.Sanitize(name, 40))
-		}
-	}
-	sort.Strings(badFlag)
-	sort.Strings(badFile)
-	if len(badFlag) > 0 {
-		return nil, usageErrorf("--link-speed %s: no such interface (interfaces: %s)", strings.Join(badFlag, ", "), linksExisting(s))
-	}
-	for _, n := range badFile {
-		warnings = append(warnings, fmt.Sprintf("config links.speeds: no interface %s here yet; its capacity applies if it appears", n))
-	}
-	return warnings, nil
-}
-
-// captureInputError marks a capture start error that the user's input
-// caused (a filter libpcap cannot compile, an interface that does not
-// exist) as a usage error; other errors (privileges, the kernel) stay as
-// they are.
-func captureInputError(err error) error {
-	var fe *capture.FilterError
-	if errors.As(err, &fe) || errors.Is(err, capture.ErrNoInterface) {
-		return usageErrorf("%w", err)
-	}
-	return err
+// options are the inputs' options these flags give.
+func (c *commonFlags) options(cfg configs.Config) inputs.Options {
+	return inputs.Options{Config: cfg, Netns: c.netns, Interfaces: c.ifaces, LinkSpeedFlags: c.linkSpeeds}
 }

@@ -8,26 +8,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"netriage/sources/dns"
+	"netriage/sources/inputs"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views/format"
 	"netriage/views/output"
 )
-
-const flowsUsage = `Usage: netriage flows [flags]
-
-iftop's numbers, scriptable: every flow (host pair by default) with its sent
-and received rates over the last 2 s, 10 s and 40 s, its peak over 40 s and
-its cumulative bytes, then the totals and the capture's own health (packets,
-kernel drops, evicted flows, non-IP and truncated frames).
-
-Bytes are IP packet lengths (header + payload), as iftop counts them; rates
-come from the packets' capture timestamps. Needs CAP_NET_RAW (or root).
-
-Examples:
-  netriage flows -i eth0 -P                  # host:port pairs
-  netriage flows -i eth0 -f 'tcp port 443' -o 40s -L 20
-  netriage flows -i any --count 5 --output json`
 
 // flowFlags are the capture and display flags of flows and replay.
 type flowFlags struct {
@@ -47,7 +33,7 @@ type flowFlags struct {
 
 func (f *flowFlags) registerDisplay(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression, e.g. 'tcp port 443'")
-	fs.StringVarP(&f.localNet, "net-filter", "F", "", "the local network NET/LEN (IPv4 or IPv6): decides sent and received")
+	addNetFilter(fs, &f.localNet)
 	fs.BoolVarP(&f.ports, "ports", "P", false, "show ports: aggregate by host:port pairs")
 	fs.StringVar(&f.aggregate, "aggregate", "", "hosts (default), ports, 5tuple, source or destination (iftop's s/d)")
 	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "do not resolve addresses to names")
@@ -72,8 +58,8 @@ func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
 		return 0, 0, usageErrorf("-L %d: must be 0 (all) or more", f.limit)
 	}
 	if f.localNet != "" {
-		if _, _, err := flows.ParseLocalNet(f.localNet); err != nil {
-			return 0, 0, usageErrorf("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8", f.localNet)
+		if _, _, err := inputs.LocalRule(f.localNet, true); err != nil {
+			return 0, 0, err
 		}
 	}
 	return agg, key, nil
@@ -101,14 +87,11 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	f.common.addOutput(fs, "table", "json", "csv")
 	f.common.addFanout(fs)
 	f.common.addConfig(fs)
-	if done, err := parseFlags(env, fs, flowsUsage, args); done || err != nil {
+	if done, err := parseFlags(env, fs, args); done || err != nil {
 		if err != nil {
 			return fail(env, "flows", err)
 		}
 		return exitOK
-	}
-	if fs.NArg() > 0 {
-		return fail(env, "flows", usageErrorf("unexpected argument %q (see 'netriage flows --help')", fs.Arg(0)))
 	}
 	cfg, err := f.common.resolve()
 	if err != nil {
@@ -118,20 +101,17 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail(env, "flows", err)
 	}
-	in, err := openInputs(ctx, inputOptions{cfg: cfg, capture: true, ifaces: f.common.ifaces,
-		filter: f.filter, localNet: f.localNet, promisc: f.promisc, agg: agg, names: !f.noDNS})
+	o := f.common.options(cfg)
+	o.Capture, o.Filter, o.LocalNet, o.Promisc, o.Aggregation, o.Names = true, f.filter, f.localNet, f.promisc, agg, !f.noDNS
+	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, "flows", err)
 	}
 	defer in.Close()
-	var names func(netip.Addr) string
-	if in.names != nil {
-		names = in.names.Name
-	}
-	fw := f.writer(env, names)
+	fw := f.writer(env, in.Name())
 	n := 0
 	var writeErr error
-	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+	in.Run(ctx, func(s *engine.Snapshot) bool {
 		// The first step is the start: a record comes every interval after it.
 		if s.Seq == 1 {
 			return true

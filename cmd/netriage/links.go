@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
+	"netriage/sources/inputs"
 	"netriage/triage"
 	"netriage/triage/engine"
 	"netriage/views/format"
@@ -17,24 +16,6 @@ func init() {
 	register(&command{name: "links", summary: "interface and qdisc counters, rates, capacity and utilisation", run: runLinks})
 }
 
-const linksUsage = `Usage: netriage links [flags]
-
-Interface and queue counters of one network namespace, like 'ip -s link' and
-'tc -s qdisc' with rates: per interface the state, MTU, capacity and where it
-came from (user override, tbf/htb shaper, ethtool, sysfs), rx/tx bytes,
-packets, errors and drops with per-second rates, utilisation of the capacity,
-and the root qdisc's drops, backlog, overlimits and requeues.
-
-The first line comes one interval after start (rates need two samples);
-a run shorter than one interval prints one sample at its end, with rates
-over the time elapsed.
-Without -i it shows every interface that is up at start, loopback excluded.
-An interface deleted while running stays as a "gone" row in every later
-sample (and is named once on stderr); a deleted --netns namespace makes
-every row gone. links stops when no shown interface is left, and exits 1
-when that happens or when an interface named with -i was removed.
-JSON output is NDJSON, one object per sample: see docs/json.md (section "Links").`
-
 func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	var cf commonFlags
 	fs := newFlagSet("links")
@@ -44,15 +25,12 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	cf.addConfig(fs)
 	cf.addNetns(fs)
 	cf.addLinkSpeed(fs)
-	done, err := parseFlags(env, fs, linksUsage, args)
+	done, err := parseFlags(env, fs, args)
 	if done {
 		return exitOK
 	}
 	if err != nil {
 		return fail(env, "links", err)
-	}
-	if fs.NArg() > 0 {
-		return fail(env, "links", usageErrorf("unexpected argument %q (interfaces go in -i, e.g. -i eth0,eth1)", fs.Arg(0)))
 	}
 	cfg, err := cf.resolve()
 	if err != nil {
@@ -64,8 +42,9 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		defer cancel()
 	}
 	interval := cfg.Interval.D()
-	in, err := openInputs(ctx, inputOptions{cfg: cfg, links: true, netns: cf.netns, ifaces: cf.ifaces, requireUp: true, finalOnStop: true,
-		checkFirst: func(first *triage.LinksSample) ([]string, error) { return cf.checkLinkSpeeds(cfg, first) }})
+	o := cf.options(cfg)
+	o.Links, o.RequireUp, o.FinalOnStop = true, true, true
+	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, "links", err)
 	}
@@ -74,7 +53,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "netriage links: %s\n", format.Sanitize(h.Why, 300))
 	}
 	w := output.NewLinksWriter(env.stdout, cf.output, cf.netns)
-	track := triage.NewLinkTracker(in.watched, cfg.Links.SpeedsBps())
+	track := triage.NewLinkTracker(in.Watched, cfg.Links.SpeedsBps())
 	emitted := 0
 	// A removed interface or namespace is reported in every sample (gone
 	// rows, netns_gone) and once on stderr. The run stops when nothing is
@@ -104,7 +83,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		return st.Left && (cf.count == 0 || emitted < cf.count)
 	}
 	var lastErr string
-	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+	in.Run(ctx, func(s *engine.Snapshot) bool {
 		for _, h := range s.Degraded() {
 			if h.Input == "links" && !s.LinksRead && h.Why != lastErr {
 				lastErr = h.Why
@@ -127,7 +106,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 			// The run ended before the first interval did (e.g.
 			// --duration 500ms with a 1 s interval): print the one sample
 			// there is, with rates over the time elapsed.
-			el := linksRound(cur.Time.Sub(s.Start))
+			el := cur.Time.Sub(s.Start).Round(time.Millisecond)
 			fmt.Fprintf(env.stderr, "netriage links: the run ended %s after start, before the first %s interval: rates are over those %s (shorten --interval for more samples)\n", el, interval, el)
 		}
 		return write(cur)
@@ -144,16 +123,4 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// linksRound rounds a duration for messages: milliseconds.
-func linksRound(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-
-func linksExisting(s *triage.LinksSample) string {
-	names := make([]string, 0, len(s.Ifaces))
-	for _, i := range s.Ifaces {
-		names = append(names, format.Sanitize(i.Name, 32))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"netriage/sources/inputs"
 	"netriage/sources/links"
 	"netriage/triage"
 )
@@ -58,9 +59,9 @@ func (f *fakeLinks) Close() error {
 // useFakeLinks makes runLinks read from f for the test's duration.
 func useFakeLinks(t *testing.T, f *fakeLinks) {
 	t.Helper()
-	orig := linksOpen
-	linksOpen = func(links.Options) (linksReader, error) { return f, nil }
-	t.Cleanup(func() { linksOpen = orig })
+	orig := inputs.OpenLinks
+	inputs.OpenLinks = func(links.Options) (inputs.LinksReader, error) { return f, nil }
+	t.Cleanup(func() { inputs.OpenLinks = orig })
 }
 
 // steadyEth0 is one up interface whose counters grow by 1000 bytes a read.
@@ -233,9 +234,9 @@ func TestLinksNetnsGone(t *testing.T) {
 	for _, format := range []string{"json", "table"} {
 		t.Run(format, func(t *testing.T) {
 			r := &netnsGoneReader{fakeLinks: fakeLinks{ifaces: twoVeths(0)}, gone: 3}
-			orig := linksOpen
-			linksOpen = func(links.Options) (linksReader, error) { return r, nil }
-			t.Cleanup(func() { linksOpen = orig })
+			orig := inputs.OpenLinks
+			inputs.OpenLinks = func(links.Options) (inputs.LinksReader, error) { return r, nil }
+			t.Cleanup(func() { inputs.OpenLinks = orig })
 			out, errOut, code := runCmd(t, "links", "-O", format, "--interval", "10ms", "--count", "10")
 			if code != exitFailure || !strings.Contains(errOut, `"web1" was deleted`) || !strings.Contains(errOut, "no interface left") {
 				t.Errorf("exit %d, stderr %q", code, errOut)

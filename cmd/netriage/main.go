@@ -15,7 +15,9 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"netriage/configs"
 	"netriage/views/format"
+	"netriage/views/tui"
 )
 
 // Exit codes shared by every subcommand. check uses the monitoring-plugin
@@ -99,7 +101,7 @@ func main() {
 		// A second signal does not wait for the clean stop.
 		os.Exit(signalExit(<-sigs))
 	}()
-	env := &cmdEnv{stdout: os.Stdout, stderr: os.Stderr, stderrIsTerminal: isTerminal(os.Stderr),
+	env := &cmdEnv{stdout: os.Stdout, stderr: os.Stderr, stderrIsTerminal: tui.IsTerminal(os.Stderr),
 		catch: func(more ...os.Signal) { signal.Notify(sigs, more...) }}
 	code := dispatch(ctx, env, os.Args[1:])
 	signal.Stop(sigs)
@@ -174,17 +176,15 @@ func usageText() string {
 
 // errUsage marks errors caused by the user's input (flags, config, names);
 // they exit with exitUsage rather than exitFailure.
-var errUsage = errors.New("usage error")
+var errUsage = configs.ErrUsage
 
 // usageErrorf returns an error that wraps errUsage.
-func usageErrorf(format string, a ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
-}
+var usageErrorf = configs.Usagef
 
 // fail prints err on stderr prefixed with the subcommand and returns the
 // matching exit code.
 func fail(env *cmdEnv, sub string, err error) int {
-	msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
+	msg := configs.UsageMessage(err)
 	// Errors can quote untrusted text (names from the kernel, files,
 	// flags): strip control characters line by line.
 	lines := strings.Split(msg, "\n")

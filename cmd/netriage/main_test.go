@@ -72,3 +72,21 @@ func TestFailSanitizes(t *testing.T) {
 		t.Errorf("stderr %q, want %q", got, want)
 	}
 }
+
+// TestForeignFlags: iftop's -t -s 5 and bandwhich's --raw fail as usage
+// errors that name the equivalent command.
+func TestForeignFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-t", "-s", "5"}, "netriage flows --interval 5s --count 1"},
+		{[]string{"top", "--raw"}, "--output json"},
+		{[]string{"procs", "-d", "2"}, "--interval"},
+	} {
+		_, errOut, code := runCmd(t, tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q: want %d and %q", tc.args, code, errOut, exitUsage, tc.want)
+		}
+	}
+}

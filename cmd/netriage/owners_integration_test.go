@@ -54,7 +54,7 @@ func TestIntegrationProcsAndTopSameOwners(t *testing.T) {
 	tf := &topFlags{noDNS: true}
 	tf.common.ifaces = []string{la.Name}
 	var pub lastPublished
-	var top *topLive
+	var top *topRun
 	if err := a.Do(func() error {
 		var err error
 		top, err = topLiveSetup(context.Background(), tf, cfg, nil, &pub)

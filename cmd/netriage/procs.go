@@ -9,41 +9,18 @@ import (
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
-	"netriage/sources/links"
-	"netriage/sources/privs"
-	"netriage/triage"
+	"netriage/sources/inputs"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/views/format"
 	"netriage/views/output"
 )
 
-// whoView is one of the three attribution subcommands.
-type whoView = output.WhoView
-
-const (
-	viewProcs   = output.ViewProcs
-	viewConns   = output.ViewConns
-	viewRemotes = output.ViewRemotes
-)
-
 func init() {
 	register(&command{name: "procs", summary: "traffic per process (PID, user, program, container), TCP and UDP", run: func(ctx context.Context, env *cmdEnv, args []string) int {
-		return runWho(ctx, env, viewProcs, args)
+		return runWho(ctx, env, output.ViewProcs, args)
 	}})
 }
-
-const procsUsage = `Usage: netriage procs [flags]
-
-Traffic per process: PID, user, program, command line, container (or
-systemd unit), network namespace, sent and received rates over 2 s, 10 s and
-40 s, cumulative bytes and connections. Traffic without an owning process is
-shown in rows by reason (forwarded, closed, other_protocol, unknown).
-
-With packet capture the bytes are IP bytes of TCP, UDP and other protocols.
-Without capture privileges, or with --source sockets, it runs in
-socket-counter mode: TCP payload bytes from the kernel's per-socket counters
-(tcp_info bytes_acked / bytes_received); UDP is not counted in that mode.`
 
 // whoFlags are the flags of procs, conns and remotes (flows' flags plus
 // --pid and --source).
@@ -58,14 +35,7 @@ type whoFlags struct {
 	replay string
 }
 
-func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
-	usage := procsUsage
-	switch view {
-	case viewConns:
-		usage = connsUsage
-	case viewRemotes:
-		usage = remotesUsage
-	}
+func (f *whoFlags) register(view output.WhoView) *pflag.FlagSet {
 	fs := newFlagSet(string(view))
 	f.common.addInterfaces(fs, "interface(s) to capture on, comma separated, or 'any' (capture mode)")
 	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression (capture mode)")
@@ -79,14 +49,14 @@ func (f *whoFlags) register(view whoView) (*pflag.FlagSet, string) {
 	f.common.addOutput(fs, "table", "json", "csv")
 	f.common.addFanout(fs)
 	f.common.addConfig(fs)
-	return fs, usage
+	return fs
 }
 
 // runWho runs procs, conns or remotes.
-func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
+func runWho(ctx context.Context, env *cmdEnv, view output.WhoView, args []string) int {
 	var f whoFlags
-	fs, usage := f.register(view)
-	done, err := parseFlags(env, fs, usage, args)
+	fs := f.register(view)
+	done, err := parseFlags(env, fs, args)
 	if done {
 		return exitOK
 	}
@@ -97,19 +67,19 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 	if err != nil {
 		return fail(env, string(view), err)
 	}
-	if fs.NArg() > 0 {
-		return fail(env, string(view), usageErrorf("unexpected argument %q (see 'netriage %s --help')", fs.Arg(0), view))
-	}
 	if !slices.Contains(output.WhoSorts, f.sort) {
 		return fail(env, string(view), usageErrorf("-o %q: sort by 2s, 10s, 40s, total, pid or name", f.sort))
 	}
 	if f.replay != "" {
 		return fail(env, string(view), usageErrorf("%s: a capture file has no processes or sockets, so %s cannot attribute its traffic; use 'netriage replay %s' for its flows and hosts", f.replay, view, f.replay))
 	}
-	if err := whoCheckInterfaces(f.common.ifaces); err != nil {
+	// -i names must exist in socket-counter mode too (where -i is
+	// otherwise unused), so a bad name fails the same way with or without
+	// capture privileges.
+	if err := inputs.KnownInterfaces(f.common.ifaces); err != nil {
 		return fail(env, string(view), err)
 	}
-	mode, note, err := pickWhoSource(f.source)
+	mode, note, err := inputs.PickSource(f.source)
 	if err != nil {
 		return fail(env, string(view), err)
 	}
@@ -122,52 +92,11 @@ func runWho(ctx context.Context, env *cmdEnv, view whoView, args []string) int {
 	return whoLoop(ctx, env, view, &f, cfg, mode)
 }
 
-// whoCheckInterfaces refuses -i names that are not interfaces of this
-// namespace, in socket-counter mode too (where -i is otherwise unused), so
-// a bad name fails the same way with or without capture privileges.
-func whoCheckInterfaces(names []string) error {
-	if len(names) == 0 {
-		return nil
-	}
-	have, err := links.InterfaceNames()
-	if err != nil {
-		return err
-	}
-	return watchError(triage.KnownInterfaces(have, names))
-}
-
-// pickWhoSource decides between capture and socket-counter mode.
-func pickWhoSource(src string) (mode, note string, err error) {
-	switch src {
-	case "sockets":
-		return "sockets", "", nil
-	case "capture":
-		if ok, why := whoCaptureAvailable(); !ok {
-			return "", "", fmt.Errorf("--source capture: %s", why)
-		}
-		return "capture", "", nil
-	case "auto", "":
-		if ok, why := whoCaptureAvailable(); !ok {
-			return "sockets", "socket-counter mode (" + why + "): TCP payload bytes from the kernel's per-socket counters, UDP not counted", nil
-		}
-		return "capture", "", nil
-	}
-	return "", "", usageErrorf("--source %q: use auto, capture or sockets", src)
-}
-
-// whoCaptureAvailable reports whether packet capture can feed the
-// attribution.
-func whoCaptureAvailable() (bool, string) {
-	if have, err := privs.Have(); err == nil && !have.Has(privs.CapNetRaw) {
-		return false, "capture needs CAP_NET_RAW: run with sudo, or setcap cap_net_raw,cap_net_admin+ep on the binary"
-	}
-	return true, ""
-}
-
-func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg configs.Config, mode string) int {
-	in, err := openInputs(ctx, inputOptions{cfg: cfg,
-		capture: mode == "capture", ifaces: f.common.ifaces, filter: f.filter, agg: flows.By5Tuple,
-		sockets: true, names: !f.noDNS && view == viewRemotes})
+func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags, cfg configs.Config, mode string) int {
+	o := f.common.options(cfg)
+	o.Capture, o.Filter, o.Aggregation = mode == "capture", f.filter, flows.By5Tuple
+	o.Sockets, o.Names = true, !f.noDNS && view == output.ViewRemotes
+	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, string(view), err)
 	}
@@ -176,7 +105,7 @@ func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg co
 	for _, p := range f.pids {
 		pidSet[int32(p)] = true
 	}
-	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.bytes}, Sort: f.sort, Mode: mode})
+	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.bytes}, Sort: f.sort, Mode: mode, ProcAccess: inputs.ProcAccess()})
 	written := 0
 	var lastWhy string
 	var writeErr error
@@ -201,7 +130,7 @@ func whoLoop(ctx context.Context, env *cmdEnv, view whoView, f *whoFlags, cfg co
 		return f.common.count == 0 || written < f.common.count
 	}
 	var last *engine.Snapshot
-	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+	in.Run(ctx, func(s *engine.Snapshot) bool {
 		last = s
 		for _, h := range s.Degraded() {
 			if h.Input == "sockets" && h.Why != lastWhy {

@@ -10,8 +10,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"netriage/views/output"
 )
 
 // TestE2EHelperTalker is not a test: TestE2EProcs re-executes the test binary
@@ -122,5 +125,75 @@ func TestE2EProcsReplaySaysNoProcesses(t *testing.T) {
 	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitUsage || !strings.Contains(stderr.String(), "no processes") {
 		t.Errorf("err %v, stderr %q", err, stderr.String())
+	}
+}
+
+// TestE2EProcsBothEnds: a transfer over loopback between a helper process
+// (the client) and this test (the server) shows both processes, the
+// server receiving what the client sent, and counts the connection once
+// (socket-counter mode reads both ends' counters).
+func TestE2EProcsBothEnds(t *testing.T) {
+	bin := e2eBin(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	self := os.Getpid()
+	sources := []string{"sockets"}
+	if os.Geteuid() == 0 {
+		sources = append(sources, "capture") // packets on lo
+	}
+	for _, src := range sources {
+		// A talker of its own for each run: it sends for 6 s.
+		child := exec.Command(os.Args[0], "-test.run=^TestE2EHelperTalker$")
+		child.Env = append(os.Environ(), "NR_TALK="+ln.Addr().String())
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cpid := child.Process.Pid
+		stop := sync.OnceFunc(func() { _ = child.Process.Kill(); _ = child.Wait() })
+		t.Cleanup(stop)
+		time.Sleep(300 * time.Millisecond)
+		out, err := exec.Command(bin, "conns", "--source", src, "-i", "lo", "--pid", strconv.Itoa(cpid), "--pid", strconv.Itoa(self),
+			"--interval", "1s", "--count", "2", "-O", "json").Output()
+		stop() // before the next run: this test is the server of both
+		if err != nil {
+			t.Fatalf("netriage conns --source %s: %v", src, err)
+		}
+		lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+		var last whoRecord
+		if err := json.Unmarshal(lines[len(lines)-1], &last); err != nil {
+			t.Fatal(err)
+		}
+		byPID := map[int32]output.WhoProc{}
+		for _, p := range last.Processes {
+			byPID[p.PID] = p
+		}
+		c, s := byPID[int32(cpid)], byPID[int32(self)]
+		if c.SentBytes < 100_000 || s.RecvBytes != c.SentBytes || s.SentBytes != c.RecvBytes {
+			t.Errorf("%s: client sent %d recv %d, server sent %d recv %d: want both ends, mirrored", src, c.SentBytes, c.RecvBytes, s.SentBytes, s.RecvBytes)
+		}
+		port := uint16(ln.Addr().(*net.TCPAddr).Port)
+		n := 0
+		if last.Connections != nil {
+			for _, cn := range *last.Connections {
+				if cn.LocalPort != nil && *cn.LocalPort == port || cn.RemotePort != nil && *cn.RemotePort == port {
+					n++
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d connection rows for the one loopback connection, want 1: %s", src, n, lines[len(lines)-1])
+		}
 	}
 }

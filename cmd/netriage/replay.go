@@ -4,38 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
+	"netriage/configs"
 	"netriage/sources/clock"
+	"netriage/sources/inputs"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
 	"netriage/views/output"
+	"netriage/views/report"
 )
-
-const replayUsage = `Usage: netriage replay [flags] FILE
-
-The accounting of 'netriage flows' over a pcap or pcapng file (Ethernet,
-Linux cooked SLL/SLL2, raw IP, loopback/NULL), using the packets' own
-timestamps: the same numbers a live capture would have shown. It runs as
-fast as it can (--realtime paces it) and ends with one record of the
-cumulative per-flow totals of the whole file.
-
-The local side: with -F NET/LEN, addresses in that network. Without -F,
-private and special-use addresses (10/8, 172.16/12, 192.168/16, 100.64/10,
-198.18/15, 169.254/16, 127/8, fc00::/7, fe80::/10, ::1) are local; when both
-or neither end of a packet is local, the source of a conversation's first
-packet is taken as local.
-
-With --check the file gets a saturation verdict against --link-speed and the
-flows that explain it (no interface counters: coverage is n/a).
-
-Examples:
-  netriage replay capture.pcap -P -L 20
-  netriage replay capture.pcapng --output json | jq .totals
-  netriage replay capture.pcap --check --link-speed 100M --output markdown`
 
 func init() {
 	register(&command{name: "replay", summary: "flows (and --check) over a pcap or pcapng file", run: runReplay})
@@ -52,16 +32,6 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	f.common.addLinkSpeed(fs)
 	fs.StringVarP(&f.common.output, "output", "O", "table", "output format: table, json, csv; with --check: text, json, markdown")
 	f.common.addConfig(fs)
-	if done, err := parseFlags(env, fs, replayUsage, args); done || err != nil {
-		if err != nil {
-			code := fail(env, "replay", err)
-			if check {
-				return exitUnknown
-			}
-			return code
-		}
-		return exitOK
-	}
 	failR := func(err error) int {
 		code := fail(env, "replay", err)
 		if check {
@@ -69,18 +39,23 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		return code
 	}
+	if done, err := parseFlags(env, fs, args); done {
+		return exitOK
+	} else if err != nil {
+		return failR(err)
+	}
 	if fs.NArg() != 1 {
 		return failR(usageErrorf("want exactly one capture file (see 'netriage replay --help')"))
 	}
 	path := fs.Arg(0)
 	interval := f.common.interval
 	f.common.interval = 0
+	f.common.outputs = []string{"table", "json", "csv"}
 	if check {
 		if f.common.output == "table" {
 			f.common.output = "text"
 		}
-	} else {
-		f.common.outputs = []string{"table", "json", "csv"}
+		f.common.outputs = report.Formats
 	}
 	linkSpeeds := f.common.linkSpeeds
 	f.common.linkSpeeds = nil
@@ -98,28 +73,30 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return failR(err)
 	}
+	// What --check needs is checked before the file is read.
+	var linkName string
+	var linkBps uint64
 	if check {
 		agg = flows.By5Tuple
+		if linkName, linkBps, err = configs.ParseFileLinkSpeed(linkSpeeds); err != nil {
+			return failR(usageErrorf("%v", err))
+		}
 	}
 	prog := output.NewProgress(env.progress())
 	var clk clock.Clock
 	var start time.Time
-	in, err := openInputs(ctx, inputOptions{cfg: cfg, interval: interval, capture: true, replay: path, realtime: realtime,
-		filter: f.filter, localNet: f.localNet, agg: agg, names: !f.noDNS && !check,
-		onProgress: func(read, size int64, packets uint64) { prog.Reading(read, size, packets, clk.Now().Sub(start)) }})
+	in, err := inputs.Open(ctx, inputs.Options{Config: cfg, Interval: interval, Capture: true, Replay: path, Realtime: realtime,
+		Filter: f.filter, LocalNet: f.localNet, Aggregation: agg, Names: !f.noDNS && !check,
+		OnProgress: func(read, size int64, packets uint64) { prog.Reading(read, size, packets, clk.Now().Sub(start)) }})
 	if err != nil {
 		return failR(err)
 	}
 	defer in.Close()
-	clk, start = in.clk, in.clk.Now()
-	var names func(netip.Addr) string
-	if in.names != nil {
-		names = in.names.Name
-	}
-	fw := f.writer(env, names)
+	clk, start = in.Clock, in.Clock.Now()
+	fw := f.writer(env, in.Name())
 	var writeErr error
 	var snap flows.Snapshot
-	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+	in.Run(ctx, func(s *engine.Snapshot) bool {
 		snap = s.Flows.Clone()
 		if s.Last {
 			return false
@@ -133,19 +110,17 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	})
 	prog.Clear()
 	snap.FromFile(path)
-	rerr := in.file.Err()
+	rerr := in.File.Err()
 	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
-		rerr = fmt.Errorf("%s: interrupted after %d packets", path, in.file.Packets())
+		rerr = fmt.Errorf("%s: interrupted after %d packets", path, in.File.Packets())
 	}
 	if check {
 		if rerr != nil && snap.Capture.Packets == 0 {
 			return failR(rerr)
 		}
-		code := runReplayCheck(env, replayCheckInput{
-			File: path, Start: snap.Start, End: snap.Time, Flows: verdict.FileFlows(&snap),
-			Capture:    verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.filter, LocalNet: f.localNet},
-			LinkSpeeds: linkSpeeds, Output: f.common.output, Check: cfg.Check,
-		})
+		capt := verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.filter, LocalNet: f.localNet}
+		w := verdict.FileWindow(path, snap.Start, snap.Time, verdict.FileFlows(&snap), capt, linkName, linkBps)
+		code := writeCheck(env, verdict.Evaluate(w, cfg.Check.Thresholds()), report.Format(f.common.output))
 		if rerr != nil {
 			fmt.Fprintf(env.stderr, "netriage replay: %s (the verdict covers the packets before it)\n", format.Sanitize(rerr.Error(), 0))
 		}

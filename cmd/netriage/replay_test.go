@@ -674,7 +674,7 @@ func TestReplayCheckKnownRate(t *testing.T) {
 			if code != 2 {
 				t.Errorf("exit %d, want 2 (stderr %q)", code, errOut)
 			}
-			for _, w := range []string{"SATURATED", "coverage n/a", "198.19.0.10"} {
+			for _, w := range []string{"CRITICAL (saturated)", "coverage n/a", "198.19.0.10"} {
 				if !strings.Contains(out, w) {
 					t.Errorf("%s output does not contain %q:\n%s", outFmt, w, out)
 				}

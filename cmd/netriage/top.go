@@ -8,10 +8,9 @@ import (
 	"syscall"
 
 	"netriage/configs"
+	"netriage/sources/inputs"
 	"netriage/triage/engine"
-	"netriage/triage/flows"
 	"netriage/views"
-	"netriage/views/format"
 	"netriage/views/tui"
 )
 
@@ -19,13 +18,6 @@ func init() {
 	defaultCommand = "top"
 	register(&command{name: "top", summary: "the terminal UI: verdict, flows, processes, remotes and links in one screen (default)", run: runTop})
 }
-
-const topUsage = `Usage: netriage [top] [flags]
-
-The terminal UI: a header with each interface's rates against capacity, the
-saturation verdict and coverage, and a main pane with the Flows (iftop),
-Processes (nethogs), Connections, Remotes (bandwhich) or Links view. Keys
-work like iftop's; press h for help, q to quit. See docs/tui.md.`
 
 // topFlags are top's own flags; capture flags keep iftop's letters.
 type topFlags struct {
@@ -47,7 +39,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet("top")
 	tf.common.addInterfaces(fs, "interfaces to watch, comma separated (default: every interface that is up)")
 	fs.StringVarP(&tf.filter, "filter", "f", "", "capture filter in tcpdump syntax")
-	fs.StringVarP(&tf.localNet, "net-filter", "F", "", "the local network, net/len (IPv4 or IPv6): decides sent and received")
+	addNetFilter(fs, &tf.localNet)
 	fs.BoolVarP(&tf.ports, "port-display", "P", false, "start with ports shown (host:port rows), like iftop -P")
 	fs.BoolVarP(&tf.noDNS, "no-dns", "n", false, "do not resolve host names")
 	fs.BoolVarP(&tf.noPorts, "no-port-names", "N", false, "show port numbers, not service names")
@@ -55,28 +47,23 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVarP(&tf.promisc, "promiscuous", "p", false, "capture in promiscuous mode")
 	fs.StringVar(&tf.replay, "replay", "", "browse a pcap or pcapng file instead of live traffic")
 	fs.BoolVar(&tf.demo, "demo", false, "show built-in demonstration data (no privileges needed)")
-	fs.StringVar(&tf.view, "view", "", "view at start: flows, procs, conns, remotes, links (default from config: flows)")
+	fs.StringVar(&tf.view, "view", "", "screen at start: overview, flows, procs, conns, remotes, links (default from config: overview)")
 	tf.common.addTiming(fs)
 	tf.common.addLinkSpeed(fs)
 	tf.common.addNetns(fs)
 	tf.common.addFanout(fs)
 	tf.common.addConfig(fs)
-	if done, err := parseFlags(env, fs, topUsage, args); done {
+	if done, err := parseFlags(env, fs, args); done {
 		return exitOK
 	} else if err != nil {
 		return fail(env, "top", err)
-	}
-	if fs.NArg() > 0 {
-		return fail(env, "top", usageErrorf("unexpected argument %q (see 'netriage top --help')", fs.Arg(0)))
 	}
 	cfg, err := tf.common.resolve()
 	if err != nil {
 		return fail(env, "top", err)
 	}
-	if tf.localNet != "" {
-		if _, _, err := flows.ParseLocalNet(tf.localNet); err != nil {
-			return fail(env, "top", usageErrorf("-F %q: want net/len, e.g. 198.18.0.0/15 or fd00:198:18::/64", tf.localNet))
-		}
+	if _, _, err := inputs.LocalRule(tf.localNet, true); err != nil {
+		return fail(env, "top", err)
 	}
 	viewName := cfg.UI.View
 	if tf.view != "" {
@@ -84,13 +71,10 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	view, ok := views.ParseView(viewName)
 	if !ok {
-		return fail(env, "top", usageErrorf("--view %q: use flows, procs, conns, remotes or links", viewName))
+		return fail(env, "top", usageErrorf("--view %q: use overview, flows, procs, conns, remotes or links", viewName))
 	}
 	st := views.NewUIState(view)
-	st.Bytes = cfg.UI.Bytes || tf.bytes
-	st.DNS = !tf.noDNS
-	st.PortNames = !tf.noPorts
-	st.Ports = tf.ports
+	st.Bytes, st.DNS, st.PortNames, st.Ports = cfg.UI.Bytes || tf.bytes, !tf.noDNS, !tf.noPorts, tf.ports
 
 	if tf.common.duration > 0 {
 		var cancel context.CancelFunc
@@ -119,62 +103,27 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		defer live.Close()
 		run = live.Run
 	}
-	if err := topTerminal(os.Getenv("TERM"), isTerminal(os.Stdin), isTerminal(os.Stdout)); err != nil {
-		return fail(env, "top", err)
+	if err := tui.CheckTerminal(os.Getenv("TERM"), tui.IsTerminal(os.Stdin), tui.IsTerminal(os.Stdout)); err != nil {
+		return fail(env, "top", usageErrorf("%v", err))
 	}
 	if env.catch != nil {
 		// Only a kill sends SIGPIPE here (the UI writes to the terminal):
 		// it must restore the terminal too.
 		env.catch(syscall.SIGPIPE)
 	}
-	engineCtx, stopEngine := context.WithCancel(ctx)
-	done := make(chan struct{})
-	host.Go(func() { defer close(done); run(engineCtx) })
-	err = host.Run(ctx)
-	stopEngine()
-	<-done
-	if err == nil {
-		err = host.Err() // a panic while the engine stopped
-	}
+	err = host.RunEngine(ctx, run)
 	var pe *tui.PanicError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &pe):
 		// The terminal is restored: print the panic where it can be read.
-		fmt.Fprintf(env.stderr, "netriage top: internal error: %s\nThe terminal was restored. Please report this with the trace below.\n\n%s", format.Sanitize(fmt.Sprint(pe.Value), 500), pe.Stack)
+		fmt.Fprint(env.stderr, "netriage top: "+pe.Report())
 		return exitFailure
 	case errors.Is(err, tui.ErrTerminal):
-		return fail(env, "top", usageErrorf("%v\n%s", err, topTermAdvice(os.Getenv("TERM"))))
+		return fail(env, "top", usageErrorf("%v\n%s", err, tui.TermAdvice(os.Getenv("TERM"))))
 	}
 	return fail(env, "top", err)
-}
-
-// topGoodTerms are TERM values the terminal UI is known to drive (termbox
-// reads their terminfo entries or has them built in).
-const topGoodTerms = "xterm-256color or xterm (most terminal emulators), screen-256color or tmux-256color (inside screen or tmux), linux (the console)"
-
-// topTerminal checks, before the terminal is taken over, that there is an
-// interactive terminal the UI can drive: stdin and stdout are terminals
-// and TERM names a terminal with cursor addressing.
-func topTerminal(term string, stdinTTY, stdoutTTY bool) error {
-	switch {
-	case !stdinTTY || !stdoutTTY:
-		return usageErrorf("needs an interactive terminal on stdin and stdout; for scripts use 'netriage flows', 'procs', 'links' or 'check' with --output json, which work anywhere")
-	case term == "" || term == "dumb":
-		return usageErrorf("%s", topTermAdvice(term))
-	}
-	return nil
-}
-
-// topTermAdvice says which TERM the UI needs.
-func topTermAdvice(term string) string {
-	what := "TERM is not set"
-	if term != "" {
-		what = fmt.Sprintf("TERM=%s is not a terminal the UI can drive", format.Sanitize(term, 40))
-	}
-	return what + ": set TERM to the terminal's type, e.g. " + topGoodTerms +
-		"; the other subcommands ('netriage flows', 'procs', 'links', 'check') need no terminal and work anywhere"
 }
 
 // demoModel is the model of the demo at tick; a variable so that a test
@@ -184,12 +133,12 @@ var demoModel = views.Demo
 // runDemo publishes the demo model at every step of an engine with no
 // input but its clock, until ctx ends.
 func runDemo(ctx context.Context, cfg configs.Config, host *tui.Host) {
-	in, err := openInputs(ctx, inputOptions{cfg: cfg})
+	in, err := inputs.Open(ctx, inputs.Options{Config: cfg})
 	if err != nil {
 		return
 	}
 	defer in.Close()
-	engine.New(in.Inputs, in.cfg).Run(ctx, func(s *engine.Snapshot) bool {
+	in.Run(ctx, func(s *engine.Snapshot) bool {
 		host.Publish(demoModel(s.Time, int(s.Seq-1)))
 		return true
 	})

@@ -162,7 +162,7 @@ func (s *tmuxSession) waitFor(want string, absent bool) string {
 }
 
 func TestE2ETopViewsAndKeys(t *testing.T) {
-	s := startTUI(t, 120, 40, "--demo --interval 200ms")
+	s := startTUI(t, 120, 40, "--demo --view flows --interval 200ms")
 	start := time.Now()
 	s.waitFor("Flows: host pairs", false)
 	t.Logf("first frame after %v (includes tmux start-up)", time.Since(start))
@@ -358,6 +358,19 @@ func TestE2ETopLiveLab(t *testing.T) {
 	})
 	t.Logf("header: %s", strings.TrimSpace(topLine(scr, la.Name, " tx ")))
 
+	// The overview at start: the host pair in the Flows pane and this
+	// test's PID in the Processes pane, on one screen.
+	pid := strconv.Itoa(os.Getpid())
+	scr = s.waitUntil("the host pair and this test's PID on the overview", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, ">> Flows (iftop)") && strings.Contains(scr, "Processes (nethogs)") &&
+			topLine(scr, "│", la.IPv4.Addr().String(), lb.IPv4.Addr().String()) != "" && topLine(scr, "│", " "+pid+" ") != ""
+	})
+	for _, want := range []string{"Remotes (bandwhich)", "Connections (bandwhich)", lb.IPv4.Addr().String()} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("overview lacks %q:\n%s", want, scr)
+		}
+	}
+
 	s.keys("I")
 	scr = s.waitUntil("the veth in the Links view", 5*time.Second, func(scr string) bool {
 		line := topLine(scr, "│", la.Name[:9], " up ")
@@ -366,7 +379,6 @@ func TestE2ETopLiveLab(t *testing.T) {
 	})
 	t.Logf("links row: %s", strings.TrimSpace(topLine(scr, "│", la.Name[:9], " up ")))
 
-	pid := strconv.Itoa(os.Getpid())
 	s.keys("A")
 	scr = s.waitUntil("this test's PID in the Processes view", 8*time.Second, func(scr string) bool {
 		line := topLine(scr, "│", " "+pid+" ")
@@ -399,7 +411,7 @@ func TestE2ETopReplay(t *testing.T) {
 	if _, err := os.Stat(pcap); err != nil {
 		t.Skipf("test capture missing: %v", err)
 	}
-	s := startTUI(t, 120, 30, "-n --replay "+pcap)
+	s := startTUI(t, 120, 30, "-n --view flows --replay "+pcap)
 	scr := s.waitFor("end of file: 70 packets", false)
 	for _, want := range []string{"replay mixed.pcap", "capture file", "row 1 of 4", "! a capture file has no interface counters"} {
 		if !strings.Contains(scr, want) {
@@ -453,7 +465,7 @@ func TestE2ETopSignalsRestoreTerminal(t *testing.T) {
 // must go to the filter (q must not quit, n p s i must not toggle), five
 // times in a row.
 func TestE2ETopFilterTakesFastKeys(t *testing.T) {
-	s := startTUI(t, 120, 40, "--demo --interval 200ms")
+	s := startTUI(t, 120, 40, "--demo --view flows --interval 200ms")
 	scr := s.waitFor("[F Flows]", false)
 	status := func(scr string) string {
 		lines := strings.Split(strings.TrimRight(scr, "\n"), "\n")
@@ -536,4 +548,86 @@ func TestE2ETopPanicRestoresTerminal(t *testing.T) {
 		}
 	}
 	s.checkRestored("panic")
+}
+
+// TestE2ETopOverview: the overview is the first screen; its panes adapt
+// to 80×24, 120×40 and 200×50; Tab moves the focus, Enter opens the
+// focused row's detail, z zooms the pane and back, and a resize keeps
+// the focus.
+func TestE2ETopOverview(t *testing.T) {
+	s := startTUI(t, 200, 50, "--demo --interval 200ms")
+	scr := s.waitFor(">> Flows (iftop)", false)
+	for _, want := range []string{"Overview: [F Flows]", "Processes (nethogs)", "Remotes (bandwhich)", "Connections (bandwhich)", "backup-1.lab.example", "rsync", "full screen: I Links"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("200x50 overview lacks %q:\n%s", want, scr)
+		}
+	}
+	steps := []struct {
+		keys       []string
+		want, gone string
+	}{
+		{[]string{"Tab"}, ">> Processes (nethogs), row 1 of", ">> Flows"},
+		{[]string{"j"}, ">> Processes (nethogs), row 2 of", ""},
+		{[]string{"Enter"}, "Detail (Enter/Esc closes)", ""},
+		{[]string{"Escape"}, ">> Processes (nethogs), row 2 of", "Detail (Enter"},
+		{[]string{"z"}, "Processes: per process, row 2 of", "Remotes (bandwhich)"},
+		{[]string{"z"}, ">> Processes (nethogs)", "Processes: per process"},
+		{[]string{"R"}, ">> Remotes (bandwhich)", ""},
+		{[]string{"I"}, "[I Links]", ">> Remotes"},
+		{[]string{"z"}, ">> Flows (iftop)", "[I Links]"},
+	}
+	for _, st := range steps {
+		s.keys(st.keys...)
+		if st.gone != "" {
+			s.waitFor(st.gone, true)
+		}
+		s.waitFor(st.want, false)
+		if st.keys[len(st.keys)-1] == "Escape" {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	s.keys("Tab")
+	s.waitFor(">> Processes", false)
+
+	// 80×24: the two most useful panes, and how to reach the others.
+	s.tmux("resize-window", "-x", "80", "-y", "24")
+	scr = s.waitFor("C R I full screen", false)
+	if !strings.Contains(scr, ">> Processes (nethogs)") || !strings.Contains(scr, "Flows (iftop)") || strings.Contains(scr, "Remotes (bandwhich)") {
+		t.Errorf("80x24 overview: want Flows and the focused Processes, not Remotes:\n%s", scr)
+	}
+	s.keys("C") // not shown at 80x24: zooms
+	s.waitFor("[C Connections]", false)
+	s.keys("z")
+	s.waitFor(">> Flows (iftop)", false)
+
+	// 120×40: Flows across, Processes and Remotes below.
+	s.tmux("resize-window", "-x", "120", "-y", "40")
+	scr = s.waitFor("Remotes (bandwhich)", false)
+	if strings.Contains(scr, "Connections (bandwhich)") || !strings.Contains(scr, "C Connections") {
+		t.Errorf("120x40 overview: want Connections named as full screen only:\n%s", scr)
+	}
+	s.keys("q")
+	s.waitFor("EXIT=0", false)
+}
+
+// TestE2ETopOverviewReplay: a capture file on the overview: its flows in
+// the Flows pane, and the panes that need processes say why they are
+// empty.
+func TestE2ETopOverviewReplay(t *testing.T) {
+	pcap, err := filepath.Abs("../../sources/capture/testdata/mixed.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pcap); err != nil {
+		t.Skipf("test capture missing: %v", err)
+	}
+	s := startTUI(t, 120, 40, "-n --replay "+pcap)
+	scr := s.waitFor("end of file: 70 packets", false)
+	for _, want := range []string{">> Flows (iftop), row 1 of 4", "198.18.1.2", "Processes (nethogs), 0 rows", "no process data", "Remotes (bandwhich)"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("replay overview lacks %q:\n%s", want, scr)
+		}
+	}
+	s.keys("q")
+	s.waitFor("EXIT=0", false)
 }

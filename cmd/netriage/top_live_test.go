@@ -79,7 +79,7 @@ func TestTopLiveEngine(t *testing.T) {
 	if !strings.Contains(last.Source, "lo") || last.Mode == "" {
 		t.Errorf("source %q mode %q", last.Source, last.Mode)
 	}
-	if e.in.live == nil && (len(last.Degraded) == 0 || !strings.Contains(last.Mode, "socket counters")) {
+	if e.in.Live == nil && (len(last.Degraded) == 0 || !strings.Contains(last.Mode, "socket counters")) {
 		t.Errorf("no capture, yet degraded %q mode %q", last.Degraded, last.Mode)
 	}
 	found := false

@@ -155,6 +155,44 @@ func TestCumulativeAndExit(t *testing.T) {
 	}
 }
 
+// An exited process whose flow is still in the flow table keeps its row,
+// name and bytes, past the grace period: dropped earlier, the next join of
+// that flow brought it back with no name and no bytes. It goes (bytes into
+// the exited totals) once the flow left the table and the grace period
+// passed.
+func TestExitedOwnerOfLiveFlow(t *testing.T) {
+	a := New(Config{ClosedGrace: 3 * time.Second})
+	k1 := tcp(hostA, 40000, remB, 443)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	a.Update(at(0), []FlowStat{{Key: k1, SentBytes: 1000, RecvBytes: 10}}, table(at(0), sock(k1, 1, 10, pA, StateEstablished)))
+	// pA exits at once; its flow idles in the table for 10 s.
+	for s := 1; s <= 10; s++ {
+		rep := a.Update(at(s), []FlowStat{{Key: k1, SentBytes: 1000, RecvBytes: 10}}, table(at(s)))
+		if len(rep.Processes) != 1 {
+			t.Fatalf("t+%ds: %d process rows, want pA's", s, len(rep.Processes))
+		}
+		p := rep.Processes[0]
+		if p.Process.Key != pA || p.Process.Program != "p1" || !p.Exited || p.SentBytes != 1000 || p.RecvBytes != 10 || p.Connections != 1 {
+			t.Fatalf("t+%ds: row %+v, want p1 exited with 1000/10 bytes and its connection", s, p)
+		}
+		if rep.Connections[0].Program != "p1" || rep.ExitedSentBytes != 0 {
+			t.Fatalf("t+%ds: connection program %q, exited totals %d", s, rep.Connections[0].Program, rep.ExitedSentBytes)
+		}
+	}
+	// The flow left the table at t+11: the row stays for the grace period
+	// after t+10, the last report with the flow.
+	for s := 11; s <= 13; s++ {
+		rep := a.Update(at(s), nil, table(at(s)))
+		if len(rep.Processes) != 1 || rep.Processes[0].Process.Program != "p1" || rep.Processes[0].SentBytes != 1000 {
+			t.Fatalf("t+%ds: %+v, want p1 listed in the grace period", s, rep.Processes)
+		}
+	}
+	rep := a.Update(at(14), nil, table(at(14)))
+	if len(rep.Processes) != 0 || rep.ExitedSentBytes != 1000 || rep.ExitedRecvBytes != 10 {
+		t.Errorf("after the grace period: %+v, exited totals %d/%d; want none, 1000/10", rep.Processes, rep.ExitedSentBytes, rep.ExitedRecvBytes)
+	}
+}
+
 func TestUnattributedRows(t *testing.T) {
 	a := New(Config{ClosedGrace: time.Second})
 	fwd := tcp(netip.MustParseAddr("198.18.9.1"), 1, netip.MustParseAddr("198.18.9.2"), 2)
@@ -259,4 +297,86 @@ func TestLabel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHostLocalBothEnds: a transfer between two processes of this host
+// (loopback, or to the host's own address) shows both processes, the
+// bytes mirrored, as nethogs -a does; a process talking to itself counts
+// once. In socket-counter mode the connection counts once, not once per
+// end.
+func TestHostLocalBothEnds(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	for _, tc := range []struct {
+		name string
+		addr netip.Addr
+	}{{"loopback", lo}, {"host address", hostA}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cli := tcp(tc.addr, 40000, tc.addr, 5201) // the client's view
+			srv := tcp(tc.addr, 5201, tc.addr, 40000)
+			tab := table(t0, sock(cli, 1, 10, pA, StateEstablished), sock(srv, 1, 11, pB, StateEstablished))
+			a := New(Config{})
+			fl := []FlowStat{{Key: cli, SentBytes: 0, RecvBytes: 0}}
+			a.Update(t0, fl, tab)
+			fl[0].SentBytes, fl[0].RecvBytes = 1_000_000, 2_000
+			fl[0].Rate10s = Rates{SentBps: 800_000, RecvBps: 1_600}
+			rep := a.Update(t0.Add(time.Second), fl, tab)
+			got := map[ProcKey]ProcRow{}
+			for _, p := range rep.Processes {
+				got[p.Process.Key] = p
+			}
+			c, s := got[pA], got[pB]
+			if c.SentBytes != 1_000_000 || c.RecvBytes != 2_000 || s.SentBytes != 2_000 || s.RecvBytes != 1_000_000 {
+				t.Errorf("client %d/%d, server %d/%d: want 1000000/2000 and 2000/1000000", c.SentBytes, c.RecvBytes, s.SentBytes, s.RecvBytes)
+			}
+			if s.Rate10s.RecvBps != 800_000 || s.Connections != 1 {
+				t.Errorf("server rate %+v conns %d", s.Rate10s, s.Connections)
+			}
+			if len(rep.Connections) != 1 || rep.Connections[0].Owner.Peer != pB {
+				t.Errorf("connections %+v, want one with peer %v", rep.Connections, pB)
+			}
+		})
+	}
+	t.Run("self", func(t *testing.T) {
+		cli, srv := tcp(lo, 40000, lo, 5201), tcp(lo, 5201, lo, 40000)
+		tab := table(t0, sock(cli, 1, 10, pA, StateEstablished), sock(srv, 1, 11, pA, StateEstablished))
+		a := New(Config{})
+		a.Update(t0, []FlowStat{{Key: cli}}, tab)
+		rep := a.Update(t0.Add(time.Second), []FlowStat{{Key: cli, SentBytes: 100, RecvBytes: 10}}, tab)
+		if len(rep.Processes) != 1 || rep.Processes[0].SentBytes != 100 || rep.Processes[0].RecvBytes != 10 {
+			t.Errorf("processes %+v, want one with 100/10", rep.Processes)
+		}
+	})
+	t.Run("other host not a peer", func(t *testing.T) {
+		k := tcp(hostA, 40000, remB, 443)
+		tab := table(t0, sock(k, 1, 10, pA, StateEstablished), sock(tcp(remB, 443, hostA, 40000), 1, 11, pB, StateEstablished))
+		a := New(Config{})
+		rep := a.Update(t0, []FlowStat{{Key: k}}, tab)
+		if rep.Connections[0].Owner.Peer != (ProcKey{}) {
+			t.Errorf("a remote address got a peer: %+v", rep.Connections[0].Owner)
+		}
+	})
+	t.Run("socket counters count the connection once", func(t *testing.T) {
+		cli, srv := tcp(lo, 40000, lo, 5201), tcp(lo, 5201, lo, 40000)
+		sc, ss := sock(cli, 1, 10, pA, StateEstablished), sock(srv, 1, 11, pB, StateEstablished)
+		sc.HasCounters, ss.HasCounters = true, true
+		c := NewCounters()
+		c.Update(table(t0, sc, ss))
+		sc.BytesAcked, ss.BytesReceived = 5_000, 5_000
+		tab := table(t0.Add(time.Second), sc, ss)
+		fl := c.Update(tab)
+		if len(fl) != 1 {
+			t.Fatalf("%d flow stats for one loopback connection, want 1: %+v", len(fl), fl)
+		}
+		a := New(Config{})
+		a.Update(t0, nil, table(t0, sc, ss))
+		rep := a.Update(tab.Time, fl, tab)
+		var sent, recv uint64
+		for _, p := range rep.Processes {
+			sent += p.SentBytes
+			recv += p.RecvBytes
+		}
+		if len(rep.Processes) != 2 || sent != 5_000 || recv != 5_000 {
+			t.Errorf("processes %+v: want both ends, 5000 sent by one and received by the other", rep.Processes)
+		}
+	})
 }

@@ -90,12 +90,32 @@ func (c *Counters) Update(tab *SocketTable) []FlowStat {
 	c.gen++
 	now := tab.Time
 	out := make([]FlowStat, 0, len(c.conns))
+	counted := func(s *Socket) bool {
+		return s.Proto == flows.ProtoTCP && s.HasCounters && s.Connected() && s.State != StateListen
+	}
+	// Both ends of a connection within one namespace (loopback) carry
+	// the same bytes: one end, the lower key, stands for the connection
+	// and the join names the other as its peer.
+	type nsKey struct {
+		netns uint64
+		key   flows.Key
+	}
+	ends := map[nsKey]bool{}
+	for i := range tab.Sockets {
+		if s := &tab.Sockets[i]; counted(s) && (s.Local.IsLoopback() || tab.LocalAddrs != nil && tab.LocalAddrs[s.Remote] == s.Netns) {
+			ends[nsKey{s.Netns, flows.Key{Proto: s.Proto, Local: s.Local, Remote: s.Remote, LocalPort: s.LocalPort, RemotePort: s.RemotePort}}] = true
+		}
+	}
 	for i := range tab.Sockets {
 		s := &tab.Sockets[i]
-		if s.Proto != flows.ProtoTCP || !s.HasCounters || !s.Connected() || s.State == StateListen {
+		if !counted(s) {
 			continue
 		}
 		fk := flows.Key{Proto: s.Proto, Local: s.Local, Remote: s.Remote, LocalPort: s.LocalPort, RemotePort: s.RemotePort}
+		rk := flows.Key{Proto: s.Proto, Local: s.Remote, Remote: s.Local, LocalPort: s.RemotePort, RemotePort: s.LocalPort}
+		if len(ends) > 0 && ends[nsKey{s.Netns, rk}] && ends[nsKey{s.Netns, fk}] && keyLess(rk, fk) {
+			continue
+		}
 		k := counterKey{netns: s.Netns, cookie: s.Cookie, inode: s.Inode, key: fk}
 		h := c.conns[k]
 		if h == nil {

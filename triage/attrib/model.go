@@ -26,8 +26,8 @@
 // # Memory
 //
 // Every map is bounded: per-flow state by the flow table's own cap, closed
-// sockets and peers by MaxGraceEntries, processes by their lifetime plus the
-// grace period.
+// sockets and peers by MaxGraceEntries, processes by their lifetime, then
+// the life of their flows in the flow table, plus the grace period.
 package attrib
 
 import (

@@ -133,14 +133,14 @@ func TestTableDirection(t *testing.T) {
 				pkt(0.2, ProtoTCP, hostA, 40000, hostB, 443, 52),
 			},
 			want: []FlowStat{{Key: Key{Proto: ProtoTCP, Local: hostA, LocalPort: 40000, Remote: hostB, RemotePort: 443},
-				Counts: Counts{SentBytes: 52, RecvBytes: 1500, SentPackets: 1, RecvPackets: 1}}},
+				Counts: Counts{SentBytes: 52, RecvBytes: 1500, SentPackets: 1, RecvPackets: 1}, Seconds: []Second{{t0.Unix(), 52, 1500}}}},
 		},
 		{
 			name:  "local boundary v6",
 			local: local,
 			pkts:  []*Packet{pkt(0.1, ProtoUDP, rem6, 53, host6, 5353, 100)},
 			want: []FlowStat{{Key: Key{Proto: ProtoUDP, Local: host6, LocalPort: 5353, Remote: rem6, RemotePort: 53},
-				Counts: Counts{RecvBytes: 100, RecvPackets: 1}}},
+				Counts: Counts{RecvBytes: 100, RecvPackets: 1}, Seconds: []Second{{t0.Unix(), 0, 100}}}},
 		},
 		{
 			name:  "neither local: first source is local",
@@ -150,7 +150,7 @@ func TestTableDirection(t *testing.T) {
 				pkt(0.2, ProtoTCP, hostB, 80, hostC, 5000, 1000),
 			},
 			want: []FlowStat{{Key: Key{Proto: ProtoTCP, Local: hostC, LocalPort: 5000, Remote: hostB, RemotePort: 80},
-				Counts: Counts{SentBytes: 60, RecvBytes: 1000, SentPackets: 1, RecvPackets: 1}}},
+				Counts: Counts{SentBytes: 60, RecvBytes: 1000, SentPackets: 1, RecvPackets: 1}, Seconds: []Second{{t0.Unix(), 60, 1000}}}},
 		},
 		{
 			name:  "both local: first source is local",
@@ -160,7 +160,7 @@ func TestTableDirection(t *testing.T) {
 				pkt(0.2, ProtoICMP, hostA, 0, hostB, 0, 84),
 			},
 			want: []FlowStat{{Key: Key{Proto: ProtoICMP, Local: hostB, Remote: hostA},
-				Counts: Counts{SentBytes: 84, RecvBytes: 84, SentPackets: 1, RecvPackets: 1}}},
+				Counts: Counts{SentBytes: 84, RecvBytes: 84, SentPackets: 1, RecvPackets: 1}, Seconds: []Second{{t0.Unix(), 84, 84}}}},
 		},
 	}
 	for _, tc := range tests {
@@ -499,7 +499,7 @@ func TestSortMatchesStable(t *testing.T) {
 			got, want := slices.Clone(fl), slices.Clone(fl)
 			Sort(got, k)
 			sortStable(want, k)
-			if slices.Equal(want, got) {
+			if slices.EqualFunc(want, got, sameStat) {
 				continue
 			}
 			if d := cmp.Diff(want, got, addrEq); d != "" {
@@ -545,7 +545,7 @@ func TestSortTop(t *testing.T) {
 			SortTop(got, k, n)
 			Sort(want, k)
 			m := min(max(n, 0), len(fl))
-			if !slices.Equal(want[:m], got[:m]) {
+			if !slices.EqualFunc(want[:m], got[:m], sameStat) {
 				t.Fatalf("round %d, key %d, n %d: top differs", round, k, n)
 			}
 			if n >= len(fl) {
@@ -561,7 +561,7 @@ func TestSortTop(t *testing.T) {
 					rest = append(rest, f)
 				}
 			}
-			if !slices.Equal(rest, got[m:]) {
+			if !slices.EqualFunc(rest, got[m:], sameStat) {
 				t.Fatalf("round %d, key %d, n %d: the others are not the rest in order", round, k, n)
 			}
 		}
@@ -583,5 +583,34 @@ func BenchmarkSortTop(b *testing.B) {
 	for b.Loop() {
 		copy(work, fl)
 		SortTop(work, Sort10s, 50)
+	}
+}
+
+// BenchmarkTableSnapshot takes the TUI's and the flows writer's snapshot
+// of 10,000 flows: bulk flows with 40 busy seconds each, and a flood of
+// one-packet flows.
+func BenchmarkTableSnapshot(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		seconds int
+	}{{"bulk", 40}, {"flood", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			tb := NewTable(TableConfig{MaxFlows: 200_000, Local: NewLocal(netip.MustParsePrefix("198.18.0.1/32"))})
+			for s := 0; s < bc.seconds; s++ {
+				for i := range 10_000 {
+					dst := netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})
+					tb.Update(pkt(float64(s)+0.5, ProtoTCP, hostA, uint16(1000+i%50000), dst, 443, 1500))
+				}
+			}
+			now := at(float64(bc.seconds) + 1)
+			for _, agg := range []Aggregation{By5Tuple, ByHostPair} {
+				b.Run(agg.String(), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						_ = tb.Snapshot(now, agg)
+					}
+				})
+			}
+		})
 	}
 }

@@ -76,6 +76,11 @@ type FlowStat struct {
 	// Flows is how many table flows were aggregated into this one (1 for
 	// By5Tuple).
 	Flows int
+	// Seconds are the non-empty seconds of the flow's rate window, oldest
+	// first, so a consumer that groups flows further (the TUI) merges them
+	// with Group as the table does; nil when the window is empty. The
+	// flows of one snapshot share the array: read-only.
+	Seconds []Second
 }
 
 // Health is the capture's own state: what it saw, what it could not count

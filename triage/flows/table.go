@@ -657,35 +657,82 @@ func (t *Table) time(ns int64) time.Time {
 	return time.Unix(0, ns).In(t.loc)
 }
 
-// Snapshot returns the table's state at now, grouped by agg. The result
-// shares nothing with the table. Seq and Capture are left for the caller
-// (the engine) to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
+// Snapshot returns the table's state at now, grouped by agg (by the rules
+// of Group). The result shares nothing with the table; the flows' Seconds
+// share one array, read-only. Seq and Capture are left for the caller (the
+// engine) to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
 //
 // Snapshots are taken at non-decreasing times: a flow's full window goes
-// back to the pool once none of its seconds can show in the rates at now.
+// back to the pool once none of its seconds can show in the rates at now,
+// and Seconds leave out the seconds before now − WindowSeconds.
 func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 	t.flush()
 	s := Snapshot{Time: now, Start: t.start, Aggregation: agg}
 	end := now.Unix()
+	sec := secondsBuilder{from: end - WindowSeconds, offs: t.scratch.offs[:0]}
 	if agg == By5Tuple || agg == ByHostPort {
 		s.Flows = make([]FlowStat, 0, t.n)
 		t.live(func(_ int32, e *entry) {
 			t.dropStale(e, end)
 			s.Flows = append(s.Flows, FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
 				First: t.time(e.first), Last: t.time(e.last), Flows: 1})
+			t.appendSeconds(&sec, e)
 		})
 	} else {
-		s.Flows = t.aggregate(agg, end)
+		s.Flows = t.aggregate(agg, end, &sec)
 	}
 	stat := func(a *acc, flows int) FlowStat {
+		sec.slab = a.win.appendSeconds(sec.slab, sec.from)
+		sec.offs = append(sec.offs, int32(len(sec.slab)))
 		return FlowStat{Counts: a.cum, Rates: a.win.rates(end), First: t.time(a.first), Last: t.time(a.last), Flows: flows}
 	}
 	s.Other = stat(&t.other, int(t.evicted+t.expired))
 	s.Totals = stat(&t.totals, t.n+int(t.evicted+t.expired))
+	// The seconds array is complete: hand out its parts.
+	lo := int32(0)
+	for j, hi := range sec.offs {
+		if hi > lo {
+			ss := sec.slab[lo:hi:hi]
+			switch j {
+			case len(s.Flows):
+				s.Other.Seconds = ss
+			case len(s.Flows) + 1:
+				s.Totals.Seconds = ss
+			default:
+				s.Flows[j].Seconds = ss
+			}
+		}
+		lo = hi
+	}
+	t.scratch.offs = sec.offs
 	s.Capture.EvictedFlows = t.evicted
 	s.Capture.ExpiredFlows = t.expired
 	s.Capture.Bytes = t.totals.cum.Bytes()
 	return s
+}
+
+// secondsBuilder collects a snapshot's Seconds in one array: the end
+// offset of each flow's seconds, in the order of the snapshot's flows,
+// then Other's and the totals'.
+type secondsBuilder struct {
+	from int64 // the first second kept
+	slab []Second
+	offs []int32
+}
+
+// appendSeconds adds e's seconds as the next flow's.
+func (t *Table) appendSeconds(b *secondsBuilder, e *entry) {
+	switch {
+	case e.win == none:
+		if e.sec != noSec && e.sec >= b.from && (e.sent != 0 || e.recv != 0) {
+			b.slab = append(b.slab, Second{Unix: e.sec, Sent: e.sent, Recv: e.recv})
+		}
+	case e.wide:
+		b.slab = t.wides.at(e.win).appendSeconds(b.slab, b.from)
+	default:
+		b.slab = t.wins.at(e.win).appendSeconds(b.slab, b.from)
+	}
+	b.offs = append(b.offs, int32(len(b.slab)))
 }
 
 // groupScratch is the working memory of an aggregated snapshot, kept by the
@@ -698,18 +745,19 @@ type groupScratch struct {
 	of    []int32 // per flow in LRU order: its group
 	order []int32 // flows by group, LRU order within a group
 	win   window[uint64]
+	offs  []int32 // the Seconds offsets of a snapshot's flows
 }
 
 // aggregate returns the flows grouped by agg, groups in the memory order of
 // their first flow, each with the counts, rates and times of its flows.
 // Its only allocation is the result (and the scratch, when the table grew).
-func (t *Table) aggregate(agg Aggregation, end int64) []FlowStat {
+func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder) []FlowStat {
 	g := &t.scratch
 	if len(g.index) < 2*t.n || len(g.index) > 16*max(t.n, 64) {
 		// Sized for this table (after a flood the table may have shrunk,
 		// and so does the scratch).
 		*g = groupScratch{index: slotsFor(t.n), rep: make([]int32, 0, t.n), start: make([]int32, 0, t.n),
-			of: make([]int32, t.n), order: make([]int32, t.n)}
+			of: make([]int32, t.n), order: make([]int32, t.n), offs: sec.offs}
 	} else {
 		clear(g.index)
 	}
@@ -770,13 +818,17 @@ func (t *Table) aggregate(agg Aggregation, end int64) []FlowStat {
 		}
 		var r Rates
 		if len(members) == 1 {
-			r = t.rates(t.entries.at(members[0]), end)
+			e := t.entries.at(members[0])
+			r = t.rates(e, end)
+			t.appendSeconds(sec, e)
 		} else {
 			g.win = window[uint64]{}
 			for _, i := range members {
 				t.mergeInto(&g.win, t.entries.at(i))
 			}
 			r = g.win.rates(end)
+			sec.slab = g.win.appendSeconds(sec.slab, sec.from)
+			sec.offs = append(sec.offs, int32(len(sec.slab)))
 		}
 		rk := t.entries.at(g.rep[gi]).key
 		out[gi] = FlowStat{Key: agg.Aggregate(rk.key()), Counts: a.cum, Rates: r,

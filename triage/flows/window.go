@@ -1,6 +1,9 @@
 package flows
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // WindowSeconds is the length of the rate history: 40 one-second buckets.
 const WindowSeconds = 40
@@ -230,4 +233,59 @@ func (w *Window) History(now time.Time, n int) (sent, recv []uint64) {
 		sent[i], recv[i] = b.sent, b.recv
 	}
 	return sent, recv
+}
+
+// Second is the IP bytes of one flow (or aggregate) in one whole Unix
+// second of its rate window.
+type Second struct {
+	Unix       int64
+	Sent, Recv uint64
+}
+
+// AppendSeconds appends the window's non-empty seconds to dst, oldest
+// first, and returns the extended slice.
+func (w *Window) AppendSeconds(dst []Second) []Second { return w.w.appendSeconds(dst, math.MinInt64) }
+
+// appendSeconds appends the non-empty seconds from the second from on.
+func (w *window[T]) appendSeconds(dst []Second, from int64) []Second {
+	if !w.used {
+		return dst
+	}
+	i := w.hs // the oldest slot is the one after the head's
+	for s := w.head - WindowSeconds + 1; s <= w.head; s++ {
+		if i++; i == WindowSeconds {
+			i = 0
+		}
+		if b := &w.b[i]; s >= from && (b.sent != 0 || b.recv != 0) {
+			dst = append(dst, Second{Unix: s, Sent: uint64(b.sent), Recv: uint64(b.recv)})
+		}
+	}
+	return dst
+}
+
+// busy returns the number of non-empty seconds AppendSeconds appends.
+func (w *Window) busy() int {
+	if !w.w.used {
+		return 0
+	}
+	n := 0
+	for i := range w.w.b {
+		if w.w.b[i].sent != 0 || w.w.b[i].recv != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// AddSeconds adds the seconds of another window (as AppendSeconds gave
+// them) into w, aligned by second, as Merge adds that window.
+func (w *Window) AddSeconds(ss []Second) {
+	for _, s := range ss {
+		if s.Sent != 0 {
+			w.Add(s.Unix, true, s.Sent)
+		}
+		if s.Recv != 0 {
+			w.Add(s.Unix, false, s.Recv)
+		}
+	}
 }

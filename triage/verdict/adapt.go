@@ -52,7 +52,7 @@ func FromLinks(samples []triage.LinksSample, names []string, userBps map[string]
 				if q == nil {
 					q = &Queue{}
 				}
-				q.Kind = cur.Qdisc.Kind
+				q.Kind, q.DropsTotal = cur.Qdisc.Kind, cur.Qdisc.Drops
 				q.BacklogSamples++
 				if cur.Qdisc.BacklogPackets > 0 || cur.Qdisc.BacklogBytes > 0 {
 					q.BacklogNonEmpty++

@@ -55,7 +55,7 @@ func TestFromLinks(t *testing.T) {
 				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: 2 * time.Second,
 				RX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool", Bytes: 4000, Packets: 4},
 				TX: DirCounters{CapacityBps: 50_000_000, CapacitySource: "shaper:tbf", Bytes: 12_000_000, Packets: 12_000,
-					Queue: &Queue{Kind: "tbf", Drops: 200, Overlimits: 2000, BacklogBytes: 60_000, BacklogPackets: 60, BacklogSamples: 3, BacklogNonEmpty: 2}},
+					Queue: &Queue{Kind: "tbf", Drops: 200, Overlimits: 2000, DropsTotal: 205, BacklogBytes: 60_000, BacklogPackets: 60, BacklogSamples: 3, BacklogNonEmpty: 2}},
 			}},
 		},
 		{
@@ -121,7 +121,7 @@ func TestFromLinks(t *testing.T) {
 				Name: "eth0", LinkHeaderBytes: 14, CounterDuration: 2 * time.Second, Removed: RemovedInterface,
 				RX: DirCounters{CapacityBps: 1_000_000_000, CapacitySource: "ethtool", Bytes: 4000, Packets: 4},
 				TX: DirCounters{CapacityBps: 50_000_000, CapacitySource: "shaper:tbf", Bytes: 20_000, Packets: 20,
-					Queue: &Queue{Kind: "tbf", BacklogSamples: 3}},
+					Queue: &Queue{Kind: "tbf", DropsTotal: 5, BacklogSamples: 3}},
 			}},
 		},
 		{

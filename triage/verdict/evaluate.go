@@ -238,7 +238,8 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 		ev.QueueKind = q.Kind
 		drops := q.Drops
 		dps := round(perSec(q.Drops), 3)
-		ev.QueueDrops, ev.QueueDropsPerSec = &drops, &dps
+		total := q.DropsTotal
+		ev.QueueDrops, ev.QueueDropsPerSec, ev.QueueDropsTotal = &drops, &dps, &total
 		ev.BacklogBytes, ev.BacklogPackets = q.BacklogBytes, q.BacklogPackets
 		ev.BacklogPersistent = q.BacklogSamples >= 2 && q.BacklogNonEmpty*2 >= q.BacklogSamples && q.BacklogPackets > 0
 		ev.Overlimits, ev.OverlimitsPerSec = q.Overlimits, round(perSec(q.Overlimits), 3)
@@ -419,4 +420,25 @@ func fmtBps(v float64) string {
 		dec = 1
 	}
 	return strconv.FormatFloat(v, 'f', dec, 64) + prefixes[i] + "b/s"
+}
+
+// Judge is the verdict rule for one direction with a known capacity
+// (capKnown false: unknown) as Evaluate applies it: saturated at or above
+// the critical utilisation, or above the warning one with queue evidence
+// (drops, a persistent backlog, interface errors); congested with queue
+// evidence below it; with no queue evidence ok, or unknown when the
+// capacity is. Views that show a verdict without a window (the demo) use
+// it, so they follow the documented rules.
+func Judge(util float64, capKnown, queueEvidence bool, cfg Thresholds) Verdict {
+	switch {
+	case capKnown && util >= cfg.CritUtilization:
+		return Saturated
+	case capKnown && queueEvidence && util >= cfg.WarnUtilization:
+		return Saturated
+	case queueEvidence:
+		return Congested
+	case capKnown:
+		return OK
+	}
+	return Unknown
 }

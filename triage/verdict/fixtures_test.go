@@ -74,7 +74,7 @@ func fixtures() map[string]Window {
 	// One bulk flow through a 50 Mbit/s shaper: 59.4 MB of IP bytes in 10 s.
 	bulk := []Flow{owned(tcp(40000, "198.18.1.2", 59_400_000, 1_200_000), 4242, "iperf3"), owned(tcp(40001, "198.18.1.3", 300_000, 30_000), 77, "sshd")}
 	w := window(bulk, 50_000_000, "shaper")
-	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 1200, Overlimits: 50_000, BacklogBytes: 120_000, BacklogPackets: 80, BacklogSamples: 11, BacklogNonEmpty: 11}
+	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 1200, Overlimits: 50_000, DropsTotal: 51_200, BacklogBytes: 120_000, BacklogPackets: 80, BacklogSamples: 11, BacklogNonEmpty: 11}
 	w.TCPRetransmits = u64(1180)
 	m["saturated_shaper"] = w
 
@@ -92,7 +92,7 @@ func fixtures() map[string]Window {
 
 	// Above the warning threshold with queue drops: saturated.
 	w = window([]Flow{owned(tcp(40000, "198.18.1.2", 43_000_000, 400_000), 10, "rsync")}, 40_000_000, "user")
-	w.Interfaces[0].TX.Queue.Drops = 500
+	w.Interfaces[0].TX.Queue.Drops, w.Interfaces[0].TX.Queue.DropsTotal = 500, 8_500
 	m["saturated_queue_near_capacity"] = w
 
 	// 60% of a known capacity, no drops: ok.
@@ -105,7 +105,7 @@ func fixtures() map[string]Window {
 
 	// Bursts through a shaper: drops at low average rate: congested.
 	w = window([]Flow{owned(tcp(40000, "198.18.1.2", 2_000_000, 50_000), 99, "backup")}, 50_000_000, "shaper")
-	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 240, Overlimits: 900, BacklogBytes: 3000, BacklogPackets: 2, BacklogSamples: 11, BacklogNonEmpty: 2}
+	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 240, Overlimits: 900, DropsTotal: 4_240, BacklogBytes: 3000, BacklogPackets: 2, BacklogSamples: 11, BacklogNonEmpty: 2}
 	m["congested_bursts"] = w
 
 	// Capacity unknown, no queue evidence: unknown with advice.
@@ -114,7 +114,7 @@ func fixtures() map[string]Window {
 
 	// Capacity unknown but the queue drops: congested, with advice.
 	w = window([]Flow{tcp(40000, "198.18.1.2", 5_000_000, 5_000_000)}, 0, "")
-	w.Interfaces[0].TX.Queue.Drops = 300
+	w.Interfaces[0].TX.Queue.Drops, w.Interfaces[0].TX.Queue.DropsTotal = 300, 300
 	m["congested_unknown_capacity"] = w
 
 	// Persistent backlog without drops.

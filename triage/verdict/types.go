@@ -338,6 +338,11 @@ type Queue struct {
 	Kind string
 	// Drops and Overlimits are counter deltas over the window.
 	Drops, Overlimits uint64
+	// DropsTotal is the qdisc's own drop counter at the window's last
+	// sample with the qdisc: monotonic since the qdisc was created (the
+	// kernel keeps it in 32 bits), for consumers that take their own
+	// differences.
+	DropsTotal uint64
 	// BacklogBytes and BacklogPackets are the largest backlog sampled in
 	// the window.
 	BacklogBytes, BacklogPackets uint64
@@ -499,6 +504,10 @@ type Evidence struct {
 	// without a qdisc).
 	QueueDrops       *uint64  `json:"qdisc_drops"`
 	QueueDropsPerSec *float64 `json:"qdisc_drops_per_s"`
+	// QueueDropsTotal is the qdisc's own drop counter at the window's end
+	// (Queue.DropsTotal), null without a qdisc: what a monitoring system
+	// keeps as a continuous counter.
+	QueueDropsTotal *uint64 `json:"qdisc_drops_total"`
 	// BacklogBytes and BacklogPackets are the largest backlog sampled.
 	BacklogBytes   uint64 `json:"backlog_bytes"`
 	BacklogPackets uint64 `json:"backlog_packets"`

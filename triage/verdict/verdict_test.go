@@ -416,3 +416,22 @@ func TestHold(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeAgreesWithEvaluate: the rule Judge states is the one Evaluate
+// applies, across utilisations and with or without queue drops.
+func TestJudgeAgreesWithEvaluate(t *testing.T) {
+	cfg := DefaultThresholds()
+	const capBps = 100_000_000
+	for _, util := range []float64{0.10, 0.50, 0.78, 0.80, 0.85, 0.92, 0.95, 0.99} {
+		for _, drops := range []uint64{0, 500} {
+			sent := uint64(util * capBps / 8 * 10 / 1.0093) // IP bytes whose link bytes give util over 10 s
+			w := window([]Flow{tcp(40000, "198.18.1.2", sent, 1000)}, capBps, "user")
+			w.Interfaces[0].TX.Queue.Drops = drops
+			d := Evaluate(w, cfg).Interfaces[0].TX
+			got := Judge(*d.Utilization, true, drops > 0, cfg)
+			if got != d.Verdict {
+				t.Errorf("util %.2f (measured %.4f), drops %d: Judge %v, Evaluate %v", util, *d.Utilization, drops, got, d.Verdict)
+			}
+		}
+	}
+}

@@ -149,3 +149,79 @@ func writeDoctorTable(w io.Writer, rep DoctorReport) error {
 	}
 	return tw.Flush()
 }
+
+// DoctorFacts are what doctor gathered on the host; NewDoctorReport judges
+// them.
+type DoctorFacts struct {
+	EUID int
+	// Caps are the effective capabilities by name (CAP_NET_RAW, ...);
+	// nil when they could not be read.
+	Caps map[string]bool
+	// Executable is the binary's path, for the setcap advice.
+	Executable string
+	// LinksErr is why the interface counters could not be opened
+	// (OpenFailed) or read; Links is the sample otherwise.
+	LinksErr   error
+	OpenFailed bool
+	Links      *triage.LinksSample
+	UserBps    map[string]uint64
+	// PacketErr is why no packet socket opened (nil: it did).
+	PacketErr error
+	// ProcFdsOK says another user's /proc/PID/fd could be listed.
+	ProcFdsOK     bool
+	ProcFdsDetail string
+}
+
+// doctorCaps are the capabilities netriage uses, in the order shown.
+var doctorCaps = []struct{ name, needs string }{
+	{"CAP_NET_RAW", "packet capture (flows, remotes, per-flow rates; -p too)"},
+	{"CAP_NET_ADMIN", "some netlink queries"},
+	{"CAP_DAC_READ_SEARCH", "reading other users' /proc/PID/fd (process attribution)"},
+	{"CAP_SYS_PTRACE", "reading other users' /proc/PID/fd links (process attribution)"},
+}
+
+// NewDoctorReport judges f: each feature's check, what it costs when
+// missing and how to grant it.
+func NewDoctorReport(f DoctorFacts) DoctorReport {
+	rep := DoctorReport{EUID: f.EUID}
+	for _, c := range doctorCaps {
+		rep.Capabilities = append(rep.Capabilities, DoctorCap{Name: c.name, Have: f.Caps[c.name], Needs: c.needs})
+	}
+	grant := "run with sudo, or: sudo setcap cap_net_raw,cap_net_admin,cap_dac_read_search,cap_sys_ptrace+ep " + f.Executable
+	const counters = "interface counters (netlink)"
+	switch {
+	case f.LinksErr != nil && f.OpenFailed:
+		rep.Checks = append(rep.Checks, DoctorCheck{Name: counters, Detail: f.LinksErr.Error(),
+			Fix: "check the --netns value; entering another namespace needs root"})
+	case f.LinksErr != nil:
+		rep.Checks = append(rep.Checks, DoctorCheck{Name: counters, Detail: f.LinksErr.Error()})
+	case f.Links != nil:
+		rep.Checks = append(rep.Checks, DoctorCheck{Name: counters, OK: true,
+			Detail: fmt.Sprintf("%d interfaces; 'netriage links' works", len(f.Links.Ifaces))})
+		var unknown int
+		rep.Interfaces, unknown = DoctorInterfaces(f.Links, f.UserBps)
+		if unknown > 0 {
+			// A warning: utilisation is unknown there (saturation still
+			// shows through queue drops). Not a failure.
+			rep.Checks = append(rep.Checks, DoctorCheck{Name: "link capacity", OK: true, Warn: true,
+				Detail: fmt.Sprintf("%d interface(s) up with unknown capacity: no utilisation %% for them", unknown),
+				Fix:    "give it with --link-speed IF=RATE or links.speeds in the config file"})
+		}
+	}
+	if f.PacketErr == nil {
+		rep.Checks = append(rep.Checks, DoctorCheck{Name: "packet capture (AF_PACKET)", OK: true, Detail: "flows, remotes and per-flow rates work"})
+	} else {
+		rep.Checks = append(rep.Checks, DoctorCheck{Name: "packet capture (AF_PACKET)", Detail: "cannot open a packet socket (" + f.PacketErr.Error() + "): no flows, remotes or per-flow rates; procs falls back to TCP socket counters", Fix: grant})
+	}
+	const fds = "process attribution (/proc/PID/fd)"
+	if f.ProcFdsOK {
+		rep.Checks = append(rep.Checks, DoctorCheck{Name: fds, OK: true, Detail: f.ProcFdsDetail})
+	} else {
+		rep.Checks = append(rep.Checks, DoctorCheck{Name: fds, Detail: f.ProcFdsDetail + ": traffic of other users' processes stays unattributed", Fix: grant})
+	}
+	rep.AllOK = true
+	for _, c := range rep.Checks {
+		rep.AllOK = rep.AllOK && c.OK
+	}
+	return rep
+}

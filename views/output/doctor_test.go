@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -91,5 +92,44 @@ func TestDoctorInterfaces(t *testing.T) {
 	}
 	if unknown != 1 {
 		t.Errorf("unknown = %d, want 1 (wg0)", unknown)
+	}
+}
+
+// TestNewDoctorReport: doctor's judgement of the gathered facts.
+func TestNewDoctorReport(t *testing.T) {
+	up := &triage.LinksSample{Ifaces: []triage.IfaceSample{{Name: "eth0", OperState: "up", AdminUp: true}}}
+	all := map[string]bool{"CAP_NET_RAW": true, "CAP_NET_ADMIN": true, "CAP_DAC_READ_SEARCH": true, "CAP_SYS_PTRACE": true}
+	tests := []struct {
+		name      string
+		facts     DoctorFacts
+		allOK     bool
+		wantCheck string // a check's name that must fail (or warn)
+		wantFix   string
+	}{
+		{"all ok with a known speed", DoctorFacts{Caps: all, Links: up, UserBps: map[string]uint64{"eth0": 1e9}, ProcFdsOK: true}, true, "", ""},
+		{"unknown capacity warns", DoctorFacts{Caps: all, Links: up, ProcFdsOK: true}, true, "link capacity", "--link-speed IF=RATE"},
+		{"netns open failed", DoctorFacts{Caps: all, LinksErr: errors.New("no netns x"), OpenFailed: true, ProcFdsOK: true}, false, "interface counters (netlink)", "--netns"},
+		{"no packet socket", DoctorFacts{Links: up, UserBps: map[string]uint64{"eth0": 1e9}, PacketErr: errors.New("operation not permitted"), ProcFdsOK: true, Executable: "/usr/bin/netriage"}, false, "packet capture (AF_PACKET)", "setcap cap_net_raw,cap_net_admin,cap_dac_read_search,cap_sys_ptrace+ep /usr/bin/netriage"},
+		{"no fd access", DoctorFacts{Caps: all, Links: up, UserBps: map[string]uint64{"eth0": 1e9}, ProcFdsDetail: "cannot list /proc/1/fd"}, false, "process attribution (/proc/PID/fd)", "sudo"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := NewDoctorReport(tc.facts)
+			if rep.AllOK != tc.allOK {
+				t.Errorf("AllOK %v, want %v: %+v", rep.AllOK, tc.allOK, rep.Checks)
+			}
+			if len(rep.Capabilities) != 4 {
+				t.Errorf("%d capabilities, want 4", len(rep.Capabilities))
+			}
+			if tc.wantCheck == "" {
+				return
+			}
+			for _, c := range rep.Checks {
+				if c.Name == tc.wantCheck && (!c.OK || c.Warn) && strings.Contains(c.Fix, tc.wantFix) {
+					return
+				}
+			}
+			t.Errorf("no failing or warning check %q with fix %q: %+v", tc.wantCheck, tc.wantFix, rep.Checks)
+		})
 	}
 }

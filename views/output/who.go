@@ -324,6 +324,10 @@ type WhoOptions struct {
 	Sort string
 	// Mode is "capture" or "sockets" (socket-counter mode).
 	Mode string
+	// ProcAccess says the process may read other users' fds: a process
+	// whose fds could not be read then exited while being read, and the
+	// table's note does not ask for capabilities it has.
+	ProcAccess bool
 }
 
 // WhoWriter writes attribution reports of one view as a table, NDJSON or
@@ -488,7 +492,11 @@ func (w *WhoWriter) writeTable(r attrib.Report, tab *attrib.SocketTable, program
 	tw.Flush()
 	if tab != nil {
 		if h := tab.Health; h.UnreadablePIDs > 0 || h.UnresolvedInodes > 0 {
-			fmt.Fprintf(b, "note: %d sockets without a known process, %d processes whose fds are unreadable (need CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE)\n", h.UnresolvedInodes, h.UnreadablePIDs)
+			why := "need CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE"
+			if w.o.ProcAccess {
+				why = "they exited while being read"
+			}
+			fmt.Fprintf(b, "note: %d sockets without a known process, %d processes whose fds are unreadable (%s)\n", h.UnresolvedInodes, h.UnreadablePIDs, why)
 		}
 	}
 	b.WriteString("\n")

@@ -149,3 +149,19 @@ func TestFilterPIDs(t *testing.T) {
 		t.Error("an empty PID set filtered rows")
 	}
 }
+
+// TestWhoNoteWithProcAccess: with the capabilities to read other users'
+// fds, the table's note does not ask for them.
+func TestWhoNoteWithProcAccess(t *testing.T) {
+	r, tab := whoTestReport()
+	for _, access := range []bool{false, true} {
+		var b strings.Builder
+		w := NewWhoWriter(&b, ViewProcs, WhoOptions{Format: "table", Sort: "10s", Mode: "capture", ProcAccess: access})
+		if err := w.Write(r, tab, nil); err != nil {
+			t.Fatal(err)
+		}
+		if asks := strings.Contains(b.String(), "need CAP_DAC_READ_SEARCH"); asks == access {
+			t.Errorf("ProcAccess %v: note %q", access, b.String())
+		}
+	}
+}

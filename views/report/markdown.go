@@ -16,8 +16,8 @@ import (
 func WriteMarkdown(w io.Writer, r verdict.Report) error {
 	r = Sanitized(r)
 	b := bufio.NewWriter(w)
-	fmt.Fprintf(b, "### netriage check: %s (%s)\n\n", strings.ToUpper(r.Verdict.String()), r.Status)
-	fmt.Fprintf(b, "%s\n\n", md(r.Summary))
+	fmt.Fprintf(b, "### netriage check: %s\n\n", reportState(&r))
+	fmt.Fprintf(b, "%s\n\n", md(Headline(r)))
 	src := "live"
 	if r.Replay != "" {
 		src = "replay of `" + code(r.Replay) + "`"
@@ -28,7 +28,7 @@ func WriteMarkdown(w io.Writer, r verdict.Report) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(b, "> %s\n\n", md(n))
 	}
-	b.WriteString("| interface | dir | verdict | rate | capacity | utilisation | qdisc drops/s | coverage |\n")
+	b.WriteString("| interface | dir | state | rate | capacity | utilisation | qdisc drops/s | coverage |\n")
 	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|\n")
 	for i := range r.Interfaces {
 		ir := &r.Interfaces[i]
@@ -47,7 +47,7 @@ func WriteMarkdown(w io.Writer, r verdict.Report) error {
 			if dr.Coverage.Ratio != nil {
 				cov = format.Percent(*dr.Coverage.Ratio)
 			}
-			fmt.Fprintf(b, "| %s | %s | **%s** | %s | %s | %s | %s | %s |\n", md(format.Sanitize(ir.Name, maxName)), d, dr.Verdict, rate(dr.RateBps), capS, util, drops, cov)
+			fmt.Fprintf(b, "| %s | %s | **%s** | %s | %s | %s | %s | %s |\n", md(format.Sanitize(ir.Name, maxName)), d, dirState(dr), rate(dr.RateBps), capS, util, drops, cov)
 		}
 	}
 	for i := range r.Interfaces {
@@ -68,7 +68,7 @@ func WriteMarkdown(w io.Writer, r verdict.Report) error {
 }
 
 func mdDir(b *bufio.Writer, name string, d *verdict.DirReport) {
-	fmt.Fprintf(b, "\n#### %s %s: %s\n\n", md(name), d.Direction, d.Verdict)
+	fmt.Fprintf(b, "\n#### %s %s: %s\n\n", md(name), d.Direction, dirState(d))
 	for _, rs := range d.Reasons {
 		fmt.Fprintf(b, "- %s\n", md(rs))
 	}

@@ -1,6 +1,14 @@
 // Package report renders a saturation verdict (verdict.Report) as text for
-// a terminal, as Markdown for a ticket or a chat channel, and as JSON for
-// scripts. It is pure: renderers write to an io.Writer and read no clock.
+// a terminal and a monitoring system, as Markdown for a ticket or a chat
+// channel, and as JSON for scripts. It is pure: renderers write to an
+// io.Writer and read no clock.
+//
+// # Plugin output
+//
+// The text follows the monitoring-plugin convention (the Nagios plugin
+// guidelines): a status line "NETRIAGE STATE - summary | performance
+// data" (StatusLine, Metrics), then the details as the long text, with no
+// '|' outside the performance data.
 //
 // # Untrusted text
 //

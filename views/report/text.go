@@ -10,13 +10,15 @@ import (
 	"netriage/views/format"
 )
 
-// WriteText writes r for a terminal: the verdict first, then per interface
-// and direction the evidence, coverage and the explaining flows.
+// WriteText writes r for a terminal and for a monitoring system: the
+// status line (StatusLine: state, summary and performance data), then, as
+// the plugin's long text, per interface and direction the evidence,
+// coverage and the explaining flows. No '|' is left in the long text
+// (noPipe), where it would start performance data.
 func WriteText(w io.Writer, r verdict.Report) error {
 	r = Sanitized(r)
-	b := bufio.NewWriter(w)
-	fmt.Fprintf(b, "netriage check: %s - %s\n", r.Status, strings.ToUpper(r.Verdict.String()))
-	fmt.Fprintf(b, "%s\n", r.Summary)
+	var body strings.Builder
+	b := bufio.NewWriter(&body)
 	src := "live"
 	if r.Replay != "" {
 		src = "replay of " + r.Replay
@@ -37,14 +39,15 @@ func WriteText(w io.Writer, r verdict.Report) error {
 	if r.TCPRetransmits != nil {
 		fmt.Fprintf(b, "TCP retransmissions (host, sock_diag): %d\n", *r.TCPRetransmits)
 	}
-	if err := b.Flush(); err != nil {
+	_ = b.Flush() // into a strings.Builder: cannot fail
+	if _, err := io.WriteString(w, StatusLine(r)+"\n"+noPipe(body.String())); err != nil {
 		return fmt.Errorf("report text: %w", err)
 	}
 	return nil
 }
 
 func textDir(b *bufio.Writer, name string, d *verdict.DirReport) {
-	fmt.Fprintf(b, "\n%s %s  %s (%s)  %s\n", name, d.Direction, strings.ToUpper(d.Verdict.String()), d.Status, capacity(d))
+	fmt.Fprintf(b, "\n%s %s  %s  %s\n", name, d.Direction, dirState(d), capacity(d))
 	for i, rs := range d.Reasons {
 		lead := "  why:      "
 		if i > 0 {

@@ -32,6 +32,7 @@ import (
 	"github.com/jroimartin/gocui"
 
 	"netriage/views"
+	"netriage/views/format"
 )
 
 // Host runs the terminal UI.
@@ -61,6 +62,29 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("internal error: %v", e.Value) }
+
+// Report is the text to print once the terminal is restored: the value
+// (cleaned for the terminal), what to do, and the trace.
+func (e *PanicError) Report() string {
+	return fmt.Sprintf("internal error: %s\nThe terminal was restored. Please report this with the trace below.\n\n%s", format.Sanitize(fmt.Sprint(e.Value), 500), e.Stack)
+}
+
+// RunEngine runs the UI with engine on a goroutine of its own (see Go):
+// when the UI ends, engine's context is cancelled and RunEngine waits for
+// it to return, so nothing publishes after it. The error is Run's, or a
+// panic of the engine while it stopped.
+func (h *Host) RunEngine(ctx context.Context, engine func(context.Context)) error {
+	engineCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	h.Go(func() { defer close(done); engine(engineCtx) })
+	err := h.Run(ctx)
+	stop()
+	<-done
+	if err == nil {
+		err = h.Err()
+	}
+	return err
+}
 
 // Go runs f on a new goroutine. A panic in f ends the UI as a quit would,
 // restoring the terminal, and Run returns it as a *PanicError (Err reports

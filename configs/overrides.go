@@ -1,0 +1,113 @@
+package configs
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Overrides are the command-line values that take precedence over the
+// config file. Zero values leave the file's (or the default) value.
+type Overrides struct {
+	// Interval is --interval.
+	Interval time.Duration
+	// Fanout is --fanout.
+	Fanout int
+	// Count and Duration are --count and --duration (0: unlimited).
+	Count    int
+	Duration time.Duration
+	// Output is --output, one of Outputs when they are given.
+	Output  string
+	Outputs []string
+	// LinkSpeeds are the --link-speed values, IF=RATE each.
+	LinkSpeeds []string
+	// Captures says a capture will open rings on Interfaces (none named:
+	// one ring): their memory is checked.
+	Captures   bool
+	Interfaces []string
+}
+
+// Resolve loads the config file at path (the defaults when path is
+// empty) with open, applies o over it and validates the result. Every
+// error wraps ErrUsage.
+func Resolve(path string, open Opener, o Overrides) (Config, error) {
+	cfg := Default()
+	switch {
+	case o.Count < 0:
+		return cfg, Usagef("--count %d: must be 0 (unlimited) or more", o.Count)
+	case o.Duration < 0:
+		return cfg, Usagef("--duration %s: must be 0 (unlimited) or positive", o.Duration)
+	case o.Outputs != nil && !slices.Contains(o.Outputs, o.Output):
+		return cfg, Usagef("--output %q: use one of %s", o.Output, strings.Join(o.Outputs, ", "))
+	}
+	if path != "" {
+		var err error
+		if cfg, err = Load(path, open); err != nil {
+			return cfg, Usagef("%v", err)
+		}
+	}
+	if o.Interval != 0 {
+		if err := CheckInterval("--interval", o.Interval); err != nil {
+			return cfg, err
+		}
+		cfg.Interval = Duration(o.Interval)
+	}
+	if o.Fanout != 0 {
+		if o.Fanout < 1 || o.Fanout > MaxFanout {
+			return cfg, Usagef("--fanout %d is out of range: use 1..%d, e.g. --fanout 2", o.Fanout, MaxFanout)
+		}
+		cfg.Capture.Fanout = o.Fanout
+	}
+	for _, ls := range o.LinkSpeeds {
+		name, _, err := ParseLinkSpeed(ls)
+		if err != nil {
+			return cfg, Usagef("%v", err)
+		}
+		if cfg.Links.Speeds == nil {
+			cfg.Links.Speeds = map[string]string{}
+		}
+		_, rate, _ := strings.Cut(ls, "=")
+		cfg.Links.Speeds[name] = rate
+	}
+	if o.Captures {
+		if err := cfg.Capture.ValidateRingMemory(len(o.Interfaces)); err != nil {
+			return cfg, Usagef("%v", err)
+		}
+	}
+	return cfg, nil
+}
+
+// CheckInterval refuses a sampling period outside 10ms..1h, naming the
+// flag.
+func CheckInterval(flag string, d time.Duration) error {
+	if d < 10*time.Millisecond || d > time.Hour {
+		return Usagef("%s %s is out of range: use 10ms..1h, e.g. %s 1s", flag, d, flag)
+	}
+	return nil
+}
+
+// LinkSpeedNames are the interface names of --link-speed values (those
+// that parse).
+func LinkSpeedNames(speeds []string) map[string]bool {
+	names := map[string]bool{}
+	for _, ls := range speeds {
+		if name, _, err := ParseLinkSpeed(ls); err == nil {
+			names[name] = true
+		}
+	}
+	return names
+}
+
+// SplitList expands comma lists given in repeated flags (-i a,b -i c) and
+// drops empty items.
+func SplitList(items []string) []string {
+	var out []string
+	for _, i := range items {
+		for _, p := range strings.Split(i, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
