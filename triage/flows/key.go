@@ -50,7 +50,8 @@
 // which goes back to the table's pool once the flow has been quiet for 40
 // seconds: at most about 510 bytes per flow. An aggregated snapshot keeps
 // about 40 bytes per flow of working memory in the table for the next one;
-// every snapshot's result holds 208 bytes per flow (one FlowStat).
+// every snapshot's result holds 240 bytes per flow (one FlowStat) and 24
+// per second of its Seconds.
 //
 // # Fragments
 //

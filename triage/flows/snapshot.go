@@ -78,8 +78,10 @@ type FlowStat struct {
 	Flows int
 	// Seconds are the non-empty seconds of the flow's rate window, oldest
 	// first, so a consumer that groups flows further (the TUI) merges them
-	// with Group as the table does; nil when the window is empty. The
-	// flows of one snapshot share the array: read-only.
+	// with Group as the table does; nil when the window is empty. A
+	// table's snapshot leaves out the seconds before its Time −
+	// WindowSeconds, which no rate at Time or later reads. The flows of
+	// one snapshot share the array: read-only.
 	Seconds []Second
 }
 
