@@ -69,6 +69,18 @@ func (c ServeConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Listen returns the address to serve on: flag (--web.listen-address)
+// when given, checked, else the section's. Errors wrap ErrUsage.
+func (c ServeConfig) Listen(flag string) (string, error) {
+	if flag == "" {
+		return c.ListenAddress, nil
+	}
+	if err := CheckListenAddress("--web.listen-address", flag); err != nil {
+		return "", Usagef("%v", err)
+	}
+	return flag, nil
+}
+
 // CheckListenAddress refuses an address that is not host:port with a port
 // of 0..65535 (0: any free port), naming what gave it (a key or a flag).
 // The message does not quote the address.

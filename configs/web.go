@@ -81,9 +81,13 @@ var (
 // LoadWebConfig reads the web configuration file at path, opened with
 // open (privs.OpenUser in the binary: netriage may run with capabilities
 // that read any file), and the certificate and key files it names,
-// relative to its directory. Errors name the file, the key and, where
-// there is one, the line; they never quote the file's text.
+// relative to its directory; an empty path is no file (plain HTTP, no
+// auth). Errors name the file, the key and, where there is one, the line;
+// they never quote the file's text.
 func LoadWebConfig(path string, open Opener) (WebConfig, error) {
+	if path == "" {
+		return WebConfig{}, nil
+	}
 	fail := func(format string, a ...any) (WebConfig, error) {
 		return WebConfig{}, Usagef("web config %s: %s", path, fmt.Sprintf(format, a...))
 	}

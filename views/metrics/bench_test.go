@@ -55,6 +55,14 @@ func BenchmarkCollect(b *testing.B) {
 	c.Publish(FullState(8))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		n += len(mf.Metric)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -68,6 +76,7 @@ func BenchmarkCollect(b *testing.B) {
 			}
 		}
 	}
+	b.ReportMetric(float64(n), "series")
 }
 
 // BenchmarkBuilderStep is the per-step cost serve adds to the engine's:

@@ -169,6 +169,20 @@ func (s *Server) URL() string {
 	return scheme + "://" + s.ln.Addr().String() + "/"
 }
 
+// Run serves while run (the engine) runs on the calling goroutine, as
+// tui.Host.RunEngine runs the TUI's: run's context ends with ctx or when the
+// server fails, and the server stops when run returns. The error is the
+// server's.
+func (s *Server) Run(ctx context.Context, run func(context.Context)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx); cancel() }()
+	run(ctx)
+	cancel()
+	return <-served
+}
+
 // Serve answers until ctx ends, then stops accepting, lets the requests in
 // flight finish (for at most 5 s) and returns; an error if it could not
 // serve.

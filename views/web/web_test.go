@@ -284,3 +284,32 @@ func fullState(ifaces int) *metrics.State {
 	st.Capture = c
 	return st
 }
+
+// Run serves while the engine function runs, and stops when it returns;
+// the engine's context ends with the caller's.
+func TestRun(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", Options{Metrics: metrics.NewCollector()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := false
+	err = s.Run(context.Background(), func(ctx context.Context) {
+		r, err := (&http.Client{Timeout: 10 * time.Second}).Get(s.URL())
+		if err == nil {
+			answered = r.StatusCode == 200
+			r.Body.Close()
+		}
+	})
+	if err != nil || !answered {
+		t.Errorf("Run: %v, answered %v", err, answered)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s2, err := Listen("127.0.0.1:0", Options{Metrics: metrics.NewCollector()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := s2.Run(ctx, func(ctx context.Context) { <-ctx.Done() }); err != nil {
+		t.Errorf("Run after cancel: %v", err)
+	}
+}
