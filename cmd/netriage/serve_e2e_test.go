@@ -136,7 +136,10 @@ func TestE2EServe(t *testing.T) {
 	}
 
 	var first, second map[string]*dto.MetricFamily
-	steps := func(m map[string]*dto.MetricFamily) float64 { v, _ := value(m, "netriage_engine_steps_total", nil); return v }
+	steps := func(m map[string]*dto.MetricFamily) float64 {
+		v, _ := value(m, "netriage_engine_steps_total", nil)
+		return v
+	}
 	for i := 0; i < 50; i++ { // the first step comes one interval after start
 		first = scrapeFamilies(t, base+"metrics")
 		if steps(first) >= 2 {
