@@ -12,23 +12,23 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	_ "embed"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
+	"io"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/version"
 	"golang.org/x/crypto/bcrypt"
 
-	"netriage/triage/verdict"
 	"netriage/views/metrics"
 )
 
@@ -56,12 +56,9 @@ type Options struct {
 // NewHandler returns the host's handler: / and /metrics, behind the
 // headers and basic auth of o.
 func NewHandler(o Options) http.Handler {
-	if o.Version != "" {
-		version.Version = o.Version
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector("netriage"), o.Metrics)
+		buildInfo(o.Version), o.Metrics)
 	mux := http.NewServeMux()
 	mux.Handle(MetricsPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		EnableOpenMetrics: true, MaxRequestsInFlight: 4, Timeout: 30 * time.Second,
@@ -72,7 +69,7 @@ func NewHandler(o Options) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = landing.Execute(w, pageOf(o, o.Metrics.Latest()))
+		writePage(w, o, o.Metrics.Latest())
 	})
 	var h http.Handler = mux
 	if len(o.Users) > 0 {
@@ -85,6 +82,31 @@ func NewHandler(o Options) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// buildInfo is netriage_build_info with the labels of the Prometheus
+// exporters' build-info metric (prometheus/common/version's, written here
+// because that package links text/template, whose reflection keeps the
+// linker from dropping unused methods).
+func buildInfo(ver string) prometheus.Collector {
+	rev, tags := "unknown", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "-tags":
+				tags = s.Value
+			}
+		}
+	}
+	if ver == "" {
+		ver = "unknown"
+	}
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "netriage_build_info",
+		Help: "A metric with a constant '1' value labeled by version, revision, branch, goversion from which netriage was built, and the goos and goarch for the build.",
+		ConstLabels: prometheus.Labels{"version": ver, "revision": rev, "branch": "", "goversion": runtime.Version(),
+			"goos": runtime.GOOS, "goarch": runtime.GOARCH, "tags": tags}}, func() float64 { return 1 })
 }
 
 // dummyHash is checked for unknown users, so that a wrong name takes as
@@ -209,37 +231,57 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-//go:embed landing.html
-var landingHTML string
-
-var landing = template.Must(template.New("landing").Parse(landingHTML))
-
-// page is what the landing page shows.
-type page struct {
-	Version, Mode, Metrics string
-	Seq                    uint64
-	Time                   string
-	Inputs                 []metrics.InputState
-	Verdicts               []pageVerdict
-}
-
-type pageVerdict struct {
-	Interface, Direction, State string
-	Saturated                   float64
-}
-
-func pageOf(o Options, s *metrics.State) page {
-	p := page{Version: o.Version, Mode: o.Mode, Metrics: MetricsPath}
-	if s == nil {
-		return p
+// writePage writes the landing page: every value is escaped with
+// html.EscapeString (the State's text is sanitised already). It is written
+// by hand rather than with html/template, whose reflection on method
+// names keeps the linker from dropping any exported method of the binary
+// (4.4 MB more).
+func writePage(w io.Writer, o Options, s *metrics.State) {
+	var b strings.Builder
+	e := html.EscapeString
+	b.WriteString(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>netriage</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left;border-bottom:1px solid #ddd}.saturated{color:#b00;font-weight:bold}.congested{color:#b60}</style>
+</head>
+<body>
+<h1>netriage</h1>
+`)
+	fmt.Fprintf(&b, "<p>Is this link saturated, and who is using it? Version %s", e(o.Version))
+	if o.Mode != "" {
+		fmt.Fprintf(&b, ", flows from %s", e(o.Mode))
 	}
-	p.Seq, p.Time, p.Inputs = s.Seq, s.Time.UTC().Format(time.RFC3339), s.Inputs
-	for _, v := range s.Verdicts {
-		if v.Judged {
-			p.Verdicts = append(p.Verdicts, pageVerdict{Interface: v.Interface, Direction: dirName(v.Direction), State: v.State.String(), Saturated: v.SaturatedSeconds})
+	fmt.Fprintf(&b, ".</p>\n<p><a href=\"%s\">Metrics</a> (Prometheus text format, or OpenMetrics when asked for).</p>\n", MetricsPath)
+	if s == nil {
+		b.WriteString("<p>Waiting for the first step.</p>\n")
+	} else {
+		fmt.Fprintf(&b, "<p>Step %d at %s.</p>\n", s.Seq, s.Time.UTC().Format(time.RFC3339))
+		judged := false
+		for _, v := range s.Verdicts {
+			if !v.Judged {
+				continue
+			}
+			if !judged {
+				b.WriteString("<table>\n<tr><th>interface</th><th>direction</th><th>verdict</th><th>saturated since start</th></tr>\n")
+				judged = true
+			}
+			st := v.State.String()
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"%s\">%s</td><td>%.0f s</td></tr>\n",
+				e(v.Interface), v.Direction, e(st), e(st), v.SaturatedSeconds)
+		}
+		if judged {
+			b.WriteString("</table>\n")
+		}
+		if len(s.Inputs) > 0 {
+			b.WriteString("<p>Inputs:")
+			for _, in := range s.Inputs {
+				fmt.Fprintf(&b, " %s %s;", e(in.Input), e(in.State))
+			}
+			b.WriteString("</p>\n")
 		}
 	}
-	return p
+	b.WriteString("</body>\n</html>\n")
+	_, _ = io.WriteString(w, b.String())
 }
-
-func dirName(d verdict.Direction) string { return d.String() }
