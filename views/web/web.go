@@ -5,7 +5,7 @@
 // with TLS, response headers and basic auth from a web configuration the
 // command loaded (configs.LoadWebConfig). It renders nothing of its own:
 // the page shows the metrics' State, whose text is sanitised already, and
-// html/template escapes it.
+// escapes it for HTML.
 package web
 
 import (
