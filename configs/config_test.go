@@ -22,7 +22,7 @@ func TestShippedConfigsLoad(t *testing.T) {
 			}
 			if f == "default.yaml" {
 				def := Default()
-				if cfg.Interval != def.Interval || cfg.Capture != def.Capture || cfg.Check != def.Check || cfg.Attribution != def.Attribution || cfg.UI != def.UI {
+				if cfg.Interval != def.Interval || cfg.Capture != def.Capture || cfg.Check != def.Check || cfg.Attribution != def.Attribution || cfg.UI != def.UI || cfg.Serve != def.Serve {
 					t.Errorf("default.yaml differs from Default():\n file %+v\n code %+v", cfg, def)
 				}
 			}

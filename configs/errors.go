@@ -21,22 +21,27 @@ var (
 	reQuoted     = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|'[^']*'")
 )
 
-// decodeMessage turns a yaml.v3 decoding error into one line per problem.
-func decodeMessage(err error) string {
+// decodeMessage turns a yaml.v3 decoding error of a config file into one
+// line per problem.
+func decodeMessage(err error) string { return decodeMessageIn(err, reflect.TypeOf(Config{})) }
+
+// decodeMessageIn is decodeMessage for a file whose top level is the
+// struct type root.
+func decodeMessageIn(err error, root reflect.Type) string {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return scrub(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	msgs := make([]string, 0, len(te.Errors))
 	for _, e := range te.Errors {
-		msgs = append(msgs, typeErrorMessage(e))
+		msgs = append(msgs, typeErrorMessage(e, root))
 	}
 	return strings.Join(msgs, "; ")
 }
 
-func typeErrorMessage(e string) string {
+func typeErrorMessage(e string, root reflect.Type) string {
 	if m := reUnknownKey.FindStringSubmatch(e); m != nil {
-		section, keys := schemaKeys(m[3])
+		section, keys := schemaKeys(m[3], root)
 		msg := fmt.Sprintf("line %s: unknown key in %s", m[1], section)
 		if best := closest(m[2], keys); best != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", best)
@@ -75,8 +80,8 @@ func wantOf(goType string) string {
 }
 
 // schemaKeys returns the section path and the YAML keys of the config
-// struct type named goType ("configs.CheckConfig").
-func schemaKeys(goType string) (section string, keys []string) {
+// struct type named goType ("configs.CheckConfig") under root.
+func schemaKeys(goType string, root reflect.Type) (section string, keys []string) {
 	var walk func(t reflect.Type, path string) bool
 	walk = func(t reflect.Type, path string) bool {
 		if "configs."+t.Name() == goType {
@@ -99,7 +104,7 @@ func schemaKeys(goType string) (section string, keys []string) {
 		}
 		return false
 	}
-	if !walk(reflect.TypeOf(Config{}), "the top level") {
+	if !walk(root, "the top level") {
 		return "the file", nil
 	}
 	if section != "the top level" {
