@@ -33,6 +33,19 @@ type LiveView struct {
 	exited      *exitedMemory
 }
 
+// LiveSource is the header's name of a live run's source: the watched
+// interfaces, and the namespace when it is another one.
+func LiveSource(watched []string, netns string) string {
+	s := "live " + strings.Join(watched, ",")
+	if len(watched) == 0 {
+		s = "live (no interface up)"
+	}
+	if netns != "" {
+		s += " in netns " + netns
+	}
+	return s
+}
+
 // NewLiveView returns a LiveView whose socket-counter totals' peaks cover
 // 40 s of steps of the given interval.
 func NewLiveView(interval time.Duration) *LiveView {

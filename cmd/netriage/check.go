@@ -31,11 +31,6 @@ func init() {
 // checkFlags are the flags of check.
 type checkFlags struct {
 	common   commonFlags
-	filter   string
-	localNet string
-	noDNS    bool
-	noPorts  bool
-	promisc  bool
 	duration time.Duration
 	interval time.Duration
 
@@ -45,11 +40,8 @@ type checkFlags struct {
 func (f *checkFlags) register() *pflag.FlagSet {
 	fs := newFlagSet("check")
 	f.common.addInterfaces(fs, "interface(s) to check, comma separated (default: every interface that is up, loopback excluded)")
-	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression for the capture (coverage will name it)")
-	addNetFilter(fs, &f.localNet)
-	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "do not resolve remote addresses to names")
-	fs.BoolVarP(&f.noPorts, "no-port-names", "N", false, "accepted for compatibility with flows (check shows port numbers)")
-	fs.BoolVarP(&f.promisc, "promiscuous", "p", false, "capture in promiscuous mode")
+	f.common.addCapture(fs, true)
+	fs.BoolVarP(&f.common.noPorts, "no-port-names", "N", false, "accepted for compatibility with flows (check shows port numbers)")
 	fs.DurationVar(&f.duration, "duration", 0, "how long to observe (default check.window from the config, 10s; at least 1s)")
 	fs.DurationVar(&f.interval, "interval", 0, "counter sampling period within the window (default: interval from the config, 1s)")
 	f.common.addOutput(fs, report.Formats...)
@@ -98,13 +90,13 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 		}
 		s.interval = min(f.interval, cfg.Check.Window.D())
 	}
-	if f.localNet != "" {
-		if _, _, err := inputs.LocalRule(f.localNet, true); err != nil { // -F given: no host lookup
+	if f.common.localNet != "" {
+		if _, _, err := inputs.LocalRule(f.common.localNet, true); err != nil { // -F given: no host lookup
 			return s, err
 		}
 	}
-	if strings.ContainsAny(f.filter, "\x00\n") {
-		return s, usageErrorf("-f: the filter contains a NUL or newline character")
+	if strings.ContainsAny(f.common.filter, "\x00\n") {
+		return s, configs.Usagef("-f: the filter contains a NUL or newline character")
 	}
 	s.cfg = cfg
 	return s, nil
@@ -160,8 +152,8 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	o.Interval, o.Links, o.AnyReason, o.RequireUp = s.interval, true, "check answers per interface", true
 	// Without capture privileges the counters still give a verdict
 	// (utilisation, queue, errors); coverage is then n/a, with why.
-	o.Capture, o.CaptureOptional, o.Filter, o.LocalNet, o.Promisc, o.Aggregation = true, true, f.filter, f.localNet, f.promisc, flows.By5Tuple
-	o.Sockets, o.Names = live, live && !f.noDNS
+	o.Capture, o.CaptureOptional, o.Aggregation = true, true, flows.By5Tuple
+	o.Sockets, o.Names = live, live && o.Names
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return verdict.Window{}, err

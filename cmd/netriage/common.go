@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -32,6 +33,10 @@ type commonFlags struct {
 	// captures is set by addFanout: the subcommand captures, so resolve
 	// checks its rings' memory for the interfaces named.
 	captures bool
+	// The capture and display flags of the subcommands that have them
+	// (addCapture, addDisplay), with iftop's letters.
+	filter, localNet               string
+	noDNS, noPorts, bytes, promisc bool
 
 	outputs []string // allowed --output values, first is the default
 }
@@ -74,25 +79,49 @@ func parseFlags(env *cmdEnv, fs *pflag.FlagSet, args []string) (done bool, err e
 		printUsage(env.stdout, usage(fs.Name()), fs)
 		return true, nil
 	case err != nil && configs.ForeignFlagHint(err.Error()) != "":
-		return false, usageErrorf("%v: %s", err, configs.ForeignFlagHint(err.Error()))
+		return false, configs.Usagef("%v: %s", err, configs.ForeignFlagHint(err.Error()))
 	case err != nil:
-		return false, usageErrorf("%v (see 'netriage %s --help')", err, fs.Name())
+		return false, configs.Usagef("%v (see 'netriage %s --help')", err, fs.Name())
 	case fs.NArg() > 0 && fs.Name() != "replay": // only replay takes an argument, its file
 		hint := ""
 		if fs.Lookup("interface") != nil {
 			hint = fmt.Sprintf("interfaces go in -i, e.g. -i %s; ", format.Sanitize(fs.Arg(0), 40))
 		}
-		return false, usageErrorf("unexpected argument %q (%ssee 'netriage %s --help')", fs.Arg(0), hint, fs.Name())
+		return false, configs.Usagef("unexpected argument %q (%ssee 'netriage %s --help')", fs.Arg(0), hint, fs.Name())
 	}
 	return false, nil
 }
 
-// addNetFilter registers -F, --net-filter: iftop's letter, one long name in
-// every subcommand (check's earlier --local-net stays, hidden).
-func addNetFilter(fs *pflag.FlagSet, dst *string) {
-	fs.StringVarP(dst, "net-filter", "F", "", "the local network NET/LEN (IPv4 or IPv6), like iftop's -F: decides sent and received")
-	fs.StringVar(dst, "local-net", "", "")
+// addCapture registers the capture flags with iftop's letters: -f, -F
+// (--net-filter in every subcommand; check's earlier --local-net stays,
+// hidden) and -n; live sets -p too (a file has no promiscuous mode).
+func (c *commonFlags) addCapture(fs *pflag.FlagSet, live bool) {
+	fs.StringVarP(&c.filter, "filter", "f", "", "tcpdump filter expression for the capture, e.g. 'tcp port 443'")
+	fs.StringVarP(&c.localNet, "net-filter", "F", "", "the local network NET/LEN (IPv4 or IPv6), like iftop's -F: decides sent and received")
+	fs.StringVar(&c.localNet, "local-net", "", "")
 	_ = fs.MarkHidden("local-net")
+	fs.BoolVarP(&c.noDNS, "no-dns", "n", false, "do not resolve remote addresses to names")
+	if live {
+		fs.BoolVarP(&c.promisc, "promiscuous", "p", false, "capture in promiscuous mode")
+	}
+}
+
+// addDisplay registers -N and -B.
+func (c *commonFlags) addDisplay(fs *pflag.FlagSet) {
+	fs.BoolVarP(&c.noPorts, "no-port-names", "N", false, "show port numbers, not service names")
+	fs.BoolVarP(&c.bytes, "bytes", "B", false, "rates in bytes/s instead of bits/s")
+}
+
+// addRun registers the timing (--interval, --count, --duration), the
+// output formats when given, --fanout and --config: the tail of every
+// capturing subcommand's flags.
+func (c *commonFlags) addRun(fs *pflag.FlagSet, outputs ...string) {
+	c.addTiming(fs)
+	if len(outputs) > 0 {
+		c.addOutput(fs, outputs...)
+	}
+	c.addFanout(fs)
+	c.addConfig(fs)
 }
 
 func (c *commonFlags) addInterfaces(fs *pflag.FlagSet, help string) {
@@ -136,7 +165,35 @@ func (c *commonFlags) resolve() (configs.Config, error) {
 		LinkSpeeds: c.linkSpeeds, Captures: c.captures, Interfaces: c.ifaces})
 }
 
+// parse parses args and resolves the configuration with the flags over
+// it; done is true when --help was asked and printed.
+func (c *commonFlags) parse(env *cmdEnv, fs *pflag.FlagSet, args []string) (cfg configs.Config, done bool, err error) {
+	if done, err = parseFlags(env, fs, args); done || err != nil {
+		return cfg, done, err
+	}
+	cfg, err = c.resolve()
+	return cfg, false, err
+}
+
+// failOrHelp is the exit of a run that parse ended: exitOK after --help,
+// else fail's.
+func failOrHelp(env *cmdEnv, sub string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	return fail(env, sub, err)
+}
+
+// deadline ends ctx after --duration, when given.
+func (c *commonFlags) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.duration > 0 {
+		return context.WithTimeout(ctx, c.duration)
+	}
+	return context.WithCancel(ctx)
+}
+
 // options are the inputs' options these flags give.
 func (c *commonFlags) options(cfg configs.Config) inputs.Options {
-	return inputs.Options{Config: cfg, Netns: c.netns, Interfaces: c.ifaces, LinkSpeedFlags: c.linkSpeeds}
+	return inputs.Options{Config: cfg, Netns: c.netns, Interfaces: c.ifaces, LinkSpeedFlags: c.linkSpeeds,
+		Filter: c.filter, LocalNet: c.localNet, Promisc: c.promisc, Names: !c.noDNS}
 }

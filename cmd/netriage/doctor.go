@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"netriage/sources/inputs"
-	"netriage/sources/links"
-	"netriage/sources/privs"
 	"netriage/views/output"
 )
 
@@ -22,45 +20,22 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 	cf.addConfig(fs)
 	cf.addNetns(fs)
 	cf.addLinkSpeed(fs)
-	done, err := parseFlags(env, fs, args)
-	if done {
-		return exitOK
+	cfg, done, err := cf.parse(env, fs, args)
+	if done || err != nil {
+		return failOrHelp(env, "doctor", err)
 	}
-	if err != nil {
-		return fail(env, "doctor", err)
-	}
-	cfg, err := cf.resolve()
-	if err != nil {
-		return fail(env, "doctor", err)
-	}
-	facts := output.DoctorFacts{EUID: os.Geteuid(), Executable: inputs.Executable(), UserBps: cfg.Links.SpeedsBps()}
-	if have, err := privs.Have(); err == nil {
-		facts.Caps = map[string]bool{}
-		for _, c := range []privs.Cap{privs.CapNetRaw, privs.CapNetAdmin, privs.CapDacReadSearch, privs.CapSysPtrace} {
-			facts.Caps[c.String()] = have.Has(c)
+	h := inputs.ProbeHost(cf.netns)
+	if h.Links != nil {
+		warnings, err := inputs.CheckLinkSpeeds(cfg, cf.linkSpeeds, h.Links)
+		if err != nil {
+			return fail(env, "doctor", err)
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(env.stderr, "netriage doctor: %s\n", w)
 		}
 	}
-	// Interface counters: netlink, no privilege needed.
-	if r, err := links.Open(links.Options{Netns: cf.netns}); err != nil {
-		facts.LinksErr, facts.OpenFailed = err, true
-	} else {
-		s, err := r.Read()
-		r.Close()
-		if facts.LinksErr = err; err == nil {
-			warnings, err := inputs.CheckLinkSpeeds(cfg, cf.linkSpeeds, &s)
-			if err != nil {
-				return fail(env, "doctor", err)
-			}
-			for _, w := range warnings {
-				fmt.Fprintf(env.stderr, "netriage doctor: %s\n", w)
-			}
-			facts.Links = &s
-		}
-	}
-	facts.PacketErr = privs.ProbePacketSocket()
-	var fds privs.ProcFdProbe
-	privs.WithProcAccess(func() { fds = privs.ProbeProcFds() })
-	facts.ProcFdsOK, facts.ProcFdsDetail = fds.OK, fds.Detail
+	facts := output.DoctorFacts{EUID: os.Geteuid(), Executable: inputs.Executable(), UserBps: cfg.Links.SpeedsBps(), Caps: h.Caps,
+		Links: h.Links, LinksErr: h.LinksErr, OpenFailed: h.OpenFailed, PacketErr: h.PacketErr, ProcFdsOK: h.ProcFds.OK, ProcFdsDetail: h.ProcFds.Detail}
 	rep := output.NewDoctorReport(facts)
 	if err := output.WriteDoctor(env.stdout, rep, cf.output); err != nil {
 		return fail(env, "doctor", fmt.Errorf("write output: %w", err))

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"netriage/configs"
 	"netriage/triage/flows"
 )
 
@@ -23,11 +24,11 @@ func TestFlowsResolveDisplay(t *testing.T) {
 		{"-o destination", flowFlags{sort: "destination"}, flows.ByHostPair, flows.SortDestination, ""},
 		{"-o 5s", flowFlags{sort: "5s"}, 0, 0, `-o "5s"`},
 		{"-o empty", flowFlags{sort: ""}, 0, 0, `-o ""`},
-		{"-F ipv4", flowFlags{sort: "10s", localNet: "198.18.0.0/15"}, flows.ByHostPair, flows.Sort10s, ""},
-		{"-F ipv6", flowFlags{sort: "10s", localNet: "fd00:198:18::/64"}, flows.ByHostPair, flows.Sort10s, ""},
-		{"-F no length", flowFlags{sort: "10s", localNet: "198.18.0.1"}, 0, 0, `-F "198.18.0.1"`},
-		{"-F bad length", flowFlags{sort: "10s", localNet: "198.18.0.0/33"}, 0, 0, `-F "198.18.0.0/33"`},
-		{"-F words", flowFlags{sort: "10s", localNet: "lan"}, 0, 0, `-F "lan"`},
+		{"-F ipv4", flowFlags{sort: "10s", common: commonFlags{localNet: "198.18.0.0/15"}}, flows.ByHostPair, flows.Sort10s, ""},
+		{"-F ipv6", flowFlags{sort: "10s", common: commonFlags{localNet: "fd00:198:18::/64"}}, flows.ByHostPair, flows.Sort10s, ""},
+		{"-F no length", flowFlags{sort: "10s", common: commonFlags{localNet: "198.18.0.1"}}, 0, 0, `-F "198.18.0.1"`},
+		{"-F bad length", flowFlags{sort: "10s", common: commonFlags{localNet: "198.18.0.0/33"}}, 0, 0, `-F "198.18.0.0/33"`},
+		{"-F words", flowFlags{sort: "10s", common: commonFlags{localNet: "lan"}}, 0, 0, `-F "lan"`},
 		{"-L negative", flowFlags{sort: "10s", limit: -1}, 0, 0, "-L -1"},
 		{"aggregate 5tuple", flowFlags{sort: "10s", aggregate: "5tuple"}, flows.By5Tuple, flows.Sort10s, ""},
 		{"aggregate s", flowFlags{sort: "10s", aggregate: "s"}, flows.BySource, flows.Sort10s, ""},
@@ -42,7 +43,7 @@ func TestFlowsResolveDisplay(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
 				}
-				if !errors.Is(err, errUsage) {
+				if !errors.Is(err, configs.ErrUsage) {
 					t.Errorf("err = %v is not a usage error (exit 2)", err)
 				}
 				return

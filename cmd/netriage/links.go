@@ -25,22 +25,12 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	cf.addConfig(fs)
 	cf.addNetns(fs)
 	cf.addLinkSpeed(fs)
-	done, err := parseFlags(env, fs, args)
-	if done {
-		return exitOK
+	cfg, done, err := cf.parse(env, fs, args)
+	if done || err != nil {
+		return failOrHelp(env, "links", err)
 	}
-	if err != nil {
-		return fail(env, "links", err)
-	}
-	cfg, err := cf.resolve()
-	if err != nil {
-		return fail(env, "links", err)
-	}
-	if cf.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cf.duration)
-		defer cancel()
-	}
+	ctx, cancel := cf.deadline(ctx)
+	defer cancel()
 	interval := cfg.Interval.D()
 	o := cf.options(cfg)
 	o.Links, o.RequireUp, o.FinalOnStop = true, true, true
@@ -84,11 +74,9 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	var lastErr string
 	in.Run(ctx, func(s *engine.Snapshot) bool {
-		for _, h := range s.Degraded() {
-			if h.Input == "links" && !s.LinksRead && h.Why != lastErr {
-				lastErr = h.Why
-				fmt.Fprintf(env.stderr, "netriage links: %s (retrying)\n", format.Sanitize(h.Why, 300))
-			}
+		if why := s.Why("links"); !s.LinksRead && why != "" && why != lastErr {
+			lastErr = why
+			fmt.Fprintf(env.stderr, "netriage links: %s (retrying)\n", format.Sanitize(why, 300))
 		}
 		if !s.LinksRead {
 			return !s.Last

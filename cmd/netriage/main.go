@@ -174,13 +174,6 @@ func usageText() string {
 	return b.String()
 }
 
-// errUsage marks errors caused by the user's input (flags, config, names);
-// they exit with exitUsage rather than exitFailure.
-var errUsage = configs.ErrUsage
-
-// usageErrorf returns an error that wraps errUsage.
-var usageErrorf = configs.Usagef
-
 // fail prints err on stderr prefixed with the subcommand and returns the
 // matching exit code.
 func fail(env *cmdEnv, sub string, err error) int {
@@ -192,7 +185,7 @@ func fail(env *cmdEnv, sub string, err error) int {
 		lines[i] = format.Sanitize(l, 0)
 	}
 	fmt.Fprintf(env.stderr, "netriage %s: %s\n", sub, strings.Join(lines, "\n"))
-	if errors.Is(err, errUsage) {
+	if errors.Is(err, configs.ErrUsage) {
 		return exitUsage
 	}
 	return exitFailure

@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"netriage/configs"
 )
 
 func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -64,7 +66,7 @@ func TestEverySubcommandHasHelp(t *testing.T) {
 // characters, line breaks kept, and usage errors exit 2.
 func TestFailSanitizes(t *testing.T) {
 	var e bytes.Buffer
-	code := fail(&cmdEnv{stdout: &bytes.Buffer{}, stderr: &e}, "x", usageErrorf("unknown interface \x1b[2Jevil\nsecond line"))
+	code := fail(&cmdEnv{stdout: &bytes.Buffer{}, stderr: &e}, "x", configs.Usagef("unknown interface \x1b[2Jevil\nsecond line"))
 	if code != exitUsage {
 		t.Errorf("exit %d, want %d", code, exitUsage)
 	}

@@ -51,7 +51,7 @@ func TestIntegrationProcsAndTopSameOwners(t *testing.T) {
 
 	cfg := configs.Default()
 	cfg.Interval = configs.Duration(time.Second)
-	tf := &topFlags{noDNS: true}
+	tf := &topFlags{common: commonFlags{noDNS: true}}
 	tf.common.ifaces = []string{la.Name}
 	var pub lastPublished
 	var top *topRun

@@ -26,9 +26,6 @@ func init() {
 // --pid and --source).
 type whoFlags struct {
 	common commonFlags
-	filter string
-	noDNS  bool
-	bytes  bool
 	sort   string
 	pids   []int
 	source string
@@ -38,17 +35,13 @@ type whoFlags struct {
 func (f *whoFlags) register(view output.WhoView) *pflag.FlagSet {
 	fs := newFlagSet(string(view))
 	f.common.addInterfaces(fs, "interface(s) to capture on, comma separated, or 'any' (capture mode)")
-	fs.StringVarP(&f.filter, "filter", "f", "", "tcpdump filter expression (capture mode)")
-	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "do not resolve remote addresses to names")
-	fs.BoolVarP(&f.bytes, "bytes", "B", false, "show rates in bytes/s instead of bits/s")
+	f.common.addCapture(fs, true)
+	fs.BoolVarP(&f.common.bytes, "bytes", "B", false, "rates in bytes/s instead of bits/s")
 	fs.StringVarP(&f.sort, "sort", "o", "10s", "sort by 2s, 10s, 40s, total (cumulative), pid or name")
 	fs.IntSliceVar(&f.pids, "pid", nil, "only this process (repeatable, or comma separated)")
 	fs.StringVar(&f.source, "source", "auto", "where bytes come from: auto, capture, or sockets (socket-counter mode)")
 	fs.StringVar(&f.replay, "replay", "", "a pcap file: it holds no processes (see docs/procs.md)")
-	f.common.addTiming(fs)
-	f.common.addOutput(fs, "table", "json", "csv")
-	f.common.addFanout(fs)
-	f.common.addConfig(fs)
+	f.common.addRun(fs, "table", "json", "csv")
 	return fs
 }
 
@@ -56,22 +49,15 @@ func (f *whoFlags) register(view output.WhoView) *pflag.FlagSet {
 func runWho(ctx context.Context, env *cmdEnv, view output.WhoView, args []string) int {
 	var f whoFlags
 	fs := f.register(view)
-	done, err := parseFlags(env, fs, args)
-	if done {
-		return exitOK
-	}
-	if err != nil {
-		return fail(env, string(view), err)
-	}
-	cfg, err := f.common.resolve()
-	if err != nil {
-		return fail(env, string(view), err)
+	cfg, done, err := f.common.parse(env, fs, args)
+	if done || err != nil {
+		return failOrHelp(env, string(view), err)
 	}
 	if !slices.Contains(output.WhoSorts, f.sort) {
-		return fail(env, string(view), usageErrorf("-o %q: sort by 2s, 10s, 40s, total, pid or name", f.sort))
+		return fail(env, string(view), configs.Usagef("-o %q: sort by 2s, 10s, 40s, total, pid or name", f.sort))
 	}
 	if f.replay != "" {
-		return fail(env, string(view), usageErrorf("%s: a capture file has no processes or sockets, so %s cannot attribute its traffic; use 'netriage replay %s' for its flows and hosts", f.replay, view, f.replay))
+		return fail(env, string(view), configs.Usagef("%s: a capture file has no processes or sockets, so %s cannot attribute its traffic; use 'netriage replay %s' for its flows and hosts", f.replay, view, f.replay))
 	}
 	// -i names must exist in socket-counter mode too (where -i is
 	// otherwise unused), so a bad name fails the same way with or without
@@ -86,7 +72,7 @@ func runWho(ctx context.Context, env *cmdEnv, view output.WhoView, args []string
 	if note != "" {
 		fmt.Fprintf(env.stderr, "netriage %s: %s\n", view, note)
 	}
-	if mode == "sockets" && (len(f.common.ifaces) > 0 || f.filter != "") {
+	if mode == "sockets" && (len(f.common.ifaces) > 0 || f.common.filter != "") {
 		fmt.Fprintf(env.stderr, "netriage %s: -i and -f apply to capture; socket-counter mode counts every TCP socket of every namespace\n", view)
 	}
 	return whoLoop(ctx, env, view, &f, cfg, mode)
@@ -94,8 +80,8 @@ func runWho(ctx context.Context, env *cmdEnv, view output.WhoView, args []string
 
 func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags, cfg configs.Config, mode string) int {
 	o := f.common.options(cfg)
-	o.Capture, o.Filter, o.Aggregation = mode == "capture", f.filter, flows.By5Tuple
-	o.Sockets, o.Names = true, !f.noDNS && view == output.ViewRemotes
+	o.Capture, o.Filter, o.Aggregation = mode == "capture", f.common.filter, flows.By5Tuple
+	o.Sockets, o.Names = true, !f.common.noDNS && view == output.ViewRemotes
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, string(view), err)
@@ -105,7 +91,7 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 	for _, p := range f.pids {
 		pidSet[int32(p)] = true
 	}
-	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.bytes}, Sort: f.sort, Mode: mode, ProcAccess: inputs.ProcAccess()})
+	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.common.bytes}, Sort: f.sort, Mode: mode, ProcAccess: inputs.ProcAccess()})
 	written := 0
 	var lastWhy string
 	var writeErr error
@@ -114,11 +100,8 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 		if s.Attribution == nil {
 			// No socket table was ever read: there is nothing to attribute
 			// and nothing will come (e.g. /proc cannot be listed).
-			noTable = "no socket table could be read"
-			for _, h := range s.Degraded() {
-				if h.Input == "sockets" {
-					noTable = h.Why
-				}
+			if noTable = s.Why("sockets"); noTable == "" {
+				noTable = "no socket table could be read"
 			}
 			return false
 		}
@@ -132,11 +115,9 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 	var last *engine.Snapshot
 	in.Run(ctx, func(s *engine.Snapshot) bool {
 		last = s
-		for _, h := range s.Degraded() {
-			if h.Input == "sockets" && h.Why != lastWhy {
-				lastWhy = h.Why
-				fmt.Fprintf(env.stderr, "netriage %s: %s\n", view, format.Sanitize(h.Why, 300))
-			}
+		if why := s.Why("sockets"); why != "" && why != lastWhy {
+			lastWhy = why
+			fmt.Fprintf(env.stderr, "netriage %s: %s\n", view, format.Sanitize(why, 300))
 		}
 		// The first step is the start: records come once per interval
 		// after it.

@@ -25,7 +25,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	var f flowFlags
 	var realtime, check bool
 	fs := newFlagSet("replay")
-	f.registerDisplay(fs)
+	f.registerDisplay(fs, false)
 	fs.BoolVar(&realtime, "realtime", false, "pace the replay at the capture's own speed")
 	fs.BoolVar(&check, "check", false, "give the saturation verdict for the file (needs --link-speed)")
 	fs.DurationVar(&f.common.interval, "interval", 0, "also write a record every this much capture time (default: only the final record)")
@@ -45,7 +45,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return failR(err)
 	}
 	if fs.NArg() != 1 {
-		return failR(usageErrorf("want exactly one capture file (see 'netriage replay --help')"))
+		return failR(configs.Usagef("want exactly one capture file (see 'netriage replay --help')"))
 	}
 	path := fs.Arg(0)
 	interval := f.common.interval
@@ -64,10 +64,10 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return failR(err)
 	}
 	if !check && len(linkSpeeds) > 0 {
-		return failR(usageErrorf("--link-speed only applies with --check"))
+		return failR(configs.Usagef("--link-speed only applies with --check"))
 	}
 	if interval < 0 {
-		return failR(usageErrorf("--interval %s: must be positive", interval))
+		return failR(configs.Usagef("--interval %s: must be positive", interval))
 	}
 	agg, key, err := f.resolveDisplay()
 	if err != nil {
@@ -79,14 +79,14 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if check {
 		agg = flows.By5Tuple
 		if linkName, linkBps, err = configs.ParseFileLinkSpeed(linkSpeeds); err != nil {
-			return failR(usageErrorf("%v", err))
+			return failR(configs.Usagef("%v", err))
 		}
 	}
 	prog := output.NewProgress(env.progress())
 	var clk clock.Clock
 	var start time.Time
 	in, err := inputs.Open(ctx, inputs.Options{Config: cfg, Interval: interval, Capture: true, Replay: path, Realtime: realtime,
-		Filter: f.filter, LocalNet: f.localNet, Aggregation: agg, Names: !f.noDNS && !check,
+		Filter: f.common.filter, LocalNet: f.common.localNet, Aggregation: agg, Names: !f.common.noDNS && !check,
 		OnProgress: func(read, size int64, packets uint64) { prog.Reading(read, size, packets, clk.Now().Sub(start)) }})
 	if err != nil {
 		return failR(err)
@@ -95,20 +95,24 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	clk, start = in.Clock, in.Clock.Now()
 	fw := f.writer(env, in.Name())
 	var writeErr error
-	var snap flows.Snapshot
+	var last *engine.Snapshot
 	in.Run(ctx, func(s *engine.Snapshot) bool {
-		snap = s.Flows.Clone()
-		if s.Last {
-			return false
-		}
-		if !check && interval > 0 && writeErr == nil {
+		last = s
+		if !s.Last && !check && interval > 0 && writeErr == nil {
+			snap := s.Flows.Clone()
 			snap.FromFile(path)
-			flows.Sort(snap.Flows, key)
+			flows.SortTop(snap.Flows, key, f.limit)
 			writeErr = fw.Write(snap, false, nil)
 		}
-		return true
+		return !s.Last
 	})
 	prog.Clear()
+	// Only the last snapshot is copied (to sort and relabel it): a copy
+	// per step would double what a file of many flows holds.
+	var snap flows.Snapshot
+	if last != nil && last.Flows != nil {
+		snap = last.Flows.Clone()
+	}
 	snap.FromFile(path)
 	rerr := in.File.Err()
 	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
@@ -118,7 +122,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		if rerr != nil && snap.Capture.Packets == 0 {
 			return failR(rerr)
 		}
-		capt := verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.filter, LocalNet: f.localNet}
+		capt := verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.common.filter, LocalNet: f.common.localNet}
 		w := verdict.FileWindow(path, snap.Start, snap.Time, verdict.FileFlows(&snap), capt, linkName, linkBps)
 		code := writeCheck(env, verdict.Evaluate(w, cfg.Check.Thresholds()), report.Format(f.common.output))
 		if rerr != nil {
@@ -126,7 +130,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		return code
 	}
-	flows.Sort(snap.Flows, key)
+	flows.SortTop(snap.Flows, key, f.limit)
 	var notes []string
 	if rerr != nil {
 		notes = append(notes, "incomplete: "+rerr.Error()) // the writer sanitises notes

@@ -20,28 +20,18 @@ func init() {
 
 func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 	var cf commonFlags
-	var listen, webConfig, filter, localNet string
-	var noDNS bool
+	var listen, webConfig string
 	fs := newFlagSet("serve")
 	cf.addInterfaces(fs, "interfaces to export and judge, comma separated (default: every interface that is up)")
-	fs.StringVarP(&filter, "filter", "f", "", "capture filter in tcpdump syntax")
-	addNetFilter(fs, &localNet)
-	fs.BoolVarP(&noDNS, "no-dns", "n", false, "do not resolve remote addresses to names")
+	cf.addCapture(fs, true)
 	fs.StringVar(&listen, "web.listen-address", "", "HOST:PORT to serve on (default serve.listen_address from the config, "+configs.DefaultListenAddress+")")
 	fs.StringVar(&webConfig, "web.config.file", "", "TLS and basic-auth configuration (the Prometheus exporters' web-config format)")
-	cf.addTiming(fs)
 	cf.addLinkSpeed(fs)
 	cf.addNetns(fs)
-	cf.addFanout(fs)
-	cf.addConfig(fs)
-	if done, err := parseFlags(env, fs, args); done {
-		return exitOK
-	} else if err != nil {
-		return fail(env, "serve", err)
-	}
-	cfg, err := cf.resolve()
-	if err != nil {
-		return fail(env, "serve", err)
+	cf.addRun(fs)
+	cfg, done, err := cf.parse(env, fs, args)
+	if done || err != nil {
+		return failOrHelp(env, "serve", err)
 	}
 	if listen, err = cfg.Serve.Listen(listen); err != nil {
 		return fail(env, "serve", err)
@@ -50,15 +40,12 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail(env, "serve", err)
 	}
-	if cf.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cf.duration)
-		defer cancel()
-	}
+	ctx, cancel := cf.deadline(ctx)
+	defer cancel()
 	o := cf.options(cfg)
 	o.Links, o.AnyReason = true, "serve exports per interface"
-	o.Capture, o.CaptureOptional, o.Filter, o.LocalNet, o.Aggregation = true, true, filter, localNet, flows.By5Tuple
-	o.Sockets, o.Names = cf.netns == "", cf.netns == "" && !noDNS
+	o.Capture, o.CaptureOptional, o.Aggregation = true, true, flows.By5Tuple
+	o.Sockets, o.Names = cf.netns == "", cf.netns == "" && o.Names
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, "serve", err)

@@ -21,48 +21,31 @@ func init() {
 
 // topFlags are top's own flags; capture flags keep iftop's letters.
 type topFlags struct {
-	common   commonFlags
-	filter   string
-	localNet string
-	ports    bool
-	noDNS    bool
-	noPorts  bool
-	bytes    bool
-	promisc  bool
-	replay   string
-	demo     bool
-	view     string
+	common commonFlags
+	ports  bool
+	replay string
+	demo   bool
+	view   string
 }
 
 func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	var tf topFlags
 	fs := newFlagSet("top")
 	tf.common.addInterfaces(fs, "interfaces to watch, comma separated (default: every interface that is up)")
-	fs.StringVarP(&tf.filter, "filter", "f", "", "capture filter in tcpdump syntax")
-	addNetFilter(fs, &tf.localNet)
+	tf.common.addCapture(fs, true)
+	tf.common.addDisplay(fs)
 	fs.BoolVarP(&tf.ports, "port-display", "P", false, "start with ports shown (host:port rows), like iftop -P")
-	fs.BoolVarP(&tf.noDNS, "no-dns", "n", false, "do not resolve host names")
-	fs.BoolVarP(&tf.noPorts, "no-port-names", "N", false, "show port numbers, not service names")
-	fs.BoolVarP(&tf.bytes, "bytes", "B", false, "rates in bytes/s instead of bits/s")
-	fs.BoolVarP(&tf.promisc, "promiscuous", "p", false, "capture in promiscuous mode")
 	fs.StringVar(&tf.replay, "replay", "", "browse a pcap or pcapng file instead of live traffic")
 	fs.BoolVar(&tf.demo, "demo", false, "show built-in demonstration data (no privileges needed)")
 	fs.StringVar(&tf.view, "view", "", "screen at start: overview, flows, procs, conns, remotes, links (default from config: overview)")
-	tf.common.addTiming(fs)
 	tf.common.addLinkSpeed(fs)
 	tf.common.addNetns(fs)
-	tf.common.addFanout(fs)
-	tf.common.addConfig(fs)
-	if done, err := parseFlags(env, fs, args); done {
-		return exitOK
-	} else if err != nil {
-		return fail(env, "top", err)
+	tf.common.addRun(fs)
+	cfg, done, err := tf.common.parse(env, fs, args)
+	if done || err != nil {
+		return failOrHelp(env, "top", err)
 	}
-	cfg, err := tf.common.resolve()
-	if err != nil {
-		return fail(env, "top", err)
-	}
-	if _, _, err := inputs.LocalRule(tf.localNet, true); err != nil {
+	if _, _, err := inputs.LocalRule(tf.common.localNet, true); err != nil {
 		return fail(env, "top", err)
 	}
 	viewName := cfg.UI.View
@@ -71,16 +54,13 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	view, ok := views.ParseView(viewName)
 	if !ok {
-		return fail(env, "top", usageErrorf("--view %q: use overview, flows, procs, conns, remotes or links", viewName))
+		return fail(env, "top", configs.Usagef("--view %q: use overview, flows, procs, conns, remotes or links", viewName))
 	}
 	st := views.NewUIState(view)
-	st.Bytes, st.DNS, st.PortNames, st.Ports = cfg.UI.Bytes || tf.bytes, !tf.noDNS, !tf.noPorts, tf.ports
+	st.Bytes, st.DNS, st.PortNames, st.Ports = cfg.UI.Bytes || tf.common.bytes, !tf.common.noDNS, !tf.common.noPorts, tf.ports
 
-	if tf.common.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, tf.common.duration)
-		defer cancel()
-	}
+	ctx, cancel := tf.common.deadline(ctx)
+	defer cancel()
 	host := tui.New(st)
 	// The sources are opened (and bad interfaces, filters or files refused)
 	// before the terminal is checked and taken over.
@@ -104,7 +84,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		run = live.Run
 	}
 	if err := tui.CheckTerminal(os.Getenv("TERM"), tui.IsTerminal(os.Stdin), tui.IsTerminal(os.Stdout)); err != nil {
-		return fail(env, "top", usageErrorf("%v", err))
+		return fail(env, "top", configs.Usagef("%v", err))
 	}
 	if env.catch != nil {
 		// Only a kill sends SIGPIPE here (the UI writes to the terminal):
@@ -121,7 +101,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprint(env.stderr, "netriage top: "+pe.Report())
 		return exitFailure
 	case errors.Is(err, tui.ErrTerminal):
-		return fail(env, "top", usageErrorf("%v\n%s", err, tui.TermAdvice(os.Getenv("TERM"))))
+		return fail(env, "top", configs.Usagef("%v\n%s", err, tui.TermAdvice(os.Getenv("TERM"))))
 	}
 	return fail(env, "top", err)
 }

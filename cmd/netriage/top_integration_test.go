@@ -19,7 +19,7 @@ func topEngine(t *testing.T, ns *lab.NS, ifaces ...string) (tick func() *views.M
 	t.Helper()
 	cfg := configs.Default()
 	cfg.Interval = configs.Duration(time.Second)
-	tf := &topFlags{noDNS: true}
+	tf := &topFlags{common: commonFlags{noDNS: true}}
 	tf.common.netns = ns.Name
 	tf.common.ifaces = ifaces
 	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"netriage/configs"
@@ -47,8 +46,7 @@ func (r *topRun) Run(ctx context.Context) {
 func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clock.Clock, pub topPublisher) (*topRun, error) {
 	o := tf.common.options(cfg)
 	o.Clock, o.Links, o.AnyReason = clk, true, "the header shows one line per interface"
-	o.Capture, o.CaptureOptional, o.Filter, o.LocalNet, o.Promisc, o.Aggregation = true, true, tf.filter, tf.localNet, tf.promisc, flows.By5Tuple
-	o.Sockets, o.Names = true, !tf.noDNS
+	o.Capture, o.CaptureOptional, o.Aggregation, o.Sockets = true, true, flows.By5Tuple, true
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return nil, err
@@ -56,17 +54,7 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 	in.Config.Judge, in.Config.Hold = true, true
 	v := views.NewLiveView(cfg.Interval.D())
 	v.Watched, v.Mode, v.Services, v.ProcAccess = in.Watched, in.Mode, dns.ServiceName, inputs.ProcAccess()
-	v.Source = "live " + strings.Join(in.Watched, ",")
-	if len(in.Watched) == 0 {
-		v.Source = "live (no interface up)"
-	}
-	if tf.common.netns != "" {
-		v.Source += " in netns " + tf.common.netns
-	}
-	if in.Live == nil && (tf.filter != "" || tf.localNet != "" || tf.promisc) {
-		in.Absent = append(in.Absent, engine.Health{Input: "flags", State: engine.StateDegraded,
-			Why: "-f, -F and -p apply to packet capture: ignored in socket-counter mode"})
-	}
+	v.Source = views.LiveSource(in.Watched, tf.common.netns)
 	return &topRun{in: in, emit: func(_ context.Context, s *engine.Snapshot) bool {
 		pub.Publish(v.Model(s))
 		return true
@@ -82,9 +70,9 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 // Connections, Remotes and Links views stay empty.
 func topReplaySetup(ctx context.Context, tf *topFlags, cfg configs.Config, pub topPublisher) (*topRun, error) {
 	in, err := inputs.Open(ctx, inputs.Options{Config: cfg, Interval: time.Second, Capture: true, Replay: tf.replay,
-		Filter: tf.filter, LocalNet: tf.localNet, Aggregation: flows.By5Tuple})
+		Filter: tf.common.filter, LocalNet: tf.common.localNet, Aggregation: flows.By5Tuple})
 	if err != nil {
-		return nil, usageErrorf("--replay: %v", configs.UsageMessage(err))
+		return nil, configs.Usagef("--replay: %v", configs.UsageMessage(err))
 	}
 	v := views.NewFileView(filepath.Base(tf.replay), dns.ServiceName)
 	pub.Publish(v.Reading())

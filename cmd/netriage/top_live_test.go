@@ -32,7 +32,7 @@ func (r *topRecorder) Publish(m *views.Model) {
 func TestTopLiveEngine(t *testing.T) {
 	cfg := configs.Default()
 	cfg.Interval = configs.Duration(time.Second)
-	tf := &topFlags{noDNS: true}
+	tf := &topFlags{common: commonFlags{noDNS: true}}
 	tf.common.ifaces = []string{"lo"}
 	clk := clock.NewFake(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	rec := &topRecorder{got: make(chan struct{}, 16)}
@@ -92,7 +92,7 @@ func TestTopLiveEngine(t *testing.T) {
 }
 
 func TestTopLiveSetupUnknownInterface(t *testing.T) {
-	tf := &topFlags{noDNS: true}
+	tf := &topFlags{common: commonFlags{noDNS: true}}
 	tf.common.ifaces = []string{"nosuchif0"}
 	_, err := topLiveSetup(context.Background(), tf, configs.Default(), clock.Real{}, &topRecorder{got: make(chan struct{}, 1)})
 	if err == nil || !strings.Contains(err.Error(), "unknown interface") {

@@ -146,3 +146,36 @@ func PickSource(src string) (mode, note string, err error) {
 	}
 	return "", "", configs.Usagef("--source %q: use auto, capture or sockets", src)
 }
+
+// HostFacts are what doctor reports on: the capabilities by name, the
+// interface counters of netns (or why they could not be opened or
+// read), whether a packet socket opens, and whether other users'
+// /proc/PID/fd can be listed.
+type HostFacts struct {
+	Caps       map[string]bool // nil when they could not be read
+	Links      *triage.LinksSample
+	LinksErr   error
+	OpenFailed bool // LinksErr is from opening (a bad --netns), not reading
+	PacketErr  error
+	ProcFds    privs.ProcFdProbe
+}
+
+// ProbeHost gathers HostFacts.
+func ProbeHost(netns string) HostFacts {
+	var f HostFacts
+	if have, err := privs.Have(); err == nil {
+		f.Caps = have.Names(privs.CapNetRaw, privs.CapNetAdmin, privs.CapDacReadSearch, privs.CapSysPtrace)
+	}
+	if r, err := OpenLinks(links.Options{Netns: netns}); err != nil {
+		f.LinksErr, f.OpenFailed = err, true
+	} else {
+		s, err := r.Read()
+		r.Close()
+		if f.LinksErr = err; err == nil {
+			f.Links = &s
+		}
+	}
+	f.PacketErr = privs.ProbePacketSocket()
+	privs.WithProcAccess(func() { f.ProcFds = privs.ProbeProcFds() })
+	return f
+}

@@ -273,6 +273,10 @@ func (in *Set) openCapture(ctx context.Context, o Options) error {
 		return errors.New(why)
 	}
 	in.Absent = append(in.Absent, engine.Health{Input: "capture", State: engine.StateAbsent, Why: why})
+	if o.Filter != "" || o.LocalNet != "" || o.Promisc {
+		in.Absent = append(in.Absent, engine.Health{Input: "flags", State: engine.StateDegraded,
+			Why: "-f, -F and -p apply to packet capture: ignored in socket-counter mode"})
+	}
 	return nil
 }
 

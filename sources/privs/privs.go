@@ -73,3 +73,13 @@ func notRegular(m fs.FileMode) string {
 	}
 	return "not a regular file"
 }
+
+// Names reports, by name (CAP_NET_RAW, ...), which of caps the set
+// holds.
+func (s Set) Names(caps ...Cap) map[string]bool {
+	m := make(map[string]bool, len(caps))
+	for _, c := range caps {
+		m[c.String()] = s.Has(c)
+	}
+	return m
+}

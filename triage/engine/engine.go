@@ -177,6 +177,17 @@ func (s *Snapshot) Degraded() []Health {
 	return out
 }
 
+// Why returns why input is degraded or absent, "" when it is ok (or not
+// in the snapshot).
+func (s *Snapshot) Why(input string) string {
+	for _, h := range s.Health {
+		if h.Input == input && h.State != StateOK {
+			return h.Why
+		}
+	}
+	return ""
+}
+
 // Engine steps inputs. Create it with New; Run it once.
 type Engine struct {
 	in  Inputs

@@ -380,15 +380,13 @@ func Sort(fl []FlowStat, k SortKey) {
 }
 
 // SortTop puts the first n flows of Sort's order by k at the start of fl,
-// in that order, and the other flows after them in their previous order.
+// in that order, and the other flows after them in their previous order;
+// n ≤ 0 (no limit) sorts them all.
 // It is for a writer that shows n of many flows: a selection over the
 // flows and a sort of n, not a sort of all of them.
 func SortTop(fl []FlowStat, k SortKey, n int) {
-	if n >= len(fl) {
+	if n <= 0 || n >= len(fl) { // a limit of 0 shows all
 		Sort(fl, k)
-		return
-	}
-	if n <= 0 {
 		return
 	}
 	// before reports whether the flow at position i comes before the
