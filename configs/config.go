@@ -4,7 +4,7 @@
 // # Sections
 //
 // Each feature area owns one section struct in its own file (links.go,
-// capture.go, attribution.go, check.go, ui.go), with its defaults and its
+// capture.go, attribution.go, check.go, ui.go, egress.go), with its defaults and its
 // Validate method. Config ties them together.
 //
 // # Errors
@@ -39,6 +39,8 @@ type Config struct {
 	Check CheckConfig `yaml:"check"`
 	// UI configures the terminal user interface.
 	UI UIConfig `yaml:"ui"`
+	// Egress configures destination classes, prices and budgets.
+	Egress EgressConfig `yaml:"egress"`
 }
 
 // Default returns the built-in configuration.
@@ -50,6 +52,7 @@ func Default() Config {
 		Attribution: DefaultAttribution(),
 		Check:       DefaultCheck(),
 		UI:          DefaultUI(),
+		Egress:      DefaultEgress(),
 	}
 }
 
@@ -60,7 +63,7 @@ func (c Config) Validate() error {
 	if c.Interval.D() < 10*time.Millisecond || c.Interval.D() > time.Hour {
 		errs = append(errs, fmt.Errorf("interval: %s is out of range (10ms..1h)", c.Interval.D()))
 	}
-	errs = append(errs, c.Links.Validate(), c.Capture.Validate(), c.Attribution.Validate(), c.Check.Validate(), c.UI.Validate())
+	errs = append(errs, c.Links.Validate(), c.Capture.Validate(), c.Attribution.Validate(), c.Check.Validate(), c.UI.Validate(), c.Egress.Validate())
 	return errors.Join(errs...)
 }
 

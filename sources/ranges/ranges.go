@@ -16,13 +16,10 @@ import (
 
 // Providers whose files Parse reads.
 const (
-	AWS    = "aws"
-	Google = "gcp"
-	Azure  = "azure"
+	AWS    = egress.ProviderAWS
+	Google = egress.ProviderGoogle
+	Azure  = egress.ProviderAzure
 )
-
-// Providers returns the provider names Parse accepts.
-func Providers() []string { return []string{AWS, Google, Azure} }
 
 // Limits bound what one file may hold.
 type Limits struct {
@@ -94,7 +91,7 @@ func checkProvider(p string) error {
 	case AWS, Google, Azure:
 		return nil
 	}
-	return fmt.Errorf("provider is not one of %s", strings.Join(Providers(), ", "))
+	return fmt.Errorf("provider is not one of %s", strings.Join(egress.Providers(), ", "))
 }
 
 // Parse reads data, the content of the file name, in provider's format

@@ -134,6 +134,17 @@ type Dest struct {
 	Provider, Service, Region, BorderGroup string
 }
 
+// Providers whose ranges files netriage reads, by the names the config
+// and CloudRange use.
+const (
+	ProviderAWS    = "aws"
+	ProviderGoogle = "gcp"
+	ProviderAzure  = "azure"
+)
+
+// Providers returns the provider names, in that order.
+func Providers() []string { return []string{ProviderAWS, ProviderGoogle, ProviderAzure} }
+
 // Place is where the host itself runs: its provider ("aws", "gcp",
 // "azure", or empty), region and zone, as the config states them.
 type Place struct {
