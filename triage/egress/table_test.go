@@ -3,6 +3,8 @@ package egress
 import (
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -305,4 +307,18 @@ func TestClassifyAllocs(t *testing.T) {
 		t.Errorf("Classify allocates %.1f times per run, want 0", n)
 	}
 	_ = sink
+}
+
+// TestDocsListSpecialBlocks keeps docs/egress.md's table of
+// special-purpose blocks in step with the code.
+func TestDocsListSpecialBlocks(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/egress.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range SpecialBlocks() {
+		if !strings.Contains(string(doc), "`"+b.Prefix.String()+"`") {
+			t.Errorf("docs/egress.md does not list %s (%s)", b.Prefix, b.Name)
+		}
+	}
 }
