@@ -223,9 +223,9 @@ const (
 	BudgetOK BudgetState = iota
 	BudgetWarning
 	BudgetCritical
-	// BudgetUnknown: a cost budget that cannot be judged (bytes without a
-	// price keep it below the warning only as far as is known, or the
-	// budget's currency is not the prices').
+	// BudgetUnknown: a cost budget that cannot be judged: the priced
+	// bytes' cost is below the warning but some bytes have no price, or
+	// the budget's currency is not the prices'.
 	BudgetUnknown
 )
 
