@@ -4,7 +4,7 @@
 // # Sections
 //
 // Each feature area owns one section struct in its own file (links.go,
-// capture.go, attribution.go, check.go, ui.go, serve.go), with its defaults and its
+// capture.go, attribution.go, check.go, ui.go, serve.go, egress.go), with its defaults and its
 // Validate method. Config ties them together.
 //
 // # Errors
@@ -41,6 +41,8 @@ type Config struct {
 	UI UIConfig `yaml:"ui"`
 	// Serve configures the Prometheus exporter.
 	Serve ServeConfig `yaml:"serve"`
+	// Egress configures destination classes, prices and budgets.
+	Egress EgressConfig `yaml:"egress"`
 }
 
 // Default returns the built-in configuration.
@@ -53,6 +55,7 @@ func Default() Config {
 		Check:       DefaultCheck(),
 		UI:          DefaultUI(),
 		Serve:       DefaultServe(),
+		Egress:      DefaultEgress(),
 	}
 }
 
@@ -63,7 +66,7 @@ func (c Config) Validate() error {
 	if c.Interval.D() < 10*time.Millisecond || c.Interval.D() > time.Hour {
 		errs = append(errs, fmt.Errorf("interval: %s is out of range (10ms..1h)", c.Interval.D()))
 	}
-	errs = append(errs, c.Links.Validate(), c.Capture.Validate(), c.Attribution.Validate(), c.Check.Validate(), c.UI.Validate(), c.Serve.Validate())
+	errs = append(errs, c.Links.Validate(), c.Capture.Validate(), c.Attribution.Validate(), c.Check.Validate(), c.UI.Validate(), c.Serve.Validate(), c.Egress.Validate())
 	return errors.Join(errs...)
 }
 

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestShippedConfigsLoad(t *testing.T) {
@@ -24,6 +27,9 @@ func TestShippedConfigsLoad(t *testing.T) {
 				def := Default()
 				if cfg.Interval != def.Interval || cfg.Capture != def.Capture || cfg.Check != def.Check || cfg.Attribution != def.Attribution || cfg.UI != def.UI || cfg.Serve != def.Serve {
 					t.Errorf("default.yaml differs from Default():\n file %+v\n code %+v", cfg, def)
+				}
+				if d := cmp.Diff(def.Egress, cfg.Egress, cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("default.yaml's egress differs from Default() (-code +file):\n%s", d)
 				}
 			}
 		})
@@ -227,6 +233,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(string(data))
 	f.Add("interval: 1s\n")
 	f.Add("links: {speeds: {eth0: 10G}}")
+	f.Add(egressFull)
 	f.Fuzz(func(t *testing.T, s string) {
 		cfg, err := Parse("fuzz", strings.NewReader(s))
 		if err == nil {

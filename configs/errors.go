@@ -96,8 +96,14 @@ func schemaKeys(goType string, root reflect.Type) (section string, keys []string
 		}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == t.PkgPath() {
-				if walk(f.Type, strings.TrimPrefix(path+"."+yamlKey(f), "the top level.")) {
+			ft := f.Type
+			// A list or map of sections (egress.networks, egress.prices)
+			// has the element's keys.
+			if k := ft.Kind(); k == reflect.Slice || k == reflect.Map {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft.PkgPath() == t.PkgPath() {
+				if walk(ft, strings.TrimPrefix(path+"."+yamlKey(f), "the top level.")) {
 					return true
 				}
 			}
