@@ -19,6 +19,8 @@ type Overrides struct {
 	// Output is --output, one of Outputs when they are given.
 	Output  string
 	Outputs []string
+	// View is top's --view.
+	View string
 	// LinkSpeeds are the --link-speed values, IF=RATE each.
 	LinkSpeeds []string
 	// Captures says a capture will open rings on Interfaces (none named:
@@ -51,6 +53,11 @@ func Resolve(path string, open Opener, o Overrides) (Config, error) {
 			return cfg, err
 		}
 		cfg.Interval = Duration(o.Interval)
+	}
+	if o.View != "" {
+		if cfg.UI.View = o.View; cfg.UI.Validate() != nil {
+			return cfg, Usagef("--view %q: use overview, flows, procs, conns, remotes or links", o.View)
+		}
 	}
 	if o.Fanout != 0 {
 		if o.Fanout < 1 || o.Fanout > MaxFanout {

@@ -18,7 +18,7 @@ func DefaultUI() UIConfig { return UIConfig{View: "overview"} }
 // Validate checks the view name.
 func (c UIConfig) Validate() error {
 	switch c.View {
-	case "overview", "flows", "procs", "conns", "remotes", "links":
+	case "overview", "flows", "procs", "conns", "remotes", "links", "processes", "connections", "interfaces":
 		return nil
 	}
 	return errors.New("ui.view: not a known view (use overview, flows, procs, conns, remotes or links)")

@@ -90,14 +90,6 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 		}
 		s.interval = min(f.interval, cfg.Check.Window.D())
 	}
-	if f.common.localNet != "" {
-		if _, _, err := inputs.LocalRule(f.common.localNet, true); err != nil { // -F given: no host lookup
-			return s, err
-		}
-	}
-	if strings.ContainsAny(f.common.filter, "\x00\n") {
-		return s, configs.Usagef("-f: the filter contains a NUL or newline character")
-	}
 	s.cfg = cfg
 	return s, nil
 }

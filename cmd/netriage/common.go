@@ -37,6 +37,7 @@ type commonFlags struct {
 	// (addCapture, addDisplay), with iftop's letters.
 	filter, localNet               string
 	noDNS, noPorts, bytes, promisc bool
+	view                           string // top's --view
 
 	outputs []string // allowed --output values, first is the default
 }
@@ -159,9 +160,16 @@ func (c *commonFlags) addLinkSpeed(fs *pflag.FlagSet) {
 // resolve loads the config file (or defaults), applies the flags over it and
 // validates both. Errors wrap configs.ErrUsage.
 func (c *commonFlags) resolve() (configs.Config, error) {
+	// -F and -f are checked here, before anything is opened.
+	if _, _, err := inputs.LocalRule(c.localNet, true); err != nil {
+		return configs.Config{}, err
+	}
+	if strings.ContainsAny(c.filter, "\x00\n") {
+		return configs.Config{}, configs.Usagef("-f: the filter contains a NUL or newline character")
+	}
 	c.ifaces = configs.SplitList(c.ifaces)
 	return configs.Resolve(c.configPath, privs.OpenUser, configs.Overrides{Interval: c.interval, Fanout: c.fanout,
-		Count: c.count, Duration: c.duration, Output: c.output, Outputs: c.outputs,
+		Count: c.count, Duration: c.duration, Output: c.output, Outputs: c.outputs, View: c.view,
 		LinkSpeeds: c.linkSpeeds, Captures: c.captures, Interfaces: c.ifaces})
 }
 

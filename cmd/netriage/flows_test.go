@@ -38,7 +38,12 @@ func TestFlowsResolveDisplay(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			agg, key, err := tc.f.resolveDisplay()
+			_, err := tc.f.common.resolve() // -F is checked with the other common flags
+			var agg flows.Aggregation
+			var key flows.SortKey
+			if err == nil {
+				agg, key, err = tc.f.resolveDisplay()
+			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)

@@ -25,7 +25,6 @@ type topFlags struct {
 	ports  bool
 	replay string
 	demo   bool
-	view   string
 }
 
 func runTop(ctx context.Context, env *cmdEnv, args []string) int {
@@ -37,7 +36,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVarP(&tf.ports, "port-display", "P", false, "start with ports shown (host:port rows), like iftop -P")
 	fs.StringVar(&tf.replay, "replay", "", "browse a pcap or pcapng file instead of live traffic")
 	fs.BoolVar(&tf.demo, "demo", false, "show built-in demonstration data (no privileges needed)")
-	fs.StringVar(&tf.view, "view", "", "screen at start: overview, flows, procs, conns, remotes, links (default from config: overview)")
+	fs.StringVar(&tf.common.view, "view", "", "screen at start: overview, flows, procs, conns, remotes, links (default from config: overview)")
 	tf.common.addLinkSpeed(fs)
 	tf.common.addNetns(fs)
 	tf.common.addRun(fs)
@@ -45,17 +44,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	if done || err != nil {
 		return failOrHelp(env, "top", err)
 	}
-	if _, _, err := inputs.LocalRule(tf.common.localNet, true); err != nil {
-		return fail(env, "top", err)
-	}
-	viewName := cfg.UI.View
-	if tf.view != "" {
-		viewName = tf.view
-	}
-	view, ok := views.ParseView(viewName)
-	if !ok {
-		return fail(env, "top", configs.Usagef("--view %q: use overview, flows, procs, conns, remotes or links", viewName))
-	}
+	view, _ := views.ParseView(cfg.UI.View) // the config checked it
 	st := views.NewUIState(view)
 	st.Bytes, st.DNS, st.PortNames, st.Ports = cfg.UI.Bytes || tf.common.bytes, !tf.common.noDNS, !tf.common.noPorts, tf.ports
 
