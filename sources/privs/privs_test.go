@@ -108,7 +108,7 @@ func TestSet(t *testing.T) {
 }
 
 func TestSetNames(t *testing.T) {
-	got := Set(1 << CapNetRaw).Names(CapNetRaw, CapSysPtrace)
+	got := Set(1<<CapNetRaw).Names(CapNetRaw, CapSysPtrace)
 	if len(got) != 2 || !got["CAP_NET_RAW"] || got["CAP_SYS_PTRACE"] {
 		t.Errorf("Names = %v", got)
 	}
