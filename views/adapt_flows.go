@@ -84,7 +84,7 @@ func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report, services func(p flows.
 		rows = append(rows, row)
 	}
 	t := snap.Totals
-	tot := Totals{Sent: flowRates(t.Rates, true), Recv: flowRates(t.Rates, false), SentBytes: t.SentBytes, RecvBytes: t.RecvBytes}
+	tot := Totals{Sent: flowRates(t.Rates, true), Recv: flowRates(t.Rates, false), SentBytes: t.SentBytes, RecvBytes: t.RecvBytes, RateSeconds: snap.RateSeconds}
 	return rows, tot
 }
 

@@ -93,6 +93,10 @@ type Totals struct {
 	Sent, Recv BytesPerSec
 	// SentBytes and RecvBytes are cumulative since start.
 	SentBytes, RecvBytes uint64
+	// RateSeconds are the seconds the 2 s, 10 s and 40 s rates average
+	// over: shorter than the window while the run is younger than it
+	// (zero: unknown, the full windows).
+	RateSeconds [3]int
 }
 
 // IfaceLine is one header line: an interface's current rates against its

@@ -105,7 +105,7 @@ func (f *Frame) flowsPane(w, first, last int) []Line {
 		lh, rh = "local", "remote"
 	}
 	hd := "  " + format.Fit(lh, side) + "    " + format.Fit(rh, side) +
-		" " + format.FitRight("2s", rateW) + " " + format.FitRight("10s", rateW) + " " + format.FitRight("40s", rateW)
+		" " + format.FitRight(f.winHead(0), rateW) + " " + format.FitRight(f.winHead(1), rateW) + " " + format.FitRight(f.winHead(2), rateW)
 	if showCum {
 		hd += " " + format.FitRight("cum", 8)
 	}
@@ -173,6 +173,17 @@ func (f *Frame) flowsPane(w, first, last int) []Line {
 	return out
 }
 
+// winHead is the heading of rate column i (2s, 10s, 40s), marked with *
+// while the run is younger than the window and the rate is the mean since
+// start (the totals line says over how long).
+func (f *Frame) winHead(i int) string {
+	name := [3]string{"2s", "10s", "40s"}[i]
+	if s := f.m.Totals.RateSeconds[i]; s > 0 && s < [3]int{2, 10, 40}[i] {
+		return name + "*"
+	}
+	return name
+}
+
 func (f *Frame) flowTotals(w int) []Line {
 	side, _, _ := flowCols(w)
 	tot := f.m.Totals
@@ -180,7 +191,12 @@ func (f *Frame) flowTotals(w int) []Line {
 		left := format.Fit(tag+"  cum "+format.Bytes(cum, f.u.IEC)+"  peak "+format.Rate(r.Peak, f.u), 2+2*side+4)
 		return Line{Text: format.Fit(left+" "+f.rate(r.W2s)+" "+f.rate(r.W10s)+" "+f.rate(r.W40s), w), Style: StyleHeading}
 	}
-	return []Line{mk("TX", tot.Sent, tot.SentBytes), mk("RX", tot.Recv, tot.RecvBytes)}
+	out := []Line{mk("TX", tot.Sent, tot.SentBytes), mk("RX", tot.Recv, tot.RecvBytes)}
+	if s := tot.RateSeconds[2]; s > 0 && s < 40 {
+		// The marked columns are means over the run so far.
+		out[1].Text = format.Fit(out[1].Text+"   * over the "+strconv.Itoa(s)+" s since start", w)
+	}
+	return out
 }
 
 func (f *Frame) procsPane(w, first, last int) []Line {

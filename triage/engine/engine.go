@@ -335,6 +335,14 @@ func (e *Engine) stepLinks(s *Snapshot) {
 func (e *Engine) stepFlows(s *Snapshot) {
 	if e.in.Flows != nil {
 		fs := e.in.Flows.Snapshot(s.Time)
+		// The rates average over the time since the start until the
+		// windows are full: the run's start live, the first packet's time
+		// for a file.
+		start := e.start
+		if e.cfg.File != "" {
+			start = fs.Start
+		}
+		flows.Warmup(&fs, start)
 		s.Flows = &fs
 		if e.at != nil {
 			e.joined = attrib.StatsOf(&fs)

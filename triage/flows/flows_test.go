@@ -617,3 +617,32 @@ func BenchmarkTableSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// TestWarmup: 12 s into a run at 1,000 B/s the 40 s rate reads 1,000 B/s
+// (the mean since start), not 300; full windows are left alone.
+func TestWarmup(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	tb := NewTable(TableConfig{MaxFlows: 10})
+	for sec := 0; sec < 12; sec++ {
+		tb.Update(&Packet{Time: start.Add(time.Duration(sec) * time.Second), Src: hostA, Dst: hostB, Proto: ProtoUDP, SrcPort: 1, DstPort: 2, Length: 1000})
+	}
+	now := start.Add(12 * time.Second)
+	s := tb.Snapshot(now, By5Tuple)
+	if got := s.Flows[0].Rates.R40.Total(); got != 300 {
+		t.Fatalf("before Warmup the 40 s rate is %v, want 300 (12 kB / 40 s)", got)
+	}
+	Warmup(&s, start)
+	r := s.Flows[0].Rates
+	if r.R40.Total() != 1000 || r.R10.Total() != 1000 || r.R2.Total() != 1000 || s.Totals.Rates.R40.Total() != 1000 {
+		t.Errorf("rates after Warmup %+v, totals %+v: want 1000 B/s each", r, s.Totals.Rates)
+	}
+	if s.RateSeconds != [3]int{2, 10, 12} {
+		t.Errorf("RateSeconds %v, want [2 10 12]", s.RateSeconds)
+	}
+	late := tb.Snapshot(start.Add(50*time.Second), By5Tuple)
+	want := late.Flows[0].Rates
+	Warmup(&late, start)
+	if late.Flows[0].Rates != want || late.RateSeconds != [3]int{2, 10, 40} {
+		t.Errorf("full windows changed: %+v vs %+v, %v", late.Flows[0].Rates, want, late.RateSeconds)
+	}
+}

@@ -147,6 +147,10 @@ type Snapshot struct {
 	Time time.Time
 	// Start is when the accounting started (first packet of a replay).
 	Start time.Time
+	// RateSeconds are the seconds the 2 s, 10 s and 40 s rates are
+	// averaged over: the windows' lengths, or the time since the start
+	// while it is shorter (see Warmup); zero before Warmup ran.
+	RateSeconds [3]int
 	// Aggregation is the grouping of Flows.
 	Aggregation Aggregation
 	// Flows are the flows in the table, aggregated, in no particular order

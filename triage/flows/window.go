@@ -289,3 +289,41 @@ func (w *Window) AddSeconds(ss []Second) {
 		}
 	}
 }
+
+// Warmup divides the 2 s, 10 s and 40 s rates of s by the time the
+// accounting has run when it is shorter than the window, as iftop does,
+// instead of by the full window: for the first 40 s of a run the 40 s
+// rate is the mean since start, not a value that climbs from zero. start
+// is when the accounting began (the run's start live, the first packet's
+// time for a file). It records the divisors in s.RateSeconds. s must be
+// the caller's own snapshot (a fresh one from Table.Snapshot).
+func Warmup(s *Snapshot, start time.Time) {
+	s.RateSeconds = [3]int{2, 10, 40}
+	if start.IsZero() || s.Time.Before(start) {
+		return
+	}
+	// Rates cover the complete seconds before Time; the start's second
+	// counts as one.
+	el := int(s.Time.Unix() - start.Unix())
+	var f [3]float64
+	scale := false
+	for i, w := range [3]int{2, 10, 40} {
+		f[i] = 1
+		if d := max(el, 1); d < w {
+			s.RateSeconds[i], f[i], scale = d, float64(w)/float64(d), true
+		}
+	}
+	if !scale {
+		return
+	}
+	fix := func(r *Rates) {
+		r.R2 = Rate{r.R2.SentBytesPerSec * f[0], r.R2.RecvBytesPerSec * f[0]}
+		r.R10 = Rate{r.R10.SentBytesPerSec * f[1], r.R10.RecvBytesPerSec * f[1]}
+		r.R40 = Rate{r.R40.SentBytesPerSec * f[2], r.R40.RecvBytesPerSec * f[2]}
+	}
+	for i := range s.Flows {
+		fix(&s.Flows[i].Rates)
+	}
+	fix(&s.Other.Rates)
+	fix(&s.Totals.Rates)
+}

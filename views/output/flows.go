@@ -17,18 +17,38 @@ import (
 // FlowsRecord is one NDJSON record of flows and replay (docs/json.md,
 // section "Flows and replay").
 type FlowsRecord struct {
-	Time        time.Time     `json:"time"`
-	Seq         uint64        `json:"seq"`
-	Final       bool          `json:"final,omitempty"`
-	Start       time.Time     `json:"start"`
-	Aggregation string        `json:"aggregation"`
-	Capture     CaptureRecord `json:"capture"`
-	Totals      FlowRecord    `json:"totals"`
-	Other       FlowRecord    `json:"other"`
-	Flows       []FlowRecord  `json:"flows"`
-	Shown       int           `json:"flows_shown"`
-	Total       int           `json:"flows_total"`
-	Notes       []string      `json:"notes,omitempty"`
+	Time        time.Time `json:"time"`
+	Seq         uint64    `json:"seq"`
+	Final       bool      `json:"final,omitempty"`
+	Start       time.Time `json:"start"`
+	Aggregation string    `json:"aggregation"`
+	// RateSeconds are the seconds the 2 s, 10 s and 40 s rates average
+	// over: shorter while the run (or the file) is younger than a window.
+	RateSeconds RateSecondsRecord `json:"rate_seconds"`
+	Capture     CaptureRecord     `json:"capture"`
+	Totals      FlowRecord        `json:"totals"`
+	Other       FlowRecord        `json:"other"`
+	Flows       []FlowRecord      `json:"flows"`
+	Shown       int               `json:"flows_shown"`
+	Total       int               `json:"flows_total"`
+	Notes       []string          `json:"notes,omitempty"`
+}
+
+// RateSecondsRecord says over how many seconds each rate is a mean.
+type RateSecondsRecord struct {
+	W2s  int `json:"2s"`
+	W10s int `json:"10s"`
+	W40s int `json:"40s"`
+}
+
+// rateSecondsOf fills the full windows where the snapshot says nothing.
+func rateSecondsOf(rs [3]int) RateSecondsRecord {
+	for i, w := range [3]int{2, 10, 40} {
+		if rs[i] == 0 {
+			rs[i] = w
+		}
+	}
+	return RateSecondsRecord{rs[0], rs[1], rs[2]}
 }
 
 // CaptureRecord is the capture's health in a FlowsRecord.
@@ -134,6 +154,7 @@ func FlowsRecordOf(s flows.Snapshot, names func(netip.Addr) string, limit int) F
 	c := s.Capture
 	rec := FlowsRecord{
 		Time: s.Time, Seq: s.Seq, Start: s.Start, Aggregation: s.Aggregation.String(),
+		RateSeconds: rateSecondsOf(s.RateSeconds),
 		Capture: CaptureRecord{
 			Packets: c.Packets, Bytes: c.Bytes, LinkHeaderBytes: c.LinkHeaderBytes, Drops: c.KernelDrops,
 			EvictedFlows: c.EvictedFlows, ExpiredFlows: c.ExpiredFlows, NonIP: c.NonIP, Truncated: c.Truncated,
