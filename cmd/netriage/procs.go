@@ -59,12 +59,6 @@ func runWho(ctx context.Context, env *cmdEnv, view output.WhoView, args []string
 	if f.replay != "" {
 		return fail(env, string(view), configs.Usagef("%s: a capture file has no processes or sockets, so %s cannot attribute its traffic; use 'netriage replay %s' for its flows and hosts", f.replay, view, f.replay))
 	}
-	// -i names must exist in socket-counter mode too (where -i is
-	// otherwise unused), so a bad name fails the same way with or without
-	// capture privileges.
-	if err := inputs.KnownInterfaces(f.common.ifaces); err != nil {
-		return fail(env, string(view), err)
-	}
 	mode, note, err := inputs.PickSource(f.source)
 	if err != nil {
 		return fail(env, string(view), err)
@@ -80,7 +74,7 @@ func runWho(ctx context.Context, env *cmdEnv, view output.WhoView, args []string
 
 func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags, cfg configs.Config, mode string) int {
 	o := f.common.options(cfg)
-	o.Capture, o.Filter, o.Aggregation = mode == "capture", f.common.filter, flows.By5Tuple
+	o.Capture, o.Aggregation = mode == "capture", flows.By5Tuple
 	o.Sockets, o.Names = true, !f.common.noDNS && view == output.ViewRemotes
 	in, err := inputs.Open(ctx, o)
 	if err != nil {

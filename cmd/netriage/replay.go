@@ -24,12 +24,14 @@ func init() {
 func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	var f flowFlags
 	var realtime, check bool
+	var interval time.Duration
+	var linkSpeeds []string
 	fs := newFlagSet("replay")
 	f.registerDisplay(fs, false)
 	fs.BoolVar(&realtime, "realtime", false, "pace the replay at the capture's own speed")
 	fs.BoolVar(&check, "check", false, "give the saturation verdict for the file (needs --link-speed)")
-	fs.DurationVar(&f.common.interval, "interval", 0, "also write a record every this much capture time (default: only the final record)")
-	f.common.addLinkSpeed(fs)
+	fs.DurationVar(&interval, "interval", 0, "also write a record every this much capture time (default: only the final record)")
+	fs.StringArrayVar(&linkSpeeds, "link-speed", nil, "with --check: the file's link capacity, RATE or IF=RATE, e.g. 100M")
 	fs.StringVarP(&f.common.output, "output", "O", "table", "output format: table, json, csv; with --check: text, json, markdown")
 	f.common.addConfig(fs)
 	failR := func(err error) int {
@@ -48,8 +50,6 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return failR(configs.Usagef("want exactly one capture file (see 'netriage replay --help')"))
 	}
 	path := fs.Arg(0)
-	interval := f.common.interval
-	f.common.interval = 0
 	f.common.outputs = []string{"table", "json", "csv"}
 	if check {
 		if f.common.output == "table" {
@@ -57,8 +57,6 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		f.common.outputs = report.Formats
 	}
-	linkSpeeds := f.common.linkSpeeds
-	f.common.linkSpeeds = nil
 	cfg, err := f.common.resolve()
 	if err != nil {
 		return failR(err)
@@ -85,9 +83,18 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	prog := output.NewProgress(env.progress())
 	var clk clock.Clock
 	var start time.Time
-	in, err := inputs.Open(ctx, inputs.Options{Config: cfg, Interval: interval, Capture: true, Replay: path, Realtime: realtime,
+	o := inputs.Options{Config: cfg, Interval: interval, Capture: true, Replay: path, Realtime: realtime,
 		Filter: f.common.filter, LocalNet: f.common.localNet, Aggregation: agg, Names: !f.common.noDNS && !check,
-		OnProgress: func(read, size int64, packets uint64) { prog.Reading(read, size, packets, clk.Now().Sub(start)) }})
+		OnProgress: func(read, size int64, packets uint64) { prog.Reading(read, size, packets, clk.Now().Sub(start)) }}
+	if check { // the verdict judges the busiest check.window of a longer file
+		var ok bool
+		if o.From, o.To, ok, err = inputs.BusiestWindow(ctx, o, cfg.Check.Window.D()); err != nil {
+			return failR(err)
+		} else if ok {
+			fmt.Fprintf(env.stderr, "netriage replay: judging the busiest %s of the file, %s to %s UTC\n", cfg.Check.Window.D(), o.From.UTC().Format(time.TimeOnly), o.To.UTC().Format(time.TimeOnly))
+		}
+	}
+	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return failR(err)
 	}
@@ -123,6 +130,9 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 			return failR(rerr)
 		}
 		capt := verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.common.filter, LocalNet: f.common.localNet}
+		if !o.From.IsZero() {
+			snap.Start, snap.Time = o.From, o.To
+		}
 		w := verdict.FileWindow(path, snap.Start, snap.Time, verdict.FileFlows(&snap), capt, linkName, linkBps)
 		code := writeCheck(env, verdict.Evaluate(w, cfg.Check.Thresholds()), report.Format(f.common.output))
 		if rerr != nil {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"netriage/triage/verdict"
+
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
@@ -718,5 +720,34 @@ func TestReplayInterrupted(t *testing.T) {
 	}
 	if recs := parseRecords(t, o.String()); len(recs) != 1 || !recs[0].Final {
 		t.Errorf("want the final record even when interrupted, got %q", o.String())
+	}
+}
+
+// TestReplayCheckBusiestWindow: a 20 Mb/s burst of 5 s in a quiet 60 s
+// file is judged over the busiest 10 s (the burst: saturated on a 10M
+// link), not the whole file's average, and the run says which window.
+func TestReplayCheckBusiestWindow(t *testing.T) {
+	var ps []replayPkt
+	add := func(at time.Duration, p replayPkt) { p.at = at; ps = append(ps, p) }
+	for s := 0; s < 60; s++ {
+		add(time.Duration(s)*time.Second, udpPkt(t, nil, rLocal4, rPeer4b, 40000, 5201, 100)) // quiet
+		if s >= 30 && s < 35 {
+			for i := 0; i < 1700; i++ { // ~20 Mb/s of 1,500-byte datagrams
+				add(time.Duration(s)*time.Second+time.Duration(i)*500*time.Microsecond, udpPkt(t, nil, rLocal4, rPeer4b, 40001, 5201, 1400))
+			}
+		}
+	}
+	path := writeReplayPcap(t, t.TempDir(), "burst.pcap", ps, false)
+	out, errOut, code := runCmd(t, "replay", "--check", "--link-speed", "10M", "-O", "json", path)
+	var r verdict.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("exit %d, no report: %v\n%s\n%s", code, err, out, errOut)
+	}
+	tx := r.Interfaces[0].TX
+	if code != 2 || tx.Verdict != verdict.Saturated || tx.Utilization == nil || *tx.Utilization < 0.95 {
+		t.Errorf("exit %d, tx %v at %v: want 2, saturated, about 100%% (the burst's 10 s, not the 60 s average)", code, tx.Verdict, tx.Utilization)
+	}
+	if !strings.Contains(errOut, "judging the busiest 10s of the file, 10:00:2") {
+		t.Errorf("stderr does not say which window: %q", errOut)
 	}
 }

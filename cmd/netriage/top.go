@@ -57,20 +57,18 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	switch {
 	case tf.demo:
 		run = func(ctx context.Context) { runDemo(ctx, cfg, host) }
-	case tf.replay != "":
-		rp, err := topReplaySetup(ctx, &tf, cfg, host)
-		if err != nil {
-			return fail(env, "top", err)
-		}
-		defer rp.Close()
-		run = rp.Run
 	default:
-		live, err := topLiveSetup(ctx, &tf, cfg, nil, host)
+		var r *topRun
+		if tf.replay != "" {
+			r, err = topReplaySetup(ctx, &tf, cfg, host)
+		} else {
+			r, err = topLiveSetup(ctx, &tf, cfg, nil, host)
+		}
 		if err != nil {
 			return fail(env, "top", err)
 		}
-		defer live.Close()
-		run = live.Run
+		defer r.Close()
+		run = r.Run
 	}
 	if err := tui.CheckTerminal(os.Getenv("TERM"), tui.IsTerminal(os.Stdin), tui.IsTerminal(os.Stdout)); err != nil {
 		return fail(env, "top", configs.Usagef("%v", err))
@@ -80,17 +78,15 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		// it must restore the terminal too.
 		env.catch(syscall.SIGPIPE)
 	}
-	err = host.RunEngine(ctx, run)
 	var pe *tui.PanicError
-	switch {
+	switch err = host.RunEngine(ctx, run); {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &pe):
-		// The terminal is restored: print the panic where it can be read.
+	case errors.As(err, &pe): // the terminal is restored: print it where it can be read
 		fmt.Fprint(env.stderr, "netriage top: "+pe.Report())
 		return exitFailure
 	case errors.Is(err, tui.ErrTerminal):
-		return fail(env, "top", configs.Usagef("%v\n%s", err, tui.TermAdvice(os.Getenv("TERM"))))
+		err = configs.Usagef("%v\n%s", err, tui.TermAdvice(os.Getenv("TERM")))
 	}
 	return fail(env, "top", err)
 }

@@ -18,6 +18,13 @@ type Accountant struct {
 	seq    uint64
 }
 
+// Totals returns the table's cumulative totals (no snapshot is taken).
+func (a *Accountant) Totals() flows.Counts {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.table.Totals()
+}
+
 // NewAccountant returns an accountant over a new table. filter and localNet
 // are only recorded in the snapshots' Health.
 func NewAccountant(cfg flows.TableConfig, agg flows.Aggregation, filter, localNet string) *Accountant {

@@ -39,6 +39,12 @@ type ReplayOptions struct {
 	// OnProgress is called about every 64k packets and at the end with
 	// the bytes read, the file size and the packets read.
 	OnProgress func(read, size int64, packets uint64)
+	// From and To, when set, count only the packets of capture time in
+	// [From, To), as a filter would (the others are read and skipped).
+	From, To time.Time
+	// OnSecond receives, for each second of capture time with counted
+	// packets, the cumulative totals at its end (Unix second, in order).
+	OnSecond func(sec int64, total flows.Counts)
 }
 
 // Replay reads the capture file at path through the accounting and
@@ -95,6 +101,8 @@ type FileFlows struct {
 	err      error
 	ended    bool
 	done     bool
+	sec      int64 // the second of the last packet counted (OnSecond)
+	secSeen  bool
 }
 
 // NewFileFlows prepares f for reading with o (OnSnapshot is not used; the
@@ -181,6 +189,19 @@ func (r *FileFlows) Next(ctx context.Context) (engine.Tick, bool) {
 		}
 		d.Decode(data, &ci, &r.m)
 		ts := r.m.Time
+		if (!r.o.From.IsZero() && ts.Before(r.o.From)) || (!r.o.To.IsZero() && !ts.Before(r.o.To)) {
+			continue
+		}
+		if r.o.OnSecond != nil {
+			// Every packet before this one is counted: a new second
+			// closes the previous one.
+			if s := ts.Unix(); !r.secSeen || s != r.sec {
+				if r.secSeen {
+					r.o.OnSecond(r.sec, r.acc.Totals())
+				}
+				r.sec, r.secSeen = s, true
+			}
+		}
 		r.pending = true
 		if r.first.IsZero() {
 			r.first = ts
@@ -214,6 +235,9 @@ func (r *FileFlows) Next(ctx context.Context) (engine.Tick, bool) {
 }
 
 func (r *FileFlows) finish() (engine.Tick, bool) {
+	if r.o.OnSecond != nil && r.secSeen {
+		r.o.OnSecond(r.sec, r.acc.Totals())
+	}
 	if r.o.OnProgress != nil {
 		r.o.OnProgress(r.f.Offset(), r.f.Size(), r.n)
 	}

@@ -24,6 +24,7 @@ import (
 	"netriage/triage/attrib"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
+	"netriage/triage/verdict"
 	"netriage/views/format"
 )
 
@@ -61,6 +62,11 @@ type Options struct {
 	Names   bool
 	// OnProgress follows a file's reading.
 	OnProgress func(read, size int64, packets uint64)
+	// From and To bound a file's packets to capture times [From, To)
+	// (zero: unbounded); OnSecond receives its cumulative totals at the
+	// end of each second with packets (see capture.ReplayOptions).
+	From, To time.Time
+	OnSecond func(sec int64, total flows.Counts)
 	// Clock is the clock of live runs (tests pass a fake; nil: the real
 	// one).
 	Clock clock.Clock
@@ -153,6 +159,13 @@ func Open(ctx context.Context, o Options) (in *Set, err error) {
 	}
 	if o.Capture {
 		if err := in.openCapture(ctx, o); err != nil {
+			return in, err
+		}
+	} else if !o.Links {
+		// -i names must exist where nothing else checks them (procs in
+		// socket-counter mode), so a bad name fails the same way with or
+		// without capture privileges.
+		if err := KnownInterfaces(o.Interfaces); err != nil {
 			return in, err
 		}
 	}
@@ -291,7 +304,8 @@ func (in *Set) openFile(o Options, table flows.TableConfig, desc string) error {
 	}
 	in.closers = append(in.closers, func() { f.Close() })
 	ff, err := capture.NewFileFlows(f, capture.ReplayOptions{Table: table, Aggregation: o.Aggregation, Interval: o.Interval,
-		Filter: o.Filter, LocalNet: desc, Realtime: o.Realtime, Clock: o.Clock, OnProgress: o.OnProgress})
+		Filter: o.Filter, LocalNet: desc, Realtime: o.Realtime, Clock: o.Clock, OnProgress: o.OnProgress,
+		From: o.From, To: o.To, OnSecond: o.OnSecond})
 	if err != nil {
 		var fe *capture.FilterError
 		if errors.As(err, &fe) {
@@ -343,4 +357,32 @@ var OpenLinks = func(o links.Options) (LinksReader, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// BusiestWindow reads the capture file of o once for its per-second
+// totals and returns the window of length w that a verdict must judge:
+// the busiest w seconds (see verdict.BusiestWindow), or ok false when the
+// file is not longer than w and the whole file is the window.
+func BusiestWindow(ctx context.Context, o Options, w time.Duration) (from, to time.Time, ok bool, err error) {
+	var secs []int64
+	var cum []flows.Counts
+	o.Interval, o.Names, o.OnProgress = 0, false, nil
+	o.OnSecond = func(sec int64, total flows.Counts) {
+		secs, cum = append(secs, sec), append(cum, total)
+	}
+	in, err := Open(ctx, o)
+	if err != nil {
+		return from, to, false, err
+	}
+	in.Run(ctx, func(*engine.Snapshot) bool { return true })
+	in.Close()
+	if err := in.File.Err(); err != nil && len(secs) == 0 {
+		return from, to, false, err
+	}
+	start, ok := verdict.BusiestWindow(secs, cum, int64(w/time.Second))
+	if !ok {
+		return from, to, false, nil
+	}
+	from = time.Unix(start, 0)
+	return from, from.Add(w), true, nil
 }

@@ -47,3 +47,52 @@ func FileFlows(s *flows.Snapshot) []Flow {
 	}
 	return out
 }
+
+// BusiestWindow finds the w seconds of a capture file that a verdict over
+// the whole file would average away: secs are the file's seconds with
+// packets, in order, and cum the cumulative byte counts at the end of
+// each. It returns the start (Unix second) of the window [start,
+// start+w) whose busier direction carries the most bytes, the first such
+// window on a tie; ok is false when the file spans w seconds or fewer
+// (the whole file is the window).
+func BusiestWindow(secs []int64, cum []flows.Counts, w int64) (start int64, ok bool) {
+	if len(secs) == 0 || w <= 0 || secs[len(secs)-1]-secs[0] < w {
+		return 0, false
+	}
+	best, bestStart := uint64(0), secs[0]
+	j := 0 // the last second inside the window starting at secs[i]
+	for i := range secs {
+		if secs[i]+w > secs[len(secs)-1]+1 {
+			// A window starting later would run past the file's end: the
+			// one that ends there covers the same seconds and more.
+			break
+		}
+		for j+1 < len(secs) && secs[j+1] < secs[i]+w {
+			j++
+		}
+		var base flows.Counts
+		if i > 0 {
+			base = cum[i-1]
+		}
+		sent, recv := cum[j].SentBytes-base.SentBytes, cum[j].RecvBytes-base.RecvBytes
+		if m := max(sent, recv); m > best {
+			best, bestStart = m, secs[i]
+		}
+	}
+	// The window ending at the file's last second may hold more than any
+	// that starts on a second with packets.
+	end := secs[len(secs)-1] + 1
+	i := 0
+	for i < len(secs) && secs[i] < end-w {
+		i++
+	}
+	var base flows.Counts
+	if i > 0 {
+		base = cum[i-1]
+	}
+	last := cum[len(cum)-1]
+	if m := max(last.SentBytes-base.SentBytes, last.RecvBytes-base.RecvBytes); m > best {
+		bestStart = end - w
+	}
+	return bestStart, true
+}
