@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -114,6 +115,23 @@ func (p ProtoCounters) EndpointDrops() uint64 {
 		p.UDPRcvbufErrors + p.UDPSndbufErrors + p.UDP6RcvbufErrors + p.UDP6SndbufErrors
 }
 
+// Add adds the counters of d to p (Missing is left alone).
+func (p *ProtoCounters) Add(d ProtoCounters) {
+	p.TCPRetransSegs += d.TCPRetransSegs
+	p.TCPTimeouts += d.TCPTimeouts
+	p.ListenOverflows += d.ListenOverflows
+	p.ListenDrops += d.ListenDrops
+	p.TCPBacklogDrop += d.TCPBacklogDrop
+	p.UDPRcvbufErrors += d.UDPRcvbufErrors
+	p.UDPSndbufErrors += d.UDPSndbufErrors
+	p.UDPInErrors += d.UDPInErrors
+	p.UDP6RcvbufErrors += d.UDP6RcvbufErrors
+	p.UDP6SndbufErrors += d.UDP6SndbufErrors
+	p.UDP6InErrors += d.UDP6InErrors
+	p.IPInDiscards += d.IPInDiscards
+	p.IP6InDiscards += d.IP6InDiscards
+}
+
 // ConntrackSample is the connection-tracking table of one namespace.
 type ConntrackSample struct {
 	// Count and Max are nf_conntrack_count and nf_conntrack_max (gauges);
@@ -215,6 +233,17 @@ func (c NICClass) Loss() bool {
 // MarshalText implements encoding.TextMarshaler.
 func (c NICClass) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (c *NICClass) UnmarshalText(b []byte) error {
+	for _, k := range []NICClass{NICOther, NICRxMissed, NICQueueDrop, NICDrop, NICPause, NICAllowance} {
+		if k.String() == string(b) {
+			*c = k
+			return nil
+		}
+	}
+	return fmt.Errorf("nic counter class: unknown value %q", b)
+}
+
 // ClassifyNICCounter says what the driver counter name means for loss.
 // XDP counters are deliberate actions of a program, never loss; a
 // counter of one queue is recognised by a queue number next to rx, tx,
@@ -288,6 +317,12 @@ type BQLQueue struct {
 }
 
 // ----- rates -------------------------------------------------------------
+
+// StackStep is a stack sample with its rates against the one before it.
+type StackStep struct {
+	Sample StackSample
+	Rates  StackRates
+}
 
 // StackRates are a StackSample's rates against the previous one.
 type StackRates struct {
