@@ -203,7 +203,7 @@ type Engine struct {
 	prev     *triage.LinksSample
 	linkWin  []triage.LinksSample
 	stack    *triage.StackSample
-	stackWin []triage.StackSample
+	stackWin []triage.StackStep
 	stackErr error
 	bases    baselines
 	at       *attrib.Attributor
@@ -350,8 +350,8 @@ func (e *Engine) stepStack(s *Snapshot) {
 	if !e.cfg.Judge {
 		return
 	}
-	e.stackWin = append(e.stackWin, cur)
-	e.stackWin = trimWindow(e.stackWin, cur.Time, e.cfg.Window, func(x triage.StackSample) time.Time { return x.Time })
+	e.stackWin = append(e.stackWin, *st)
+	e.stackWin = trimWindow(e.stackWin, cur.Time, e.cfg.Window, func(x triage.StackStep) time.Time { return x.Sample.Time })
 }
 
 // trimWindow drops the oldest samples while the next one still starts a

@@ -85,23 +85,25 @@ type BQLQueueWindow struct {
 	AtLimit, Samples int
 }
 
-// FromStack summarises stack samples taken during a window (in time order)
-// for the watched interfaces. It returns nil without samples.
-func FromStack(samples []triage.StackSample, watched []string) *Stack {
-	if len(samples) == 0 {
+// FromStack summarises the stack steps taken during a window (in time
+// order, each with its rates against the one before; the first one's
+// rates, against a sample outside the window, are not used) for the
+// watched interfaces. It returns nil without steps.
+func FromStack(steps []triage.StackStep, watched []string) *Stack {
+	if len(steps) == 0 {
 		return nil
 	}
-	st := &Stack{Samples: len(samples)}
-	last := samples[len(samples)-1]
+	st := &Stack{Samples: len(steps)}
+	last := steps[len(steps)-1].Sample
 	st.Absent = append([]string(nil), last.Absent...)
 	cpus := map[int]*triage.SoftnetDelta{}
-	nics := map[string]*NICWindow{}
+	nics := map[string]*nicSum{}
 	for _, name := range watched {
-		nics[name] = &NICWindow{Interface: name}
+		nics[name] = &nicSum{w: NICWindow{Interface: name}, at: map[string]int{}}
 	}
 	var ctFill *ConntrackWindow
-	for i := range samples {
-		s := &samples[i]
+	for i := range steps {
+		s := &steps[i].Sample
 		if c := s.Conntrack; c != nil {
 			if ctFill == nil || c.Fill() > ctFill.PeakFill || ctFill.Max == 0 && c.Count > ctFill.Count {
 				ctFill = &ConntrackWindow{Count: c.Count, Max: c.Max, PeakFill: c.Fill()}
@@ -116,7 +118,7 @@ func FromStack(samples []triage.StackSample, watched []string) *Stack {
 		if i == 0 {
 			continue
 		}
-		r := triage.CompareStack(&samples[i-1], s)
+		r := &steps[i].Rates
 		if !r.Valid {
 			continue
 		}
@@ -153,12 +155,12 @@ func FromStack(samples []triage.StackSample, watched []string) *Stack {
 			st.Conntrack.NoStats = rc.NoStats
 		}
 		for _, nr := range r.Ifaces {
-			nw := nics[nr.Name]
-			if nw == nil || !nr.Valid {
+			ns := nics[nr.Name]
+			if ns == nil || !nr.Valid {
 				continue
 			}
 			for _, c := range nr.Counters {
-				addNICCounter(nw, c)
+				ns.add(c)
 			}
 		}
 	}
@@ -186,43 +188,46 @@ func FromStack(samples []triage.StackSample, watched []string) *Stack {
 		sort.Slice(st.Softnet.CPUs, func(i, j int) bool { return st.Softnet.CPUs[i].CPU < st.Softnet.CPUs[j].CPU })
 	}
 	for _, name := range watched {
-		nw := nics[name]
+		ns := nics[name]
+		nw := &ns.w
 		li, ok := last.Iface(name)
 		if ok && li.NIC != nil {
 			nw.Driver = li.NIC.Driver
-			for i := range nw.Counters {
-				for k, n := range li.NIC.Names {
-					if n == nw.Counters[i].Name && k < len(li.NIC.Values) {
-						nw.Counters[i].Value = li.NIC.Values[k]
-						break
-					}
+			for k, n := range li.NIC.Names {
+				if i, ok := ns.at[n]; ok && k < len(li.NIC.Values) {
+					nw.Counters[i].Value = li.NIC.Values[k]
 				}
 			}
 		} else if ok {
 			nw.Note = li.NICNote
 		}
 		st.NICs = append(st.NICs, *nw)
-		st.BQL = append(st.BQL, bqlWindow(samples, name))
+		st.BQL = append(st.BQL, bqlWindow(steps, name))
 	}
 	return st
 }
 
-func addNICCounter(nw *NICWindow, c triage.NICCounterDelta) {
-	for i := range nw.Counters {
-		if nw.Counters[i].Name == c.Name {
-			nw.Counters[i].Delta += c.Delta
-			nw.Counters[i].Value = c.Value
-			return
-		}
-	}
-	nw.Counters = append(nw.Counters, c)
+// nicSum sums one interface's NIC counter deltas by name.
+type nicSum struct {
+	w  NICWindow
+	at map[string]int // index in w.Counters by name
 }
 
-func bqlWindow(samples []triage.StackSample, name string) BQLWindow {
+func (n *nicSum) add(c triage.NICCounterDelta) {
+	if i, ok := n.at[c.Name]; ok {
+		n.w.Counters[i].Delta += c.Delta
+		n.w.Counters[i].Value = c.Value
+		return
+	}
+	n.at[c.Name] = len(n.w.Counters)
+	n.w.Counters = append(n.w.Counters, c)
+}
+
+func bqlWindow(steps []triage.StackStep, name string) BQLWindow {
 	bw := BQLWindow{Interface: name}
 	byQueue := map[int]int{}
-	for i := range samples {
-		si, ok := samples[i].Iface(name)
+	for i := range steps {
+		si, ok := steps[i].Sample.Iface(name)
 		if !ok {
 			continue
 		}

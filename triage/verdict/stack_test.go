@@ -9,6 +9,20 @@ import (
 	"netriage/triage"
 )
 
+// stepsOf gives each sample its rates against the one before, as the
+// engine does.
+func stepsOf(samples []triage.StackSample) []triage.StackStep {
+	out := make([]triage.StackStep, len(samples))
+	for i := range samples {
+		var prev *triage.StackSample
+		if i > 0 {
+			prev = &samples[i-1]
+		}
+		out[i] = triage.StackStep{Sample: samples[i], Rates: triage.CompareStack(prev, &samples[i])}
+	}
+	return out
+}
+
 func TestFromStack(t *testing.T) {
 	names := []string{"rx_drops", "rx0_drops", "rx_kicks"}
 	classes := []triage.NICClass{triage.NICDrop, triage.NICQueueDrop, triage.NICOther}
@@ -32,7 +46,7 @@ func TestFromStack(t *testing.T) {
 		sample(2, 3, 2, 400, 4, &triage.NICStats{Names: []string{"other"}, Classes: []triage.NICClass{triage.NICOther}, Values: []uint64{1}}, 100),
 		sample(3, 13, 2, 400, 6, nic(9, 9, 9), 3500),
 	}
-	got := FromStack(samples, []string{"eth0", "lo"})
+	got := FromStack(stepsOf(samples), []string{"eth0", "lo"})
 	want := &Stack{Samples: 4, Duration: 3 * time.Second,
 		Softnet: &SoftnetWindow{Processed: 300, Dropped: 15, TimeSqueeze: 2,
 			CPUs: []triage.SoftnetDelta{{CPU: 3, Dropped: 15, TimeSqueeze: 2}}},
@@ -56,7 +70,7 @@ func TestFromStack(t *testing.T) {
 		t.Error("no samples gave a stack")
 	}
 	// One sample: gauges, no deltas, nothing fires.
-	one := FromStack(samples[1:2], []string{"eth0"})
+	one := FromStack(stepsOf(samples)[1:2], []string{"eth0"})
 	if one.Duration != 0 || one.Conntrack.Count != 950 || one.Softnet.Dropped != 0 {
 		t.Errorf("one sample: %+v", one)
 	}
