@@ -480,7 +480,7 @@ func evaluateStack(st *Stack, cfg Thresholds, judge bool) (findings []Finding, r
 		if fires(sw.Dropped, cfg.SoftirqDropsPerSec) {
 			f := Finding{Rule: RuleSoftirqDrops, Status: StatusCritical, Where: "softirq backlog",
 				Summary: fmt.Sprintf("softirq backlog dropped %d packets (%.1f/s; %s)", sw.Dropped, sr.Dropped.PerSec, firstN(dropCPUs, 3)),
-				Reasons: []string{fmt.Sprintf("the per-CPU receive backlog dropped %d packets in the window (%.1f/s, threshold %g/s; %s): packets arrive faster than the CPU that receives them processes them, or net.core.netdev_max_backlog is too small for the bursts",
+				Reasons: []string{fmt.Sprintf("the host's per-CPU receive backlog (shared by every namespace) dropped %d packets in the window (%.1f/s, threshold %g/s; %s): packets arrive faster than the CPU that receives them processes them, or net.core.netdev_max_backlog is too small for the bursts",
 					sw.Dropped, sr.Dropped.PerSec, cfg.SoftirqDropsPerSec, strings.Join(dropCPUs, ", "))}}
 			if sw.FlowLimit > 0 {
 				f.Reasons = append(f.Reasons, fmt.Sprintf("%d of them by the flow limit (net.core.flow_limit_cpu_bitmap): one large flow filled the backlog", sw.FlowLimit))
