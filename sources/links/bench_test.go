@@ -135,3 +135,57 @@ func BenchmarkParseProto(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadStackParts is BenchmarkReadStack part by part on this host:
+// each reader's cost per tick (softnet_stat; snmp, netstat and snmp6;
+// conntrack's count, max and per-CPU table; the driver statistics and the
+// BQL of the first interface that is up and not loopback).
+func BenchmarkReadStackParts(b *testing.B) {
+	r, err := Open(Options{})
+	if err != nil {
+		b.Skip(err)
+	}
+	defer r.Close()
+	s, err := r.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	nic := ""
+	for _, i := range s.Ifaces {
+		if i.IsUp() && !i.Loopback {
+			nic = i.Name
+			break
+		}
+	}
+	st := r.stack
+	parts := []struct {
+		name string
+		fn   func(*triage.StackSample)
+	}{
+		{"softnet", func(out *triage.StackSample) {
+			b, err := st.softnet.read(&st.buf)
+			if err == nil {
+				out.Softnet, _ = parseSoftnet(b, nil)
+			}
+		}},
+		{"snmp+netstat+snmp6", st.readProto},
+		{"conntrack", st.readConntrack},
+		{"nic " + nic, func(out *triage.StackSample) {
+			var si triage.StackIface
+			st.readNIC(r.ethFd, nic, r.index[nic], &si)
+		}},
+		{"bql " + nic, func(out *triage.StackSample) {
+			var si triage.StackIface
+			readBQL(r.sysfsRoot, nic, &st.buf, &si)
+		}},
+	}
+	for _, p := range parts {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var out triage.StackSample
+				p.fn(&out)
+			}
+		})
+	}
+}
