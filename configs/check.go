@@ -26,19 +26,39 @@ type CheckConfig struct {
 	// saturated until its utilisation falls below CritUtilization minus
 	// Hysteresis; the same margin applies to the warning threshold.
 	Hysteresis float64 `yaml:"hysteresis"`
+	// NICDropsPerSec is the rate of a NIC's loss counters (the driver's rx
+	// missed, no-buffer, FIFO, queue drop and allowance-exceeded counters)
+	// that makes the nic-drops finding (critical).
+	NICDropsPerSec float64 `yaml:"nic_drops_per_sec"`
+	// SoftirqDropsPerSec is the softirq backlog drop rate
+	// (/proc/net/softnet_stat) that makes softirq-drops (critical).
+	SoftirqDropsPerSec float64 `yaml:"softirq_drops_per_sec"`
+	// ConntrackFullRatio (0..1) is the conntrack fill that makes
+	// conntrack-full (critical).
+	ConntrackFullRatio float64 `yaml:"conntrack_full_ratio"`
+	// ConntrackDropsPerSec is the rate of conntrack insert failures, drops
+	// and early drops that also makes conntrack-full; 0: any.
+	ConntrackDropsPerSec float64 `yaml:"conntrack_drops_per_sec"`
+	// EndpointDropsPerSec is the rate of listen drops, backlog drops and
+	// UDP buffer errors that makes endpoint-drops (warning).
+	EndpointDropsPerSec float64 `yaml:"endpoint_drops_per_sec"`
 }
 
 // DefaultCheck returns the default check section.
 func DefaultCheck() CheckConfig {
 	t := verdict.DefaultThresholds()
 	return CheckConfig{WarnUtilization: t.WarnUtilization, CritUtilization: t.CritUtilization, MinDropsPerSec: t.MinDropsPerSec,
-		Window: Duration(10 * time.Second), ExplainShare: t.ExplainShare, Hysteresis: t.Hysteresis}
+		Window: Duration(10 * time.Second), ExplainShare: t.ExplainShare, Hysteresis: t.Hysteresis,
+		NICDropsPerSec: t.NICDropsPerSec, SoftirqDropsPerSec: t.SoftirqDropsPerSec, ConntrackFullRatio: t.ConntrackFullRatio,
+		ConntrackDropsPerSec: t.ConntrackDropsPerSec, EndpointDropsPerSec: t.EndpointDropsPerSec}
 }
 
 // Thresholds converts the section to the verdict's settings.
 func (c CheckConfig) Thresholds() verdict.Thresholds {
 	return verdict.Thresholds{WarnUtilization: c.WarnUtilization, CritUtilization: c.CritUtilization,
-		MinDropsPerSec: c.MinDropsPerSec, ExplainShare: c.ExplainShare, Hysteresis: c.Hysteresis}
+		MinDropsPerSec: c.MinDropsPerSec, ExplainShare: c.ExplainShare, Hysteresis: c.Hysteresis,
+		NICDropsPerSec: c.NICDropsPerSec, SoftirqDropsPerSec: c.SoftirqDropsPerSec, ConntrackFullRatio: c.ConntrackFullRatio,
+		ConntrackDropsPerSec: c.ConntrackDropsPerSec, EndpointDropsPerSec: c.EndpointDropsPerSec}
 }
 
 // Validate checks ranges and combinations.
@@ -52,11 +72,18 @@ func (c CheckConfig) Validate() error {
 	in01("warn_utilization", c.WarnUtilization)
 	in01("crit_utilization", c.CritUtilization)
 	in01("explain_share", c.ExplainShare)
+	in01("conntrack_full_ratio", c.ConntrackFullRatio)
 	if c.WarnUtilization > c.CritUtilization {
 		errs = append(errs, fmt.Errorf("check.warn_utilization (%v) is above check.crit_utilization (%v)", c.WarnUtilization, c.CritUtilization))
 	}
-	if c.MinDropsPerSec < 0 {
-		errs = append(errs, fmt.Errorf("check.min_drops_per_sec: %v is negative", c.MinDropsPerSec))
+	for _, r := range []struct {
+		key string
+		v   float64
+	}{{"min_drops_per_sec", c.MinDropsPerSec}, {"nic_drops_per_sec", c.NICDropsPerSec}, {"softirq_drops_per_sec", c.SoftirqDropsPerSec},
+		{"conntrack_drops_per_sec", c.ConntrackDropsPerSec}, {"endpoint_drops_per_sec", c.EndpointDropsPerSec}} {
+		if r.v < 0 {
+			errs = append(errs, fmt.Errorf("check.%s: %v is negative", r.key, r.v))
+		}
 	}
 	if c.Hysteresis < 0 || c.Hysteresis >= c.WarnUtilization {
 		errs = append(errs, fmt.Errorf("check.hysteresis: %v is out of range (0 or more, below check.warn_utilization, e.g. 0.05)", c.Hysteresis))

@@ -50,6 +50,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad speed", "links:\n  speeds:\n    eth0: fast\n", []string{"links.speeds.eth0", "not a rate"}, []string{"fast"}},
 		{"speed key", "links:\n  speeds:\n    'a b/c': 1G\n", []string{"links.speeds", "not an interface name"}, []string{"a b/c"}},
 		{"warn above crit", "check:\n  warn_utilization: 0.9\n  crit_utilization: 0.5\n", []string{"warn_utilization", "crit_utilization"}, nil},
+		{"conntrack ratio", "check:\n  conntrack_full_ratio: 1.5\n", []string{"check.conntrack_full_ratio", "out of range"}, nil},
+		{"negative stack rates", "check:\n  nic_drops_per_sec: -1\n  endpoint_drops_per_sec: -2\n", []string{"check.nic_drops_per_sec: -1 is negative", "check.endpoint_drops_per_sec: -2 is negative"}, nil},
 		{"bad view", "ui:\n  view: nope\n", []string{"ui.view", "not a known view"}, []string{"nope"}},
 		{"syntax", "interval: [1s\n", []string{"test.yaml"}, []string{"[1s"}},
 		{"wrong type", "capture:\n  max_flows: many\n", []string{"line 2", "wrong type", "a whole number"}, []string{"many"}},
@@ -333,5 +335,25 @@ func TestForeignFlagHint(t *testing.T) {
 		if got := ForeignFlagHint(msg); (want == "") != (got == "") || !strings.Contains(got, want) {
 			t.Errorf("%q: hint %q, want one with %q", msg, got, want)
 		}
+	}
+}
+
+// The stack rules' thresholds reach the verdict from the file, and a file
+// without them keeps the defaults.
+func TestCheckStackThresholds(t *testing.T) {
+	cfg, err := Parse("test.yaml", strings.NewReader("check:\n  nic_drops_per_sec: 5\n  conntrack_full_ratio: 0.75\n  conntrack_drops_per_sec: 0.5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := cfg.Check.Thresholds()
+	if th.NICDropsPerSec != 5 || th.ConntrackFullRatio != 0.75 || th.ConntrackDropsPerSec != 0.5 || th.SoftirqDropsPerSec != 1 || th.EndpointDropsPerSec != 1 {
+		t.Errorf("thresholds %+v", th)
+	}
+	def, err := Parse("test.yaml", strings.NewReader("interval: 1s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th := def.Check.Thresholds(); th.NICDropsPerSec != 1 || th.ConntrackFullRatio != 0.9 || th.ConntrackDropsPerSec != 0 {
+		t.Errorf("defaults %+v", th)
 	}
 }

@@ -104,6 +104,9 @@ type LinksSample struct {
 	// process given by PID exited); "" while it exists. Ifaces is then
 	// empty: every interface of the namespace counts as removed.
 	NetnsGone string
+	// Stack is the namespace's stack counters read at the same step, with
+	// their rates against the step before; nil when they were not read.
+	Stack *StackStep
 }
 
 // Iface returns the interface named name.

@@ -512,3 +512,34 @@ func TestRemovedInterfaceBanner(t *testing.T) {
 		}
 	}
 }
+
+// The banner says DROPS when a stack finding, not a link, sets the
+// report's state, and keeps the link's word when the link is worse.
+func TestAdaptVerdictDrops(t *testing.T) {
+	nic := verdict.Finding{Rule: verdict.RuleNICDrops, Status: verdict.StatusCritical}
+	endpoint := verdict.Finding{Rule: verdict.RuleEndpointDrops, Status: verdict.StatusWarning}
+	tests := []struct {
+		name     string
+		v        verdict.Verdict
+		status   verdict.Status
+		findings []verdict.Finding
+		want     VerdictLevel
+	}{
+		{"ok link, NIC drops", verdict.OK, verdict.StatusCritical, []verdict.Finding{nic}, VerdictDrops},
+		{"congested link, NIC drops", verdict.Congested, verdict.StatusCritical, []verdict.Finding{nic, endpoint}, VerdictDrops},
+		{"saturated link, NIC drops", verdict.Saturated, verdict.StatusCritical, []verdict.Finding{nic}, VerdictSaturated},
+		{"ok link, endpoint drops", verdict.OK, verdict.StatusWarning, []verdict.Finding{endpoint}, VerdictEndpointDrops},
+		{"congested link, endpoint drops", verdict.Congested, verdict.StatusWarning, []verdict.Finding{endpoint}, VerdictCongested},
+		{"unknown link, endpoint drops", verdict.Unknown, verdict.StatusWarning, []verdict.Finding{endpoint}, VerdictEndpointDrops},
+		{"no findings", verdict.OK, verdict.StatusOK, nil, VerdictOK},
+	}
+	for _, tc := range tests {
+		rep := &verdict.Report{Verdict: tc.v, Status: tc.status, Findings: tc.findings, Summary: tc.status.String() + ": x"}
+		if got := AdaptVerdict(rep); got.Level != tc.want || got.Summary != "x" {
+			t.Errorf("%s: %+v, want level %s", tc.name, got, tc.want.Word())
+		}
+	}
+	if VerdictDrops.Word() != "DROPS" || VerdictEndpointDrops.Word() != "ENDPOINT DROPS" {
+		t.Error("banner words")
+	}
+}

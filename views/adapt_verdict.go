@@ -42,7 +42,28 @@ func AdaptVerdict(rep *verdict.Report) Verdict {
 	if rep.Verdict == verdict.Unknown && len(rep.Notes) > 0 && !strings.Contains(s, "unknown") {
 		s = rep.Notes[0]
 	}
-	return Verdict{Level: VerdictLevelOf(rep.Verdict), Summary: s}
+	return Verdict{Level: dropsLevel(rep, VerdictLevelOf(rep.Verdict)), Summary: s}
+}
+
+// dropsLevel is the banner level when the stack findings, not the links,
+// set the report's state: the links' own level says "ok" or "congested"
+// while the summary says where packets are lost.
+func dropsLevel(rep *verdict.Report, level VerdictLevel) VerdictLevel {
+	if level == VerdictSaturated || level == VerdictRemoved {
+		return level
+	}
+	for _, f := range rep.Findings {
+		if f.Status != rep.Status {
+			continue
+		}
+		if f.Status == verdict.StatusCritical {
+			return VerdictDrops
+		}
+		if level != VerdictCongested {
+			return VerdictEndpointDrops
+		}
+	}
+	return level
 }
 
 // CoverageOf sums the coverage of every interface and direction of rep

@@ -151,6 +151,13 @@ const (
 	// VerdictRemoved means a watched interface (or its network namespace)
 	// disappeared while running: there is no link left to judge.
 	VerdictRemoved
+	// VerdictDrops means packets are lost at a NIC, in the softirq backlog
+	// or in conntrack (a critical stack finding) while no link is
+	// saturated or removed.
+	VerdictDrops
+	// VerdictEndpointDrops means an endpoint loses packets (listen queue,
+	// socket buffers: a warning) and nothing worse was found.
+	VerdictEndpointDrops
 )
 
 // Word returns the banner word, upper case so it reads without colour.
@@ -166,6 +173,10 @@ func (v VerdictLevel) Word() string {
 		return "SATURATED"
 	case VerdictRemoved:
 		return "REMOVED"
+	case VerdictDrops:
+		return "DROPS"
+	case VerdictEndpointDrops:
+		return "ENDPOINT DROPS"
 	}
 	return "NO VERDICT"
 }

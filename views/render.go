@@ -369,9 +369,9 @@ func (f *Frame) banner(w int) Line {
 	switch m.Verdict.Level {
 	case VerdictOK:
 		style = StyleOK
-	case VerdictCongested:
+	case VerdictCongested, VerdictEndpointDrops:
 		style = StyleCongested
-	case VerdictSaturated, VerdictRemoved:
+	case VerdictSaturated, VerdictRemoved, VerdictDrops:
 		style = StyleSaturated
 	}
 	parts := []string{}

@@ -1,5 +1,6 @@
 // Package inputs is the one place that turns a subcommand's options into
-// the engine's real inputs: netlink counters, a live capture or a capture
+// the engine's real inputs: netlink counters (with the namespace's stack
+// counters: softirq backlog, SNMP, conntrack, NIC statistics, BQL), a live capture or a capture
 // file, the socket table, reverse DNS and the clock. Subcommands say what
 // they want in Options; Open validates it against the host (interfaces,
 // capabilities, the file) and returns the opened Set, which the engine
@@ -225,6 +226,12 @@ func (in *Set) openLinks(o Options) error {
 		in.Absent = append(in.Absent, engine.Health{Input: "config", State: engine.StateDegraded, Why: w})
 	}
 	in.Links = lr
+	if sr, ok := lr.(engine.StackReader); ok {
+		// The stack counters of the same namespace come with its links:
+		// softirq backlog, protocol and conntrack counters, the watched
+		// interfaces' driver statistics and BQL.
+		in.Stack = sr
+	}
 	if !o.Capture {
 		// Nothing else starts: the first step can take this sample
 		// instead of reading again. With a capture it would be older
@@ -344,7 +351,8 @@ func WatchError(err error) error {
 }
 
 // LinksReader is an opened interface-counter reader: a *links.Reader in
-// the binary.
+// the binary, which is also the engine's StackReader (a fake that is not
+// gives no stack counters).
 type LinksReader interface {
 	Read() (triage.LinksSample, error)
 	Close() error

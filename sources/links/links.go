@@ -33,6 +33,22 @@
 // Options.SysfsRoot. Qdisc.ShaperRateBps is a tbf root's rate or the summed
 // ceil of an htb root's top-level classes. triage.ResolveCapacity chooses
 // between them.
+//
+// # Stack counters
+//
+// Reader.ReadStack reads where the namespace loses or queues packets
+// outside the interface counters (triage.StackSample): the softirq backlog
+// per CPU (/proc/net/softnet_stat), the snmp, netstat and snmp6 counters of
+// loss, conntrack's fill and failures, and per interface asked for the
+// driver's statistics (the `ethtool -S` set, through the ETHTOOL_GSTRINGS
+// and ETHTOOL_GSTATS ioctls on the Reader's socket) and the byte queue
+// limits of each transmit queue (sysfs, the caller's namespace only). The
+// /proc and sysctl files are opened once, inside the namespace (on a
+// thread moved into it, through /proc/thread-self/net), and read again
+// from offset 0 at every sample; their paths are fixed by the code. The
+// pure parse* functions of stack_parse.go are tested on fixtures of
+// several kernels' layouts under testdata/stack and fuzzed; their errors
+// name the file, row and column, never the contents.
 package links
 
 import (

@@ -27,6 +27,8 @@ type Reader struct {
 	netns     string
 	ns        nsIdentity // the namespace opened, for another one than the caller's
 	nsGone    string     // how the namespace disappeared; "" while it exists
+	stack     *stackReader
+	index     map[string]int // ifindex by name, from the newest Read
 }
 
 // Open returns a Reader for the namespace named in opts.Netns. Errors for a
@@ -42,8 +44,9 @@ func open(opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{ethFd: -1, netns: opts.Netns}
+	r := &Reader{ethFd: -1, netns: opts.Netns, index: map[string]int{}}
 	if path == "" {
+		r.stack = openStack(procStackPaths("/proc/net"), true)
 		r.h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
 		if err != nil {
 			return nil, fmt.Errorf("links: open netlink: %w", err)
@@ -82,6 +85,10 @@ func open(opts Options) (*Reader, error) {
 		}
 		r.ethFd = fd
 	}
+	if err := inNetns(ns, func() { r.stack = openStack(procStackPaths("/proc/thread-self/net"), false) }); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("links: stack counters in namespace %s: %w", opts.Netns, err)
+	}
 	return r, nil
 }
 
@@ -94,6 +101,10 @@ func (r *Reader) Close() error {
 	if r.ethFd >= 0 {
 		unix.Close(r.ethFd)
 		r.ethFd = -1
+	}
+	if r.stack != nil {
+		r.stack.close()
+		r.stack = nil
 	}
 	return nil
 }
@@ -121,34 +132,54 @@ func ioctlSocket() int {
 	return -1
 }
 
-// socketInNetns creates the ioctl socket inside ns on a locked OS thread.
-// A socket keeps the namespace it was created in.
+// socketInNetns creates the ioctl socket inside ns. A socket keeps the
+// namespace it was created in.
 func socketInNetns(ns netns.NsHandle) (int, error) {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return -1, fmt.Errorf("current namespace: %w", err)
-	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		return -1, fmt.Errorf("setns: %w", err)
-	}
-	fd := ioctlSocket()
-	if err := netns.Set(orig); err != nil {
-		// Keep the thread locked: the runtime drops it when this
-		// goroutine ends, so nothing else runs in the wrong namespace.
+	fd := -1
+	if err := inNetns(ns, func() { fd = ioctlSocket() }); err != nil {
 		if fd >= 0 {
 			unix.Close(fd)
 		}
-		return -1, fmt.Errorf("setns back: %w", err)
+		return -1, err
 	}
-	runtime.UnlockOSThread()
 	if fd < 0 {
 		return -1, errors.New("no socket family available")
 	}
 	return fd, nil
+}
+
+// inNetns runs f on a goroutine of its own, locked to its OS thread and
+// moved into ns, and waits for it. What f opens (sockets,
+// /proc/thread-self/net files, sysctl files) keeps the namespace it was
+// opened in. When the thread cannot move back it stays locked, so it ends
+// with the goroutine and nothing else ever runs in the wrong namespace.
+func inNetns(ns netns.NsHandle, f func()) error {
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		orig, e := netns.Get()
+		if e != nil {
+			runtime.UnlockOSThread()
+			err = fmt.Errorf("current namespace: %w", e)
+			return
+		}
+		defer orig.Close()
+		if e := netns.Set(ns); e != nil {
+			runtime.UnlockOSThread()
+			err = fmt.Errorf("setns: %w", e)
+			return
+		}
+		f()
+		if e := netns.Set(orig); e != nil {
+			err = fmt.Errorf("setns back: %w", e)
+			return // the thread stays locked and ends here
+		}
+		runtime.UnlockOSThread()
+	}()
+	<-done
+	return err
 }
 
 // Read takes one sample of every interface. Seq and Time are left for the
@@ -204,8 +235,10 @@ func (r *Reader) Read() (triage.LinksSample, error) {
 		out.Warnings = append(out.Warnings, "address dump: "+err.Error())
 	}
 	speeds := make(map[int]speed, len(links))
+	clear(r.index)
 	for _, l := range links {
 		a := l.Attrs()
+		r.index[a.Name] = a.Index
 		var sp speed
 		if r.ethFd >= 0 {
 			sp.ethtoolBps = ethtoolSpeedBps(r.ethFd, a.Name)

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
 
+	"netriage/triage"
 	"netriage/triage/attrib"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
@@ -57,5 +59,86 @@ func BenchmarkStep(b *testing.B) {
 		if s := e.Step(Tick{Time: at}); s == nil {
 			b.Fatal("no snapshot")
 		}
+	}
+}
+
+// bigStack is a StackReader of a large host: 8 CPUs of softnet rows and
+// two NICs of 500 driver counters each (an mlx5-sized set), every counter
+// growing at each read.
+type bigStack struct {
+	n       uint64
+	names   []string
+	classes []triage.NICClass
+}
+
+func newBigStack() *bigStack {
+	s := &bigStack{}
+	for i := 0; i < 500; i++ {
+		n := fmt.Sprintf("rx%d_packets", i)
+		switch i % 10 {
+		case 0:
+			n = fmt.Sprintf("rx%d_drops", i)
+		case 1:
+			n = fmt.Sprintf("rx_missed_%d", i)
+		}
+		s.names = append(s.names, n)
+		s.classes = append(s.classes, triage.ClassifyNICCounter(n))
+	}
+	return s
+}
+
+func (s *bigStack) ReadStack(ifaces []string) (triage.StackSample, error) {
+	s.n++
+	out := triage.StackSample{Proto: &triage.ProtoCounters{ListenDrops: s.n, UDPRcvbufErrors: s.n},
+		Conntrack: &triage.ConntrackSample{Count: 1000, Max: 262144, Drop: s.n}}
+	for c := 0; c < 8; c++ {
+		out.Softnet = append(out.Softnet, triage.SoftnetCPU{CPU: c, Processed: s.n * 1000, Dropped: s.n, TimeSqueeze: s.n})
+	}
+	for _, name := range ifaces {
+		vals := make([]uint64, len(s.names))
+		for i := range vals {
+			vals[i] = s.n * uint64(i)
+		}
+		out.Ifaces = append(out.Ifaces, triage.StackIface{Name: name, NIC: &triage.NICStats{Driver: "mlx5_core", Names: s.names, Classes: s.classes, Values: vals},
+			BQL: []triage.BQLQueue{{Queue: 0, Inflight: 100, Limit: 3000}}})
+	}
+	return out, nil
+}
+
+// BenchmarkStepStack is the engine's share of the stack counters per
+// step of check or the TUI: the rates against the previous sample, the
+// 10 s window's summary and the findings, with 8 CPUs of softnet rows and
+// two NICs of 500 counters (the reads themselves are measured in
+// sources/links: BenchmarkReadStack, BenchmarkReadStackFixture8CPU).
+func BenchmarkStepStack(b *testing.B) {
+	st := newBigStack()
+	e := New(Inputs{Links: &links{tx: 1000, speedBps: 1e9}, Stack: st},
+		Config{Judge: true, Watched: []string{"eth0", "eth1"}, Window: 10 * time.Second, Thresholds: verdict.DefaultThresholds()})
+	at := t0
+	for range 11 {
+		at = at.Add(time.Second)
+		e.Step(Tick{Time: at})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		at = at.Add(time.Second)
+		if s := e.Step(Tick{Time: at}); s == nil || s.Verdict == nil || len(s.Verdict.Findings) == 0 {
+			b.Fatal("no findings")
+		}
+	}
+}
+
+// BenchmarkStepNoStack is BenchmarkStepStack's baseline: the same step
+// without the stack input.
+func BenchmarkStepNoStack(b *testing.B) {
+	e := New(Inputs{Links: &links{tx: 1000, speedBps: 1e9}},
+		Config{Judge: true, Watched: []string{"eth0", "eth1"}, Window: 10 * time.Second, Thresholds: verdict.DefaultThresholds()})
+	at := t0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		at = at.Add(time.Second)
+		e.Step(Tick{Time: at})
 	}
 }

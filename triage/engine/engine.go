@@ -35,6 +35,14 @@ type LinksReader interface {
 	Read() (triage.LinksSample, error)
 }
 
+// StackReader reads the namespace's stack counters (softirq backlog,
+// protocol counters, conntrack) and, for each interface of ifaces, its
+// driver statistics and byte queue limits. The engine stamps each sample
+// with the tick's time.
+type StackReader interface {
+	ReadStack(ifaces []string) (triage.StackSample, error)
+}
+
 // FlowSource is a flow table fed by a packet capture: live rings or a
 // capture file. Snapshot returns the table as of now.
 type FlowSource interface {
@@ -54,6 +62,9 @@ type Inputs struct {
 	// FirstLinks, when set, is a sample Links gave just before the run (to
 	// check the interfaces): the first step uses it instead of reading.
 	FirstLinks *triage.LinksSample
+	// Stack, when set, gives the stack counters of the watched interfaces'
+	// namespace, read at every step.
+	Stack StackReader
 	// Flows, when set, gives the captured flows; without it and with
 	// Sockets, flows come from the sockets' own byte counters (TCP only).
 	Flows FlowSource
@@ -136,6 +147,10 @@ type Snapshot struct {
 	// LinksRead reports that Links was read at this step (false when the
 	// read failed and Links is the previous sample).
 	LinksRead bool
+	// Stack is this step's stack sample with its rates against the
+	// previous step's (nil without Stack or when the read failed); when
+	// Links was read at this step, Links.Stack is the same.
+	Stack *triage.StackStep
 	// Flows is the capture's snapshot: cumulative per-flow counts and
 	// rates (nil without capture).
 	Flows *flows.Snapshot
@@ -198,6 +213,9 @@ type Engine struct {
 	start    time.Time
 	prev     *triage.LinksSample
 	linkWin  []triage.LinksSample
+	stack    *triage.StackSample
+	stackWin []triage.StackStep
+	stackErr error
 	bases    baselines
 	at       *attrib.Attributor
 	counters *attrib.Counters
@@ -269,6 +287,7 @@ func (e *Engine) Step(t Tick) *Snapshot {
 	e.seq++
 	s := &Snapshot{Seq: e.seq, Time: now, Start: e.start, Last: t.Last, Sockets: e.tab}
 	e.stepLinks(s)
+	e.stepStack(s)
 	e.stepFlows(s)
 	e.stepVerdict(s)
 	s.Health = e.health(s)
@@ -320,16 +339,44 @@ func (e *Engine) stepLinks(s *Snapshot) {
 	s.LinkRows = triage.CompareLinks(e.prev, &cur, e.cfg.UserBps)
 	e.prev = &cur
 	e.linkWin = append(e.linkWin, cur)
-	// Keep the samples of the window: drop the oldest while the next one
-	// still starts a window of the full length (so a check's window is
-	// its whole duration), and keep at least two.
+	e.linkWin = trimWindow(e.linkWin, cur.Time, e.cfg.Window, func(x triage.LinksSample) time.Time { return x.Time })
+}
+
+func (e *Engine) stepStack(s *Snapshot) {
+	if e.in.Stack == nil {
+		return
+	}
+	cur, err := e.in.Stack.ReadStack(e.cfg.Watched)
+	e.stackErr = err
+	if err != nil {
+		return
+	}
+	cur.Time = s.Time
+	st := &triage.StackStep{Sample: cur, Rates: triage.CompareStack(e.stack, &cur)}
+	e.stack = &st.Sample
+	s.Stack = st
+	if s.LinksRead {
+		s.Links.Stack = st
+	}
+	if !e.cfg.Judge {
+		return
+	}
+	e.stackWin = append(e.stackWin, *st)
+	e.stackWin = trimWindow(e.stackWin, cur.Time, e.cfg.Window, func(x triage.StackStep) time.Time { return x.Sample.Time })
+}
+
+// trimWindow drops the oldest samples while the next one still starts a
+// window of the full length (so a check's window is its whole duration),
+// keeping at least two.
+func trimWindow[T any](win []T, now time.Time, window time.Duration, at func(T) time.Time) []T {
 	i := 0
-	for i < len(e.linkWin)-2 && cur.Time.Sub(e.linkWin[i+1].Time) >= e.cfg.Window {
+	for i < len(win)-2 && now.Sub(at(win[i+1])) >= window {
 		i++
 	}
 	if i > 0 {
-		e.linkWin = append(e.linkWin[:0:0], e.linkWin[i:]...)
+		return append(win[:0:0], win[i:]...)
 	}
+	return win
 }
 
 func (e *Engine) stepFlows(s *Snapshot) {
@@ -379,6 +426,9 @@ func (e *Engine) stepVerdict(s *Snapshot) {
 		}
 		w.Samples, w.Counters = len(e.linkWin), true
 		w.Interfaces, s.Missing = verdict.FromLinks(e.linkWin, e.cfg.Watched, e.cfg.UserBps)
+		if e.in.Stack != nil {
+			w.Stack = verdict.FromStack(e.stackWin, e.cfg.Watched)
+		}
 	} else {
 		w.Start, w.End = e.start, s.Time
 		if s.Flows != nil {
@@ -431,6 +481,20 @@ func (e *Engine) health(s *Snapshot) []Health {
 			h.State, h.Why = StateDegraded, "interface counters: "+e.linkErr.Error()
 		case s.Links != nil && len(s.Links.Warnings) > 0:
 			h.State, h.Why = StateDegraded, "interface counters: "+s.Links.Warnings[0]
+		}
+		out = append(out, h)
+	}
+	if e.in.Stack != nil {
+		h := Health{Input: "stack", State: StateOK}
+		switch {
+		case e.stackErr != nil:
+			h.State, h.Why = StateDegraded, "stack counters: "+e.stackErr.Error()
+		case s.Stack != nil && len(s.Stack.Sample.Errors) > 0:
+			more := ""
+			if n := len(s.Stack.Sample.Errors); n > 1 {
+				more = fmt.Sprintf(" (+%d more)", n-1)
+			}
+			h.State, h.Why = StateDegraded, "stack counters: "+s.Stack.Sample.Errors[0]+more
 		}
 		out = append(out, h)
 	}

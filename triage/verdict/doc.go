@@ -17,6 +17,10 @@
 //   - unknown: capacity unknown and no queue evidence, or a window too short
 //     to judge.
 //
+// Then the findings of the namespace's stack counters (FromStack, in the
+// order to look): nic-drops, softirq-drops and conntrack-full (critical),
+// endpoint-drops (warning); see stack.go and docs/check.md.
+//
 // # Explanation
 //
 // The explaining set is the smallest set of flows whose bytes in the

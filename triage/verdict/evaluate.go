@@ -38,6 +38,12 @@ func Evaluate(w Window, cfg Thresholds) Report {
 			CritUtilization: cfg.CritUtilization,
 			MinDropsPerSec:  cfg.MinDropsPerSec,
 			ExplainShare:    cfg.ExplainShare,
+
+			NICDropsPerSec:       cfg.NICDropsPerSec,
+			SoftirqDropsPerSec:   cfg.SoftirqDropsPerSec,
+			ConntrackFullRatio:   cfg.ConntrackFullRatio,
+			ConntrackDropsPerSec: cfg.ConntrackDropsPerSec,
+			EndpointDropsPerSec:  cfg.EndpointDropsPerSec,
 		},
 		Capture: CaptureReport{
 			Active:       w.Capture.Active,
@@ -52,6 +58,7 @@ func Evaluate(w Window, cfg Thresholds) Report {
 		},
 		Notes:      []string{},
 		Interfaces: []IfaceReport{},
+		Findings:   []Finding{},
 	}
 	tooShort := ""
 	switch {
@@ -81,6 +88,10 @@ func Evaluate(w Window, cfg Thresholds) Report {
 		}
 		r.Interfaces = append(r.Interfaces, ir)
 	}
+	findings, stack, notes := evaluateStack(w.Stack, cfg, tooShort == "")
+	r.Findings = append(r.Findings, findings...)
+	r.Stack = stack
+	r.Notes = append(r.Notes, notes...)
 	finish(&r)
 	return r
 }
@@ -101,6 +112,9 @@ func finish(r *Report) {
 			v = v.Worse(dr.Verdict)
 			s = s.Worse(dr.Status)
 		}
+	}
+	for _, f := range r.Findings {
+		s = s.Worse(f.Status)
 	}
 	r.Verdict, r.Status, r.ExitCode = v, s, s.ExitCode()
 	r.Summary = summarize(r)
@@ -138,6 +152,11 @@ func summarize(r *Report) string {
 				det = append(det, fmt.Sprintf("%d flow%s %s %s", n, plural(n), verb, pct(dr.ExplainedShare)))
 			}
 			parts = append(parts, p+": "+strings.Join(det, ", "))
+		}
+	}
+	for _, f := range r.Findings {
+		if f.Status == r.Status {
+			parts = append(parts, f.Summary)
 		}
 	}
 	if r.Status == StatusOK {

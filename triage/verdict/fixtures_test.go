@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"netriage/triage"
 	"netriage/triage/flows"
 )
 
@@ -210,5 +211,78 @@ func fixtures() map[string]Window {
 	f := owned(tcp(40000, "198.18.1.2", 12_000_000, 100_000), 66, "evil\x1b[31mred|`x`")
 	f.RemoteName = "bad\x07name.example"
 	m["hostile_names"] = window([]Flow{f}, 10_000_000, "user")
+
+	// The stack rules, each alone on a link that is 59% full, then all at
+	// once on a saturated link, then a quiet stack.
+	ok := func() Window {
+		return window([]Flow{tcp(40000, "198.18.1.2", 7_300_000, 100_000)}, 10_000_000, "ethtool")
+	}
+	w = ok()
+	w.Stack = quietStack()
+	w.Stack.NICs[0] = NICWindow{Interface: "eth0", Driver: "ixgbe", Counters: []triage.NICCounterDelta{
+		{Name: "rx_missed_errors", Class: triage.NICRxMissed, Value: 9300, Delta: 300},
+		{Name: "rx_queue_0_drops", Class: triage.NICQueueDrop, Value: 40, Delta: 40},
+		{Name: "rx_queue_1_drops", Class: triage.NICQueueDrop, Value: 20, Delta: 20},
+		{Name: "tx_pause", Class: triage.NICPause, Value: 15, Delta: 15},
+		{Name: "bw_in_allowance_exceeded", Class: triage.NICAllowance, Value: 0, Delta: 0},
+	}}
+	m["nic_drops"] = w
+
+	w = ok()
+	w.Stack = quietStack()
+	w.Stack.Softnet = &SoftnetWindow{Processed: 9_000_000, Dropped: 5000, TimeSqueeze: 803, FlowLimit: 1000,
+		CPUs: []triage.SoftnetDelta{{CPU: 0, TimeSqueeze: 3}, {CPU: 1, Processed: 4_000_000, Dropped: 5000, TimeSqueeze: 800, FlowLimit: 1000}}}
+	m["softirq_drops"] = w
+
+	w = ok()
+	w.Stack = quietStack()
+	w.Stack.Conntrack = &ConntrackWindow{Count: 262000, Max: 262144, PeakFill: 262000.0 / 262144, InsertFailed: 7, Drop: 4000, EarlyDrop: 100}
+	m["conntrack_full"] = w
+
+	w = ok()
+	w.Stack = quietStack()
+	w.Stack.Proto = &triage.ProtoCounters{TCPRetransSegs: 30, ListenOverflows: 50, ListenDrops: 55, UDPRcvbufErrors: 1500, UDP6RcvbufErrors: 500, UDPInErrors: 1500, UDP6InErrors: 500}
+	m["endpoint_drops"] = w
+
+	// A saturated link with every kind of loss: the link first, then from
+	// the wire inwards; the endpoint's warning is not in the critical
+	// summary.
+	w = window(bulk, 50_000_000, "shaper")
+	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 1200, Overlimits: 50_000, DropsTotal: 51_200, BacklogBytes: 120_000, BacklogPackets: 80, BacklogSamples: 11, BacklogNonEmpty: 11}
+	w.Stack = quietStack()
+	w.Stack.NICs[0] = m["nic_drops"].Stack.NICs[0]
+	w.Stack.Softnet = m["softirq_drops"].Stack.Softnet
+	w.Stack.Conntrack = m["conntrack_full"].Stack.Conntrack
+	w.Stack.Proto = m["endpoint_drops"].Stack.Proto
+	m["losses_in_order"] = w
+
+	// Conntrack at 90% with nothing dropped yet is full; below it, with no
+	// failure, it is not.
+	w = ok()
+	w.Stack = quietStack()
+	w.Stack.Conntrack = &ConntrackWindow{Count: 900, Max: 1000, PeakFill: 0.9}
+	m["conntrack_at_threshold"] = w
+
+	// A quiet stack: its evidence is reported, nothing fires; conntrack is
+	// not loaded and the driver exposes nothing.
+	w = ok()
+	w.Stack = quietStack()
+	w.Stack.Conntrack = nil
+	w.Stack.Absent = []string{"conntrack: not loaded (no /proc/sys/net/netfilter/nf_conntrack_count)"}
+	w.Stack.NICs[0] = NICWindow{Interface: "eth0", Note: "the driver exposes no statistics"}
+	m["stack_quiet"] = w
 	return m
+}
+
+// quietStack is a 10 s stack window of eth0 with no loss: a virtio NIC
+// with BQL on one queue, 4 CPUs, a conntrack table 1% full.
+func quietStack() *Stack {
+	return &Stack{Samples: 11, Duration: 10 * time.Second,
+		Softnet:   &SoftnetWindow{Processed: 1_000_000, CPUs: []triage.SoftnetDelta{}},
+		Proto:     &triage.ProtoCounters{TCPRetransSegs: 3},
+		Conntrack: &ConntrackWindow{Count: 2600, Max: 262144, PeakFill: 2600.0 / 262144},
+		NICs: []NICWindow{{Interface: "eth0", Driver: "virtio_net", Counters: []triage.NICCounterDelta{
+			{Name: "rx_drops", Class: triage.NICDrop}, {Name: "rx0_drops", Class: triage.NICQueueDrop}}}},
+		BQL: []BQLWindow{{Interface: "eth0", Queues: []BQLQueueWindow{{Queue: 0, InflightMax: 4542, Limit: 6056, AtLimit: 0, Samples: 11}}}},
+	}
 }

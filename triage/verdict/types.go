@@ -275,6 +275,10 @@ type Window struct {
 	// TCPRetransmits is the number of TCP segments the host retransmitted
 	// in the window (sock_diag total_retrans deltas); nil when unknown.
 	TCPRetransmits *uint64
+	// Stack is the namespace's stack counters over the window (softirq
+	// backlog, protocol counters, conntrack, the NICs' statistics and
+	// BQL); nil when they were not read.
+	Stack *Stack `json:",omitempty"`
 	// Replay names the file when the window comes from a replay.
 	Replay string
 }
@@ -424,6 +428,12 @@ type Report struct {
 	// TCPRetransmits is host-wide TCP retransmissions in the window
 	// (sock_diag), null when unknown.
 	TCPRetransmits *uint64 `json:"tcp_retransmits"`
+	// Findings are the places outside the link where packets were lost,
+	// in the order to look (nic-drops, softirq-drops, conntrack-full,
+	// endpoint-drops); they count in Status like the directions.
+	Findings []Finding `json:"findings"`
+	// Stack is the stack evidence behind them, null when it was not read.
+	Stack *StackReport `json:"stack"`
 	// Notes are window-wide remarks (too short, no capture...).
 	Notes []string `json:"notes"`
 }

@@ -78,6 +78,20 @@ func TestEvaluate(t *testing.T) {
 		{"removed_netns", 2, map[string]brief{"eth0 tx": {"removed", "CRITICAL", "-", "-", 0}},
 			[]string{"the network namespace of eth0 was deleted during the window", "no counter sample pair is left"}},
 		{"hostile_names", 2, map[string]brief{"eth0 tx": {"saturated", "CRITICAL", "96.9%", "100.0%", 1}}, nil},
+		{"nic_drops", 2, map[string]brief{"eth0 tx": {"ok", "OK", "59.0%", "100.0%", 1}}, []string{
+			`"rule": "nic-drops"`, "CRITICAL: eth0 NIC lost 300 packets (30.0/s: rx_missed_errors +300, rx_queue_0_drops +40, rx_queue_1_drops +20)",
+			"the ixgbe driver of eth0 counted 300 lost packets", "no free receive descriptor", "15 pause frames"}},
+		{"softirq_drops", 2, map[string]brief{"eth0 tx": {"ok", "OK", "59.0%", "100.0%", 1}}, []string{
+			`"rule": "softirq-drops"`, "softirq backlog dropped 5000 packets (500.0/s; CPU 1: 5000)", "1000 of them by the flow limit", "803 times"}},
+		{"conntrack_full", 2, map[string]brief{}, []string{`"rule": "conntrack-full"`, "conntrack table at 99.9% of 262144 entries, 4000 drops, 100 early drops, 7 insert failures",
+			"held 262000 of 262144 entries", "(410.7/s together"}},
+		{"conntrack_at_threshold", 2, map[string]brief{}, []string{`"rule": "conntrack-full"`, "held 900 of 1000 entries (90.0%, threshold 90.0%)"}},
+		{"endpoint_drops", 1, map[string]brief{}, []string{`"rule": "endpoint-drops"`, `"status": "WARNING"`,
+			"WARNING: endpoints dropped 2055 packets (205.5/s: TCP listen drops +55, UDP receive buffer errors +2000)", "50 of them because its accept queue overflowed"}},
+		{"losses_in_order", 2, map[string]brief{"eth0 tx": {"saturated", "CRITICAL", "96.4%", "100.0%", 1}}, []string{
+			"CRITICAL: eth0 tx saturated: 96.4% of 50.0Mb/s (shaper), qdisc drops 120.0/s, 1 flow explains 99.5%; eth0 NIC lost 300 packets (30.0/s: rx_missed_errors +300, rx_queue_0_drops +40, rx_queue_1_drops +20); softirq backlog dropped 5000 packets (500.0/s; CPU 1: 5000); conntrack table at 99.9% of 262144 entries, 4000 drops, 100 early drops, 7 insert failures\"",
+			`"rule": "endpoint-drops"`}},
+		{"stack_quiet", 0, map[string]brief{"eth0 tx": {"ok", "OK", "59.0%", "100.0%", 1}}, []string{`"findings": []`, "not loaded", `"inflight_max_bytes": 4542`}},
 	}
 	seen := map[string]bool{}
 	cfg := DefaultThresholds()

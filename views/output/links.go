@@ -21,7 +21,9 @@ type LinksRecord struct {
 	Netns      string             `json:"netns"`
 	NetnsGone  bool               `json:"netns_gone"`
 	Interfaces []LinksIfaceRecord `json:"interfaces"`
-	Warnings   []string           `json:"warnings"`
+	// Stack is the namespace's stack counters, null when not read.
+	Stack    *LinksStackRecord `json:"stack"`
+	Warnings []string          `json:"warnings"`
 }
 
 // LinksIfaceRecord is one interface of a LinksRecord.
@@ -68,6 +70,10 @@ type LinksIfaceRecord struct {
 	RxUtilization *float64          `json:"rx_utilization"`
 	TxUtilization *float64          `json:"tx_utilization"`
 	Qdisc         *LinksQdiscRecord `json:"qdisc"`
+	// NIC and BQL are the driver's statistics and the byte queue limits,
+	// null when the stack counters were not read.
+	NIC *LinksNICRecord `json:"nic"`
+	BQL *LinksBQLRecord `json:"bql"`
 }
 
 // LinksQdiscRecord is an interface's root qdisc in a LinksIfaceRecord.
@@ -98,7 +104,7 @@ func nonZero(v uint64) *uint64 {
 	return &v
 }
 
-func linksIfaceRecordOf(row triage.LinkRow, goneSince map[string]time.Time) LinksIfaceRecord {
+func linksIfaceRecordOf(row triage.LinkRow, goneSince map[string]time.Time, sv stackView) LinksIfaceRecord {
 	s, r := row.Sample, row.Rates
 	c := s.Counters
 	j := LinksIfaceRecord{
@@ -147,6 +153,9 @@ func linksIfaceRecordOf(row triage.LinkRow, goneSince map[string]time.Time) Link
 		}
 		j.Qdisc = jq
 	}
+	if !row.Gone {
+		j.NIC, j.BQL = sv.iface(s.Name)
+	}
 	return j
 }
 
@@ -187,12 +196,14 @@ func (lw *LinksWriter) Write(s *triage.LinksSample, rows []triage.LinkRow, goneS
 			break
 		}
 	}
+	sv := stackView{st: s.Stack}
 	switch lw.format {
 	case "json":
 		out := LinksRecord{Seq: s.Seq, Time: s.Time.UTC().Format(time.RFC3339Nano), IntervalS: interval,
-			Netns: format.Sanitize(lw.netns, 0), NetnsGone: s.NetnsGone != "", Interfaces: make([]LinksIfaceRecord, 0, len(rows)), Warnings: []string{}}
+			Netns: format.Sanitize(lw.netns, 0), NetnsGone: s.NetnsGone != "", Interfaces: make([]LinksIfaceRecord, 0, len(rows)), Warnings: []string{},
+			Stack: sv.record()}
 		for _, r := range rows {
-			out.Interfaces = append(out.Interfaces, linksIfaceRecordOf(r, goneSince))
+			out.Interfaces = append(out.Interfaces, linksIfaceRecordOf(r, goneSince, sv))
 		}
 		for _, w := range s.Warnings {
 			out.Warnings = append(out.Warnings, format.Sanitize(w, 0))
@@ -204,18 +215,18 @@ func (lw *LinksWriter) Write(s *triage.LinksSample, rows []triage.LinkRow, goneS
 		_, err = lw.w.Write(append(b, '\n'))
 		return err
 	case "csv":
-		return lw.writeCSV(s, rows)
+		return lw.writeCSV(s, rows, sv)
 	}
-	return lw.writeTable(s, rows, interval)
+	return lw.writeTable(s, rows, interval, sv)
 }
 
 // LinksCSVHeader is the header line of links' CSV.
-var LinksCSVHeader = []string{"time", "seq", "name", "oper_state", "capacity_bps", "capacity_source",
+var LinksCSVHeader = append([]string{"time", "seq", "name", "oper_state", "capacity_bps", "capacity_source",
 	"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped",
 	"rx_bps", "tx_bps", "rx_utilization", "tx_utilization",
-	"qdisc_kind", "qdisc_drops", "qdisc_backlog_bytes", "qdisc_overlimits", "qdisc_drops_per_s"}
+	"qdisc_kind", "qdisc_drops", "qdisc_backlog_bytes", "qdisc_overlimits", "qdisc_drops_per_s"}, linksStackCSV...)
 
-func (lw *LinksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow) error {
+func (lw *LinksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow, sv stackView) error {
 	if !lw.started {
 		lw.started = true
 		if err := lw.csv.Write(LinksCSVHeader); err != nil {
@@ -253,6 +264,11 @@ func (lw *LinksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow) er
 				rec[22] = f(rt.Qdisc.DropsPerSec)
 			}
 		}
+		if r.Gone {
+			rec = append(rec, make([]string, len(linksStackCSV))...)
+		} else {
+			rec = append(rec, sv.csv(sm.Name)...)
+		}
 		if err := lw.csv.Write(rec); err != nil {
 			return err
 		}
@@ -261,7 +277,7 @@ func (lw *LinksWriter) writeCSV(s *triage.LinksSample, rows []triage.LinkRow) er
 	return lw.csv.Error()
 }
 
-func (lw *LinksWriter) writeTable(s *triage.LinksSample, rows []triage.LinkRow, interval float64) error {
+func (lw *LinksWriter) writeTable(s *triage.LinksSample, rows []triage.LinkRow, interval float64, sv stackView) error {
 	tw := tabwriter.NewWriter(lw.w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s  sample %d  interval %.2fs\n", s.Time.Local().Format("15:04:05"), s.Seq, interval)
 	fmt.Fprintln(tw, "IFACE\tSTATE\tMTU\tCAPACITY\tSOURCE\tRX\tTX\tRX UTIL\tTX UTIL\tRX PKT/S\tTX PKT/S\tERR+DROP/S\tQDISC\tQ DROPS/S\tBACKLOG")
@@ -302,6 +318,10 @@ func (lw *LinksWriter) writeTable(s *triage.LinksSample, rows []triage.LinkRow, 
 			format.Sanitize(sm.Name, 32), state, sm.MTU, capS, r.Capacity.Source, rx, tx,
 			pct(r.RxUtilization), pct(r.TxUtilization), rxp, txp, errs, qk, qd, qb)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	sv.writeTable(tw, rows)
 	for _, w := range s.Warnings {
 		fmt.Fprintf(tw, "warning: %s\n", format.Sanitize(w, 200))
 	}

@@ -38,6 +38,27 @@ func linksTestSamples() (prev, cur triage.LinksSample) {
 	return prev, cur
 }
 
+// linksTestStack is the stack sample number k (0 or 1) of the links
+// samples.
+func linksTestStack(at time.Time, k uint64) triage.StackSample {
+	names := []string{"rx_missed_errors", "rx_queue_0_drops", "rx\x1b[31m_evil_drops", "rx_packets", "tx_pause"}
+	classes := make([]triage.NICClass, len(names))
+	for i, n := range names {
+		classes[i] = triage.ClassifyNICCounter(n)
+	}
+	return triage.StackSample{Time: at,
+		Softnet:   []triage.SoftnetCPU{{CPU: 0, Processed: 1000 + 500*k, TimeSqueeze: 2}, {CPU: 1, Processed: 9000 + 4000*k, Dropped: 10 + 250*k, TimeSqueeze: 5 + 30*k, FlowLimitCount: 50 * k, BacklogLen: 900}},
+		Proto:     &triage.ProtoCounters{TCPRetransSegs: 100 + 7*k, TCPTimeouts: 3, ListenOverflows: 4 * k, ListenDrops: 4 * k, UDPRcvbufErrors: 20 + 100*k, UDP6RcvbufErrors: 5},
+		Conntrack: &triage.ConntrackSample{Count: 240000 + 1000*k, Max: 262144, NoStats: "no /proc/net/stat/nf_conntrack"},
+		Ifaces: []triage.StackIface{
+			{Name: "eth0", NIC: &triage.NICStats{Driver: "ixgbe", Names: names, Classes: classes, Values: []uint64{100 + 40*k, 7, 3 + 3*k, 1e6 + 1e4*k, 9}},
+				BQL: []triage.BQLQueue{{Queue: 0, Inflight: 1514 * k, Limit: 6056}, {Queue: 1, Inflight: 0, Limit: 3028}}},
+			{Name: "veth\x1b[31m-evil\u202e", NICNote: "the driver exposes no statistics", BQLNote: "the driver does not use BQL"},
+		},
+		Absent: []string{"IPv6 counters: no /proc/net/snmp6 (IPv6\x1b[2J disabled)"},
+	}
+}
+
 func TestLinksGolden(t *testing.T) {
 	prev, cur := linksTestSamples()
 	rows := triage.CompareLinks(&prev, &cur, map[string]uint64{"tun0": 10_000_000})
@@ -55,6 +76,13 @@ func TestLinksGolden(t *testing.T) {
 		goneAll[r.Sample.Name] = nsGone.Time
 	}
 	first := triage.CompareLinks(nil, &prev, nil)
+	// The same samples with the namespace's stack counters: eth0's driver
+	// loses packets (one counter's name is hostile), the veth's driver
+	// exposes nothing, CPU 1 drops, conntrack without its statistics.
+	withStack, firstStack := cur, prev
+	ps, cs := linksTestStack(prev.Time, 0), linksTestStack(cur.Time, 1)
+	withStack.Stack = &triage.StackStep{Sample: cs, Rates: triage.CompareStack(&ps, &cs)}
+	firstStack.Stack = &triage.StackStep{Sample: ps, Rates: triage.CompareStack(nil, &ps)}
 	type sample struct {
 		s    *triage.LinksSample
 		rows []triage.LinkRow
@@ -69,6 +97,7 @@ func TestLinksGolden(t *testing.T) {
 		{"first-no-rates", "", []sample{{&prev, first, nil}}},
 		{"empty", "", []sample{{&triage.LinksSample{Seq: 2, Time: cur.Time}, nil, nil}}},
 		{"netns-gone", "lab\x1b]0;x\x07", []sample{{&cur, rows, goneSince}, {&nsGone, goneRows, goneAll}}},
+		{"stack", "", []sample{{&firstStack, first, nil}, {&withStack, rows, goneSince}}},
 	}
 	for _, tc := range tests {
 		for _, f := range []string{"table", "json", "csv"} {

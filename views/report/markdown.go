@@ -56,6 +56,7 @@ func WriteMarkdown(w io.Writer, r verdict.Report) error {
 			mdDir(b, format.Sanitize(ir.Name, maxName), ir.Dir(d))
 		}
 	}
+	mdStack(b, r)
 	fmt.Fprintf(b, "\nCapture %s.", md(captureLine(r.Capture)))
 	if r.TCPRetransmits != nil {
 		fmt.Fprintf(b, " TCP retransmissions (host): %d.", *r.TCPRetransmits)
@@ -65,6 +66,27 @@ func WriteMarkdown(w io.Writer, r verdict.Report) error {
 		return fmt.Errorf("report markdown: %w", err)
 	}
 	return nil
+}
+
+// mdStack writes the findings, in the order to look, and the stack
+// evidence as a list.
+func mdStack(b *bufio.Writer, r verdict.Report) {
+	if len(r.Findings) > 0 {
+		b.WriteString("\n#### Where packets are lost, in the order to look\n\n")
+		for i, f := range r.Findings {
+			fmt.Fprintf(b, "%d. **%s** %s: %s\n", i+1, findingState(f), md(f.Where), md(f.Summary))
+			for _, rs := range f.Reasons {
+				fmt.Fprintf(b, "   - %s\n", md(rs))
+			}
+		}
+	}
+	if r.Stack == nil {
+		return
+	}
+	fmt.Fprintf(b, "\n#### Stack of the namespace over %.1f s\n\nThresholds: %s.\n\n", r.Stack.DurationSec, md(stackThresholds(r.Thresholds)))
+	for _, l := range stackLines(r.Stack) {
+		fmt.Fprintf(b, "- %s: %s\n", md(l.label), md(l.text))
+	}
 }
 
 func mdDir(b *bufio.Writer, name string, d *verdict.DirReport) {

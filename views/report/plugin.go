@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -89,7 +90,16 @@ func PerfLabel(name string) string {
 //   - "IF DIR qdisc drop rate", drops per second in the window, warn the
 //     drop-rate threshold (queue evidence), min 0;
 //   - "IF DIR coverage" in %, the share of the interface's bytes the flows
-//     explain, min 0 (it does not change the state: no thresholds).
+//     explain, min 0 (it does not change the state: no thresholds);
+//
+// then, when the stack counters were read:
+//
+//   - "IF nic drop rate", the NIC's lost packets per second, crit the
+//     nic-drops threshold, min 0 (interfaces whose driver has statistics);
+//   - "softirq drop rate", crit the softirq-drops threshold, min 0;
+//   - "conntrack fill" in %, the highest fill of the window, crit the
+//     conntrack-full ratio, min 0, max 100 (when the table's size is known);
+//   - "endpoint drop rate", warn the endpoint-drops threshold, min 0.
 //
 // A value the report does not know (utilisation without a capacity,
 // coverage n/a, qdisc figures without a qdisc) is left out rather than
@@ -126,6 +136,22 @@ func Metrics(r verdict.Report) []Metric {
 			}
 		}
 	}
+	if st := r.Stack; st != nil {
+		for _, n := range st.NICs {
+			if n.Note == "" {
+				out = append(out, Metric{Label: PerfLabel(n.Interface) + " nic drop rate", Value: roundTo(n.Lost.PerSec, 3), Crit: ptr(th.NICDropsPerSec), Min: ptr(0)})
+			}
+		}
+		if sn := st.Softnet; sn != nil {
+			out = append(out, Metric{Label: "softirq drop rate", Value: roundTo(sn.Dropped.PerSec, 3), Crit: ptr(th.SoftirqDropsPerSec), Min: ptr(0)})
+		}
+		if c := st.Conntrack; c != nil && c.Max > 0 {
+			out = append(out, Metric{Label: "conntrack fill", Value: roundTo(c.PeakFill*100, 2), UOM: "%", Crit: ptr(roundTo(th.ConntrackFullRatio*100, 2)), Min: ptr(0), Max: ptr(100)})
+		}
+		if e := st.EndpointDrops; e != nil {
+			out = append(out, Metric{Label: "endpoint drop rate", Value: roundTo(e.PerSec, 3), Warn: ptr(th.EndpointDropsPerSec), Min: ptr(0)})
+		}
+	}
 	return out
 }
 
@@ -151,14 +177,38 @@ func StatusLine(r verdict.Report) string {
 // (on a later one).
 func noPipe(s string) string { return strings.ReplaceAll(s, "|", "¦") }
 
-// reportState is the report's plugin state, with the worst verdict when
-// it says more: "CRITICAL (saturated)", "WARNING (congested)", "OK".
+// reportState is the report's plugin state, with the worst verdict and
+// the stack rules in that state when they say more: "CRITICAL
+// (saturated)", "WARNING (congested)", "CRITICAL (nic-drops,
+// softirq-drops)", "OK".
 func reportState(r *verdict.Report) string {
+	var words []string
 	switch r.Verdict {
 	case verdict.Saturated, verdict.Congested, verdict.Removed:
-		return r.Status.String() + " (" + r.Verdict.String() + ")"
+		if linkStatus(r) == r.Status {
+			words = append(words, r.Verdict.String())
+		}
 	}
-	return r.Status.String()
+	for _, f := range r.Findings {
+		if f.Status == r.Status && !slices.Contains(words, f.Rule) {
+			words = append(words, f.Rule)
+		}
+	}
+	if len(words) == 0 {
+		return r.Status.String()
+	}
+	return r.Status.String() + " (" + strings.Join(words, ", ") + ")"
+}
+
+// linkStatus is the worst status of the report's directions.
+func linkStatus(r *verdict.Report) verdict.Status {
+	s := verdict.StatusOK
+	for i := range r.Interfaces {
+		for _, d := range []verdict.Direction{verdict.RX, verdict.TX} {
+			s = s.Worse(r.Interfaces[i].Dir(d).Status)
+		}
+	}
+	return s
 }
 
 // dirState is a direction's plugin state, with its verdict when it says
@@ -223,6 +273,11 @@ func Headline(r verdict.Report) string {
 				continue
 			}
 			parts = append(parts, head+" "+dr.Verdict.String()+": "+strings.Join(det, ", "))
+		}
+	}
+	for _, f := range r.Findings {
+		if f.Status == r.Status {
+			parts = append(parts, f.Summary)
 		}
 	}
 	return strings.Join(parts, "; ")

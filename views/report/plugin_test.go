@@ -145,6 +145,22 @@ func expected(r verdict.Report, label func(string) string) map[string]want {
 			}
 		}
 	}
+	if st := r.Stack; st != nil {
+		for _, n := range st.NICs {
+			if n.Note == "" {
+				out[label(n.Interface)+" nic drop rate"] = want{value: n.Lost.PerSec, warn: none, crit: th.NICDropsPerSec, min: 0, max: none, tol: 0.0005}
+			}
+		}
+		if sn := st.Softnet; sn != nil {
+			out["softirq drop rate"] = want{value: sn.Dropped.PerSec, warn: none, crit: th.SoftirqDropsPerSec, min: 0, max: none, tol: 0.0005}
+		}
+		if c := st.Conntrack; c != nil && c.Max > 0 {
+			out["conntrack fill"] = want{value: c.PeakFill * 100, uom: "%", warn: none, crit: th.ConntrackFullRatio * 100, min: 0, max: 100, tol: 0.005}
+		}
+		if e := st.EndpointDrops; e != nil {
+			out["endpoint drop rate"] = want{value: e.PerSec, warn: th.EndpointDropsPerSec, crit: none, min: 0, max: none, tol: 0.0005}
+		}
+	}
 	return out
 }
 
@@ -168,7 +184,8 @@ func field(t *testing.T, label, name, s string, w float64) {
 // every metric of the report with its thresholds, and a long text without
 // '|'.
 func TestPluginOutput(t *testing.T) {
-	status := regexp.MustCompile(`^NETRIAGE (OK|WARNING|CRITICAL|UNKNOWN)( \((saturated|congested|removed)\))? - [^|]+$`)
+	words := `(saturated|congested|removed|nic-drops|softirq-drops|conntrack-full|endpoint-drops)`
+	status := regexp.MustCompile(`^NETRIAGE (OK|WARNING|CRITICAL|UNKNOWN)( \(` + words + `(, ` + words + `)*\))? - [^|]+$`)
 	for name, r := range reports(t) {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer

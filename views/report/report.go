@@ -110,6 +110,32 @@ func Sanitized(r verdict.Report) verdict.Report {
 		}
 		out.Interfaces[i] = ir
 	}
+	out.Findings = make([]verdict.Finding, len(r.Findings))
+	for i, f := range r.Findings {
+		f.Where, f.Summary, f.Reasons = s(f.Where), s(f.Summary), sanitizeAll(f.Reasons)
+		out.Findings[i] = f
+	}
+	if r.Stack != nil {
+		st := *r.Stack
+		st.Absent = sanitizeAll(st.Absent)
+		st.NICs = make([]verdict.NICReport, len(r.Stack.NICs))
+		for i, n := range r.Stack.NICs {
+			n.Interface, n.Driver, n.Note = s(n.Interface), s(n.Driver), s(n.Note)
+			cs := make([]verdict.NICCounterReport, len(n.Counters))
+			for j, c := range n.Counters {
+				c.Name = s(c.Name)
+				cs[j] = c
+			}
+			n.Counters = cs
+			st.NICs[i] = n
+		}
+		st.BQL = make([]verdict.BQLReport, len(r.Stack.BQL))
+		for i, b := range r.Stack.BQL {
+			b.Interface, b.Note = s(b.Interface), s(b.Note)
+			st.BQL[i] = b
+		}
+		out.Stack = &st
+	}
 	return out
 }
 

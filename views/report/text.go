@@ -35,6 +35,7 @@ func WriteText(w io.Writer, r verdict.Report) error {
 			textDir(b, format.Sanitize(ir.Name, maxName), ir.Dir(d))
 		}
 	}
+	textStack(b, r)
 	fmt.Fprintf(b, "\ncapture %s\n", captureLine(r.Capture))
 	if r.TCPRetransmits != nil {
 		fmt.Fprintf(b, "TCP retransmissions (host, sock_diag): %d\n", *r.TCPRetransmits)
@@ -44,6 +45,32 @@ func WriteText(w io.Writer, r verdict.Report) error {
 		return fmt.Errorf("report text: %w", err)
 	}
 	return nil
+}
+
+// textStack writes the findings, in the order to look, then the stack
+// evidence; nothing when the stack counters were not read.
+func textStack(b *bufio.Writer, r verdict.Report) {
+	if len(r.Findings) > 0 {
+		fmt.Fprintf(b, "\nwhere packets are lost, in the order to look:\n")
+		for i, f := range r.Findings {
+			fmt.Fprintf(b, "  %d. %s  %s  %s\n", i+1, f.Where, findingState(f), f.Summary)
+			for _, rs := range f.Reasons {
+				fmt.Fprintf(b, "     - %s\n", rs)
+			}
+		}
+	}
+	if r.Stack == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nstack of the namespace over %.1f s (thresholds: %s):\n", r.Stack.DurationSec, stackThresholds(r.Thresholds))
+	lines := stackLines(r.Stack)
+	w := 0
+	for _, l := range lines {
+		w = max(w, len([]rune(l.label)))
+	}
+	for _, l := range lines {
+		fmt.Fprintf(b, "  %s:%s %s\n", l.label, strings.Repeat(" ", w-len([]rune(l.label))), l.text)
+	}
 }
 
 func textDir(b *bufio.Writer, name string, d *verdict.DirReport) {
