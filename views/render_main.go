@@ -208,6 +208,11 @@ func (f *Frame) procsPane(w, first, last int) []Line {
 	if w >= 120 {
 		contW = 14
 	}
+	if w >= 180 {
+		// Wide: container IDs and unit names whole (the command line
+		// still gets the rest).
+		contW = 32
+	}
 	fixed := 2 + 7 + 1 + 2*(rateW+1) + 9 + 6
 	if userW > 0 {
 		fixed += userW + 1
