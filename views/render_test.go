@@ -135,21 +135,27 @@ func TestScreens(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				st := NewUIState(ViewFlows)
 				tc.setup(st)
-				f := BuildFrame(tc.model(), st, size[0], size[1])
-				lines := f.Screen()
-				if len(lines) != size[1] {
-					t.Fatalf("%d lines, want %d", len(lines), size[1])
-				}
-				for i, l := range lines {
-					if n := utf8.RuneCountInString(l); n > size[0] {
-						t.Errorf("line %d is %d cells wide, more than %d: %q", i, n, size[0], l)
-					}
-				}
-				checkSafe(t, f)
-				golden(t, name, strings.Join(lines, "\n")+"\n")
+				checkScreen(t, name, BuildFrame(tc.model(), st, size[0], size[1]), size[0], size[1])
 			})
 		}
 	}
+}
+
+// checkScreen checks a frame's screen against the golden name: exactly h
+// lines, none wider than w, no control character in any pane.
+func checkScreen(t *testing.T, name string, f *Frame, w, h int) {
+	t.Helper()
+	lines := f.Screen()
+	if len(lines) != h {
+		t.Fatalf("%d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := utf8.RuneCountInString(l); n > w {
+			t.Errorf("line %d is %d cells wide, more than %d: %q", i, n, w, l)
+		}
+	}
+	checkSafe(t, f)
+	golden(t, name, strings.Join(lines, "\n")+"\n")
 }
 
 // checkSafe verifies that the styled output of every pane holds no control
@@ -278,18 +284,7 @@ func TestOverviewScreens(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				st := NewUIState(ViewOverview)
 				tc.setup(st)
-				f := BuildFrame(tc.model(), st, size[0], size[1])
-				lines := f.Screen()
-				if len(lines) != size[1] {
-					t.Fatalf("%d lines, want %d", len(lines), size[1])
-				}
-				for i, l := range lines {
-					if n := utf8.RuneCountInString(l); n > size[0] {
-						t.Errorf("line %d is %d cells wide, more than %d: %q", i, n, size[0], l)
-					}
-				}
-				checkSafe(t, f)
-				golden(t, name, strings.Join(lines, "\n")+"\n")
+				checkScreen(t, name, BuildFrame(tc.model(), st, size[0], size[1]), size[0], size[1])
 			})
 		}
 	}

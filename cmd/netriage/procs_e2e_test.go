@@ -43,20 +43,7 @@ func TestE2EHelperTalker(t *testing.T) {
 // bytes counted, and a command line with no control characters.
 func TestE2EProcs(t *testing.T) {
 	bin := e2eBin(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
+	ln := discardListener(t)
 	hostile := "\x1b]0;pwned\x07\x1b[31mred\xff\xfe" + strings.Repeat("A", 5000)
 	child := exec.Command(os.Args[0], "-test.run=^TestE2EHelperTalker$", hostile)
 	child.Env = append(os.Environ(), "NR_TALK="+ln.Addr().String())
@@ -134,20 +121,7 @@ func TestE2EProcsReplaySaysNoProcesses(t *testing.T) {
 // (socket-counter mode reads both ends' counters).
 func TestE2EProcsBothEnds(t *testing.T) {
 	bin := e2eBin(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
+	ln := discardListener(t)
 	self := os.Getpid()
 	sources := []string{"sockets"}
 	if os.Geteuid() == 0 {
@@ -196,4 +170,25 @@ func TestE2EProcsBothEnds(t *testing.T) {
 			t.Errorf("%s: %d connection rows for the one loopback connection, want 1: %s", src, n, lines[len(lines)-1])
 		}
 	}
+}
+
+// discardListener accepts TCP connections on loopback and reads them to
+// the end, until the test ends.
+func discardListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	return ln
 }

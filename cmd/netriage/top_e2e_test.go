@@ -404,13 +404,7 @@ func TestE2ETopLiveLab(t *testing.T) {
 // TestE2ETopReplay browses a test capture: deterministic rows, numbers and
 // keys on the Flows view.
 func TestE2ETopReplay(t *testing.T) {
-	pcap, err := filepath.Abs("../../sources/capture/testdata/mixed.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(pcap); err != nil {
-		t.Skipf("test capture missing: %v", err)
-	}
+	pcap := mixedPcap(t)
 	s := startTUI(t, 120, 30, "-n --view flows --replay "+pcap)
 	scr := s.waitFor("end of file: 70 packets", false)
 	for _, want := range []string{"replay mixed.pcap", "capture file", "row 1 of 4", "! a capture file has no interface counters"} {
@@ -614,13 +608,7 @@ func TestE2ETopOverview(t *testing.T) {
 // the Flows pane, and the panes that need processes say why they are
 // empty.
 func TestE2ETopOverviewReplay(t *testing.T) {
-	pcap, err := filepath.Abs("../../sources/capture/testdata/mixed.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(pcap); err != nil {
-		t.Skipf("test capture missing: %v", err)
-	}
+	pcap := mixedPcap(t)
 	s := startTUI(t, 120, 40, "-n --replay "+pcap)
 	scr := s.waitFor("end of file: 70 packets", false)
 	for _, want := range []string{">> Flows (iftop), row 1 of 4", "198.18.1.2", "Processes (nethogs), 0 rows", "no process data", "Remotes (bandwhich)"} {
@@ -630,4 +618,17 @@ func TestE2ETopOverviewReplay(t *testing.T) {
 	}
 	s.keys("q")
 	s.waitFor("EXIT=0", false)
+}
+
+// mixedPcap is the capture the replay tests browse (skips when missing).
+func mixedPcap(t *testing.T) string {
+	t.Helper()
+	pcap, err := filepath.Abs("../../sources/capture/testdata/mixed.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pcap); err != nil {
+		t.Skipf("test capture missing: %v", err)
+	}
+	return pcap
 }
