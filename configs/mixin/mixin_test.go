@@ -156,6 +156,29 @@ func names(expr string) []string {
 	return out
 }
 
+// balanced reports the first unbalanced bracket of a PromQL expression
+// outside its string literals, or "". It catches the usual slip of a
+// hand-edited dashboard query, which promtool does not see.
+func balanced(expr string) string {
+	pairs := map[rune]rune{')': '(', '}': '{', ']': '['}
+	var stack []rune
+	for _, c := range reString.ReplaceAllString(expr, `""`) {
+		switch c {
+		case '(', '{', '[':
+			stack = append(stack, c)
+		case ')', '}', ']':
+			if len(stack) == 0 || stack[len(stack)-1] != pairs[c] {
+				return "unbalanced " + string(c)
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if len(stack) > 0 {
+		return "unclosed " + string(stack[len(stack)-1])
+	}
+	return ""
+}
+
 // Every series an expression of the mixin reads is a family of
 // docs/metrics.md or a series the recording rules record; so a renamed
 // metric breaks this test and not, silently, the fleet's alerts.
@@ -199,6 +222,9 @@ func TestMetricNames(t *testing.T) {
 	for _, e := range exprs {
 		if strings.TrimSpace(e.expr) == "" {
 			t.Errorf("%s: empty expression", e.where)
+		}
+		if err := balanced(e.expr); err != "" {
+			t.Errorf("%s: %s in %s", e.where, err, e.expr)
 		}
 		for _, n := range names(e.expr) {
 			used[n] = true
