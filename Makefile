@@ -7,10 +7,10 @@ PKGS      := ./...
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests use.
-DEB_PKGS  := gcc libc6-dev libpcap-dev libcap2-bin iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps netsniff-ng
+DEB_PKGS  := gcc libc6-dev libpcap-dev libcap2-bin iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps netsniff-ng prometheus
 FUZZEXECS ?= 150000x
 
-.PHONY: all build run test unit integration e2e fuzz bench lint deps generate tidy-check clean
+.PHONY: all build run test unit mixin integration e2e fuzz bench lint deps generate tidy-check clean
 
 all: build
 
@@ -36,11 +36,22 @@ deps:
 run: deps build
 	$(BIN)
 
-test: deps lint unit integration e2e fuzz
+test: deps lint unit mixin integration e2e fuzz
 	@echo "make test: all passed"
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)
+
+# mixin checks the Prometheus rules and alerts of configs/mixin and runs
+# their unit tests with promtool (Debian package prometheus, which deps
+# installs). Without promtool it says so and skips; the Go test of
+# configs/mixin (under unit) still checks names, cases and the dashboard.
+PROMTOOL ?= promtool
+mixin:
+	@if ! command -v $(PROMTOOL) >/dev/null 2>&1; then \
+		echo "mixin: SKIPPED: $(PROMTOOL) not found (install the Debian package prometheus: sudo make deps)"; exit 0; \
+	fi; \
+	$(PROMTOOL) check rules configs/mixin/*.yml && $(PROMTOOL) test rules configs/mixin/tests/*.yml
 
 # Privileged tests (network namespaces, AF_PACKET) are named TestIntegration*;
 # they need root and run under `make test` in CI.
