@@ -490,11 +490,7 @@ func (e *Engine) health(s *Snapshot) []Health {
 		case e.stackErr != nil:
 			h.State, h.Why = StateDegraded, "stack counters: "+e.stackErr.Error()
 		case s.Stack != nil && len(s.Stack.Sample.Errors) > 0:
-			more := ""
-			if n := len(s.Stack.Sample.Errors); n > 1 {
-				more = fmt.Sprintf(" (+%d more)", n-1)
-			}
-			h.State, h.Why = StateDegraded, "stack counters: "+s.Stack.Sample.Errors[0]+more
+			h.State, h.Why = StateDegraded, "stack counters: "+firstOf(s.Stack.Sample.Errors)
 		}
 		out = append(out, h)
 	}
@@ -517,11 +513,7 @@ func (e *Engine) health(s *Snapshot) []Health {
 		case e.sockErr != nil:
 			h.State, h.Why = StateDegraded, "process attribution: "+e.sockErr.Error()
 		case e.tab != nil && len(e.tab.Health.Errors) > 0:
-			more := ""
-			if n := len(e.tab.Health.Errors); n > 1 {
-				more = fmt.Sprintf(" (+%d more)", n-1)
-			}
-			h.State, h.Why = StateDegraded, "sockets: "+e.tab.Health.Errors[0]+more
+			h.State, h.Why = StateDegraded, "sockets: "+firstOf(e.tab.Health.Errors)
 		}
 		out = append(out, h)
 	}
@@ -535,4 +527,12 @@ func capturedOn(capIfaces []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// firstOf is the first of errs, with how many more there are.
+func firstOf(errs []string) string {
+	if len(errs) > 1 {
+		return fmt.Sprintf("%s (+%d more)", errs[0], len(errs)-1)
+	}
+	return errs[0]
 }
