@@ -174,10 +174,7 @@ func TestE2ETopViewsAndKeys(t *testing.T) {
 	}
 	// want appears after keys; gone (if set) disappears. Esc is followed
 	// by a pause in send, since a key right after Esc reads as Alt+key.
-	steps := []struct {
-		keys       []string
-		want, gone string
-	}{
+	steps := []keyStep{
 		{[]string{"A"}, "[A Processes]", ""},
 		{[]string{"A"}, "rsync", ""},
 		{[]string{"Tab"}, "[C Connections]", ""},
@@ -203,16 +200,7 @@ func TestE2ETopViewsAndKeys(t *testing.T) {
 		{[]string{"/"}, "/█", ""},
 		{[]string{"r", "s", "y", "n", "c", "Enter"}, `filter "rsync"`, ""},
 	}
-	for _, st := range steps {
-		s.keys(st.keys...)
-		if st.gone != "" {
-			s.waitFor(st.gone, true)
-		}
-		s.waitFor(st.want, false)
-		if st.keys[len(st.keys)-1] == "Escape" {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	s.play(steps)
 	scr = s.screen()
 	if strings.Contains(scr, "postgres") || strings.Contains(scr, "db-replica") {
 		t.Errorf("filter let other rows through:\n%s", scr)
@@ -556,10 +544,7 @@ func TestE2ETopOverview(t *testing.T) {
 			t.Errorf("200x50 overview lacks %q:\n%s", want, scr)
 		}
 	}
-	steps := []struct {
-		keys       []string
-		want, gone string
-	}{
+	steps := []keyStep{
 		{[]string{"Tab"}, ">> Processes (nethogs), row 1 of", ">> Flows"},
 		{[]string{"j"}, ">> Processes (nethogs), row 2 of", ""},
 		{[]string{"Enter"}, "Detail (Enter/Esc closes)", ""},
@@ -570,16 +555,7 @@ func TestE2ETopOverview(t *testing.T) {
 		{[]string{"I"}, "[I Links]", ">> Remotes"},
 		{[]string{"z"}, ">> Flows (iftop)", "[I Links]"},
 	}
-	for _, st := range steps {
-		s.keys(st.keys...)
-		if st.gone != "" {
-			s.waitFor(st.gone, true)
-		}
-		s.waitFor(st.want, false)
-		if st.keys[len(st.keys)-1] == "Escape" {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	s.play(steps)
 	s.keys("Tab")
 	s.waitFor(">> Processes", false)
 
@@ -631,4 +607,27 @@ func mixedPcap(t *testing.T) string {
 		t.Skipf("test capture missing: %v", err)
 	}
 	return pcap
+}
+
+// keyStep is keys to send, the text the screen must then show, and the
+// text it must no longer show ("": none).
+type keyStep struct {
+	keys       []string
+	want, gone string
+}
+
+// play sends each step's keys and waits for its screen. Esc is followed
+// by a pause, since a key right after Esc reads as Alt+key.
+func (s *tmuxSession) play(steps []keyStep) {
+	s.t.Helper()
+	for _, st := range steps {
+		s.keys(st.keys...)
+		if st.gone != "" {
+			s.waitFor(st.gone, true)
+		}
+		s.waitFor(st.want, false)
+		if st.keys[len(st.keys)-1] == "Escape" {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }

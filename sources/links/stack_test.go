@@ -298,9 +298,9 @@ func TestReadBQLFixture(t *testing.T) {
 // TestReadStackHost reads the caller's namespace: whatever the host has,
 // the parts come back or say why not, and lo has no driver statistics.
 func TestReadStackHost(t *testing.T) {
-	r, err := Open(Options{})
+	r, err := Open(Options{}) // netlink in the caller's namespace needs no privilege
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	defer r.Close()
 	if _, err := r.Read(); err != nil {

@@ -509,9 +509,9 @@ func TestSortMatchesStable(t *testing.T) {
 	}
 }
 
-// BenchmarkSort sorts the host pairs of a flood (100,000, most with the
-// same rate and bytes) by the 10 s rate.
-func BenchmarkSort(b *testing.B) {
+// floodPairs are the host pairs of a flood: 100,000, most with the same
+// rate and bytes.
+func floodPairs() []FlowStat {
 	fl := make([]FlowStat, 100_000)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := range fl {
@@ -519,6 +519,13 @@ func BenchmarkSort(b *testing.B) {
 		fl[i].SentBytes = uint64(92 * (1 + rng.IntN(3)))
 		fl[i].Rates.R10.SentBytesPerSec = float64(fl[i].SentBytes) / 10
 	}
+	return fl
+}
+
+// BenchmarkSort sorts the host pairs of a flood (100,000, most with the
+// same rate and bytes) by the 10 s rate.
+func BenchmarkSort(b *testing.B) {
+	fl := floodPairs()
 	work := make([]FlowStat, len(fl))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -574,13 +581,7 @@ func TestSortTop(t *testing.T) {
 // BenchmarkSortTop is BenchmarkSort's flows with only the first 50 sorted,
 // as a writer showing 50 needs.
 func BenchmarkSortTop(b *testing.B) {
-	fl := make([]FlowStat, 100_000)
-	rng := rand.New(rand.NewPCG(7, 8))
-	for i := range fl {
-		fl[i] = FlowStat{Key: Key{Local: hostA, Remote: netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)})}, Flows: 1}
-		fl[i].SentBytes = uint64(92 * (1 + rng.IntN(3)))
-		fl[i].Rates.R10.SentBytesPerSec = float64(fl[i].SentBytes) / 10
-	}
+	fl := floodPairs()
 	work := make([]FlowStat, len(fl))
 	b.ReportAllocs()
 	for b.Loop() {
