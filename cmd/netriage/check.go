@@ -3,16 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
 	"netriage/sources/inputs"
-	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
@@ -151,51 +148,14 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 		return verdict.Window{}, err
 	}
 	defer in.Close()
-	window := s.cfg.Check.Window.D()
-	in.Config.Window, in.Config.Judge = window, true
-	retrans := inputs.StartRetransmits(f.common.netns)
-	var last *engine.Snapshot
 	prog := output.NewProgress(env.progress())
-	defer prog.Clear()
-	what := strings.Join(in.Watched, ",")
-	var end time.Time
-	netnsGone := false
-	in.Run(ctx, func(snap *engine.Snapshot) bool {
-		last = snap
-		if snap.Seq == 1 {
-			end = snap.Time.Add(window)
-		}
-		if l := snap.Links; l != nil && l.NetnsGone != "" && !netnsGone {
-			netnsGone = true
-			notes = append(notes, l.NetnsGone+": its interfaces are reported as removed")
-		}
-		prog.Observing(what, end.Sub(snap.Time))
-		return snap.Time.Before(end)
-	})
+	ob, err := inputs.ObserveWindow(ctx, in, f.common.netns, s.cfg.Check.Window.D(), prog.Observing)
 	prog.Clear()
-	if last == nil {
-		return verdict.Window{}, errors.New("interrupted before the first sample: no verdict")
+	if err != nil {
+		return verdict.Window{}, err
 	}
-	for _, h := range last.Degraded() {
-		notes = append(notes, h.Why)
-	}
-	w := last.Window
-	if el := last.Time.Sub(last.Start); el < window {
-		if el < verdict.MinWindow {
-			return verdict.Window{}, fmt.Errorf("interrupted after %s: too short for a verdict", el.Round(time.Millisecond))
-		}
-		notes = append(notes, fmt.Sprintf("interrupted: the window is %s instead of %s", el.Round(time.Millisecond), window))
-	}
-	for _, m := range last.Missing {
-		notes = append(notes, "interface "+m+" disappeared during the window")
-	}
-	if in.Resolver != nil {
-		// Name the largest flows' remotes, waiting at most a second for
-		// the resolver, so a slow one never delays the verdict by more.
-		in.Resolver.Settle(ctx, verdict.UnnamedRemotes(w.Flows, 64), time.Second)
-		verdict.NameRemotes(w.Flows, in.Resolver.Name)
-	}
-	w.TCPRetransmits = retrans.Since()
+	notes = append(notes, ob.Notes...)
+	w := ob.Window
 	for _, n := range notes {
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))
 	}

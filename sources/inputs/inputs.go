@@ -61,6 +61,10 @@ type Options struct {
 	// Sockets asks for process attribution; Names for reverse DNS.
 	Sockets bool
 	Names   bool
+	// Egress runs the engine's egress stage with the classes of
+	// Config.Egress (EgressTable), its rows named by the capture's passive
+	// names and, with Names, reverse DNS.
+	Egress bool
 	// OnProgress follows a file's reading.
 	OnProgress func(read, size int64, packets uint64)
 	// From and To bound a file's packets to capture times [From, To)
@@ -183,6 +187,14 @@ func Open(ctx context.Context, o Options) (in *Set, err error) {
 		in.Resolver = dns.New(ctx, dns.Options{})
 		in.closers = append(in.closers, in.Resolver.Close)
 		in.Inputs.Names = in.Resolver.Name
+	}
+	if o.Egress {
+		t, err := EgressTable(o.Config, o.Replay != "")
+		if err != nil {
+			return in, err
+		}
+		in.Config.Egress = t
+		in.Destinations = in.destinations
 	}
 	if in.File != nil {
 		in.Timeline = in.File

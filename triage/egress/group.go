@@ -17,8 +17,15 @@ type Row struct {
 	// empty when unattributed.
 	Process string
 	// Name is the name the application asked for (passive DNS, TLS SNI)
-	// or the reverse-DNS name; empty when none is known.
-	Name string
+	// or the reverse-DNS name; empty when none is known. NameSource says
+	// which ("dns", "sni", "ptr"), Names holds all three.
+	Name       string
+	NameSource string
+	Names      NameInfo
+	// Folded marks the row of a class's (and process's) remotes that had
+	// no row of their own (a Tracker at its bound): its Remote is only the
+	// first of them, and it groups under the name and network "(other)".
+	Folded bool
 	// Sent and Received are bytes so far: sent is host to remote.
 	Sent, Received uint64
 	// SentRate and ReceivedRate are bytes per second at the rate the
@@ -186,6 +193,9 @@ func keyOf(r *Row, d Dest, by []Field) Key {
 			k.Class = d.Class
 		case ByNetwork:
 			k.Network = d.Network
+			if r.Folded {
+				k.Network = FoldedName
+			}
 		case ByName:
 			k.Name = NameOf(r)
 		case ByProcess:
@@ -195,9 +205,15 @@ func keyOf(r *Row, d Dest, by []Field) Key {
 	return k
 }
 
+// FoldedName is the name and network of a folded row's group.
+const FoldedName = "(other)"
+
 // NameOf is the name a row is grouped under: its Name, else its address as
-// text, else "" (an invalid address).
+// text, else "" (an invalid address); FoldedName for a folded row.
 func NameOf(r *Row) string {
+	if r.Folded {
+		return FoldedName
+	}
 	if r.Name != "" {
 		return r.Name
 	}
