@@ -10,6 +10,7 @@ import (
 
 	"netriage/configs"
 	"netriage/sources/inputs"
+	"netriage/triage/egress"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
@@ -32,6 +33,7 @@ type checkFlags struct {
 	interval time.Duration
 
 	warn, crit, minDrops, explain float64
+	budgets                       []string
 }
 
 func (f *checkFlags) register() *pflag.FlagSet {
@@ -50,6 +52,7 @@ func (f *checkFlags) register() *pflag.FlagSet {
 	fs.Float64Var(&f.crit, "crit", 0, "critical utilisation 0..1 (default check.crit_utilization, 0.95)")
 	fs.Float64Var(&f.minDrops, "min-drops", 0, "queue drops per second that count as queue evidence (default check.min_drops_per_sec, 1)")
 	fs.Float64Var(&f.explain, "explain-share", 0, "share 0..1 of the bytes the explaining flows must carry (default check.explain_share, 0.80)")
+	fs.StringArrayVar(&f.budgets, "egress-budget", nil, "egress budget CLASS=[WARN:]LIMIT per hour, e.g. internet=50GB/h or all=2.5USD/h (repeatable; default egress.budgets)")
 	return fs
 }
 
@@ -57,6 +60,7 @@ func (f *checkFlags) register() *pflag.FlagSet {
 type checkSettings struct {
 	cfg      configs.Config
 	interval time.Duration
+	budgets  []egress.Budget
 }
 
 // resolveCheck validates flags and config. Every error is a usage error.
@@ -86,6 +90,12 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 			return s, err
 		}
 		s.interval = min(f.interval, cfg.Check.Window.D())
+	}
+	if fs.Changed("egress-budget") {
+		cfg.Egress.Budgets = f.budgets
+	}
+	if s.budgets, err = cfg.Egress.BudgetList(cfg.Check.WarnUtilization); err != nil {
+		return s, configs.Usagef("egress budget: %v (see docs/egress.md)", err)
 	}
 	s.cfg = cfg
 	return s, nil
@@ -142,7 +152,7 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	// Without capture privileges the counters still give a verdict
 	// (utilisation, queue, errors); coverage is then n/a, with why.
 	o.Capture, o.CaptureOptional, o.Aggregation = true, true, flows.By5Tuple
-	o.Sockets, o.Names = live, live && o.Names
+	o.Sockets, o.Names, o.Egress = live, live && o.Names, len(s.budgets) > 0
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return verdict.Window{}, err
@@ -156,6 +166,9 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	}
 	notes = append(notes, ob.Notes...)
 	w := ob.Window
+	if o.Egress {
+		w.EgressBudgets = egress.EvaluateBudgets(s.budgets, ob.Last.Egress, in.Config.Egress, s.cfg.Egress.PriceTable(), egress.BudgetOptions{ExplainShare: s.cfg.Check.ExplainShare})
+	}
 	for _, n := range notes {
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"netriage/triage/egress"
 	"netriage/triage/flows"
 )
 
@@ -279,6 +280,9 @@ type Window struct {
 	// backlog, protocol counters, conntrack, the NICs' statistics and
 	// BQL); nil when they were not read.
 	Stack *Stack `json:",omitempty"`
+	// EgressBudgets are the egress budgets judged at the window's end
+	// (egress.EvaluateBudgets); each at or above its warning is a finding.
+	EgressBudgets []egress.BudgetResult `json:",omitempty"`
 	// Replay names the file when the window comes from a replay.
 	Replay string
 }
