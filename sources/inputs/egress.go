@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -74,11 +75,39 @@ func hostPrefixes() ([]netip.Addr, []netip.Prefix, error) {
 	return host, onLink, nil
 }
 
-// destinations names a remote address for the egress rows.
+// NamesCacheSize is how many addresses the passive names hold.
+const NamesCacheSize = 100_000
+
+// destinations names a remote address for the egress rows: the passive
+// names at the capture's newest time, and reverse DNS.
 func (in *Set) destinations(a netip.Addr) egress.NameInfo {
 	var n egress.NameInfo
+	if in.Tap != nil {
+		if e, ok := in.Tap.Cache().Lookup(a, in.namesNow()); ok {
+			n.DNS, n.Via, n.SNI = e.Name, e.Via, e.SNI
+		}
+	}
 	if in.Resolver != nil {
 		n.PTR = in.Resolver.Name(a)
 	}
 	return n
+}
+
+// name is the name the views show for a remote: the queried name, else the
+// TLS server name, else reverse DNS.
+func (in *Set) name(a netip.Addr) string {
+	if e, ok := in.Tap.Cache().Lookup(a, in.namesNow()); ok && e.Best() != "" {
+		return e.Best()
+	}
+	return in.Resolver.Name(a)
+}
+
+// namesNow is the time the passive names expire against: the wall clock
+// live, the file's newest packet time for a file (names live in packet
+// time).
+func (in *Set) namesNow() time.Time {
+	if in.File != nil {
+		return in.File.Now()
+	}
+	return in.Clock.Now()
 }
