@@ -39,24 +39,28 @@ func runEgress(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	o := c.options(cfg)
 	o.Capture, o.Aggregation, o.Egress, o.Replay, o.Sockets, o.Interval = true, flows.By5Tuple, true, replay, replay == "", c.interval
-	in, err := inputs.Open(ctx, o)
+	set, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, "egress", err)
 	}
-	defer in.Close()
+	defer set.Close()
 	w := output.NewEgressWriter(env.stdout, output.EgressOptions{Format: c.output, Units: format.Units{Bytes: c.bytes},
-		By: fields, Sort: key, Limit: limit, Table: in.Config.Egress, Prices: cfg.Egress.PriceTable()})
+		By: fields, Sort: key, Limit: limit, Table: set.Config.Egress, Prices: cfg.Egress.PriceTable()})
 	var writeErr error
-	in.Run(ctx, engine.Records(c.count, c.duration, func(s *engine.Snapshot) bool {
-		writeErr = w.Write(output.EgressInput{Seq: s.Seq, Time: s.Time, Start: s.Flows.Start, Final: s.Last, RateSecond: s.Flows.RateSeconds[2], Rows: s.Egress, FoldedFlows: s.EgressFolded})
+	set.Run(ctx, engine.Records(c.count, c.duration, func(s *engine.Snapshot) bool {
+		rec := output.EgressInput{Seq: s.Seq, Time: s.Time, Start: s.Flows.Start, Final: s.Last, RateSecond: s.Flows.RateSeconds[2], Rows: s.Egress, FoldedFlows: s.EgressFolded}
+		if tap, cache, ok := set.NameStats(); ok {
+			rec.Names = &output.EgressNames{Tap: tap, Cache: cache}
+		}
+		writeErr = w.Write(rec)
 		return writeErr == nil
 	}))
 	if writeErr != nil {
 		fmt.Fprintf(env.stderr, "netriage egress: write: %s\n", format.Sanitize(writeErr.Error(), 0))
 		return exitFailure
 	}
-	if in.File != nil && in.File.Err() != nil {
-		fmt.Fprintf(env.stderr, "netriage egress: %s\n", format.Sanitize(in.File.Err().Error(), 0))
+	if set.File != nil && set.File.Err() != nil {
+		fmt.Fprintf(env.stderr, "netriage egress: %s\n", format.Sanitize(set.File.Err().Error(), 0))
 		return exitFailure
 	}
 	return exitOK

@@ -25,18 +25,6 @@ type NameTap struct {
 	messages, malformed, answers, hellos, snis, drops atomic.Uint64
 }
 
-// NameStats are a NameTap's counts.
-type NameStats struct {
-	// Messages are the DNS responses parsed; Malformed those refused
-	// (cut by the snap length, split over TCP segments, hostile);
-	// Answers the addresses they named.
-	Messages, Malformed, Answers uint64
-	// Hellos are the TLS ClientHellos seen, SNIs those with a server name.
-	Hellos, SNIs uint64
-	// Drops are packets the names rings' kernel side dropped.
-	Drops uint64
-}
-
 // NewNameTap returns a tap into c.
 func NewNameTap(c *names.Cache) *NameTap { return &NameTap{cache: c} }
 
@@ -44,8 +32,8 @@ func NewNameTap(c *names.Cache) *NameTap { return &NameTap{cache: c} }
 func (t *NameTap) Cache() *names.Cache { return t.cache }
 
 // Stats returns the counts so far.
-func (t *NameTap) Stats() NameStats {
-	return NameStats{Messages: t.messages.Load(), Malformed: t.malformed.Load(), Answers: t.answers.Load(),
+func (t *NameTap) Stats() names.TapStats {
+	return names.TapStats{Messages: t.messages.Load(), Malformed: t.malformed.Load(), Answers: t.answers.Load(),
 		Hellos: t.hellos.Load(), SNIs: t.snis.Load(), Drops: t.drops.Load()}
 }
 

@@ -11,6 +11,7 @@ import (
 	"netriage/configs"
 	"netriage/sources/ranges"
 	"netriage/triage/egress"
+	"netriage/triage/names"
 )
 
 // EgressTable builds the egress classes of cfg: the ranges files of
@@ -110,4 +111,13 @@ func (in *Set) namesNow() time.Time {
 		return in.File.Now()
 	}
 	return in.Clock.Now()
+}
+
+// NameStats are the passive names' counts: what the capture fed them and
+// the cache's; ok is false when they do not run.
+func (in *Set) NameStats() (tap names.TapStats, cache names.Stats, ok bool) {
+	if in.Tap == nil {
+		return tap, cache, false
+	}
+	return in.Tap.Stats(), in.Tap.Cache().Stats(), true
 }

@@ -268,7 +268,7 @@ func (in *Set) openCapture(ctx context.Context, o Options) error {
 		return err
 	}
 	table := flows.TableConfig{MaxFlows: o.Config.Capture.MaxFlows, Local: local}
-	if o.Egress || o.Names && (o.Sockets || o.Replay != "") {
+	if o.Config.Capture.PassiveNamesOn(o.Names, o.Egress) {
 		// The names the applications asked for: DNS answers and TLS
 		// server names seen in the capture.
 		in.Tap = capture.NewNameTap(names.NewCache(NamesCacheSize))

@@ -247,3 +247,15 @@ func (c *Cache) remove(i int32) {
 	c.slots[i] = slot{next: c.free}
 	c.free = i
 }
+
+// TapStats are the counts of what fed a Cache from a capture.
+type TapStats struct {
+	// Messages are the DNS responses parsed; Malformed those refused
+	// (cut by the snap length, split over TCP segments, hostile);
+	// Answers the addresses they named.
+	Messages, Malformed, Answers uint64
+	// Hellos are the TLS ClientHellos seen, SNIs those with a server name.
+	Hellos, SNIs uint64
+	// Drops are packets the names rings' kernel side dropped.
+	Drops uint64
+}

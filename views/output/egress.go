@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"netriage/triage/egress"
+	"netriage/triage/names"
 	"netriage/views/format"
 )
 
@@ -39,6 +40,38 @@ type EgressInput struct {
 	Rows       []egress.Row
 	// FoldedFlows counts flows folded into their class's row.
 	FoldedFlows uint64
+	// Names are the passive names' counts (nil when they do not run).
+	Names *EgressNames
+}
+
+// EgressNames are the passive names' counts in an egress record: what the
+// capture fed them and the cache.
+type EgressNames struct {
+	Tap   names.TapStats
+	Cache names.Stats
+}
+
+// EgressNamesRecord is the passive names' health in an EgressRecord.
+type EgressNamesRecord struct {
+	DNSResponses uint64 `json:"dns_responses"`
+	DNSMalformed uint64 `json:"dns_malformed"`
+	DNSAnswers   uint64 `json:"dns_answers"`
+	TLSHellos    uint64 `json:"tls_hellos"`
+	TLSNames     uint64 `json:"tls_names"`
+	RingDrops    uint64 `json:"ring_drops"`
+	CacheEntries int    `json:"cache_entries"`
+	CacheEvicted uint64 `json:"cache_evicted"`
+	CacheExpired uint64 `json:"cache_expired"`
+	RefusedNames uint64 `json:"refused_names"`
+}
+
+func namesRecord(n *EgressNames) *EgressNamesRecord {
+	if n == nil {
+		return nil
+	}
+	return &EgressNamesRecord{DNSResponses: n.Tap.Messages, DNSMalformed: n.Tap.Malformed, DNSAnswers: n.Tap.Answers,
+		TLSHellos: n.Tap.Hellos, TLSNames: n.Tap.SNIs, RingDrops: n.Tap.Drops,
+		CacheEntries: n.Cache.Entries, CacheEvicted: n.Cache.Evicted, CacheExpired: n.Cache.Expired, RefusedNames: n.Cache.Refused}
 }
 
 // EgressRecord is one NDJSON record of egress (docs/json.md, section
@@ -58,6 +91,8 @@ type EgressRecord struct {
 	GroupsTotal int                 `json:"groups_total"`
 	Total       EgressGroupRecord   `json:"total"`
 	FoldedFlows uint64              `json:"folded_flows"`
+	// Names is the passive names' health, null when they do not run.
+	Names *EgressNamesRecord `json:"names"`
 }
 
 // EgressGroupRecord is one group of an EgressRecord; the fields not grouped
@@ -168,7 +203,7 @@ func (ew *EgressWriter) json(in EgressInput, sum egress.Summary) error {
 	rec := EgressRecord{Seq: in.Seq, Time: in.Time.UTC(), Start: in.Start.UTC(), Final: in.Final,
 		By: fieldNames(sum.By), Sort: sortName(ew.o.Sort), RateSeconds: in.RateSecond,
 		Unit: ew.o.Prices.Unit.String(), Currency: format.Sanitize(ew.o.Prices.Currency, 8),
-		Groups: []EgressGroupRecord{}, GroupsTotal: len(sum.Groups), Total: egressGroup(sum.Total), FoldedFlows: in.FoldedFlows}
+		Groups: []EgressGroupRecord{}, GroupsTotal: len(sum.Groups), Total: egressGroup(sum.Total), FoldedFlows: in.FoldedFlows, Names: namesRecord(in.Names)}
 	for _, g := range ew.shown(sum) {
 		rec.Groups = append(rec.Groups, egressGroup(g))
 	}
@@ -293,8 +328,10 @@ func (ew *EgressWriter) table(in EgressInput, sum egress.Summary) error {
 		fmt.Fprintf(ew.w, "(%d more groups in the total; -L 0 shows all)\n", n)
 	}
 	if in.FoldedFlows > 0 {
-		_, err := fmt.Fprintf(ew.w, "note: %d flows went to their class's (other) row: more remote hosts than the egress rows hold\n", in.FoldedFlows)
-		return err
+		fmt.Fprintf(ew.w, "note: %d flows went to their class's (other) row: more remote hosts than the egress rows hold\n", in.FoldedFlows)
+	}
+	if n := in.Names; n != nil && (n.Tap.Drops > 0 || n.Cache.Evicted > 0) {
+		fmt.Fprintf(ew.w, "note: names: %d packets dropped by the names ring, %d names evicted from the cache: some remotes may show addresses only\n", n.Tap.Drops, n.Cache.Evicted)
 	}
 	return nil
 }

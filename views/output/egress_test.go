@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"netriage/triage/egress"
+	"netriage/triage/names"
 	"netriage/views/format"
 )
 
@@ -62,6 +63,9 @@ func TestEgressGolden(t *testing.T) {
 				w := NewEgressWriter(&buf, EgressOptions{Format: f, Units: format.Units{Bytes: true}, By: tc.by, Sort: tc.sort, Limit: tc.limit, Table: tab, Prices: tc.p})
 				for i, rs := range [][]egress.Row{rows[:2], rows} {
 					in := EgressInput{Seq: uint64(i + 1), Time: start.Add(time.Duration(i+1) * 30 * time.Second), Start: start, RateSecond: 30 + 10*i, Rows: rs, FoldedFlows: uint64(3 * i)}
+					if i == 1 {
+						in.Names = &EgressNames{Tap: names.TapStats{Messages: 12, Answers: 20, Hellos: 4, SNIs: 3, Drops: 3}, Cache: names.Stats{Entries: 18, Evicted: 2}}
+					}
 					if err := w.Write(in); err != nil {
 						t.Fatal(err)
 					}
