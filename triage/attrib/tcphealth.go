@@ -144,7 +144,7 @@ func (h *TCPHealth) Why() string {
 	case RuleAppLimitedFlag:
 		return "delivery rate sample app-limited"
 	case RuleRTTQueue:
-		return fmt.Sprintf("RTT %s is %.1f× its minimum %s: a queue on the path", h.RTT.Round(100*time.Microsecond), float64(h.RTT)/float64(h.MinRTT), h.MinRTT.Round(100*time.Microsecond))
+		return fmt.Sprintf("RTT %s is %.1f× its minimum %s: a queue on the path", h.RTT.Round(10*time.Microsecond), float64(h.RTT)/float64(h.MinRTT), h.MinRTT.Round(time.Microsecond))
 	case RuleCwndFull:
 		return "congestion window full"
 	case RuleNoChrono:
