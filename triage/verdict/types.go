@@ -385,6 +385,23 @@ type Owner struct {
 	// Unattributed gives the reason when there is no process ("forwarded",
 	// "closed", "other protocol", "unknown").
 	Unattributed string `json:"unattributed,omitempty"`
+	// Limit is what limits the connection's speed ("network", "receiver",
+	// "sender", "application"; attrib.Limit), "" when its socket's
+	// tcp_info cannot say. It is not part of OwnerLabel.
+	Limit string `json:"limit,omitempty"`
+}
+
+// LimitText is how a verdict's text says o.Limit: "limited by the
+// receiver", or "" when there is none.
+func LimitText(o *Owner) string {
+	if o == nil {
+		return ""
+	}
+	switch o.Limit {
+	case "network", "receiver", "sender", "application":
+		return "limited by the " + o.Limit
+	}
+	return ""
 }
 
 // Capture is the packet capture's health over the window.

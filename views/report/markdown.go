@@ -119,7 +119,7 @@ func mdDir(b *bufio.Writer, name string, d *verdict.DirReport) {
 	b.WriteString("| share | rate | proto | local | remote | process |\n|---:|---:|---|---|---|---|\n")
 	for _, f := range d.ExplainedBy {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", format.Percent(f.Share), rate(f.RateBps), f.Proto,
-			md(endpoint(f.LocalAddr, f.LocalPort)), md(format.Sanitize(remote(f), maxName)), md(format.Sanitize(owner(f), maxName)))
+			md(endpoint(f.LocalAddr, f.LocalPort)), md(format.Sanitize(remote(f), maxName)), md(owner(f)))
 	}
 	if len(d.ByProcess) > 0 {
 		fmt.Fprintf(b, "\nBy process: %s.  \n", md(trimGroups(d.ByProcess)))

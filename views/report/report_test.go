@@ -145,3 +145,40 @@ func TestUnknownFormat(t *testing.T) {
 		t.Error("yaml accepted")
 	}
 }
+
+// TestLimitInExplainedFlows: an explaining flow whose connection has a
+// word says it after its process, in the text, the Markdown and the JSON.
+func TestLimitInExplainedFlows(t *testing.T) {
+	for name, r := range reports(t) {
+		var d *verdict.DirReport
+		for i := range r.Interfaces {
+			for _, dir := range []verdict.Direction{verdict.RX, verdict.TX} {
+				if dr := r.Interfaces[i].Dir(dir); d == nil && len(dr.ExplainedBy) > 0 && dr.ExplainedBy[0].Owner != nil && dr.ExplainedBy[0].Owner.PID > 0 {
+					d = dr
+				}
+			}
+		}
+		if d == nil {
+			continue
+		}
+		o := *d.ExplainedBy[0].Owner
+		o.Limit = "receiver"
+		d.ExplainedBy[0].Owner = &o
+		var txt, md, js bytes.Buffer
+		if err := WriteText(&txt, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&md, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&js, r); err != nil {
+			t.Fatal(err)
+		}
+		want := verdict.OwnerLabel(&o) + "; limited by the receiver"
+		if !strings.Contains(txt.String(), want) || !strings.Contains(md.String(), "limited by the receiver") || !strings.Contains(js.String(), `"limit":"receiver"`) {
+			t.Errorf("%s: no %q:\n%s\n%s\n%s", name, want, txt.String(), md.String(), js.String())
+		}
+		return
+	}
+	t.Fatal("no fixture with an attributed explaining flow")
+}

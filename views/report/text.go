@@ -137,7 +137,7 @@ func textDir(b *bufio.Writer, name string, d *verdict.DirReport) {
 		rows = append(rows, []string{
 			format.Percent(f.Share), rate(f.RateBps), f.Proto,
 			endpoint(f.LocalAddr, f.LocalPort),
-			format.Sanitize(remote(f), maxName), format.Sanitize(owner(f), maxName),
+			format.Sanitize(remote(f), maxName), owner(f),
 		})
 	}
 	writeColumns(b, "    ", rows)
