@@ -425,6 +425,13 @@ func TestIntegrationEgressLab(t *testing.T) {
 	}
 	t.Logf("tcpdump: %s", strings.TrimSpace(dumpErr.String()))
 	rrec := lastRecord(t, rout)
+	if os.Getenv("NETRIAGE_EGRESS_TEXT") == "1" {
+		// For docs/guide.md: the replay as tables.
+		for _, by := range []string{"class", "class,name", "process,class"} {
+			txt, _ := e.c.Command(ctx, bin, "egress", "--replay", e.pcap, "--config", e.cfg, "-n", "--by", by, "-F", e.cLink.IPv4.String(), "-L", "0").Output()
+			t.Logf("egress --by %s:\n%s", by, txt)
+		}
+	}
 	for _, w := range want {
 		lg, _ := findGroup(rec, w.name, w.class)
 		rg, ok := findGroup(rrec, w.name, w.class)

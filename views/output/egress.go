@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -246,6 +247,17 @@ func (ew *EgressWriter) writeCSV(in EgressInput, sum egress.Summary) error {
 	return ew.csv.Error()
 }
 
+// amountText shows an amount of money with two decimals, or with three
+// significant digits when smaller than 1 (0.0541, 0.0000602): egress
+// costs of a few seconds are fractions of a cent.
+func amountText(v float64) string {
+	dec := 2
+	if v > 0 && v < 1 {
+		dec = min(max(2, 2-int(math.Floor(math.Log10(v)))), 12)
+	}
+	return strconv.FormatFloat(v, 'f', dec, 64)
+}
+
 // allUnpriced reports whether unpriced is all of all (rates are sums of
 // floating-point terms, so equal within rounding).
 func allUnpriced(unpriced, all float64) bool { return unpriced >= all*(1-1e-9) }
@@ -259,7 +271,7 @@ func money(amount float64, unpriced, all float64, currency string) string {
 	case allUnpriced(unpriced, all):
 		return "-"
 	}
-	s := strconv.FormatFloat(amount, 'f', 4, 64)
+	s := amountText(amount)
 	if currency != "" {
 		s += " " + currency
 	}
