@@ -34,6 +34,21 @@ func (n NameInfo) Best() (name, source string) {
 	return "", ""
 }
 
+// Merge returns n with the names o knows replacing n's: a name n has and o
+// has not is kept.
+func (n NameInfo) Merge(o NameInfo) NameInfo {
+	if o.DNS != "" {
+		n.DNS, n.Via = o.DNS, o.Via
+	}
+	if o.SNI != "" {
+		n.SNI = o.SNI
+	}
+	if o.PTR != "" {
+		n.PTR = o.PTR
+	}
+	return n
+}
+
 // DefaultMaxRows bounds a Tracker's rows when its caller gives no bound.
 const DefaultMaxRows = 20000
 
@@ -118,9 +133,11 @@ func (t *Tracker) Update(snap *flows.Snapshot, processOf func(flows.Key) string,
 		r.SentRate += f.Rates.R40.SentBytesPerSec
 		r.ReceivedRate += f.Rates.R40.RecvBytesPerSec
 		if nameOf != nil && !r.Folded {
-			n := nameOf(f.Key.Remote)
-			r.Name, r.NameSource = n.Best()
-			r.Names = n
+			// A name once known stays with the row: the passive names
+			// expire (a short TTL, an evicted entry) while a connection to
+			// the address may go on.
+			r.Names = r.Names.Merge(nameOf(f.Key.Remote))
+			r.Name, r.NameSource = r.Names.Best()
 		}
 	}
 	for k, s := range t.flows {

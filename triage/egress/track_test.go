@@ -62,7 +62,8 @@ func TestTrackerKeepsExpiredBytes(t *testing.T) {
 			t.Fatalf("step %d: rows sum to %d/%d, totals %d/%d", i+1, ts, tr, s.Totals.SentBytes, s.Totals.RecvBytes)
 		}
 	}
-	rows := tr.Update(steps[2], proc, name)
+	// The name expired from the passive names: the row keeps it.
+	rows := tr.Update(steps[2], proc, func(netip.Addr) NameInfo { return NameInfo{} })
 	if rows[0].Sent != 3010 || rows[0].Name != "api.example" || rows[0].NameSource != "dns" || rows[0].Process != "curl[7]" {
 		t.Errorf("row 1 = %+v", rows[0])
 	}

@@ -50,8 +50,9 @@ type Stats struct {
 // the server name most recently seen towards it, each until it expires,
 // for at most capacity addresses. Adding an address when the cache is full
 // evicts the least recently added or looked-up one (O(1): a list over a
-// slab, indexed by a map). Expired entries are removed when looked up,
-// when they are the least recently used on an Add, or when evicted. It is
+// slab, indexed by a map). An entry whose names have all expired is
+// removed when looked up, or on an Add when it is among the two least
+// recently used. It is
 // pure: the caller passes the time (packet time). All methods are safe for
 // concurrent use (one sync.Mutex): the capture goroutine adds while the
 // engine looks up.
