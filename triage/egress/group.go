@@ -225,17 +225,21 @@ func NameOf(r *Row) string {
 
 // SortGroups orders gs by k, largest first, ties by key.
 func SortGroups(gs []Group, k SortKey) {
-	slices.SortFunc(gs, func(a, b Group) int {
-		var c int
-		switch k {
-		case SortCost:
-			c = cmp.Or(cmp.Compare(b.Cost.Amount, a.Cost.Amount), cmp.Compare(b.Cost.UnpricedBytes, a.Cost.UnpricedBytes), cmp.Compare(b.Sent, a.Sent))
-		case SortSent:
-			c = cmp.Or(cmp.Compare(b.Sent, a.Sent), cmp.Compare(b.Received, a.Received))
-		case SortBytes:
-			c = cmp.Or(cmp.Compare(b.Sent+b.Received, a.Sent+a.Received), cmp.Compare(b.Sent, a.Sent))
-		}
-		return cmp.Or(c, cmp.Compare(a.Key.Class, b.Key.Class), cmp.Compare(a.Key.Network, b.Key.Network),
-			cmp.Compare(a.Key.Name, b.Key.Name), cmp.Compare(a.Key.Process, b.Key.Process))
-	})
+	slices.SortFunc(gs, func(a, b Group) int { return CompareGroups(&a, &b, k) })
+}
+
+// CompareGroups is SortGroups' order: negative when a goes before b.
+// Groups of equal keys and numbers compare equal.
+func CompareGroups(a, b *Group, k SortKey) int {
+	var c int
+	switch k {
+	case SortCost:
+		c = cmp.Or(cmp.Compare(b.Cost.Amount, a.Cost.Amount), cmp.Compare(b.Cost.UnpricedBytes, a.Cost.UnpricedBytes), cmp.Compare(b.Sent, a.Sent))
+	case SortSent:
+		c = cmp.Or(cmp.Compare(b.Sent, a.Sent), cmp.Compare(b.Received, a.Received))
+	case SortBytes:
+		c = cmp.Or(cmp.Compare(b.Sent+b.Received, a.Sent+a.Received), cmp.Compare(b.Sent, a.Sent))
+	}
+	return cmp.Or(c, cmp.Compare(a.Key.Class, b.Key.Class), cmp.Compare(a.Key.Network, b.Key.Network),
+		cmp.Compare(a.Key.Name, b.Key.Name), cmp.Compare(a.Key.Process, b.Key.Process))
 }
