@@ -84,17 +84,26 @@ func flat(v float64) BytesPerSec { return BytesPerSec{W2s: v, W10s: v, W40s: v, 
 // egressSubset returns the model's egress rows that keep accepts, each
 // with its class.
 func (t *Table) egressSubset(keep func(r *egress.Row, c egress.Class) bool) []egress.Row {
-	var out []egress.Row
-	for i := range t.m.Egress {
-		r := &t.m.Egress[i]
-		if keep(r, t.m.EgressTable.Classify(r.Remote).Class) {
-			out = append(out, *r)
+	rows := t.m.Egress
+	kept := make([]bool, len(rows))
+	n := 0
+	for i := range rows {
+		if kept[i] = keep(&rows[i], t.m.EgressTable.Classify(rows[i].Remote).Class); kept[i] {
+			n++
+		}
+	}
+	out := make([]egress.Row, 0, n)
+	for i := range rows {
+		if kept[i] {
+			out = append(out, rows[i])
 		}
 	}
 	return out
 }
 
-// nameSources says for each group of names where its name came from.
+// nameSources says for each group of names where its name came from. A
+// row without a name is grouped under its address (egress.NameOf), so
+// those are looked up by address, without making their text again.
 func nameSources(rows []egress.Row, groups []egress.Group) []string {
 	const (
 		dns = 1 << iota
@@ -102,38 +111,57 @@ func nameSources(rows []egress.Row, groups []egress.Group) []string {
 		ptr
 		addr
 	)
-	seen := make(map[string]uint8, len(groups))
+	named := make(map[string]uint8)
+	var bare map[netip.Addr]bool
 	for i := range rows {
 		r := &rows[i]
-		var b uint8
 		switch {
 		case r.Folded:
+		case r.Name == "":
+			if r.Remote.IsValid() {
+				if bare == nil {
+					bare = make(map[netip.Addr]bool)
+				}
+				bare[r.Remote.Unmap()] = true
+			}
 		case r.NameSource == "dns":
-			b = dns
+			named[r.Name] |= dns
 		case r.NameSource == "sni":
-			b = sni
+			named[r.Name] |= sni
 		case r.NameSource == "ptr":
-			b = ptr
-		case r.Name == "" && r.Remote.IsValid():
-			b = addr
+			named[r.Name] |= ptr
 		}
-		seen[egress.NameOf(r)] |= b
 	}
 	out := make([]string, len(groups))
 	for i := range groups {
-		var parts []string
-		for j, n := range [...]string{"dns", "sni", "ptr", "address"} {
-			if seen[groups[i].Key.Name]&(1<<j) != 0 {
-				parts = append(parts, n)
-			}
+		n := groups[i].Key.Name
+		b := named[n]
+		if a, err := netip.ParseAddr(n); err == nil && bare[a] {
+			b |= addr
 		}
-		out[i] = strings.Join(parts, "+")
-		if out[i] == "" {
-			out[i] = "-"
-		}
+		out[i] = sourceNames[b]
 	}
 	return out
 }
+
+// sourceNames are the texts of nameSources' bit sets: dns, sni, ptr and
+// address, in that order, joined by "+"; "-" for none.
+var sourceNames = func() [16]string {
+	var out [16]string
+	for b := range out {
+		var parts []string
+		for j, n := range [...]string{"dns", "sni", "ptr", "address"} {
+			if b&(1<<j) != 0 {
+				parts = append(parts, n)
+			}
+		}
+		out[b] = strings.Join(parts, "+")
+		if out[b] == "" {
+			out[b] = "-"
+		}
+	}
+	return out
+}()
 
 // FlowProcess is the egress rows' label of a flow's owner
 // (engine.ProcessLabel), "" when it has none.
