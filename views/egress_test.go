@@ -106,6 +106,10 @@ func TestEgressLevels(t *testing.T) {
 			Rows: []string{"api.example.com (dns+sni) 7000000000", "cdn.example.net (ptr) 500000000",
 				"203.0.114.10 (address) 300000000", "(other) (-) 100000000"},
 			TotalSent: 7_900_000_000, TotalRecv: 3_203_100_000}},
+		{"internet's names by name", EgressPath{Level: EgressNames, Class: egress.ClassInternet}, EgressByName, egressLevel{
+			Rows: []string{"(other) (-) 100000000", "203.0.114.10 (address) 300000000",
+				"api.example.com (dns+sni) 7000000000", "cdn.example.net (ptr) 500000000"},
+			TotalSent: 7_900_000_000, TotalRecv: 3_203_100_000}},
 		{"internet's names by rate", EgressPath{Level: EgressNames, Class: egress.ClassInternet}, EgressByRate, egressLevel{
 			Rows: []string{"api.example.com (dns+sni) 7000000000", "cdn.example.net (ptr) 500000000",
 				"203.0.114.10 (address) 300000000", "(other) (-) 100000000"},

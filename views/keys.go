@@ -140,7 +140,7 @@ var Bindings = []Binding{
 	{Keys: []Key{R('h'), R('?')}, Scope: ScopeMain, Action: ActHelp, Section: "General", Help: "show or hide this help"},
 	{Keys: []Key{R('P')}, Scope: ScopeMain, Action: ActPause, Section: "General", Help: "pause or resume the display", Note: "as iftop; the -P flag means ports, as in iftop"},
 	{Keys: []Key{R('/')}, Scope: ScopeMain, Action: ActFilter, Section: "General", Help: "filter rows by text (Enter applies, Esc cancels)", Note: "iftop's l (screen filter)"},
-	{Keys: []Key{S(KeyEsc)}, Scope: ScopeMain, Action: ActEscape, Section: "General", Help: "close help or detail, then clear the filter"},
+	{Keys: []Key{S(KeyEsc)}, Scope: ScopeMain, Action: ActEscape, Section: "General", Help: "close help or detail, Egress: up a level, then clear the filter"},
 
 	{Keys: []Key{R('F'), S(KeyF1)}, Scope: ScopeMain, Action: ActViewFlows, Section: "Views", Help: "Flows: host pairs or ports, 2s/10s/40s (iftop)", Note: "F A C R I focus the overview's pane, or show the view full screen when it has no pane"},
 	{Keys: []Key{R('A'), S(KeyF2)}, Scope: ScopeMain, Action: ActViewProcs, Section: "Views", Help: "Processes: per-program rates (nethogs)"},

@@ -294,7 +294,7 @@ func (t *Table) sort() {
 	if byName {
 		for i := range t.rows {
 			src, dst := t.labels(t.rows[i].ref)
-			if st.Sort == SortSource {
+			if st.Sort == SortSource || t.view == ViewEgress {
 				t.rows[i].label = src
 			} else {
 				t.rows[i].label = dst
