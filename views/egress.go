@@ -346,9 +346,11 @@ type egressCols struct {
 }
 
 func (f *Frame) egressColumns(w int) egressCols {
-	c := egressCols{money: 10, recv: true, recvRate: true, share: true}
+	// Money is ">=" and up to three significant digits after the zeros
+	// of a fraction of a cent (format.AmountText): ">=0.0000394".
+	c := egressCols{money: 11, recv: true, recvRate: true, share: true}
 	if w >= 100 {
-		c.money = 11
+		c.money = 12
 	}
 	minLabel := 16
 	if f.t.eg.level == EgressNames {
@@ -461,7 +463,7 @@ func (f *Frame) egressTotals(w int) []Line {
 	label := "TOTAL"
 	switch e.level {
 	case EgressClasses:
-		label = "TOTAL (every flow)"
+		label = "TOTAL (all flows)"
 	case EgressFlows:
 		label = "TOTAL of these flows"
 	}

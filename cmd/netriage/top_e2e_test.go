@@ -587,7 +587,7 @@ func TestE2ETopOverview(t *testing.T) {
 func TestE2ETopEgress(t *testing.T) {
 	s := startTUI(t, 120, 40, "--demo --view egress --interval 200ms")
 	scr := s.waitFor("Egress: by class, row 1 of 6", false)
-	for _, want := range []string{"[E Egress]", "cross-region", "same-region", "unknown", "TOTAL (every flow)", "COST USD", "prices per GB in USD"} {
+	for _, want := range []string{"[E Egress]", "cross-region", "same-region", "unknown", "TOTAL (all flows)", "COST USD", "prices per GB in USD"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("egress screen lacks %q:\n%s", want, scr)
 		}
