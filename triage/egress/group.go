@@ -223,19 +223,55 @@ func NameOf(r *Row) string {
 	return ""
 }
 
-// SortGroups orders gs by k, largest first, ties by key.
+// SortGroups orders gs by k, largest first, ties by key. It sorts indices
+// and moves each group once: a Group is large, and the TUI sorts
+// thousands of them per frame.
 func SortGroups(gs []Group, k SortKey) {
-	slices.SortFunc(gs, func(a, b Group) int {
-		var c int
-		switch k {
-		case SortCost:
-			c = cmp.Or(cmp.Compare(b.Cost.Amount, a.Cost.Amount), cmp.Compare(b.Cost.UnpricedBytes, a.Cost.UnpricedBytes), cmp.Compare(b.Sent, a.Sent))
-		case SortSent:
-			c = cmp.Or(cmp.Compare(b.Sent, a.Sent), cmp.Compare(b.Received, a.Received))
-		case SortBytes:
-			c = cmp.Or(cmp.Compare(b.Sent+b.Received, a.Sent+a.Received), cmp.Compare(b.Sent, a.Sent))
+	idx := make([]int32, len(gs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return CompareGroups(&gs[a], &gs[b], k) })
+	sorted := make([]Group, len(gs))
+	for i, j := range idx {
+		sorted[i] = gs[j]
+	}
+	copy(gs, sorted)
+}
+
+// CompareGroups is SortGroups' order: negative when a goes before b.
+// Groups of equal keys and numbers compare equal.
+func CompareGroups(a, b *Group, k SortKey) int {
+	// Each comparison only when the ones before it tie (cmp.Or would
+	// compute them all, the key's strings too, for every pair).
+	var c int
+	switch k {
+	case SortCost:
+		if c = cmp.Compare(b.Cost.Amount, a.Cost.Amount); c == 0 {
+			if c = cmp.Compare(b.Cost.UnpricedBytes, a.Cost.UnpricedBytes); c == 0 {
+				c = cmp.Compare(b.Sent, a.Sent)
+			}
 		}
-		return cmp.Or(c, cmp.Compare(a.Key.Class, b.Key.Class), cmp.Compare(a.Key.Network, b.Key.Network),
-			cmp.Compare(a.Key.Name, b.Key.Name), cmp.Compare(a.Key.Process, b.Key.Process))
-	})
+	case SortSent:
+		if c = cmp.Compare(b.Sent, a.Sent); c == 0 {
+			c = cmp.Compare(b.Received, a.Received)
+		}
+	case SortBytes:
+		if c = cmp.Compare(b.Sent+b.Received, a.Sent+a.Received); c == 0 {
+			c = cmp.Compare(b.Sent, a.Sent)
+		}
+	}
+	if c != 0 {
+		return c
+	}
+	if c = cmp.Compare(a.Key.Class, b.Key.Class); c != 0 {
+		return c
+	}
+	if c = cmp.Compare(a.Key.Network, b.Key.Network); c != 0 {
+		return c
+	}
+	if c = cmp.Compare(a.Key.Name, b.Key.Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Key.Process, b.Key.Process)
 }

@@ -456,13 +456,20 @@ func ProcessLabels(r *attrib.Report) map[attrib.ProcKey]string {
 	out := make(map[attrib.ProcKey]string, len(r.Processes))
 	for i := range r.Processes {
 		p := &r.Processes[i].Process
-		l := p.Program + "[" + strconv.Itoa(int(p.Key.PID)) + "]"
-		if c := p.Label(); c != "" {
-			l += " " + c
-		}
-		out[p.Key] = l
+		out[p.Key] = ProcessLabel(p.Program, int(p.Key.PID), p.Label())
 	}
 	return out
+}
+
+// ProcessLabel is one process's label in the egress rows: "PROGRAM[PID]",
+// then the container or unit label (attrib.Label) when there is one. The
+// TUI builds the same label from a flow's owner to find its flows.
+func ProcessLabel(program string, pid int, container string) string {
+	l := program + "[" + strconv.Itoa(pid) + "]"
+	if container != "" {
+		l += " " + container
+	}
+	return l
 }
 
 // windowStart is where the verdict's window begins: the first link sample

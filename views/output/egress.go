@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -188,7 +187,7 @@ func egressGroup(g egress.Group) EgressGroupRecord {
 		v := round6(g.Cost.Amount)
 		r.Cost = &v
 	}
-	if !allUnpriced(g.PerHour.UnpricedBytesPerHr, (g.SentRate+g.ReceivedRate)*3600) {
+	if !format.AllUnpriced(g.PerHour.UnpricedBytesPerHr, (g.SentRate+g.ReceivedRate)*3600) {
 		v := round6(g.PerHour.Amount)
 		r.CostPerHour = &v
 	}
@@ -247,40 +246,6 @@ func (ew *EgressWriter) writeCSV(in EgressInput, sum egress.Summary) error {
 	return ew.csv.Error()
 }
 
-// amountText shows an amount of money with two decimals, or with three
-// significant digits when smaller than 1 (0.0541, 0.0000602): egress
-// costs of a few seconds are fractions of a cent.
-func amountText(v float64) string {
-	dec := 2
-	if v > 0 && v < 1 {
-		dec = min(max(2, 2-int(math.Floor(math.Log10(v)))), 12)
-	}
-	return strconv.FormatFloat(v, 'f', dec, 64)
-}
-
-// allUnpriced reports whether unpriced is all of all (rates are sums of
-// floating-point terms, so equal within rounding).
-func allUnpriced(unpriced, all float64) bool { return unpriced >= all*(1-1e-9) }
-
-// money formats a cost: the amount when every byte was priced, ">=amount"
-// when some were not, "-" when none was, "0" when there were no bytes.
-func money(amount float64, unpriced, all float64, currency string) string {
-	switch {
-	case all == 0:
-		return "0"
-	case allUnpriced(unpriced, all):
-		return "-"
-	}
-	s := amountText(amount)
-	if currency != "" {
-		s += " " + currency
-	}
-	if unpriced > 0 {
-		return ">=" + s
-	}
-	return s
-}
-
 func (ew *EgressWriter) table(in EgressInput, sum egress.Summary) error {
 	if ew.n > 1 {
 		fmt.Fprintln(ew.w)
@@ -323,8 +288,8 @@ func (ew *EgressWriter) table(in EgressInput, sum egress.Summary) error {
 		}
 		cells = append(cells, format.Bytes(g.Sent, ew.o.Units.IEC), format.Bytes(g.Received, ew.o.Units.IEC),
 			format.Rate(g.SentRate, ew.o.Units), format.Rate(g.ReceivedRate, ew.o.Units),
-			money(g.Cost.Amount, float64(g.Cost.UnpricedBytes), float64(g.Sent+g.Received), ew.o.Prices.Currency),
-			money(g.PerHour.Amount, g.PerHour.UnpricedBytesPerHr, (g.SentRate+g.ReceivedRate)*3600, ew.o.Prices.Currency))
+			format.Money(g.Cost.Amount, float64(g.Cost.UnpricedBytes), float64(g.Sent+g.Received), ew.o.Prices.Currency),
+			format.Money(g.PerHour.Amount, g.PerHour.UnpricedBytesPerHr, (g.SentRate+g.ReceivedRate)*3600, ew.o.Prices.Currency))
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	if len(sum.By) > 0 {
