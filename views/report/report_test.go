@@ -6,12 +6,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"netriage/triage/verdict"
+	"netriage/views/format"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -149,7 +151,14 @@ func TestUnknownFormat(t *testing.T) {
 // TestLimitInExplainedFlows: an explaining flow whose connection has a
 // word says it after its process, in the text, the Markdown and the JSON.
 func TestLimitInExplainedFlows(t *testing.T) {
-	for name, r := range reports(t) {
+	all := reports(t)
+	names := make([]string, 0, len(all))
+	for name := range all {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same fixture every run
+	for _, name := range names {
+		r := all[name]
 		var d *verdict.DirReport
 		for i := range r.Interfaces {
 			for _, dir := range []verdict.Direction{verdict.RX, verdict.TX} {
@@ -162,6 +171,9 @@ func TestLimitInExplainedFlows(t *testing.T) {
 			continue
 		}
 		o := *d.ExplainedBy[0].Owner
+		if label := verdict.OwnerLabel(&o); format.Sanitize(label, 0) != label {
+			continue // hostile names are sanitised in the output: not this test's subject
+		}
 		o.Limit = "receiver"
 		d.ExplainedBy[0].Owner = &o
 		var txt, md, js bytes.Buffer
