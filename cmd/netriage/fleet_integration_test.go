@@ -337,7 +337,9 @@ func (p *promAPI) waitReady(ctx context.Context) {
 	}
 }
 
-func (p *promAPI) query(ctx context.Context, q string) []promSample { return p.queryAt(ctx, q, time.Time{}) }
+func (p *promAPI) query(ctx context.Context, q string) []promSample {
+	return p.queryAt(ctx, q, time.Time{})
+}
 
 // queryAt runs an instant query (at the server's time when at is zero)
 // and returns its vector.
