@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,27 +36,27 @@ type FleetLink struct {
 	PeakUtilization  *float64       `json:"peak_utilization"`
 	SaturatedSeconds float64        `json:"saturated_seconds"`
 	CongestedSeconds float64        `json:"congested_seconds"`
-	FlowBytesPerSec  *float64       `json:"flow_bytes_per_second"`
+	FlowBps          *uint64        `json:"flow_bps"`
 	Processes        []FleetProcess `json:"processes"`
 	Remotes          []FleetRemote  `json:"remotes"`
 }
 
 // FleetProcess is one of a link's top processes.
 type FleetProcess struct {
-	Process     string   `json:"process"`
-	Container   string   `json:"container"`
-	Scope       string   `json:"scope"`
-	BytesPerSec float64  `json:"bytes_per_second"`
-	Share       *float64 `json:"share"`
+	Process   string   `json:"process"`
+	Container string   `json:"container"`
+	Scope     string   `json:"scope"`
+	RateBps   uint64   `json:"rate_bps"`
+	Share     *float64 `json:"share"`
 }
 
 // FleetRemote is one of a link's top remotes.
 type FleetRemote struct {
-	Remote      string   `json:"remote"`
-	Name        string   `json:"name"`
-	Scope       string   `json:"scope"`
-	BytesPerSec float64  `json:"bytes_per_second"`
-	Share       *float64 `json:"share"`
+	Remote  string   `json:"remote"`
+	Name    string   `json:"name"`
+	Scope   string   `json:"scope"`
+	RateBps uint64   `json:"rate_bps"`
+	Share   *float64 `json:"share"`
 }
 
 // Caps of the label values fleet prints: they come from a Prometheus
@@ -82,8 +83,11 @@ func NewFleetRecord(rep fleet.Report, server string) FleetRecord {
 	for _, l := range rep.Problems {
 		fl := FleetLink{Host: format.Sanitize(l.Instance, fleetHostCap), Interface: format.Sanitize(l.Interface, fleetIfaceCap),
 			Direction: format.Sanitize(l.Direction, 8), Now: string(l.Now), Utilization: l.Utilization, PeakUtilization: l.Peak,
-			SaturatedSeconds: l.SaturatedSeconds, CongestedSeconds: l.CongestedSeconds, FlowBytesPerSec: l.FlowBytesPerSec,
+			SaturatedSeconds: l.SaturatedSeconds, CongestedSeconds: l.CongestedSeconds,
 			Processes: []FleetProcess{}, Remotes: []FleetRemote{}}
+		if l.FlowBytesPerSec != nil {
+			fl.FlowBps = ptr(bps(*l.FlowBytesPerSec))
+		}
 		if l.Now == fleet.StateNone {
 			fl.Now = "none"
 		}
@@ -91,17 +95,20 @@ func NewFleetRecord(rep fleet.Report, server string) FleetRecord {
 		for _, p := range l.Processes {
 			fl.Processes = append(fl.Processes, FleetProcess{Process: format.Sanitize(p.Name, fleetProcessCap),
 				Container: format.Sanitize(p.Container, fleetContainerCap), Scope: format.Sanitize(p.Scope, fleetScopeCap),
-				BytesPerSec: p.BytesPerSec, Share: p.Share})
+				RateBps: bps(p.BytesPerSec), Share: p.Share})
 		}
 		for _, p := range l.Remotes {
 			fl.Remotes = append(fl.Remotes, FleetRemote{Remote: format.Sanitize(p.Name, fleetRemoteCap),
 				Name: format.Sanitize(p.Host, fleetNameCap), Scope: format.Sanitize(p.Scope, fleetScopeCap),
-				BytesPerSec: p.BytesPerSec, Share: p.Share})
+				RateBps: bps(p.BytesPerSec), Share: p.Share})
 		}
 		r.Problems = append(r.Problems, fl)
 	}
 	return r
 }
+
+// bps is a rate in bytes per second as whole bits per second.
+func bps(bytesPerSec float64) uint64 { return uint64(math.Round(max(bytesPerSec, 0) * 8)) }
 
 func clean(ss []string, n int) []string {
 	out := make([]string, 0, len(ss))
@@ -147,7 +154,7 @@ func writeFleetTable(w io.Writer, r FleetRecord, u format.Units) error {
 	fmt.Fprintln(tw, "#\tHOST\tINTERFACE\tDIR\tNOW\tUTIL\tPEAK\tSATURATED\tCONGESTED\tFLOWS")
 	for i, l := range r.Problems {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, l.Host, l.Interface, l.Direction, l.Now,
-			optPercent(l.Utilization), optPercent(l.PeakUtilization), seconds(l.SaturatedSeconds), seconds(l.CongestedSeconds), optRate(l.FlowBytesPerSec, u))
+			optPercent(l.Utilization), optPercent(l.PeakUtilization), seconds(l.SaturatedSeconds), seconds(l.CongestedSeconds), optRate(l.FlowBps, u))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -164,14 +171,14 @@ func writeFleetTable(w io.Writer, r FleetRecord, u format.Units) error {
 			if p.Container != "" {
 				name += " (" + p.Container + ")"
 			}
-			fmt.Fprintf(tw, "%d\tprocess\t%s\t%s\t%s\n", i+1, name, format.Rate(p.BytesPerSec, u), optPercent(p.Share))
+			fmt.Fprintf(tw, "%d\tprocess\t%s\t%s\t%s\n", i+1, name, format.Rate(float64(p.RateBps)/8, u), optPercent(p.Share))
 		}
 		for _, p := range l.Remotes {
 			name := p.Remote
 			if p.Name != "" {
 				name += " (" + p.Name + ")"
 			}
-			fmt.Fprintf(tw, "%d\tremote\t%s\t%s\t%s\n", i+1, name, format.Rate(p.BytesPerSec, u), optPercent(p.Share))
+			fmt.Fprintf(tw, "%d\tremote\t%s\t%s\t%s\n", i+1, name, format.Rate(float64(p.RateBps)/8, u), optPercent(p.Share))
 		}
 	}
 	return tw.Flush()
@@ -184,11 +191,11 @@ func optPercent(p *float64) string {
 	return format.Percent(*p)
 }
 
-func optRate(p *float64, u format.Units) string {
-	if p == nil {
+func optRate(bps *uint64, u format.Units) string {
+	if bps == nil {
 		return "-"
 	}
-	return format.Rate(*p, u)
+	return format.Rate(float64(*bps)/8, u)
 }
 
 // seconds formats a count of seconds as a duration rounded to the second.
