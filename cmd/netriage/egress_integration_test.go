@@ -112,13 +112,6 @@ func newEgressLab(t *testing.T) *egressLab {
 	return e
 }
 
-func writeFile(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // startDNS answers A queries for the names of a (and CNAMEs of cname, with
 // the target's A record) on addr inside ns, until the test ends.
 func startDNS(t *testing.T, ns *lab.NS, addr netip.AddrPort, a map[string]netip.Addr, cname map[string]string) {
