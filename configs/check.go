@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"netriage/triage/egress"
 	"netriage/triage/verdict"
 )
 
@@ -100,6 +101,45 @@ type CheckOverrides struct {
 	Warn, Crit, MinDrops, Explain *float64
 	// Duration is --duration, the window's length.
 	Duration *time.Duration
+	// Interval is --interval, the sampling period within the window.
+	Interval *time.Duration
+	// Budgets are the --egress-budget values (nil: not given; they
+	// replace egress.budgets).
+	Budgets []string
+}
+
+// CheckRun is what check runs with: the config with the flags applied,
+// the counters' sampling period and the egress budgets.
+type CheckRun struct {
+	Config   Config
+	Interval time.Duration
+	Budgets  []egress.Budget
+}
+
+// ResolveCheck applies check's flags o over cfg: the thresholds and the
+// window (Override), the sampling period (the config's interval, or
+// --interval, at most the window) and the egress budgets, warning at
+// check.warn_utilization of each limit. Errors wrap ErrUsage.
+func ResolveCheck(cfg Config, o CheckOverrides) (CheckRun, error) {
+	if err := cfg.Check.Override(o); err != nil {
+		return CheckRun{}, err
+	}
+	r := CheckRun{Interval: min(cfg.Interval.D(), cfg.Check.Window.D())}
+	if o.Interval != nil {
+		if err := CheckInterval("--interval", *o.Interval); err != nil {
+			return CheckRun{}, err
+		}
+		r.Interval = min(*o.Interval, cfg.Check.Window.D())
+	}
+	if o.Budgets != nil {
+		cfg.Egress.Budgets = o.Budgets
+	}
+	var err error
+	if r.Budgets, err = cfg.Egress.BudgetList(cfg.Check.WarnUtilization); err != nil {
+		return CheckRun{}, Usagef("egress budget: %v (see docs/egress.md)", err)
+	}
+	r.Config = cfg
+	return r, nil
 }
 
 // Override applies o over c and validates the result: the thresholds and

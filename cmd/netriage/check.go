@@ -52,23 +52,15 @@ func (f *checkFlags) register() *pflag.FlagSet {
 	fs.Float64Var(&f.crit, "crit", 0, "critical utilisation 0..1 (default check.crit_utilization, 0.95)")
 	fs.Float64Var(&f.minDrops, "min-drops", 0, "queue drops per second that count as queue evidence (default check.min_drops_per_sec, 1)")
 	fs.Float64Var(&f.explain, "explain-share", 0, "share 0..1 of the bytes the explaining flows must carry (default check.explain_share, 0.80)")
-	fs.StringArrayVar(&f.budgets, "egress-budget", nil, "egress budget CLASS=[WARN:]LIMIT per hour, e.g. internet=50GB/h or all=2.5USD/h (repeatable; default egress.budgets)")
+	fs.StringArrayVar(&f.budgets, "egress-budget", nil, "egress budget CLASS=[WARN:]LIMIT per hour, e.g. internet=50GB/h or all=2.5USD/h (repeatable; default egress.Budgets)")
 	return fs
 }
 
-// checkSettings is the validated result of check's flags and config.
-type checkSettings struct {
-	cfg      configs.Config
-	interval time.Duration
-	budgets  []egress.Budget
-}
-
 // resolveCheck validates flags and config. Every error is a usage error.
-func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
-	var s checkSettings
+func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (configs.CheckRun, error) {
 	cfg, err := f.common.resolve()
 	if err != nil {
-		return s, err
+		return configs.CheckRun{}, err
 	}
 	var o configs.CheckOverrides
 	given := func(name string, v *float64) *float64 {
@@ -81,24 +73,13 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 	if fs.Changed("duration") {
 		o.Duration = &f.duration
 	}
-	if err := cfg.Check.Override(o); err != nil {
-		return s, err
-	}
-	s.interval = min(cfg.Interval.D(), cfg.Check.Window.D())
 	if fs.Changed("interval") {
-		if err := configs.CheckInterval("--interval", f.interval); err != nil {
-			return s, err
-		}
-		s.interval = min(f.interval, cfg.Check.Window.D())
+		o.Interval = &f.interval
 	}
 	if fs.Changed("egress-budget") {
-		cfg.Egress.Budgets = f.budgets
+		o.Budgets = append([]string{}, f.budgets...)
 	}
-	if s.budgets, err = cfg.Egress.BudgetList(cfg.Check.WarnUtilization); err != nil {
-		return s, configs.Usagef("egress budget: %v (see docs/egress.md)", err)
-	}
-	s.cfg = cfg
-	return s, nil
+	return configs.ResolveCheck(cfg, o)
 }
 
 // failCheck prints err like fail does and returns exitUnknown, the
@@ -126,7 +107,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return failCheck(env, err)
 	}
-	return writeCheck(env, verdict.Evaluate(w, s.cfg.Check.Thresholds()), report.Format(f.common.output))
+	return writeCheck(env, verdict.Evaluate(w, s.Config.Check.Thresholds()), report.Format(f.common.output))
 }
 
 // writeCheck renders the report and returns its exit code.
@@ -144,22 +125,22 @@ func writeCheck(env *cmdEnv, r verdict.Report, out report.Format) int {
 // observeCheck runs the engine over the window and returns what it saw:
 // link samples every interval, a packet capture when possible, and the
 // socket table for attribution.
-func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettings) (verdict.Window, error) {
+func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s configs.CheckRun) (verdict.Window, error) {
 	var notes []string
 	live := f.common.netns == "" // no capture or sockets inside another namespace
-	o := f.common.options(s.cfg)
-	o.Interval, o.Links, o.AnyReason, o.RequireUp = s.interval, true, "check answers per interface", true
+	o := f.common.options(s.Config)
+	o.Interval, o.Links, o.AnyReason, o.RequireUp = s.Interval, true, "check answers per interface", true
 	// Without capture privileges the counters still give a verdict
 	// (utilisation, queue, errors); coverage is then n/a, with why.
 	o.Capture, o.CaptureOptional, o.Aggregation = true, true, flows.By5Tuple
-	o.Sockets, o.Names, o.Egress = live, live && o.Names, len(s.budgets) > 0
+	o.Sockets, o.Names, o.Egress = live, live && o.Names, len(s.Budgets) > 0
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return verdict.Window{}, err
 	}
 	defer in.Close()
 	prog := output.NewProgress(env.progress())
-	ob, err := inputs.ObserveWindow(ctx, in, f.common.netns, s.cfg.Check.Window.D(), prog.Observing)
+	ob, err := inputs.ObserveWindow(ctx, in, f.common.netns, s.Config.Check.Window.D(), prog.Observing)
 	prog.Clear()
 	if err != nil {
 		return verdict.Window{}, err
@@ -167,7 +148,7 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	notes = append(notes, ob.Notes...)
 	w := ob.Window
 	if o.Egress {
-		w.EgressBudgets = egress.EvaluateBudgets(s.budgets, ob.Last.Egress, in.Config.Egress, s.cfg.Egress.PriceTable(), egress.BudgetOptions{ExplainShare: s.cfg.Check.ExplainShare})
+		w.EgressBudgets = egress.EvaluateBudgets(s.Budgets, ob.Last.Egress, in.Config.Egress, s.Config.Egress.PriceTable(), egress.BudgetOptions{ExplainShare: s.Config.Check.ExplainShare})
 	}
 	for _, n := range notes {
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))

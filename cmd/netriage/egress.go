@@ -56,8 +56,7 @@ func runEgress(ctx context.Context, env *cmdEnv, args []string) int {
 		return writeErr == nil
 	}))
 	if writeErr != nil {
-		fmt.Fprintf(env.stderr, "netriage egress: write: %s\n", format.Sanitize(writeErr.Error(), 0))
-		return exitFailure
+		return fail(env, "egress", fmt.Errorf("write: %w", writeErr))
 	}
 	if set.File != nil && set.File.Err() != nil {
 		fmt.Fprintf(env.stderr, "netriage egress: %s\n", format.Sanitize(set.File.Err().Error(), 0))

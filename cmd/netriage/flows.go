@@ -94,8 +94,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 		return writeErr == nil
 	}))
 	if writeErr != nil {
-		fmt.Fprintf(env.stderr, "netriage flows: write: %v\n", writeErr)
-		return exitFailure
+		return fail(env, "flows", fmt.Errorf("write: %w", writeErr))
 	}
 	return exitOK
 }

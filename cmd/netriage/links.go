@@ -101,8 +101,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	})
 	w.Flush()
 	if writeErr != nil {
-		fmt.Fprintf(env.stderr, "netriage links: write: %v\n", writeErr)
-		return exitFailure
+		return fail(env, "links", fmt.Errorf("write: %w", writeErr))
 	}
 	if nothingLeft {
 		fmt.Fprintln(env.stderr, "netriage links: no interface left to show: stopping")

@@ -16,10 +16,21 @@ import (
 	"netriage/views/output"
 )
 
+// procs, conns and remotes are one subcommand over three views of the
+// attribution.
 func init() {
-	register(&command{name: "procs", summary: "traffic per process (PID, user, program, container), TCP and UDP", run: func(ctx context.Context, env *cmdEnv, args []string) int {
-		return runWho(ctx, env, output.ViewProcs, args)
-	}})
+	for _, c := range []struct {
+		view    output.WhoView
+		summary string
+	}{
+		{output.ViewProcs, "traffic per process (PID, user, program, container), TCP and UDP"},
+		{output.ViewConns, "traffic per connection (5-tuple) with its owning process"},
+		{output.ViewRemotes, "traffic per remote host, with names and the processes talking to it"},
+	} {
+		register(&command{name: string(c.view), summary: c.summary, run: func(ctx context.Context, env *cmdEnv, args []string) int {
+			return runWho(ctx, env, c.view, args)
+		}})
+	}
 }
 
 // whoFlags are the flags of procs, conns and remotes (flows' flags plus

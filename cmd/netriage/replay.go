@@ -149,8 +149,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		writeErr = fw.Write(snap, true, notes)
 	}
 	if writeErr != nil {
-		fmt.Fprintf(env.stderr, "netriage replay: write: %s\n", format.Sanitize(writeErr.Error(), 0))
-		return exitFailure
+		return fail(env, "replay", fmt.Errorf("write: %w", writeErr))
 	}
 	if rerr != nil {
 		fmt.Fprintf(env.stderr, "netriage replay: %s\nThe record above covers the %d packets read before it.\n", format.Sanitize(rerr.Error(), 0), snap.Capture.Packets)
