@@ -107,6 +107,9 @@ type LinksSample struct {
 	// Stack is the namespace's stack counters read at the same step, with
 	// their rates against the step before; nil when they were not read.
 	Stack *StackStep
+	// Bursts is what the burst sampler saw since the step before, taken
+	// with this sample; nil when no sampler runs.
+	Bursts *BurstSample
 }
 
 // Iface returns the interface named name.

@@ -112,6 +112,7 @@ func FromLinks(samples []triage.LinksSample, names []string, userBps map[string]
 		}
 		ifc.CounterDuration = covered
 		ifc.Loopback = last.Loopback
+		ifc.Bursts = burstsOf(samples, name)
 		ifc.TX.Queue = q
 		txc := triage.ResolveCapacity(userBps[name], *last)
 		noShaper := *last

@@ -317,6 +317,9 @@ type Interface struct {
 	FlowsPerInterface bool
 	// RX and TX are the two directions' counter deltas.
 	RX, TX DirCounters
+	// Bursts is the burst sampler's view over the window; nil when no
+	// sampler ran.
+	Bursts *Bursts `json:",omitempty"`
 }
 
 // DirCounters are one direction's interface counter deltas.
@@ -490,6 +493,9 @@ type DirReport struct {
 	Utilization *float64 `json:"utilization"`
 	// Evidence are the counters behind the verdict.
 	Evidence Evidence `json:"evidence"`
+	// Bursts is the sub-second view (peak interval, time above the
+	// thresholds); null when no burst sampler ran.
+	Bursts *BurstReport `json:"bursts"`
 	// Coverage compares the flows with the interface counters.
 	Coverage Coverage `json:"coverage"`
 	// ExplainedBy is the smallest set of flows covering ExplainShare of the
