@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"netriage/triage"
 )
 
 // The fixtures are built the way the kernel lays them out (host byte
@@ -195,4 +197,38 @@ func FuzzRtnl(f *testing.F) {
 			return nil
 		})
 	})
+}
+
+func TestAttachTC(t *testing.T) {
+	q, _ := parseTC(rtmNewQdisc, fqCodelQdisc()) // 10: under leaf 1:10, 17 drops
+	q.parent = 0x0001_0010
+	root := tcObject{ifindex: 3, handle: 0x0001_0000, parent: tcHRoot, kind: "htb", drops: 4}
+	inner := tcObject{class: true, ifindex: 3, handle: 0x0001_0001, parent: tcHRoot, kind: "htb", ceilBps: 50_000_000}
+	leaf, _ := parseTC(rtmNewTClass, htbClass()) // 1:10 under 1:1, 33 drops
+	leaf2 := tcObject{class: true, ifindex: 3, handle: 0x0001_0020, parent: 0x0001_0001, kind: "htb", drops: 2}
+	other := tcObject{ifindex: 9, handle: 0x0001_0000, parent: tcHRoot, kind: "fq_codel", app: []byte{0, 0}}
+	ifaces := []triage.IfaceSample{{Name: "eth0", Index: 3, Qdisc: &triage.QdiscStats{Kind: "htb"}}, {Name: "eth1", Index: 9}}
+	warn := attachTC(ifaces, []tcObject{root, q, other}, []tcObject{leaf2, inner, leaf})
+	if len(warn) != 0 {
+		t.Errorf("warnings %q", warn)
+	}
+	got := ifaces[0].Qdisc
+	if len(got.Classes) != 3 || got.Classes[0].Handle != 0x0001_0001 || got.Classes[0].Leaf || !got.Classes[1].Leaf || !got.Classes[2].Leaf {
+		t.Fatalf("classes %+v", got.Classes)
+	}
+	if !got.HasLeaves || got.LeafDrops != 33+2 {
+		t.Errorf("leaf drops %d, want 35 (the larger of class and qdisc per leaf)", got.LeafDrops)
+	}
+	if len(got.AQM) != 1 || got.AQM[0].ECNMarks != 9 || got.AQM[0].NewFlows == nil || *got.AQM[0].NewFlows != 4242 || got.AQM[0].Drops != 17 {
+		t.Errorf("aqm %+v", got.AQM)
+	}
+	if ifaces[1].Qdisc != nil {
+		t.Errorf("an interface without a root summary got one")
+	}
+	if w := attachTC([]triage.IfaceSample{{Index: 9, Qdisc: &triage.QdiscStats{Kind: "fq_codel"}}}, []tcObject{other}, nil); len(w) != 1 || !strings.Contains(w[0], "tc_fq_codel_xstats: truncated") {
+		t.Errorf("a short TCA_STATS_APP: warnings %q", w)
+	}
+	if c := htbClassesOf([]tcObject{inner, leaf}); len(c) != 2 {
+		t.Errorf("htb classes for the shaper rate: %+v", c)
+	}
 }

@@ -343,8 +343,13 @@ type DirCounters struct {
 type Queue struct {
 	// Kind is the qdisc type ("tbf", "fq_codel", "mq"...).
 	Kind string
-	// Drops and Overlimits are counter deltas over the window.
-	Drops, Overlimits uint64
+	// Drops and Overlimits are counter deltas over the window. Drops is
+	// the larger of the root's own drops and the drops of its leaf classes
+	// and their qdiscs (LeafDrops, htb and hfsc roots), so drops the
+	// root's counter misses still count, and none twice; RootDrops holds
+	// the root's own when LeafDrops was larger (else 0).
+	Drops, Overlimits    uint64
+	RootDrops, LeafDrops uint64 `json:",omitempty"`
 	// DropsTotal is the qdisc's own drop counter at the window's last
 	// sample with the qdisc: monotonic since the qdisc was created (the
 	// kernel keeps it in 32 bits), for consumers that take their own
