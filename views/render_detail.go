@@ -146,7 +146,7 @@ func (f *Frame) detail(w, h int) []Line {
 			if b := d.b; b != nil {
 				txt := fmt.Sprintf("peak %g ms %s", b.IntervalMs, format.Rate(b.PeakBytesPerSec, f.u))
 				if b.PeakUtil != nil {
-					txt += fmt.Sprintf(" = %s  %.1f s ≥ %s, %.1f s ≥ %s of %.1f s", format.Percent(*b.PeakUtil),
+					txt += fmt.Sprintf(" = %s, %.1f s ≥ %s, %.1f s ≥ %s of %.1f s", format.Percent(*b.PeakUtil),
 						b.AboveCritSec, format.Percent(b.Crit), b.AboveWarnSec, format.Percent(b.Warn), b.SampledSec)
 				}
 				kv("bursts "+d.name, txt)
