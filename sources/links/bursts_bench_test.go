@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"netriage/sources/clock"
 )
 
 // burstSamplerFor opens a sampler (not started) over the caller's
@@ -170,5 +172,39 @@ func TestBurstReadDoesNotAllocate(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("sysfs %v: %v allocations per read, want 0", sysfs, n)
 		}
+	}
+}
+
+// TestBurstSamplerRuns starts the sampler on a fake clock over lo, ticks
+// it and checks that Take hands out what it read and Stop ends it.
+func TestBurstSamplerRuns(t *testing.T) {
+	r, err := Open(Options{NoEthtool: true})
+	if err != nil {
+		t.Skip(err)
+	}
+	defer r.Close()
+	if _, err := r.Read(); err != nil {
+		t.Skip(err)
+	}
+	clk := clock.NewFake(time.Unix(1000, 0))
+	s, err := r.StartBursts(context.Background(), BurstOptions{Interfaces: []string{"lo"}, Interval: 100 * time.Millisecond, Ring: 8, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		clk.Advance(100 * time.Millisecond)
+	}
+	s.Stop()
+	s.Stop() // twice is fine
+	got := s.Take(clk.Now())
+	if got.Interval != 100*time.Millisecond || len(got.Ifaces) != 1 || got.Ifaces[0].Name != "lo" {
+		t.Fatalf("sample %+v", got)
+	}
+	b := got.Ifaces[0]
+	if len(b.Intervals) == 0 || b.Span <= 0 || b.Span > 400*time.Millisecond || b.Errors != 0 || b.Qdisc {
+		t.Errorf("lo's bursts %+v: want intervals over at most 400 ms, no errors, no qdisc of its own (noqueue)", b)
+	}
+	if _, err := r.StartBursts(context.Background(), BurstOptions{Interfaces: []string{"no-such-if0"}, Interval: time.Second}); err == nil {
+		t.Error("a sampler over an unknown interface started")
 	}
 }

@@ -70,7 +70,10 @@ func (r *Reader) StartBursts(ctx context.Context, o BurstOptions) (s *BurstSampl
 		return nil, err
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
-	go s.run(ctx)
+	// The ticker starts now, not when the goroutine first runs: the
+	// intervals are counted from the start.
+	t := s.clk.NewTicker(s.interval)
+	go s.run(ctx, t)
 	return s, nil
 }
 
@@ -224,9 +227,8 @@ func (s *BurstSampler) close() {
 	}
 }
 
-func (s *BurstSampler) run(ctx context.Context) {
+func (s *BurstSampler) run(ctx context.Context, t clock.Ticker) {
 	defer close(s.done)
-	t := s.clk.NewTicker(s.interval)
 	defer t.Stop()
 	s.readAll()
 	for {

@@ -436,8 +436,8 @@ type Report struct {
 	// TCPRetransmits is host-wide TCP retransmissions in the window
 	// (sock_diag), null when unknown.
 	TCPRetransmits *uint64 `json:"tcp_retransmits"`
-	// Findings are the places outside the link where packets were lost,
-	// in the order to look (nic-drops, softirq-drops, conntrack-full,
+	// Findings are where packets were lost besides a full link, in the
+	// order to look (bursty, nic-drops, softirq-drops, conntrack-full,
 	// endpoint-drops); they count in Status like the directions.
 	Findings []Finding `json:"findings"`
 	// Stack is the stack evidence behind them, null when it was not read.
