@@ -6,8 +6,10 @@ BIN       := bin/netriage
 PKGS      := ./...
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
-# Debian packages the build and the tests use.
-DEB_PKGS  := gcc libc6-dev libpcap-dev libcap2-bin iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps netsniff-ng prometheus
+# Debian packages the build and the tests use (prometheus: promtool and the
+# server of the fleet end-to-end test; systemd: systemd-analyze verify of
+# configs/deploy/netriage-serve.service).
+DEB_PKGS  := gcc libc6-dev libpcap-dev libcap2-bin iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps netsniff-ng prometheus systemd
 FUZZEXECS ?= 150000x
 
 .PHONY: all build run test unit mixin integration e2e fuzz bench lint deps generate tidy-check clean
@@ -21,8 +23,8 @@ $(BIN): $(shell find . -name '*.go' -not -path './.git/*') go.mod go.sum
 	CGO_ENABLED=1 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/netriage
 
 # deps installs the Debian packages missing on this machine (needs root) and
-# downloads the Go modules. Services the packages ship (prometheus, for
-# promtool) are not started: a policy-rc.d refuses it during the install.
+# downloads the Go modules. Services the packages ship (prometheus) are not
+# started: a policy-rc.d refuses it during the install.
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -21,6 +21,22 @@ type CaptureConfig struct {
 	// the kernel spreads packets over them by flow hash (PACKET_FANOUT),
 	// each read by its own goroutine, so the capture uses several cores.
 	Fanout int `yaml:"fanout"`
+	// PassiveNames decides when the names ring (DNS answers and TLS
+	// server names from the capture) runs: "auto" when names are shown
+	// (no -n) or egress runs, "on" always, "off" never.
+	PassiveNames string `yaml:"passive_names"`
+}
+
+// PassiveNamesOn reports whether the names ring runs for a run that shows
+// names (names) or classes egress (egress).
+func (c CaptureConfig) PassiveNamesOn(names, egress bool) bool {
+	switch c.PassiveNames {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	return names || egress
 }
 
 // MaxFanout is the most rings per interface.
@@ -37,7 +53,7 @@ const MaxRingTotalMiB = 1024
 
 // DefaultCapture returns the default capture section.
 func DefaultCapture() CaptureConfig {
-	return CaptureConfig{MaxFlows: 200_000, IdleTimeout: Duration(2 * time.Minute), RingMiB: 32, Fanout: 1}
+	return CaptureConfig{MaxFlows: 200_000, IdleTimeout: Duration(2 * time.Minute), RingMiB: 32, Fanout: 1, PassiveNames: "auto"}
 }
 
 // RingMemoryMiB is the ring memory a capture on the given number of
@@ -68,6 +84,11 @@ func (c CaptureConfig) Validate() error {
 	}
 	if c.IdleTimeout.D() < time.Second {
 		errs = append(errs, fmt.Errorf("capture.idle_timeout: %s is too short (at least 1s)", c.IdleTimeout.D()))
+	}
+	switch c.PassiveNames {
+	case "auto", "on", "off":
+	default:
+		errs = append(errs, fmt.Errorf("capture.passive_names: %q is not one of auto, on, off", c.PassiveNames))
 	}
 	ringOK := c.RingMiB >= 1 && c.RingMiB <= MaxRingTotalMiB
 	if !ringOK {

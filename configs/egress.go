@@ -317,3 +317,20 @@ func (c EgressConfig) BudgetList(warnShare float64) ([]egress.Budget, error) {
 	}
 	return egress.ParseBudgets(strings.Join(c.Budgets, ","), warnShare)
 }
+
+// EgressDisplay checks egress's display flags: --by (fields to group by),
+// -o (sort key) and -L (a limit, 0 for all). Errors are usage errors.
+func EgressDisplay(by, sort string, limit int) ([]egress.Field, egress.SortKey, error) {
+	fields, err := egress.ParseGroupBy(by)
+	if err != nil {
+		return nil, 0, Usagef("--by %q: %v", by, err)
+	}
+	key, err := egress.ParseSortKey(sort)
+	if err != nil {
+		return nil, 0, Usagef("-o %q: %v", sort, err)
+	}
+	if limit < 0 {
+		return nil, 0, Usagef("-L %d: must be 0 (all) or more", limit)
+	}
+	return fields, key, nil
+}

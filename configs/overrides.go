@@ -56,7 +56,7 @@ func Resolve(path string, open Opener, o Overrides) (Config, error) {
 	}
 	if o.View != "" {
 		if cfg.UI.View = o.View; cfg.UI.Validate() != nil {
-			return cfg, Usagef("--view %q: use overview, flows, procs, conns, remotes or links", o.View)
+			return cfg, Usagef("--view %q: use overview, flows, procs, conns, remotes, links or egress", o.View)
 		}
 	}
 	if o.Fanout != 0 {

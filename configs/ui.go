@@ -6,7 +6,7 @@ import "errors"
 type UIConfig struct {
 	// View is the screen at start: overview (flows, processes, remotes
 	// and connections together), or one of flows, procs, conns, remotes
-	// or links full size.
+	// links or egress full size.
 	View string `yaml:"view"`
 	// Bytes shows rates in bytes per second instead of bits per second.
 	Bytes bool `yaml:"bytes"`
@@ -18,8 +18,8 @@ func DefaultUI() UIConfig { return UIConfig{View: "overview"} }
 // Validate checks the view name.
 func (c UIConfig) Validate() error {
 	switch c.View {
-	case "overview", "flows", "procs", "conns", "remotes", "links", "processes", "connections", "interfaces":
+	case "overview", "flows", "procs", "conns", "remotes", "links", "egress", "processes", "connections", "interfaces":
 		return nil
 	}
-	return errors.New("ui.view: not a known view (use overview, flows, procs, conns, remotes or links)")
+	return errors.New("ui.view: not a known view (use overview, flows, procs, conns, remotes, links or egress)")
 }

@@ -30,6 +30,12 @@ func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
 		s.show(ViewRemotes, f)
 	case ActViewLinks:
 		s.show(ViewLinks, f)
+	case ActViewEgress:
+		s.show(ViewEgress, f)
+	case ActBack:
+		if s.View == ViewEgress && !s.Help {
+			s.EgressUp()
+		}
 	case ActZoom:
 		s.Overview = !s.Overview
 	case ActNextView:
@@ -52,6 +58,10 @@ func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
 	case ActBottom:
 		s.MoveTo(-1, n, page, key)
 	case ActDetail:
+		if s.View == ViewEgress {
+			s.egressEnter(f)
+			break
+		}
 		s.Detail = !s.Detail
 	case ActEscape:
 		s.Escape()
@@ -78,6 +88,26 @@ func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
 		s.IEC = !s.IEC
 	case ActBarWindow:
 		s.CycleBar()
+	case ActSort2s, ActSort10s, ActSort40s, ActSortCumulative, ActSortSource, ActSortDest, ActSortCost:
+		s.sortBy(a)
+	case ActFreeze:
+		s.Freeze(n, key)
+	case ActPause:
+		s.Paused = !s.Paused
+	}
+	return false
+}
+
+// sortBy applies a sort key: the Egress view has its own order (cost,
+// bytes, its one 40 s rate, name); c means nothing elsewhere.
+func (s *UIState) sortBy(a Action) {
+	if s.View == ViewEgress {
+		k := map[Action]EgressSortKey{ActSort2s: EgressByRate, ActSort10s: EgressByRate, ActSort40s: EgressByRate,
+			ActSortCumulative: EgressByBytes, ActSortSource: EgressByName, ActSortDest: EgressByName, ActSortCost: EgressByCost}[a]
+		s.EgressSort, s.Frozen = k, false
+		return
+	}
+	switch a {
 	case ActSort2s:
 		s.SetSort(Sort2s)
 	case ActSort10s:
@@ -90,12 +120,24 @@ func (s *UIState) Apply(a Action, f *Frame) (quit bool) {
 		s.SetSort(SortSource)
 	case ActSortDest:
 		s.SetSort(SortDest)
-	case ActFreeze:
-		s.Freeze(n, key)
-	case ActPause:
-		s.Paused = !s.Paused
+	case ActSortCost:
+		s.Hint = "c sorts the Egress view (E) by cost"
 	}
-	return false
+}
+
+// egressEnter opens the selected row's level below in the Egress view
+// (Enter); on the last level, the flows, it says so.
+func (s *UIState) egressEnter(f *Frame) {
+	if f == nil || f.t == nil {
+		return
+	}
+	k, ok := f.t.egressKeyAt(s.Selected())
+	if !ok {
+		return
+	}
+	if !s.EgressDown(k) {
+		s.Hint = "these are the flows, the last level: Esc or Backspace goes up"
+	}
 }
 
 // scrollHelp moves the help screen for the moving keys while it is open;

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"netriage/triage/egress"
 	"netriage/triage/verdict"
 )
 
@@ -193,5 +194,85 @@ func DemoSized(now time.Time, tick, nFlows, nProcs int) *Model {
 			Label: fmt.Sprintf("%s %s ⇄ %s", f.Proto, netip.AddrPortFrom(f.Local, f.LocalPort), netip.AddrPortFrom(f.Remote, f.RemotePort)),
 			Owner: f.Process, Share: share, BytesPerSec: f.Sent.W2s})
 	}
+	m.Egress, m.EgressTable, m.EgressPrices = demoEgress(m.Flows), demoEgressTable, demoPrices
 	return m
+}
+
+// demoEgressTable classes the demo's remotes: the host on AWS in
+// us-east-1, the first addresses of 198.18.1.0/24 in AWS ranges of its
+// region and another one and in a Google range (internet), a peered
+// network, the host's own IPv6 /64 on-link, and the rest of 198.18.0.0/15
+// private (benchmarking).
+var demoEgressTable = func() *egress.Table {
+	pf := netip.MustParsePrefix
+	t, err := egress.NewTable(egress.Rules{
+		Host:     []netip.Addr{netip.MustParseAddr("198.18.0.2"), netip.MustParseAddr("fd00:198:18::2")},
+		OnLink:   []netip.Prefix{pf("198.18.0.0/24"), pf("fd00:198:18::/64")},
+		Place:    egress.Place{Provider: egress.ProviderAWS, Region: "us-east-1", Zone: "us-east-1a"},
+		Networks: []egress.Network{{Name: "peer-vpc", Prefixes: []netip.Prefix{pf("198.18.1.16/28")}, Class: egress.ClassPeering}},
+		Cloud: []egress.CloudRange{
+			{Prefix: pf("198.18.1.0/30"), Provider: egress.ProviderAWS, Service: "S3", Region: "us-east-1"},
+			{Prefix: pf("198.18.1.4/30"), Provider: egress.ProviderAWS, Service: "EC2", Region: "eu-west-1"},
+			{Prefix: pf("198.18.1.8/29"), Provider: egress.ProviderGoogle, Service: "Google Cloud", Region: "us-east1"},
+		},
+	})
+	if err != nil {
+		panic("demo egress table: " + err.Error())
+	}
+	return t
+}()
+
+// demoPrices are example prices per GB (docs/egress.md): the link and
+// private classes have none, so their costs show "-" and the total is a
+// lower bound.
+var demoPrices = egress.Prices{Unit: egress.UnitGB, Currency: "USD", Classes: map[egress.Class]egress.ClassPrice{
+	egress.ClassInternet:    {Sent: egress.Known(0.09), Received: egress.Known(0)},
+	egress.ClassCrossRegion: {Sent: egress.Known(0.02), Received: egress.Known(0)},
+	egress.ClassSameRegion:  {Sent: egress.Known(0), Received: egress.Known(0)},
+	egress.ClassPeering:     {Sent: egress.Known(0.01), Received: egress.Known(0.01)},
+}}
+
+// demoNames are the names the demo's first remotes were asked by (DNS),
+// sent to (TLS SNI) or have (reverse DNS), by program.
+var demoNames = map[string]egress.NameInfo{
+	"rsync":    {DNS: "backup-1.lab.example", PTR: "backup-1.lab.example"},
+	"postgres": {PTR: "db-replica.lab.example"},
+	"curl":     {DNS: "mirror.lab.example", SNI: "mirror.lab.example"},
+	"unbound":  {PTR: "resolver.lab.example"},
+	"chrony":   {PTR: "ntp.lab.example"},
+	"sshd":     {PTR: "laptop.lab.example"},
+}
+
+// demoEgress is the demo's egress rows: one per flow (remote and owner),
+// named like the flows, plus an unknown row of bytes no flow row holds
+// (taken from the first internet row, so the sums stay the flows').
+func demoEgress(fl []FlowRow) []egress.Row {
+	rows := make([]egress.Row, 0, len(fl)+1)
+	unknown := -1
+	for i := range fl {
+		f := &fl[i]
+		r := egress.Row{Remote: f.Remote, Process: FlowProcess(f), Sent: f.SentBytes, Received: f.RecvBytes,
+			SentRate: f.Sent.W40s, ReceivedRate: f.Recv.W40s}
+		n := demoNames[f.Process]
+		switch {
+		case i >= len(demoPrograms) && f.Process == "curl":
+			n = egress.NameInfo{SNI: "cdn.mirror.lab.example"}
+		case i >= len(demoPrograms) && f.Process == "node":
+			n = egress.NameInfo{DNS: "api.lab.example"}
+		case i >= len(demoPrograms):
+			n = egress.NameInfo{}
+		}
+		r.Names = n
+		r.Name, r.NameSource = n.Best()
+		if unknown < 0 && r.Sent > 8192 && demoEgressTable.Classify(r.Remote).Class == egress.ClassInternet {
+			unknown = len(rows)
+		}
+		rows = append(rows, r)
+	}
+	if unknown >= 0 {
+		rows[unknown].Sent -= 4096
+		rows[unknown].Received = max(rows[unknown].Received, 1024) - 1024
+		rows = append(rows, egress.Row{Sent: 4096, Received: min(fl[unknown].RecvBytes, 1024)})
+	}
+	return rows
 }

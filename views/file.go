@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"netriage/triage/egress"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 )
@@ -12,6 +13,11 @@ import (
 // models: the file's own rates in the header, the flows, and the reading's
 // progress in the banner.
 type FileView struct {
+	// EgressTable and EgressPrices class and price the egress rows, as
+	// LiveView's do.
+	EgressTable  *egress.Table
+	EgressPrices egress.Prices
+
 	name     string
 	services func(p flows.Proto, port uint16) string
 	hist     *History
@@ -31,7 +37,8 @@ func (v *FileView) Reading() *Model {
 // the reading early (nil at a clean end of file).
 func (v *FileView) Model(s *engine.Snapshot, err error) *Model {
 	fs := s.Flows
-	m := &Model{Now: s.Time, Seq: s.Seq, Source: "replay " + v.name, Mode: "capture file"}
+	m := &Model{Now: s.Time, Seq: s.Seq, Source: "replay " + v.name, Mode: "capture file",
+		Egress: s.Egress, EgressTable: v.EgressTable, EgressPrices: v.EgressPrices, EgressFolded: s.EgressFolded}
 	m.Flows, m.Totals = AdaptFlows(fs, nil, v.services)
 	m.FlowsTime = fs.Time
 	m.EvictedFlows = fs.Capture.EvictedFlows

@@ -29,12 +29,13 @@ const (
 	KeyF3
 	KeyF4
 	KeyF5
+	KeyF6
 )
 
 var specialNames = map[Special]string{
 	KeyEnter: "Enter", KeyEsc: "Esc", KeyTab: "Tab", KeySpace: "Space", KeyBackspace: "Backspace",
 	KeyUp: "Up", KeyDown: "Down", KeyPgUp: "PgUp", KeyPgDn: "PgDn", KeyHome: "Home", KeyEnd: "End",
-	KeyCtrlC: "Ctrl-C", KeyCtrlU: "Ctrl-U", KeyF1: "F1", KeyF2: "F2", KeyF3: "F3", KeyF4: "F4", KeyF5: "F5",
+	KeyCtrlC: "Ctrl-C", KeyCtrlU: "Ctrl-U", KeyF1: "F1", KeyF2: "F2", KeyF3: "F3", KeyF4: "F4", KeyF5: "F5", KeyF6: "F6",
 }
 
 // Key is one key press: a printable rune or a special key.
@@ -70,6 +71,8 @@ const (
 	ActViewConns
 	ActViewRemotes
 	ActViewLinks
+	ActViewEgress
+	ActBack
 	ActZoom
 	ActNextView
 	ActUp
@@ -96,6 +99,7 @@ const (
 	ActSortCumulative
 	ActSortSource
 	ActSortDest
+	ActSortCost
 	ActFreeze
 	ActPause
 )
@@ -136,16 +140,18 @@ var Bindings = []Binding{
 	{Keys: []Key{R('h'), R('?')}, Scope: ScopeMain, Action: ActHelp, Section: "General", Help: "show or hide this help"},
 	{Keys: []Key{R('P')}, Scope: ScopeMain, Action: ActPause, Section: "General", Help: "pause or resume the display", Note: "as iftop; the -P flag means ports, as in iftop"},
 	{Keys: []Key{R('/')}, Scope: ScopeMain, Action: ActFilter, Section: "General", Help: "filter rows by text (Enter applies, Esc cancels)", Note: "iftop's l (screen filter)"},
-	{Keys: []Key{S(KeyEsc)}, Scope: ScopeMain, Action: ActEscape, Section: "General", Help: "close help or detail, then clear the filter"},
+	{Keys: []Key{S(KeyEsc)}, Scope: ScopeMain, Action: ActEscape, Section: "General", Help: "close help or detail, Egress: up a level, then clear the filter"},
 
 	{Keys: []Key{R('F'), S(KeyF1)}, Scope: ScopeMain, Action: ActViewFlows, Section: "Views", Help: "Flows: host pairs or ports, 2s/10s/40s (iftop)", Note: "F A C R I focus the overview's pane, or show the view full screen when it has no pane"},
 	{Keys: []Key{R('A'), S(KeyF2)}, Scope: ScopeMain, Action: ActViewProcs, Section: "Views", Help: "Processes: per-program rates (nethogs)"},
 	{Keys: []Key{R('C'), S(KeyF3)}, Scope: ScopeMain, Action: ActViewConns, Section: "Views", Help: "Connections: 5-tuples with owner (bandwhich)"},
 	{Keys: []Key{R('R'), S(KeyF4)}, Scope: ScopeMain, Action: ActViewRemotes, Section: "Views", Help: "Remotes: per remote host (bandwhich)"},
 	{Keys: []Key{R('I'), S(KeyF5)}, Scope: ScopeMain, Action: ActViewLinks, Section: "Views", Help: "Links: interface and qdisc counters"},
+	{Keys: []Key{R('E'), S(KeyF6)}, Scope: ScopeMain, Action: ActViewEgress, Section: "Views", Help: "Egress: bytes and cost by destination class", Note: "not in iftop; Enter goes down: class, names, processes, flows"},
+	{Keys: []Key{S(KeyBackspace)}, Scope: ScopeMain, Action: ActBack, Section: "Views", Help: "Egress: up one level (Esc too)"},
 	{Keys: []Key{R('z')}, Scope: ScopeMain, Action: ActZoom, Section: "Views", Help: "zoom the focused pane, or back to the overview", Note: "not in iftop"},
 	{Keys: []Key{S(KeyTab)}, Scope: ScopeMain, Action: ActNextView, Section: "Views", Help: "next pane (overview), next view (zoomed)"},
-	{Keys: []Key{S(KeyEnter)}, Scope: ScopeMain, Action: ActDetail, Section: "Views", Help: "open or close the detail of the selected row"},
+	{Keys: []Key{S(KeyEnter)}, Scope: ScopeMain, Action: ActDetail, Section: "Views", Help: "open or close the detail of the selected row", Note: "in the Egress view: open the row's level below"},
 
 	{Keys: []Key{R('k'), S(KeyUp)}, Scope: ScopeMain, Action: ActUp, Section: "Moving", Help: "select the row above"},
 	{Keys: []Key{R('j'), S(KeyDown)}, Scope: ScopeMain, Action: ActDown, Section: "Moving", Help: "select the row below"},
@@ -160,6 +166,7 @@ var Bindings = []Binding{
 	{Keys: []Key{R('4')}, Scope: ScopeMain, Action: ActSortCumulative, Section: "Sorting", Help: "sort by cumulative bytes", Note: "not in iftop"},
 	{Keys: []Key{R('<')}, Scope: ScopeMain, Action: ActSortSource, Section: "Sorting", Help: "sort by source (local side, first column)"},
 	{Keys: []Key{R('>')}, Scope: ScopeMain, Action: ActSortDest, Section: "Sorting", Help: "sort by destination (remote side)"},
+	{Keys: []Key{R('c')}, Scope: ScopeMain, Action: ActSortCost, Section: "Sorting", Help: "Egress: sort by cost (its default)", Note: "in the Egress view 1-3 sort by the 40 s rate, 4 by bytes, < > by name"},
 	{Keys: []Key{R('o')}, Scope: ScopeMain, Action: ActFreeze, Section: "Sorting", Help: "freeze or unfreeze the current order"},
 
 	{Keys: []Key{R('n')}, Scope: ScopeMain, Action: ActDNS, Section: "Display", Help: "host names (reverse DNS) or addresses"},

@@ -8,6 +8,7 @@ import (
 
 	"netriage/triage"
 	"netriage/triage/attrib"
+	"netriage/triage/egress"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 )
@@ -28,6 +29,11 @@ type LiveView struct {
 	// ProcAccess reports that other users' processes are readable; when
 	// false and some are not, a degraded line says what to grant.
 	ProcAccess bool
+	// EgressTable and EgressPrices class and price the engine's egress
+	// rows in the Egress view (the engine's Config.Egress and the
+	// config's prices); set once, before the first Model.
+	EgressTable  *egress.Table
+	EgressPrices egress.Prices
 
 	hist, peaks *History
 	exited      *exitedMemory
@@ -55,7 +61,8 @@ func NewLiveView(interval time.Duration) *LiveView {
 
 // Model builds the model of one step.
 func (v *LiveView) Model(s *engine.Snapshot) *Model {
-	m := &Model{Now: s.Time, Seq: s.Seq, Source: v.Source, Mode: v.Mode}
+	m := &Model{Now: s.Time, Seq: s.Seq, Source: v.Source, Mode: v.Mode,
+		Egress: s.Egress, EgressTable: v.EgressTable, EgressPrices: v.EgressPrices, EgressFolded: s.EgressFolded}
 	for _, h := range s.Degraded() {
 		m.Degraded = append(m.Degraded, h.Why)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"netriage/triage/egress"
 	"netriage/triage/flows"
 )
 
@@ -57,6 +58,16 @@ type Model struct {
 	Remotes []RemoteRow
 	// Links has one row per interface with its counters.
 	Links []LinkRow
+	// Egress are the engine's egress rows (one per remote and process for
+	// the whole run, their sums the flows' totals; shared with the
+	// snapshot: read-only), nil when the run has none. The Egress view
+	// aggregates them when it draws, classing with EgressTable (nil: every
+	// valid address is internet) and pricing with EgressPrices.
+	Egress       []egress.Row
+	EgressTable  *egress.Table
+	EgressPrices egress.Prices
+	// EgressFolded counts the flows folded into their class's (other) row.
+	EgressFolded uint64
 }
 
 // BytesPerSec holds rates over iftop's three windows and the peak over the

@@ -199,7 +199,7 @@ func (f *Frame) VisibleRows() int {
 }
 
 func (f *Frame) footerLines(h int) int {
-	if f.st.View == ViewFlows && h >= 12 {
+	if (f.st.View == ViewFlows || f.st.View == ViewEgress) && h >= 12 {
 		return 2
 	}
 	return 0
@@ -303,6 +303,8 @@ func (f *Frame) mainTitle() string {
 		what = "per remote host"
 	case ViewLinks:
 		what = "interfaces and qdiscs"
+	case ViewEgress:
+		return f.egressTitle()
 	}
 	sel := 0
 	if n > 0 {
@@ -454,7 +456,7 @@ func (f *Frame) ifaceLine(l *IfaceLine, w int) string {
 
 // --- tabs and status ---
 
-var tabKeys = [numViews]string{"F", "A", "C", "R", "I"}
+var tabKeys = [numViews]string{"F", "A", "C", "R", "I", "E"}
 
 func (f *Frame) tabs(w int) []Line {
 	if f.panes != nil {
@@ -493,7 +495,11 @@ func (f *Frame) status(w int) []Line {
 	if st.Filter != "" {
 		parts = append(parts, "filter \""+format.Cell(st.Filter)+"\"")
 	}
-	parts = append(parts, "sort "+st.Sort.String(), "bar "+st.BarWindow.String())
+	if st.View == ViewEgress {
+		parts = append(parts, "sort "+st.EgressSort.String())
+	} else {
+		parts = append(parts, "sort "+st.Sort.String(), "bar "+st.BarWindow.String())
+	}
 	unit := "bits/s"
 	if st.Bytes {
 		unit = "bytes/s"
@@ -513,6 +519,9 @@ func (f *Frame) status(w int) []Line {
 		left = " " + st.Hint
 	}
 	right := "Enter detail  / filter  h help  q quit "
+	if st.View == ViewEgress {
+		right = "Enter open  Esc up  / filter  h help  q quit "
+	}
 	if f.panes != nil {
 		right = "Tab focus  z zoom  Enter detail  / filter  h help  q quit "
 	}

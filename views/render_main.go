@@ -51,6 +51,8 @@ func (f *Frame) main(w, h int) []Line {
 		out = f.remotesPane(w, first, last)
 	case ViewLinks:
 		out = f.linksPane(w, first, last)
+	case ViewEgress:
+		out = f.egressPane(w, first, last)
 	}
 	if f.t.Len() == 0 {
 		msg := "no rows"
@@ -61,6 +63,8 @@ func (f *Frame) main(w, h int) []Line {
 			msg = "no process data: attribution needs capture or socket counters (see the header)"
 		case f.st.View == ViewFlows && len(f.m.Flows) == 0:
 			msg = "no flows yet"
+		case f.st.View == ViewEgress && f.egressEmpty() != "":
+			msg = f.egressEmpty()
 		}
 		out = append(out, Line{Text: format.Fit("  "+msg, w)})
 	}
@@ -68,7 +72,11 @@ func (f *Frame) main(w, h int) []Line {
 		for len(out) < h-foot {
 			out = append(out, Line{})
 		}
-		out = append(out[:h-foot], f.flowTotals(w)...)
+		if f.st.View == ViewEgress {
+			out = append(out[:h-foot], f.egressTotals(w)...)
+		} else {
+			out = append(out[:h-foot], f.flowTotals(w)...)
+		}
 	}
 	return out
 }

@@ -1,6 +1,10 @@
 package views
 
-import "strings"
+import (
+	"strings"
+
+	"netriage/triage/egress"
+)
 
 // ViewID names a main-pane view.
 type ViewID int
@@ -12,6 +16,7 @@ const (
 	ViewConns
 	ViewRemotes
 	ViewLinks
+	ViewEgress
 	numViews
 )
 
@@ -34,12 +39,14 @@ func (v ViewID) Name() string {
 		return "Remotes"
 	case ViewLinks:
 		return "Links"
+	case ViewEgress:
+		return "Egress"
 	}
 	return "Flows"
 }
 
 // ParseView maps a config/flag name (overview, flows, procs, conns,
-// remotes, links) to a view; ok is false for an unknown name.
+// remotes, links, egress) to a view; ok is false for an unknown name.
 func ParseView(s string) (ViewID, bool) {
 	switch strings.ToLower(s) {
 	case "overview", "":
@@ -54,6 +61,8 @@ func ParseView(s string) (ViewID, bool) {
 		return ViewRemotes, true
 	case "links", "interfaces":
 		return ViewLinks, true
+	case "egress":
+		return ViewEgress, true
 	}
 	return ViewFlows, false
 }
@@ -200,8 +209,116 @@ type UIState struct {
 	// bound key clears it.
 	Hint string
 
+	// Egress is the Egress view's drill-down path: the level shown and
+	// what was chosen on the way down (Enter goes down, Esc or Backspace
+	// up). EgressSort orders that view's rows.
+	Egress     EgressPath
+	EgressSort EgressSortKey
+
 	cur    [numViews]cursor
 	frozen [numViews]map[string]int
+	// egressUp holds the Egress view's cursor of each level above the
+	// one shown, so going up selects the row that was opened.
+	egressUp [numEgressLevels]cursor
+}
+
+// EgressLevel is how deep the Egress view has drilled.
+type EgressLevel int
+
+// The Egress view's levels, top first.
+const (
+	// EgressClasses lists the destination classes.
+	EgressClasses EgressLevel = iota
+	// EgressNames lists one class's destination names.
+	EgressNames
+	// EgressProcesses lists the processes sending to one name.
+	EgressProcesses
+	// EgressFlows lists one process's flows to one name.
+	EgressFlows
+	numEgressLevels
+)
+
+// EgressPath is where the Egress view is: its level, and the class, name
+// and process chosen above it (each set only below its own level). An
+// empty Process is the unattributed traffic; an empty Name, bytes with no
+// address (the unknown class).
+type EgressPath struct {
+	Level   EgressLevel
+	Class   egress.Class
+	Name    string
+	Process string
+}
+
+// EgressSortKey orders the Egress view's rows. It is the view's own: the
+// other views' sort stays as it was.
+type EgressSortKey int
+
+// Egress orders: largest first, names ascending.
+const (
+	// EgressByCost: cost so far, then unpriced bytes, then bytes sent (c).
+	EgressByCost EgressSortKey = iota
+	// EgressByBytes: bytes sent and received so far (4).
+	EgressByBytes
+	// EgressByRate: sent and received per second over 40 s (1, 2, 3: the
+	// egress rows have the 40 s rate only).
+	EgressByRate
+	// EgressByName: the row's class, name, process or flow (< and >).
+	EgressByName
+)
+
+// String names the order for the status line.
+func (k EgressSortKey) String() string {
+	switch k {
+	case EgressByBytes:
+		return "bytes"
+	case EgressByRate:
+		return "40s rate"
+	case EgressByName:
+		return "name"
+	}
+	return "cost"
+}
+
+// EgressDown opens the row with key k of the Egress view's current level:
+// a class's names, a name's processes, a process's flows. It reports
+// whether there was a level below.
+func (s *UIState) EgressDown(k egress.Key) bool {
+	p := &s.Egress
+	switch p.Level {
+	case EgressClasses:
+		p.Class = k.Class
+	case EgressNames:
+		p.Name = k.Name
+	case EgressProcesses:
+		p.Process = k.Process
+	default:
+		return false
+	}
+	s.egressUp[p.Level] = s.cur[ViewEgress]
+	p.Level++
+	s.cur[ViewEgress] = cursor{}
+	s.unfreeze()
+	return true
+}
+
+// EgressUp goes up one level of the Egress view, to the row it came from;
+// it reports whether there was a level above.
+func (s *UIState) EgressUp() bool {
+	p := &s.Egress
+	switch p.Level {
+	case EgressClasses:
+		return false
+	case EgressNames:
+		p.Class = ""
+	case EgressProcesses:
+		p.Name = ""
+	case EgressFlows:
+		p.Process = ""
+	}
+	p.Level--
+	s.cur[ViewEgress] = s.egressUp[p.Level]
+	s.unfreeze()
+	return true
 }
 
 // NewUIState returns the state at start: the given view (ViewOverview:
@@ -225,12 +342,22 @@ func (s *UIState) Offset() int { return s.cur[s.View].offset }
 func (s *UIState) SetView(v ViewID) {
 	if v >= 0 && v < numViews {
 		s.View = v
+		s.closeEgressDetail()
+	}
+}
+
+// closeEgressDetail closes the detail pane in the Egress view, where
+// Enter goes down a level instead of opening a detail.
+func (s *UIState) closeEgressDetail() {
+	if s.View == ViewEgress {
+		s.Detail = false
 	}
 }
 
 // NextView cycles through the views (Tab); delta -1 goes back.
 func (s *UIState) NextView(delta int) {
 	s.View = ViewID((int(s.View) + delta + int(numViews)) % int(numViews))
+	s.closeEgressDetail()
 }
 
 // SetSort sets the sort key; a window sort also sets the bar window so the
@@ -370,14 +497,15 @@ func (s *UIState) FilterInput(k Key) bool {
 
 func (s *UIState) resetCursor() { s.cur[s.View] = cursor{} }
 
-// Escape closes, in order, the help, the detail pane, then clears the
-// filter (Esc).
+// Escape closes, in order, the help, the detail pane, goes up a level of
+// the Egress view, then clears the filter (Esc).
 func (s *UIState) Escape() {
 	switch {
 	case s.Help:
 		s.Help = false
 	case s.Detail:
 		s.Detail = false
+	case s.View == ViewEgress && s.EgressUp():
 	case s.Filter != "":
 		s.Filter = ""
 		s.resetCursor()

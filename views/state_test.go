@@ -72,7 +72,7 @@ func TestViewsKeepTheirCursor(t *testing.T) {
 	if s.Selected() != 2 {
 		t.Errorf("flows cursor lost: %d", s.Selected())
 	}
-	for i := 0; i < 5; i++ {
+	for i := 0; i < int(numViews); i++ {
 		s.NextView(1)
 	}
 	if s.View != ViewFlows {

@@ -53,6 +53,8 @@ type Table struct {
 	rows  []trow
 	data  []rowData
 	flows []flowAgg
+	// eg holds the Egress view's rows (nil in the other views).
+	eg *egressRows
 	// barMax is the largest value of the bar window among rows, the bar's
 	// full scale.
 	barMax float64
@@ -105,6 +107,8 @@ func buildTable(m *Model, st *UIState, limit int) *Table {
 			rx := BytesPerSec{l.RxBytesPerSec, l.RxBytesPerSec, l.RxBytesPerSec, l.RxBytesPerSec}
 			t.data[i] = rowData{tx, rx, l.TxBytes, l.RxBytes}
 		}
+	case ViewEgress:
+		t.buildEgress()
 	}
 	if st.View != ViewFlows {
 		t.rows = make([]trow, len(t.data))
@@ -284,10 +288,13 @@ func lowerInPlace(b []byte) []byte {
 func (t *Table) sort() {
 	st := t.st
 	byName := st.Sort == SortSource || st.Sort == SortDest
+	if t.view == ViewEgress {
+		byName = st.EgressSort == EgressByName
+	}
 	if byName {
 		for i := range t.rows {
 			src, dst := t.labels(t.rows[i].ref)
-			if st.Sort == SortSource {
+			if st.Sort == SortSource || t.view == ViewEgress {
 				t.rows[i].label = src
 			} else {
 				t.rows[i].label = dst
@@ -310,6 +317,10 @@ func (t *Table) sort() {
 	}
 	for i := range t.rows {
 		d := &t.data[t.rows[i].ref]
+		if t.view == ViewEgress {
+			t.rows[i].v = t.egressValue(t.rows[i].ref)
+			continue
+		}
 		switch st.Sort {
 		case SortCumulative:
 			t.rows[i].v = float64(t.cumulative(d))
@@ -418,6 +429,8 @@ func (t *Table) key(ref int) string {
 		return m.Remotes[ref].Addr.String()
 	case ViewLinks:
 		return m.Links[ref].Name
+	case ViewEgress:
+		return t.egressKey(ref)
 	}
 	return ""
 }
@@ -447,6 +460,8 @@ func (t *Table) labels(ref int) (src, dst string) {
 	case ViewLinks:
 		l := &m.Links[ref]
 		return l.Name, l.Qdisc
+	case ViewEgress:
+		return t.egressLabels(ref)
 	}
 	return "", ""
 }

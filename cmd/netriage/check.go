@@ -3,16 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"netriage/configs"
 	"netriage/sources/inputs"
-	"netriage/triage/engine"
+	"netriage/triage/egress"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
@@ -35,6 +33,7 @@ type checkFlags struct {
 	interval time.Duration
 
 	warn, crit, minDrops, explain float64
+	budgets                       []string
 }
 
 func (f *checkFlags) register() *pflag.FlagSet {
@@ -53,6 +52,7 @@ func (f *checkFlags) register() *pflag.FlagSet {
 	fs.Float64Var(&f.crit, "crit", 0, "critical utilisation 0..1 (default check.crit_utilization, 0.95)")
 	fs.Float64Var(&f.minDrops, "min-drops", 0, "queue drops per second that count as queue evidence (default check.min_drops_per_sec, 1)")
 	fs.Float64Var(&f.explain, "explain-share", 0, "share 0..1 of the bytes the explaining flows must carry (default check.explain_share, 0.80)")
+	fs.StringArrayVar(&f.budgets, "egress-budget", nil, "egress budget CLASS=[WARN:]LIMIT per hour, e.g. internet=50GB/h or all=2.5USD/h (repeatable; default egress.budgets)")
 	return fs
 }
 
@@ -60,6 +60,7 @@ func (f *checkFlags) register() *pflag.FlagSet {
 type checkSettings struct {
 	cfg      configs.Config
 	interval time.Duration
+	budgets  []egress.Budget
 }
 
 // resolveCheck validates flags and config. Every error is a usage error.
@@ -89,6 +90,12 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (checkSettings, error) {
 			return s, err
 		}
 		s.interval = min(f.interval, cfg.Check.Window.D())
+	}
+	if fs.Changed("egress-budget") {
+		cfg.Egress.Budgets = f.budgets
+	}
+	if s.budgets, err = cfg.Egress.BudgetList(cfg.Check.WarnUtilization); err != nil {
+		return s, configs.Usagef("egress budget: %v (see docs/egress.md)", err)
 	}
 	s.cfg = cfg
 	return s, nil
@@ -145,57 +152,23 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s checkSettin
 	// Without capture privileges the counters still give a verdict
 	// (utilisation, queue, errors); coverage is then n/a, with why.
 	o.Capture, o.CaptureOptional, o.Aggregation = true, true, flows.By5Tuple
-	o.Sockets, o.Names = live, live && o.Names
+	o.Sockets, o.Names, o.Egress = live, live && o.Names, len(s.budgets) > 0
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return verdict.Window{}, err
 	}
 	defer in.Close()
-	window := s.cfg.Check.Window.D()
-	in.Config.Window, in.Config.Judge = window, true
-	retrans := inputs.StartRetransmits(f.common.netns)
-	var last *engine.Snapshot
 	prog := output.NewProgress(env.progress())
-	defer prog.Clear()
-	what := strings.Join(in.Watched, ",")
-	var end time.Time
-	netnsGone := false
-	in.Run(ctx, func(snap *engine.Snapshot) bool {
-		last = snap
-		if snap.Seq == 1 {
-			end = snap.Time.Add(window)
-		}
-		if l := snap.Links; l != nil && l.NetnsGone != "" && !netnsGone {
-			netnsGone = true
-			notes = append(notes, l.NetnsGone+": its interfaces are reported as removed")
-		}
-		prog.Observing(what, end.Sub(snap.Time))
-		return snap.Time.Before(end)
-	})
+	ob, err := inputs.ObserveWindow(ctx, in, f.common.netns, s.cfg.Check.Window.D(), prog.Observing)
 	prog.Clear()
-	if last == nil {
-		return verdict.Window{}, errors.New("interrupted before the first sample: no verdict")
+	if err != nil {
+		return verdict.Window{}, err
 	}
-	for _, h := range last.Degraded() {
-		notes = append(notes, h.Why)
+	notes = append(notes, ob.Notes...)
+	w := ob.Window
+	if o.Egress {
+		w.EgressBudgets = egress.EvaluateBudgets(s.budgets, ob.Last.Egress, in.Config.Egress, s.cfg.Egress.PriceTable(), egress.BudgetOptions{ExplainShare: s.cfg.Check.ExplainShare})
 	}
-	w := last.Window
-	if el := last.Time.Sub(last.Start); el < window {
-		if el < verdict.MinWindow {
-			return verdict.Window{}, fmt.Errorf("interrupted after %s: too short for a verdict", el.Round(time.Millisecond))
-		}
-		notes = append(notes, fmt.Sprintf("interrupted: the window is %s instead of %s", el.Round(time.Millisecond), window))
-	}
-	for _, m := range last.Missing {
-		notes = append(notes, "interface "+m+" disappeared during the window")
-	}
-	if in.Resolver != nil {
-		// Name the largest flows' remotes, waiting at most a second for
-		// the resolver, so a slow one never delays the verdict by more.
-		in.Resolver.Settle(ctx, verdict.UnnamedRemotes(w.Flows, 64), time.Second)
-		verdict.NameRemotes(w.Flows, in.Resolver.Name)
-	}
-	w.TCPRetransmits = retrans.Since()
 	for _, n := range notes {
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))
 	}

@@ -37,10 +37,11 @@ func TestE2EBadInputExitCodes(t *testing.T) {
 		"flows": {"--count", "1", "--interval", "100ms"}, "procs": {"--count", "1", "--interval", "100ms"},
 		"conns": {"--count", "1", "--interval", "100ms"}, "remotes": {"--count", "1", "--interval", "100ms"},
 		"links": {"-i", "lo", "--count", "1", "--interval", "100ms"}, "check": {"-i", "lo", "--duration", "1s"}, "top": nil, "doctor": nil,
+		"egress": {"--count", "1", "--interval", "100ms"},
 	}
-	all := []string{"flows", "procs", "conns", "remotes", "links", "check", "top", "doctor"}
-	live := []string{"flows", "procs", "conns", "remotes", "links", "check", "top"}
-	capture := []string{"flows", "procs", "conns", "remotes", "check", "top"}
+	all := []string{"flows", "procs", "conns", "remotes", "links", "check", "top", "doctor", "egress"}
+	live := []string{"flows", "procs", "conns", "remotes", "links", "check", "top", "egress"}
+	capture := []string{"flows", "procs", "conns", "remotes", "check", "top", "egress"}
 	speeds := []string{"links", "check", "top", "doctor"}
 	tests := []struct {
 		name     string

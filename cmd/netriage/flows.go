@@ -86,22 +86,13 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	defer in.Close()
 	fw := f.writer(env, in.Name())
-	n := 0
 	var writeErr error
-	in.Run(ctx, func(s *engine.Snapshot) bool {
-		// The first step is the start: a record comes every interval after it.
-		if s.Seq == 1 {
-			return true
-		}
-		n++
+	in.Run(ctx, engine.Records(f.common.count, f.common.duration, func(s *engine.Snapshot) bool {
 		fs := s.Flows.Clone()
 		flows.SortTop(fs.Flows, key, f.limit) // the writer shows the first -L
-		if writeErr = fw.Write(fs, false, nil); writeErr != nil {
-			return false
-		}
-		c, d := f.common.count, f.common.duration
-		return !(c > 0 && n >= c) && !(d > 0 && s.Time.Sub(s.Start) >= d)
-	})
+		writeErr = fw.Write(fs, false, nil)
+		return writeErr == nil
+	}))
 	if writeErr != nil {
 		fmt.Fprintf(env.stderr, "netriage flows: write: %v\n", writeErr)
 		return exitFailure

@@ -86,11 +86,13 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 		pidSet[int32(p)] = true
 	}
 	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.common.bytes}, Sort: f.sort, Mode: mode, ProcAccess: inputs.ProcAccess()})
-	written := 0
-	var lastWhy string
+	var lastWhy, noTable string
 	var writeErr error
-	var noTable string
-	write := func(s *engine.Snapshot) bool {
+	in.Run(ctx, engine.Records(f.common.count, f.common.duration, func(s *engine.Snapshot) bool {
+		if why := s.Why("sockets"); why != "" && why != lastWhy {
+			lastWhy = why
+			fmt.Fprintf(env.stderr, "netriage %s: %s\n", view, format.Sanitize(why, 300))
+		}
 		if s.Attribution == nil {
 			// No socket table was ever read: there is nothing to attribute
 			// and nothing will come (e.g. /proc cannot be listed).
@@ -99,30 +101,9 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 			}
 			return false
 		}
-		if err := w.Write(output.FilterPIDs(*s.Attribution, pidSet), s.Sockets, output.ProgramsOf(s.Attribution)); err != nil {
-			writeErr = err
-			return false
-		}
-		written++
-		return f.common.count == 0 || written < f.common.count
-	}
-	var last *engine.Snapshot
-	in.Run(ctx, func(s *engine.Snapshot) bool {
-		last = s
-		if why := s.Why("sockets"); why != "" && why != lastWhy {
-			lastWhy = why
-			fmt.Fprintf(env.stderr, "netriage %s: %s\n", view, format.Sanitize(why, 300))
-		}
-		// The first step is the start: records come once per interval
-		// after it.
-		if s.Seq > 1 && !write(s) {
-			return false
-		}
-		return f.common.duration == 0 || s.Time.Sub(s.Start) < f.common.duration
-	})
-	if writeErr == nil && written == 0 && f.common.duration > 0 && last != nil && ctx.Err() == nil {
-		write(last)
-	}
+		writeErr = w.Write(output.FilterPIDs(*s.Attribution, pidSet), s.Sockets, output.ProgramsOf(s.Attribution))
+		return writeErr == nil
+	}))
 	if writeErr != nil {
 		return fail(env, string(view), fmt.Errorf("write output: %w", writeErr))
 	}

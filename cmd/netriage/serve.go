@@ -45,7 +45,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 	o := cf.options(cfg)
 	o.Links, o.AnyReason = true, "serve exports per interface"
 	o.Capture, o.CaptureOptional, o.Aggregation = true, true, flows.By5Tuple
-	o.Sockets, o.Names = cf.netns == "", cf.netns == "" && o.Names
+	o.Sockets, o.Names, o.Egress = cf.netns == "", cf.netns == "" && o.Names, true
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, "serve", err)
@@ -62,7 +62,8 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "netriage serve: %s\n", format.Sanitize(h.Why, 300))
 	}
 	t := cfg.Serve.Talkers
-	b := metrics.NewBuilder(metrics.Options{Watched: in.Watched, Caps: metrics.Caps{TopK: t.TopK, KeepRank: t.KeepRank, MinShare: t.MinShare, Idle: t.Idle.D()}})
+	b := metrics.NewBuilder(metrics.Options{Watched: in.Watched, Caps: metrics.Caps{TopK: t.TopK, KeepRank: t.KeepRank, MinShare: t.MinShare, Idle: t.Idle.D()},
+		Egress: in.Config.Egress, Prices: cfg.Egress.PriceTable()})
 	if err := srv.Run(ctx, func(ctx context.Context) {
 		in.Run(ctx, func(s *engine.Snapshot) bool {
 			col.Publish(b.Step(s))

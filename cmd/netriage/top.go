@@ -36,7 +36,7 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVarP(&tf.ports, "port-display", "P", false, "start with ports shown (host:port rows), like iftop -P")
 	fs.StringVar(&tf.replay, "replay", "", "browse a pcap or pcapng file instead of live traffic")
 	fs.BoolVar(&tf.demo, "demo", false, "show built-in demonstration data (no privileges needed)")
-	fs.StringVar(&tf.common.view, "view", "", "screen at start: overview, flows, procs, conns, remotes, links (default from config: overview)")
+	fs.StringVar(&tf.common.view, "view", "", "screen at start: overview, flows, procs, conns, remotes, links, egress (default from config: overview)")
 	tf.common.addLinkSpeed(fs)
 	tf.common.addNetns(fs)
 	tf.common.addRun(fs)

@@ -561,7 +561,7 @@ func TestE2ETopOverview(t *testing.T) {
 
 	// 80×24: the two most useful panes, and how to reach the others.
 	s.tmux("resize-window", "-x", "80", "-y", "24")
-	scr = s.waitFor("C R I full screen", false)
+	scr = s.waitFor("C R I E full screen", false)
 	if !strings.Contains(scr, ">> Processes (nethogs)") || !strings.Contains(scr, "Flows (iftop)") || strings.Contains(scr, "Remotes (bandwhich)") {
 		t.Errorf("80x24 overview: want Flows and the focused Processes, not Remotes:\n%s", scr)
 	}
@@ -576,6 +576,35 @@ func TestE2ETopOverview(t *testing.T) {
 	if strings.Contains(scr, "Connections (bandwhich)") || !strings.Contains(scr, "C Connections") {
 		t.Errorf("120x40 overview: want Connections named as full screen only:\n%s", scr)
 	}
+	s.keys("q")
+	s.waitFor("EXIT=0", false)
+}
+
+// TestE2ETopEgress: --view egress opens the Egress view on the demo's
+// classes; Enter goes down to a class's names, a name's processes and a
+// process's flows, the title showing the path; Esc and Backspace go back
+// up; E reaches it from another view.
+func TestE2ETopEgress(t *testing.T) {
+	s := startTUI(t, 120, 40, "--demo --view egress --interval 200ms")
+	scr := s.waitFor("Egress: by class, row 1 of 6", false)
+	for _, want := range []string{"[E Egress]", "cross-region", "same-region", "unknown", "TOTAL (all flows)", "COST USD", "prices per GB in USD"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("egress screen lacks %q:\n%s", want, scr)
+		}
+	}
+	// By name, so the demo's changing rates do not reorder the rows.
+	s.play([]keyStep{
+		{[]string{"<"}, "sort name", ""},
+		{[]string{"g"}, "Egress: by class, row 1 of 6", ""},
+		{[]string{"Enter"}, "Egress > cross-region: names, row 1 of 3", ""},
+		{[]string{"Enter"}, "Egress > cross-region > 198.18.1.7: processes, row 1 of 1", ""},
+		{[]string{"Enter"}, "Egress > cross-region > 198.18.1.7 > node[1222] k8s:pod/api-5d9c: flows, row 1 of 1", ""},
+		{[]string{"Escape"}, "Egress > cross-region > 198.18.1.7: processes", "k8s:pod/api-5d9c: flows"},
+		{[]string{"BSpace"}, "Egress > cross-region: names", "198.18.1.7: processes"},
+		{[]string{"4"}, "sort bytes", ""},
+		{[]string{"F"}, "[F Flows]", "[E Egress]"},
+		{[]string{"E"}, "Egress > cross-region: names", "[F Flows]"},
+	})
 	s.keys("q")
 	s.waitFor("EXIT=0", false)
 }

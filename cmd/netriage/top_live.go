@@ -46,7 +46,7 @@ func (r *topRun) Run(ctx context.Context) {
 func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clock.Clock, pub topPublisher) (*topRun, error) {
 	o := tf.common.options(cfg)
 	o.Clock, o.Links, o.AnyReason = clk, true, "the header shows one line per interface"
-	o.Capture, o.CaptureOptional, o.Aggregation, o.Sockets = true, true, flows.By5Tuple, true
+	o.Capture, o.CaptureOptional, o.Aggregation, o.Sockets, o.Egress = true, true, flows.By5Tuple, true, true
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return nil, err
@@ -55,6 +55,7 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 	v := views.NewLiveView(cfg.Interval.D())
 	v.Watched, v.Mode, v.Services, v.ProcAccess = in.Watched, in.Mode, dns.ServiceName, inputs.ProcAccess()
 	v.Source = views.LiveSource(in.Watched, tf.common.netns)
+	v.EgressTable, v.EgressPrices = in.Config.Egress, cfg.Egress.PriceTable()
 	return &topRun{in: in, emit: func(_ context.Context, s *engine.Snapshot) bool {
 		pub.Publish(v.Model(s))
 		return true
@@ -70,11 +71,12 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 // Connections, Remotes and Links views stay empty.
 func topReplaySetup(ctx context.Context, tf *topFlags, cfg configs.Config, pub topPublisher) (*topRun, error) {
 	in, err := inputs.Open(ctx, inputs.Options{Config: cfg, Interval: time.Second, Capture: true, Replay: tf.replay,
-		Filter: tf.common.filter, LocalNet: tf.common.localNet, Aggregation: flows.By5Tuple})
+		Filter: tf.common.filter, LocalNet: tf.common.localNet, Aggregation: flows.By5Tuple, Egress: true})
 	if err != nil {
 		return nil, configs.Usagef("--replay: %v", configs.UsageMessage(err))
 	}
 	v := views.NewFileView(filepath.Base(tf.replay), dns.ServiceName)
+	v.EgressTable, v.EgressPrices = in.Config.Egress, cfg.Egress.PriceTable()
 	pub.Publish(v.Reading())
 	return &topRun{in: in, emit: func(ctx context.Context, s *engine.Snapshot) bool {
 		if ctx.Err() != nil {

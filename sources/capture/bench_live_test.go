@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -26,7 +27,10 @@ const floodSeconds = 10
 // all the process's threads from /proc, read just before and after the
 // flood) and its ratio to iftop's in the same run. Completeness (captured
 // IP bytes + 14 per frame against the interface's tx counter) and kernel
-// drops come from the one-record process's output. It needs root,
+// drops come from the one-record process's output. A fourth process, the
+// per-second one with the names ring on (capture.passive_names: on),
+// gives the names ring's cost as its ratio to the per-second one
+// (names/1s). It needs root,
 // NETRIAGE_INTEGRATION=1 and NETRIAGE_BIN (make bench sets both); b.N is
 // ignored: one flood.
 func BenchmarkLiveFlood(b *testing.B) {
@@ -59,10 +63,18 @@ func BenchmarkLiveFlood(b *testing.B) {
 	iftop, iftopOut := start("stdbuf", "-oL", "iftop", "-t", "-s", strconv.Itoa(floodSeconds+2), "-n", "-N", "-P", "-i", la.Name)
 	once, onceOut := start(bin, "flows", "-i", la.Name, "-P", "-n", "-N", "--count", "1", "--interval", span.String(), "--output", "json", "-L", "5")
 	perSec, _ := start(bin, "flows", "-i", la.Name, "-P", "-n", "-N", "--duration", span.String(), "--interval", "1s", "--output", "json", "-L", "5")
+	// The same with the names ring (passive DNS and TLS server names),
+	// which the flood's packets do not pass: its filter rejects them in
+	// the kernel.
+	cfg := filepath.Join(b.TempDir(), "names.yaml")
+	if err := os.WriteFile(cfg, []byte("capture:\n  passive_names: on\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	perSecNames, _ := start(bin, "flows", "-i", la.Name, "-P", "-n", "-N", "--duration", span.String(), "--interval", "1s", "--output", "json", "-L", "5", "--config", cfg)
 	time.Sleep(700 * time.Millisecond)
 
 	c0 := la.Counters()
-	procs := []*exec.Cmd{iftop, once, perSec}
+	procs := []*exec.Cmd{iftop, once, perSec, perSecNames}
 	cpu0 := make([]time.Duration, len(procs))
 	for i, p := range procs {
 		cpu0[i] = lab.CPUTime(p.Process.Pid)
@@ -80,6 +92,7 @@ func BenchmarkLiveFlood(b *testing.B) {
 	c1 := la.Counters()
 	_ = once.Wait()
 	_ = perSec.Wait()
+	_ = perSecNames.Wait()
 	// iftop checks its -s time-out only when libpcap hands it packets (a
 	// TPACKET_V3 read time-out does not expire on an idle interface), so
 	// a few packets after the measurement let it print its report; then
@@ -122,9 +135,13 @@ func BenchmarkLiveFlood(b *testing.B) {
 	b.ReportMetric(nsPerPkt(flood[0]), "iftop-ns/pkt")
 	b.ReportMetric(nsPerPkt(flood[1]), "netriage-once-ns/pkt")
 	b.ReportMetric(nsPerPkt(flood[2]), "netriage-1s-ns/pkt")
+	b.ReportMetric(nsPerPkt(flood[3]), "netriage-1s-names-ns/pkt")
 	if flood[0] > 0 {
 		b.ReportMetric(float64(flood[1])/float64(flood[0]), "once/iftop")
 		b.ReportMetric(float64(flood[2])/float64(flood[0]), "1s/iftop")
+	}
+	if flood[2] > 0 {
+		b.ReportMetric(float64(flood[3])/float64(flood[2]), "names/1s")
 	}
 	if st := once.ProcessState; st != nil {
 		b.ReportMetric((st.UserTime()+st.SystemTime()).Seconds()/(pk/1e6), "netriage-once-life-cpu-s/Mpkt")

@@ -33,6 +33,10 @@ type LiveOptions struct {
 	// Fanout is the number of rings per interface (0 or 1: one). With
 	// more, the kernel spreads packets over them by flow hash.
 	Fanout int
+	// Names, when set, gets the DNS answers and TLS ClientHellos: one more
+	// small ring per interface, whose own filter passes only those
+	// packets with a longer snap length (Filter does not apply to it).
+	Names *NameTap
 }
 
 // DefaultRingMiB is the ring size per interface when none is set: 32

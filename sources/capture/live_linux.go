@@ -59,6 +59,22 @@ const (
 	// × 50 ms = 1.6 s, so a stall of one second (a slow terminal, a
 	// paused process, a long garbage collection) loses nothing.
 	liveMinBlocks = 32
+	// namesSnapLen is the names ring's snap length: a DNS response over
+	// UDP is at most 512 bytes without EDNS and 1,232 with the usual EDNS
+	// size, a ClientHello's server name comes in its first few hundred
+	// bytes (Chrome's post-quantum key share makes hellos of 1,800
+	// bytes, whose SNI still comes before it).
+	namesSnapLen = 2048
+	// namesRingBytes is the names ring's size: 32 blocks of 64 KiB.
+	namesRingBytes = 2 << 20
+	// namesFilter passes DNS responses and TLS ClientHellos (a handshake
+	// record whose first message is a ClientHello) at the start of a TCP
+	// payload. libpcap's tcp[] indexing is IPv4's only: the IPv6 form
+	// reads the TCP header right after the fixed header (no extension
+	// headers), as a ClientHello's packet has.
+	namesFilter = "udp src port 53 or tcp src port 53" +
+		" or (ip and tcp[((tcp[12:1] & 0xf0) >> 2):1] = 0x16 and tcp[((tcp[12:1] & 0xf0) >> 2) + 5:1] = 0x01)" +
+		" or (ip6 and ip6[6] = 6 and ip6[40 + ((ip6[52] & 0xf0) >> 2)] = 0x16 and ip6[45 + ((ip6[52] & 0xf0) >> 2)] = 0x01)"
 )
 
 // Live is a running capture: one TPACKET_V3 ring per interface (or a
@@ -68,6 +84,8 @@ type Live struct {
 	acc     *Accountant
 	ifaces  int           // interfaces captured on
 	handles []*liveHandle // fanout rings per interface, in interface order
+	named   []*liveHandle // the names rings, one per interface (LiveOptions.Names)
+	names   *NameTap
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -155,6 +173,12 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 			warnings = append(warnings, fmt.Sprintf("-p not honoured on %s: promiscuous mode could not be set (%v); only frames addressed to this host are seen", name, promiscErr))
 		}
 	}
+	if o.Names != nil {
+		if err := l.openNames(names, o.Names); err != nil {
+			l.closeHandles()
+			return nil, err
+		}
+	}
 	l.acc.SetInterfaces(names)
 	l.acc.SetWarnings(warnings)
 	ctx, l.cancel = context.WithCancel(ctx)
@@ -163,8 +187,12 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		l.wg.Add(1)
 		go l.read(ctx, h)
 	}
+	for _, h := range l.named {
+		l.wg.Add(1)
+		go l.readNames(ctx, h)
+	}
 	context.AfterFunc(ctx, func() {
-		for _, h := range l.handles {
+		for _, h := range append(l.handles[:len(l.handles):len(l.handles)], l.named...) {
 			h.ring.wake()
 		}
 	})
@@ -194,10 +222,15 @@ func sameFanoutGroup(hs []*liveHandle) error {
 // without one, a program that accepts everything. Either returns
 // liveSnapLen, which the kernel takes as the number of bytes to copy.
 func filterProgram(lt LinkType, expr string) ([]bpf.RawInstruction, error) {
+	return bpfProgram(lt, expr, liveSnapLen)
+}
+
+// bpfProgram compiles expr for link type lt with snap length snap.
+func bpfProgram(lt LinkType, expr string, snap uint32) ([]bpf.RawInstruction, error) {
 	if expr == "" {
-		return bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: liveSnapLen}})
+		return bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: snap}})
 	}
-	ins, err := pcap.CompileBPFFilter(layers.LinkType(lt), liveSnapLen, expr)
+	ins, err := pcap.CompileBPFFilter(layers.LinkType(lt), int(snap), expr)
 	if err != nil {
 		return nil, &FilterError{Expr: expr, Err: err}
 	}
@@ -217,6 +250,13 @@ func toRaw(ins []pcap.BPFInstruction) []bpf.RawInstruction {
 // counted as captured; others (tun, WireGuard, "any") are read cooked and
 // decoded as raw IP.
 func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstruction) (*liveHandle, error) {
+	bs, nb := ringGeometry(ringMiB << 20)
+	return openRingOn(idx, name, bs, nb, raw, rawDgram)
+}
+
+// openRingOn opens a ring of nb blocks of bs bytes on interface name with
+// the filter for its link type.
+func openRingOn(idx int, name string, bs, nb int, raw, rawDgram []bpf.RawInstruction) (*liveHandle, error) {
 	cooked := true
 	link := LinkRawAlt
 	ifindex := 0
@@ -236,7 +276,6 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 	if cooked {
 		prog = rawDgram
 	}
-	bs, nb := ringGeometry(ringMiB << 20)
 	r, err := openRing(ringOptions{
 		ifindex: ifindex, cooked: cooked,
 		blockSize: bs, blocks: nb,
@@ -261,6 +300,54 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 		dec.SetLocalMAC(mac)
 	}
 	return &liveHandle{idx: idx, name: name, ring: r, sink: blockSink{dec: dec}}, nil
+}
+
+// openNames opens a names ring per interface, feeding tap.
+func (l *Live) openNames(ifaces []string, tap *NameTap) error {
+	raw, err := bpfProgram(LinkEthernet, namesFilter, namesSnapLen)
+	if err != nil {
+		return err
+	}
+	rawDgram, err := bpfProgram(LinkRawAlt, namesFilter, namesSnapLen)
+	if err != nil {
+		return err
+	}
+	bs, nb := ringGeometry(namesRingBytes)
+	for i, name := range ifaces {
+		h, err := openRingOn(i, name, bs, nb, raw, rawDgram)
+		if err != nil {
+			return fmt.Errorf("names ring: %w", err)
+		}
+		h.sink.tap = tap
+		l.named = append(l.named, h)
+	}
+	l.names = tap
+	return nil
+}
+
+// readNames is a names ring's reader: it hands every packet to the tap.
+// An interface that goes down is looked at again every liveRetry; one
+// that goes away ends it.
+func (l *Live) readNames(ctx context.Context, h *liveHandle) {
+	defer l.wg.Done()
+	for ctx.Err() == nil {
+		h.mu.Lock()
+		for h.ring.readBlock(&h.sink) {
+		}
+		h.mu.Unlock()
+		if err := h.ring.wait(); err == nil || errors.Is(err, errWoken) {
+			continue
+		}
+		if h.ring.unbound() {
+			return
+		}
+		t := time.NewTimer(liveRetry)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }
 
 // ringGeometry splits a ring of the given size into blocks: as large as
@@ -373,12 +460,18 @@ func (l *Live) drain(h *liveHandle) bool {
 type blockSink struct {
 	dec *Decoder
 	acc *Accountant
+	// tap, on a names ring, takes every packet instead of the accountant.
+	tap *NameTap
 	m   Meta
 	ci  gopacket.CaptureInfo
 	n   int // packets since the caller last reset it
 }
 
 func (s *blockSink) packet(p *rawPacket) {
+	if s.tap != nil {
+		s.tap.Packet(s.dec.link, p.data, time.Unix(int64(p.sec), int64(p.nsec)))
+		return
+	}
 	s.ci.Timestamp = time.Unix(int64(p.sec), int64(p.nsec))
 	s.ci.Length, s.ci.CaptureLength, s.ci.InterfaceIndex = p.length, len(p.data), p.ifindex
 	s.dec.Decode(p.data, &s.ci, &s.m)
@@ -407,6 +500,11 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 	for i, d := range drops {
 		l.acc.UpdateInterface(i, func(ih *flows.IfaceHealth) { ih.KernelDrops = d })
 	}
+	for _, h := range l.named {
+		if d, err := h.ring.drops(); err == nil {
+			l.names.drops.Add(d)
+		}
+	}
 	l.acc.Expire(now)
 	s := l.acc.Snapshot(now.Add(-liveBlockTimeout))
 	s.Time = now
@@ -433,6 +531,9 @@ func (l *Live) Close() error {
 
 func (l *Live) closeHandles() {
 	for _, h := range l.handles {
+		h.ring.close()
+	}
+	for _, h := range l.named {
 		h.ring.close()
 	}
 }

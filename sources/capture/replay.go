@@ -45,6 +45,9 @@ type ReplayOptions struct {
 	// OnSecond receives, for each second of capture time with counted
 	// packets, the cumulative totals at its end (Unix second, in order).
 	OnSecond func(sec int64, total flows.Counts)
+	// Names, when set, gets the DNS responses and TLS ClientHellos of the
+	// packets counted (Filter and From/To apply).
+	Names *NameTap
 }
 
 // Replay reads the capture file at path through the accounting and
@@ -202,6 +205,9 @@ func (r *FileFlows) Next(ctx context.Context) (engine.Tick, bool) {
 				r.sec, r.secSeen = s, true
 			}
 		}
+		if r.o.Names != nil && r.m.Flags&FlagIP != 0 && (r.m.Proto == flows.ProtoTCP || r.m.Proto == flows.ProtoUDP && r.m.SrcPort == 53) {
+			r.o.Names.Packet(link, data, ts)
+		}
 		r.pending = true
 		if r.first.IsZero() {
 			r.first = ts
@@ -233,6 +239,10 @@ func (r *FileFlows) Next(ctx context.Context) (engine.Tick, bool) {
 		}
 	}
 }
+
+// Now is the capture time of the newest packet read (zero before the
+// first): the file's clock, which the passive names expire against.
+func (r *FileFlows) Now() time.Time { return r.last }
 
 func (r *FileFlows) finish() (engine.Tick, bool) {
 	if r.o.OnSecond != nil && r.secSeen {

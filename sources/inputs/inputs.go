@@ -25,6 +25,7 @@ import (
 	"netriage/triage/attrib"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
+	"netriage/triage/names"
 	"netriage/triage/verdict"
 	"netriage/views/format"
 )
@@ -61,6 +62,10 @@ type Options struct {
 	// Sockets asks for process attribution; Names for reverse DNS.
 	Sockets bool
 	Names   bool
+	// Egress runs the engine's egress stage with the classes of
+	// Config.Egress (EgressTable), its rows named by the capture's passive
+	// names and, with Names, reverse DNS.
+	Egress bool
 	// OnProgress follows a file's reading.
 	OnProgress func(read, size int64, packets uint64)
 	// From and To bound a file's packets to capture times [From, To)
@@ -87,6 +92,9 @@ type Set struct {
 	File    *capture.FileFlows
 	// Resolver is the reverse DNS (nil unless Names was asked).
 	Resolver *dns.Resolver
+	// Tap is the passive names of the capture (nil without capture, or
+	// unless Names or Egress was asked).
+	Tap *capture.NameTap
 	// Clock is the wall clock (also of a file's progress lines).
 	Clock clock.Clock
 	// Mode is "capture", "capture file" or "socket counters (TCP only)".
@@ -197,6 +205,17 @@ func Open(ctx context.Context, o Options) (in *Set, err error) {
 		in.Resolver = dns.New(ctx, dns.Options{})
 		in.closers = append(in.closers, in.Resolver.Close)
 		in.Inputs.Names = in.Resolver.Name
+		if in.Tap != nil {
+			in.Inputs.Names = in.name
+		}
+	}
+	if o.Egress {
+		t, err := EgressTable(o.Config, o.Replay != "")
+		if err != nil {
+			return in, err
+		}
+		in.Config.Egress = t
+		in.Destinations = in.destinations
 	}
 	if in.File != nil {
 		in.Timeline = in.File
@@ -266,6 +285,11 @@ func (in *Set) openCapture(ctx context.Context, o Options) error {
 		return err
 	}
 	table := flows.TableConfig{MaxFlows: o.Config.Capture.MaxFlows, Local: local}
+	if o.Config.Capture.PassiveNamesOn(o.Names, o.Egress) {
+		// The names the applications asked for: DNS answers and TLS
+		// server names seen in the capture.
+		in.Tap = capture.NewNameTap(names.NewCache(NamesCacheSize))
+	}
 	if o.Replay != "" {
 		return in.openFile(o, table, desc)
 	}
@@ -289,7 +313,7 @@ func (in *Set) openCapture(ctx context.Context, o Options) error {
 		l, err := capture.StartLive(ctx, capture.LiveOptions{
 			Interfaces: ifaces, Filter: o.Filter, Promisc: o.Promisc,
 			Table: table, Aggregation: o.Aggregation, LocalNet: desc,
-			RingMiB: o.Config.Capture.RingMiB, Fanout: o.Config.Capture.Fanout,
+			RingMiB: o.Config.Capture.RingMiB, Fanout: o.Config.Capture.Fanout, Names: in.Tap,
 		})
 		if err == nil {
 			in.closers = append(in.closers, func() { l.Close() })
@@ -329,7 +353,7 @@ func (in *Set) openFile(o Options, table flows.TableConfig, desc string) error {
 	in.closers = append(in.closers, func() { f.Close() })
 	ff, err := capture.NewFileFlows(f, capture.ReplayOptions{Table: table, Aggregation: o.Aggregation, Interval: o.Interval,
 		Filter: o.Filter, LocalNet: desc, Realtime: o.Realtime, Clock: o.Clock, OnProgress: o.OnProgress,
-		From: o.From, To: o.To, OnSecond: o.OnSecond})
+		From: o.From, To: o.To, OnSecond: o.OnSecond, Names: in.Tap})
 	if err != nil {
 		var fe *capture.FilterError
 		if errors.As(err, &fe) {

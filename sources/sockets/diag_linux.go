@@ -3,10 +3,10 @@ package sockets
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -24,17 +24,30 @@ type Dumper interface {
 	Close()
 }
 
-// netlinkDumper dumps with one netlink handle per namespace.
+// netlinkDumper dumps with one route handle (addresses) and one
+// NETLINK_INET_DIAG socket (sock_diag, read and parsed here) per namespace.
 type netlinkDumper struct {
-	handles map[uint64]*netlink.Handle
+	conns map[uint64]*nsConn
+	buf   []byte
+	seq   uint32
+	// noInfo leaves tcp_info out of the TCP dumps (benchmarks).
+	noInfo bool
+}
+
+type nsConn struct {
+	h    *netlink.Handle
+	diag *nl.NetlinkSocket
+	// last is how many sockets the previous dump returned: the next one
+	// allocates for as many.
+	last int
 }
 
 // NewNetlinkDumper returns the sock_diag Dumper.
-func NewNetlinkDumper() Dumper { return &netlinkDumper{handles: map[uint64]*netlink.Handle{}} }
+func NewNetlinkDumper() Dumper { return &netlinkDumper{conns: map[uint64]*nsConn{}} }
 
-func (d *netlinkDumper) handle(ino uint64, nsPath string) (*netlink.Handle, error) {
-	if h := d.handles[ino]; h != nil {
-		return h, nil
+func (d *netlinkDumper) conn(ino uint64, nsPath string) (*nsConn, error) {
+	if c := d.conns[ino]; c != nil {
+		return c, nil
 	}
 	ns, err := netns.GetFromPath(nsPath)
 	if err != nil {
@@ -43,84 +56,113 @@ func (d *netlinkDumper) handle(ino uint64, nsPath string) (*netlink.Handle, erro
 	defer ns.Close()
 	// Our own namespace needs no setns (which requires CAP_SYS_ADMIN), so an
 	// unprivileged user still sees its own namespace's sockets.
+	cur, err := netns.Get()
+	if err != nil {
+		return nil, fmt.Errorf("current netns: %w", err)
+	}
+	defer cur.Close()
 	var h *netlink.Handle
-	if cur, cerr := netns.Get(); cerr == nil && cur.Equal(ns) {
-		cur.Close()
-		h, err = netlink.NewHandle(unix.NETLINK_ROUTE, unix.NETLINK_INET_DIAG)
+	if cur.Equal(ns) {
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
 	} else {
-		if cerr == nil {
-			cur.Close()
-		}
-		// Without the explicit protocol list, socket-diag requests
-		// silently go to the caller's namespace.
-		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE, unix.NETLINK_INET_DIAG)
+		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("netlink handle in netns %d: %w", ino, err)
 	}
-	d.handles[ino] = h
-	return h, nil
+	// GetNetlinkSocketAt enters ns only when it is not the current one.
+	diag, err := nl.GetNetlinkSocketAt(ns, cur, unix.NETLINK_INET_DIAG)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("sock_diag socket in netns %d: %w", ino, err)
+	}
+	c := &nsConn{h: h, diag: diag}
+	d.conns[ino] = c
+	return c, nil
 }
 
 const dumpRetries = 3
 
-// retry runs f until it does not report ErrDumpInterrupted (at most
-// dumpRetries times) and keeps the last, possibly partial, result.
-func retry[T any](f func() ([]T, error)) ([]T, bool, error) {
-	var res []T
-	var err error
-	for i := 0; i < dumpRetries; i++ {
-		res, err = f()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return res, false, err
+// Extensions asked of sock_diag: tcp_info for TCP (the parser keeps it for
+// established sockets only), sk_meminfo (drops) for UDP.
+const (
+	extTCP = 1 << (inetDiagInfo - 1)
+	extUDP = 1 << (inetDiagMemInfo - 1)
+)
+
+// dump runs one sock_diag dump of family and protocol on fd, appending the
+// sockets to p.socks, and retries (at most dumpRetries times) a dump the
+// kernel marked interrupted, keeping the last, possibly partial, result.
+func (d *netlinkDumper) dump(fd int, p *diagParser, family, protocol, ext uint8) (interrupted bool, err error) {
+	if d.buf == nil {
+		// A dump's datagrams are at most 32 KiB (netlink_dump's cap).
+		d.buf = make([]byte, 64<<10)
+	}
+	n0, i0 := len(p.socks), len(p.infos)
+	for try := 0; try < dumpRetries; try++ {
+		p.socks, p.infos = p.socks[:n0], p.infos[:i0]
+		d.seq++
+		p.seq, p.intr, p.done = d.seq, false, false
+		if err := unix.Sendto(fd, diagRequest(d.seq, family, protocol, ext), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+			return false, fmt.Errorf("sock_diag request: %w", err)
+		}
+		for !p.done {
+			n, _, rflags, _, err := unix.Recvmsg(fd, d.buf, nil, 0)
+			if err != nil {
+				if errors.Is(err, unix.EINTR) {
+					continue
+				}
+				return false, fmt.Errorf("sock_diag receive: %w", err)
+			}
+			if rflags&unix.MSG_TRUNC != 0 {
+				return false, fmt.Errorf("sock_diag receive: %w", errTruncated)
+			}
+			if n == 0 {
+				return false, fmt.Errorf("sock_diag receive: %w", errTruncated)
+			}
+			if err := p.parse(d.buf[:n]); err != nil {
+				return false, err
+			}
+		}
+		if !p.intr {
+			return false, nil
 		}
 	}
-	return res, true, nil
+	return true, nil
 }
 
 func (d *netlinkDumper) Dump(ino uint64, nsPath string) ([]attrib.Socket, []netip.Addr, int, error) {
-	h, err := d.handle(ino, nsPath)
+	c, err := d.conn(ino, nsPath)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	var socks []attrib.Socket
+	p := diagParser{netns: ino, socks: make([]attrib.Socket, 0, c.last+c.last/8+16)}
+	fd := c.diag.GetFd()
 	interrupted := 0
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		tcp, intr, err := retry(func() ([]*netlink.InetDiagTCPInfoResp, error) { return h.SocketDiagTCPInfo(fam) })
-		if err != nil {
-			d.drop(ino)
-			return nil, nil, interrupted, fmt.Errorf("sock_diag tcp in netns %d: %w", ino, err)
-		}
-		if intr {
-			interrupted++
-		}
-		for _, r := range tcp {
-			if r == nil || r.InetDiagMsg == nil {
-				continue
+		for _, pr := range []struct {
+			proto    flows.Proto
+			ipproto  uint8
+			ext      uint8
+			protoTxt string
+		}{{flows.ProtoTCP, unix.IPPROTO_TCP, extTCP, "tcp"}, {flows.ProtoUDP, unix.IPPROTO_UDP, extUDP, "udp"}} {
+			p.proto = pr.proto
+			ext := pr.ext
+			if d.noInfo && pr.proto == flows.ProtoTCP {
+				ext = 0
 			}
-			s := fromDiag(flows.ProtoTCP, ino, r.InetDiagMsg)
-			if ti := r.TCPInfo; ti != nil {
-				s.HasCounters = true
-				s.BytesAcked, s.BytesReceived = ti.Bytes_acked, ti.Bytes_received
+			intr, err := d.dump(fd, &p, fam, pr.ipproto, ext)
+			if err != nil {
+				d.drop(ino)
+				return nil, nil, interrupted, fmt.Errorf("sock_diag %s in netns %d: %w", pr.protoTxt, ino, err)
 			}
-			socks = append(socks, s)
-		}
-		udp, intr, err := retry(func() ([]*netlink.Socket, error) { return h.SocketDiagUDP(fam) })
-		if err != nil {
-			d.drop(ino)
-			return nil, nil, interrupted, fmt.Errorf("sock_diag udp in netns %d: %w", ino, err)
-		}
-		if intr {
-			interrupted++
-		}
-		for _, r := range udp {
-			if r != nil {
-				socks = append(socks, fromDiag(flows.ProtoUDP, ino, r))
+			if intr {
+				interrupted++
 			}
 		}
 	}
 	var addrs []netip.Addr
-	if al, err := h.AddrList(nil, netlink.FAMILY_ALL); err == nil || errors.Is(err, netlink.ErrDumpInterrupted) {
+	if al, err := c.h.AddrList(nil, netlink.FAMILY_ALL); err == nil || errors.Is(err, netlink.ErrDumpInterrupted) {
 		for _, a := range al {
 			if a.IPNet == nil {
 				continue
@@ -130,37 +172,20 @@ func (d *netlinkDumper) Dump(ino uint64, nsPath string) ([]attrib.Socket, []neti
 			}
 		}
 	}
-	return socks, addrs, interrupted, nil
-}
-
-func addrOf(ip net.IP) netip.Addr {
-	a, ok := netip.AddrFromSlice(ip)
-	if !ok {
-		return netip.Addr{}
-	}
-	return a.Unmap()
-}
-
-// fromDiag converts one sock_diag message.
-func fromDiag(p flows.Proto, ino uint64, m *netlink.Socket) attrib.Socket {
-	return attrib.Socket{
-		Proto: p, Netns: ino,
-		Local: addrOf(m.ID.Source), Remote: addrOf(m.ID.Destination),
-		LocalPort: m.ID.SourcePort, RemotePort: m.ID.DestinationPort,
-		State: m.State, Inode: m.INode, UID: m.UID,
-		Cookie: uint64(m.ID.Cookie[0]) | uint64(m.ID.Cookie[1])<<32,
-	}
+	c.last = len(p.socks)
+	return p.socks, addrs, interrupted, nil
 }
 
 func (d *netlinkDumper) drop(ino uint64) {
-	if h := d.handles[ino]; h != nil {
-		h.Close()
-		delete(d.handles, ino)
+	if c := d.conns[ino]; c != nil {
+		c.h.Close()
+		c.diag.Close()
+		delete(d.conns, ino)
 	}
 }
 
 func (d *netlinkDumper) Forget(keep map[uint64]bool) {
-	for ino := range d.handles {
+	for ino := range d.conns {
 		if !keep[ino] {
 			d.drop(ino)
 		}

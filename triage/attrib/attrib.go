@@ -171,6 +171,9 @@ type ConnRow struct {
 	Rate2s    Rates
 	Rate10s   Rates
 	Rate40s   Rates
+	// TCP is the health of the connection's socket (established TCP
+	// sockets with tcp_info), nil when unknown. Shared: do not modify.
+	TCP *TCPHealth
 }
 
 // RemoteRow aggregates the connections to one remote address.
@@ -293,6 +296,7 @@ type Attributor struct {
 	byInode  map[inodeKey]*Socket
 	lastTab  *SocketTable
 	localSet map[netip.Addr]uint64
+	health   tcpHealth
 }
 
 // New returns an Attributor.
@@ -364,6 +368,15 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 			ds, dr = dr, ds
 		}
 		row := ConnRow{Key: f.Key, Owner: o, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, Rate2s: f.Rate2s, Rate10s: f.Rate10s, Rate40s: f.Rate40s}
+		if f.Key.Proto == flows.ProtoTCP && !o.Proc.IsZero() {
+			l, r, lp, rp := f.Key.Local, f.Key.Remote, f.Key.LocalPort, f.Key.RemotePort
+			if o.Swapped {
+				l, r, lp, rp = r, l, rp, lp
+			}
+			if s := a.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; s != nil && s.Netns == o.Netns {
+				row.TCP = a.health.of(s)
+			}
+		}
 		if !o.Proc.IsZero() {
 			pa := a.proc(o.Proc, o.Netns, tab)
 			pa.sent += ds
@@ -612,6 +625,7 @@ func (a *Attributor) index(now time.Time, tab *SocketTable) {
 		}
 	}
 	a.spare, a.prev = a.prev, cur
+	a.health.observe(tab)
 	a.lastTab = tab
 	a.localSet = tab.LocalAddrs
 }

@@ -158,7 +158,101 @@ type Socket struct {
 	BytesAcked uint64
 	// BytesReceived is tcp_info bytes_received: payload bytes received.
 	BytesReceived uint64
+	// RecvQ and SendQ are the diag message's queues, as ss shows them:
+	// for a connected TCP socket the bytes not yet read by the application
+	// and the bytes not yet acknowledged; for a listener the accept queue
+	// and its limit; for UDP the receive and send buffer memory in use.
+	RecvQ, SendQ uint32
+	// TCP is the socket's tcp_info, for established TCP sockets only; nil
+	// otherwise. It is shared by every copy of the table: do not modify.
+	TCP *TCPInfo
+	// Mem is the socket's memory (INET_DIAG_SKMEMINFO), for UDP sockets
+	// only; Mem.Known is false when the kernel did not send it.
+	Mem SockMem
 }
+
+// SockMem is what netriage uses of a socket's sk_meminfo.
+type SockMem struct {
+	// Known reports whether the kernel sent the attribute.
+	Known bool
+	// RcvBuf is the receive buffer's size (SO_RCVBUF as the kernel keeps
+	// it) and RmemAlloc the memory the receive queue holds, in bytes.
+	RcvBuf, RmemAlloc uint32
+	// Drops counts packets the socket dropped since it was created
+	// (sk_drops: receive buffer full, checksum or filter drops).
+	Drops uint32
+}
+
+// TCPInfo is what netriage uses of struct tcp_info (include/uapi/linux/tcp.h)
+// of one TCP socket. The kernel's struct grew over the years (104 bytes in
+// 3.x, 192 from 4.10, 232 from 5.4, more since); Size is the length the
+// kernel sent, and a field beyond it is unknown, not zero: ask Has before
+// reading one of the later fields. Times are in microseconds, rates in
+// bytes per second, windows in segments unless named otherwise.
+type TCPInfo struct {
+	// Size is the length of the kernel's struct in bytes.
+	Size uint16
+	// State and CAState are tcpi_state and tcpi_ca_state (0 open, 1
+	// disorder, 2 CWR, 3 recovery, 4 loss).
+	State, CAState uint8
+	// Retransmits is tcpi_retransmits: consecutive timeouts of the
+	// segment at the head of the queue (0 when nothing is timing out).
+	Retransmits uint8
+	// AppLimited is tcpi_delivery_rate_app_limited: the last delivery-rate
+	// sample was taken while the application had no data queued.
+	AppLimited bool
+	RTO        uint32
+	SndMSS     uint32
+	RcvMSS     uint32
+	// Unacked is segments in flight, Lost is segments the sender thinks
+	// lost and Retrans segments retransmitted and not yet acknowledged.
+	Unacked, Lost, Retrans uint32
+	// RTT and RTTVar are the smoothed round-trip time and its variance.
+	RTT, RTTVar uint32
+	SndSsthresh uint32
+	SndCwnd     uint32
+	AdvMSS      uint32
+	RcvSpace    uint32
+	// TotalRetrans counts every retransmitted segment of the connection.
+	TotalRetrans uint32
+	// PacingRate (kernel ≥ 3.15).
+	PacingRate uint64
+	// BytesAcked and BytesReceived (4.1).
+	BytesAcked, BytesReceived uint64
+	// NotsentBytes is data written by the application not yet sent, and
+	// MinRTT the lowest RTT seen (4.6).
+	NotsentBytes, MinRTT uint32
+	// DeliveryRate is the most recent delivery-rate sample (4.9).
+	DeliveryRate uint64
+	// BusyTime is the time spent with data to send, and RwndLimited and
+	// SndbufLimited the parts of it limited by the peer's receive window
+	// and by the send buffer (4.10).
+	BusyTime, RwndLimited, SndbufLimited uint64
+	// BytesSent and BytesRetrans count data bytes sent and retransmitted
+	// (4.19).
+	BytesSent, BytesRetrans uint64
+	// SndWnd is the peer's advertised receive window in bytes (5.5).
+	SndWnd uint32
+	// RcvWnd is the receive window this end advertises, in bytes (6.2).
+	RcvWnd uint32
+}
+
+// The end offsets of the tcp_info fields that kernels added over time: a
+// field is known when Size reaches its end.
+const (
+	TCPInfoPacing   = 112 // pacing_rate
+	TCPInfoBytes    = 136 // bytes_acked, bytes_received
+	TCPInfoMinRTT   = 152 // notsent_bytes, min_rtt
+	TCPInfoDelivery = 168 // delivery_rate
+	TCPInfoChrono   = 192 // busy_time, rwnd_limited, sndbuf_limited
+	TCPInfoSent     = 216 // bytes_sent, bytes_retrans
+	TCPInfoSndWnd   = 232 // snd_wnd
+	TCPInfoRcvWnd   = 236 // rcv_wnd
+)
+
+// Has reports whether the field ending at offset end (one of the
+// TCPInfo* constants) is in this struct.
+func (t *TCPInfo) Has(end int) bool { return t != nil && int(t.Size) >= end }
 
 // Connected reports whether the socket has a remote endpoint.
 func (s *Socket) Connected() bool {

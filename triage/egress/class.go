@@ -20,10 +20,10 @@ const (
 	KindLink
 	// KindNetwork: in a network the user named in the config.
 	KindNetwork
-	// KindSpecial: in a block of the IANA special-purpose registries.
-	KindSpecial
 	// KindCloud: in a range of a cloud provider's published file.
 	KindCloud
+	// KindSpecial: in a block of the IANA special-purpose registries.
+	KindSpecial
 	// KindInternet: none of the above.
 	KindInternet
 )

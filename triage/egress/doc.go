@@ -16,23 +16,27 @@
 //  3. network: the networks named in the config, with the class given
 //     there (same-zone, cross-zone, peering, vpn…), or same-zone /
 //     cross-zone from the network's zone against the host's.
-//  4. special: the IANA IPv4 and IPv6 special-purpose registries and the
-//     multicast ranges, class private; the blocks the registries list as
-//     globally reachable (AS112, AMT, anycast PCP and TURN, NAT64's
-//     well-known prefix, 6to4, Teredo) are classed internet under their
-//     names.
-//  5. cloud: the providers' published ranges, classed against the host's
+//  4. cloud: the providers' published ranges, classed against the host's
 //     provider and region (CloudClass): same-region, cross-region,
 //     same-provider (no region to compare), or internet for another
 //     provider's range. Of identical prefixes, one with a region and a
 //     specific service beats the provider's umbrella (AWS "AMAZON",
 //     Azure "AzureCloud"); otherwise the one loaded first.
+//  5. special: the IANA IPv4 and IPv6 special-purpose registries and the
+//     multicast ranges, class private; the blocks the registries list as
+//     globally reachable (AS112, AMT, anycast PCP and TURN, NAT64's
+//     well-known prefix, 6to4, Teredo) are classed internet under their
+//     names.
 //  6. internet: everything else.
 //
 // An invalid address is unknown. An IPv4-mapped IPv6 address is classed as
 // its IPv4 address. Named networks come before the special blocks because
 // they are mostly private addresses themselves: a peered VPC, a VPN, a
-// Tailscale range in 100.64.0.0/10.
+// Tailscale range in 100.64.0.0/10. Cloud ranges come before them too: the
+// providers publish only globally reachable addresses, so on their files
+// the order changes nothing, and a file the user loaded that does cover a
+// special block (a private cloud's own list, a lab's) says what the user
+// means.
 //
 // # Lookup
 //

@@ -17,8 +17,15 @@ type Row struct {
 	// empty when unattributed.
 	Process string
 	// Name is the name the application asked for (passive DNS, TLS SNI)
-	// or the reverse-DNS name; empty when none is known.
-	Name string
+	// or the reverse-DNS name; empty when none is known. NameSource says
+	// which ("dns", "sni", "ptr"), Names holds all three.
+	Name       string
+	NameSource string
+	Names      NameInfo
+	// Folded marks the row of a class's (and process's) remotes that had
+	// no row of their own (a Tracker at its bound): its Remote is only the
+	// first of them, and it groups under the name and network "(other)".
+	Folded bool
 	// Sent and Received are bytes so far: sent is host to remote.
 	Sent, Received uint64
 	// SentRate and ReceivedRate are bytes per second at the rate the
@@ -186,6 +193,9 @@ func keyOf(r *Row, d Dest, by []Field) Key {
 			k.Class = d.Class
 		case ByNetwork:
 			k.Network = d.Network
+			if r.Folded {
+				k.Network = FoldedName
+			}
 		case ByName:
 			k.Name = NameOf(r)
 		case ByProcess:
@@ -195,9 +205,15 @@ func keyOf(r *Row, d Dest, by []Field) Key {
 	return k
 }
 
+// FoldedName is the name and network of a folded row's group.
+const FoldedName = "(other)"
+
 // NameOf is the name a row is grouped under: its Name, else its address as
-// text, else "" (an invalid address).
+// text, else "" (an invalid address); FoldedName for a folded row.
 func NameOf(r *Row) string {
+	if r.Folded {
+		return FoldedName
+	}
 	if r.Name != "" {
 		return r.Name
 	}
@@ -207,19 +223,55 @@ func NameOf(r *Row) string {
 	return ""
 }
 
-// SortGroups orders gs by k, largest first, ties by key.
+// SortGroups orders gs by k, largest first, ties by key. It sorts indices
+// and moves each group once: a Group is large, and the TUI sorts
+// thousands of them per frame.
 func SortGroups(gs []Group, k SortKey) {
-	slices.SortFunc(gs, func(a, b Group) int {
-		var c int
-		switch k {
-		case SortCost:
-			c = cmp.Or(cmp.Compare(b.Cost.Amount, a.Cost.Amount), cmp.Compare(b.Cost.UnpricedBytes, a.Cost.UnpricedBytes), cmp.Compare(b.Sent, a.Sent))
-		case SortSent:
-			c = cmp.Or(cmp.Compare(b.Sent, a.Sent), cmp.Compare(b.Received, a.Received))
-		case SortBytes:
-			c = cmp.Or(cmp.Compare(b.Sent+b.Received, a.Sent+a.Received), cmp.Compare(b.Sent, a.Sent))
+	idx := make([]int32, len(gs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return CompareGroups(&gs[a], &gs[b], k) })
+	sorted := make([]Group, len(gs))
+	for i, j := range idx {
+		sorted[i] = gs[j]
+	}
+	copy(gs, sorted)
+}
+
+// CompareGroups is SortGroups' order: negative when a goes before b.
+// Groups of equal keys and numbers compare equal.
+func CompareGroups(a, b *Group, k SortKey) int {
+	// Each comparison only when the ones before it tie (cmp.Or would
+	// compute them all, the key's strings too, for every pair).
+	var c int
+	switch k {
+	case SortCost:
+		if c = cmp.Compare(b.Cost.Amount, a.Cost.Amount); c == 0 {
+			if c = cmp.Compare(b.Cost.UnpricedBytes, a.Cost.UnpricedBytes); c == 0 {
+				c = cmp.Compare(b.Sent, a.Sent)
+			}
 		}
-		return cmp.Or(c, cmp.Compare(a.Key.Class, b.Key.Class), cmp.Compare(a.Key.Network, b.Key.Network),
-			cmp.Compare(a.Key.Name, b.Key.Name), cmp.Compare(a.Key.Process, b.Key.Process))
-	})
+	case SortSent:
+		if c = cmp.Compare(b.Sent, a.Sent); c == 0 {
+			c = cmp.Compare(b.Received, a.Received)
+		}
+	case SortBytes:
+		if c = cmp.Compare(b.Sent+b.Received, a.Sent+a.Received); c == 0 {
+			c = cmp.Compare(b.Sent, a.Sent)
+		}
+	}
+	if c != 0 {
+		return c
+	}
+	if c = cmp.Compare(a.Key.Class, b.Key.Class); c != 0 {
+		return c
+	}
+	if c = cmp.Compare(a.Key.Network, b.Key.Network); c != 0 {
+		return c
+	}
+	if c = cmp.Compare(a.Key.Name, b.Key.Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Key.Process, b.Key.Process)
 }

@@ -25,8 +25,8 @@ const (
 	rankHost uint8 = iota
 	rankLink
 	rankNetwork
-	rankSpecial
 	rankCloud
+	rankSpecial
 )
 
 // entry is one prefix of one rule with what it classes its addresses as

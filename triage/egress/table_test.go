@@ -322,3 +322,22 @@ func TestDocsListSpecialBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudRangeBeatsSpecialBlock: a ranges file that covers a
+// special-purpose block (a lab's 198.18.0.0/15) classes it as the file
+// says; the rest of the block stays private.
+func TestCloudRangeBeatsSpecialBlock(t *testing.T) {
+	tab, err := NewTable(Rules{
+		Place: Place{Provider: "aws", Region: "us-east-1"},
+		Cloud: []CloudRange{{Prefix: netip.MustParsePrefix("198.19.40.0/24"), Provider: "aws", Service: "S3", Region: "eu-west-1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := tab.Classify(netip.MustParseAddr("198.19.40.9")); d.Kind != KindCloud || d.Class != ClassCrossRegion {
+		t.Errorf("198.19.40.9: %v %q, want cloud cross-region", d.Kind, d.Class)
+	}
+	if d := tab.Classify(netip.MustParseAddr("198.19.41.9")); d.Kind != KindSpecial || d.Class != ClassPrivate {
+		t.Errorf("198.19.41.9: %v %q, want special private", d.Kind, d.Class)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"netriage/triage"
 	"netriage/triage/attrib"
+	"netriage/triage/egress"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 )
@@ -82,6 +84,10 @@ type Inputs struct {
 	Sockets SocketReader
 	// Names names remote addresses for the attribution (may be nil).
 	Names func(netip.Addr) string
+	// Destinations names remote addresses for the egress stage: the
+	// passive names (DNS answers, TLS server names) and reverse DNS (may be
+	// nil).
+	Destinations func(netip.Addr) egress.NameInfo
 	// Absent lists inputs the command could not build, with why, so they
 	// show in every snapshot's Health (e.g. capture without CAP_NET_RAW).
 	Absent []Health
@@ -119,6 +125,12 @@ type Config struct {
 	// MaxBaselineFlows bounds the memory of the flow window: above it a
 	// baseline is kept only every quarter window (default 20,000).
 	MaxBaselineFlows int
+	// Egress, when set, runs the egress stage: every step's flows summed
+	// into (remote, process) rows for the run (Snapshot.Egress), at most
+	// EgressMaxRows of them (egress.DefaultMaxRows when 0); the table is
+	// what their users class them with.
+	Egress        *egress.Table
+	EgressMaxRows int
 }
 
 // State is an input's condition.
@@ -185,6 +197,12 @@ type Snapshot struct {
 	Missing []string
 	// Verdict is nil until two link samples exist, and without Links.
 	Verdict *verdict.Report
+	// Egress are the egress stage's rows (nil unless Config.Egress): each
+	// (remote, process) pair's bytes since the start, unclassed (class
+	// them with Config.Egress); their sums equal Flows.Totals exactly.
+	// EgressFolded counts the flows folded into their class's row.
+	Egress       []egress.Row
+	EgressFolded uint64
 	// Health has an entry per input, and one more per warning of an input
 	// that runs but cannot do all it was asked (e.g. -p on "any").
 	Health []Health
@@ -239,6 +257,7 @@ type Engine struct {
 	prevRep  *verdict.Report
 	sockErr  error
 	linkErr  error
+	egress   *egress.Tracker
 }
 
 // New returns an engine over in with cfg.
@@ -250,6 +269,9 @@ func New(in Inputs, cfg Config) *Engine {
 		cfg.MaxBaselineFlows = 20000
 	}
 	e := &Engine{in: in, cfg: cfg}
+	if cfg.Egress != nil {
+		e.egress = egress.NewTracker(cfg.Egress, cfg.EgressMaxRows)
+	}
 	if in.Sockets != nil {
 		acfg := cfg.Attribution
 		if acfg.Name == nil {
@@ -303,6 +325,7 @@ func (e *Engine) Step(t Tick) *Snapshot {
 	e.stepLinks(s)
 	e.stepStack(s)
 	e.stepFlows(s)
+	e.stepEgress(s)
 	e.stepVerdict(s)
 	s.Health = e.health(s)
 	return s
@@ -422,6 +445,49 @@ func (e *Engine) stepFlows(s *Snapshot) {
 		e.rep = &r
 	}
 	s.Attribution = e.rep
+}
+
+// stepEgress adds the step's flows to the egress rows, each flow under
+// its owner's label when the join knows it.
+func (e *Engine) stepEgress(s *Snapshot) {
+	if e.egress == nil || s.Flows == nil {
+		return
+	}
+	var processOf func(flows.Key) string
+	if s.Attribution != nil {
+		labels := ProcessLabels(s.Attribution)
+		owner := make(map[flows.Key]string, len(s.Attribution.Connections))
+		for i := range s.Attribution.Connections {
+			c := &s.Attribution.Connections[i]
+			owner[c.Key] = labels[c.Owner.Proc]
+		}
+		processOf = func(k flows.Key) string { return owner[k] }
+	}
+	s.Egress = e.egress.Update(s.Flows, processOf, e.in.Destinations)
+	s.EgressFolded = e.egress.FoldedFlows()
+}
+
+// ProcessLabels are the processes' labels the egress rows use: "PROGRAM
+// [PID]", with the container or unit after it when there is one. Texts are
+// raw: sanitise before output.
+func ProcessLabels(r *attrib.Report) map[attrib.ProcKey]string {
+	out := make(map[attrib.ProcKey]string, len(r.Processes))
+	for i := range r.Processes {
+		p := &r.Processes[i].Process
+		out[p.Key] = ProcessLabel(p.Program, int(p.Key.PID), p.Label())
+	}
+	return out
+}
+
+// ProcessLabel is one process's label in the egress rows: "PROGRAM[PID]",
+// then the container or unit label (attrib.Label) when there is one. The
+// TUI builds the same label from a flow's owner to find its flows.
+func ProcessLabel(program string, pid int, container string) string {
+	l := program + "[" + strconv.Itoa(pid) + "]"
+	if container != "" {
+		l += " " + container
+	}
+	return l
 }
 
 // windowStart is where the verdict's window begins: the first link sample
@@ -563,4 +629,23 @@ func firstOf(errs []string) string {
 		return fmt.Sprintf("%s (+%d more)", errs[0], len(errs)-1)
 	}
 	return errs[0]
+}
+
+// Records is the emit function of a subcommand that writes a record per
+// step: the first step is the start (no record) unless it is also the last
+// (a file read in one step); the run ends after count records (0: no
+// bound), once duration has passed since the start (0: none), or when
+// write returns false.
+func Records(count int, duration time.Duration, write func(*Snapshot) bool) func(*Snapshot) bool {
+	n := 0
+	return func(s *Snapshot) bool {
+		if s.Seq == 1 && !s.Last {
+			return true
+		}
+		n++
+		if !write(s) {
+			return false
+		}
+		return !(count > 0 && n >= count) && !(duration > 0 && s.Time.Sub(s.Start) >= duration)
+	}
 }

@@ -161,6 +161,12 @@ func Owners(rep attrib.Report) map[flows.Key]*Owner {
 				}
 				o.Container = p.Label()
 			}
+			if c.TCP != nil {
+				switch c.TCP.Limit {
+				case attrib.LimitNetwork, attrib.LimitReceiver, attrib.LimitSender, attrib.LimitApplication:
+					o.Limit = string(c.TCP.Limit)
+				}
+			}
 		}
 		out[c.Key] = o
 	}

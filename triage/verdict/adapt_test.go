@@ -174,6 +174,8 @@ func TestOwners(t *testing.T) {
 	k2.LocalPort = 3
 	k3 := k1
 	k3.LocalPort = 4
+	k4, k5 := k1, k1
+	k4.LocalPort, k5.LocalPort = 5, 6
 	pk := attrib.ProcKey{PID: 42, StartTicks: 7}
 	rep := attrib.Report{
 		Processes: []attrib.ProcRow{{Process: attrib.Process{Key: pk, Program: "nginx", Container: &attrib.Container{Runtime: "docker", ID: "0123456789abcdef0123"}}}},
@@ -181,6 +183,8 @@ func TestOwners(t *testing.T) {
 			{Key: k1, Owner: attrib.Owner{Proc: pk}, Program: "nginx"},
 			{Key: k2, Owner: attrib.Owner{Reason: attrib.ReasonOtherProto}},
 			{Key: k3},
+			{Key: k4, Owner: attrib.Owner{Proc: pk}, Program: "nginx", TCP: &attrib.TCPHealth{Limit: attrib.LimitReceiver}},
+			{Key: k5, Owner: attrib.Owner{Proc: pk}, Program: "nginx", TCP: &attrib.TCPHealth{Limit: attrib.LimitIdle}},
 		},
 		Remotes: []attrib.RemoteRow{{Addr: k1.Remote, Name: "peer.example"}},
 	}
@@ -188,9 +192,17 @@ func TestOwners(t *testing.T) {
 		k1: {PID: 42, Program: "nginx", Container: "docker:0123456789ab"},
 		k2: {Unattributed: "other protocol"},
 		k3: {Unattributed: "unknown"},
+		k4: {PID: 42, Program: "nginx", Container: "docker:0123456789ab", Limit: "receiver"},
+		k5: {PID: 42, Program: "nginx", Container: "docker:0123456789ab"},
 	}
 	if diff := cmp.Diff(want, Owners(rep)); diff != "" {
 		t.Errorf("owners (-want +got):\n%s", diff)
+	}
+	if got := LimitText(want[k4]); got != "limited by the receiver" {
+		t.Errorf("limit text %q", got)
+	}
+	if got, wantLabel := OwnerLabel(want[k4]), OwnerLabel(want[k1]); got != wantLabel {
+		t.Errorf("label with a limit %q, without %q", got, wantLabel)
 	}
 	if got := RemoteNames(rep)[k1.Remote]; got != "peer.example" {
 		t.Errorf("remote name %q", got)

@@ -99,6 +99,7 @@ func Evaluate(w Window, cfg Thresholds) Report {
 	}
 	findings, stack, notes := evaluateStack(w.Stack, cfg, tooShort == "")
 	r.Findings = append(r.Findings, findings...)
+	r.Findings = append(r.Findings, budgetFindings(w.EgressBudgets)...)
 	r.Stack = stack
 	r.Notes = append(r.Notes, notes...)
 	finish(&r)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"netriage/triage/egress"
 	"netriage/triage/flows"
 )
 
@@ -279,6 +280,9 @@ type Window struct {
 	// backlog, protocol counters, conntrack, the NICs' statistics and
 	// BQL); nil when they were not read.
 	Stack *Stack `json:",omitempty"`
+	// EgressBudgets are the egress budgets judged at the window's end
+	// (egress.EvaluateBudgets); each at or above its warning is a finding.
+	EgressBudgets []egress.BudgetResult `json:",omitempty"`
 	// Replay names the file when the window comes from a replay.
 	Replay string
 }
@@ -389,6 +393,23 @@ type Owner struct {
 	// Unattributed gives the reason when there is no process ("forwarded",
 	// "closed", "other protocol", "unknown").
 	Unattributed string `json:"unattributed,omitempty"`
+	// Limit is what limits the connection's speed ("network", "receiver",
+	// "sender", "application"; attrib.Limit), "" when its socket's
+	// tcp_info cannot say. It is not part of OwnerLabel.
+	Limit string `json:"limit,omitempty"`
+}
+
+// LimitText is how a verdict's text says o.Limit: "limited by the
+// receiver", or "" when there is none.
+func LimitText(o *Owner) string {
+	if o == nil {
+		return ""
+	}
+	switch o.Limit {
+	case "network", "receiver", "sender", "application":
+		return "limited by the " + o.Limit
+	}
+	return ""
 }
 
 // Capture is the packet capture's health over the window.

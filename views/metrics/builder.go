@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"netriage/triage"
+	"netriage/triage/egress"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
@@ -20,6 +21,10 @@ type Options struct {
 	Watched []string
 	// Caps bound the talker families.
 	Caps Caps
+	// Egress classes the engine's egress rows (nil: no egress families);
+	// Prices prices them.
+	Egress *egress.Table
+	Prices egress.Prices
 }
 
 // Builder turns the engine's snapshots into States. It keeps what must
@@ -101,7 +106,40 @@ func (b *Builder) Step(s *engine.Snapshot) *State {
 	if s.Flows != nil {
 		st.Capture = b.capture(s)
 	}
+	if b.opts.Egress != nil && s.Egress != nil {
+		st.Egress = egressClasses(s.Egress, b.opts.Egress, b.opts.Prices)
+	}
 	return st
+}
+
+// egressClasses sums the egress rows by class: bytes each way and, where
+// the class has a price, the cost so far. The classes are the table's
+// (built-in, unknown included, and configured), each from the start, so
+// the series count does not depend on the traffic.
+func egressClasses(rows []egress.Row, t *egress.Table, p egress.Prices) []EgressClass {
+	sum := egress.Aggregate(rows, t, p, []egress.Field{egress.ByClass}, egress.SortBytes)
+	// Every class the table can give has its series from the start (at
+	// zero), so rate() sees a class's first bytes.
+	seen := map[egress.Class]bool{}
+	for _, g := range sum.Groups {
+		seen[g.Key.Class] = true
+	}
+	for _, c := range t.Classes() {
+		if !seen[c] {
+			sum.Groups = append(sum.Groups, egress.Group{Key: egress.Key{Class: c}})
+		}
+	}
+	out := make([]EgressClass, 0, len(sum.Groups))
+	for _, g := range sum.Groups {
+		c := EgressClass{Class: format.Sanitize(string(g.Key.Class), 32), Bytes: Dir[uint64]{g.Received, g.Sent}, Currency: format.Sanitize(p.Currency, 8)}
+		if cp := p.For(g.Key.Class); cp.Sent.Known || cp.Received.Known {
+			v := g.Cost.Amount
+			c.Cost = &v
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b EgressClass) int { return strings.Compare(a.Class, b.Class) })
+	return out
 }
 
 func inputStates(hs []engine.Health) []InputState {

@@ -68,7 +68,10 @@ var (
 	dRetired    = desc("netriage_talker_retired_bytes_total", "The part of a family's other bucket that came from series retired when their talker left the top (a step in other that is not traffic).", lInterface, lDirection, "by")
 	dRemoteInfo = desc("netriage_remote_info", "The name (passive or reverse DNS) of a remote address that has a series (value 1).", "remote", "name")
 
-	allDescs = []*prometheus.Desc{dSteps, dLastStep, dInput,
+	dEgressBytes = desc("netriage_egress_bytes_total", "IP bytes exchanged with remotes of each destination class (docs/egress.md); the classes sum to every captured flow's bytes.", "class", lDirection)
+	dEgressCost  = desc("netriage_egress_cost_total", "Cost so far of the class's priced bytes (egress.prices), in the currency of the label; absent for a class without a price.", "class", "currency")
+
+	allDescs = []*prometheus.Desc{dEgressBytes, dEgressCost, dSteps, dLastStep, dInput,
 		dLinkUp, dLinkBytes, dLinkPackets, dLinkErrors, dLinkDrops, dLinkCapacity, dLinkUtil,
 		dQdiscInfo, dQdiscBytes, dQdiscPackets, dQdiscDrops, dQdiscOverlimits, dQdiscRequeues, dQdiscBacklogB, dQdiscBacklogP,
 		dVerdict, dCoverage, dVerdUtil, dWindow, dSaturated, dCongested,
@@ -147,6 +150,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.Capture != nil {
 		collectCapture(s.Capture, counter, gauge)
+	}
+	for _, e := range s.Egress {
+		for d, n := range dirNames {
+			counter(dEgressBytes, e.Bytes[d], e.Class, n)
+		}
+		if e.Cost != nil {
+			ch <- prometheus.MustNewConstMetric(dEgressCost, prometheus.CounterValue, *e.Cost, e.Class, e.Currency)
+		}
 	}
 }
 

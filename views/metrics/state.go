@@ -26,6 +26,21 @@ type State struct {
 	WindowSeconds float64
 	// Capture is nil without a packet capture.
 	Capture *Capture
+	// Egress has one entry per destination class with bytes (nil without
+	// the egress stage).
+	Egress []EgressClass
+}
+
+// EgressClass is one destination class's egress since the start.
+type EgressClass struct {
+	Class string
+	// Bytes are IP bytes received (rx) and sent (tx) with remotes of the
+	// class.
+	Bytes Dir[uint64]
+	// Cost is the cost so far of the class's priced bytes in Currency;
+	// nil when none of its bytes has a price.
+	Cost     *float64
+	Currency string
 }
 
 // InputState is one input's worst condition at the step.

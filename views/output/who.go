@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -109,6 +110,66 @@ type WhoConn struct {
 	Rate2s     WhoRates `json:"rate_2s"`
 	Rate10s    WhoRates `json:"rate_10s"`
 	Rate40s    WhoRates `json:"rate_40s"`
+	// TCP is the connection's health from its socket's tcp_info, absent
+	// when unknown.
+	TCP *WhoTCP `json:"tcp,omitempty"`
+}
+
+// WhoTCP is a connection's TCP health (attrib.TCPHealth) in a WhoConn.
+type WhoTCP struct {
+	// Limit is network, receiver, sender, application, idle or unknown.
+	Limit string `json:"limit"`
+	// Why is the rule's evidence.
+	Why            string   `json:"why"`
+	RTTMicros      int64    `json:"rtt_us"`
+	RTTVarMicros   int64    `json:"rttvar_us"`
+	MinRTTMicros   *int64   `json:"min_rtt_us"`
+	Cwnd           uint32   `json:"cwnd"`
+	Retrans        uint32   `json:"retrans"`
+	TotalRetrans   uint32   `json:"total_retrans"`
+	DeliveryBps    *uint64  `json:"delivery_bps"`
+	PacingBps      *uint64  `json:"pacing_bps"`
+	BusyShare      *float64 `json:"busy_share"`
+	RwndShare      *float64 `json:"rwnd_limited_share"`
+	SndbufShare    *float64 `json:"sndbuf_limited_share"`
+	IntervalSecond float64  `json:"interval_seconds"`
+}
+
+// whoTCP converts h; rates become bits per second, unknowns null.
+func whoTCP(h *attrib.TCPHealth) *WhoTCP {
+	if h == nil {
+		return nil
+	}
+	share := func(v float64) *float64 {
+		if v < 0 {
+			return nil
+		}
+		r := math.Round(v*1e4) / 1e4
+		return &r
+	}
+	bits := func(v uint64) *uint64 {
+		if v == 0 {
+			return nil
+		}
+		b := v * 8
+		return &b
+	}
+	j := &WhoTCP{Limit: h.Limit.String(), Why: h.Why(), RTTMicros: h.RTT.Microseconds(), RTTVarMicros: h.RTTVar.Microseconds(),
+		Cwnd: h.Cwnd, Retrans: h.Retrans, TotalRetrans: h.TotalRetrans, DeliveryBps: bits(h.DeliveryBps), PacingBps: bits(h.PacingBps),
+		BusyShare: share(h.BusyShare), RwndShare: share(h.RwndShare), SndbufShare: share(h.SndbufShare), IntervalSecond: h.Interval.Seconds()}
+	if h.MinRTT > 0 {
+		m := h.MinRTT.Microseconds()
+		j.MinRTTMicros = &m
+	}
+	return j
+}
+
+// limitCell is the LIMIT column of the conns table: the word, "-" without.
+func limitCell(h *attrib.TCPHealth) string {
+	if h == nil {
+		return "-"
+	}
+	return h.Limit.String()
 }
 
 // WhoRemote is one remote host of remotes' WhoRecord.
@@ -226,7 +287,7 @@ func WhoRecordOf(r attrib.Report, tab *attrib.SocketTable, programs func(attrib.
 			c := &r.Connections[i]
 			jc := WhoConn{Proto: c.Key.Proto.String(), LocalAddr: c.Key.Local.String(), RemoteAddr: c.Key.Remote.String(),
 				SentBytes: c.SentBytes, RecvBytes: c.RecvBytes, Rate2s: jr(c.Rate2s), Rate10s: jr(c.Rate10s), Rate40s: jr(c.Rate40s),
-				Match: string(c.Owner.Match), Reason: string(c.Owner.Reason)}
+				Match: string(c.Owner.Match), Reason: string(c.Owner.Reason), TCP: whoTCP(c.TCP)}
 			if c.Key.Proto.HasPorts() {
 				lp, rp := c.Key.LocalPort, c.Key.RemotePort
 				jc.LocalPort, jc.RemotePort = &lp, &rp
@@ -466,7 +527,7 @@ func (w *WhoWriter) writeTable(r attrib.Report, tab *attrib.SocketTable, program
 			fmt.Fprintf(tw, "-\t-\t[%s]\t-\t-\t%s\t%s\t%s\t%d\t\n", u.Reason, w.rates(u.Rate2s, u.Rate10s, u.Rate40s), format.Bytes(u.SentBytes, false), format.Bytes(u.RecvBytes, false), u.Flows)
 		}
 	case ViewConns:
-		fmt.Fprintln(tw, "PROTO\tLOCAL\tREMOTE\tPID\tPROGRAM\tSENT 2s\tRECV 2s\tSENT 10s\tRECV 10s\tSENT 40s\tRECV 40s\tSENT\tRECV")
+		fmt.Fprintln(tw, "PROTO\tLOCAL\tREMOTE\tPID\tPROGRAM\tSENT 2s\tRECV 2s\tSENT 10s\tRECV 10s\tSENT 40s\tRECV 40s\tSENT\tRECV\tLIMIT\tRTT\tRETR\tCWND\tDELIVERY")
 		for i := range r.Connections {
 			c := &r.Connections[i]
 			pid, prog := "-", "["+string(c.Owner.Reason)+"]"
@@ -474,8 +535,16 @@ func (w *WhoWriter) writeTable(r attrib.Report, tab *attrib.SocketTable, program
 				pid, prog = strconv.Itoa(int(c.Owner.Proc.PID)), connProgram(c, programs)
 			}
 			k := c.Key
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Proto, endpoint(k.Local, k.Proto, k.LocalPort), endpoint(k.Remote, k.Proto, k.RemotePort), pid, format.Fit(prog, 16),
-				w.rates(c.Rate2s, c.Rate10s, c.Rate40s), format.Bytes(c.SentBytes, false), format.Bytes(c.RecvBytes, false))
+			rtt, retr, cwnd, deliv := "-", "-", "-", "-"
+			if h := c.TCP; h != nil {
+				rtt = fmt.Sprintf("%.1fms", float64(h.RTT.Microseconds())/1000)
+				retr, cwnd = strconv.FormatUint(uint64(h.Retrans), 10), strconv.FormatUint(uint64(h.Cwnd), 10)
+				if h.DeliveryBps > 0 {
+					deliv = format.Rate(float64(h.DeliveryBps), w.o.Units)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Proto, endpoint(k.Local, k.Proto, k.LocalPort), endpoint(k.Remote, k.Proto, k.RemotePort), pid, format.Fit(prog, 16),
+				w.rates(c.Rate2s, c.Rate10s, c.Rate40s), format.Bytes(c.SentBytes, false), format.Bytes(c.RecvBytes, false), limitCell(c.TCP), rtt, retr, cwnd, deliv)
 		}
 	case ViewRemotes:
 		fmt.Fprintln(tw, "REMOTE\tNAME\tSENT 2s\tRECV 2s\tSENT 10s\tRECV 10s\tSENT 40s\tRECV 40s\tSENT\tRECV\tCONNS\tPROCESSES")
@@ -539,7 +608,8 @@ func (w *WhoWriter) writeCSV(r attrib.Report, programs func(attrib.ProcKey) stri
 		}
 	case ViewConns:
 		if !w.headed {
-			rows = append(rows, append(append([]string{"time", "mode", "proto", "local_addr", "local_port", "remote_addr", "remote_port", "pid", "program", "netns", "match", "reason"}, rateCols...), "sent_bytes", "recv_bytes"))
+			rows = append(rows, append(append([]string{"time", "mode", "proto", "local_addr", "local_port", "remote_addr", "remote_port", "pid", "program", "netns", "match", "reason"}, rateCols...),
+				"sent_bytes", "recv_bytes", "limit", "rtt_us", "retrans", "total_retrans", "cwnd", "delivery_bps"))
 		}
 		for i := range r.Connections {
 			c := &r.Connections[i]
@@ -552,7 +622,15 @@ func (w *WhoWriter) writeCSV(r attrib.Report, programs func(attrib.ProcKey) stri
 				pid, prog, netns = strconv.Itoa(int(c.Owner.Proc.PID)), connProgram(c, programs), c.Owner.Netns
 			}
 			row := []string{ts, mode, k.Proto.String(), k.Local.String(), lp, k.Remote.String(), rp, pid, prog, u(netns), string(c.Owner.Match), string(c.Owner.Reason)}
-			rows = append(rows, append(append(row, rt(c.Rate2s, c.Rate10s, c.Rate40s)...), u(c.SentBytes), u(c.RecvBytes)))
+			lim, rtt, retr, tot, cwnd, deliv := "", "", "", "", "", ""
+			if h := c.TCP; h != nil {
+				lim, rtt = h.Limit.String(), strconv.FormatInt(h.RTT.Microseconds(), 10)
+				retr, tot, cwnd = strconv.FormatUint(uint64(h.Retrans), 10), strconv.FormatUint(uint64(h.TotalRetrans), 10), strconv.FormatUint(uint64(h.Cwnd), 10)
+				if h.DeliveryBps > 0 {
+					deliv = u(h.DeliveryBps * 8)
+				}
+			}
+			rows = append(rows, append(append(row, rt(c.Rate2s, c.Rate10s, c.Rate40s)...), u(c.SentBytes), u(c.RecvBytes), lim, rtt, retr, tot, cwnd, deliv))
 		}
 	case ViewRemotes:
 		if !w.headed {

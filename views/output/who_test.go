@@ -65,6 +65,12 @@ func whoTestReport() (attrib.Report, *attrib.SocketTable) {
 		},
 		ExitedSentBytes: 123, ExitedRecvBytes: 456,
 	}
+	// The nginx connection is limited by its receiver; postgres's has one
+	// sample of a kernel without busy times.
+	r.Connections[0].TCP = &attrib.TCPHealth{Limit: attrib.LimitReceiver, Rule: attrib.RuleRwnd, RTT: 1745 * time.Microsecond, RTTVar: 28 * time.Microsecond,
+		MinRTT: 30 * time.Microsecond, Cwnd: 16, Retrans: 0, TotalRetrans: 3, DeliveryBps: 228_031_340, PacingBps: 288_036_695,
+		BusyShare: 0.328, RwndShare: 0.8902, SndbufShare: 0, Interval: time.Second}
+	r.Connections[3].TCP = &attrib.TCPHealth{RTT: 250 * time.Microsecond, Cwnd: 10, BusyShare: -1, RwndShare: -1, SndbufShare: -1, RetransShare: -1}
 	tab := &attrib.SocketTable{Time: r.Time, Sockets: make([]attrib.Socket, 7), Processes: map[attrib.ProcKey]*attrib.Process{web: nil, db: nil},
 		Namespaces: []attrib.Namespace{{Inode: 4026531840}},
 		Health:     attrib.Health{UnresolvedInodes: 2, UnreadablePIDs: 1, FullScans: 3, DumpsInterrupted: 1, Errors: []string{"netns 9: dump failed\x1b[2J", "a: first"}}}

@@ -71,9 +71,9 @@ func WriteMarkdown(w io.Writer, r verdict.Report) error {
 // mdStack writes the findings, in the order to look, and the stack
 // evidence as a list.
 func mdStack(b *bufio.Writer, r verdict.Report) {
-	if len(r.Findings) > 0 {
-		b.WriteString("\n#### Where packets are lost, in the order to look\n\n")
-		for i, f := range r.Findings {
+	for _, part := range splitFindings(r.Findings) {
+		fmt.Fprintf(b, "\n#### %s%s\n\n", strings.ToUpper(part.title[:1]), part.title[1:])
+		for i, f := range part.findings {
 			fmt.Fprintf(b, "%d. **%s** %s: %s\n", i+1, findingState(f), md(f.Where), md(f.Summary))
 			for _, rs := range f.Reasons {
 				fmt.Fprintf(b, "   - %s\n", md(rs))
@@ -122,7 +122,7 @@ func mdDir(b *bufio.Writer, name string, d *verdict.DirReport, th verdict.Thresh
 	b.WriteString("| share | rate | proto | local | remote | process |\n|---:|---:|---|---|---|---|\n")
 	for _, f := range d.ExplainedBy {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", format.Percent(f.Share), rate(f.RateBps), f.Proto,
-			md(endpoint(f.LocalAddr, f.LocalPort)), md(format.Sanitize(remote(f), maxName)), md(format.Sanitize(owner(f), maxName)))
+			md(endpoint(f.LocalAddr, f.LocalPort)), md(format.Sanitize(remote(f), maxName)), md(owner(f)))
 	}
 	if len(d.ByProcess) > 0 {
 		fmt.Fprintf(b, "\nBy process: %s.  \n", md(trimGroups(d.ByProcess)))

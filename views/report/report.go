@@ -169,11 +169,17 @@ func endpoint(addr string, port *uint16) string {
 	return addr + ":" + strconv.Itoa(int(*port))
 }
 
+// owner is the flow's owner, sanitised to maxName, with what limits its
+// connection when that is known ("; limited by the receiver").
 func owner(e verdict.ExplainedFlow) string {
 	if e.Owner == nil {
 		return "-"
 	}
-	return verdict.OwnerLabel(e.Owner)
+	s := format.Sanitize(verdict.OwnerLabel(e.Owner), maxName)
+	if l := verdict.LimitText(e.Owner); l != "" {
+		s += "; " + l
+	}
+	return s
 }
 
 func remote(e verdict.ExplainedFlow) string {

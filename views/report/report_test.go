@@ -6,12 +6,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"netriage/triage/verdict"
+	"netriage/views/format"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -144,4 +146,51 @@ func TestUnknownFormat(t *testing.T) {
 	if err := Write(&bytes.Buffer{}, verdict.Report{}, "yaml"); err == nil {
 		t.Error("yaml accepted")
 	}
+}
+
+// TestLimitInExplainedFlows: an explaining flow whose connection has a
+// word says it after its process, in the text, the Markdown and the JSON.
+func TestLimitInExplainedFlows(t *testing.T) {
+	all := reports(t)
+	names := make([]string, 0, len(all))
+	for name := range all {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same fixture every run
+	for _, name := range names {
+		r := all[name]
+		var d *verdict.DirReport
+		for i := range r.Interfaces {
+			for _, dir := range []verdict.Direction{verdict.RX, verdict.TX} {
+				if dr := r.Interfaces[i].Dir(dir); d == nil && len(dr.ExplainedBy) > 0 && dr.ExplainedBy[0].Owner != nil && dr.ExplainedBy[0].Owner.PID > 0 {
+					d = dr
+				}
+			}
+		}
+		if d == nil {
+			continue
+		}
+		o := *d.ExplainedBy[0].Owner
+		if label := verdict.OwnerLabel(&o); format.Sanitize(label, 0) != label {
+			continue // hostile names are sanitised in the output: not this test's subject
+		}
+		o.Limit = "receiver"
+		d.ExplainedBy[0].Owner = &o
+		var txt, md, js bytes.Buffer
+		if err := WriteText(&txt, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&md, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&js, r); err != nil {
+			t.Fatal(err)
+		}
+		want := verdict.OwnerLabel(&o) + "; limited by the receiver"
+		if !strings.Contains(txt.String(), want) || !strings.Contains(md.String(), "limited by the receiver") || !strings.Contains(js.String(), `"limit":"receiver"`) {
+			t.Errorf("%s: no %q:\n%s\n%s\n%s", name, want, txt.String(), md.String(), js.String())
+		}
+		return
+	}
+	t.Fatal("no fixture with an attributed explaining flow")
 }

@@ -47,12 +47,40 @@ func WriteText(w io.Writer, r verdict.Report) error {
 	return nil
 }
 
+// findingPart is one heading's findings: where packets are lost, or the
+// egress budgets.
+type findingPart struct {
+	title    string
+	findings []verdict.Finding
+}
+
+// splitFindings puts the loss findings first, in their order, then the
+// egress budgets'; a part without findings is left out.
+func splitFindings(fs []verdict.Finding) []findingPart {
+	loss := findingPart{title: "where packets are lost, in the order to look"}
+	budgets := findingPart{title: "egress budgets over their warning"}
+	for _, f := range fs {
+		if f.Rule == verdict.RuleEgressBudget {
+			budgets.findings = append(budgets.findings, f)
+		} else {
+			loss.findings = append(loss.findings, f)
+		}
+	}
+	var out []findingPart
+	for _, p := range []findingPart{loss, budgets} {
+		if len(p.findings) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // textStack writes the findings, in the order to look, then the stack
 // evidence; nothing when the stack counters were not read.
 func textStack(b *bufio.Writer, r verdict.Report) {
-	if len(r.Findings) > 0 {
-		fmt.Fprintf(b, "\nwhere packets are lost, in the order to look:\n")
-		for i, f := range r.Findings {
+	for _, part := range splitFindings(r.Findings) {
+		fmt.Fprintf(b, "\n%s:\n", part.title)
+		for i, f := range part.findings {
 			fmt.Fprintf(b, "  %d. %s  %s  %s\n", i+1, f.Where, findingState(f), f.Summary)
 			for _, rs := range f.Reasons {
 				fmt.Fprintf(b, "     - %s\n", rs)
@@ -112,7 +140,7 @@ func textDir(b *bufio.Writer, name string, d *verdict.DirReport, th verdict.Thre
 		rows = append(rows, []string{
 			format.Percent(f.Share), rate(f.RateBps), f.Proto,
 			endpoint(f.LocalAddr, f.LocalPort),
-			format.Sanitize(remote(f), maxName), format.Sanitize(owner(f), maxName),
+			format.Sanitize(remote(f), maxName), owner(f),
 		})
 	}
 	writeColumns(b, "    ", rows)

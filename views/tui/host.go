@@ -256,6 +256,8 @@ func gocuiKeys(k views.Key) []any {
 		return []any{gocui.KeyF4}
 	case views.KeyF5:
 		return []any{gocui.KeyF5}
+	case views.KeyF6:
+		return []any{gocui.KeyF6}
 	}
 	return nil
 }
