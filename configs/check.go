@@ -43,7 +43,23 @@ type CheckConfig struct {
 	// EndpointDropsPerSec is the rate of listen drops, backlog drops and
 	// UDP buffer errors that makes endpoint-drops (warning).
 	EndpointDropsPerSec float64 `yaml:"endpoint_drops_per_sec"`
+	// BurstInterval is the burst sampler's period: the watched interfaces'
+	// byte counters and root qdisc are read this often while check, top or
+	// serve judge, for the peak sub-second utilisation and the bursty
+	// rule. 0 disables the sampler.
+	BurstInterval Duration `yaml:"burst_interval"`
+	// BurstyStatus is the status of the bursty finding: "critical" (the
+	// default) or "warning".
+	BurstyStatus string `yaml:"bursty_status"`
 }
+
+// Burst interval bounds: below the minimum the reads cost more than they
+// tell (and the kernel's own counters may not have moved), above the
+// maximum they are no longer sub-second.
+const (
+	MinBurstInterval = 10 * time.Millisecond
+	MaxBurstInterval = 500 * time.Millisecond
+)
 
 // DefaultCheck returns the default check section.
 func DefaultCheck() CheckConfig {
@@ -51,7 +67,8 @@ func DefaultCheck() CheckConfig {
 	return CheckConfig{WarnUtilization: t.WarnUtilization, CritUtilization: t.CritUtilization, MinDropsPerSec: t.MinDropsPerSec,
 		Window: Duration(10 * time.Second), ExplainShare: t.ExplainShare, Hysteresis: t.Hysteresis,
 		NICDropsPerSec: t.NICDropsPerSec, SoftirqDropsPerSec: t.SoftirqDropsPerSec, ConntrackFullRatio: t.ConntrackFullRatio,
-		ConntrackDropsPerSec: t.ConntrackDropsPerSec, EndpointDropsPerSec: t.EndpointDropsPerSec}
+		ConntrackDropsPerSec: t.ConntrackDropsPerSec, EndpointDropsPerSec: t.EndpointDropsPerSec,
+		BurstInterval: Duration(100 * time.Millisecond), BurstyStatus: "critical"}
 }
 
 // Thresholds converts the section to the verdict's settings.
@@ -59,7 +76,15 @@ func (c CheckConfig) Thresholds() verdict.Thresholds {
 	return verdict.Thresholds{WarnUtilization: c.WarnUtilization, CritUtilization: c.CritUtilization,
 		MinDropsPerSec: c.MinDropsPerSec, ExplainShare: c.ExplainShare, Hysteresis: c.Hysteresis,
 		NICDropsPerSec: c.NICDropsPerSec, SoftirqDropsPerSec: c.SoftirqDropsPerSec, ConntrackFullRatio: c.ConntrackFullRatio,
-		ConntrackDropsPerSec: c.ConntrackDropsPerSec, EndpointDropsPerSec: c.EndpointDropsPerSec}
+		ConntrackDropsPerSec: c.ConntrackDropsPerSec, EndpointDropsPerSec: c.EndpointDropsPerSec,
+		BurstyStatus: burstyStatus(c.BurstyStatus)}
+}
+
+func burstyStatus(s string) verdict.Status {
+	if s == "warning" {
+		return verdict.StatusWarning
+	}
+	return verdict.StatusCritical
 }
 
 // Validate checks ranges and combinations.
@@ -88,6 +113,12 @@ func (c CheckConfig) Validate() error {
 	}
 	if c.Hysteresis < 0 || c.Hysteresis >= c.WarnUtilization {
 		errs = append(errs, fmt.Errorf("check.hysteresis: %v is out of range (0 or more, below check.warn_utilization, e.g. 0.05)", c.Hysteresis))
+	}
+	if b := c.BurstInterval.D(); b != 0 && (b < MinBurstInterval || b > MaxBurstInterval) {
+		errs = append(errs, fmt.Errorf("check.burst_interval: %s is out of range (0 to disable the burst sampler, or %s..%s, e.g. 100ms)", b, MinBurstInterval, MaxBurstInterval))
+	}
+	if c.BurstyStatus != "critical" && c.BurstyStatus != "warning" {
+		errs = append(errs, errors.New("check.bursty_status: not a status (critical or warning)"))
 	}
 	if c.Window.D() < time.Second {
 		errs = append(errs, fmt.Errorf("check.window: %s is too short (at least 1s)", c.Window.D()))

@@ -66,6 +66,9 @@ func (c Config) Validate() error {
 	if c.Interval.D() < 10*time.Millisecond || c.Interval.D() > time.Hour {
 		errs = append(errs, fmt.Errorf("interval: %s is out of range (10ms..1h)", c.Interval.D()))
 	}
+	if b := c.Check.BurstInterval.D(); b != 0 && b >= c.Interval.D() {
+		errs = append(errs, fmt.Errorf("check.burst_interval: %s is not shorter than interval (%s): the burst sampler reads within a step (make it shorter, or 0 to disable it)", b, c.Interval.D()))
+	}
 	errs = append(errs, c.Links.Validate(), c.Capture.Validate(), c.Attribution.Validate(), c.Check.Validate(), c.UI.Validate(), c.Serve.Validate(), c.Egress.Validate())
 	return errors.Join(errs...)
 }

@@ -105,6 +105,11 @@ type QdiscRates struct {
 	DropsPerSec, OverlimitsPerSec, RequeuesPerSec float64
 	// SentBps is what the qdisc sent, in bits per second.
 	SentBps float64
+	// LeafDropsDelta is the increase of QdiscStats.LeafDrops (0 when the
+	// sum went down: a class was deleted); HasLeaves that both samples
+	// had leaves to sum.
+	LeafDropsDelta uint64
+	HasLeaves      bool
 	// Reset is true when a qdisc counter went backwards (the qdisc was
 	// replaced) and was counted from zero.
 	Reset bool
@@ -165,6 +170,12 @@ func qdiscRates(p, c QdiscStats, dt time.Duration) *QdiscRates {
 	q.OverlimitsPerSec = PerSec(q.OverlimitsDelta, dt)
 	q.RequeuesPerSec = PerSec(q.RequeuesDelta, dt)
 	q.SentBps = PerSec(q.BytesDelta, dt) * 8
+	if p.HasLeaves && c.HasLeaves {
+		q.HasLeaves = true
+		if c.LeafDrops >= p.LeafDrops {
+			q.LeafDropsDelta = c.LeafDrops - p.LeafDrops
+		}
+	}
 	return q
 }
 

@@ -14,6 +14,7 @@ package triage
 import (
 	"net/netip"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -46,6 +47,72 @@ type QdiscStats struct {
 	// of an htb root's top-level classes, in bits per second; 0 when the
 	// root is not a shaper.
 	ShaperRateBps uint64
+	// Classes are the classes of an htb or hfsc root, by handle; nil for
+	// other roots.
+	Classes []QdiscClass
+	// LeafDrops is, for an htb or hfsc root, the sum over its leaf classes
+	// of the larger of the class's drops and those of the qdisc attached
+	// to it (a packet dropped below the root counted once); HasLeaves
+	// reports that there were leaves to sum.
+	LeafDrops uint64
+	HasLeaves bool
+	// AQM are the extended statistics of the interface's fq_codel, codel
+	// and fq qdiscs (the root or below it), by handle.
+	AQM []AQMStats
+}
+
+// QdiscClass is one class of a classful root qdisc (HTB, HFSC), with its
+// counters as the kernel keeps them (monotonic while the class exists;
+// packets, drops and overlimits in 32 bits).
+type QdiscClass struct {
+	// Kind is "htb" or "hfsc"; Handle and Parent are tc handles
+	// (major<<16 | minor).
+	Kind           string
+	Handle, Parent uint32
+	// Leaf reports a class without child classes (it holds a qdisc).
+	Leaf                         bool
+	Bytes, Packets               uint64
+	Drops, Overlimits            uint64
+	BacklogBytes, BacklogPackets uint64
+	// RateBps and CeilBps are the configured rates in bits per second:
+	// htb's rate and ceil, hfsc's link-sharing and upper-limit slopes; 0
+	// when not set.
+	RateBps, CeilBps uint64
+	// EstBps is the kernel's rate estimator, 0 without one.
+	EstBps uint64
+}
+
+// AQMStats are the extended statistics (TCA_STATS_APP) of an fq_codel,
+// codel or fq qdisc.
+type AQMStats struct {
+	Kind           string
+	Handle, Parent uint32
+	// Drops is the qdisc's own drop counter; DropOverlimit the drops at its
+	// packet limit (fq: at a flow's limit), DropOvermemory fq_codel's at
+	// its memory limit.
+	Drops, DropOverlimit, DropOvermemory uint64
+	// ECNMarks are packets marked instead of dropped (codel's ECN), CEMarks
+	// those marked above the ce_threshold.
+	ECNMarks, CEMarks uint64
+	// NewFlows is fq_codel's new-flow count, Flows fq's flow count; nil
+	// where the kind has none.
+	NewFlows, Flows              *uint64
+	BacklogBytes, BacklogPackets uint64
+}
+
+// FormatHandle writes a tc handle as tc does: "1:10", "8001:", "root".
+func FormatHandle(h uint32) string {
+	switch h {
+	case 0xFFFFFFFF:
+		return "root"
+	case 0:
+		return "0:"
+	}
+	maj, min := h>>16, h&0xffff
+	if min == 0 {
+		return strconv.FormatUint(uint64(maj), 16) + ":"
+	}
+	return strconv.FormatUint(uint64(maj), 16) + ":" + strconv.FormatUint(uint64(min), 16)
 }
 
 // IfaceSample is one interface at one instant. It is an immutable value:
@@ -107,6 +174,9 @@ type LinksSample struct {
 	// Stack is the namespace's stack counters read at the same step, with
 	// their rates against the step before; nil when they were not read.
 	Stack *StackStep
+	// Bursts is what the burst sampler saw since the step before, taken
+	// with this sample; nil when no sampler runs.
+	Bursts *BurstSample
 }
 
 // Iface returns the interface named name.

@@ -113,7 +113,17 @@ func ApplyExplain(links []LinkRow, rep *verdict.Report) {
 			d = &ir.RX
 		}
 		links[i].Explain = explainRows(d)
+		links[i].RxBursts = burstView(ir.RX.Bursts, rep.Thresholds)
+		links[i].TxBursts = burstView(ir.TX.Bursts, rep.Thresholds)
 	}
+}
+
+func burstView(b *verdict.BurstReport, th verdict.Thresholds) *BurstView {
+	if b == nil || b.Intervals == 0 {
+		return nil
+	}
+	return &BurstView{IntervalMs: b.IntervalMs, PeakBytesPerSec: b.PeakBps / 8, PeakUtil: b.PeakUtilization,
+		AboveWarnSec: b.AboveWarnSec, AboveCritSec: b.AboveCritSec, SampledSec: b.SampledSec, Warn: th.WarnUtilization, Crit: th.CritUtilization}
 }
 
 // rank orders verdicts by severity for ApplyExplain.

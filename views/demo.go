@@ -166,6 +166,11 @@ func DemoSized(now time.Time, tick, nFlows, nProcs int) *Model {
 			RxPackets: 80_000, TxPackets: 61_000, Qdisc: "noqueue"},
 		{Name: "docker0", OperState: "down", MTU: 1500, Qdisc: "noqueue"},
 	}
+	// The burst sampler's view of eth0 tx over the window: 100 ms peaks at
+	// the shaper's rate.
+	peak := 1.0
+	m.Links[0].TxBursts = &BurstView{IntervalMs: 100, PeakBytesPerSec: capEth0 / 8, PeakUtil: &peak, AboveWarnSec: 2.3, AboveCritSec: 1.4, SampledSec: 10,
+		Warn: verdict.DefaultThresholds().WarnUtilization, Crit: verdict.DefaultThresholds().CritUtilization}
 	util := txEth0 * 8 / capEth0
 	// The documented rule, as check applies it: the tbf drops 37 packets
 	// a second, so eth0 is saturated above the warning threshold and

@@ -318,6 +318,23 @@ type LinkRow struct {
 	// Explain lists the flows that explain this interface's traffic, largest
 	// first (from the saturation verdict); may be empty.
 	Explain []ExplainRow
+	// RxBursts and TxBursts are the burst sampler's view over the
+	// verdict's window; nil without a sampler.
+	RxBursts, TxBursts *BurstView
+}
+
+// BurstView is one direction's sub-second peaks over the verdict's window.
+type BurstView struct {
+	// IntervalMs is the sampler's interval; PeakBytesPerSec the busiest
+	// interval's rate and PeakUtil its utilisation (nil when the capacity
+	// is unknown).
+	IntervalMs      float64
+	PeakBytesPerSec float64
+	PeakUtil        *float64
+	// AboveWarnSec and AboveCritSec are the time at or above the
+	// thresholds Warn and Crit (ratios) of SampledSec.
+	AboveWarnSec, AboveCritSec, SampledSec float64
+	Warn, Crit                             float64
 }
 
 // ExplainRow is one explaining flow of an interface.

@@ -139,6 +139,19 @@ func (f *Frame) detail(w, h int) []Line {
 		kv("tx", fmt.Sprintf("%s  %s  %s pkts  %d errors  %d dropped", format.Rate(l.TxBytesPerSec, f.u), format.Bytes(l.TxBytes, f.u.IEC), format.Count(l.TxPackets), l.TxErrors, l.TxDropped))
 		kv("qdisc "+orNone(l.Qdisc, "?"), fmt.Sprintf("%d drops (%.0f/s)  backlog %s / %d pkts  %d overlimits  %d requeues",
 			l.QdiscDrops, l.QdiscDropsPerSec, format.Bytes(l.QdiscBacklogBytes, f.u.IEC), l.QdiscBacklogPackets, l.QdiscOverlimits, l.QdiscRequeues))
+		for _, d := range []struct {
+			name string
+			b    *BurstView
+		}{{"tx", l.TxBursts}, {"rx", l.RxBursts}} {
+			if b := d.b; b != nil {
+				txt := fmt.Sprintf("peak %g ms %s", b.IntervalMs, format.Rate(b.PeakBytesPerSec, f.u))
+				if b.PeakUtil != nil {
+					txt += fmt.Sprintf(" = %s, %.1f s ≥ %s, %.1f s ≥ %s of %.1f s", format.Percent(*b.PeakUtil),
+						b.AboveCritSec, format.Percent(b.Crit), b.AboveWarnSec, format.Percent(b.Warn), b.SampledSec)
+				}
+				kv("bursts "+d.name, txt)
+			}
+		}
 		head(fmt.Sprintf("explained by (%d flows)", len(l.Explain)))
 		for _, e := range l.Explain {
 			out = append(out, Line{Text: format.Fit(fmt.Sprintf("  %6s  %s  %s  %s", format.Percent(e.Share), format.FitRight(format.Rate(e.BytesPerSec, f.u), rateW),

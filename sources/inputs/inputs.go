@@ -100,6 +100,19 @@ type Set struct {
 	// Mode is "capture", "capture file" or "socket counters (TCP only)".
 	Mode    string
 	closers []func()
+
+	// bursts opens the burst sampler when the engine judges (nil without
+	// links, or with a reader that has none); burstEvery is its interval
+	// (0: off) and step the engine's step period.
+	bursts     BurstStarter
+	burstEvery time.Duration
+	step       time.Duration
+}
+
+// BurstStarter is a counter reader that can sample its interfaces every
+// burst interval: a *links.Reader in the binary.
+type BurstStarter interface {
+	StartBursts(ctx context.Context, o links.BurstOptions) (*links.BurstSampler, error)
 }
 
 // Name is the resolver's lookup, nil without one.
@@ -161,6 +174,7 @@ func Open(ctx context.Context, o Options) (in *Set, err error) {
 		SubSteps:    1,
 		Attribution: attrib.Config{ClosedGrace: o.Config.Attribution.ClosedGrace.D()},
 	}
+	in.step, in.burstEvery = o.Interval, o.Config.Check.BurstInterval.D()
 	if o.Links {
 		if err := in.openLinks(o); err != nil {
 			return in, err
@@ -245,6 +259,9 @@ func (in *Set) openLinks(o Options) error {
 		in.Absent = append(in.Absent, engine.Health{Input: "config", State: engine.StateDegraded, Why: w})
 	}
 	in.Links = lr
+	if bs, ok := lr.(BurstStarter); ok {
+		in.bursts = bs
+	}
 	if sr, ok := lr.(engine.StackReader); ok {
 		// The stack counters of the same namespace come with its links:
 		// softirq backlog, protocol and conntrack counters, the watched
@@ -359,9 +376,50 @@ func (in *Set) Close() {
 }
 
 // Run steps an engine over the inputs until emit returns false, ctx ends
-// or the inputs do.
+// or the inputs do. When the engine judges (check, top, serve: Config.Judge)
+// over interface counters, the burst sampler runs beside it on a goroutine
+// of its own for the length of Run (check.burst_interval; a sampler that
+// cannot start is recorded in Health), and is stopped and waited for
+// before Run returns.
 func (in *Set) Run(ctx context.Context, emit func(*engine.Snapshot) bool) {
-	engine.New(in.Inputs, in.Config).Run(ctx, emit)
+	inputs := in.Inputs
+	bs, absent := in.startBursts(ctx)
+	if bs != nil {
+		defer bs.Stop()
+		inputs.Bursts = bs
+	}
+	if absent != nil {
+		inputs.Absent = append(append([]engine.Health(nil), inputs.Absent...), *absent)
+	}
+	engine.New(inputs, in.Config).Run(ctx, emit)
+}
+
+// startBursts starts the burst sampler over the watched interfaces; it
+// returns nil when none is wanted, and why when one could not start.
+func (in *Set) startBursts(ctx context.Context) (*links.BurstSampler, *engine.Health) {
+	if in.bursts == nil || !in.Config.Judge || in.burstEvery <= 0 || len(in.Watched) == 0 {
+		return nil, nil
+	}
+	if in.step > 0 && in.burstEvery >= in.step {
+		return nil, &engine.Health{Input: "bursts", State: engine.StateAbsent,
+			Why: fmt.Sprintf("no burst sampler: check.burst_interval %s is not shorter than the interval %s", in.burstEvery, in.step)}
+	}
+	bs, err := in.bursts.StartBursts(ctx, links.BurstOptions{Interfaces: in.Watched, Interval: in.burstEvery, Ring: BurstRing(in.step, in.burstEvery)})
+	if err != nil {
+		return nil, &engine.Health{Input: "bursts", State: engine.StateAbsent, Why: "no burst sampler: " + err.Error()}
+	}
+	return bs, nil
+}
+
+// BurstRing is the number of intervals the burst sampler keeps per
+// interface between two steps: twice the step's worth, and some, so a
+// late step loses no resolution (at most 4096).
+func BurstRing(step, every time.Duration) int {
+	if every <= 0 {
+		return 2
+	}
+	n := 2*int(step/every) + 8
+	return min(n, 4096)
 }
 
 // WatchError makes a *triage.WatchError a usage error, its names cleaned

@@ -49,6 +49,17 @@
 // pure parse* functions of stack_parse.go are tested on fixtures of
 // several kernels' layouts under testdata/stack and fuzzed; their errors
 // name the file, row and column, never the contents.
+//
+// # Bursts and qdisc classes
+//
+// Reader.StartBursts starts the burst sampler: a goroutine that reads the
+// watched interfaces' byte counters (sysfs statistics files in the
+// caller's namespace, RTM_GETSTATS in another one) and their root qdisc
+// (RTM_GETQDISC) every interval, allocation-free, into a
+// triage.BurstAccumulator the engine takes from at every step. Read also
+// dumps, on a raw rtnetlink socket, every qdisc's extended statistics
+// (fq_codel, codel, fq) and the classes of htb and hfsc roots. The raw
+// answers are decoded by rtnl_parse.go, pure and fuzzed (FuzzRtnl).
 package links
 
 import (

@@ -28,6 +28,7 @@ type Reader struct {
 	ns        nsIdentity // the namespace opened, for another one than the caller's
 	nsGone    string     // how the namespace disappeared; "" while it exists
 	stack     *stackReader
+	rt        *rtnlConn      // raw rtnetlink: qdisc extended statistics and classes; nil if it could not open
 	index     map[string]int // ifindex by name, from the newest Read
 }
 
@@ -58,6 +59,7 @@ func open(opts Options) (*Reader, error) {
 		if !opts.NoEthtool {
 			r.ethFd = ioctlSocket()
 		}
+		r.rt, _ = openRtnl() // without it, no classes or extended statistics (a warning per Read)
 		return r, nil
 	}
 	ns, err := netns.GetFromPath(path)
@@ -85,7 +87,10 @@ func open(opts Options) (*Reader, error) {
 		}
 		r.ethFd = fd
 	}
-	if err := inNetns(ns, func() { r.stack = openStack(procStackPaths("/proc/thread-self/net"), false) }); err != nil {
+	if err := inNetns(ns, func() {
+		r.stack = openStack(procStackPaths("/proc/thread-self/net"), false)
+		r.rt, _ = openRtnl()
+	}); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("links: stack counters in namespace %s: %w", opts.Netns, err)
 	}
@@ -105,6 +110,10 @@ func (r *Reader) Close() error {
 	if r.stack != nil {
 		r.stack.close()
 		r.stack = nil
+	}
+	if r.rt != nil {
+		r.rt.close()
+		r.rt = nil
 	}
 	return nil
 }
@@ -218,18 +227,7 @@ func (r *Reader) Read() (triage.LinksSample, error) {
 	if err != nil {
 		out.Warnings = append(out.Warnings, "qdisc dump: "+err.Error())
 	}
-	var classes []netlink.Class
-	for _, q := range qdiscs {
-		a := q.Attrs()
-		if q.Type() != "htb" || a.Parent != netlink.HANDLE_ROOT {
-			continue
-		}
-		cs, err := r.h.ClassList(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: a.LinkIndex}}, 0)
-		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("htb classes of ifindex %d: %v", a.LinkIndex, err))
-		}
-		classes = append(classes, cs...)
-	}
+	rawQ, rawC := r.readTC(qdiscs, &out)
 	addrs, err := retryDump(func() ([]netlink.Addr, error) { return r.h.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
 		out.Warnings = append(out.Warnings, "address dump: "+err.Error())
@@ -248,8 +246,32 @@ func (r *Reader) Read() (triage.LinksSample, error) {
 		}
 		speeds[a.Index] = sp
 	}
-	out.Ifaces = parseLinks(links, qdiscs, classes, addrs, speeds)
+	out.Ifaces = parseLinks(links, qdiscs, htbClassesOf(rawC), addrs, speeds)
+	out.Warnings = append(out.Warnings, attachTC(out.Ifaces, rawQ, rawC)...)
 	return out, nil
+}
+
+// readTC dumps, on the raw rtnetlink socket, every qdisc (for the extended
+// statistics the library does not decode) and the classes of each htb and
+// hfsc root; failures become warnings of out.
+func (r *Reader) readTC(qdiscs []netlink.Qdisc, out *triage.LinksSample) (rawQ, rawC []tcObject) {
+	if r.rt == nil {
+		out.Warnings = append(out.Warnings, "no raw netlink socket: no qdisc classes or extended statistics")
+		return nil, nil
+	}
+	if err := r.rt.dumpTC(false, 0, func(o tcObject) { rawQ = append(rawQ, o) }); err != nil {
+		out.Warnings = append(out.Warnings, "qdisc statistics dump: "+err.Error())
+	}
+	for _, q := range qdiscs {
+		a := q.Attrs()
+		if (q.Type() != "htb" && q.Type() != "hfsc") || a.Parent != netlink.HANDLE_ROOT {
+			continue
+		}
+		if err := r.rt.dumpTC(true, a.LinkIndex, func(o tcObject) { rawC = append(rawC, o) }); err != nil {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s classes of ifindex %d: %v", q.Type(), a.LinkIndex, err))
+		}
+	}
+	return rawQ, rawC
 }
 
 // retryDump retries a dump interrupted by a concurrent change up to three

@@ -45,6 +45,13 @@ type StackReader interface {
 	ReadStack(ifaces []string) (triage.StackSample, error)
 }
 
+// BurstReader is the burst sampler: the watched interfaces' byte counters
+// and root qdisc read every check.burst_interval on a goroutine of its
+// own. Take returns what it saw since the previous Take, stamped now.
+type BurstReader interface {
+	Take(now time.Time) triage.BurstSample
+}
+
 // FlowSource is a flow table fed by a packet capture: live rings or a
 // capture file. Snapshot returns the table as of now.
 type FlowSource interface {
@@ -67,6 +74,9 @@ type Inputs struct {
 	// Stack, when set, gives the stack counters of the watched interfaces'
 	// namespace, read at every step.
 	Stack StackReader
+	// Bursts, when set, gives the sub-second peaks of the watched
+	// interfaces, taken at every step (with Links).
+	Bursts BurstReader
 	// Flows, when set, gives the captured flows; without it and with
 	// Sockets, flows come from the sockets' own byte counters (TCP only).
 	Flows FlowSource
@@ -159,6 +169,10 @@ type Snapshot struct {
 	// LinksRead reports that Links was read at this step (false when the
 	// read failed and Links is the previous sample).
 	LinksRead bool
+	// Bursts is what the burst sampler saw since the previous step (nil
+	// without Bursts); when Links was read at this step, Links.Bursts is
+	// the same, so the verdict's window carries it.
+	Bursts *triage.BurstSample
 	// Stack is this step's stack sample with its rates against the
 	// previous step's (nil without Stack or when the read failed); when
 	// Links was read at this step, Links.Stack is the same.
@@ -351,6 +365,10 @@ func (e *Engine) stepLinks(s *Snapshot) {
 	}
 	cur.Time = s.Time
 	e.linkErr = err
+	if e.in.Bursts != nil {
+		b := e.in.Bursts.Take(s.Time)
+		s.Bursts, cur.Bursts = &b, &b
+	}
 	if err != nil {
 		if e.prev != nil {
 			s.Links = e.prev
@@ -547,6 +565,16 @@ func (e *Engine) health(s *Snapshot) []Health {
 			h.State, h.Why = StateDegraded, "interface counters: "+e.linkErr.Error()
 		case s.Links != nil && len(s.Links.Warnings) > 0:
 			h.State, h.Why = StateDegraded, "interface counters: "+s.Links.Warnings[0]
+		}
+		out = append(out, h)
+	}
+	if s.Bursts != nil {
+		h := Health{Input: "bursts", State: StateOK}
+		for _, b := range s.Bursts.Ifaces {
+			if b.Err != "" {
+				h.State, h.Why = StateDegraded, fmt.Sprintf("burst sampler: %s (%d failed reads)", b.Err, b.Errors)
+				break
+			}
 		}
 		out = append(out, h)
 	}

@@ -88,6 +88,7 @@ func FromLinks(samples []triage.LinksSample, names []string, userBps map[string]
 			ifc.TX.Dropped += d.TxDropped
 			if r.Qdisc != nil && q != nil {
 				q.Drops += r.Qdisc.DropsDelta
+				q.LeafDrops += r.Qdisc.LeafDropsDelta
 				q.Overlimits += r.Qdisc.OverlimitsDelta
 				if r.Qdisc.Reset {
 					ifc.CounterReset = true
@@ -112,6 +113,11 @@ func FromLinks(samples []triage.LinksSample, names []string, userBps map[string]
 		}
 		ifc.CounterDuration = covered
 		ifc.Loopback = last.Loopback
+		ifc.Bursts = burstsOf(samples, name)
+		if q != nil && q.LeafDrops > q.Drops {
+			// Drops counted below the root and not in its own counter.
+			q.RootDrops, q.Drops = q.Drops, q.LeafDrops
+		}
 		ifc.TX.Queue = q
 		txc := triage.ResolveCapacity(userBps[name], *last)
 		noShaper := *last

@@ -17,9 +17,12 @@
 //   - unknown: capacity unknown and no queue evidence, or a window too short
 //     to judge.
 //
-// Then the findings of the namespace's stack counters (FromStack, in the
-// order to look): nic-drops, softirq-drops and conntrack-full (critical),
-// endpoint-drops (warning); see stack.go and docs/check.md.
+// Then the findings, in the order to look: bursty at the link itself
+// (sub-second peaks at or above the critical threshold with queue drops
+// while the average is below the warning one, from the burst sampler;
+// critical unless configured; bursts.go), and those of the namespace's
+// stack counters (FromStack): nic-drops, softirq-drops and conntrack-full
+// (critical), endpoint-drops (warning); see stack.go and docs/check.md.
 //
 // # Explanation
 //

@@ -44,6 +44,7 @@ func Evaluate(w Window, cfg Thresholds) Report {
 			ConntrackFullRatio:   cfg.ConntrackFullRatio,
 			ConntrackDropsPerSec: cfg.ConntrackDropsPerSec,
 			EndpointDropsPerSec:  cfg.EndpointDropsPerSec,
+			BurstyStatus:         cfg.BurstyStatus,
 		},
 		Capture: CaptureReport{
 			Active:       w.Capture.Active,
@@ -80,11 +81,19 @@ func Evaluate(w Window, cfg Thresholds) Report {
 		r.Notes = append(r.Notes, fmt.Sprintf("the capture dropped %d packets in the kernel: flow figures are incomplete", w.Capture.KernelDrops))
 	}
 	r.Notes = append(r.Notes, w.Capture.Warnings...)
+	if r.Thresholds.BurstyStatus == StatusOK {
+		r.Thresholds.BurstyStatus = StatusCritical
+	}
 	multi := len(w.Interfaces) > 1
 	for _, ifc := range w.Interfaces {
 		ir := IfaceReport{Name: ifc.Name}
 		for _, d := range []Direction{RX, TX} {
-			*ir.Dir(d) = evaluateDir(w, ifc, d, multi, tooShort, cfg)
+			dr := ir.Dir(d)
+			*dr = evaluateDir(w, ifc, d, multi, tooShort, cfg)
+			if f := burstyFinding(ifc.Name, dr, tooShort == "" && ifc.Removed == Present, cfg, dur.Seconds()); f != nil {
+				// At the link itself: before the stack's findings.
+				r.Findings = append(r.Findings, *f)
+			}
 		}
 		r.Interfaces = append(r.Interfaces, ir)
 	}
@@ -355,6 +364,7 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 		dr.Status = StatusCritical
 	}
 
+	dr.Bursts = burstReport(ifc.Bursts, d, dc.CapacityBps, cfg)
 	dr.Coverage = coverage(w, ifc, d, dd, hdr, multi)
 	dr.FlowCount = len(dd.flows)
 	dr.ExplainedBy, dr.ExplainedShare = explainFlows(dd.flows, dd.flowIP, cfg.ExplainShare, winSec)

@@ -67,6 +67,27 @@ func window(fs []Flow, txCap uint64, txSource string) Window {
 	}
 }
 
+// burstsFixture is 10 s of 100 ms sampler intervals repeating the tx bytes
+// of pattern, with drops spread over the busy ones and the largest backlog.
+func burstsFixture(pattern []uint64, drops, backlog uint64) *Bursts {
+	b := &Bursts{Interval: 100 * time.Millisecond}
+	b.Name, b.Qdisc, b.Drops, b.MaxBacklogBytes, b.MaxBacklogPackets = "eth0", true, drops, backlog, backlog/1500
+	for i := range 100 {
+		el := 100 * time.Millisecond
+		if i%7 == 3 {
+			el = 104 * time.Millisecond // a late tick: the real elapsed time counts
+		}
+		iv := triage.BurstInterval{Elapsed: el, TxBytes: pattern[i%len(pattern)], RxBytes: 2000}
+		b.Intervals = append(b.Intervals, iv)
+		b.Span += el
+		if p := (triage.BurstPeak{Bytes: iv.TxBytes, Elapsed: el}); p.Bps() > b.TX.Bps() {
+			b.TX = p
+		}
+		b.RX = triage.BurstPeak{Bytes: 2000, Elapsed: el}
+	}
+	return b
+}
+
 // fixtures are the scenarios of the table and golden tests. Their inputs
 // are written to testdata/<name>/input.json for the renderers' tests.
 func fixtures() map[string]Window {
@@ -108,6 +129,23 @@ func fixtures() map[string]Window {
 	w = window([]Flow{owned(tcp(40000, "198.18.1.2", 2_000_000, 50_000), 99, "backup")}, 50_000_000, "shaper")
 	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 240, Overlimits: 900, DropsTotal: 4_240, BacklogBytes: 3000, BacklogPackets: 2, BacklogSamples: 11, BacklogNonEmpty: 2}
 	m["congested_bursts"] = w
+
+	// 50 ms bursts every 500 ms into a 10 Mbit/s tbf: 42% on average,
+	// the queue full and draining for two 100 ms intervals of five: bursty.
+	burst := []Flow{owned(tcp(40000, "198.18.1.2", 5_100_000, 20_000), 321, "sender")}
+	w = window(burst, 10_000_000, "shaper")
+	w.Interfaces[0].TX.Bytes = 5_250_000
+	w.Interfaces[0].TX.Queue = &Queue{Kind: "tbf", Drops: 400, Overlimits: 9000, DropsTotal: 400, BacklogBytes: 150_000, BacklogPackets: 100, BacklogSamples: 11, BacklogNonEmpty: 4}
+	w.Interfaces[0].RX.CapacityBps, w.Interfaces[0].RX.CapacitySource = 10_000_000_000, "ethtool" // a veth
+	w.Interfaces[0].Bursts = burstsFixture([]uint64{125_000, 125_000, 12_500, 0, 0}, 400, 200_000)
+	m["bursty_shaper"] = w
+
+	// The same average sent steadily: no drops, no peaks: ok.
+	w = window(burst, 10_000_000, "shaper")
+	w.Interfaces[0].TX.Bytes = 5_250_000
+	w.Interfaces[0].RX.CapacityBps, w.Interfaces[0].RX.CapacitySource = 10_000_000_000, "ethtool"
+	w.Interfaces[0].Bursts = burstsFixture([]uint64{52_500}, 0, 3000)
+	m["steady_shaper"] = w
 
 	// Capacity unknown, no queue evidence: unknown with advice.
 	w = window([]Flow{tcp(40000, "198.18.1.2", 5_000_000, 5_000_000)}, 0, "")

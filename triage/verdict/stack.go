@@ -270,8 +270,8 @@ const (
 
 // Finding is one place outside the link where packets were lost.
 type Finding struct {
-	// Rule is RuleNICDrops, RuleSoftirqDrops, RuleConntrackFull or
-	// RuleEndpointDrops.
+	// Rule is RuleBursty, RuleNICDrops, RuleSoftirqDrops,
+	// RuleConntrackFull or RuleEndpointDrops.
 	Rule string `json:"rule"`
 	// Status is critical for loss at the NIC, the softirq backlog and
 	// conntrack (every flow of the host loses packets there), warning for

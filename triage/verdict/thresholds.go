@@ -29,6 +29,10 @@ type Thresholds struct {
 	// EndpointDropsPerSec is the rate of endpoint loss (listen drops,
 	// backlog drops, UDP buffer errors) that makes endpoint-drops.
 	EndpointDropsPerSec float64 `json:"endpoint_drops_per_sec"`
+	// BurstyStatus is the status of the bursty finding: StatusCritical
+	// (the default; StatusOK, the zero value, means it too) or
+	// StatusWarning.
+	BurstyStatus Status `json:"bursty_status"`
 	// Hysteresis (0..1 of capacity) is used by Hold only, and not echoed.
 	// It keeps a continuously computed verdict
 	// (the TUI banner) from flapping: once saturated, a direction stays
@@ -41,5 +45,5 @@ type Thresholds struct {
 // config's check section.
 func DefaultThresholds() Thresholds {
 	return Thresholds{WarnUtilization: 0.80, CritUtilization: 0.95, MinDropsPerSec: 1, ExplainShare: 0.80, Hysteresis: 0.05,
-		NICDropsPerSec: 1, SoftirqDropsPerSec: 1, ConntrackFullRatio: 0.90, ConntrackDropsPerSec: 0, EndpointDropsPerSec: 1}
+		NICDropsPerSec: 1, SoftirqDropsPerSec: 1, ConntrackFullRatio: 0.90, ConntrackDropsPerSec: 0, EndpointDropsPerSec: 1, BurstyStatus: StatusCritical}
 }

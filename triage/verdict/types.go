@@ -321,6 +321,9 @@ type Interface struct {
 	FlowsPerInterface bool
 	// RX and TX are the two directions' counter deltas.
 	RX, TX DirCounters
+	// Bursts is the burst sampler's view over the window; nil when no
+	// sampler ran.
+	Bursts *Bursts `json:",omitempty"`
 }
 
 // DirCounters are one direction's interface counter deltas.
@@ -344,8 +347,13 @@ type DirCounters struct {
 type Queue struct {
 	// Kind is the qdisc type ("tbf", "fq_codel", "mq"...).
 	Kind string
-	// Drops and Overlimits are counter deltas over the window.
-	Drops, Overlimits uint64
+	// Drops and Overlimits are counter deltas over the window. Drops is
+	// the larger of the root's own drops and the drops of its leaf classes
+	// and their qdiscs (LeafDrops, htb and hfsc roots), so drops the
+	// root's counter misses still count, and none twice; RootDrops holds
+	// the root's own when LeafDrops was larger (else 0).
+	Drops, Overlimits    uint64
+	RootDrops, LeafDrops uint64 `json:",omitempty"`
 	// DropsTotal is the qdisc's own drop counter at the window's last
 	// sample with the qdisc: monotonic since the qdisc was created (the
 	// kernel keeps it in 32 bits), for consumers that take their own
@@ -449,8 +457,8 @@ type Report struct {
 	// TCPRetransmits is host-wide TCP retransmissions in the window
 	// (sock_diag), null when unknown.
 	TCPRetransmits *uint64 `json:"tcp_retransmits"`
-	// Findings are the places outside the link where packets were lost,
-	// in the order to look (nic-drops, softirq-drops, conntrack-full,
+	// Findings are where packets were lost besides a full link, in the
+	// order to look (bursty, nic-drops, softirq-drops, conntrack-full,
 	// endpoint-drops); they count in Status like the directions.
 	Findings []Finding `json:"findings"`
 	// Stack is the stack evidence behind them, null when it was not read.
@@ -511,6 +519,9 @@ type DirReport struct {
 	Utilization *float64 `json:"utilization"`
 	// Evidence are the counters behind the verdict.
 	Evidence Evidence `json:"evidence"`
+	// Bursts is the sub-second view (peak interval, time above the
+	// thresholds); null when no burst sampler ran.
+	Bursts *BurstReport `json:"bursts"`
 	// Coverage compares the flows with the interface counters.
 	Coverage Coverage `json:"coverage"`
 	// ExplainedBy is the smallest set of flows covering ExplainShare of the

@@ -57,6 +57,10 @@ func TestEvaluate(t *testing.T) {
 		{"ok_60pct", 0, map[string]brief{"eth0 tx": {"ok", "OK", "59.0%", "100.0%", 1}}, nil},
 		{"warning_85pct", 1, map[string]brief{"eth0 tx": {"ok", "WARNING", "84.0%", "100.0%", 1}}, []string{"above the warning threshold"}},
 		{"congested_bursts", 1, map[string]brief{"eth0 tx": {"congested", "WARNING", "3.2%", "100.0%", 1}}, []string{"tbf queue dropped 240 packets (24.0/s"}},
+		{"bursty_shaper", 2, map[string]brief{"eth0 tx": {"congested", "WARNING", "42.0%", "98.0%", 1}}, []string{
+			`"rule": "bursty"`, "CRITICAL: eth0 tx bursty: 100 ms peaks of 100.0% while the average is 42.0%, 400 qdisc drops",
+			`"peak_utilization": 1,`, `"above_crit_s": 4.02`, "bursty: 100 ms peaks reached 100.0%"}},
+		{"steady_shaper", 0, map[string]brief{"eth0 tx": {"ok", "OK", "42.0%", "98.0%", 1}}, []string{`"findings": []`, `"peak_utilization": 0.42,`}},
 		{"unknown_capacity", 3, map[string]brief{"eth0 tx": {"unknown", "UNKNOWN", "-", "100.0%", 1}}, []string{"--link-speed eth0=RATE"}},
 		{"congested_unknown_capacity", 1, map[string]brief{"eth0 tx": {"congested", "WARNING", "-", "100.0%", 1}}, []string{"capacity is unknown"}},
 		{"congested_backlog", 1, map[string]brief{"eth0 tx": {"congested", "WARNING", "0.1%", "100.0%", 1}}, []string{"backlog in 9 of 11 samples"}},

@@ -93,6 +93,63 @@ type LinksQdiscRecord struct {
 	OverlimitsPerS *float64 `json:"overlimits_per_s"`
 	RequeuesPerS   *float64 `json:"requeues_per_s"`
 	SentBps        *float64 `json:"sent_bps"`
+	// LeafDrops is the sum of the leaf classes' drops of an htb or hfsc
+	// root (null for other roots); LeafDropsDelta its increase.
+	LeafDrops      *uint64 `json:"leaf_drops"`
+	LeafDropsDelta *uint64 `json:"leaf_drops_delta"`
+	// Classes are the root's classes (htb, hfsc), AQM the extended
+	// statistics of its fq_codel, codel and fq qdiscs; empty when none.
+	Classes []LinksClassRecord `json:"classes"`
+	AQM     []LinksAQMRecord   `json:"aqm"`
+}
+
+// LinksClassRecord is one class of an htb or hfsc root.
+type LinksClassRecord struct {
+	Kind           string  `json:"kind"`
+	Handle         string  `json:"handle"`
+	Parent         string  `json:"parent"`
+	Leaf           bool    `json:"leaf"`
+	Bytes          uint64  `json:"bytes"`
+	Packets        uint64  `json:"packets"`
+	Drops          uint64  `json:"drops"`
+	Overlimits     uint64  `json:"overlimits"`
+	BacklogBytes   uint64  `json:"backlog_bytes"`
+	BacklogPackets uint64  `json:"backlog_packets"`
+	RateBps        *uint64 `json:"rate_bps"`
+	CeilBps        *uint64 `json:"ceil_bps"`
+	EstBps         *uint64 `json:"estimated_bps"`
+}
+
+// LinksAQMRecord is the extended statistics of one fq_codel, codel or fq
+// qdisc.
+type LinksAQMRecord struct {
+	Kind           string  `json:"kind"`
+	Handle         string  `json:"handle"`
+	Parent         string  `json:"parent"`
+	Drops          uint64  `json:"drops"`
+	DropOverlimit  uint64  `json:"drop_overlimit"`
+	DropOvermemory uint64  `json:"drop_overmemory"`
+	ECNMarks       uint64  `json:"ecn_marks"`
+	CEMarks        uint64  `json:"ce_marks"`
+	NewFlows       *uint64 `json:"new_flows"`
+	Flows          *uint64 `json:"flows"`
+	BacklogBytes   uint64  `json:"backlog_bytes"`
+	BacklogPackets uint64  `json:"backlog_packets"`
+}
+
+func classRecords(q *triage.QdiscStats) ([]LinksClassRecord, []LinksAQMRecord) {
+	cs, as := []LinksClassRecord{}, []LinksAQMRecord{}
+	for _, c := range q.Classes {
+		cs = append(cs, LinksClassRecord{Kind: c.Kind, Handle: triage.FormatHandle(c.Handle), Parent: triage.FormatHandle(c.Parent), Leaf: c.Leaf,
+			Bytes: c.Bytes, Packets: c.Packets, Drops: c.Drops, Overlimits: c.Overlimits, BacklogBytes: c.BacklogBytes, BacklogPackets: c.BacklogPackets,
+			RateBps: nonZero(c.RateBps), CeilBps: nonZero(c.CeilBps), EstBps: nonZero(c.EstBps)})
+	}
+	for _, a := range q.AQM {
+		as = append(as, LinksAQMRecord{Kind: a.Kind, Handle: triage.FormatHandle(a.Handle), Parent: triage.FormatHandle(a.Parent),
+			Drops: a.Drops, DropOverlimit: a.DropOverlimit, DropOvermemory: a.DropOvermemory, ECNMarks: a.ECNMarks, CEMarks: a.CEMarks,
+			NewFlows: a.NewFlows, Flows: a.Flows, BacklogBytes: a.BacklogBytes, BacklogPackets: a.BacklogPackets})
+	}
+	return cs, as
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -146,7 +203,14 @@ func linksIfaceRecordOf(row triage.LinkRow, goneSince map[string]time.Time, sv s
 		jq := &LinksQdiscRecord{Kind: q.Kind, Children: q.Children, Bytes: q.Bytes, Packets: q.Packets,
 			Drops: q.Drops, Overlimits: q.Overlimits, Requeues: q.Requeues,
 			BacklogBytes: q.BacklogBytes, BacklogPackets: q.BacklogPackets, ShaperRateBps: nonZero(q.ShaperRateBps)}
+		jq.Classes, jq.AQM = classRecords(q)
+		if q.HasLeaves {
+			jq.LeafDrops = ptr(q.LeafDrops)
+		}
 		if qr := r.Qdisc; r.Valid && qr != nil {
+			if qr.HasLeaves {
+				jq.LeafDropsDelta = ptr(qr.LeafDropsDelta)
+			}
 			jq.DropsDelta = ptr(qr.DropsDelta)
 			jq.DropsPerS, jq.OverlimitsPerS, jq.RequeuesPerS = ptr(qr.DropsPerSec), ptr(qr.OverlimitsPerSec), ptr(qr.RequeuesPerSec)
 			jq.SentBps = ptr(qr.SentBps)
@@ -321,10 +385,70 @@ func (lw *LinksWriter) writeTable(s *triage.LinksSample, rows []triage.LinkRow, 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	writeClassTable(tw, rows)
 	sv.writeTable(tw, rows)
 	for _, w := range s.Warnings {
 		fmt.Fprintf(tw, "warning: %s\n", format.Sanitize(w, 200))
 	}
 	fmt.Fprintln(tw)
 	return tw.Flush()
+}
+
+// writeClassTable writes the classes of htb and hfsc roots and the AQM
+// qdiscs' statistics, when any interface has them.
+func writeClassTable(w io.Writer, rows []triage.LinkRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	classes, aqm := false, false
+	for _, r := range rows {
+		if q := r.Sample.Qdisc; q != nil && !r.Gone {
+			classes = classes || len(q.Classes) > 0
+			aqm = aqm || len(q.AQM) > 0
+		}
+	}
+	rate := func(v uint64) string {
+		if v == 0 {
+			return "-"
+		}
+		return format.Rate(float64(v)/8, format.Units{})
+	}
+	if classes {
+		fmt.Fprintln(tw, "CLASS\tKIND\tPARENT\tRATE\tCEIL\tSENT\tPACKETS\tDROPS\tOVERLIMITS\tBACKLOG")
+		for _, r := range rows {
+			q := r.Sample.Qdisc
+			if q == nil || r.Gone {
+				continue
+			}
+			for _, c := range q.Classes {
+				leaf := ""
+				if c.Leaf {
+					leaf = " (leaf)"
+				}
+				fmt.Fprintf(tw, "%s %s%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s / %d pkts\n", format.Sanitize(r.Sample.Name, 32), triage.FormatHandle(c.Handle), leaf,
+					c.Kind, triage.FormatHandle(c.Parent), rate(c.RateBps), rate(c.CeilBps), format.Bytes(c.Bytes, false), c.Packets, c.Drops, c.Overlimits,
+					format.Bytes(c.BacklogBytes, false), c.BacklogPackets)
+			}
+		}
+	}
+	if aqm {
+		fmt.Fprintln(tw, "AQM\tKIND\tPARENT\tDROPS\tOVER LIMIT\tOVER MEMORY\tECN MARKS\tCE MARKS\tFLOWS\tBACKLOG")
+		for _, r := range rows {
+			q := r.Sample.Qdisc
+			if q == nil || r.Gone {
+				continue
+			}
+			for _, a := range q.AQM {
+				flows := "-"
+				switch {
+				case a.NewFlows != nil:
+					flows = strconv.FormatUint(*a.NewFlows, 10) + " new"
+				case a.Flows != nil:
+					flows = strconv.FormatUint(*a.Flows, 10)
+				}
+				fmt.Fprintf(tw, "%s %s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s / %d pkts\n", format.Sanitize(r.Sample.Name, 32), triage.FormatHandle(a.Handle),
+					a.Kind, triage.FormatHandle(a.Parent), a.Drops, a.DropOverlimit, a.DropOvermemory, a.ECNMarks, a.CEMarks, flows,
+					format.Bytes(a.BacklogBytes, false), a.BacklogPackets)
+			}
+		}
+	}
+	_ = tw.Flush()
 }

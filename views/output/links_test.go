@@ -59,6 +59,29 @@ func linksTestStack(at time.Time, k uint64) triage.StackSample {
 	}
 }
 
+// classesSample is one interface behind an htb root with an inner class
+// and two leaves, one holding an fq_codel (with a hostile name beside
+// it), one a pfifo that dropped what the root did not count.
+func classesSample(at time.Time) (s *triage.LinksSample, rows []triage.LinkRow, gone map[string]time.Time) {
+	mk := func(k uint64) triage.IfaceSample {
+		nf := 4000 + k
+		return triage.IfaceSample{Name: "wan\x1b[31m0", Index: 3, Kind: "device", OperState: "up", AdminUp: true, MTU: 1500,
+			Counters: triage.IfaceCounters{TxBytes: 5_000_000 * (k + 1), TxPackets: 4000 * (k + 1)},
+			Qdisc: &triage.QdiscStats{Kind: "htb", Bytes: 5_000_000 * (k + 1), Packets: 4000 * (k + 1), Drops: 10, ShaperRateBps: 50_000_000,
+				HasLeaves: true, LeafDrops: 40 + 25*k,
+				Classes: []triage.QdiscClass{
+					{Kind: "htb", Handle: 0x10001, Parent: 0xFFFFFFFF, Bytes: 5_000_000 * (k + 1), Packets: 4000 * (k + 1), RateBps: 50_000_000, CeilBps: 50_000_000},
+					{Kind: "htb", Handle: 0x10010, Parent: 0x10001, Leaf: true, Bytes: 4_000_000 * (k + 1), Packets: 3000, Drops: 10, Overlimits: 120, BacklogBytes: 3028, BacklogPackets: 2, RateBps: 20_000_000, CeilBps: 50_000_000},
+					{Kind: "htb", Handle: 0x10020, Parent: 0x10001, Leaf: true, Bytes: 1_000_000 * (k + 1), Packets: 1000, Drops: 30 + 25*k, RateBps: 5_000_000, CeilBps: 10_000_000, EstBps: 8_000_000},
+				},
+				AQM: []triage.AQMStats{{Kind: "fq_codel", Handle: 0x100000, Parent: 0x10010, Drops: 10, DropOverlimit: 4, ECNMarks: 77, CEMarks: 1, NewFlows: &nf, BacklogBytes: 3028, BacklogPackets: 2}},
+			}}
+	}
+	p := triage.LinksSample{Seq: 1, Time: at, Ifaces: []triage.IfaceSample{mk(0)}}
+	c := triage.LinksSample{Seq: 2, Time: at.Add(time.Second), Ifaces: []triage.IfaceSample{mk(1)}}
+	return &c, triage.CompareLinks(&p, &c, nil), nil
+}
+
 func TestLinksGolden(t *testing.T) {
 	prev, cur := linksTestSamples()
 	rows := triage.CompareLinks(&prev, &cur, map[string]uint64{"tun0": 10_000_000})
@@ -83,6 +106,7 @@ func TestLinksGolden(t *testing.T) {
 	ps, cs := linksTestStack(prev.Time, 0), linksTestStack(cur.Time, 1)
 	withStack.Stack = &triage.StackStep{Sample: cs, Rates: triage.CompareStack(&ps, &cs)}
 	firstStack.Stack = &triage.StackStep{Sample: ps, Rates: triage.CompareStack(nil, &ps)}
+	clsSample, clsRows, _ := classesSample(prev.Time)
 	type sample struct {
 		s    *triage.LinksSample
 		rows []triage.LinkRow
@@ -98,6 +122,7 @@ func TestLinksGolden(t *testing.T) {
 		{"empty", "", []sample{{&triage.LinksSample{Seq: 2, Time: cur.Time}, nil, nil}}},
 		{"netns-gone", "lab\x1b]0;x\x07", []sample{{&cur, rows, goneSince}, {&nsGone, goneRows, goneAll}}},
 		{"stack", "", []sample{{&firstStack, first, nil}, {&withStack, rows, goneSince}}},
+		{"classes", "", []sample{{clsSample, clsRows, nil}}},
 	}
 	for _, tc := range tests {
 		for _, f := range []string{"table", "json", "csv"} {

@@ -53,7 +53,7 @@ func WriteMarkdown(w io.Writer, r verdict.Report) error {
 	for i := range r.Interfaces {
 		ir := &r.Interfaces[i]
 		for _, d := range []verdict.Direction{verdict.TX, verdict.RX} {
-			mdDir(b, format.Sanitize(ir.Name, maxName), ir.Dir(d))
+			mdDir(b, format.Sanitize(ir.Name, maxName), ir.Dir(d), r.Thresholds)
 		}
 	}
 	mdStack(b, r)
@@ -89,7 +89,7 @@ func mdStack(b *bufio.Writer, r verdict.Report) {
 	}
 }
 
-func mdDir(b *bufio.Writer, name string, d *verdict.DirReport) {
+func mdDir(b *bufio.Writer, name string, d *verdict.DirReport, th verdict.Thresholds) {
 	fmt.Fprintf(b, "\n#### %s %s: %s\n\n", md(name), d.Direction, dirState(d))
 	for _, rs := range d.Reasons {
 		fmt.Fprintf(b, "- %s\n", md(rs))
@@ -99,6 +99,9 @@ func mdDir(b *bufio.Writer, name string, d *verdict.DirReport) {
 	}
 	if q := queueLine(d.Evidence); q != "" {
 		fmt.Fprintf(b, "- queue: %s\n", md(q))
+	}
+	if l := burstLine(d, th); l != "" {
+		fmt.Fprintf(b, "- bursts: %s\n", md(l))
 	}
 	e := d.Evidence
 	if e.Errors+e.Dropped > 0 {

@@ -92,6 +92,9 @@ func PerfLabel(name string) string {
 //   - "IF DIR coverage" in %, the share of the interface's bytes the flows
 //     explain, min 0 (it does not change the state: no thresholds);
 //
+// "IF DIR peak utilisation" in %, the busiest burst-sampler interval's
+// utilisation, crit the critical threshold, min 0 (with a burst sampler
+// and a known capacity);
 // then, when the stack counters were read:
 //
 //   - "IF nic drop rate", the NIC's lost packets per second, crit the
@@ -130,6 +133,10 @@ func Metrics(r verdict.Report) []Metric {
 			if e.QueueDropsPerSec != nil {
 				out = append(out, Metric{Label: lab + "qdisc drop rate", Value: roundTo(*e.QueueDropsPerSec, 3),
 					Warn: ptr(th.MinDropsPerSec), Min: ptr(0)})
+			}
+			if b := dr.Bursts; b != nil && b.PeakUtilization != nil {
+				out = append(out, Metric{Label: lab + "peak utilisation", Value: roundTo(*b.PeakUtilization*100, 2), UOM: "%",
+					Crit: ptr(roundTo(th.CritUtilization*100, 2)), Min: ptr(0)})
 			}
 			if c := dr.Coverage.Ratio; c != nil {
 				out = append(out, Metric{Label: lab + "coverage", Value: roundTo(*c*100, 2), UOM: "%", Min: ptr(0)})

@@ -140,6 +140,9 @@ func expected(r verdict.Report, label func(string) string) map[string]want {
 				out[lab+"qdisc drops"] = want{value: float64(*e.QueueDropsTotal), uom: "c", warn: none, crit: none, min: 0, max: none}
 				out[lab+"qdisc drop rate"] = want{value: *e.QueueDropsPerSec, warn: th.MinDropsPerSec, crit: none, min: 0, max: none, tol: 0.0005}
 			}
+			if b := dr.Bursts; b != nil && b.PeakUtilization != nil {
+				out[lab+"peak utilisation"] = want{value: *b.PeakUtilization * 100, uom: "%", warn: none, crit: th.CritUtilization * 100, min: 0, max: none, tol: 0.005}
+			}
 			if c := dr.Coverage.Ratio; c != nil {
 				out[lab+"coverage"] = want{value: *c * 100, uom: "%", warn: none, crit: none, min: 0, max: none, tol: 0.005}
 			}
@@ -184,7 +187,7 @@ func field(t *testing.T, label, name, s string, w float64) {
 // every metric of the report with its thresholds, and a long text without
 // '|'.
 func TestPluginOutput(t *testing.T) {
-	words := `(saturated|congested|removed|nic-drops|softirq-drops|conntrack-full|endpoint-drops)`
+	words := `(saturated|congested|removed|bursty|nic-drops|softirq-drops|conntrack-full|endpoint-drops)`
 	status := regexp.MustCompile(`^NETRIAGE (OK|WARNING|CRITICAL|UNKNOWN)( \(` + words + `(, ` + words + `)*\))? - [^|]+$`)
 	for name, r := range reports(t) {
 		t.Run(name, func(t *testing.T) {

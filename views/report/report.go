@@ -215,6 +215,31 @@ func queueLine(e verdict.Evidence) string {
 		kind, *e.QueueDrops, *e.QueueDropsPerSec, format.Bytes(e.BacklogBytes, false), e.BacklogPackets, persist, e.Overlimits, e.OverlimitsPerSec)
 }
 
+// burstLine summarises the burst sampler's view of a direction, "" when
+// no sampler ran: the busiest interval's rate and utilisation, the time at
+// or above the thresholds, and the queue's drops and largest backlog it
+// read.
+func burstLine(d *verdict.DirReport, th verdict.Thresholds) string {
+	b := d.Bursts
+	if b == nil {
+		return ""
+	}
+	if b.Intervals == 0 {
+		return fmt.Sprintf("no %g ms interval sampled (%d failed reads)", b.IntervalMs, b.Errors)
+	}
+	s := fmt.Sprintf("peak %g ms %s", b.IntervalMs, rate(b.PeakBps))
+	if b.PeakUtilization != nil {
+		s += fmt.Sprintf(" = %s, %.1f s at or above %s and %.1f s above %s of %.1f s sampled",
+			format.Percent(*b.PeakUtilization), b.AboveCritSec, format.Percent(th.CritUtilization), b.AboveWarnSec, format.Percent(th.WarnUtilization), b.SampledSec)
+	} else {
+		s += fmt.Sprintf(" (capacity unknown), %.1f s sampled", b.SampledSec)
+	}
+	if b.QueueDrops != nil {
+		s += fmt.Sprintf("; queue drops %d, backlog up to %s / %d pkts", *b.QueueDrops, format.Bytes(b.MaxBacklogBytes, false), b.MaxBacklogPackets)
+	}
+	return s
+}
+
 func coverageDetail(c verdict.Coverage) string {
 	if c.Ratio == nil {
 		return ""

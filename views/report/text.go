@@ -32,7 +32,7 @@ func WriteText(w io.Writer, r verdict.Report) error {
 	for i := range r.Interfaces {
 		ir := &r.Interfaces[i]
 		for _, d := range []verdict.Direction{verdict.TX, verdict.RX} {
-			textDir(b, format.Sanitize(ir.Name, maxName), ir.Dir(d))
+			textDir(b, format.Sanitize(ir.Name, maxName), ir.Dir(d), r.Thresholds)
 		}
 	}
 	textStack(b, r)
@@ -101,7 +101,7 @@ func textStack(b *bufio.Writer, r verdict.Report) {
 	}
 }
 
-func textDir(b *bufio.Writer, name string, d *verdict.DirReport) {
+func textDir(b *bufio.Writer, name string, d *verdict.DirReport, th verdict.Thresholds) {
 	fmt.Fprintf(b, "\n%s %s  %s  %s\n", name, d.Direction, dirState(d), capacity(d))
 	for i, rs := range d.Reasons {
 		lead := "  why:      "
@@ -115,6 +115,9 @@ func textDir(b *bufio.Writer, name string, d *verdict.DirReport) {
 	}
 	if q := queueLine(d.Evidence); q != "" {
 		fmt.Fprintf(b, "  queue:    %s\n", q)
+	}
+	if l := burstLine(d, th); l != "" {
+		fmt.Fprintf(b, "  bursts:   %s\n", l)
 	}
 	e := d.Evidence
 	fmt.Fprintf(b, "  link:     %d errors (%.1f/s), %d dropped (%.1f/s)\n", e.Errors, e.ErrorsPerSec, e.Dropped, e.DroppedPerSec)
