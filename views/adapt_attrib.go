@@ -102,7 +102,7 @@ func AdaptAttrib(rep *attrib.Report, hostNetns uint64) (procs []ProcRow, conns [
 			Proto: c.Key.Proto.String(), Local: c.Key.Local, Remote: c.Key.Remote,
 			LocalPort: c.Key.LocalPort, RemotePort: c.Key.RemotePort,
 			Sent: rates(c.Rate2s, c.Rate10s, c.Rate40s, true), Recv: rates(c.Rate2s, c.Rate10s, c.Rate40s, false),
-			SentBytes: c.SentBytes, RecvBytes: c.RecvBytes,
+			SentBytes: c.SentBytes, RecvBytes: c.RecvBytes, TCP: c.TCP,
 		}
 		if !c.Owner.Proc.IsZero() {
 			row.PID = int(c.Owner.Proc.PID)

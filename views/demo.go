@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"netriage/triage/attrib"
 	"netriage/triage/egress"
 	"netriage/triage/verdict"
 )
@@ -92,7 +93,7 @@ func DemoSized(now time.Time, tick, nFlows, nProcs int) *Model {
 		totRecvB += f.RecvBytes
 		m.Conns = append(m.Conns, ConnRow{Proto: f.Proto, Local: f.Local, Remote: f.Remote, LocalPort: f.LocalPort, RemotePort: f.RemotePort,
 			RemoteName: f.RemoteName, State: map[bool]string{true: "ESTAB", false: ""}[f.Proto == "tcp"], PID: f.PID, Process: f.Process,
-			Sent: f.Sent, Recv: f.Recv, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes})
+			Sent: f.Sent, Recv: f.Recv, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, TCP: demoTCP(i, f.Proto)})
 	}
 	m.Totals = Totals{Sent: totSent, Recv: totRecv, SentBytes: totSentB, RecvBytes: totRecvB}
 
@@ -275,4 +276,31 @@ func demoEgress(fl []FlowRow) []egress.Row {
 		rows = append(rows, egress.Row{Sent: 4096, Received: min(fl[unknown].RecvBytes, 1024)})
 	}
 	return rows
+}
+
+// demoHealth are the demo's TCP words, one per connection in turn: each
+// limit with the numbers behind it, and one of a single sample.
+var demoHealth = func() []attrib.TCPHealth {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	base := attrib.TCPHealth{RTT: ms(12.4), RTTVar: ms(1.9), MinRTT: ms(10.2), Cwnd: 42, TotalRetrans: 3, DeliveryBps: 11_500_000, PacingBps: 13_800_000,
+		BusyShare: 1, RwndShare: 0.02, SndbufShare: 0, RetransShare: -1, Interval: time.Second}
+	hs := make([]attrib.TCPHealth, 6)
+	for i := range hs {
+		hs[i] = base
+	}
+	hs[0].Limit, hs[0].Rule, hs[0].Retrans, hs[0].TotalRetrans, hs[0].RetransShare, hs[0].RTT = attrib.LimitNetwork, attrib.RuleRetrans, 38, 412, 0.031, ms(48.6)
+	hs[1].Limit, hs[1].Rule, hs[1].RwndShare, hs[1].Cwnd = attrib.LimitReceiver, attrib.RuleRwnd, 0.92, 88
+	hs[2].Limit, hs[2].Rule, hs[2].SndbufShare = attrib.LimitSender, attrib.RuleSndbuf, 0.71
+	hs[3].Limit, hs[3].Rule, hs[3].BusyShare, hs[3].DeliveryBps, hs[3].PacingBps = attrib.LimitApplication, attrib.RuleBusyLow, 0.12, 1_250_000, 0
+	hs[4].Limit, hs[4].Rule, hs[4].BusyShare, hs[4].RwndShare, hs[4].SndbufShare, hs[4].DeliveryBps = attrib.LimitIdle, attrib.RuleIdle, 0, -1, -1, 0
+	hs[5] = attrib.TCPHealth{RTT: ms(0.3), RTTVar: ms(0.1), Cwnd: 10, BusyShare: -1, RwndShare: -1, SndbufShare: -1, RetransShare: -1}
+	return hs
+}()
+
+// demoTCP is the health of the demo's connection i (nil for UDP).
+func demoTCP(i int, proto string) *attrib.TCPHealth {
+	if proto != "tcp" {
+		return nil
+	}
+	return &demoHealth[i%len(demoHealth)]
 }

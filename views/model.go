@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"netriage/triage/attrib"
 	"netriage/triage/egress"
 	"netriage/triage/flows"
 )
@@ -274,6 +275,10 @@ type ConnRow struct {
 	Sent, Recv BytesPerSec
 	// SentBytes and RecvBytes are cumulative.
 	SentBytes, RecvBytes uint64
+	// TCP is an established TCP connection's health from tcp_info: what
+	// limits it and the numbers behind the word; nil when unknown. Shared
+	// with the attribution report: do not modify.
+	TCP *attrib.TCPHealth
 }
 
 // RemoteRow is one remote host (bandwhich's remote addresses table).

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"netriage/triage/attrib"
 	"netriage/views/format"
 )
 
@@ -64,6 +66,11 @@ func (f *Frame) detail(w, h int) []Line {
 		if a.members == 1 && len(first.HistoryBytesPerSec) > 0 {
 			kv("history", format.Sparkline(first.HistoryBytesPerSec, max(min(w-16-15, 60), 8), 0)+" (newest right)")
 		}
+		if a.members == 1 && first.Proto == "tcp" {
+			if c := f.connOf(first); c != nil && c.TCP != nil {
+				f.tcpDetail(c.TCP, kv)
+			}
+		}
 	case ViewProcs:
 		p := &f.m.Procs[ref]
 		if p.PID == 0 {
@@ -110,6 +117,9 @@ func (f *Frame) detail(w, h int) []Line {
 		kv("state", orNone(c.State, "?"))
 		rates("sent", r.sent, r.sentBytes)
 		rates("received", r.recv, r.recvBytes)
+		if c.TCP != nil {
+			f.tcpDetail(c.TCP, kv)
+		}
 	case ViewRemotes:
 		rm := &f.m.Remotes[ref]
 		head(rm.Addr.String() + "  " + format.Cell(orNone(rm.Name, "(not resolved)")))
@@ -209,6 +219,63 @@ func (f *Frame) connsOf(keep func(*ConnRow) bool) []*ConnRow {
 		out = out[:50]
 	}
 	return out
+}
+
+// connOf returns the connection of a flow's 5-tuple (either side), or nil.
+func (f *Frame) connOf(fl *FlowRow) *ConnRow {
+	for i := range f.m.Conns {
+		c := &f.m.Conns[i]
+		if c.Proto != fl.Proto {
+			continue
+		}
+		if c.Local == fl.Local && c.LocalPort == fl.LocalPort && c.Remote == fl.Remote && c.RemotePort == fl.RemotePort ||
+			c.Local == fl.Remote && c.LocalPort == fl.RemotePort && c.Remote == fl.Local && c.RemotePort == fl.LocalPort {
+			return c
+		}
+	}
+	return nil
+}
+
+// tcpDetail adds a TCP connection's health to a detail: the word and its
+// reason, RTT, retransmissions, congestion window, delivery and pacing
+// rates, and the busy and limited shares.
+func (f *Frame) tcpDetail(h *attrib.TCPHealth, kv func(k, v string)) {
+	kv("limited by", h.Limit.String()+": "+h.Why())
+	ms := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+	}
+	rtt := "avg " + ms(h.RTT) + ", var " + ms(h.RTTVar)
+	if h.MinRTT > 0 {
+		rtt = "min " + ms(h.MinRTT) + ", " + rtt
+	}
+	kv("RTT", rtt)
+	retr := strconv.FormatUint(uint64(h.TotalRetrans), 10) + " segments in all"
+	if h.Interval > 0 {
+		retr = fmt.Sprintf("%d segments in the last %.1f s, %d in all", h.Retrans, h.Interval.Seconds(), h.TotalRetrans)
+	}
+	if h.RetransShare >= 0 {
+		retr += " (" + format.Percent(h.RetransShare) + " of bytes)"
+	}
+	kv("retransmits", retr)
+	kv("cwnd", strconv.FormatUint(uint64(h.Cwnd), 10)+" segments")
+	rate := func(v uint64) string {
+		if v == 0 {
+			return "unknown"
+		}
+		return format.Rate(float64(v), f.u)
+	}
+	kv("delivery", rate(h.DeliveryBps)+", pacing "+rate(h.PacingBps))
+	share := func(v float64) string {
+		if v < 0 {
+			return "?"
+		}
+		return strconv.FormatFloat(100*v, 'f', 0, 64) + "%"
+	}
+	busy := "unknown (one sample, or a kernel before 4.10)"
+	if h.BusyShare >= 0 {
+		busy = share(h.BusyShare) + " of the time; rwnd-limited " + share(h.RwndShare) + ", sndbuf-limited " + share(h.SndbufShare) + " of it"
+	}
+	kv("busy", busy)
 }
 
 func (f *Frame) connText(c *ConnRow) string {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"netriage/triage/attrib"
 	"netriage/views/format"
 )
 
@@ -293,7 +294,15 @@ func (f *Frame) connsPane(w, first, last int) []Line {
 		stateW = 11
 	}
 	showCum := w >= 100
+	// LIMIT, the TCP word, from 100 columns (the detail has it always).
+	limitW := 0
+	if w >= 100 {
+		limitW = 11
+	}
 	fixed := 2 + 6 + procW + 1 + 2*(rateW+1)
+	if limitW > 0 {
+		fixed += limitW + 1
+	}
 	if showCum {
 		fixed += 9
 	}
@@ -304,7 +313,7 @@ func (f *Frame) connsPane(w, first, last int) []Line {
 	side := max((w-fixed-2)/2, 8)
 	rside := max(w-fixed-2-side, 8)
 	win := st.BarWindow.String()
-	cols := func(mark, proto, local, remote, state, proc, sent, recv, cum string) string {
+	cols := func(mark, proto, local, remote, state, proc, sent, recv, cum, limit string) string {
 		s := mark + format.Fit(proto, 5) + " " + format.FitMiddle(local, side) + " " + format.FitMiddle(remote, rside) + " "
 		if stateW > 0 {
 			s += format.Fit(state, stateW) + " "
@@ -313,9 +322,12 @@ func (f *Frame) connsPane(w, first, last int) []Line {
 		if showCum {
 			s += " " + format.FitRight(cum, 8)
 		}
+		if limitW > 0 {
+			s += " " + format.Fit(limit, limitW)
+		}
 		return s
 	}
-	out := []Line{{Text: format.Fit(cols("  ", "PROTO", "LOCAL", "REMOTE", "STATE", "PROCESS", "SENT "+win, "RECV "+win, "CUM"), w), Style: StyleHeading}}
+	out := []Line{{Text: format.Fit(cols("  ", "PROTO", "LOCAL", "REMOTE", "STATE", "PROCESS", "SENT "+win, "RECV "+win, "CUM", "LIMIT"), w), Style: StyleHeading}}
 	for i := first; i < last; i++ {
 		ref := f.t.rows[i].ref
 		r := &f.t.data[ref]
@@ -330,9 +342,17 @@ func (f *Frame) connsPane(w, first, last int) []Line {
 		sel := i == st.Selected()
 		out = append(out, selLine(cols(marker(sel), c.Proto, src, dst, c.State, proc,
 			format.Rate(r.sent.Window(st.BarWindow), f.u), format.Rate(r.recv.Window(st.BarWindow), f.u),
-			format.Bytes(r.sentBytes+r.recvBytes, f.u.IEC)), w, sel))
+			format.Bytes(r.sentBytes+r.recvBytes, f.u.IEC), limitWord(c.TCP)), w, sel))
 	}
 	return out
+}
+
+// limitWord is a connection's LIMIT cell: its word, blank when unknown.
+func limitWord(h *attrib.TCPHealth) string {
+	if h == nil || h.Limit == attrib.LimitUnknown {
+		return ""
+	}
+	return string(h.Limit)
 }
 
 func (f *Frame) remotesPane(w, first, last int) []Line {

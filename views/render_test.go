@@ -110,6 +110,8 @@ func screenCases() []screenCase {
 		{"procs", demo, func(s *UIState) { s.View = ViewProcs }},
 		{"procs_detail", demo, func(s *UIState) { s.View = ViewProcs; s.Detail = true }},
 		{"conns", demo, func(s *UIState) { s.View = ViewConns; s.SetSort(SortDest) }},
+		{"conns_detail", demo, func(s *UIState) { s.View = ViewConns; s.Detail = true }},
+		{"flows_detail_tcp", demo, func(s *UIState) { s.Ports = true; s.Detail = true; s.cur[ViewFlows].index = 1 }},
 		{"remotes", demo, func(s *UIState) { s.View = ViewRemotes; s.SetSort(Sort2s) }},
 		{"remotes_detail", demo, func(s *UIState) { s.View = ViewRemotes; s.Detail = true }},
 		{"links", demo, func(s *UIState) { s.View = ViewLinks }},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -65,6 +66,16 @@ func TestIntegrationCheckEndpointUDPReceiveBuffer(t *testing.T) {
 	}
 	if !strings.Contains(f.Summary, "UDP receive buffer errors") {
 		t.Errorf("summary %q does not name the UDP receive buffer errors", f.Summary)
+	}
+	// The socket table names the receiver: this test's process holds it.
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	self := fmt.Sprintf("udp %s:%d (", lb.IPv4.Addr(), port)
+	if len(f.Sockets) == 0 || f.Sockets[0].PID != int32(os.Getpid()) || f.Sockets[0].Proto != "udp" || f.Sockets[0].Local != fmt.Sprintf("%s:%d", lb.IPv4.Addr(), port) ||
+		f.Sockets[0].Drops < 1500 || !f.Sockets[0].BufferFull {
+		t.Errorf("named sockets %+v: want this process's receiver (pid %d, port %d) first, with its drops and a full buffer", f.Sockets, os.Getpid(), port)
+	}
+	if !strings.Contains(f.Summary, self) || !strings.Contains(f.Summary, fmt.Sprintf("[%d]) dropped ", os.Getpid())) || !strings.Contains(f.Summary, "(buffer full)") {
+		t.Errorf("summary %q does not name the receiving socket and process", f.Summary)
 	}
 	st := rep.Stack
 	if st == nil || st.UDP == nil || st.UDP.RcvbufErrors.Count < 1500 {
@@ -156,6 +167,16 @@ func TestIntegrationCheckEndpointListenOverflow(t *testing.T) {
 	}
 	if !strings.Contains(f.Summary, "TCP listen drops") {
 		t.Errorf("summary %q does not name the listen drops", f.Summary)
+	}
+	// The listener is named with its full accept queue and its owner.
+	var named *verdict.EndpointSocketReport
+	for i := range f.Sockets {
+		if f.Sockets[i].Listener && f.Sockets[i].Local == dst.String() {
+			named = &f.Sockets[i]
+		}
+	}
+	if named == nil || named.PID != int32(os.Getpid()) || named.AcceptQueueFull < 1 || named.Backlog != 1 {
+		t.Errorf("named sockets %+v: want the listener %s of pid %d with a full accept queue, backlog 1", f.Sockets, dst, os.Getpid())
 	}
 }
 

@@ -193,7 +193,14 @@ func Open(ctx context.Context, o Options) (in *Set, err error) {
 		}
 	}
 	if o.Sockets {
-		src := sockets.New(sockets.Config{FullScanInterval: o.Config.Attribution.FullScanInterval.D()})
+		sc := sockets.Config{FullScanInterval: o.Config.Attribution.FullScanInterval.D()}
+		if in.Flows != nil {
+			// tcp_info once a second is enough for the TCP words; in
+			// socket-counter mode its byte counters are the flows, read at
+			// every refresh.
+			sc.InfoInterval = attrib.MinHealthInterval
+		}
+		src := sockets.New(sc)
 		in.closers = append(in.closers, src.Close)
 		in.Sockets = src
 		in.Config.SubSteps = SocketSubSteps(o.Interval)

@@ -84,6 +84,43 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 }
 
+// BenchmarkRefreshPerSecond is one second of refreshes on the same tree:
+// four, 250 ms apart, every socket established with tcp_info, asked for at
+// every refresh (every_refresh) or once a second (once_a_second, the
+// others keeping each socket's newest). The fake dump costs nothing either
+// way, so this measures the keeping (BenchmarkRefreshLivePerSecond has the
+// kernel's side).
+func BenchmarkRefreshPerSecond(b *testing.B) {
+	dir, d := benchTree(b)
+	infos := make([]attrib.TCPInfo, len(d.socks[1]))
+	for i := range d.socks[1] {
+		sk := &d.socks[1][i]
+		sk.Cookie, sk.TCP, sk.HasCounters = uint64(i+1), &infos[i], true
+	}
+	for _, bc := range []struct {
+		name  string
+		every time.Duration
+	}{{"every_refresh", 0}, {"once_a_second", attrib.MinHealthInterval}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := New(Config{ProcRoot: dir, Dumper: d, InfoInterval: bc.every})
+			t := time.Unix(1_700_000_000, 0)
+			if _, err := s.Refresh(t); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for q := 0; q < 4; q++ {
+					t = t.Add(250 * time.Millisecond)
+					if _, err := s.Refresh(t); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkRefreshCold is the first refresh: every fd of every process is
 // read and metadata fetched for 2,000 processes.
 func BenchmarkRefreshCold(b *testing.B) {

@@ -15,10 +15,12 @@ import (
 )
 
 // Dumper returns the TCP and UDP sockets and the local addresses of one
-// network namespace. nsPath is a path to the namespace (/proc/PID/ns/net).
-// Tests and benchmarks substitute their own.
+// network namespace. nsPath is a path to the namespace (/proc/PID/ns/net);
+// info asks for the established TCP sockets' tcp_info (without it their
+// TCP is nil and HasCounters false). Tests and benchmarks substitute their
+// own.
 type Dumper interface {
-	Dump(netnsInode uint64, nsPath string) (socks []attrib.Socket, addrs []netip.Addr, interrupted int, err error)
+	Dump(netnsInode uint64, nsPath string, info bool) (socks []attrib.Socket, addrs []netip.Addr, interrupted int, err error)
 	// Forget closes what is held for namespaces not in keep.
 	Forget(keep map[uint64]bool)
 	Close()
@@ -131,7 +133,7 @@ func (d *netlinkDumper) dump(fd int, p *diagParser, family, protocol, ext uint8)
 	return true, nil
 }
 
-func (d *netlinkDumper) Dump(ino uint64, nsPath string) ([]attrib.Socket, []netip.Addr, int, error) {
+func (d *netlinkDumper) Dump(ino uint64, nsPath string, info bool) ([]attrib.Socket, []netip.Addr, int, error) {
 	c, err := d.conn(ino, nsPath)
 	if err != nil {
 		return nil, nil, 0, err
@@ -148,7 +150,7 @@ func (d *netlinkDumper) Dump(ino uint64, nsPath string) ([]attrib.Socket, []neti
 		}{{flows.ProtoTCP, unix.IPPROTO_TCP, extTCP, "tcp"}, {flows.ProtoUDP, unix.IPPROTO_UDP, extUDP, "udp"}} {
 			p.proto = pr.proto
 			ext := pr.ext
-			if d.noInfo && pr.proto == flows.ProtoTCP {
+			if (d.noInfo || !info) && pr.proto == flows.ProtoTCP {
 				ext = 0
 			}
 			intr, err := d.dump(fd, &p, fam, pr.ipproto, ext)

@@ -75,15 +75,25 @@ type fakeDumper struct {
 	intr    int
 	calls   int
 	forgets int
+	// infos counts the dumps that asked for tcp_info.
+	infos int
 }
 
-func (d *fakeDumper) Dump(ino uint64, nsPath string) ([]attrib.Socket, []netip.Addr, int, error) {
+func (d *fakeDumper) Dump(ino uint64, nsPath string, info bool) ([]attrib.Socket, []netip.Addr, int, error) {
 	d.calls++
+	if info {
+		d.infos++
+	}
 	if err := d.errs[ino]; err != nil {
 		return nil, nil, 0, err
 	}
 	// Return a copy: the source writes owners into it.
 	out := append([]attrib.Socket(nil), d.socks[ino]...)
+	if !info {
+		for i := range out {
+			out[i].TCP, out[i].HasCounters = nil, false
+		}
+	}
 	return out, d.addrs[ino], d.intr, nil
 }
 

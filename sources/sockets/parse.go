@@ -14,8 +14,10 @@
 //
 // One refresh dumps each namespace's sockets with its own sock_diag reader
 // (parse_diag.go: tcp_info of established TCP sockets, sk_meminfo of UDP
-// sockets; about 20–30 ms for 10,000 sockets, most of it in the kernel)
-// and resolves inodes from a cache kept current incrementally: new
+// sockets; about 20–30 ms for 10,000 sockets, most of it in the kernel;
+// tcp_info is a fifth to a third of it, so with Config.InfoInterval only
+// one refresh a second asks for it and the others keep each socket's
+// newest) and resolves inodes from a cache kept current incrementally: new
 // PIDs are scanned first, then the processes of a socket's UID, then, at
 // most once per Config.FullScanInterval, every process. Process metadata is
 // read once per (PID, start time).

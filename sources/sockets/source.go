@@ -9,6 +9,7 @@ import (
 
 	"netriage/sources/privs"
 	"netriage/triage/attrib"
+	"netriage/triage/flows"
 )
 
 // Config configures a Source.
@@ -19,6 +20,13 @@ type Config struct {
 	FullScanInterval time.Duration
 	// Dumper reads the socket tables; nil means netlink sock_diag.
 	Dumper Dumper
+	// InfoInterval is the shortest time between two refreshes that ask
+	// sock_diag for tcp_info (attrib.MinHealthInterval keeps one a second
+	// when the engine refreshes four times a second). The refreshes in
+	// between keep each established socket's newest tcp_info and mark the
+	// table InfoStale. 0 asks at every refresh: socket-counter mode, whose
+	// byte counters come from tcp_info.
+	InfoInterval time.Duration
 }
 
 // Source produces socket tables with owners and process metadata. Refresh
@@ -33,7 +41,13 @@ type Source struct {
 	owners map[attrib.ProcKey]*attrib.Process
 	host   uint64
 	intr   uint64
+	// lastInfo is when tcp_info was last asked for; infos holds each
+	// established socket's tcp_info from then, by namespace and cookie.
+	lastInfo time.Time
+	infos    map[infoKey]*attrib.TCPInfo
 }
+
+type infoKey struct{ netns, cookie uint64 }
 
 // New returns a Source. Close it when done.
 func New(cfg Config) *Source {
@@ -69,12 +83,41 @@ func (s *Source) Refresh(now time.Time) (tab *attrib.SocketTable, err error) {
 	return tab, err
 }
 
+// keepInfo remembers the tcp_info of a refresh that asked for it, and
+// gives the others each established socket's newest one (nil for a socket
+// new since).
+func (s *Source) keepInfo(tab *attrib.SocketTable, info bool) {
+	if s.cfg.InfoInterval <= 0 {
+		return
+	}
+	if info {
+		s.lastInfo = tab.Time
+		if s.infos == nil {
+			s.infos = make(map[infoKey]*attrib.TCPInfo, len(tab.Sockets))
+		}
+		clear(s.infos)
+		for i := range tab.Sockets {
+			if sk := &tab.Sockets[i]; sk.TCP != nil {
+				s.infos[infoKey{sk.Netns, sk.Cookie}] = sk.TCP
+			}
+		}
+		return
+	}
+	for i := range tab.Sockets {
+		if sk := &tab.Sockets[i]; sk.State == attrib.StateEstablished && sk.Proto == flows.ProtoTCP {
+			sk.TCP = s.infos[infoKey{sk.Netns, sk.Cookie}]
+		}
+	}
+}
+
 func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	if err := s.cache.refreshPIDs(now); err != nil {
 		return nil, fmt.Errorf("sockets refresh: %w", err)
 	}
 	s.seq++
 	tab := &attrib.SocketTable{Time: now, Seq: s.seq, HostNetns: s.host, LocalAddrs: map[netip.Addr]uint64{}}
+	info := s.cfg.InfoInterval <= 0 || s.lastInfo.IsZero() || now.Sub(s.lastInfo) >= s.cfg.InfoInterval
+	tab.InfoStale = !info
 
 	// Namespaces that have processes, each with a representative PID.
 	type nsRep struct {
@@ -109,7 +152,7 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	for _, ino := range inos {
 		r := nss[ino]
 		keep[ino] = true
-		socks, addrs, intr, err := s.dumper.Dump(ino, s.cfg.ProcRoot+"/"+strconv.Itoa(int(r.pid))+"/ns/net")
+		socks, addrs, intr, err := s.dumper.Dump(ino, s.cfg.ProcRoot+"/"+strconv.Itoa(int(r.pid))+"/ns/net", info)
 		ns := attrib.Namespace{Inode: ino, PIDs: r.pids, Sockets: len(socks)}
 		s.intr += uint64(intr)
 		if err != nil {
@@ -126,6 +169,7 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 		}
 	}
 	s.dumper.Forget(keep)
+	s.keepInfo(tab, info)
 
 	// Resolve owners.
 	want := make([]uint32, 0, len(tab.Sockets))

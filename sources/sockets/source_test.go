@@ -166,3 +166,79 @@ func TestUnreadableFDs(t *testing.T) {
 		t.Errorf("unreadable = %d", tab.Health.UnreadablePIDs)
 	}
 }
+
+// TestRefreshInfoInterval: with an InfoInterval the source asks for
+// tcp_info on one refresh a second (of four); the others keep each
+// established socket's newest tcp_info, a socket new since has none, and
+// the table says its tcp_info is stale. Without one it asks every time.
+func TestRefreshInfoInterval(t *testing.T) {
+	dir := t.TempDir()
+	writeProcTree(t, dir, []fakeProc{{pid: 100, start: 5000, comm: "app", netns: 1, inodes: []uint32{11, 12}}}, 1)
+	sk := func(ino uint32, cookie uint64, rtt uint32) attrib.Socket {
+		s := tcpSock(1, ino, 0, uint16(1000+ino))
+		s.Cookie, s.TCP, s.HasCounters = cookie, &attrib.TCPInfo{Size: 232, RTT: rtt}, true
+		return s
+	}
+	d := &fakeDumper{socks: map[uint64][]attrib.Socket{1: {sk(11, 1, 100)}}}
+	s := New(Config{ProcRoot: dir, Dumper: d, FullScanInterval: time.Minute, InfoInterval: attrib.MinHealthInterval})
+	defer s.Close()
+	rttOf := func(tab *attrib.SocketTable, ino uint32) int64 {
+		for _, x := range tab.Sockets {
+			if x.Inode == ino {
+				if x.TCP == nil {
+					return -1
+				}
+				return int64(x.TCP.RTT)
+			}
+		}
+		t.Fatalf("no socket %d", ino)
+		return 0
+	}
+	var stale []bool
+	for q := 0; q <= 8; q++ {
+		if q == 2 {
+			// The kernel's tcp_info changes and a new socket appears: the
+			// stale tables keep the old one and have none for the new.
+			d.socks[1] = []attrib.Socket{sk(11, 1, 200), sk(12, 2, 300)}
+		}
+		tab, err := s.Refresh(t0.Add(time.Duration(q) * 250 * time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale = append(stale, tab.InfoStale)
+		switch q {
+		case 2, 3:
+			if r11, r12 := rttOf(tab, 11), rttOf(tab, 12); r11 != 100 || r12 != -1 {
+				t.Errorf("refresh %d: rtt %d and %d, want the kept 100 and none", q, r11, r12)
+			}
+		case 4:
+			if r11, r12 := rttOf(tab, 11), rttOf(tab, 12); r11 != 200 || r12 != 300 {
+				t.Errorf("refresh %d: rtt %d and %d, want the fresh 200 and 300", q, r11, r12)
+			}
+		case 5:
+			if r11, r12 := rttOf(tab, 11), rttOf(tab, 12); r11 != 200 || r12 != 300 {
+				t.Errorf("refresh %d: rtt %d and %d, want the kept 200 and 300", q, r11, r12)
+			}
+		}
+	}
+	want := []bool{false, true, true, true, false, true, true, true, false}
+	for i := range want {
+		if stale[i] != want[i] {
+			t.Fatalf("stale tables %v, want %v", stale, want)
+		}
+	}
+	if d.infos != 3 || d.calls != 9 {
+		t.Errorf("%d of %d dumps asked for tcp_info, want 3 of 9", d.infos, d.calls)
+	}
+	s2 := New(Config{ProcRoot: dir, Dumper: d, FullScanInterval: time.Minute})
+	defer s2.Close()
+	d.infos, d.calls = 0, 0
+	for q := 0; q < 4; q++ {
+		if tab, _ := s2.Refresh(t0.Add(time.Duration(q) * 250 * time.Millisecond)); tab.InfoStale {
+			t.Errorf("refresh %d without an interval is stale", q)
+		}
+	}
+	if d.infos != 4 {
+		t.Errorf("%d of 4 dumps asked for tcp_info without an interval", d.infos)
+	}
+}

@@ -307,4 +307,10 @@ type SocketTable struct {
 	HostNetns  uint64
 	Namespaces []Namespace
 	Health     Health
+	// InfoStale is set on a refresh that did not ask for tcp_info (the
+	// source asks about once a second): each established TCP socket's TCP
+	// is then the newest one read before, nil for a socket new since, and
+	// HasCounters is false. The TCP health tracker samples only the
+	// tables with fresh tcp_info.
+	InfoStale bool
 }

@@ -302,9 +302,13 @@ type tcpHealth struct {
 	states map[healthKey]*healthState
 }
 
-// observe takes one table's established TCP sockets.
+// observe takes one table's established TCP sockets; a table whose
+// tcp_info is not fresh (InfoStale) changes nothing.
 func (t *tcpHealth) observe(tab *SocketTable) {
 	now := tab.Time
+	if tab.InfoStale {
+		return
+	}
 	if t.states == nil {
 		t.states = map[healthKey]*healthState{}
 	} else if now.Sub(t.last) < MinHealthInterval {

@@ -135,6 +135,14 @@ func TestConnRowHealth(t *testing.T) {
 	if h := rep.Connections[0].TCP; h == nil || h.Limit != LimitReceiver || h.RwndShare != 0.9 || h.Interval != time.Second {
 		t.Fatalf("1 s: %+v", h)
 	}
+	// A table whose tcp_info was not read again (the source asks once a
+	// second) is not sampled even a second later: the word stays.
+	st := tab(t1.Add(time.Second), &p)
+	st.InfoStale = true
+	rep = a.Update(t1.Add(time.Second), []FlowStat{{Key: key}}, st)
+	if h := rep.Connections[0].TCP; h == nil || h.Limit != LimitReceiver || h.Interval != time.Second {
+		t.Fatalf("stale table: %+v", h)
+	}
 	// The flow seen from the far side (swapped) finds the same socket.
 	rk := flows.Key{Proto: flows.ProtoTCP, Local: r, Remote: l, LocalPort: 80, RemotePort: 40000}
 	rep = a.Update(t1, []FlowStat{{Key: rk}}, nil)

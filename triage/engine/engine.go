@@ -247,6 +247,8 @@ type Engine struct {
 	linkWin  []triage.LinksSample
 	stack    *triage.StackSample
 	stackWin []triage.StackStep
+	// endWin are the endpoint sockets at the steps of stackWin.
+	endWin   []endpointSample
 	stackErr error
 	bases    baselines
 	at       *attrib.Attributor
@@ -404,6 +406,10 @@ func (e *Engine) stepStack(s *Snapshot) {
 	}
 	e.stackWin = append(e.stackWin, *st)
 	e.stackWin = trimWindow(e.stackWin, cur.Time, e.cfg.Window, func(x triage.StackStep) time.Time { return x.Sample.Time })
+	if e.in.Sockets != nil {
+		e.endWin = append(e.endWin, endpointSampleOf(cur.Time, e.tab))
+		e.endWin = trimWindow(e.endWin, cur.Time, e.cfg.Window, func(x endpointSample) time.Time { return x.at })
+	}
 }
 
 // trimWindow drops the oldest samples while the next one still starts a
@@ -512,6 +518,9 @@ func (e *Engine) stepVerdict(s *Snapshot) {
 		w.Interfaces, s.Missing = verdict.FromLinks(e.linkWin, e.cfg.Watched, e.cfg.UserBps)
 		if e.in.Stack != nil {
 			w.Stack = verdict.FromStack(e.stackWin, e.cfg.Watched)
+			if w.Stack != nil {
+				w.Stack.Sockets = endpointSockets(e.endWin)
+			}
 		}
 	} else {
 		w.Start, w.End = e.start, s.Time

@@ -2,11 +2,16 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"netriage/triage"
+	"netriage/triage/attrib"
+	"netriage/triage/flows"
 	"netriage/triage/verdict"
 )
 
@@ -127,4 +132,79 @@ func TestStackReadErrorsAreHealth(t *testing.T) {
 	if h := healthOf(snaps[1], "stack"); h.Input != "" || snaps[1].Window.Stack != nil || snaps[1].Stack != nil {
 		t.Errorf("without a stack input: %+v", snaps[1])
 	}
+}
+
+// TestEndpointSocketsNamed: with socket tables beside the stack counters,
+// the endpoint-drops finding names the UDP sockets whose drop counts rose
+// over the window (most first, at most three; one of another namespace
+// and one that dropped only before the window are not named) and the
+// listener whose accept queue was full.
+func TestEndpointSocketsNamed(t *testing.T) {
+	owner := attrib.ProcKey{PID: 1234, StartTicks: 9}
+	udp := func(port uint16, cookie uint64, drops uint32, netns uint64) attrib.Socket {
+		return attrib.Socket{Proto: flows.ProtoUDP, Netns: netns, Local: local, LocalPort: port, State: attrib.StateClose, Cookie: cookie, Owner: owner,
+			Mem: attrib.SockMem{Known: true, RcvBuf: 2304, RmemAlloc: 2300, Drops: drops}}
+	}
+	listener := func(queue uint32) attrib.Socket {
+		return attrib.Socket{Proto: flows.ProtoTCP, Netns: 1, Local: local, LocalPort: 8080, State: attrib.StateListen, Cookie: 99, RecvQ: queue, SendQ: 1}
+	}
+	var tabs []*attrib.SocketTable
+	for i := uint32(0); i < 4; i++ {
+		tab := tableWith(
+			udp(5000, 1, 100+271*i, 1), // +813 over the window
+			udp(5001, 2, 50+10*i, 1),
+			udp(5002, 3, 7, 1),      // dropped before the window only
+			udp(5003, 4, 1000*i, 2), // another namespace
+			udp(5004, 5, 1+i, 1),
+			udp(5005, 6, 1+2*i, 1),
+			listener(min(i, 2)),
+		)
+		tab.Processes[owner] = &attrib.Process{Key: owner, Program: "receiver"}
+		tabs = append(tabs, tab)
+	}
+	st := &stack{listenPerRead: 3}
+	e := New(Inputs{Timeline: every(time.Second, 4), Links: &links{tx: 1000, speedBps: 1e9}, Stack: st, Sockets: &socks{tables: tabs}},
+		Config{Judge: true, Watched: []string{"eth0"}, Window: 3 * time.Second, Thresholds: verdict.DefaultThresholds()})
+	snaps := collect(e)
+	last := snaps[len(snaps)-1]
+	var got []string
+	for _, s := range last.Window.Stack.Sockets {
+		got = append(got, fmt.Sprintf("%s %s %d %v %d/%d", s.Proto, s.Local, s.Drops, s.BufferFull, s.FullSamples, s.Samples))
+	}
+	want := []string{"udp 198.18.0.1:5000 813 true 0/0", "udp 198.18.0.1:5001 30 true 0/0", "udp 198.18.0.1:5005 6 true 0/0",
+		"udp 198.18.0.1:5004 3 true 0/0", "tcp 198.18.0.1:8080 0 false 2/4"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("window sockets -want +got:\n%s", d)
+	}
+	f := finding(last.Verdict, verdict.RuleEndpointDrops)
+	if f == nil {
+		t.Fatalf("no endpoint-drops finding: %+v", last.Verdict.Findings)
+	}
+	if !strings.HasSuffix(f.Summary, ": udp 198.18.0.1:5000 (receiver[1234]) dropped 813 datagrams (buffer full) and 3 more") {
+		t.Errorf("summary %q", f.Summary)
+	}
+	wantReasons := []string{
+		"udp 198.18.0.1:5000 (receiver[1234]) dropped 813 datagrams (buffer full)",
+		"udp 198.18.0.1:5001 (receiver[1234]) dropped 30 datagrams (buffer full)",
+		"udp 198.18.0.1:5005 (receiver[1234]) dropped 6 datagrams (buffer full)",
+		"tcp 198.18.0.1:8080 (owner unknown) accept queue full at 2 of 4 samples (2 queued, backlog 1)",
+	}
+	if d := cmp.Diff(wantReasons, f.Reasons[len(f.Reasons)-4:]); d != "" {
+		t.Errorf("reasons -want +got:\n%s", d)
+	}
+	if len(f.Sockets) != 4 || f.Sockets[0].PID != 1234 || f.Sockets[0].Program != "receiver" || f.Sockets[0].Drops != 813 || !f.Sockets[3].Listener || f.Sockets[3].AcceptQueueFull != 2 {
+		t.Errorf("sockets %+v", f.Sockets)
+	}
+}
+
+func finding(r *verdict.Report, rule string) *verdict.Finding {
+	if r == nil {
+		return nil
+	}
+	for i := range r.Findings {
+		if r.Findings[i].Rule == rule {
+			return &r.Findings[i]
+		}
+	}
+	return nil
 }

@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"cmp"
+	"net/netip"
+	"slices"
 	"time"
 
+	"netriage/triage/attrib"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 )
@@ -95,4 +99,122 @@ func windowFlows(s *flows.Snapshot, base *baseline, ifaces []string) ([]verdict.
 		Truncated:    sub(h.Truncated, h0.Truncated),
 		Warnings:     h.Warnings,
 	}
+}
+
+// sockID names one socket while it lives.
+type sockID struct{ netns, cookie uint64 }
+
+// udpDrop is one UDP socket at one step: its drop count since it was
+// created and whether its receive queue held at least half its buffer.
+type udpDrop struct {
+	drops uint32
+	full  bool
+	local netip.AddrPort
+	pid   int32
+	prog  string
+}
+
+// listenQueue is one TCP listener at one step: its accept queue and
+// backlog (the diag message's queues).
+type listenQueue struct {
+	id             sockID
+	local          netip.AddrPort
+	queue, backlog uint32
+	pid            int32
+	prog           string
+}
+
+// endpointSample is one step's sockets of the stack's namespace that the
+// endpoint-drops rule can name: the UDP sockets that have dropped (a drop
+// count above zero; a socket absent from a sample had none then, or did
+// not exist) and every TCP listener.
+type endpointSample struct {
+	at        time.Time
+	udp       map[sockID]udpDrop
+	listeners []listenQueue
+}
+
+// endpointSampleOf takes the sockets of tab's own namespace (HostNetns,
+// where the stack counters are read; every namespace when unknown).
+func endpointSampleOf(at time.Time, tab *attrib.SocketTable) endpointSample {
+	es := endpointSample{at: at, udp: map[sockID]udpDrop{}}
+	if tab == nil {
+		return es
+	}
+	owner := func(k attrib.ProcKey) (int32, string) {
+		if p := tab.Processes[k]; p != nil {
+			return k.PID, p.Program
+		}
+		return k.PID, ""
+	}
+	for i := range tab.Sockets {
+		s := &tab.Sockets[i]
+		if tab.HostNetns != 0 && s.Netns != tab.HostNetns {
+			continue
+		}
+		switch {
+		case s.Proto == flows.ProtoUDP && s.Mem.Known && s.Mem.Drops > 0:
+			pid, prog := owner(s.Owner)
+			es.udp[sockID{s.Netns, s.Cookie}] = udpDrop{drops: s.Mem.Drops, full: s.Mem.RcvBuf > 0 && 2*uint64(s.Mem.RmemAlloc) >= uint64(s.Mem.RcvBuf),
+				local: netip.AddrPortFrom(s.Local, s.LocalPort), pid: pid, prog: prog}
+		case s.Proto == flows.ProtoTCP && s.State == attrib.StateListen:
+			pid, prog := owner(s.Owner)
+			es.listeners = append(es.listeners, listenQueue{id: sockID{s.Netns, s.Cookie}, local: netip.AddrPortFrom(s.Local, s.LocalPort),
+				queue: s.RecvQ, backlog: s.SendQ, pid: pid, prog: prog})
+		}
+	}
+	return es
+}
+
+// endpointSockets are the window's sockets to name: each UDP socket's
+// drops from the first sample to the last (most first), then each
+// listener whose accept queue was over its backlog (the kernel's "full")
+// at a sample (most often first).
+func endpointSockets(win []endpointSample) []verdict.EndpointSocket {
+	if len(win) == 0 {
+		return nil
+	}
+	first, last := &win[0], &win[len(win)-1]
+	var out []verdict.EndpointSocket
+	for id, cur := range last.udp {
+		prev := first.udp[id]
+		if cur.drops <= prev.drops || len(win) < 2 {
+			continue
+		}
+		e := verdict.EndpointSocket{Proto: flows.ProtoUDP, Local: cur.local, PID: cur.pid, Program: cur.prog, Drops: uint64(cur.drops - prev.drops)}
+		for i := range win {
+			if u, ok := win[i].udp[id]; ok && u.full {
+				e.BufferFull = true
+				break
+			}
+		}
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b verdict.EndpointSocket) int {
+		return cmp.Or(cmp.Compare(b.Drops, a.Drops), a.Local.Compare(b.Local))
+	})
+	at := map[sockID]int{}
+	var lis []verdict.EndpointSocket
+	for i := range win {
+		for _, l := range win[i].listeners {
+			k, ok := at[l.id]
+			if !ok {
+				k = len(lis)
+				at[l.id] = k
+				lis = append(lis, verdict.EndpointSocket{Proto: flows.ProtoTCP, Local: l.local, Listener: true})
+			}
+			e := &lis[k]
+			e.Samples++
+			e.PID, e.Program, e.Backlog = l.pid, l.prog, l.backlog
+			e.MaxQueue = max(e.MaxQueue, l.queue)
+			if l.queue > l.backlog {
+				e.FullSamples++
+			}
+		}
+	}
+	lis = slices.DeleteFunc(lis, func(e verdict.EndpointSocket) bool { return e.FullSamples == 0 })
+	slices.SortFunc(lis, func(a, b verdict.EndpointSocket) int {
+		return cmp.Or(cmp.Compare(b.FullSamples, a.FullSamples), a.Local.Compare(b.Local))
+	})
+	return append(out, lis...)
 }

@@ -2,11 +2,13 @@ package verdict
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
 
 	"netriage/triage"
+	"netriage/triage/flows"
 )
 
 // ----- input -------------------------------------------------------------
@@ -33,6 +35,97 @@ type Stack struct {
 	Absent []string
 	// Reset reports a counter that went backwards in the window.
 	Reset bool
+	// Sockets are the namespace's sockets the endpoint-drops rule can
+	// name (the engine fills them from its socket tables): UDP sockets
+	// whose drop count rose over the window, most drops first, then TCP
+	// listeners whose accept queue was full at a sample, most often
+	// first.
+	Sockets []EndpointSocket `json:",omitempty"`
+}
+
+// EndpointSocket is one socket of the window that lost packets or
+// refused connections. Program is raw text: sanitise before output.
+type EndpointSocket struct {
+	Proto flows.Proto
+	Local netip.AddrPort
+	// PID and Program are the owner's at the socket's newest sample (0
+	// and "" when it was not found).
+	PID     int32
+	Program string
+	// Drops is a UDP socket's drop count's increase over the window
+	// (sk_drops: receive buffer full, checksum or filter drops);
+	// BufferFull says its receive queue held at least half of its buffer
+	// at a sample of the window.
+	Drops      uint64
+	BufferFull bool
+	// Listener: the accept queue was over its Backlog at FullSamples of
+	// the Samples the listener was seen at; MaxQueue is the longest queue
+	// sampled.
+	Listener             bool
+	FullSamples, Samples int
+	Backlog, MaxQueue    uint32
+}
+
+// MaxNamedSockets is how many UDP sockets, and how many listeners, an
+// endpoint-drops finding names.
+const MaxNamedSockets = 3
+
+// text says what the socket did: "udp 198.18.1.2:5000 (receiver[1234])
+// dropped 812 datagrams (buffer full)".
+func (e *EndpointSocket) text() string {
+	owner := "owner unknown"
+	if e.PID != 0 {
+		owner = fmt.Sprintf("%s[%d]", e.Program, e.PID)
+	}
+	head := fmt.Sprintf("%s %s (%s)", e.Proto, e.Local, owner)
+	if e.Listener {
+		return fmt.Sprintf("%s accept queue full at %d of %d samples (%d queued, backlog %d)", head, e.FullSamples, e.Samples, e.MaxQueue, e.Backlog)
+	}
+	t := fmt.Sprintf("%s dropped %d datagrams", head, e.Drops)
+	if e.BufferFull {
+		t += " (buffer full)"
+	}
+	return t
+}
+
+// EndpointSocketReport is a socket an endpoint-drops finding names.
+type EndpointSocketReport struct {
+	// Proto is "udp" or "tcp"; Local the socket's address and port.
+	Proto string `json:"proto"`
+	Local string `json:"local"`
+	// PID and Program are the owner (0 and "" when unknown).
+	PID     int32  `json:"pid"`
+	Program string `json:"program"`
+	// Drops and BufferFull are a UDP socket's drops over the window and
+	// whether its receive buffer was at least half full at a sample.
+	Drops      uint64 `json:"drops"`
+	BufferFull bool   `json:"buffer_full"`
+	// Listener: a TCP listener whose accept queue was full at
+	// AcceptQueueFull of Samples samples, with its backlog.
+	Listener        bool   `json:"listener"`
+	AcceptQueueFull int    `json:"accept_queue_full_samples"`
+	Samples         int    `json:"samples"`
+	Backlog         uint32 `json:"backlog"`
+	MaxQueue        uint32 `json:"max_queue"`
+}
+
+// namedSockets are the sockets a finding names: at most MaxNamedSockets
+// UDP sockets and as many listeners, in the window's order.
+func namedSockets(all []EndpointSocket) []EndpointSocket {
+	var out []EndpointSocket
+	udp, lis := 0, 0
+	for _, e := range all {
+		switch {
+		case e.Listener && lis < MaxNamedSockets:
+			lis++
+		case !e.Listener && udp < MaxNamedSockets:
+			udp++
+		default:
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // SoftnetWindow is the softirq backlog's counters over the window.
@@ -284,6 +377,9 @@ type Finding struct {
 	// and what it means, in words.
 	Summary string   `json:"summary"`
 	Reasons []string `json:"reasons"`
+	// Sockets are the sockets an endpoint-drops finding names (absent
+	// when the socket tables name none, and for the other rules).
+	Sockets []EndpointSocketReport `json:"sockets,omitempty"`
 }
 
 // Count is a counter's increase over the window and its rate.
@@ -550,6 +646,19 @@ func evaluateStack(st *Stack, cfg Thresholds, judge bool) (findings []Finding, r
 			add(p.UDPSndbufErrors+p.UDP6SndbufErrors, "UDP send buffer errors", "a sender's buffer was full: sends failed with ENOBUFS or EAGAIN")
 			f.Summary = fmt.Sprintf("endpoints dropped %d packets (%.1f/s: %s)", n, cnt(n).PerSec, strings.Join(parts, ", "))
 			f.Reasons = append([]string{fmt.Sprintf("sockets of this namespace lost %d packets in the window (%.1f/s, threshold %g/s); the network delivered them, the endpoint could not take them", n, cnt(n).PerSec, cfg.EndpointDropsPerSec)}, f.Reasons...)
+			if named := namedSockets(st.Sockets); len(named) > 0 {
+				f.Summary += ": " + named[0].text()
+				if len(named) > 1 {
+					f.Summary += fmt.Sprintf(" and %d more", len(named)-1)
+				}
+				for i := range named {
+					e := &named[i]
+					f.Reasons = append(f.Reasons, e.text())
+					f.Sockets = append(f.Sockets, EndpointSocketReport{Proto: e.Proto.String(), Local: e.Local.String(), PID: e.PID, Program: e.Program,
+						Drops: e.Drops, BufferFull: e.BufferFull, Listener: e.Listener, AcceptQueueFull: e.FullSamples, Samples: e.Samples,
+						Backlog: e.Backlog, MaxQueue: e.MaxQueue})
+				}
+			}
 			findings = append(findings, f)
 		}
 	}

@@ -113,6 +113,12 @@ func Sanitized(r verdict.Report) verdict.Report {
 	out.Findings = make([]verdict.Finding, len(r.Findings))
 	for i, f := range r.Findings {
 		f.Where, f.Summary, f.Reasons = s(f.Where), s(f.Summary), sanitizeAll(f.Reasons)
+		if f.Sockets != nil {
+			f.Sockets = append([]verdict.EndpointSocketReport(nil), f.Sockets...)
+			for j := range f.Sockets {
+				f.Sockets[j].Program = s(f.Sockets[j].Program)
+			}
+		}
 		out.Findings[i] = f
 	}
 	if r.Stack != nil {
