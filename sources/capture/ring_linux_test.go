@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"math"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -120,7 +122,193 @@ func BenchmarkRingReadBlock(b *testing.B) {
 		r.fill(b, int(r.next.Load()), pkts)
 		b.StartTimer()
 		sink.acc.mu.Lock()
-		r.readBlock(sink, benchBefore)
+		r.readBlock(sink, math.MaxInt64)
 		sink.acc.mu.Unlock()
+	}
+}
+
+// ns is a synthetic time in nanoseconds since the epoch.
+func ns(at time.Duration) int64 { return synthEpoch.Add(at).UnixNano() }
+
+func TestReadBlockHolds(t *testing.T) {
+	ms := time.Millisecond
+	// Ten packets at 1 ms … 10 ms; the calls' horizons in turn.
+	for _, tc := range []struct {
+		name     string
+		befores  []time.Duration
+		counted  []uint64 // after each call
+		released []bool
+	}{
+		{"all at once", []time.Duration{time.Hour}, []uint64{10}, []bool{true}},
+		{"none yet", []time.Duration{ms}, []uint64{0}, []bool{false}},
+		{"resume", []time.Duration{5*ms + 500*time.Microsecond, 8 * ms, 11 * ms}, []uint64{5, 7, 10}, []bool{false, false, true}},
+		{"same horizon again", []time.Duration{3*ms + 1, 3*ms + 1, 20 * ms}, []uint64{3, 3, 10}, []bool{false, false, true}},
+		{"at the horizon is held", []time.Duration{4 * ms, 10 * ms, 10*ms + 1}, []uint64{3, 9, 10}, []bool{false, false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newSynthRing(4, 64<<10)
+			r.fill(t, 0, synthPackets(10, ms, ms))
+			sink, acc := newSynthSink(t)
+			for i, b := range tc.befores {
+				acc.mu.Lock()
+				got := r.readBlock(sink, ns(b))
+				acc.mu.Unlock()
+				if got != tc.released[i] || counted(acc) != tc.counted[i] {
+					t.Fatalf("call %d (before %v): released %v, %d counted; want %v, %d", i, b, got, counted(acc), tc.released[i], tc.counted[i])
+				}
+				if next := int(r.next.Load()); r.owned(0) == got || (next == 1) != got {
+					t.Fatalf("call %d: block 0 owned %v, next %d after released %v", i, r.owned(0), next, got)
+				}
+			}
+		})
+	}
+}
+
+// TestReadBlockHoldsLoopback: a held block resumes at the held packet,
+// and the outgoing copies on lo are still skipped on either side of it.
+func TestReadBlockHoldsLoopback(t *testing.T) {
+	ms := time.Millisecond
+	var pkts []synthPacket
+	for i := range 6 {
+		for _, pt := range []uint8{unix.PACKET_OUTGOING, unix.PACKET_HOST} {
+			p := synthUDP(time.Duration(i+1)*ms, 100)
+			p.ifindex, p.pkttype = loopbackIfindex, pt
+			pkts = append(pkts, p)
+		}
+	}
+	r := newSynthRing(4, 64<<10)
+	r.fill(t, 0, pkts)
+	sink, acc := newSynthSink(t)
+	for _, tc := range []struct {
+		before time.Duration
+		want   uint64
+	}{{2*ms + 1, 2}, {4*ms + 1, 4}, {time.Hour, 6}} {
+		acc.mu.Lock()
+		r.readBlock(sink, ns(tc.before))
+		acc.mu.Unlock()
+		if got := counted(acc); got != tc.want {
+			t.Fatalf("before %v: %d counted, want %d (once each)", tc.before, got, tc.want)
+		}
+	}
+}
+
+// newSynthLive returns a capture over one synthetic ring, without readers.
+func newSynthLive(t *testing.T, r *ring) (*Live, *liveHandle) {
+	t.Helper()
+	sink, acc := newSynthSink(t)
+	acc.SetInterfaces([]string{"synth0"})
+	return &Live{acc: acc, ifaces: 1}, &liveHandle{name: "synth0", ring: r, sink: *sink}
+}
+
+// TestDrainHorizon: a snapshot's drain counts exactly the packets before
+// its horizon across blocks, holds the block it stops in and the blocks
+// after it, and returns the first block the kernel still has.
+func TestDrainHorizon(t *testing.T) {
+	ms := time.Millisecond
+	r := newSynthRing(8, 64<<10)
+	// Blocks 0..2 hold 10 packets each, 1 ms apart: 0–9, 10–19, 20–29 ms.
+	for i := range 3 {
+		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+	}
+	l, h := newSynthLive(t, r)
+	for _, tc := range []struct {
+		before time.Duration
+		want   uint64
+		next   int32 // the first block held
+		owned  []int // blocks user space holds after the drain
+	}{
+		{5*ms + 1, 6, 0, []int{0, 1, 2}},
+		{5*ms + 1, 6, 0, []int{0, 1, 2}},
+		{15 * ms, 15, 1, []int{1, 2}},
+		{30 * ms, 30, 3, nil},
+	} {
+		if want := l.drain(h, ns(tc.before)); want != 3 {
+			t.Errorf("before %v: wait for block %d, want 3", tc.before, want)
+		}
+		if got := counted(l.acc); got != tc.want {
+			t.Errorf("before %v: %d counted, want %d", tc.before, got, tc.want)
+		}
+		if got := r.next.Load(); got != tc.next {
+			t.Errorf("before %v: next block %d, want %d", tc.before, got, tc.next)
+		}
+		for i := range r.blocks {
+			if own := slices.Contains(tc.owned, i); r.owned(i) != own {
+				t.Errorf("before %v: block %d owned %v, want %v", tc.before, i, r.owned(i), own)
+			}
+		}
+	}
+	if got := h.read.Load(); got != 30 {
+		t.Errorf("%d packets read, want 30", got)
+	}
+	if got := l.acc.Snapshot(synthEpoch.Add(time.Second)).Capture.Interfaces[0].Packets; got != 30 {
+		t.Errorf("interface health counts %d packets, want 30", got)
+	}
+}
+
+// TestDrainReaderHorizon: between snapshots the reader counts only what
+// lies liveHorizon + liveReaderSlack before the newest packet handed
+// over, which any later snapshot would count too.
+func TestDrainReaderHorizon(t *testing.T) {
+	ms := time.Millisecond
+	r := newSynthRing(32, 64<<10)
+	// A packet every 10 ms in blocks of 5 (50 ms each) over 400 ms.
+	for i := range 8 {
+		r.fill(t, i, synthPackets(5, time.Duration(50*i)*ms, 10*ms))
+	}
+	l, h := newSynthLive(t, r)
+	newest := 390 * ms
+	l.drain(h, readerHorizon)
+	horizon := newest - liveHorizon - liveReaderSlack
+	want := uint64(horizon/(10*ms)) + 1 // packets at 0, 10, …, ≤ horizon (none falls on it)
+	if horizon%(10*ms) == 0 {
+		want--
+	}
+	if got := counted(l.acc); got != want {
+		t.Fatalf("reader counted %d packets, want %d (those before %v)", got, want, horizon)
+	}
+	// A snapshot whose tick came after the newest packet counts at least
+	// as much: never less than the reader did.
+	l.drain(h, ns(newest+ms-liveHorizon))
+	if got := counted(l.acc); got < want {
+		t.Fatalf("snapshot after the reader: %d counted, fewer than the reader's %d", got, want)
+	}
+}
+
+// TestDrainNeverFillsRing: packets the horizon holds (here stamped in
+// the future, as after the clock went back) never hold more than half the
+// ring: the oldest blocks are counted in full instead.
+func TestDrainNeverFillsRing(t *testing.T) {
+	r := newSynthRing(8, 64<<10)
+	l, h := newSynthLive(t, r)
+	now := time.Second
+	for i := range r.blocks * 3 {
+		r.fill(t, i%r.blocks, synthPackets(10, time.Hour+time.Duration(i)*time.Millisecond, time.Microsecond))
+		want := l.drain(h, ns(now))
+		if n, _ := r.backlog(); n > r.blocks/2 {
+			t.Fatalf("after block %d: %d blocks held of %d", i, n, r.blocks)
+		}
+		if want != (i+1)%r.blocks {
+			t.Fatalf("after block %d: wait for block %d, want %d", i, want, (i+1)%r.blocks)
+		}
+	}
+	if got, held := counted(l.acc), uint64(r.blocks/2*10); got != uint64(r.blocks*3*10)-held {
+		t.Fatalf("%d counted, want all but the %d held", got, held)
+	}
+}
+
+// TestDrainDoesNotAllocate: counting and holding allocate nothing.
+func TestDrainDoesNotAllocate(t *testing.T) {
+	r := newSynthRing(4, 64<<10)
+	l, h := newSynthLive(t, r)
+	pkts := synthPackets(50, 0, time.Millisecond)
+	l.drain(h, math.MaxInt64) // the flow's first packet allocates its entry
+	allocs := testing.AllocsPerRun(100, func() {
+		r.fill(t, int(r.next.Load()), pkts)
+		l.drain(h, ns(25*time.Millisecond))
+		l.drain(h, readerHorizon)
+		l.drain(h, math.MaxInt64)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per block", allocs)
 	}
 }
