@@ -123,8 +123,14 @@ type liveHandle struct {
 	mu   sync.Mutex
 	sink blockSink // guarded by mu
 	// failing is set while the socket reports an error (the interface
-	// is down); packets clear it. Guarded by mu.
+	// is down); packets the kernel hands over after it clear it. Guarded
+	// by mu.
 	failing bool
+	// failedAt is the time of the newest packet the kernel had handed
+	// over when failing was set (nanoseconds since the epoch, 0 for none):
+	// packets held from before the failure, which a snapshot counts
+	// later, are no sign that the interface is back. Guarded by mu.
+	failedAt int64
 	// read counts the packets read from this ring.
 	read atomic.Uint64
 	// stopped is set when the reader has returned.
@@ -443,6 +449,7 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 		// An error on the socket: the interface went down or away.
 		h.mu.Lock()
 		h.failing = true
+		_, h.failedAt = h.ring.backlog()
 		h.mu.Unlock()
 		msg := err.Error()
 		gone := h.ring.unbound()
@@ -470,8 +477,8 @@ const readerHorizon = -1
 // the block where it stopped (readBlock), and with it the later ones,
 // unless they are more than half the ring: then it counts the oldest in
 // full and goes on, so that holding never fills a ring (the flows then
-// trail the counters by less than liveHorizon for that block). Packets on
-// a failing interface clear its error.
+// trail the counters by less than liveHorizon for that block). Packets the
+// kernel hands over after an interface began failing clear its error.
 func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -480,7 +487,7 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	if before == readerHorizon {
 		before = newest - int64(liveHorizon+liveReaderSlack)
 	}
-	got := false
+	latest := newest // of the blocks handed over
 	for n > 0 {
 		l.acc.mu.Lock()
 		released := r.readBlock(&h.sink, before)
@@ -490,16 +497,17 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 		l.acc.countInterface(h.idx, h.sink.n)
 		l.acc.mu.Unlock()
 		h.read.Add(uint64(h.sink.n))
-		got = got || released || h.sink.n > 0
 		h.sink.n = 0
 		if !released {
 			break
 		}
 		if n--; n == 0 {
-			n, _ = r.backlog()
+			if n, newest = r.backlog(); n > 0 {
+				latest = newest
+			}
 		}
 	}
-	if got && h.failing {
+	if h.failing && latest > h.failedAt {
 		h.failing = false
 		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
 	}

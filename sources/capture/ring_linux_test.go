@@ -312,3 +312,25 @@ func TestDrainDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per block", allocs)
 	}
 }
+
+// TestDrainFailingClears: packets held from before an interface failed
+// do not clear its error when a snapshot counts them; a block the kernel
+// hands over afterwards does.
+func TestDrainFailingClears(t *testing.T) {
+	ms := time.Millisecond
+	r := newSynthRing(8, 64<<10)
+	r.fill(t, 0, synthPackets(5, 0, ms))
+	l, h := newSynthLive(t, r)
+	l.drain(h, ns(2*ms)) // holds block 0
+	h.failing = true
+	_, h.failedAt = r.backlog()
+	l.drain(h, ns(time.Second))
+	if !h.failing || r.owned(0) {
+		t.Fatalf("after the held block: failing %v, block 0 owned %v; want failing, given back", h.failing, r.owned(0))
+	}
+	r.fill(t, 1, synthPackets(5, 10*ms, ms))
+	l.drain(h, ns(time.Second))
+	if h.failing {
+		t.Fatal("a block handed over after the failure did not clear it")
+	}
+}
