@@ -251,6 +251,7 @@ func TestIntegrationCheckLoopback(t *testing.T) {
 	time.Sleep(time.Second)
 	rep, _, _ := runCheckIn(t, a, "-i", "lo", "--link-speed", "lo=1G")
 	for _, d := range []verdict.DirReport{iface(t, rep, "lo").RX, iface(t, rep, "lo").TX} {
+		t.Logf("lo %v: coverage %.5f", d.Direction, coverageOf(d))
 		if c := coverageOf(d); c < 0.99 || c > 1.01 || d.Coverage.LinkHeaderBytes != 0 {
 			t.Errorf("lo %v: coverage %v with %d header bytes per packet, want 100%% with 0 (%s)", d.Direction, c, d.Coverage.LinkHeaderBytes, d.Coverage.Summary)
 		}

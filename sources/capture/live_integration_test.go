@@ -111,8 +111,9 @@ func TestIntegrationLiveRate(t *testing.T) {
 	end := time.Now()
 	time.Sleep(300 * time.Millisecond) // let the readers flush their batches
 	// The sender's pacing sets the truth: IP bytes per second. Rates are
-	// taken at the moment the sender finished.
-	f := u.flow(live.Snapshot(end))
+	// taken at the moment the sender finished: the snapshot that counts
+	// the packets up to then is liveHorizon later.
+	f := u.flow(live.Snapshot(end.Add(liveHorizon)))
 	truth := float64(payloadBps) / 8 * 1000 / size
 	got := f.Rates.R10.SentBytesPerSec
 	// The window ends at the last complete second before now; the sender
@@ -128,8 +129,10 @@ func TestIntegrationLiveRate(t *testing.T) {
 
 // TestIntegrationLiveRatesCompleteSeconds sends a burst early in one
 // second and checks that a snapshot counts that second in its rates only
-// once the kernel must have handed all of it over: not 20 ms after the
-// second ended, but 60 ms after (the ring's block time-out is 50 ms).
+// once the kernel must have handed all of it over and the snapshot's
+// horizon has passed it: not 20 ms after the second ended, nor 10 ms
+// before liveHorizon (the ring's block time-out and a margin), but 10 ms
+// after.
 func TestIntegrationLiveRatesCompleteSeconds(t *testing.T) {
 	u := startUDPVeth(t, LiveOptions{})
 	a, live, sink := u.a, u.live, u.sink
@@ -159,9 +162,12 @@ func TestIntegrationLiveRatesCompleteSeconds(t *testing.T) {
 	if r := u.flow(early).Rates.R2.SentBytesPerSec; r != 0 {
 		t.Errorf("20 ms after the second ended: 2 s rate %.0f B/s, want 0 (the second may not be complete)", r)
 	}
-	late := live.Snapshot(end.Add(60 * time.Millisecond))
+	if r := u.flow(live.Snapshot(end.Add(liveHorizon - 10*time.Millisecond))).Rates.R2.SentBytesPerSec; r != 0 {
+		t.Errorf("%v after the second ended: 2 s rate %.0f B/s, want 0 (the horizon is before the second's end)", liveHorizon-10*time.Millisecond, r)
+	}
+	late := live.Snapshot(end.Add(liveHorizon + 10*time.Millisecond))
 	if r, want := u.flow(late).Rates.R2.SentBytesPerSec, float64(n*1000)/2; r != want {
-		t.Errorf("60 ms after the second ended: 2 s rate %.0f B/s, want %.0f", r, want)
+		t.Errorf("%v after the second ended: 2 s rate %.0f B/s, want %.0f", liveHorizon+10*time.Millisecond, r, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -29,10 +30,31 @@ const (
 	// snapshot can be. Each hand-over wakes the reader, and a wake-up
 	// costs as much as a few hundred packets, so it is not shorter: at
 	// 100 kpps, 10 ms cost about 10% more CPU than 50 ms (see
-	// docs/benchmarks.md). Snapshots take their rates over the seconds
-	// that ended before now minus this, which the ring has handed over
-	// in full.
+	// docs/benchmarks.md).
 	liveBlockTimeout = 50 * time.Millisecond
+	// liveHorizonMargin is how much later than liveBlockTimeout after a
+	// packet the kernel may hand its block over: the kernel starts a
+	// block's timer when it opens the block (before its first packet),
+	// in whole jiffies (13 of 4 ms, 52 ms, at HZ=250), and runs it in a
+	// softirq, which a busy CPU may run late.
+	liveHorizonMargin = 20 * time.Millisecond
+	// liveHorizon is how far a snapshot's flows trail the wire, exactly:
+	// a snapshot at T counts the packets the kernel stamped before
+	// T − liveHorizon, every one of which is in a block the kernel has
+	// handed over by T, and none after, which it holds for the next
+	// snapshot. The engine reads the interface counters at T, so every
+	// step's flows cover the same span relative to its counters (the
+	// counters' window [T0, T1] against the flows' [T0, T1] − liveHorizon),
+	// whatever the blocks' hand-overs did in between. Rates take the
+	// seconds that ended before T − liveHorizon.
+	liveHorizon = liveBlockTimeout + liveHorizonMargin
+	// liveReaderSlack is how long after a tick's time the engine may take
+	// the snapshot of that tick (it refreshes the sockets and reads the
+	// links first). The reader between snapshots knows no tick: it counts
+	// the packets stamped before the newest packet handed over minus
+	// liveHorizon and this, which the next snapshot counts too, unless it
+	// comes later than this after its tick.
+	liveReaderSlack = 50 * time.Millisecond
 	// liveRetry is how often a reader whose interface is down checks
 	// whether it came back or went away.
 	liveRetry = time.Second
@@ -101,8 +123,14 @@ type liveHandle struct {
 	mu   sync.Mutex
 	sink blockSink // guarded by mu
 	// failing is set while the socket reports an error (the interface
-	// is down); packets clear it. Guarded by mu.
+	// is down); packets the kernel hands over after it clear it. Guarded
+	// by mu.
 	failing bool
+	// failedAt is the time of the newest packet the kernel had handed
+	// over when failing was set (nanoseconds since the epoch, 0 for none):
+	// packets held from before the failure, which a snapshot counts
+	// later, are no sign that the interface is back. Guarded by mu.
+	failedAt int64
 	// read counts the packets read from this ring.
 	read atomic.Uint64
 	// stopped is set when the reader has returned.
@@ -332,10 +360,11 @@ func (l *Live) readNames(ctx context.Context, h *liveHandle) {
 	defer l.wg.Done()
 	for ctx.Err() == nil {
 		h.mu.Lock()
-		for h.ring.readBlock(&h.sink) {
+		for h.ring.readBlock(&h.sink, math.MaxInt64) {
 		}
+		next := int(h.ring.next.Load())
 		h.mu.Unlock()
-		if err := h.ring.wait(); err == nil || errors.Is(err, errWoken) {
+		if err := h.ring.wait(next); err == nil || errors.Is(err, errWoken) {
 			continue
 		}
 		if h.ring.unbound() {
@@ -386,13 +415,14 @@ func existingInterfaces() string {
 	return strings.Join(names, ", ")
 }
 
-// read is one handle's reader loop: empty the ring, wait for the next
-// block, again. It allocates nothing per packet.
+// read is one handle's reader loop: count what the next snapshot would
+// count (readerHorizon), wait for the next block, again. It allocates
+// nothing per packet.
 func (l *Live) read(ctx context.Context, h *liveHandle) {
 	defer l.wg.Done()
 	defer h.stopped.Store(true)
 	for ctx.Err() == nil {
-		l.drain(h)
+		want := l.drain(h, readerHorizon)
 		h.mu.Lock()
 		failing := h.failing
 		h.mu.Unlock()
@@ -412,13 +442,14 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			t.Stop()
 			continue
 		}
-		err := h.ring.wait()
+		err := h.ring.wait(want)
 		if err == nil || errors.Is(err, errWoken) {
 			continue
 		}
 		// An error on the socket: the interface went down or away.
 		h.mu.Lock()
 		h.failing = true
+		_, h.failedAt = h.ring.backlog()
 		h.mu.Unlock()
 		msg := err.Error()
 		gone := h.ring.unbound()
@@ -432,27 +463,56 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 	}
 }
 
-// drain decodes and counts every block the kernel has handed over, each
-// block under one hold of the accountant's lock, and reports whether
-// there was one. Packets on a failing interface clear its error.
-func (l *Live) drain(h *liveHandle) bool {
+// readerHorizon is drain's "before" for the reader goroutine: the time
+// of the newest packet the kernel has handed over, minus liveHorizon and
+// liveReaderSlack. That packet came before now, and the next snapshot's
+// tick is later than now (or less than liveReaderSlack earlier), so
+// whatever the reader counts the next snapshot would count too.
+const readerHorizon = -1
+
+// drain counts the packets the kernel has handed over that were stamped
+// before before (nanoseconds since the epoch, or readerHorizon), each
+// block under one hold of the accountant's lock, and returns the block
+// to wait for: the first one the kernel has not handed over. It holds
+// the block where it stopped (readBlock), and with it the later ones,
+// unless they are more than half the ring: then it counts the oldest in
+// full and goes on, so that holding never fills a ring (the flows then
+// trail the counters by less than liveHorizon for that block). Packets the
+// kernel hands over after an interface began failing clear its error.
+func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	got := false
-	for h.ring.ready() {
+	r := h.ring
+	n, newest := r.backlog()
+	if before == readerHorizon {
+		before = newest - int64(liveHorizon+liveReaderSlack)
+	}
+	latest := newest // of the blocks handed over
+	for n > 0 {
 		l.acc.mu.Lock()
-		h.ring.readBlock(&h.sink)
+		released := r.readBlock(&h.sink, before)
+		if !released && n > r.blocks/2 {
+			released = r.readBlock(&h.sink, math.MaxInt64)
+		}
 		l.acc.countInterface(h.idx, h.sink.n)
 		l.acc.mu.Unlock()
 		h.read.Add(uint64(h.sink.n))
 		h.sink.n = 0
-		got = true
+		if !released {
+			break
+		}
+		if n--; n == 0 {
+			if n, newest = r.backlog(); n > 0 {
+				latest = newest
+			}
+		}
 	}
-	if got && h.failing {
+	if h.failing && latest > h.failedAt {
 		h.failing = false
 		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
 	}
-	return got
+	n, _ = r.backlog()
+	return (int(r.next.Load()) + n) % r.blocks
 }
 
 // blockSink decodes and counts the packets of a ring block; the caller
@@ -479,15 +539,16 @@ func (s *blockSink) packet(p *rawPacket) {
 	s.n++
 }
 
-// Snapshot empties the rings, reads the kernel drop counters, expires idle
-// flows at now and returns the snapshot at now. Its rates cover the
-// complete seconds before now − liveBlockTimeout: the kernel may still
-// hold a block of the last moment, and a second that ended within it
-// would read low.
+// Snapshot counts the packets stamped before now − liveHorizon (and holds
+// the later ones for the next snapshot), reads the kernel drop counters,
+// expires idle flows at now and returns the snapshot at now. Its rates
+// cover the complete seconds before now − liveHorizon, the seconds it has
+// counted in full.
 func (l *Live) Snapshot(now time.Time) flows.Snapshot {
+	before := now.Add(-liveHorizon).UnixNano()
 	for _, h := range l.handles {
 		if !h.stopped.Load() {
-			l.drain(h)
+			l.drain(h, before)
 		}
 	}
 	drops := make([]uint64, l.ifaces) // per interface, over its rings
@@ -506,14 +567,14 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 		}
 	}
 	l.acc.Expire(now)
-	s := l.acc.Snapshot(now.Add(-liveBlockTimeout))
+	s := l.acc.Snapshot(now.Add(-liveHorizon))
 	s.Time = now
 	return s
 }
 
-// Lag is how far the capture's counts may trail the wire: a packet waits
-// up to this long in a ring block the kernel has not handed over yet.
-func (l *Live) Lag() time.Duration { return liveBlockTimeout }
+// Lag is how far the capture's counts trail the wire: a snapshot at T
+// counts the packets stamped before T − Lag (see liveHorizon).
+func (l *Live) Lag() time.Duration { return liveHorizon }
 
 // SetAggregation changes the grouping of later snapshots.
 func (l *Live) SetAggregation(a flows.Aggregation) { l.acc.SetAggregation(a) }

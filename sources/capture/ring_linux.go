@@ -26,9 +26,15 @@ type ring struct {
 	blockSize int
 	blocks    int
 	next      atomic.Int32 // the block to read next; readBlock's caller serialises writes
-	ifindex   int
-	woken     bool // the poller woke the reader; see wait
-	sockErr   error
+	// pos and left are where readBlock stopped in block next, which it
+	// holds: the offset of the first packet not handed over and how many
+	// packets remain from there (pos 0: the block is unread). readBlock's
+	// caller serialises them.
+	pos     int
+	left    uint32
+	ifindex int
+	woken   bool // the poller woke the reader; see wait
+	sockErr error
 }
 
 // ringOptions describe one ring.
@@ -46,6 +52,7 @@ const (
 	blockStatusOff = 8           // tpacket_block_desc.hdr.bh1.block_status
 	blockNumOff    = 12          // .num_pkts
 	blockFirstOff  = 16          // .offset_to_first_pkt
+	blockTsLastOff = 40          // .ts_last_pkt (seconds, then nanoseconds)
 	sllOff         = 48          // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 	sllIfindexOff  = sllOff + 4  // sockaddr_ll.sll_ifindex
 	sllPkttypeOff  = sllOff + 10 // sockaddr_ll.sll_pkttype
@@ -216,24 +223,40 @@ type rawPacket struct {
 	ifindex   int
 }
 
-// readBlock hands every packet of the next block, if it is ready, to
-// sink, then gives the block back to the kernel. It reports whether there
-// was a block.
-func (r *ring) readBlock(sink *blockSink) bool {
+// readBlock hands the packets of the next block, if it is ready, to sink,
+// from where the last call stopped, as long as they were stamped before
+// before (nanoseconds since the epoch; math.MaxInt64 for all of them). At
+// the first packet stamped at or after it, it stops and holds the block
+// (it stays user space's, and the next call resumes there); once every
+// packet is handed over it gives the block back to the kernel. It reports
+// whether it gave a block back.
+//
+// The kernel writes a ring's packets in the order it stamps them (to a
+// few microseconds when several CPUs feed one ring), so the packets after
+// the first one held are later still, and so are those of the blocks
+// after it: holding one block holds nothing that readBlock could count.
+func (r *ring) readBlock(sink *blockSink, before int64) bool {
 	if !r.ready() {
 		return false
 	}
 	next := int(r.next.Load())
 	base := next * r.blockSize
 	b := r.mem[base : base+r.blockSize]
-	num := *(*uint32)(unsafe.Pointer(&b[blockNumOff]))
-	off := int(*(*uint32)(unsafe.Pointer(&b[blockFirstOff])))
+	off, left := r.pos, r.left
+	if off == 0 {
+		left = *(*uint32)(unsafe.Pointer(&b[blockNumOff]))
+		off = int(*(*uint32)(unsafe.Pointer(&b[blockFirstOff])))
+	}
 	var p rawPacket
-	for k := uint32(0); k < num; k++ {
+	for ; left > 0; left-- {
 		if off <= 0 || off+sllPkttypeOff >= len(b) { // the header and sockaddr_ll up to pkttype
 			break
 		}
 		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&b[off]))
+		if int64(h.Sec)*1e9+int64(h.Nsec) >= before {
+			r.pos, r.left = off, left
+			return false
+		}
 		start := off + int(h.Mac)
 		end := start + int(h.Snaplen)
 		if end > len(b) || start > end {
@@ -254,21 +277,43 @@ func (r *ring) readBlock(sink *blockSink) bool {
 		}
 		off += int(h.Next_offset)
 	}
+	r.pos, r.left = 0, 0
 	atomic.StoreUint32(r.status(next), unix.TP_STATUS_KERNEL)
 	r.next.Store(int32((next + 1) % r.blocks))
 	return true
 }
 
+// backlog returns how many blocks, from next on, the kernel has handed
+// over and readBlock has not given back, and the time of the newest
+// packet in them (ts_last_pkt of the last one, in nanoseconds since the
+// epoch; 0 without a block). Its caller serialises it with readBlock.
+func (r *ring) backlog() (n int, newest int64) {
+	next := int(r.next.Load())
+	for n < r.blocks && atomic.LoadUint32(r.status((next+n)%r.blocks))&unix.TP_STATUS_USER != 0 {
+		n++
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	last := r.mem[(next+n-1)%r.blocks*r.blockSize:]
+	sec := *(*uint32)(unsafe.Pointer(&last[blockTsLastOff]))
+	nsec := *(*uint32)(unsafe.Pointer(&last[blockTsLastOff+4]))
+	return n, int64(sec)*1e9 + int64(nsec)
+}
+
 // errWoken is returned by wait when it was interrupted (wake).
 var errWoken = errors.New("woken")
 
-// wait blocks until the next block is ready, the socket reports an error
-// (returned), or wake is called (errWoken).
-func (r *ring) wait() error {
+// wait blocks until block want (an index into the ring) is handed over,
+// the socket reports an error (returned), or wake is called (errWoken).
+// A reader that holds blocks waits for the first one after them, the next
+// the kernel hands over.
+func (r *ring) wait(want int) error {
 	r.sockErr = nil
 	r.woken = false
+	st := r.status(want % r.blocks)
 	err := r.rc.Read(func(fd uintptr) bool {
-		if r.ready() {
+		if atomic.LoadUint32(st)&unix.TP_STATUS_USER != 0 {
 			return true
 		}
 		if r.woken {
