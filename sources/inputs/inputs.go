@@ -105,6 +105,7 @@ type Set struct {
 	// links, or with a reader that has none); burstEvery is its interval
 	// (0: off) and step the engine's step period.
 	bursts     BurstStarter
+	netns      string // --netns: the sampler would hold the namespace open
 	burstEvery time.Duration
 	step       time.Duration
 }
@@ -174,7 +175,7 @@ func Open(ctx context.Context, o Options) (in *Set, err error) {
 		SubSteps:    1,
 		Attribution: attrib.Config{ClosedGrace: o.Config.Attribution.ClosedGrace.D()},
 	}
-	in.step, in.burstEvery = o.Interval, o.Config.Check.BurstInterval.D()
+	in.step, in.burstEvery, in.netns = o.Interval, o.Config.Check.BurstInterval.D(), o.Netns
 	if o.Links {
 		if err := in.openLinks(o); err != nil {
 			return in, err
@@ -406,6 +407,12 @@ func (in *Set) Run(ctx context.Context, emit func(*engine.Snapshot) bool) {
 func (in *Set) startBursts(ctx context.Context) (*links.BurstSampler, *engine.Health) {
 	if in.bursts == nil || !in.Config.Judge || in.burstEvery <= 0 || len(in.Watched) == 0 {
 		return nil, nil
+	}
+	if in.netns != "" {
+		// Its sockets inside the namespace would keep a deleted namespace
+		// alive for as long as the run lasts.
+		return nil, &engine.Health{Input: "bursts", State: engine.StateAbsent,
+			Why: "no burst sampler inside another namespace (--netns): run under 'ip netns exec NAME' for sub-second peaks"}
 	}
 	if in.step > 0 && in.burstEvery >= in.step {
 		return nil, &engine.Health{Input: "bursts", State: engine.StateAbsent,

@@ -72,8 +72,14 @@ func (d *netlinkDumper) conn(ino uint64, nsPath string) (*nsConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netlink handle in netns %d: %w", ino, err)
 	}
-	// GetNetlinkSocketAt enters ns only when it is not the current one.
-	diag, err := nl.GetNetlinkSocketAt(ns, cur, unix.NETLINK_INET_DIAG)
+	// In our own namespace the socket is made without any setns (both
+	// namespaces None): the library's own test does not skip it for every
+	// handle, and setns needs CAP_SYS_ADMIN.
+	at, back := ns, cur
+	if cur.Equal(ns) {
+		at, back = netns.None(), netns.None()
+	}
+	diag, err := nl.GetNetlinkSocketAt(at, back, unix.NETLINK_INET_DIAG)
 	if err != nil {
 		h.Close()
 		return nil, fmt.Errorf("sock_diag socket in netns %d: %w", ino, err)
