@@ -114,7 +114,7 @@ func transport(link LinkType, b []byte) (proto uint8, dst netip.Addr, sport uint
 		}
 		ihl := int(b[0]&0x0f) * 4
 		total := int(binary.BigEndian.Uint16(b[2:]))
-		if ihl < 20 || total < ihl || binary.BigEndian.Uint16(b[6:])&0x3fff != 0 {
+		if ihl < 20 || ihl > len(b) || total < ihl || binary.BigEndian.Uint16(b[6:])&0x3fff != 0 {
 			return // options cut, or a fragment
 		}
 		proto, dst = b[9], netip.AddrFrom4([4]byte(b[16:20]))
