@@ -43,6 +43,9 @@ func RunFleet(ctx context.Context, fl Fleet) error {
 	if err := CheckTerminal(term, IsTerminal(os.Stdin), IsTerminal(os.Stdout)); err != nil {
 		return fmt.Errorf("%w: %v; 'netriage fleet --output table' (or json) needs none", ErrTerminal, err)
 	}
+	if testAsk != nil {
+		fl.Ask = testAsk(fl.Ask)
+	}
 	h := &fleetHost{st: views.NewFleetState(fl.Bytes), now: fl.Now}
 	r := &refresher{fl: fl, kick: make(chan struct{}, 1), publish: h.publish, redraw: h.redraw}
 	h.kick = r.kick
@@ -58,6 +61,10 @@ func RunFleet(ctx context.Context, fl Fleet) error {
 	}
 	return err
 }
+
+// testAsk is nil but in the binary the end-to-end tests build with
+// -tags netriage_testpanic (fleet_testpanic.go), where it wraps Ask.
+var testAsk func(func(context.Context) (fleet.Report, error)) func(context.Context) (fleet.Report, error)
 
 // fleetHost is the gocui host of the fleet screen.
 type fleetHost struct {
