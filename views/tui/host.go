@@ -1,7 +1,9 @@
 // Package tui is the thin gocui host of the terminal UI: it places the panes
 // computed by views.Layout, writes the visible rows rendered by views, and
 // forwards keys to views.UIState through the views.Bindings table. It holds
-// no rendering logic of its own.
+// no rendering logic of its own. RunFleet hosts the fleet screen the same
+// way (views.BuildFleetFrame, views.FleetBindings), with the refresher that
+// asks the Prometheus server.
 //
 // # Threading
 //
