@@ -278,16 +278,16 @@ func (f *FleetFrame) answerLine(w int) Line {
 	if m.Report == nil {
 		return Line{Text: format.Fit("no answer yet │ "+next+every, w)}
 	}
-	at := "no samples"
+	at := "without samples"
 	if !m.Report.Time.IsZero() {
-		at = m.Report.Time.UTC().Format(time.RFC3339)
+		at = "of " + m.Report.Time.UTC().Format(time.RFC3339)
 	}
 	age := shortDur(max(f.now.Sub(m.AnsweredAt), 0))
 	if m.Stale() {
-		return Line{Text: format.Fit(fmt.Sprintf("STALE: %s failed, %s%s │ last answer %s ago, of %s │ window %s",
+		return Line{Text: format.Fit(fmt.Sprintf("STALE: %s failed, %s%s │ last answer %s ago, %s │ window %s",
 			plural(m.Failures, "refresh", "refreshes"), next, every, age, at, shortDur(f.rep.Window)), w), Style: StyleWarn}
 	}
-	return Line{Text: format.Fit(fmt.Sprintf("answer of %s, %s ago │ window %s │ %s%s", at, age, shortDur(f.rep.Window), next, every), w)}
+	return Line{Text: format.Fit(fmt.Sprintf("answer %s, %s ago │ window %s │ %s%s", at, age, shortDur(f.rep.Window), next, every), w)}
 }
 
 // plural is "1 link", "2 links"; with a second form, that form for n != 1
