@@ -9,9 +9,10 @@ import (
 )
 
 // ParseFleet checks fleet's flags: the server's URL (ParsePrometheusURL),
-// a window of at least a second and a top count of 1..fleet.MaxTopK.
+// a window of at least a second, a top count of 1..fleet.MaxTopK and a
+// refresh period (the terminal UI's) of at least fleet.MinRefresh.
 // Errors wrap ErrUsage.
-func ParseFleet(server string, window time.Duration, top int) (*url.URL, error) {
+func ParseFleet(server string, window time.Duration, top int, refresh time.Duration) (*url.URL, error) {
 	u, err := ParsePrometheusURL(server)
 	switch {
 	case err != nil:
@@ -20,6 +21,8 @@ func ParseFleet(server string, window time.Duration, top int) (*url.URL, error) 
 		return nil, Usagef("--window: at least 1s (e.g. 1h, 30m)")
 	case top < 1 || top > fleet.MaxTopK:
 		return nil, Usagef("--top: from 1 to %d", fleet.MaxTopK)
+	case refresh < fleet.MinRefresh:
+		return nil, Usagef("--refresh: at least %s (e.g. 30s, 1m): each refresh asks the server %d queries", fleet.MinRefresh, len(fleet.Queries(fleet.Options{})))
 	}
 	return u, nil
 }

@@ -47,20 +47,23 @@ func TestParsePrometheusURL(t *testing.T) {
 
 func TestParseFleet(t *testing.T) {
 	for _, tc := range []struct {
-		window time.Duration
-		top    int
-		err    string
+		window  time.Duration
+		top     int
+		refresh time.Duration
+		err     string
 	}{
-		{time.Hour, 3, ""}, {time.Second, fleet.MaxTopK, ""},
-		{500 * time.Millisecond, 3, "--window"}, {-time.Hour, 3, "--window"},
-		{time.Hour, 0, "--top"}, {time.Hour, fleet.MaxTopK + 1, "--top"},
+		{time.Hour, 3, fleet.DefaultRefresh, ""}, {time.Second, fleet.MaxTopK, fleet.MinRefresh, ""},
+		{500 * time.Millisecond, 3, fleet.DefaultRefresh, "--window"}, {-time.Hour, 3, fleet.DefaultRefresh, "--window"},
+		{time.Hour, 0, fleet.DefaultRefresh, "--top"}, {time.Hour, fleet.MaxTopK + 1, fleet.DefaultRefresh, "--top"},
+		{time.Hour, 3, fleet.MinRefresh - time.Millisecond, "--refresh: at least 5s"}, {time.Hour, 3, 0, "--refresh"},
+		{time.Hour, 3, -time.Minute, "--refresh"},
 	} {
-		_, err := ParseFleet("http://prom:9090", tc.window, tc.top)
+		_, err := ParseFleet("http://prom:9090", tc.window, tc.top, tc.refresh)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrUsage)) {
-			t.Errorf("%v %d: %v, want %q", tc.window, tc.top, err, tc.err)
+			t.Errorf("%v %d %v: %v, want %q", tc.window, tc.top, tc.refresh, err, tc.err)
 		}
 	}
-	if _, err := ParseFleet("ftp://x", time.Hour, 3); err == nil {
+	if _, err := ParseFleet("ftp://x", time.Hour, 3, fleet.DefaultRefresh); err == nil {
 		t.Error("the URL is not checked")
 	}
 }

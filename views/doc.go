@@ -1,6 +1,7 @@
 // Package views turns a display model into text: the panes of the terminal
 // UI (header, view tabs, main table, detail, help, status line), the screen
-// layout, the UI state and the keybinding table.
+// layout, the UI state and the keybinding table; and the fleet screen of
+// netriage fleet --output tui (FleetModel, FleetState, BuildFleetFrame).
 //
 // # Purity
 //

@@ -7,17 +7,23 @@ import "strings"
 // titles, then each pane's text. Styles are dropped. It is what the golden
 // tests compare, and matches tmux capture-pane of the real program.
 func (f *Frame) Screen() []string {
-	grid := make([][]rune, f.H)
+	return composeScreen(f.W, f.H, PaneOrder, f.Rects, f.Title, f.Pane)
+}
+
+// composeScreen draws the panes of order that rects places, bottom first,
+// on a w×h grid: frames with their title, then each pane's lines.
+func composeScreen(w, h int, order []string, rects map[string]Rect, title func(string) string, pane func(string) []Line) []string {
+	grid := make([][]rune, h)
 	for y := range grid {
-		grid[y] = []rune(strings.Repeat(" ", f.W))
+		grid[y] = []rune(strings.Repeat(" ", w))
 	}
 	set := func(x, y int, r rune) {
-		if x >= 0 && y >= 0 && x < f.W && y < f.H {
+		if x >= 0 && y >= 0 && x < w && y < h {
 			grid[y][x] = r
 		}
 	}
-	for _, name := range PaneOrder {
-		r, ok := f.Rects[name]
+	for _, name := range order {
+		r, ok := rects[name]
 		if !ok {
 			continue
 		}
@@ -41,7 +47,7 @@ func (f *Frame) Screen() []string {
 			set(x1, y0, '┐')
 			set(x0, y1, '└')
 			set(x1, y1, '┘')
-			for i, ch := range []rune(f.Title(name)) {
+			for i, ch := range []rune(title(name)) {
 				x := x0 + i + 2
 				if x > x1-2 {
 					break
@@ -49,7 +55,7 @@ func (f *Frame) Screen() []string {
 				set(x, y0, ch)
 			}
 		}
-		for i, l := range f.Pane(name) {
+		for i, l := range pane(name) {
 			x := r.X
 			for _, ch := range l.Text {
 				if x >= r.X+r.W {
@@ -60,7 +66,7 @@ func (f *Frame) Screen() []string {
 			}
 		}
 	}
-	out := make([]string, f.H)
+	out := make([]string, h)
 	for y := range grid {
 		out[y] = strings.TrimRight(string(grid[y]), " ")
 	}

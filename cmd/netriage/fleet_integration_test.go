@@ -38,7 +38,8 @@ var fleetAlertScaling = []struct{ from, to string }{
 // only; a's top process and remote are iperf3 and r's address; each
 // talker family sums to the flow bytes within 1% per host and direction;
 // the (time-scaled) saturation alert is active for a only; and `netriage
-// fleet` prints a's link first with iperf3.
+// fleet` prints a's link first with iperf3, in its table and on its
+// screen (--output tui, under tmux).
 func TestIntegrationFleetPrometheus(t *testing.T) {
 	l := lab.New(t)
 	bin := e2eBin(t)
@@ -254,6 +255,20 @@ scrape_configs:
 	}
 	if line := firstLineWith(tableOut.String(), instA); !strings.Contains(line, "saturated") || !strings.Contains(tableOut.String(), "iperf3") {
 		t.Errorf("fleet's table does not show %s saturated with iperf3:\n%s", instA, tableOut.String())
+	}
+
+	// The fleet screen, in r under tmux: a's link saturated, with iperf3.
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Logf("fleet --output tui not run: tmux not installed (make deps installs it)")
+	} else {
+		s := startTUIWith(t, 120, 40, "ip netns exec "+r.Name, "fleet --prometheus "+pq.base+" --window 5m --output tui")
+		scr := s.waitUntil("a's link saturated with iperf3", 15*time.Second, func(scr string) bool {
+			return strings.Contains(firstLineWith(scr, instA), "saturated") && strings.Contains(scr, "iperf3")
+		})
+		t.Logf("netriage fleet --output tui:\n%s", scr)
+		s.keys("q")
+		s.waitFor("EXIT=0", false)
+		s.checkRestored("fleet --output tui")
 	}
 	t.Logf("whole scenario: %s", time.Since(start).Round(100*time.Millisecond))
 }

@@ -205,6 +205,16 @@ func (c *Client) Ask(ctx context.Context, qs []fleet.Query) (map[string][]fleet.
 	return out, nil
 }
 
+// Report asks the queries of o (fleet.Queries) and builds their report
+// (fleet.Build); the error is Ask's, with an empty report.
+func (c *Client) Report(ctx context.Context, o fleet.Options) (fleet.Report, error) {
+	ans, err := c.Ask(ctx, fleet.Queries(o))
+	if err != nil {
+		return fleet.Report{}, err
+	}
+	return fleet.Build(ans, o), nil
+}
+
 func typeOf(v model.Value) string {
 	if v == nil {
 		return "nothing"

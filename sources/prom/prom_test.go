@@ -70,6 +70,11 @@ func TestQuery(t *testing.T) {
 	if err != nil || len(ans) != len(fleet.Queries(fleet.Options{})) {
 		t.Errorf("Ask: %d answers, %v", len(ans), err)
 	}
+	// Every query gets the same answer here: both series are problems, a's first.
+	rep, err := c.Report(context.Background(), fleet.Options{})
+	if err != nil || !rep.Time.Equal(at) || rep.Saturated != 1 || len(rep.Problems) != 2 || rep.Problems[0].Instance != "a:10099" {
+		t.Errorf("Report: %+v, %v", rep, err)
+	}
 }
 
 func TestBasicAuth(t *testing.T) {

@@ -38,6 +38,14 @@ const (
 	TalkerRange = "5m"
 )
 
+// The period of fleet's terminal UI, which asks the queries again every
+// Refresh (its --refresh): DefaultRefresh unless given, never less than
+// MinRefresh, so a screen left open does not load the server.
+const (
+	DefaultRefresh = 30 * time.Second
+	MinRefresh     = 5 * time.Second
+)
+
 // withDefaults fills the zero fields of o.
 func (o Options) withDefaults() Options {
 	if o.Window <= 0 {

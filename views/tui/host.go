@@ -1,7 +1,9 @@
 // Package tui is the thin gocui host of the terminal UI: it places the panes
 // computed by views.Layout, writes the visible rows rendered by views, and
 // forwards keys to views.UIState through the views.Bindings table. It holds
-// no rendering logic of its own.
+// no rendering logic of its own. RunFleet hosts the fleet screen the same
+// way (views.BuildFleetFrame, views.FleetBindings), with the refresher that
+// asks the Prometheus server.
 //
 // # Threading
 //
@@ -26,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -37,11 +40,9 @@ import (
 
 // Host runs the terminal UI.
 type Host struct {
-	st      *views.UIState
-	latest  atomic.Pointer[views.Model]
-	pending atomic.Bool
-	g       atomic.Pointer[gocui.Gui]
-	crash   atomic.Pointer[PanicError]
+	core
+	st     *views.UIState
+	latest atomic.Pointer[views.Model]
 
 	// UI goroutine only.
 	shown *views.Model
@@ -74,14 +75,30 @@ func (e *PanicError) Report() string {
 // it to return, so nothing publishes after it. The error is Run's, or a
 // panic of the engine while it stopped.
 func (h *Host) RunEngine(ctx context.Context, engine func(context.Context)) error {
+	return h.runWith(ctx, h.Run, engine)
+}
+
+// core is what the terminal UIs share: the gocui instance while it runs,
+// the first panic caught, at most one redraw request outstanding.
+type core struct {
+	pending atomic.Bool
+	g       atomic.Pointer[gocui.Gui]
+	crash   atomic.Pointer[PanicError]
+}
+
+// runWith runs the UI (run) with engine on a goroutine of its own (see
+// Go): when the UI ends, engine's context is cancelled and runWith waits
+// for it to return. The error is run's, or a panic of the engine while it
+// stopped.
+func (c *core) runWith(ctx context.Context, run func(context.Context) error, engine func(context.Context)) error {
 	engineCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
-	h.Go(func() { defer close(done); engine(engineCtx) })
-	err := h.Run(ctx)
+	c.Go(func() { defer close(done); engine(engineCtx) })
+	err := run(ctx)
 	stop()
 	<-done
 	if err == nil {
-		err = h.Err()
+		err = c.Err()
 	}
 	return err
 }
@@ -89,11 +106,11 @@ func (h *Host) RunEngine(ctx context.Context, engine func(context.Context)) erro
 // Go runs f on a new goroutine. A panic in f ends the UI as a quit would,
 // restoring the terminal, and Run returns it as a *PanicError (Err reports
 // one that comes after Run returned).
-func (h *Host) Go(f func()) {
+func (c *core) Go(f func()) {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				h.fail(&PanicError{Value: r, Stack: debug.Stack()})
+				c.fail(&PanicError{Value: r, Stack: debug.Stack()})
 			}
 		}()
 		f()
@@ -101,69 +118,64 @@ func (h *Host) Go(f func()) {
 }
 
 // Err returns the first panic caught by the host, or nil.
-func (h *Host) Err() error {
-	if pe := h.crash.Load(); pe != nil {
+func (c *core) Err() error {
+	if pe := c.crash.Load(); pe != nil {
 		return pe
 	}
 	return nil
 }
 
 // fail records the first panic and asks the UI loop to stop.
-func (h *Host) fail(pe *PanicError) {
-	if !h.crash.CompareAndSwap(nil, pe) {
+func (c *core) fail(pe *PanicError) {
+	if !c.crash.CompareAndSwap(nil, pe) {
 		return
 	}
-	if g := h.g.Load(); g != nil {
+	if g := c.g.Load(); g != nil {
 		g.Update(func(*gocui.Gui) error { return gocui.ErrQuit })
 	}
 }
 
-// New returns a host starting in state st (which it owns from now on).
-func New(st *views.UIState) *Host { return &Host{st: st} }
-
-// Publish makes m the newest model and asks for a redraw. It never blocks
-// and may be called from any goroutine; m must not be changed afterwards.
-func (h *Host) Publish(m *views.Model) {
-	h.latest.Store(m)
-	g := h.g.Load()
+// redraw asks for one redraw, unless one is already asked for; it never
+// blocks and may be called from any goroutine.
+func (c *core) redraw() {
+	g := c.g.Load()
 	if g == nil {
 		return
 	}
-	if h.pending.CompareAndSwap(false, true) {
+	if c.pending.CompareAndSwap(false, true) {
 		g.Update(func(*gocui.Gui) error {
-			h.pending.Store(false)
+			c.pending.Store(false)
 			return nil // the flush after this event redraws
 		})
 	}
 }
 
-// Run takes over the terminal until the user quits (q, Ctrl-C) or ctx is
-// cancelled, and always restores the terminal before returning. It needs
-// a terminal: gocui cannot start without one.
-func (h *Host) Run(ctx context.Context) (err error) {
+// run takes over the terminal, lets setup register the manager and the
+// keys, and runs gocui's main loop until a quit or ctx's end; it always
+// restores the terminal before returning, a panic included.
+func (c *core) run(ctx context.Context, setup func(*gocui.Gui) error) (err error) {
 	g, err := gocui.NewGui(gocui.OutputNormal)
 	if err != nil {
 		// termbox fails before it changes the tty mode or the screen.
 		return fmt.Errorf("%w: %s", ErrTerminal, strings.TrimPrefix(err.Error(), "termbox: "))
 	}
 	defer func() {
-		h.g.Store(nil)
+		c.g.Store(nil)
 		g.Close()
 		if r := recover(); r != nil {
 			pe := &PanicError{Value: r, Stack: debug.Stack()}
-			h.crash.CompareAndSwap(nil, pe)
+			c.crash.CompareAndSwap(nil, pe)
 		}
-		if pe := h.crash.Load(); pe != nil {
+		if pe := c.crash.Load(); pe != nil {
 			err = pe
 		}
 	}()
 	g.InputEsc = true
-	g.SetManagerFunc(h.layout)
-	if err := h.bind(g); err != nil {
+	if err := setup(g); err != nil {
 		return err
 	}
-	h.g.Store(g)
-	if h.crash.Load() != nil { // a panic before the UI started
+	c.g.Store(g)
+	if c.crash.Load() != nil { // a panic before the UI started
 		return nil
 	}
 	stop := context.AfterFunc(ctx, func() {
@@ -174,6 +186,26 @@ func (h *Host) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("terminal UI: %w", err)
 	}
 	return nil
+}
+
+// New returns a host starting in state st (which it owns from now on).
+func New(st *views.UIState) *Host { return &Host{st: st} }
+
+// Publish makes m the newest model and asks for a redraw. It never blocks
+// and may be called from any goroutine; m must not be changed afterwards.
+func (h *Host) Publish(m *views.Model) {
+	h.latest.Store(m)
+	h.redraw()
+}
+
+// Run takes over the terminal until the user quits (q, Ctrl-C) or ctx is
+// cancelled, and always restores the terminal before returning. It needs
+// a terminal: gocui cannot start without one.
+func (h *Host) Run(ctx context.Context) error {
+	return h.run(ctx, func(g *gocui.Gui) error {
+		g.SetManagerFunc(h.layout)
+		return h.bind(g)
+	})
 }
 
 // bind registers every key of the table on every view. The handler does
@@ -282,6 +314,43 @@ func viewsKey(key gocui.Key, ch rune) views.Key {
 	return views.Key{Special: -1}
 }
 
+// drawPanes places and writes the panes of order that rects lays out,
+// deletes the others, and puts the help on top; the focusable panes get
+// editor for the keys no binding has.
+func drawPanes(g *gocui.Gui, order []string, rects map[string]views.Rect, title func(string) string, pane func(string) []views.Line, focusable []string, editor gocui.Editor) error {
+	for _, name := range order {
+		r, ok := rects[name]
+		if !ok {
+			if err := g.DeleteView(name); err != nil && !errors.Is(err, gocui.ErrUnknownView) {
+				return err
+			}
+			continue
+		}
+		x0, y0, x1, y1 := r.Outer()
+		v, err := g.SetView(name, x0, y0, x1, y1)
+		if err != nil && !errors.Is(err, gocui.ErrUnknownView) {
+			return fmt.Errorf("place pane %s: %w", name, err)
+		}
+		v.Frame = r.Framed
+		v.Wrap = false
+		v.Title = title(name)
+		if slices.Contains(focusable, name) {
+			v.Editable = true
+			v.Editor = editor
+		}
+		v.Clear()
+		if err := views.WriteANSI(v, pane(name)); err != nil {
+			return err
+		}
+	}
+	if _, ok := rects[views.PaneHelp]; ok {
+		if _, err := g.SetViewOnTop(views.PaneHelp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // layout is gocui's manager: it runs on the UI goroutine before every
 // flush, builds the frame from the newest model and writes the panes.
 func (h *Host) layout(g *gocui.Gui) error {
@@ -296,37 +365,10 @@ func (h *Host) layout(g *gocui.Gui) error {
 	w, ht := g.Size()
 	f := views.BuildFrame(h.shown, h.st, w, ht)
 	h.frame = f
-	for _, name := range views.PaneOrder {
-		r, ok := f.Rects[name]
-		if !ok {
-			if err := g.DeleteView(name); err != nil && !errors.Is(err, gocui.ErrUnknownView) {
-				return err
-			}
-			continue
-		}
-		x0, y0, x1, y1 := r.Outer()
-		v, err := g.SetView(name, x0, y0, x1, y1)
-		if err != nil && !errors.Is(err, gocui.ErrUnknownView) {
-			return fmt.Errorf("place pane %s: %w", name, err)
-		}
-		v.Frame = r.Framed
-		v.Wrap = false
-		v.Title = f.Title(name)
-		switch name {
-		case views.PaneStatus, views.PaneTooSmall, views.PaneFilter:
-			// The views that can be focused: see bind.
-			v.Editable = true
-			v.Editor = h.editor()
-		}
-		v.Clear()
-		if err := views.WriteANSI(v, f.Pane(name)); err != nil {
-			return err
-		}
-	}
-	if _, ok := f.Rects[views.PaneHelp]; ok {
-		if _, err := g.SetViewOnTop(views.PaneHelp); err != nil {
-			return err
-		}
+	// The views that can be focused take the keys no binding has: see bind.
+	focusable := []string{views.PaneStatus, views.PaneTooSmall, views.PaneFilter}
+	if err := drawPanes(g, views.PaneOrder, f.Rects, f.Title, f.Pane, focusable, h.editor()); err != nil {
+		return err
 	}
 	cur := views.PaneStatus
 	switch {
