@@ -1,0 +1,109 @@
+package attrib
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"netriage/triage/flows"
+)
+
+// MaxInfoSockets is the most sockets WantInfo names: the tcp_info of 512
+// sockets, asked one by one, costs about a millisecond a second with
+// 10,000 sockets (sources/sockets BenchmarkTCPInfoCost), a fifth of what
+// the whole table's costs.
+const MaxInfoSockets = 512
+
+// wantSlack widens WantInfo's test of a recent packet to before the
+// previous join: a live capture counts a packet at the join after the one
+// its time falls before (its fixed lag), and a connection quiet for a
+// second more costs one sample.
+const wantSlack = time.Second
+
+// WantInfo returns the sockets whose tcp_info the next socket refresh
+// should read, at most max, the most wanted first:
+//
+//  1. the established TCP sockets of snap's TCP flows with a packet since
+//     the previous join (less wantSlack), by descending 2 s rate: the
+//     connections that carry bytes;
+//  2. the sockets of the previous join's TCP connections that have no
+//     word, or were not quiet over its step (tcpHealth.row).
+//
+// A connection left out whose flow stays quiet (no packet, an empty send
+// queue) keeps its socket's last sample and gets the word idle
+// (RuleQuiet), so every connection of a join has its word while the kernel
+// is asked about a few sockets only. A socket is found in the latest table
+// as the join finds it; a flow with none there (forwarded, or opened
+// since) names none. It returns nil before the first table.
+func (a *Attributor) WantInfo(snap *flows.Snapshot, max int) []SocketRef {
+	if a.lastTab == nil || max <= 0 {
+		return nil
+	}
+	var since time.Time
+	if !a.lastUpdate.IsZero() {
+		since = a.lastUpdate.Add(-wantSlack)
+	}
+	type cand struct {
+		i    int
+		rate float64
+	}
+	var cands []cand
+	if snap != nil {
+		for i := range snap.Flows {
+			f := &snap.Flows[i]
+			if f.Key.Proto == flows.ProtoTCP && !f.Last.Before(since) {
+				cands = append(cands, cand{i, f.Rates.R2.Total()})
+			}
+		}
+	}
+	slices.SortFunc(cands, func(x, y cand) int {
+		if c := cmp.Compare(y.rate, x.rate); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i)
+	})
+	out := make([]SocketRef, 0, min(max, len(cands)+len(a.need)))
+	seen := make(map[SocketRef]struct{}, cap(out))
+	add := func(r SocketRef) {
+		if _, dup := seen[r]; !dup && len(out) < max {
+			seen[r] = struct{}{}
+			out = append(out, r)
+		}
+	}
+	for _, c := range cands {
+		if len(out) == max {
+			break
+		}
+		if s := a.socketOf(snap.Flows[c.i].Key); s != nil && s.State == StateEstablished {
+			add(SocketRef{s.Netns, s.Cookie})
+		}
+	}
+	for _, r := range a.need {
+		add(r)
+	}
+	return out
+}
+
+// socketOf returns the socket of TCP flow k in the latest table, as
+// Update would find it: the owner's side of a flow already joined, else
+// the first side with an owned socket.
+func (a *Attributor) socketOf(k flows.Key) *Socket {
+	if st := a.flows[newConnKey(k.Proto, k.Local, k.Remote, k.LocalPort, k.RemotePort)]; st != nil && st.resolved {
+		o := st.owner
+		l, r, lp, rp := k.Local, k.Remote, k.LocalPort, k.RemotePort
+		if o.Swapped {
+			l, r, lp, rp = r, l, rp, lp
+		}
+		if s := a.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; s != nil && s.Netns == o.Netns {
+			return s
+		}
+		return nil
+	}
+	if s := a.exact[newConnKey(flows.ProtoTCP, k.Local, k.Remote, k.LocalPort, k.RemotePort)]; s != nil && !s.Owner.IsZero() {
+		return s
+	}
+	if s := a.exact[newConnKey(flows.ProtoTCP, k.Remote, k.Local, k.RemotePort, k.LocalPort)]; s != nil && !s.Owner.IsZero() {
+		return s
+	}
+	return nil
+}
