@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,7 +53,7 @@ func (d *libDumper) Close()                 {}
 // libNs is libDumper as the Source's Dumper, for the caller's namespace.
 type libNs struct{ libDumper }
 
-func (d *libNs) Dump(ino uint64, _ string, _ bool) ([]attrib.Socket, []netip.Addr, int, error) {
+func (d *libNs) Dump(ino uint64, _ string, _ InfoQuery) ([]attrib.Socket, []netip.Addr, int, error) {
 	socks, err := d.libDumper.Dump()
 	for i := range socks {
 		socks[i].Netns = ino
@@ -129,7 +131,7 @@ func TestDiagMatchesLibrary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, _, err := d.Dump(1, "/proc/self/ns/net", true)
+		got, _, _, err := d.Dump(1, "/proc/self/ns/net", InfoQuery{All: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,6 +166,63 @@ func TestDiagMatchesLibrary(t *testing.T) {
 		if try == 1 {
 			t.Fatalf("%d of %d sockets differ from the library's %d", diff, len(got), len(want))
 		}
+	}
+}
+
+// TestDiagExactMatchesDump dumps this namespace's sockets with every TCP
+// socket's tcp_info, then without it and with exact requests for half of
+// the established ones: those, and only those, get their tcp_info, of
+// the same socket.
+func TestDiagExactMatchesDump(t *testing.T) {
+	loopbackPairs(t, 100)
+	d := NewNetlinkDumper().(*netlinkDumper)
+	defer d.Close()
+	all, _, _, err := d.Dump(1, "/proc/self/ns/net", InfoQuery{All: true})
+	if err != nil {
+		t.Skipf("sock_diag: %v", err)
+	}
+	var want CookieSet
+	asked, est := 0, 0
+	for _, s := range all {
+		if s.TCP == nil {
+			continue
+		}
+		if est%2 == 0 {
+			want.Add(s.Cookie)
+			asked++
+		}
+		est++
+	}
+	if asked < 100 {
+		t.Fatalf("%d sockets asked, want the pairs' 100 at least", asked)
+	}
+	got, _, _, err := d.Dump(1, "/proc/self/ns/net", InfoQuery{Want: &want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byCookie := map[uint64]attrib.Socket{}
+	for _, s := range all {
+		byCookie[s.Cookie] = s
+	}
+	answered := 0
+	for _, s := range got {
+		if !want.Has(s.Cookie) || s.State != attrib.StateEstablished {
+			if s.TCP != nil || s.HasCounters {
+				t.Errorf("tcp_info of a socket not asked: %+v", s)
+			}
+			continue
+		}
+		if s.TCP == nil {
+			continue // closed between the dumps
+		}
+		answered++
+		a := byCookie[s.Cookie]
+		if s.TCP.State != attrib.StateEstablished || s.TCP.SndMSS != a.TCP.SndMSS || s.TCP.Size != a.TCP.Size || !s.HasCounters || s.BytesAcked < a.BytesAcked {
+			t.Errorf("tcp_info %+v, the dump's %+v", *s.TCP, *a.TCP)
+		}
+	}
+	if answered < asked-10 || d.lost != 0 {
+		t.Errorf("%d of %d sockets answered, %d lost", answered, asked, d.lost)
 	}
 }
 
@@ -294,6 +353,142 @@ func BenchmarkRefreshLivePerSecond(b *testing.B) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// phaseClock measures one phase of a benchmark's op: wall time, and the
+// user and system CPU time of the calling thread (RUSAGE_THREAD: sock_diag
+// does its work in the thread that sends and receives), summed over the
+// ops. The benchmark must run on a locked OS thread.
+type phaseClock struct {
+	wall, user, sys time.Duration
+	t0              time.Time
+	ru0             unix.Rusage
+}
+
+func (c *phaseClock) start() {
+	_ = unix.Getrusage(unix.RUSAGE_THREAD, &c.ru0)
+	c.t0 = time.Now()
+}
+
+func (c *phaseClock) stop() {
+	c.wall += time.Since(c.t0)
+	var ru unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_THREAD, &ru)
+	c.user += time.Duration(ru.Utime.Nano() - c.ru0.Utime.Nano())
+	c.sys += time.Duration(ru.Stime.Nano() - c.ru0.Stime.Nano())
+}
+
+// report adds the phase's per-op figures in milliseconds, as name-ms,
+// name-user-ms and name-sys-ms (minus sub's, when given: the phase's cost
+// over another's in the same ops).
+func (c *phaseClock) report(b *testing.B, name string, sub *phaseClock) {
+	w, u, s := c.wall, c.user, c.sys
+	if sub != nil {
+		w, u, s = w-sub.wall, u-sub.user, s-sub.sys
+	}
+	n := float64(b.N) * float64(time.Millisecond)
+	b.ReportMetric(float64(w)/n, name+"-ms/op")
+	b.ReportMetric(float64(u)/n, name+"-user-ms/op")
+	b.ReportMetric(float64(s)/n, name+"-sys-ms/op")
+}
+
+// BenchmarkTCPInfoCost is the cost of tcp_info with 10,000 established
+// loopback sockets, one op being one second of the engine (one refresh a
+// second asks for it): info-ms/op, info-user-ms/op and info-sys-ms/op are
+// that part alone, wall and the thread's CPU time.
+//
+//   - whole_dump: as before, the dump of TCP and UDP of both families with
+//     INET_DIAG_INFO against the same dump without it, both in every op:
+//     the difference is the tcp_info part.
+//   - exact=N: the dump without it, then exact requests for N of the
+//     sockets (InfoQuery.Want): the requests are the tcp_info part.
+//
+// ns/op and the allocations are the whole op's (two dumps for whole_dump,
+// one dump and the requests for exact=N).
+func BenchmarkTCPInfoCost(b *testing.B) {
+	loopbackPairs(b, 5000)
+	d := NewNetlinkDumper().(*netlinkDumper)
+	defer d.Close()
+	socks, _, _, err := d.Dump(1, "/proc/self/ns/net", InfoQuery{})
+	if err != nil {
+		b.Skip(err)
+	}
+	var est []uint64
+	for _, s := range socks {
+		if s.Proto == flows.ProtoTCP && s.State == attrib.StateEstablished {
+			est = append(est, s.Cookie)
+		}
+	}
+	if len(est) < 10000 {
+		b.Fatalf("%d established TCP sockets", len(est))
+	}
+	b.Run("whole_dump", func(b *testing.B) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var off, on phaseClock
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			off.start()
+			s0, _, _, err := d.Dump(1, "/proc/self/ns/net", InfoQuery{})
+			off.stop()
+			on.start()
+			s1, _, _, err1 := d.Dump(1, "/proc/self/ns/net", InfoQuery{All: true})
+			on.stop()
+			if err != nil || err1 != nil || len(s0) < 10000 || len(s1) < 10000 {
+				b.Fatalf("%v %v, %d and %d sockets", err, err1, len(s0), len(s1))
+			}
+		}
+		off.report(b, "dump", nil)
+		on.report(b, "info", &off)
+	})
+	for _, n := range []int{64, 512, 1024} {
+		b.Run("exact="+strconv.Itoa(n), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var want CookieSet
+			for _, c := range est[:n] {
+				want.Add(c)
+			}
+			c, err := d.conn(1, "/proc/self/ns/net")
+			if err != nil {
+				b.Fatal(err)
+			}
+			fd := c.diag.GetFd()
+			var dump, info phaseClock
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				dump.start()
+				p := diagParser{netns: 1, want: &want, socks: make([]attrib.Socket, 0, c.last+c.last/8+16)}
+				for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
+					p.proto = flows.ProtoTCP
+					if _, err := d.dump(fd, &p, fam, unix.IPPROTO_TCP, 0); err != nil {
+						b.Fatal(err)
+					}
+					p.proto = flows.ProtoUDP
+					if _, err := d.dump(fd, &p, fam, unix.IPPROTO_UDP, extUDP); err != nil {
+						b.Fatal(err)
+					}
+				}
+				dump.stop()
+				info.start()
+				if err := d.exact(fd, &p, exactBatch); err != nil {
+					b.Fatal(err)
+				}
+				info.stop()
+				got := 0
+				for _, s := range p.socks {
+					if s.TCP != nil {
+						got++
+					}
+				}
+				if got != n {
+					b.Fatalf("tcp_info of %d sockets, want %d (%d lost)", got, n, d.lost)
+				}
+			}
+			dump.report(b, "dump", nil)
+			info.report(b, "info", nil)
 		})
 	}
 }
