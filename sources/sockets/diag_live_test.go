@@ -326,15 +326,19 @@ func BenchmarkRefreshLive(b *testing.B) {
 
 // BenchmarkRefreshLivePerSecond is one second of the engine's socket
 // refreshes with 10,000 more loopback sockets: four refreshes 250 ms apart,
-// asking for tcp_info at every one (every_refresh, socket-counter mode) or
+// asking for tcp_info at every one (every_refresh, socket-counter mode),
 // at one a second (once_a_second, attrib.MinHealthInterval, the others
-// keeping each socket's newest tcp_info). ns/op is the cost per second.
+// keeping each socket's newest tcp_info: the engine in capture mode
+// before WantInfo), or at one a second of the sockets WantInfo names
+// before it (selected=N, the engine in capture mode). ns/op is the cost
+// per second; cpu-ms/op and sys-ms/op the process's CPU time.
 func BenchmarkRefreshLivePerSecond(b *testing.B) {
 	loopbackPairs(b, 5000)
 	for _, bc := range []struct {
 		name  string
 		every time.Duration
-	}{{"every_refresh", 0}, {"once_a_second", attrib.MinHealthInterval}} {
+		want  int
+	}{{"every_refresh", 0, 0}, {"once_a_second", attrib.MinHealthInterval, 0}, {"selected=512", attrib.MinHealthInterval, 512}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := New(Config{InfoInterval: bc.every})
 			defer s.Close()
@@ -343,39 +347,66 @@ func BenchmarkRefreshLivePerSecond(b *testing.B) {
 			if err != nil || len(tab.Sockets) < 10000 {
 				b.Fatalf("cold refresh: %v, %d sockets", err, len(tab.Sockets))
 			}
+			var refs []attrib.SocketRef
+			for _, sk := range tab.Sockets {
+				if sk.TCP != nil && len(refs) < bc.want {
+					refs = append(refs, attrib.SocketRef{Netns: sk.Netns, Cookie: sk.Cookie})
+				}
+			}
+			cpu := phaseClock{self: true}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu.start()
 			for i := 0; i < b.N; i++ {
 				for q := 0; q < 4; q++ {
 					t = t.Add(250 * time.Millisecond)
-					if _, err := s.Refresh(t); err != nil {
+					if q == 0 && refs != nil {
+						s.WantInfo(refs)
+					}
+					tab, err := s.Refresh(t)
+					if err != nil {
 						b.Fatal(err)
+					}
+					if q == 0 && refs != nil && !tab.InfoSelected {
+						b.Fatal("no tcp_info read after WantInfo")
 					}
 				}
 			}
+			cpu.stop()
+			b.ReportMetric(float64(cpu.user+cpu.sys)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(cpu.sys)/float64(b.N)/1e6, "sys-ms/op")
 		})
 	}
 }
 
 // phaseClock measures one phase of a benchmark's op: wall time, and the
 // user and system CPU time of the calling thread (RUSAGE_THREAD: sock_diag
-// does its work in the thread that sends and receives), summed over the
-// ops. The benchmark must run on a locked OS thread.
+// does its work in the thread that sends and receives; the benchmark must
+// run on a locked OS thread) or, with self, of the process (garbage
+// collection included), summed over the ops.
 type phaseClock struct {
+	self            bool
 	wall, user, sys time.Duration
 	t0              time.Time
 	ru0             unix.Rusage
 }
 
+func (c *phaseClock) who() int {
+	if c.self {
+		return unix.RUSAGE_SELF
+	}
+	return unix.RUSAGE_THREAD
+}
+
 func (c *phaseClock) start() {
-	_ = unix.Getrusage(unix.RUSAGE_THREAD, &c.ru0)
+	_ = unix.Getrusage(c.who(), &c.ru0)
 	c.t0 = time.Now()
 }
 
 func (c *phaseClock) stop() {
 	c.wall += time.Since(c.t0)
 	var ru unix.Rusage
-	_ = unix.Getrusage(unix.RUSAGE_THREAD, &ru)
+	_ = unix.Getrusage(c.who(), &ru)
 	c.user += time.Duration(ru.Utime.Nano() - c.ru0.Utime.Nano())
 	c.sys += time.Duration(ru.Stime.Nano() - c.ru0.Stime.Nano())
 }

@@ -80,9 +80,9 @@ func New(cfg Config) *Source {
 // WantInfo names the established TCP sockets whose tcp_info the next
 // refresh reads, at most Config.MaxInfo of them, the first first. From
 // the first call on, a refresh asks tcp_info only of the sockets named,
-// one exact request each after a dump without it, and only when WantInfo
-// was called since the previous such refresh, at least InfoInterval
-// before (so the samples follow the caller's steps); its table has
+// one exact request each after a dump without it, and only the refresh
+// right after a call, at least InfoInterval after the previous one that
+// did (so the samples follow the caller's steps); its table has
 // InfoSelected set. Without InfoInterval (socket-counter mode, whose byte
 // counters are every socket's tcp_info) it changes nothing. refs is not
 // retained.
@@ -163,12 +163,15 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	s.seq++
 	tab := &attrib.SocketTable{Time: now, Seq: s.seq, HostNetns: s.host, LocalAddrs: map[netip.Addr]uint64{}}
 	info := s.cfg.InfoInterval <= 0 || s.lastInfo.IsZero() || now.Sub(s.lastInfo) >= s.cfg.InfoInterval
-	selected := info && s.want != nil
-	if selected {
-		info = s.wantNew
-		s.wantNew = false
+	selected := false
+	if s.want != nil {
+		// Only the refresh right after WantInfo, the caller's step: a
+		// sample at a refresh between steps would leave every later one
+		// there, a step's names old by then.
+		info = info && s.wantNew
+		selected, s.wantNew = info, false
 	}
-	tab.InfoStale, tab.InfoSelected = !info, selected && info
+	tab.InfoStale, tab.InfoSelected = !info, selected
 
 	// Namespaces that have processes, each with a representative PID.
 	type nsRep struct {

@@ -246,8 +246,8 @@ func TestRefreshInfoInterval(t *testing.T) {
 
 // TestRefreshWantInfo: once WantInfo named sockets, a refresh due for
 // tcp_info asks it of those only (at most MaxInfo, the first first), and
-// only when WantInfo was called since the previous such refresh; the
-// table says so (InfoSelected). Socket-counter mode ignores WantInfo.
+// only right after a WantInfo; the table says so (InfoSelected).
+// Socket-counter mode ignores WantInfo.
 func TestRefreshWantInfo(t *testing.T) {
 	dir := t.TempDir()
 	writeProcTree(t, dir, []fakeProc{{pid: 100, start: 5000, comm: "app", netns: 1, inodes: []uint32{11, 12, 13}}}, 1)
@@ -280,12 +280,12 @@ func TestRefreshWantInfo(t *testing.T) {
 		infoOf  []uint32
 		selects int // dumps with a Want set so far
 	}{
-		{1, []uint64{3}, true, []uint32{11, 12, 13}, 0}, // not due: the kept ones
-		{4, nil, false, []uint32{13}, 1},                // due: the list of refresh 1
-		{5, []uint64{3, 9, 1, 2}, true, []uint32{13}, 1},
-		{8, nil, false, []uint32{13}, 2}, // MaxInfo 2: cookies 3 and 9 only
-		{12, nil, true, []uint32{13}, 2}, // due, but WantInfo named none since
-		{13, []uint64{2, 1}, false, []uint32{11, 12}, 3},
+		{1, []uint64{3}, true, []uint32{11, 12, 13}, 0},   // not due: the kept ones
+		{4, nil, true, []uint32{11, 12, 13}, 0},           // due, but no WantInfo right before
+		{5, []uint64{3, 9, 1, 2}, false, []uint32{13}, 1}, // MaxInfo 2: cookies 3 and 9 only
+		{6, []uint64{2}, true, []uint32{13}, 1},           // not due
+		{9, nil, true, []uint32{13}, 1},
+		{10, []uint64{2, 1}, false, []uint32{11, 12}, 2},
 	}
 	for _, st := range steps {
 		if st.want != nil {
@@ -303,8 +303,8 @@ func TestRefreshWantInfo(t *testing.T) {
 			t.Errorf("refresh %d: stale %v selected %v, tcp_info of %v, %d selected dumps; want stale %v, %v, %d", st.q, tab.InfoStale, tab.InfoSelected, infoOf(tab), d.selected, st.stale, st.infoOf, st.selects)
 		}
 	}
-	if d.infos != 1 || d.wanted != 5 {
-		t.Errorf("%d full dumps and %d sockets named, want 1 and 1+2+2", d.infos, d.wanted)
+	if d.infos != 1 || d.wanted != 4 {
+		t.Errorf("%d full dumps and %d sockets named, want 1 and 2+2", d.infos, d.wanted)
 	}
 
 	// Socket-counter mode: every refresh reads every socket's.

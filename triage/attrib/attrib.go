@@ -301,6 +301,8 @@ type Attributor struct {
 	// its rows that want tcp_info at the next pass (tcpHealth.row).
 	lastUpdate time.Time
 	need       []SocketRef
+	// cands is WantInfo's scratch.
+	cands []wantCand
 }
 
 // New returns an Attributor.

@@ -2,6 +2,7 @@ package attrib
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -240,5 +241,78 @@ func TestWantInfoCap(t *testing.T) {
 	rep, _ = w.step(t, 6)
 	if h := healthOf(rep, c[3].key); h == nil || h.Rule != RuleRetrans || h.Interval != time.Second {
 		t.Errorf("c4 at step 6: %+v, want network from two samples", h)
+	}
+}
+
+// BenchmarkWantInfo is the engine's choice of sockets at one step with
+// 10,000 connections in the table and the capture: 500 of them carrying
+// bytes (active=500, the rest of the 512 from the join's connections
+// without a word) or all of them (active=10000, the most to rank).
+func BenchmarkWantInfo(b *testing.B) {
+	const n = 10000
+	socks := make([]Socket, n)
+	snap := flows.Snapshot{Time: t0}
+	for i := range socks {
+		k := tcp(hostA, uint16(10000+i), remB, 443)
+		socks[i] = sock(k, 1, uint32(i+1), pA, StateEstablished)
+		socks[i].Cookie = uint64(i + 1)
+		snap.Flows = append(snap.Flows, flows.FlowStat{Key: k, Counts: flows.Counts{SentBytes: 1000}, Last: t0.Add(-time.Minute), Flows: 1})
+	}
+	for _, active := range []int{500, n} {
+		b.Run("active="+strconv.Itoa(active), func(b *testing.B) {
+			a := New(Config{ClosedGrace: 10 * time.Second})
+			a.Observe(t0, table(t0, socks...))
+			a.Update(t0, StatsOf(&snap), nil)
+			s := snap
+			s.Flows = append([]flows.FlowStat(nil), snap.Flows...)
+			for i := 0; i < active; i++ {
+				s.Flows[i*(n/active)].Last = t0
+				s.Flows[i*(n/active)].Rates.R2.SentBytesPerSec = float64(i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if refs := a.WantInfo(&s, MaxInfoSockets); len(refs) != MaxInfoSockets {
+					b.Fatalf("%d sockets named", len(refs))
+				}
+			}
+		})
+	}
+}
+
+// TestSelectTop: the first k after selectTop are the first k in order,
+// for lengths and k around the edges, ties and runs included.
+func TestSelectTop(t *testing.T) {
+	seed := uint64(1)
+	next := func() uint64 { seed = seed*6364136223846793005 + 1442695040888963407; return seed >> 33 }
+	for _, n := range []int{1, 2, 3, 10, 100, 1000} {
+		for _, k := range []int{1, 2, n / 2, n - 1, n} {
+			if k < 1 || k > n {
+				continue
+			}
+			for _, kind := range []string{"random", "ties", "ascending", "descending"} {
+				c := make([]wantCand, n)
+				for i := range c {
+					switch kind {
+					case "random":
+						c[i] = wantCand{i, float64(next() % 1000)}
+					case "ties":
+						c[i] = wantCand{i, float64(next() % 3)}
+					case "ascending":
+						c[i] = wantCand{i, float64(i)}
+					default:
+						c[i] = wantCand{i, float64(n - i)}
+					}
+				}
+				want := append([]wantCand(nil), c...)
+				slices.SortFunc(want, wantCand.cmp)
+				selectTop(c, k)
+				got := append([]wantCand(nil), c[:k]...)
+				slices.SortFunc(got, wantCand.cmp)
+				if !slices.Equal(got, want[:k]) {
+					t.Fatalf("n %d k %d %s: first k %v, want %v", n, k, kind, got, want[:k])
+				}
+			}
+		}
 	}
 }
