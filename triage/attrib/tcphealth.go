@@ -295,9 +295,12 @@ type healthState struct {
 	// found the connection quiet (quiet).
 	base    TCPInfo
 	validAt time.Time
-	// cur is the word of the latest sample, taken at pass gen.
-	cur *TCPHealth
-	gen uint64
+	// cur is the word of the latest sample, taken at pass gen; quiet the
+	// idle word a join gave it since (the same for every quiet step of
+	// the same length: base does not change while it is quiet).
+	cur   *TCPHealth
+	quiet *TCPHealth
+	gen   uint64
 }
 
 // tcpHealth tracks the established TCP sockets of successive tables. It
@@ -364,7 +367,7 @@ func (t *tcpHealth) observe(tab *SocketTable) {
 		default:
 			words = append(words, ClassifyTCP(&st.base, s.TCP, now.Sub(st.validAt), s.RecvQ))
 		}
-		st.cur = &words[len(words)-1]
+		st.cur, st.quiet = &words[len(words)-1], nil
 		st.base, st.validAt, st.gen = *s.TCP, now, t.gen
 	}
 	for k, st := range t.states {
@@ -407,6 +410,9 @@ func (t *tcpHealth) row(s *Socket, idle bool, since, now time.Time) (h *TCPHealt
 		return nil, true
 	}
 	st.validAt = now
+	if q := st.quiet; q != nil && q.Interval == now.Sub(since) {
+		return q, false
+	}
 	cur := st.base
 	cur.Unacked = 0
 	w := ClassifyTCP(&st.base, &cur, now.Sub(since), s.RecvQ)
@@ -417,5 +423,6 @@ func (t *tcpHealth) row(s *Socket, idle bool, since, now time.Time) (h *TCPHealt
 		t.quiet = make([]TCPHealth, 0, 256)
 	}
 	t.quiet = append(t.quiet, w)
-	return &t.quiet[len(t.quiet)-1], false
+	st.quiet = &t.quiet[len(t.quiet)-1]
+	return st.quiet, false
 }

@@ -7,11 +7,13 @@ import (
 	"netriage/triage/flows"
 )
 
-// MaxInfoSockets is the most sockets WantInfo names: the tcp_info of 512
-// sockets, asked one by one, costs about a millisecond a second with
-// 10,000 sockets (sources/sockets BenchmarkTCPInfoCost), a fifth of what
-// the whole table's costs.
-const MaxInfoSockets = 512
+// MaxInfoSockets is the most sockets WantInfo names. Asked one by one,
+// the tcp_info of 256 sockets costs 0.5–1.2 ms of CPU a second beside
+// 10,000 others, 512 cost 0.6–1.8 ms, and every socket's, in the dump,
+// 4.5–6.8 ms (sources/sockets BenchmarkTCPInfoCost, on a busy 2-vCPU VM):
+// 256 keeps the tcp_info part, with WantInfo's own 0.3–0.5 ms, within
+// 2 ms a second, and is more busy connections than any view shows.
+const MaxInfoSockets = 256
 
 // wantSlack widens WantInfo's test of a recent packet to before the
 // previous join: a live capture counts a packet at the join after the one
@@ -129,7 +131,8 @@ func (x wantCand) cmp(y wantCand) int {
 
 // selectTop reorders c so that its first k elements are the first k of
 // c sorted by wantCand.cmp, in no order (quickselect: linear on average,
-// where sorting 10,000 candidates to name 512 took most of WantInfo).
+// where sorting 10,000 candidates to name a few hundred took most of
+// WantInfo).
 func selectTop(c []wantCand, k int) {
 	lo, hi := 0, len(c)-1
 	for lo < hi {

@@ -246,8 +246,8 @@ func TestWantInfoCap(t *testing.T) {
 
 // BenchmarkWantInfo is the engine's choice of sockets at one step with
 // 10,000 connections in the table and the capture: 500 of them carrying
-// bytes (active=500, the rest of the 512 from the join's connections
-// without a word) or all of them (active=10000, the most to rank).
+// bytes (more than MaxInfoSockets) or all of them (active=10000, the
+// most to rank).
 func BenchmarkWantInfo(b *testing.B) {
 	const n = 10000
 	socks := make([]Socket, n)
