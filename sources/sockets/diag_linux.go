@@ -214,9 +214,11 @@ const exactSlot = 2048
 
 // recvBatch reads the answers to one batch of exact requests, as many as
 // are queued (up to exactBatch) per recvmmsg call: one call rather than
-// one recvmsg per answer halves the requests' cost
-// (BenchmarkTCPInfoCost). It does not wait: the batch's answers are all
-// queued before its send returns.
+// one recvmsg per answer (which also allocated for each) took a third off
+// the requests' time (BenchmarkTCPInfoCost, 512 sockets: 3.0–3.7 ms
+// against 2.1–2.3 in one session) and their allocation per answer (1,166
+// allocations an op against 142). It does not wait: the batch's answers
+// are all queued before its send returns.
 func (d *netlinkDumper) recvBatch(fd int, p *diagParser, seq uint32, batch []exactID, answered *uint64, all uint64) error {
 	if d.mbuf == nil {
 		d.mbuf = make([]byte, exactBatch*exactSlot)

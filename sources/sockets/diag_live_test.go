@@ -377,59 +377,85 @@ func BenchmarkRefreshLivePerSecond(b *testing.B) {
 				}
 			}
 			cpu.stop()
-			b.ReportMetric(float64(cpu.user+cpu.sys)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(cpu.cpu)/float64(b.N)/1e6, "cpu-ms/op")
 			b.ReportMetric(float64(cpu.sys)/float64(b.N)/1e6, "sys-ms/op")
 		})
 	}
 }
 
-// phaseClock measures one phase of a benchmark's op: wall time, and the
-// user and system CPU time of the calling thread (RUSAGE_THREAD: sock_diag
-// does its work in the thread that sends and receives; the benchmark must
-// run on a locked OS thread) or, with self, of the process (garbage
-// collection included), summed over the ops.
+// phaseClock measures one phase of a benchmark's op, summed over the ops:
+// wall time, the CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID,
+// exact: sock_diag does its work in the thread that sends and receives;
+// the benchmark must run on a locked OS thread) or, with self, of the
+// process (garbage collection included), and the system part of it
+// (getrusage: split by clock ticks, so only a share over many ops).
+//
+// With mem it also counts the phase's allocations (runtime.ReadMemStats,
+// outside the timed span).
 type phaseClock struct {
-	self            bool
-	wall, user, sys time.Duration
-	t0              time.Time
-	ru0             unix.Rusage
+	self, mem      bool
+	wall, cpu, sys time.Duration
+	t0             time.Time
+	cpu0           time.Duration
+	ru0            unix.Rusage
+	ms0            runtime.MemStats
+	allocs, bytes  uint64
 }
 
-func (c *phaseClock) who() int {
+func (c *phaseClock) now() (cpu time.Duration, ru unix.Rusage) {
+	clk, who := int32(unix.CLOCK_THREAD_CPUTIME_ID), unix.RUSAGE_THREAD
 	if c.self {
-		return unix.RUSAGE_SELF
+		clk, who = unix.CLOCK_PROCESS_CPUTIME_ID, unix.RUSAGE_SELF
 	}
-	return unix.RUSAGE_THREAD
+	var ts unix.Timespec
+	_ = unix.ClockGettime(clk, &ts)
+	_ = unix.Getrusage(who, &ru)
+	return time.Duration(ts.Nano()), ru
 }
 
 func (c *phaseClock) start() {
-	_ = unix.Getrusage(c.who(), &c.ru0)
+	if c.mem {
+		runtime.ReadMemStats(&c.ms0)
+	}
+	c.cpu0, c.ru0 = c.now()
 	c.t0 = time.Now()
 }
 
 func (c *phaseClock) stop() {
 	c.wall += time.Since(c.t0)
-	var ru unix.Rusage
-	_ = unix.Getrusage(c.who(), &ru)
-	c.user += time.Duration(ru.Utime.Nano() - c.ru0.Utime.Nano())
+	cpu, ru := c.now()
+	c.cpu += cpu - c.cpu0
 	c.sys += time.Duration(ru.Stime.Nano() - c.ru0.Stime.Nano())
+	if c.mem {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		c.allocs += ms.Mallocs - c.ms0.Mallocs
+		c.bytes += ms.TotalAlloc - c.ms0.TotalAlloc
+	}
 }
 
 // report adds the phase's per-op figures in milliseconds (minus sub's,
 // when given: the phase's cost over another's in the same ops): name-ms
-// the wall time, name-cpu-ms the CPU time (user and system: the kernel
-// keeps their sum exactly, their split from clock ticks) and name-sys-ms
-// the system part. On a shared machine the CPU time is the cost; the wall
-// time also counts the waits for a CPU.
+// the wall time, name-cpu-ms the CPU time and name-sys-ms its system part.
+// On a shared machine the CPU time is the cost; the wall time also counts
+// the waits for a CPU.
 func (c *phaseClock) report(b *testing.B, name string, sub *phaseClock) {
-	w, u, s := c.wall, c.user, c.sys
+	w, u, s := c.wall, c.cpu, c.sys
 	if sub != nil {
-		w, u, s = w-sub.wall, u-sub.user, s-sub.sys
+		w, u, s = w-sub.wall, u-sub.cpu, s-sub.sys
 	}
 	n := float64(b.N) * float64(time.Millisecond)
 	b.ReportMetric(float64(w)/n, name+"-ms/op")
-	b.ReportMetric(float64(u+s)/n, name+"-cpu-ms/op")
+	b.ReportMetric(float64(u)/n, name+"-cpu-ms/op")
 	b.ReportMetric(float64(s)/n, name+"-sys-ms/op")
+	if c.mem {
+		a, by := float64(c.allocs), float64(c.bytes)
+		if sub != nil {
+			a, by = a-float64(sub.allocs), by-float64(sub.bytes)
+		}
+		b.ReportMetric(a/float64(b.N), name+"-allocs/op")
+		b.ReportMetric(by/float64(b.N), name+"-B/op")
+	}
 }
 
 // BenchmarkTCPInfoCost is the cost of tcp_info with 10,000 established
@@ -444,8 +470,9 @@ func (c *phaseClock) report(b *testing.B, name string, sub *phaseClock) {
 //   - exact=N: the dump without it, then exact requests for N of the
 //     sockets (InfoQuery.Want): the requests are the tcp_info part.
 //
-// ns/op and the allocations are the whole op's (two dumps for whole_dump,
-// one dump and the requests for exact=N).
+// ns/op and B/op and allocs/op are the whole op's (two dumps for
+// whole_dump, one dump and the requests for exact=N); info-allocs/op and
+// info-B/op the tcp_info part's.
 func BenchmarkTCPInfoCost(b *testing.B) {
 	loopbackPairs(b, 5000)
 	d := NewNetlinkDumper().(*netlinkDumper)
@@ -466,7 +493,7 @@ func BenchmarkTCPInfoCost(b *testing.B) {
 	b.Run("whole_dump", func(b *testing.B) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		var off, on phaseClock
+		off, on := phaseClock{mem: true}, phaseClock{mem: true}
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			off.start()
@@ -495,7 +522,7 @@ func BenchmarkTCPInfoCost(b *testing.B) {
 				b.Fatal(err)
 			}
 			fd := c.diag.GetFd()
-			var dump, info phaseClock
+			dump, info := phaseClock{}, phaseClock{mem: true}
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				dump.start()

@@ -7,11 +7,11 @@ import (
 	"netriage/triage/flows"
 )
 
-// MaxInfoSockets is the most sockets WantInfo names. Asked one by one,
-// the tcp_info of 256 sockets costs 0.5–1.2 ms of CPU a second beside
-// 10,000 others, 512 cost 0.6–1.8 ms, and every socket's, in the dump,
-// 4.5–6.8 ms (sources/sockets BenchmarkTCPInfoCost, on a busy 2-vCPU VM):
-// 256 keeps the tcp_info part, with WantInfo's own 0.3–0.5 ms, within
+// MaxInfoSockets is the most sockets WantInfo names. Asked one by one
+// beside 10,000 others, the tcp_info of 256 sockets costs 0.8–1.6 ms a
+// second, of 512 2.3–3.4 ms, and every socket's, in the dump, 6–11 ms
+// (sources/sockets BenchmarkTCPInfoCost, a busy 2-vCPU VM; docs/check.md):
+// 256 keeps the tcp_info part, with WantInfo's own 0.1–0.2 ms, within
 // 2 ms a second, and is more busy connections than any view shows.
 const MaxInfoSockets = 256
 
