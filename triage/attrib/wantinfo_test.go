@@ -34,6 +34,8 @@ type simConn struct {
 	info  func(k int) TCPInfo
 	bytes uint64
 	last  time.Time
+	// noFlowUntil leaves the flow out of the capture before that step.
+	noFlowUntil int
 }
 
 func (w *wantSim) step(t *testing.T, k int) (Report, []SocketRef) {
@@ -41,6 +43,9 @@ func (w *wantSim) step(t *testing.T, k int) (Report, []SocketRef) {
 	now := t0.Add(time.Duration(k) * time.Second)
 	snap := flows.Snapshot{Time: now}
 	for _, c := range w.conns {
+		if k < c.noFlowUntil {
+			continue
+		}
 		r := flows.Rates{}
 		if c.active(k) {
 			c.bytes += uint64(c.rate)
@@ -190,6 +195,28 @@ func TestWantInfoWords(t *testing.T) {
 func (w *wantSim) stepN(t *testing.T, k int) Report {
 	rep, _ := w.step(t, k)
 	return rep
+}
+
+// TestWantInfoNoFlowYet: a connection whose flow the capture did not have
+// (quiet since before the start) gets one sample in its first busy second,
+// nothing having said it was quiet before, and its word the next.
+func TestWantInfoNoFlowYet(t *testing.T) {
+	w, c := newWantSim(MaxInfoSockets)
+	c[1].noFlowUntil = 3 // c2 wakes up at step 3
+	for k := 0; k < 3; k++ {
+		w.step(t, k)
+	}
+	rep, refs := w.step(t, 3)
+	if !slices.Contains(cookies(refs), 2) {
+		t.Fatalf("step 3 named %v, want c2 among them", cookies(refs))
+	}
+	if h := healthOf(rep, c[1].key); h == nil || h.Rule != RuleOneSample {
+		t.Errorf("c2's first busy second: %+v, want one sample", h)
+	}
+	rep, _ = w.step(t, 4)
+	if h := healthOf(rep, c[1].key); h == nil || h.Limit != LimitApplication || h.Interval != time.Second {
+		t.Errorf("c2's second busy second: %+v, want application", h)
+	}
 }
 
 // TestWantInfoCap: with room for two sockets, the busiest connections
