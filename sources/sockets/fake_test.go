@@ -75,23 +75,30 @@ type fakeDumper struct {
 	intr    int
 	calls   int
 	forgets int
-	// infos counts the dumps that asked for tcp_info.
-	infos int
+	// infos counts the dumps that asked every socket's tcp_info, selected
+	// those that asked it of some (InfoQuery.Want), wanted the sockets
+	// they named.
+	infos, selected, wanted int
 }
 
-func (d *fakeDumper) Dump(ino uint64, nsPath string, info bool) ([]attrib.Socket, []netip.Addr, int, error) {
+func (d *fakeDumper) Dump(ino uint64, nsPath string, info InfoQuery) ([]attrib.Socket, []netip.Addr, int, error) {
 	d.calls++
-	if info {
+	if info.All {
 		d.infos++
+	} else if info.Want != nil {
+		d.selected++
+		d.wanted += info.Want.Len()
 	}
 	if err := d.errs[ino]; err != nil {
 		return nil, nil, 0, err
 	}
 	// Return a copy: the source writes owners into it.
 	out := append([]attrib.Socket(nil), d.socks[ino]...)
-	if !info {
+	if !info.All {
 		for i := range out {
-			out[i].TCP, out[i].HasCounters = nil, false
+			if s := &out[i]; s.State != attrib.StateEstablished || !info.Want.Has(s.Cookie) {
+				s.TCP, s.HasCounters = nil, false
+			}
 		}
 	}
 	return out, d.addrs[ino], d.intr, nil

@@ -32,6 +32,12 @@ import (
 // Each sending socket must get its word in most of its samples after the
 // first two seconds. The run is bounded to 9 s of traffic (at most ~25 MB
 // on the shaped link, ~10 MB and ~8 MB on the others).
+//
+// A second source beside it reads tcp_info as in capture mode: once a
+// second, of the sockets attrib.WantInfo names only (exact requests in
+// each namespace), the flows of its join standing in for a capture's
+// (the first source's counters, each flow's last packet at the step when
+// its bytes grew). Each flow must get its word there too.
 func TestIntegrationTCPHealthWords(t *testing.T) {
 	l := lab.New(t)
 	a, b := l.Netns(), l.Netns()
@@ -133,46 +139,109 @@ func TestIntegrationTCPHealthWords(t *testing.T) {
 
 	src := New(Config{})
 	defer src.Close()
+	sel := New(Config{InfoInterval: attrib.MinHealthInterval})
+	defer sel.Close()
 	counters := attrib.NewCounters()
 	at := attrib.New(attrib.Config{ClosedGrace: time.Second})
+	atSel := attrib.New(attrib.Config{ClosedGrace: time.Second})
 	clk := clock.Real{}
 	start := clk.Now()
-	words := map[uint16]map[attrib.Limit]int{}
-	last := map[uint16]*attrib.TCPHealth{}
-	for p := range want {
-		words[p] = map[attrib.Limit]int{}
+	type tally struct {
+		words map[uint16]map[attrib.Limit]int
+		last  map[uint16]*attrib.TCPHealth
 	}
-	for trafficCtx.Err() == nil {
+	newTally := func() tally {
+		tl := tally{words: map[uint16]map[attrib.Limit]int{}, last: map[uint16]*attrib.TCPHealth{}}
+		for p := range want {
+			tl.words[p] = map[attrib.Limit]int{}
+		}
+		return tl
+	}
+	counted, selected := newTally(), newTally()
+	count := func(tl tally, mode string, rep *attrib.Report) {
+		for i := range rep.Connections {
+			c := &rep.Connections[i]
+			if c.Key.Proto != flows.ProtoTCP || c.TCP == nil || c.TCP.Interval == 0 {
+				continue
+			}
+			if _, ok := want[c.Key.LocalPort]; ok && c.TCP != tl.last[c.Key.LocalPort] {
+				tl.last[c.Key.LocalPort] = c.TCP
+				tl.words[c.Key.LocalPort][c.TCP.Limit]++
+				t.Logf("%-8s %-20s %-11s %s (RTT %s, min %s, cwnd %d, retrans %d, delivery %d B/s, busy %.2f rwnd %.2f sndbuf %.2f)",
+					mode, names[c.Key.LocalPort], c.TCP.Limit, c.TCP.Why(), c.TCP.RTT, c.TCP.MinRTT, c.TCP.Cwnd, c.TCP.Retrans, c.TCP.DeliveryBps, c.TCP.BusyShare, c.TCP.RwndShare, c.TCP.SndbufShare)
+			}
+		}
+	}
+	// The selected source's stand-in capture: the counters' flows, each
+	// with the time its bytes last grew.
+	type seen struct {
+		bytes uint64
+		last  time.Time
+	}
+	flowSeen := map[flows.Key]seen{}
+	var prevStep time.Time
+	for n := 0; trafficCtx.Err() == nil; n++ {
 		time.Sleep(250 * time.Millisecond)
 		now := clk.Now()
 		tab, err := src.Refresh(now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := at.Update(now, counters.Update(tab), tab)
+		fl := counters.Update(tab)
+		rep := at.Update(now, fl, tab)
+		if n%4 == 0 {
+			snap := flows.Snapshot{Time: now}
+			for _, f := range fl {
+				fs := flowSeen[f.Key]
+				b := f.SentBytes + f.RecvBytes
+				r := 0.0
+				if b != fs.bytes {
+					if !prevStep.IsZero() && b > fs.bytes {
+						r = float64(b-fs.bytes) / now.Sub(prevStep).Seconds()
+					}
+					fs = seen{b, now}
+					flowSeen[f.Key] = fs
+				}
+				snap.Flows = append(snap.Flows, flows.FlowStat{Key: f.Key, Counts: flows.Counts{SentBytes: f.SentBytes, RecvBytes: f.RecvBytes},
+					Rates: flows.Rates{R2: flows.Rate{SentBytesPerSec: r}}, Last: fs.last, Flows: 1})
+			}
+			prevStep = now
+			refs := atSel.WantInfo(&snap, attrib.MaxInfoSockets)
+			if refs != nil {
+				sel.WantInfo(refs)
+			}
+			stab, err := sel.Refresh(now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			atSel.Observe(now, stab)
+			srep := atSel.Update(now, attrib.StatsOf(&snap), nil)
+			if now.Sub(start) >= 2*time.Second {
+				if stab.InfoStale || (n > 0 && !stab.InfoSelected) {
+					t.Errorf("step at %s: stale %v selected %v, want a selected table", now.Sub(start), stab.InfoStale, stab.InfoSelected)
+				}
+				count(selected, "selected", &srep)
+			}
+		} else if stab, err := sel.Refresh(now); err == nil {
+			atSel.Observe(now, stab)
+		}
 		if now.Sub(start) < 2*time.Second {
 			continue
 		}
-		for i := range rep.Connections {
-			c := &rep.Connections[i]
-			if c.Key.Proto != flows.ProtoTCP || c.TCP == nil || c.TCP.Interval == 0 {
-				continue
-			}
-			if _, ok := want[c.Key.LocalPort]; ok && c.TCP != last[c.Key.LocalPort] {
-				last[c.Key.LocalPort] = c.TCP
-				words[c.Key.LocalPort][c.TCP.Limit]++
-				t.Logf("%-20s %-11s %s (RTT %s, min %s, cwnd %d, retrans %d, delivery %d B/s, busy %.2f rwnd %.2f sndbuf %.2f)",
-					names[c.Key.LocalPort], c.TCP.Limit, c.TCP.Why(), c.TCP.RTT, c.TCP.MinRTT, c.TCP.Cwnd, c.TCP.Retrans, c.TCP.DeliveryBps, c.TCP.BusyShare, c.TCP.RwndShare, c.TCP.SndbufShare)
-			}
-		}
+		count(counted, "counters", &rep)
 	}
-	for p, w := range want {
-		n, total := words[p][w], 0
-		for _, k := range words[p] {
-			total += k
-		}
-		if total < 3 || 2*n <= total {
-			t.Errorf("%s: %s in %d of %d samples (%v), want most", names[p], w, n, total, words[p])
+	for _, tl := range []struct {
+		mode string
+		tally
+	}{{"counters", counted}, {"selected", selected}} {
+		for p, w := range want {
+			n, total := tl.words[p][w], 0
+			for _, k := range tl.words[p] {
+				total += k
+			}
+			if total < 3 || 2*n <= total {
+				t.Errorf("%s, %s: %s in %d of %d samples (%v), want most", tl.mode, names[p], w, n, total, tl.words[p])
+			}
 		}
 	}
 }

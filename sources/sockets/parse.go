@@ -17,10 +17,13 @@
 // sockets; about 20–30 ms for 10,000 sockets, most of it in the kernel;
 // tcp_info is a fifth to a third of it, so with Config.InfoInterval only
 // one refresh a second asks for it and the others keep each socket's
-// newest) and resolves inodes from a cache kept current incrementally: new
-// PIDs are scanned first, then the processes of a socket's UID, then, at
-// most once per Config.FullScanInterval, every process. Process metadata is
-// read once per (PID, start time).
+// newest; once the engine names the sockets that need it (WantInfo), that
+// refresh dumps without it and asks it of those only, by exact requests:
+// 3–6 µs a socket, 0.8–1.6 ms for 256 beside 10,000 others) and resolves
+// inodes from a cache kept current incrementally: new PIDs are scanned
+// first, then the processes of a socket's UID, then, at most once per
+// Config.FullScanInterval, every process. Process metadata is read once
+// per (PID, start time).
 package sockets
 
 import (

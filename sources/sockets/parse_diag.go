@@ -91,6 +91,7 @@ const (
 	inetDiagMemInfo = 7
 	afInet          = 2
 	afInet6         = 10
+	enoent          = 2
 )
 
 // errTruncated is a netlink stream that ends inside a message.
@@ -99,6 +100,10 @@ var errTruncated = errors.New("sock_diag: truncated message")
 // diagParser turns the messages of one sock_diag dump into sockets. It
 // keeps the established sockets' tcp_info in chunks it allocates, so a
 // table's sockets point into a few arrays rather than one allocation each.
+//
+// With want set, a dump without tcp_info also collects the identities of
+// the established TCP sockets want names (exact), for the exact requests
+// that then ask their tcp_info (exactRequests, parseExact).
 type diagParser struct {
 	proto flows.Proto
 	netns uint64
@@ -107,6 +112,60 @@ type diagParser struct {
 	infos []attrib.TCPInfo
 	intr  bool
 	done  bool
+	want  *CookieSet
+	exact []exactID
+}
+
+// exactID is one socket to ask by exact request: its family and
+// inet_diag_sockid as the dump gave them, and its index in socks.
+type exactID struct {
+	idx int
+	fam uint8
+	id  [diagSockIDLen]byte
+}
+
+// diagSockIDLen is the length of struct inet_diag_sockid (ports,
+// addresses, interface, cookie), at offset 4 of inet_diag_msg and of
+// inet_diag_req_v2.
+const diagSockIDLen = 48
+
+// CookieSet is a set of socket cookies: the sockets of one namespace
+// whose tcp_info a refresh asks for. A bit per low 16 bits of a cookie
+// answers most misses without the map.
+type CookieSet struct {
+	bits [1 << 10]uint64
+	m    map[uint64]struct{}
+}
+
+// Add puts cookie c in the set.
+func (c *CookieSet) Add(cookie uint64) {
+	if c.m == nil {
+		c.m = map[uint64]struct{}{}
+	}
+	c.m[cookie] = struct{}{}
+	c.bits[cookie>>6&(1<<10-1)] |= 1 << (cookie & 63)
+}
+
+// Has reports whether cookie is in the set (false for a nil set).
+func (c *CookieSet) Has(cookie uint64) bool {
+	if c == nil || c.bits[cookie>>6&(1<<10-1)]&(1<<(cookie&63)) == 0 {
+		return false
+	}
+	_, ok := c.m[cookie]
+	return ok
+}
+
+func (c *CookieSet) reset() {
+	clear(c.m)
+	clear(c.bits[:])
+}
+
+// Len is the number of cookies in the set.
+func (c *CookieSet) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.m)
 }
 
 const infoChunk = 256
@@ -159,10 +218,84 @@ func (p *diagParser) parse(b []byte) error {
 		}
 		s, ok := p.socket(body)
 		if ok {
+			if s.State == attrib.StateEstablished && p.proto == flows.ProtoTCP && s.TCP == nil && p.want.Has(s.Cookie) {
+				e := exactID{idx: len(p.socks), fam: body[0]}
+				copy(e.id[:], body[4:4+diagSockIDLen])
+				p.exact = append(p.exact, e)
+			}
 			p.socks = append(p.socks, s)
 		}
 	}
 	return nil
+}
+
+// exactRequests appends to dst one inet_diag_req_v2 request per socket of
+// ids (no NLM_F_DUMP: the kernel looks each socket up by its identity and
+// cookie), with sequence numbers seq, seq+1, …, asking for the extensions
+// in ext. The kernel answers each in turn within the one send: a message
+// with that sequence number, or an error (ENOENT for a socket gone).
+func exactRequests(dst []byte, seq uint32, ids []exactID, protocol, ext uint8) []byte {
+	const reqLen = nlmsgHdrLen + 56
+	for i := range ids {
+		off := len(dst)
+		dst = append(dst, make([]byte, reqLen)...)
+		b := dst[off:]
+		native.PutUint32(b[0:], reqLen)
+		native.PutUint16(b[4:], sockDiagByFam)
+		native.PutUint16(b[6:], 0x1) // NLM_F_REQUEST
+		native.PutUint32(b[8:], seq+uint32(i))
+		b[16], b[17], b[18] = ids[i].fam, protocol, ext
+		native.PutUint32(b[20:], 0xfff) // any state
+		copy(b[24:24+diagSockIDLen], ids[i].id[:])
+	}
+	return dst
+}
+
+// parseExact consumes one datagram of the answers to exactRequests(…, seq,
+// ids, …): each SOCK_DIAG_BY_FAMILY message whose sequence number and
+// cookie are those of a request gives that request's socket in p.socks
+// its attributes (tcp_info); an error message answers its request with
+// nothing. answered marks the requests answered (bit i for seq+i, at most
+// 64 requests); lost counts the errors other than ENOENT.
+func (p *diagParser) parseExact(b []byte, seq uint32, ids []exactID, answered *uint64) (lost int, err error) {
+	for len(b) >= nlmsgHdrLen {
+		l := int(native.Uint32(b[0:]))
+		typ := native.Uint16(b[4:])
+		mseq := native.Uint32(b[8:])
+		if l < nlmsgHdrLen || l > len(b) {
+			return lost, errTruncated
+		}
+		body := b[nlmsgHdrLen:l]
+		if al := (l + 3) &^ 3; al < len(b) {
+			b = b[al:]
+		} else {
+			b = b[len(b):]
+		}
+		i := mseq - seq
+		if i >= uint32(len(ids)) || i >= 64 || *answered&(1<<i) != 0 {
+			continue // not an answer to this batch, or a second one
+		}
+		switch typ {
+		case nlmsgError:
+			*answered |= 1 << i
+			if len(body) >= 4 {
+				if e := int32(native.Uint32(body)); e < 0 && e != -enoent {
+					lost++
+				}
+			}
+		case sockDiagByFam:
+			if len(body) < inetDiagMsgLen {
+				return lost, errTruncated
+			}
+			id := &ids[i]
+			if id.idx >= len(p.socks) || [diagSockIDLen]byte(body[4:4+diagSockIDLen]) != id.id {
+				continue // another socket's answer
+			}
+			*answered |= 1 << i
+			p.attrs(&p.socks[id.idx], body[inetDiagMsgLen:])
+		}
+	}
+	return lost, nil
 }
 
 func diagAddr(fam uint8, b []byte) netip.Addr {
@@ -193,7 +326,14 @@ func (p *diagParser) socket(m []byte) (attrib.Socket, bool) {
 		UID:        native.Uint32(m[64:]),
 		Inode:      native.Uint32(m[68:]),
 	}
-	for a := m[inetDiagMsgLen:]; len(a) >= 4; {
+	p.attrs(&s, m[inetDiagMsgLen:])
+	return s, true
+}
+
+// attrs decodes the attributes of socket s's message: tcp_info (kept for
+// an established socket) and sk_meminfo.
+func (p *diagParser) attrs(s *attrib.Socket, a []byte) {
+	for len(a) >= 4 {
 		al := int(native.Uint16(a[0:]))
 		typ := native.Uint16(a[2:]) & 0x3fff // without NLA_F_NESTED, NLA_F_NET_BYTEORDER
 		if al < 4 || al > len(a) {
@@ -224,7 +364,6 @@ func (p *diagParser) socket(m []byte) (attrib.Socket, bool) {
 			break
 		}
 	}
-	return s, true
 }
 
 // diagRequest builds an inet_diag_req_v2 dump request for every state of

@@ -27,6 +27,9 @@ type Config struct {
 	// table InfoStale. 0 asks at every refresh: socket-counter mode, whose
 	// byte counters come from tcp_info.
 	InfoInterval time.Duration
+	// MaxInfo caps the sockets one refresh asks tcp_info of once WantInfo
+	// named them (default attrib.MaxInfoSockets).
+	MaxInfo int
 }
 
 // Source produces socket tables with owners and process metadata. Refresh
@@ -45,6 +48,11 @@ type Source struct {
 	// established socket's tcp_info from then, by namespace and cookie.
 	lastInfo time.Time
 	infos    map[infoKey]*attrib.TCPInfo
+	// want holds, per namespace, the sockets WantInfo named last (nil
+	// until it is first called); wantNew says a refresh has not used them
+	// yet.
+	want    map[uint64]*CookieSet
+	wantNew bool
 }
 
 type infoKey struct{ netns, cookie uint64 }
@@ -57,6 +65,9 @@ func New(cfg Config) *Source {
 	if cfg.FullScanInterval <= 0 {
 		cfg.FullScanInterval = 5 * time.Second
 	}
+	if cfg.MaxInfo <= 0 {
+		cfg.MaxInfo = attrib.MaxInfoSockets
+	}
 	if cfg.Dumper == nil {
 		cfg.Dumper = NewNetlinkDumper()
 	}
@@ -64,6 +75,41 @@ func New(cfg Config) *Source {
 	s := &Source{cfg: cfg, fs: fs, cache: newInodeCache(fs, cfg.FullScanInterval), meta: newMetaCache(fs), dumper: cfg.Dumper, owners: map[attrib.ProcKey]*attrib.Process{}}
 	s.host, _ = fs.readNsPath(cfg.ProcRoot + "/self/ns/net")
 	return s
+}
+
+// WantInfo names the established TCP sockets whose tcp_info the next
+// refresh reads, at most Config.MaxInfo of them, the first first. From
+// the first call on, a refresh asks tcp_info only of the sockets named,
+// one exact request each after a dump without it, and only the refresh
+// right after a call, at least InfoInterval after the previous one that
+// did (so the samples follow the caller's steps); its table has
+// InfoSelected set. Without InfoInterval (socket-counter mode, whose byte
+// counters are every socket's tcp_info) it changes nothing. refs is not
+// retained.
+func (s *Source) WantInfo(refs []attrib.SocketRef) {
+	if s.cfg.InfoInterval <= 0 {
+		return
+	}
+	if s.want == nil {
+		s.want = map[uint64]*CookieSet{}
+	}
+	for _, c := range s.want {
+		c.reset()
+	}
+	for _, r := range refs[:min(len(refs), s.cfg.MaxInfo)] {
+		c := s.want[r.Netns]
+		if c == nil {
+			c = &CookieSet{}
+			s.want[r.Netns] = c
+		}
+		c.Add(r.Cookie)
+	}
+	for ns, c := range s.want {
+		if c.Len() == 0 {
+			delete(s.want, ns)
+		}
+	}
+	s.wantNew = true
 }
 
 // Name returns "sockets".
@@ -117,7 +163,15 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	s.seq++
 	tab := &attrib.SocketTable{Time: now, Seq: s.seq, HostNetns: s.host, LocalAddrs: map[netip.Addr]uint64{}}
 	info := s.cfg.InfoInterval <= 0 || s.lastInfo.IsZero() || now.Sub(s.lastInfo) >= s.cfg.InfoInterval
-	tab.InfoStale = !info
+	selected := false
+	if s.want != nil {
+		// Only the refresh right after WantInfo, the caller's step: a
+		// sample at a refresh between steps would leave every later one
+		// there, a step's names old by then.
+		info = info && s.wantNew
+		selected, s.wantNew = info, false
+	}
+	tab.InfoStale, tab.InfoSelected = !info, selected
 
 	// Namespaces that have processes, each with a representative PID.
 	type nsRep struct {
@@ -152,7 +206,11 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	for _, ino := range inos {
 		r := nss[ino]
 		keep[ino] = true
-		socks, addrs, intr, err := s.dumper.Dump(ino, s.cfg.ProcRoot+"/"+strconv.Itoa(int(r.pid))+"/ns/net", info)
+		q := InfoQuery{All: info && !selected}
+		if info && selected {
+			q.Want = s.want[ino]
+		}
+		socks, addrs, intr, err := s.dumper.Dump(ino, s.cfg.ProcRoot+"/"+strconv.Itoa(int(r.pid))+"/ns/net", q)
 		ns := attrib.Namespace{Inode: ino, PIDs: r.pids, Sockets: len(socks)}
 		s.intr += uint64(intr)
 		if err != nil {

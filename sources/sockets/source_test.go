@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -240,5 +241,83 @@ func TestRefreshInfoInterval(t *testing.T) {
 	}
 	if d.infos != 4 {
 		t.Errorf("%d of 4 dumps asked for tcp_info without an interval", d.infos)
+	}
+}
+
+// TestRefreshWantInfo: once WantInfo named sockets, a refresh due for
+// tcp_info asks it of those only (at most MaxInfo, the first first), and
+// only right after a WantInfo; the table says so (InfoSelected).
+// Socket-counter mode ignores WantInfo.
+func TestRefreshWantInfo(t *testing.T) {
+	dir := t.TempDir()
+	writeProcTree(t, dir, []fakeProc{{pid: 100, start: 5000, comm: "app", netns: 1, inodes: []uint32{11, 12, 13}}}, 1)
+	sk := func(ino uint32, cookie uint64) attrib.Socket {
+		s := tcpSock(1, ino, 0, uint16(1000+ino))
+		s.Cookie, s.TCP, s.HasCounters = cookie, &attrib.TCPInfo{Size: 232, RTT: uint32(ino)}, true
+		return s
+	}
+	d := &fakeDumper{socks: map[uint64][]attrib.Socket{1: {sk(11, 1), sk(12, 2), sk(13, 3)}}}
+	s := New(Config{ProcRoot: dir, Dumper: d, FullScanInterval: time.Minute, InfoInterval: attrib.MinHealthInterval, MaxInfo: 2})
+	defer s.Close()
+	infoOf := func(tab *attrib.SocketTable) (got []uint32) {
+		for _, x := range tab.Sockets {
+			if x.TCP != nil {
+				got = append(got, x.Inode)
+			}
+		}
+		return got
+	}
+	at := func(q int) time.Time { return t0.Add(time.Duration(q) * 250 * time.Millisecond) }
+	// The first refresh, before any WantInfo, reads every socket's.
+	tab, _ := s.Refresh(at(0))
+	if tab.InfoStale || tab.InfoSelected || len(infoOf(tab)) != 3 || d.infos != 1 {
+		t.Fatalf("first refresh: stale %v selected %v, tcp_info of %v, %d full dumps", tab.InfoStale, tab.InfoSelected, infoOf(tab), d.infos)
+	}
+	steps := []struct {
+		q       int
+		want    []uint64 // WantInfo before the refresh; nil: no call
+		stale   bool
+		infoOf  []uint32
+		selects int // dumps with a Want set so far
+	}{
+		{1, []uint64{3}, true, []uint32{11, 12, 13}, 0},   // not due: the kept ones
+		{4, nil, true, []uint32{11, 12, 13}, 0},           // due, but no WantInfo right before
+		{5, []uint64{3, 9, 1, 2}, false, []uint32{13}, 1}, // MaxInfo 2: cookies 3 and 9 only
+		{6, []uint64{2}, true, []uint32{13}, 1},           // not due
+		{9, nil, true, []uint32{13}, 1},
+		{10, []uint64{2, 1}, false, []uint32{11, 12}, 2},
+	}
+	for _, st := range steps {
+		if st.want != nil {
+			var refs []attrib.SocketRef
+			for _, c := range st.want {
+				refs = append(refs, attrib.SocketRef{Netns: 1, Cookie: c})
+			}
+			s.WantInfo(refs)
+		}
+		tab, err := s.Refresh(at(st.q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tab.InfoStale != st.stale || tab.InfoSelected != !st.stale || !slices.Equal(infoOf(tab), st.infoOf) || d.selected != st.selects {
+			t.Errorf("refresh %d: stale %v selected %v, tcp_info of %v, %d selected dumps; want stale %v, %v, %d", st.q, tab.InfoStale, tab.InfoSelected, infoOf(tab), d.selected, st.stale, st.infoOf, st.selects)
+		}
+	}
+	if d.infos != 1 || d.wanted != 4 {
+		t.Errorf("%d full dumps and %d sockets named, want 1 and 2+2", d.infos, d.wanted)
+	}
+
+	// Socket-counter mode: every refresh reads every socket's.
+	s2 := New(Config{ProcRoot: dir, Dumper: d, FullScanInterval: time.Minute})
+	defer s2.Close()
+	d.infos = 0
+	for q := 0; q < 3; q++ {
+		s2.WantInfo([]attrib.SocketRef{{Netns: 1, Cookie: 1}})
+		if tab, _ := s2.Refresh(at(q)); tab.InfoStale || tab.InfoSelected || len(infoOf(tab)) != 3 {
+			t.Errorf("counter mode refresh %d: stale %v selected %v, tcp_info of %v", q, tab.InfoStale, tab.InfoSelected, infoOf(tab))
+		}
+	}
+	if d.infos != 3 {
+		t.Errorf("%d of 3 counter-mode dumps read every socket's", d.infos)
 	}
 }

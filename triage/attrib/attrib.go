@@ -297,6 +297,12 @@ type Attributor struct {
 	lastTab  *SocketTable
 	localSet map[netip.Addr]uint64
 	health   tcpHealth
+	// lastUpdate is the time of the latest Update; need the sockets of
+	// its rows that want tcp_info at the next pass (tcpHealth.row).
+	lastUpdate time.Time
+	need       []SocketRef
+	// cands is WantInfo's scratch.
+	cands []wantCand
 }
 
 // New returns an Attributor.
@@ -327,6 +333,8 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	if tab != nil && tab != a.lastTab {
 		a.index(now, tab)
 	}
+	a.need = a.need[:0]
+	defer func() { a.lastUpdate = now }()
 	rep := Report{Time: now}
 	perProc := map[ProcKey]*ProcRow{}
 	perReason := map[Reason]*UnattributedRow{}
@@ -357,6 +365,8 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		}
 		// Delta of the cumulative counters since the previous snapshot; a
 		// counter that went down is a flow that was expired and re-created.
+		// idle: the flow was in the previous join with the same counters.
+		idle := st.seen && f.SentBytes == st.lastSent && f.RecvBytes == st.lastRecv
 		ds, dr := f.SentBytes, f.RecvBytes
 		if st.seen && f.SentBytes >= st.lastSent && f.RecvBytes >= st.lastRecv {
 			ds, dr = f.SentBytes-st.lastSent, f.RecvBytes-st.lastRecv
@@ -374,7 +384,11 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 				l, r, lp, rp = r, l, rp, lp
 			}
 			if s := a.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; s != nil && s.Netns == o.Netns {
-				row.TCP = a.health.of(s)
+				var want bool
+				row.TCP, want = a.health.row(s, idle, a.lastUpdate, now)
+				if want && s.State == StateEstablished && len(a.need) < MaxInfoSockets {
+					a.need = append(a.need, SocketRef{s.Netns, s.Cookie})
+				}
 			}
 		}
 		if !o.Proc.IsZero() {

@@ -313,4 +313,14 @@ type SocketTable struct {
 	// HasCounters is false. The TCP health tracker samples only the
 	// tables with fresh tcp_info.
 	InfoStale bool
+	// InfoSelected is set on a refresh that asked tcp_info of the sockets
+	// the caller named only (Attributor.WantInfo: the busiest connections
+	// and those without a sample); the other established TCP sockets'
+	// TCP is nil.
+	InfoSelected bool
+}
+
+// SocketRef names one socket: its namespace and its cookie.
+type SocketRef struct {
+	Netns, Cookie uint64
 }

@@ -106,6 +106,10 @@ const (
 	RuleOneSample Rule = iota
 	RuleNoBytes
 	RuleIdle
+	// RuleQuiet: idle without a sample: no packet of the connection was
+	// captured over the step and its send queue is empty (the socket was
+	// not among those whose tcp_info was read).
+	RuleQuiet
 	RuleReceiving
 	RuleRecvWindowClosed
 	RuleRetrans
@@ -129,6 +133,8 @@ func (h *TCPHealth) Why() string {
 		return "kernel without byte counters"
 	case RuleIdle:
 		return "nothing sent or received"
+	case RuleQuiet:
+		return "no packets captured, nothing queued"
 	case RuleReceiving:
 		return "receiving: the sender's end decides"
 	case RuleRecvWindowClosed:
@@ -281,25 +287,41 @@ func ClassifyTCP(prev, cur *TCPInfo, dt time.Duration, recvQ uint32) TCPHealth {
 }
 
 // healthKey names one socket: its namespace and cookie.
-type healthKey struct {
-	netns, cookie uint64
-}
+type healthKey = SocketRef
 
 type healthState struct {
-	base   TCPInfo
-	baseAt time.Time
-	cur    *TCPHealth
-	gen    uint64
+	// base is the socket's latest sample; its counters are the socket's
+	// at validAt: the sample's time, or a later step at whose end the join
+	// found the connection quiet (quiet).
+	base    TCPInfo
+	validAt time.Time
+	// cur is the word of the latest sample, taken at pass gen; quiet the
+	// idle word a join gave it since (the same for every quiet step of
+	// the same length: base does not change while it is quiet).
+	cur   *TCPHealth
+	quiet *TCPHealth
+	gen   uint64
 }
 
 // tcpHealth tracks the established TCP sockets of successive tables. It
 // samples at most once per MinHealthInterval (the engine refreshes sockets
 // several times a second; one pass a second is enough for a word, and
 // costs a fourth): every socket's base and word come from the same pass.
+//
+// When the source read tcp_info of selected sockets only (InfoSelected:
+// WantInfo's choice), a socket left out keeps its state as long as the
+// join finds its connection quiet at every step (no packet captured,
+// nothing in its send queue): its counters cannot have moved, so its base
+// stays valid, and the step's word is idle (RuleQuiet) without a sample.
 type tcpHealth struct {
-	gen    uint64
-	last   time.Time
-	states map[healthKey]*healthState
+	gen  uint64
+	last time.Time
+	// selected is the latest pass's InfoSelected.
+	selected bool
+	states   map[healthKey]*healthState
+	// quiet holds the idle words of the current step's rows (a report's
+	// rows point into it: full chunks are never written again).
+	quiet []TCPHealth
 }
 
 // observe takes one table's established TCP sockets; a table whose
@@ -314,7 +336,8 @@ func (t *tcpHealth) observe(tab *SocketTable) {
 	} else if now.Sub(t.last) < MinHealthInterval {
 		return
 	}
-	t.last = now
+	prev := t.last
+	t.last, t.selected = now, tab.InfoSelected
 	t.gen++
 	n := 0
 	for i := range tab.Sockets {
@@ -332,27 +355,74 @@ func (t *tcpHealth) observe(tab *SocketTable) {
 		}
 		k := healthKey{s.Netns, s.Cookie}
 		st := t.states[k]
-		if st == nil {
+		switch {
+		case st == nil:
 			st = &healthState{}
 			t.states[k] = st
 			words = append(words, HealthOf(s.TCP))
-		} else {
-			words = append(words, ClassifyTCP(&st.base, s.TCP, now.Sub(st.baseAt), s.RecvQ))
+		case prev.IsZero() || st.validAt.Before(prev):
+			// Not sampled at the previous pass, nor quiet since: its base
+			// says nothing of this interval.
+			words = append(words, HealthOf(s.TCP))
+		default:
+			words = append(words, ClassifyTCP(&st.base, s.TCP, now.Sub(st.validAt), s.RecvQ))
 		}
-		st.cur = &words[len(words)-1]
-		st.base, st.baseAt, st.gen = *s.TCP, now, t.gen
+		st.cur, st.quiet = &words[len(words)-1], nil
+		st.base, st.validAt, st.gen = *s.TCP, now, t.gen
 	}
 	for k, st := range t.states {
-		if st.gen != t.gen {
+		// A socket left out of a selected pass stays while its base can
+		// still be carried on (quiet since the previous pass).
+		if st.gen != t.gen && (!tab.InfoSelected || st.validAt.Before(prev)) {
 			delete(t.states, k)
 		}
 	}
 }
 
-// of returns the health of socket s, or nil.
+// of returns the health of socket s from the latest pass, or nil.
 func (t *tcpHealth) of(s *Socket) *TCPHealth {
-	if st := t.states[healthKey{s.Netns, s.Cookie}]; st != nil {
+	if st := t.states[healthKey{s.Netns, s.Cookie}]; st != nil && st.gen == t.gen {
 		return st.cur
 	}
 	return nil
+}
+
+// row returns the health of socket s for the connection row of a join at
+// now, the previous join at since: the latest pass's word; else, after a
+// selected pass, when the connection was quiet over the step (idle: no
+// bytes captured since since, and s's send queue is empty) and s's base
+// was valid at since, the word idle from its last sample's numbers, and
+// the base is carried on to now. It reports whether the row's socket
+// wants tcp_info at the next pass: it has no word, or its connection was
+// not quiet.
+func (t *tcpHealth) row(s *Socket, idle bool, since, now time.Time) (h *TCPHealth, want bool) {
+	st := t.states[healthKey{s.Netns, s.Cookie}]
+	quiet := idle && s.SendQ == 0 && !since.IsZero()
+	switch {
+	case st == nil:
+		return nil, true
+	case st.gen == t.gen:
+		if t.selected && quiet && !st.validAt.Before(since) {
+			st.validAt = now
+		}
+		return st.cur, !quiet
+	case !t.selected || !quiet || st.validAt.Before(since):
+		return nil, true
+	}
+	st.validAt = now
+	if q := st.quiet; q != nil && q.Interval == now.Sub(since) {
+		return q, false
+	}
+	cur := st.base
+	cur.Unacked = 0
+	w := ClassifyTCP(&st.base, &cur, now.Sub(since), s.RecvQ)
+	if w.Rule == RuleIdle {
+		w.Rule = RuleQuiet
+	}
+	if len(t.quiet) == cap(t.quiet) {
+		t.quiet = make([]TCPHealth, 0, 256)
+	}
+	t.quiet = append(t.quiet, w)
+	st.quiet = &t.quiet[len(t.quiet)-1]
+	return st.quiet, false
 }

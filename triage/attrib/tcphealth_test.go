@@ -196,3 +196,53 @@ func BenchmarkHealthObserve(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHealthRows is the tracker's work per second with 10,000
+// established sockets refreshed four times a second, and the join's word
+// lookup for each of their connections once a second (tcpHealth.row):
+// every socket sampled (all, socket-counter mode or before WantInfo), or
+// the 256 busiest only (selected=256, capture mode), the others quiet.
+func BenchmarkHealthRows(b *testing.B) {
+	const n = 10000
+	l, r := netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("198.18.5.5")
+	for _, sel := range []int{0, MaxInfoSockets} {
+		name := "all"
+		if sel > 0 {
+			name = "selected=256"
+		}
+		b.Run(name, func(b *testing.B) {
+			infos := make([]TCPInfo, n)
+			socks := make([]Socket, n)
+			for i := range socks {
+				infos[i] = base()
+				socks[i] = Socket{Proto: flows.ProtoTCP, Netns: 1, Local: l, Remote: r, LocalPort: uint16(10000 + i), RemotePort: 443, State: StateEstablished, Cookie: uint64(i), TCP: &infos[i]}
+			}
+			fresh := append([]Socket(nil), socks...)
+			if sel > 0 {
+				for i := sel; i < n; i++ {
+					fresh[i].TCP = nil
+				}
+			}
+			var h tcpHealth
+			t := time.Unix(1_700_000_000, 0)
+			h.observe(&SocketTable{Time: t, Sockets: socks})
+			prev := t
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for q := 0; q < 4; q++ {
+					t = t.Add(250 * time.Millisecond)
+					for j := range infos[:max(sel, 1)] {
+						infos[j].BytesAcked += 1000
+						infos[j].BusyTime += 250000
+					}
+					h.observe(&SocketTable{Time: t, Sockets: fresh, InfoStale: q != 3, InfoSelected: sel > 0})
+				}
+				for j := range fresh {
+					h.row(&fresh[j], j >= sel, prev, t)
+				}
+				prev = t
+			}
+		})
+	}
+}

@@ -63,6 +63,13 @@ type SocketReader interface {
 	Refresh(now time.Time) (*attrib.SocketTable, error)
 }
 
+// InfoWanter is a SocketReader that can read the tcp_info of named
+// sockets only (sockets.Source): the engine names them before each step's
+// refresh in capture mode.
+type InfoWanter interface {
+	WantInfo(refs []attrib.SocketRef)
+}
+
 // Inputs are what the engine steps. Only Timeline is required.
 type Inputs struct {
 	Timeline Timeline
@@ -334,6 +341,7 @@ func (e *Engine) Step(t Tick) *Snapshot {
 	// than counter bytes.
 	e.stepLinks(s)
 	fs := e.captureFlows(s)
+	e.wantInfo(fs)
 	e.refreshSockets(now)
 	s.Sockets = e.tab
 	e.stepStack(s)
@@ -342,6 +350,19 @@ func (e *Engine) Step(t Tick) *Snapshot {
 	e.stepVerdict(s)
 	s.Health = e.health(s)
 	return s
+}
+
+// wantInfo tells a socket reader that can read tcp_info of some sockets
+// only (InfoWanter) which ones the step's refresh should read: the
+// connections of the capture's flows that carry bytes, and those without a
+// word (attrib.WantInfo). Not in socket-counter mode, whose flows are
+// every socket's counters, nor before the first table.
+func (e *Engine) wantInfo(fs *flows.Snapshot) {
+	w, ok := e.in.Sockets.(InfoWanter)
+	if !ok || fs == nil || e.counters != nil || e.tab == nil {
+		return
+	}
+	w.WantInfo(e.at.WantInfo(fs, attrib.MaxInfoSockets))
 }
 
 func (e *Engine) refreshSockets(now time.Time) {

@@ -400,3 +400,44 @@ func TestFirstLinksUsed(t *testing.T) {
 		t.Errorf("%d reads, tx %v bit/s; want 2 reads and 8000", l.n, snaps[1].LinkRows[0].Rates.TxBps)
 	}
 }
+
+// wantSocks is socks that records the WantInfo calls: the number of the
+// refresh each came before, and the sockets named.
+type wantSocks struct {
+	socks
+	before []int
+	named  [][]attrib.SocketRef
+}
+
+func (w *wantSocks) WantInfo(refs []attrib.SocketRef) {
+	w.before = append(w.before, w.n+1)
+	w.named = append(w.named, append([]attrib.SocketRef(nil), refs...))
+}
+
+// In capture mode the engine names the sockets whose tcp_info each step's
+// refresh reads (attrib.WantInfo), from the second step on; never at a
+// sub-step, nor in socket-counter mode.
+func TestWantInfoBeforeStepRefresh(t *testing.T) {
+	c := conn(key)
+	c.Cookie = 9
+	w := &wantSocks{socks: socks{tables: []*attrib.SocketTable{tableWith(c)}}}
+	cfg := Config{Window: time.Second, SubSteps: 4, Attribution: attrib.Config{ClosedGrace: 5 * time.Second}}
+	e := New(Inputs{Timeline: every(250*time.Millisecond, 9), Flows: &flowsAt{key: key, perStep: 500}, Sockets: w}, cfg)
+	if n := len(collect(e)); n != 3 {
+		t.Fatalf("%d steps, want 3", n)
+	}
+	if want := []int{5, 9}; len(w.before) != 2 || w.before[0] != want[0] || w.before[1] != want[1] {
+		t.Errorf("WantInfo before refreshes %v, want %v (the second and third steps')", w.before, want)
+	}
+	for i, refs := range w.named {
+		if len(refs) != 1 || refs[0] != (attrib.SocketRef{Netns: 1, Cookie: 9}) {
+			t.Errorf("call %d named %v, want the connection's socket", i, refs)
+		}
+	}
+	// Socket-counter mode: the flows are every socket's counters.
+	w2 := &wantSocks{socks: socks{tables: []*attrib.SocketTable{tableWith(c)}}}
+	collect(New(Inputs{Timeline: every(250*time.Millisecond, 9), Sockets: w2}, cfg))
+	if len(w2.before) != 0 {
+		t.Errorf("socket-counter mode called WantInfo before refreshes %v", w2.before)
+	}
+}
