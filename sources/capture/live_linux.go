@@ -572,6 +572,10 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 	return s
 }
 
+// Release hands the newest snapshot's flows back for the next one to
+// fill (flows.Table.Release).
+func (l *Live) Release(s *flows.Snapshot) { l.acc.Release(s) }
+
 // Lag is how far the capture's counts trail the wire: a snapshot at T
 // counts the packets stamped before T − Lag (see liveHorizon).
 func (l *Live) Lag() time.Duration { return liveHorizon }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -398,5 +399,42 @@ func TestFirstLinksUsed(t *testing.T) {
 	snaps := collect(e)
 	if l.n != 2 || snaps[1].LinkRows[0].Rates.TxBps != 8000 {
 		t.Errorf("%d reads, tx %v bit/s; want 2 reads and 8000", l.n, snaps[1].LinkRows[0].Rates.TxBps)
+	}
+}
+
+// releasing is a flowsAt that records the snapshots handed back.
+type releasing struct {
+	flowsAt
+	released []uint64 // their Seq
+	emitting bool     // set by the test's emit function while it runs
+	early    bool     // a release came while a snapshot was being emitted
+}
+
+func (r *releasing) Release(s *flows.Snapshot) {
+	if r.emitting {
+		r.early = true
+	}
+	r.released = append(r.released, s.Seq)
+}
+
+// TestReleaseFlows: with Config.ReleaseFlows the engine hands each step's
+// flows back to a FlowReleaser once the emit function has returned, never
+// while it runs; without it, never.
+func TestReleaseFlows(t *testing.T) {
+	for _, release := range []bool{false, true} {
+		f := &releasing{flowsAt: flowsAt{key: flows.Key{Proto: flows.ProtoTCP, Local: netip.MustParseAddr("198.18.0.1"), Remote: netip.MustParseAddr("198.18.0.2")}, perStep: 100}}
+		e := New(Inputs{Timeline: every(time.Second, 4), Flows: f}, Config{ReleaseFlows: release})
+		n := e.Run(context.Background(), func(s *Snapshot) bool {
+			f.emitting = true
+			defer func() { f.emitting = false }()
+			return s.Flows != nil
+		})
+		want := []uint64(nil)
+		if release {
+			want = []uint64{1, 2, 3, 4}
+		}
+		if n != 4 || !slices.Equal(f.released, want) || f.early {
+			t.Errorf("ReleaseFlows %v: %d steps, released %v (want %v), released while emitting: %v", release, n, f.released, want, f.early)
+		}
 	}
 }

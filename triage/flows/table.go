@@ -246,6 +246,20 @@ type Table struct {
 	start   time.Time
 
 	scratch groupScratch // Snapshot's aggregation, kept for the next one
+
+	// spare is the flows and Seconds of the newest snapshot once Release
+	// said it is no longer read, for the next Snapshot to fill instead of
+	// allocating; slab is the newest snapshot's Seconds, kept only once
+	// the consumer has released a snapshot (so a consumer that never does
+	// is not made to keep two).
+	spare     []FlowStat
+	spareSlab []Second
+	slab      []Second
+	releasing bool
+	taken     uint64 // snapshots taken
+	// seconds is how many Seconds the previous snapshot had: the next
+	// one's array is made that size at once, not grown a copy at a time.
+	seconds int
 }
 
 // lastFlow caches where the previous packet went. Direction depends on the
@@ -658,9 +672,11 @@ func (t *Table) time(ns int64) time.Time {
 }
 
 // Snapshot returns the table's state at now, grouped by agg (by the rules
-// of Group). The result shares nothing with the table; the flows' Seconds
-// share one array, read-only. Seq and Capture are left for the caller (the
-// engine) to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
+// of Group). The result shares nothing with the table (until Release
+// hands its flows back); the flows' Seconds share one array, read-only.
+// Seq numbers the table's snapshots from 1 (Release knows the newest by
+// it); Capture is left for the caller (the engine) to fill, except
+// Capture.EvictedFlows, ExpiredFlows and Bytes.
 //
 // Snapshots are taken at non-decreasing times: a flow's full window goes
 // back to the pool once none of its seconds can show in the rates at now,
@@ -669,9 +685,13 @@ func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 	t.flush()
 	s := Snapshot{Time: now, Start: t.start, Aggregation: agg}
 	end := now.Unix()
-	sec := secondsBuilder{from: end - WindowSeconds, offs: t.scratch.offs[:0]}
+	spare := t.takeSpare()
+	sec := secondsBuilder{from: end - WindowSeconds, offs: t.scratch.offs[:0], slab: t.takeSpareSlab()}
 	if agg == By5Tuple || agg == ByHostPort {
-		s.Flows = make([]FlowStat, 0, t.n)
+		s.Flows = spare
+		if cap(s.Flows) < t.n {
+			s.Flows = make([]FlowStat, 0, t.n)
+		}
 		t.live(func(_ int32, e *entry) {
 			t.dropStale(e, end)
 			s.Flows = append(s.Flows, FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
@@ -679,7 +699,7 @@ func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 			t.appendSeconds(&sec, e)
 		})
 	} else {
-		s.Flows = t.aggregate(agg, end, &sec)
+		s.Flows = t.aggregate(agg, end, &sec, spare)
 	}
 	stat := func(a *acc, flows int) FlowStat {
 		sec.slab = a.win.appendSeconds(sec.slab, sec.from)
@@ -705,10 +725,55 @@ func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 		lo = hi
 	}
 	t.scratch.offs = sec.offs
+	t.taken++
+	s.Seq = t.taken
+	t.seconds = len(sec.slab)
+	if t.releasing {
+		t.slab = sec.slab
+	}
 	s.Capture.EvictedFlows = t.evicted
 	s.Capture.ExpiredFlows = t.expired
 	s.Capture.Bytes = t.totals.cum.Bytes()
 	return s
+}
+
+// Release tells the table that nothing reads the flows of snapshot s any
+// more, so the next Snapshot may write its flows over them instead of
+// allocating: a consumer that writes each snapshot and keeps nothing of
+// it (a record a second of a flood's 100,000 host pairs) then does not
+// make a snapshot's worth of garbage a second. Only the newest snapshot
+// (by Seq) is taken back; Release of an older one does nothing.
+func (t *Table) Release(s *Snapshot) {
+	if s.Seq != t.taken {
+		return
+	}
+	if cap(s.Flows) > 0 {
+		t.spare = s.Flows[:0]
+	}
+	t.spareSlab, t.slab, t.releasing = t.slab, nil, true
+}
+
+// takeSpareSlab returns the released Seconds array, or a new one the size
+// the previous snapshot needed (made at once, not grown a copy at a time).
+func (t *Table) takeSpareSlab() []Second {
+	sp := t.spareSlab
+	t.spareSlab = nil
+	if cap(sp) < t.seconds || cap(sp) > 4*(t.seconds+1024) {
+		return make([]Second, 0, t.seconds+64)
+	}
+	return sp[:0]
+}
+
+// takeSpare returns the released flows (none after a flood has passed:
+// flows for four times what the table holds now are left to the
+// collector).
+func (t *Table) takeSpare() []FlowStat {
+	sp := t.spare
+	t.spare = nil
+	if cap(sp) > 4*max(t.n, 1024) {
+		return nil
+	}
+	return sp
 }
 
 // secondsBuilder collects a snapshot's Seconds in one array: the end
@@ -751,7 +816,7 @@ type groupScratch struct {
 // aggregate returns the flows grouped by agg, groups in the memory order of
 // their first flow, each with the counts, rates and times of its flows.
 // Its only allocation is the result (and the scratch, when the table grew).
-func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder) []FlowStat {
+func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder, spare []FlowStat) []FlowStat {
 	g := &t.scratch
 	if len(g.index) < 2*t.n || len(g.index) > 16*max(t.n, 64) {
 		// Sized for this table (after a flood the table may have shrunk,
@@ -802,7 +867,11 @@ func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder) []Flo
 		g.start[gi]++
 		j++
 	})
-	out := make([]FlowStat, len(g.rep))
+	out := spare[:0]
+	if cap(out) < len(g.rep) {
+		out = make([]FlowStat, len(g.rep))
+	}
+	out = out[:len(g.rep)]
 	lo := int32(0)
 	for gi := range g.rep {
 		hi := g.start[gi] // the next group's offset, after the fill above

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"net/netip"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -180,5 +181,61 @@ func TestUpdateAllocsAtCap(t *testing.T) {
 	}
 	if tb.Len() != capFlows || tb.wins.n == 0 {
 		t.Errorf("%d flows, %d full windows: the test misses its case", tb.Len(), tb.wins.n)
+	}
+}
+
+// TestTableRelease checks that a released snapshot's arrays are filled
+// again by the next snapshot, which is then the same as a table that
+// released nothing gives, in every aggregation; that only the newest
+// snapshot is taken back; and that a snapshot of a flood's host pairs,
+// with its predecessor released, allocates nothing.
+func TestTableRelease(t *testing.T) {
+	const n = 3000
+	fill := func() *Table {
+		tb := NewTable(TableConfig{MaxFlows: n, Local: floodLocal})
+		var p Packet
+		for s := 0; s < 3; s++ {
+			for i := 0; i < n; i++ {
+				floodPacket(&p, i%(n/(s+1)))
+				p.Time = p.Time.Add(time.Duration(s) * time.Second)
+				tb.Update(&p)
+			}
+		}
+		return tb
+	}
+	at := t0.Add(5 * time.Second)
+	for _, agg := range []Aggregation{ByHostPair, ByHostPort, By5Tuple, BySource, ByDestination} {
+		plain, reused := fill(), fill()
+		first := reused.Snapshot(at, agg)
+		plain.Snapshot(at, agg)
+		prev, got := first, Snapshot{}
+		for round := 1; round <= 3; round++ { // the second and third reuse the Seconds too
+			reused.Release(&prev)
+			now := at.Add(time.Duration(round) * time.Second)
+			got = reused.Snapshot(now, agg)
+			want := plain.Snapshot(now, agg)
+			if len(got.Flows) == 0 || &got.Flows[0] != &prev.Flows[:1][0] {
+				t.Errorf("%v, round %d: the snapshot after a release did not fill the released flows", agg, round)
+			}
+			if !reflect.DeepEqual(got.Flows, want.Flows) || !reflect.DeepEqual(got.Totals, want.Totals) || !reflect.DeepEqual(got.Other, want.Other) {
+				t.Errorf("%v, round %d: the snapshot after a release differs from one without", agg, round)
+			}
+			prev = got
+		}
+		// An older snapshot is not taken back: got is the newest.
+		reused.Release(&first)
+		third := reused.Snapshot(at.Add(4*time.Second), agg)
+		if &third.Flows[0] == &got.Flows[0] || &third.Flows[0] == &first.Flows[:1][0] {
+			t.Errorf("%v: a snapshot released out of turn was reused", agg)
+		}
+	}
+	tb := fill()
+	s := tb.Snapshot(at, ByHostPair)
+	allocs := testing.AllocsPerRun(20, func() {
+		tb.Release(&s)
+		s = tb.Snapshot(at, ByHostPair)
+	})
+	if allocs != 0 {
+		t.Errorf("a host-pair snapshot of %d flows after a release allocates %v times, want 0", len(s.Flows), allocs)
 	}
 }

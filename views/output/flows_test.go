@@ -225,3 +225,35 @@ func TestFlowsGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowsWriteTop checks that WriteTop writes what sorting a copy of the
+// snapshot and writing it did, in every format and limit, and leaves the
+// snapshot's flows as they were.
+func TestFlowsWriteTop(t *testing.T) {
+	for _, f := range []string{"table", "json", "csv"} {
+		for _, limit := range []int{0, 1, 2, 3, 5} {
+			for _, k := range []flows.SortKey{flows.Sort2s, flows.SortSource, flows.SortBytes} {
+				s := flowsTestSnapshot(flows.By5Tuple)
+				before := s.Clone()
+				var got, want bytes.Buffer
+				o := FlowsOptions{Format: f, Limit: limit}
+				if err := NewFlowsWriter(&got, o).WriteTop(s, k, false, nil); err != nil {
+					t.Fatal(err)
+				}
+				c := s.Clone()
+				flows.SortTop(c.Flows, k, limit)
+				if err := NewFlowsWriter(&want, o).Write(c, false, nil); err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != want.String() {
+					t.Errorf("%s, -L %d, key %d: WriteTop wrote\n%s\nsorting a copy wrote\n%s", f, limit, k, got.String(), want.String())
+				}
+				for i := range s.Flows {
+					if s.Flows[i].Key != before.Flows[i].Key {
+						t.Fatalf("%s, -L %d, key %d: WriteTop reordered the snapshot", f, limit, k)
+					}
+				}
+			}
+		}
+	}
+}
