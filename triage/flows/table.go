@@ -690,7 +690,7 @@ func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 	if agg == By5Tuple || agg == ByHostPort {
 		s.Flows = spare
 		if cap(s.Flows) < t.n {
-			s.Flows = make([]FlowStat, 0, t.n)
+			s.Flows = make([]FlowStat, 0, t.grown(t.n))
 		}
 		t.live(func(_ int32, e *entry) {
 			t.dropStale(e, end)
@@ -753,13 +753,24 @@ func (t *Table) Release(s *Snapshot) {
 	t.spareSlab, t.slab, t.releasing = t.slab, nil, true
 }
 
+// grown is the capacity of a snapshot's new flows array for n flows: n,
+// and a quarter more once the consumer releases its snapshots, so that
+// while a flood fills the table each snapshot does not need a new array
+// a little larger than the last.
+func (t *Table) grown(n int) int {
+	if t.releasing {
+		return n + n/4
+	}
+	return n
+}
+
 // takeSpareSlab returns the released Seconds array, or a new one the size
 // the previous snapshot needed (made at once, not grown a copy at a time).
 func (t *Table) takeSpareSlab() []Second {
 	sp := t.spareSlab
 	t.spareSlab = nil
 	if cap(sp) < t.seconds || cap(sp) > 4*(t.seconds+1024) {
-		return make([]Second, 0, t.seconds+64)
+		return make([]Second, 0, t.grown(t.seconds)+64)
 	}
 	return sp[:0]
 }
@@ -869,7 +880,7 @@ func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder, spare
 	})
 	out := spare[:0]
 	if cap(out) < len(g.rep) {
-		out = make([]FlowStat, len(g.rep))
+		out = make([]FlowStat, 0, t.grown(len(g.rep)))
 	}
 	out = out[:len(g.rep)]
 	lo := int32(0)
