@@ -86,6 +86,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	defer in.Close()
 	in.Config.ReleaseFlows = true // each record copies the -L it shows, nothing more
+	in.Config.TopFlows.Key, in.Config.TopFlows.N = key, f.limit
 	fw := f.writer(env, in.Name())
 	var writeErr error
 	in.Run(ctx, engine.Records(f.common.count, f.common.duration, func(s *engine.Snapshot) bool {

@@ -129,9 +129,20 @@ func (a *Accountant) Release(s *flows.Snapshot) {
 
 // Snapshot returns the state at now, numbered by the table.
 func (a *Accountant) Snapshot(now time.Time) flows.Snapshot {
+	return a.SnapshotTop(now, 0, 0)
+}
+
+// SnapshotTop is Snapshot with only the first n flows of Sort's order by
+// k (flows.Table.SnapshotTop); n = 0 takes every flow, unsorted.
+func (a *Accountant) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.table.Snapshot(now, a.agg)
+	var s flows.Snapshot
+	if n > 0 {
+		s = a.table.SnapshotTop(now, a.agg, k, n)
+	} else {
+		s = a.table.Snapshot(now, a.agg)
+	}
 	h := a.health
 	h.Interfaces = append([]flows.IfaceHealth(nil), a.health.Interfaces...)
 	h.Warnings = append([]string(nil), a.health.Warnings...)

@@ -65,6 +65,12 @@ type FlowReleaser interface {
 	Release(*flows.Snapshot)
 }
 
+// TopFlowSource is a FlowSource that can take a snapshot of only the
+// first n flows of an order (capture.Live; see Config.TopFlows).
+type TopFlowSource interface {
+	SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot
+}
+
 // SocketReader reads the socket table with its owners.
 type SocketReader interface {
 	Refresh(now time.Time) (*attrib.SocketTable, error)
@@ -144,6 +150,14 @@ type Config struct {
 	// so a flood's 100,000 flows a second are not 20 MB of garbage a
 	// record. Snapshots stay immutable while the emit function runs.
 	ReleaseFlows bool
+	// TopFlows, when N > 0, asks a TopFlowSource for the first N flows of
+	// Sort's order by Key only (Snapshot.Flows.Omitted counts the rest):
+	// for a writer that shows N and needs nothing else of the flows (no
+	// attribution, verdict or egress, which take every flow).
+	TopFlows struct {
+		Key flows.SortKey
+		N   int
+	}
 }
 
 // State is an input's condition.
@@ -458,6 +472,10 @@ func trimWindow[T any](win []T, now time.Time, window time.Duration, at func(T) 
 func (e *Engine) captureFlows(s *Snapshot) *flows.Snapshot {
 	if e.in.Flows == nil {
 		return nil
+	}
+	if ts, ok := e.in.Flows.(TopFlowSource); ok && e.cfg.TopFlows.N > 0 && e.at == nil && e.egress == nil && !e.cfg.Judge {
+		fs := ts.SnapshotTop(s.Time, e.cfg.TopFlows.Key, e.cfg.TopFlows.N)
+		return &fs
 	}
 	fs := e.in.Flows.Snapshot(s.Time)
 	return &fs

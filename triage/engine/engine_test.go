@@ -438,3 +438,38 @@ func TestReleaseFlows(t *testing.T) {
 		}
 	}
 }
+
+// topping is a flowsAt that can take top-n snapshots, and counts them.
+type topping struct {
+	flowsAt
+	tops int
+	key  flows.SortKey
+	n    int
+}
+
+func (f *topping) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot {
+	f.tops, f.key, f.n = f.tops+1, k, n
+	s := f.Snapshot(now)
+	s.Omitted = 7
+	return s
+}
+
+// TestTopFlows: Config.TopFlows takes top-n snapshots from a source that
+// has them when nothing else of the engine reads the flows, and full ones
+// when the verdict does.
+func TestTopFlows(t *testing.T) {
+	for _, judge := range []bool{false, true} {
+		f := &topping{flowsAt: flowsAt{key: flows.Key{Proto: flows.ProtoUDP, Local: netip.MustParseAddr("198.18.0.1"), Remote: netip.MustParseAddr("198.18.0.2")}, perStep: 10}}
+		cfg := Config{Judge: judge, Window: time.Second}
+		cfg.TopFlows.Key, cfg.TopFlows.N = flows.Sort40s, 5
+		omitted := 0
+		New(Inputs{Timeline: every(time.Second, 3), Flows: f}, cfg).Run(context.Background(), func(s *Snapshot) bool {
+			omitted += s.Flows.Omitted
+			return true
+		})
+		want := map[bool]int{false: 3, true: 0}[judge]
+		if f.tops != want || omitted != 7*want || (want > 0 && (f.key != flows.Sort40s || f.n != 5)) {
+			t.Errorf("judge %v: %d top snapshots (key %d, n %d), omitted %d; want %d", judge, f.tops, f.key, f.n, omitted, want)
+		}
+	}
+}

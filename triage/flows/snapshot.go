@@ -157,8 +157,12 @@ type Snapshot struct {
 	// (use Sort).
 	Flows []FlowStat
 	// Other holds the flows evicted or expired from the table (zero Key);
-	// Totals = sum(Flows) + Other, always.
+	// Totals = sum(Flows) + Other, always, in a full snapshot.
 	Other FlowStat
+	// Omitted is the number of flows (groups, when aggregated) a top-n
+	// snapshot (Table.SnapshotTop) left out of Flows: their bytes are in
+	// Totals, not in Flows or Other. 0 in a full snapshot.
+	Omitted int
 	// Totals are all IP bytes and packets counted.
 	Totals FlowStat
 	// Capture is the capture's health.

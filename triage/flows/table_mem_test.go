@@ -239,3 +239,50 @@ func TestTableRelease(t *testing.T) {
 		t.Errorf("a host-pair snapshot of %d flows after a release allocates %v times, want 0", len(s.Flows), allocs)
 	}
 }
+
+// TestSnapshotTop checks that a top-n snapshot holds what taking the first
+// n of a full snapshot gives (flows, their order and Seconds, Other, the
+// totals), with the rest counted in Omitted, for every aggregation, key
+// and several n; and that at the cap it allocates for n flows only.
+func TestSnapshotTop(t *testing.T) {
+	const n = 3000
+	tb := NewTable(TableConfig{MaxFlows: n, Local: floodLocal})
+	var p Packet
+	for s := 0; s < 4; s++ {
+		for i := 0; i < n+500; i++ { // evicting, so Other has bytes
+			floodPacket(&p, (i*(s+1))%(n+700))
+			p.Time = p.Time.Add(time.Duration(s) * time.Second)
+			p.Length = uint32(60 + i%900)
+			tb.Update(&p)
+		}
+	}
+	now := t0.Add(6 * time.Second)
+	for _, agg := range []Aggregation{ByHostPair, ByHostPort, By5Tuple, BySource, ByDestination} {
+		for k := Sort2s; k <= SortBytes; k++ {
+			for _, top := range []int{0, 1, 7, 50, 2999, 5000} {
+				full := tb.Snapshot(now, agg)
+				want := Top(full.Flows, k, top)
+				got := tb.SnapshotTop(now, agg, k, top)
+				if !reflect.DeepEqual(got.Flows, want) {
+					t.Fatalf("%v, key %d, n %d: the top snapshot's flows differ from Top of the full one", agg, k, top)
+				}
+				if !reflect.DeepEqual(got.Totals, full.Totals) || !reflect.DeepEqual(got.Other, full.Other) || !reflect.DeepEqual(got.Capture, full.Capture) {
+					t.Fatalf("%v, key %d, n %d: totals, other or capture differ", agg, k, top)
+				}
+				if got.Omitted != len(full.Flows)-len(want) {
+					t.Fatalf("%v, key %d, n %d: Omitted %d, want %d", agg, k, top, got.Omitted, len(full.Flows)-len(want))
+				}
+			}
+		}
+	}
+	var before, after runtime.MemStats
+	tb.SnapshotTop(now, ByHostPair, Sort10s, 50) // the scratch
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		tb.SnapshotTop(now, ByHostPair, Sort10s, 50)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 10; per > 50*640 {
+		t.Errorf("a top-50 snapshot of %d flows allocates %d bytes, want at most 50 flows' worth (32,000: the heap, the result, their seconds)", n, per)
+	}
+}

@@ -151,7 +151,7 @@ func flowRecordOf(f *flows.FlowStat, agg flows.Aggregation, names func(netip.Add
 // flows (0: all) in the snapshot's order; names (may be nil) names
 // addresses.
 func FlowsRecordOf(s flows.Snapshot, names func(netip.Addr) string, limit int) FlowsRecord {
-	return flowsRecordOf(s, len(s.Flows), names, limit)
+	return flowsRecordOf(s, len(s.Flows)+s.Omitted, names, limit)
 }
 
 // flowsRecordOf is FlowsRecordOf of the first flows of a snapshot of total.
@@ -218,14 +218,15 @@ func NewFlowsWriter(w io.Writer, o FlowsOptions) *FlowsWriter {
 // Write writes one snapshot, in its order. final marks replay's last
 // record (the cumulative totals); notes are shown with it.
 func (fw *FlowsWriter) Write(s flows.Snapshot, final bool, notes []string) error {
-	return fw.write(s, len(s.Flows), final, notes)
+	return fw.write(s, len(s.Flows)+s.Omitted, final, notes)
 }
 
 // WriteTop writes one snapshot with its flows in Sort's order by k, as
 // Write does a sorted one: it copies the first Limit flows, not all of
-// them, and changes nothing of s (a shared snapshot).
+// them, and changes nothing of s (a shared snapshot). s may be a top-n
+// snapshot already (its Omitted flows count in the total).
 func (fw *FlowsWriter) WriteTop(s flows.Snapshot, k flows.SortKey, final bool, notes []string) error {
-	total := len(s.Flows)
+	total := len(s.Flows) + s.Omitted
 	s.Flows = flows.Top(s.Flows, k, fw.o.Limit)
 	return fw.write(s, total, final, notes)
 }

@@ -257,3 +257,21 @@ func TestFlowsWriteTop(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowsOmitted: the flows a top-n snapshot left out count in the
+// record's flows_total and the table's "(N more)" line.
+func TestFlowsOmitted(t *testing.T) {
+	s := flowsTestSnapshot(flows.By5Tuple)
+	s.Flows = s.Flows[:2]
+	s.Omitted = 40
+	if rec := FlowsRecordOf(s, nil, 2); rec.Total != 42 || rec.Shown != 2 {
+		t.Errorf("flows_total %d, shown %d; want 42, 2", rec.Total, rec.Shown)
+	}
+	var b bytes.Buffer
+	if err := NewFlowsWriter(&b, FlowsOptions{Limit: 2}).WriteTop(s, flows.Sort2s, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "(40 more)") {
+		t.Errorf("the table does not say (40 more):\n%s", b.String())
+	}
+}
