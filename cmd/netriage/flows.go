@@ -85,12 +85,12 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 		return fail(env, "flows", err)
 	}
 	defer in.Close()
+	in.Config.ReleaseFlows = true // each record copies the -L it shows, nothing more
+	in.Config.TopFlows.Key, in.Config.TopFlows.N = key, f.limit
 	fw := f.writer(env, in.Name())
 	var writeErr error
 	in.Run(ctx, engine.Records(f.common.count, f.common.duration, func(s *engine.Snapshot) bool {
-		fs := s.Flows.Clone()
-		flows.SortTop(fs.Flows, key, f.limit) // the writer shows the first -L
-		writeErr = fw.Write(fs, false, nil)
+		writeErr = fw.WriteTop(*s.Flows, key, false, nil) // copies the first -L only
 		return writeErr == nil
 	}))
 	if writeErr != nil {

@@ -106,19 +106,17 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	in.Run(ctx, func(s *engine.Snapshot) bool {
 		last = s
 		if !s.Last && !check && interval > 0 && writeErr == nil {
-			snap := s.Flows.Clone()
+			snap := *s.Flows
 			snap.FromFile(path)
-			flows.SortTop(snap.Flows, key, f.limit)
-			writeErr = fw.Write(snap, false, nil)
+			writeErr = fw.WriteTop(snap, key, false, nil)
 		}
 		return !s.Last
 	})
 	prog.Clear()
-	// Only the last snapshot is copied (to sort and relabel it): a copy
-	// per step would double what a file of many flows holds.
+	// The engine is done with the last snapshot: no copy of its flows.
 	var snap flows.Snapshot
 	if last != nil && last.Flows != nil {
-		snap = last.Flows.Clone()
+		snap = *last.Flows
 	}
 	snap.FromFile(path)
 	rerr := in.File.Err()
@@ -140,13 +138,12 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		return code
 	}
-	flows.SortTop(snap.Flows, key, f.limit)
 	var notes []string
 	if rerr != nil {
 		notes = append(notes, "incomplete: "+rerr.Error()) // the writer sanitises notes
 	}
 	if writeErr == nil {
-		writeErr = fw.Write(snap, true, notes)
+		writeErr = fw.WriteTop(snap, key, true, notes)
 	}
 	if writeErr != nil {
 		return fail(env, "replay", fmt.Errorf("write: %w", writeErr))

@@ -15,7 +15,6 @@ type Accountant struct {
 	table  *flows.Table
 	agg    flows.Aggregation
 	health flows.Health
-	seq    uint64
 }
 
 // Totals returns the table's cumulative totals (no snapshot is taken).
@@ -120,13 +119,30 @@ func (a *Accountant) Expire(now time.Time) {
 	a.mu.Unlock()
 }
 
-// Snapshot returns the state at now with the next sequence number.
+// Release hands the newest snapshot's flows back to the table (see
+// flows.Table.Release): its consumer keeps nothing of them.
+func (a *Accountant) Release(s *flows.Snapshot) {
+	a.mu.Lock()
+	a.table.Release(s)
+	a.mu.Unlock()
+}
+
+// Snapshot returns the state at now, numbered by the table.
 func (a *Accountant) Snapshot(now time.Time) flows.Snapshot {
+	return a.SnapshotTop(now, 0, 0)
+}
+
+// SnapshotTop is Snapshot with only the first n flows of Sort's order by
+// k (flows.Table.SnapshotTop); n = 0 takes every flow, unsorted.
+func (a *Accountant) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.table.Snapshot(now, a.agg)
-	a.seq++
-	s.Seq = a.seq
+	var s flows.Snapshot
+	if n > 0 {
+		s = a.table.SnapshotTop(now, a.agg, k, n)
+	} else {
+		s = a.table.Snapshot(now, a.agg)
+	}
 	h := a.health
 	h.Interfaces = append([]flows.IfaceHealth(nil), a.health.Interfaces...)
 	h.Warnings = append([]string(nil), a.health.Warnings...)

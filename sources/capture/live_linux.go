@@ -544,7 +544,12 @@ func (s *blockSink) packet(p *rawPacket) {
 // expires idle flows at now and returns the snapshot at now. Its rates
 // cover the complete seconds before now − liveHorizon, the seconds it has
 // counted in full.
-func (l *Live) Snapshot(now time.Time) flows.Snapshot {
+func (l *Live) Snapshot(now time.Time) flows.Snapshot { return l.SnapshotTop(now, 0, 0) }
+
+// SnapshotTop is Snapshot with only the first n flows of Sort's order by
+// k (flows.Table.SnapshotTop), for a writer that shows n; n = 0 takes
+// every flow.
+func (l *Live) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot {
 	before := now.Add(-liveHorizon).UnixNano()
 	for _, h := range l.handles {
 		if !h.stopped.Load() {
@@ -567,10 +572,14 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot {
 		}
 	}
 	l.acc.Expire(now)
-	s := l.acc.Snapshot(now.Add(-liveHorizon))
+	s := l.acc.SnapshotTop(now.Add(-liveHorizon), k, n)
 	s.Time = now
 	return s
 }
+
+// Release hands the newest snapshot's flows back for the next one to
+// fill (flows.Table.Release).
+func (l *Live) Release(s *flows.Snapshot) { l.acc.Release(s) }
 
 // Lag is how far the capture's counts trail the wire: a snapshot at T
 // counts the packets stamped before T − Lag (see liveHorizon).

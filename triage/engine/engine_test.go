@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -439,5 +440,77 @@ func TestWantInfoBeforeStepRefresh(t *testing.T) {
 	collect(New(Inputs{Timeline: every(250*time.Millisecond, 9), Sockets: w2}, cfg))
 	if len(w2.before) != 0 {
 		t.Errorf("socket-counter mode called WantInfo before refreshes %v", w2.before)
+	}
+}
+
+// releasing is a flowsAt that records the snapshots handed back.
+type releasing struct {
+	flowsAt
+	released []uint64 // their Seq
+	emitting bool     // set by the test's emit function while it runs
+	early    bool     // a release came while a snapshot was being emitted
+}
+
+func (r *releasing) Release(s *flows.Snapshot) {
+	if r.emitting {
+		r.early = true
+	}
+	r.released = append(r.released, s.Seq)
+}
+
+// TestReleaseFlows: with Config.ReleaseFlows the engine hands each step's
+// flows back to a FlowReleaser once the emit function has returned, never
+// while it runs; without it, never.
+func TestReleaseFlows(t *testing.T) {
+	for _, release := range []bool{false, true} {
+		f := &releasing{flowsAt: flowsAt{key: flows.Key{Proto: flows.ProtoTCP, Local: netip.MustParseAddr("198.18.0.1"), Remote: netip.MustParseAddr("198.18.0.2")}, perStep: 100}}
+		e := New(Inputs{Timeline: every(time.Second, 4), Flows: f}, Config{ReleaseFlows: release})
+		n := e.Run(context.Background(), func(s *Snapshot) bool {
+			f.emitting = true
+			defer func() { f.emitting = false }()
+			return s.Flows != nil
+		})
+		want := []uint64(nil)
+		if release {
+			want = []uint64{1, 2, 3, 4}
+		}
+		if n != 4 || !slices.Equal(f.released, want) || f.early {
+			t.Errorf("ReleaseFlows %v: %d steps, released %v (want %v), released while emitting: %v", release, n, f.released, want, f.early)
+		}
+	}
+}
+
+// topping is a flowsAt that can take top-n snapshots, and counts them.
+type topping struct {
+	flowsAt
+	tops int
+	key  flows.SortKey
+	n    int
+}
+
+func (f *topping) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot {
+	f.tops, f.key, f.n = f.tops+1, k, n
+	s := f.Snapshot(now)
+	s.Omitted = 7
+	return s
+}
+
+// TestTopFlows: Config.TopFlows takes top-n snapshots from a source that
+// has them when nothing else of the engine reads the flows, and full ones
+// when the verdict does.
+func TestTopFlows(t *testing.T) {
+	for _, judge := range []bool{false, true} {
+		f := &topping{flowsAt: flowsAt{key: flows.Key{Proto: flows.ProtoUDP, Local: netip.MustParseAddr("198.18.0.1"), Remote: netip.MustParseAddr("198.18.0.2")}, perStep: 10}}
+		cfg := Config{Judge: judge, Window: time.Second}
+		cfg.TopFlows.Key, cfg.TopFlows.N = flows.Sort40s, 5
+		omitted := 0
+		New(Inputs{Timeline: every(time.Second, 3), Flows: f}, cfg).Run(context.Background(), func(s *Snapshot) bool {
+			omitted += s.Flows.Omitted
+			return true
+		})
+		want := map[bool]int{false: 3, true: 0}[judge]
+		if f.tops != want || omitted != 7*want || (want > 0 && (f.key != flows.Sort40s || f.n != 5)) {
+			t.Errorf("judge %v: %d top snapshots (key %d, n %d), omitted %d; want %d", judge, f.tops, f.key, f.n, omitted, want)
+		}
 	}
 }

@@ -535,7 +535,8 @@ func BenchmarkSort(b *testing.B) {
 }
 
 // TestSortTop checks that SortTop's first n flows are Sort's first n, and
-// that the others are the rest, in their previous order.
+// that the others are the rest, in their previous order; and that Top
+// returns the same n without touching its input.
 func TestSortTop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	addrs := []netip.Addr{hostA, hostB, hostC, host6, rem6}
@@ -557,6 +558,13 @@ func TestSortTop(t *testing.T) {
 			}
 			if !slices.EqualFunc(want[:m], got[:m], sameStat) {
 				t.Fatalf("round %d, key %d, n %d: top differs", round, k, n)
+			}
+			before := slices.Clone(fl)
+			if top := Top(fl, k, n); !slices.EqualFunc(want[:m], top, sameStat) {
+				t.Fatalf("round %d, key %d, n %d: Top differs from Sort's first %d", round, k, n, m)
+			}
+			if !slices.EqualFunc(before, fl, sameStat) {
+				t.Fatalf("round %d, key %d, n %d: Top changed its input", round, k, n)
 			}
 			if n == 0 || n >= len(fl) {
 				continue
@@ -590,9 +598,19 @@ func BenchmarkSortTop(b *testing.B) {
 	}
 }
 
+// BenchmarkTop is BenchmarkSortTop without the copy: the 50 first of a
+// shared snapshot's flows, as the flows writer takes them.
+func BenchmarkTop(b *testing.B) {
+	fl := floodPairs()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Top(fl, Sort10s, 50)
+	}
+}
+
 // BenchmarkTableSnapshot takes the TUI's and the flows writer's snapshot
 // of 10,000 flows: bulk flows with 40 busy seconds each, and a flood of
-// one-packet flows.
+// one-packet flows; "released" hands each back for the next.
 func BenchmarkTableSnapshot(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
@@ -612,6 +630,15 @@ func BenchmarkTableSnapshot(b *testing.B) {
 					b.ReportAllocs()
 					for b.Loop() {
 						_ = tb.Snapshot(now, agg)
+					}
+				})
+				// released: each snapshot's flows handed back (Release)
+				// for the next, as a writer of records does.
+				b.Run(agg.String()+"/released", func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						s := tb.Snapshot(now, agg)
+						tb.Release(&s)
 					}
 				})
 			}

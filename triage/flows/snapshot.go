@@ -157,8 +157,12 @@ type Snapshot struct {
 	// (use Sort).
 	Flows []FlowStat
 	// Other holds the flows evicted or expired from the table (zero Key);
-	// Totals = sum(Flows) + Other, always.
+	// Totals = sum(Flows) + Other, always, in a full snapshot.
 	Other FlowStat
+	// Omitted is the number of flows (groups, when aggregated) a top-n
+	// snapshot (Table.SnapshotTop) left out of Flows: their bytes are in
+	// Totals, not in Flows or Other. 0 in a full snapshot.
+	Omitted int
 	// Totals are all IP bytes and packets counted.
 	Totals FlowStat
 	// Capture is the capture's health.
@@ -189,6 +193,7 @@ const (
 // every packet.
 func (s *Snapshot) FromFile(path string) {
 	s.Time, s.Start = s.Time.UTC(), s.Start.UTC()
+	s.Capture.Interfaces = slices.Clone(s.Capture.Interfaces) // s may share them
 	for i := range s.Capture.Interfaces {
 		s.Capture.Interfaces[i].Name = path
 		s.Capture.Interfaces[i].Packets = s.Capture.Packets
@@ -393,6 +398,46 @@ func SortTop(fl []FlowStat, k SortKey, n int) {
 		Sort(fl, k)
 		return
 	}
+	h := topPositions(fl, k, n)
+	top := make([]FlowStat, n)
+	chosen := slices.Clone(h)
+	for r, p := range h {
+		top[r] = fl[p]
+	}
+	// The others move back, in their order, over the chosen positions.
+	slices.Sort(chosen)
+	w, c := len(fl)-1, len(chosen)-1
+	for j := len(fl) - 1; j >= 0; j-- {
+		if c >= 0 && int(chosen[c]) == j {
+			c--
+			continue
+		}
+		fl[w] = fl[j]
+		w--
+	}
+	copy(fl, top)
+}
+
+// Top returns a new slice of the first n flows of Sort's order by k (all
+// of them, sorted, for n ≤ 0), leaving fl as it was: a writer of n of a
+// shared snapshot's many flows copies n, not all of them.
+func Top(fl []FlowStat, k SortKey, n int) []FlowStat {
+	if n <= 0 || n >= len(fl) {
+		all := slices.Clone(fl)
+		Sort(all, k)
+		return all
+	}
+	top := make([]FlowStat, n)
+	for r, p := range topPositions(fl, k, n) {
+		top[r] = fl[p]
+	}
+	return top
+}
+
+// topPositions returns the positions in fl of the first n flows (0 < n <
+// len(fl)) of Sort's order by k, in that order: a heap of n over one pass,
+// then a sort of n.
+func topPositions(fl []FlowStat, k SortKey, n int) []int32 {
 	// before reports whether the flow at position i comes before the
 	// one at j in Sort's order (positions break ties, as there).
 	before := func(i, j int32) bool {
@@ -429,24 +474,8 @@ func SortTop(fl []FlowStat, k SortKey, n int) {
 			down(0)
 		}
 	}
-	top := make([]FlowStat, n)
-	chosen := slices.Clone(h)
 	slices.SortFunc(h, func(a, b int32) int { return cmp.Or(compareFlows(&fl[a], &fl[b], k), cmp.Compare(a, b)) })
-	for r, p := range h {
-		top[r] = fl[p]
-	}
-	// The others move back, in their order, over the chosen positions.
-	slices.Sort(chosen)
-	w, c := len(fl)-1, len(chosen)-1
-	for j := len(fl) - 1; j >= 0; j-- {
-		if c >= 0 && int(chosen[c]) == j {
-			c--
-			continue
-		}
-		fl[w] = fl[j]
-		w--
-	}
-	copy(fl, top)
+	return h
 }
 
 // compareFlows is Sort's order of two flows (before their positions).

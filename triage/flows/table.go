@@ -1,11 +1,13 @@
 package flows
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -246,6 +248,20 @@ type Table struct {
 	start   time.Time
 
 	scratch groupScratch // Snapshot's aggregation, kept for the next one
+
+	// spare is the flows and Seconds of the newest snapshot once Release
+	// said it is no longer read, for the next Snapshot to fill instead of
+	// allocating; slab is the newest snapshot's Seconds, kept only once
+	// the consumer has released a snapshot (so a consumer that never does
+	// is not made to keep two).
+	spare     []FlowStat
+	spareSlab []Second
+	slab      []Second
+	releasing bool
+	taken     uint64 // snapshots taken
+	// seconds is how many Seconds the previous snapshot had: the next
+	// one's array is made that size at once, not grown a copy at a time.
+	seconds int
 }
 
 // lastFlow caches where the previous packet went. Direction depends on the
@@ -658,20 +674,62 @@ func (t *Table) time(ns int64) time.Time {
 }
 
 // Snapshot returns the table's state at now, grouped by agg (by the rules
-// of Group). The result shares nothing with the table; the flows' Seconds
-// share one array, read-only. Seq and Capture are left for the caller (the
-// engine) to fill, except Capture.EvictedFlows, ExpiredFlows and Bytes.
+// of Group). The result shares nothing with the table (until Release
+// hands its flows back); the flows' Seconds share one array, read-only.
+// Seq numbers the table's snapshots from 1 (Release knows the newest by
+// it); Capture is left for the caller (the engine) to fill, except
+// Capture.EvictedFlows, ExpiredFlows and Bytes.
 //
 // Snapshots are taken at non-decreasing times: a flow's full window goes
 // back to the pool once none of its seconds can show in the rates at now,
 // and Seconds leave out the seconds before now − WindowSeconds.
 func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
+	return t.snapshot(now, agg, nil)
+}
+
+// SnapshotTop is Snapshot with only the first n flows of Sort's order by k
+// (all of them, sorted, when n ≤ 0 or n is more than there are): the same
+// flows, in the order, that Top(Snapshot(now, agg).Flows, k, n) gives,
+// with Omitted the number left out (their bytes are in Totals). It holds
+// n flows, not one per flow or group, however many the table has: a flood
+// of 200,000 host pairs written 50 at a time is 50 FlowStats a record,
+// not 50 MB.
+func (t *Table) SnapshotTop(now time.Time, agg Aggregation, k SortKey, n int) Snapshot {
+	if n <= 0 {
+		s := t.snapshot(now, agg, nil)
+		Sort(s.Flows, k)
+		return s
+	}
+	return t.snapshot(now, agg, &topSink{k: k, n: n, h: make([]topItem, 0, min(n, 4096))})
+}
+
+func (t *Table) snapshot(now time.Time, agg Aggregation, top *topSink) Snapshot {
 	t.flush()
 	s := Snapshot{Time: now, Start: t.start, Aggregation: agg}
 	end := now.Unix()
+	var spare []FlowStat
 	sec := secondsBuilder{from: end - WindowSeconds, offs: t.scratch.offs[:0]}
-	if agg == By5Tuple || agg == ByHostPort {
-		s.Flows = make([]FlowStat, 0, t.n)
+	if top != nil {
+		// The seconds of every flow go to the table's own array; the
+		// chosen flows' are copied out at the end.
+		sec.slab = t.scratch.slab[:0]
+	} else {
+		spare, sec.slab = t.takeSpare(), t.takeSpareSlab()
+	}
+	if top != nil && (agg == By5Tuple || agg == ByHostPort) {
+		ord := int32(0)
+		t.live(func(_ int32, e *entry) {
+			t.dropStale(e, end)
+			t.appendSeconds(&sec, e)
+			top.offer(FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
+				First: t.time(e.first), Last: t.time(e.last), Flows: 1}, ord)
+			ord++
+		})
+	} else if agg == By5Tuple || agg == ByHostPort {
+		s.Flows = spare
+		if cap(s.Flows) < t.n {
+			s.Flows = make([]FlowStat, 0, t.grown(t.n))
+		}
 		t.live(func(_ int32, e *entry) {
 			t.dropStale(e, end)
 			s.Flows = append(s.Flows, FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
@@ -679,7 +737,7 @@ func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 			t.appendSeconds(&sec, e)
 		})
 	} else {
-		s.Flows = t.aggregate(agg, end, &sec)
+		s.Flows = t.aggregate(agg, end, &sec, spare, top)
 	}
 	stat := func(a *acc, flows int) FlowStat {
 		sec.slab = a.win.appendSeconds(sec.slab, sec.from)
@@ -688,6 +746,17 @@ func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 	}
 	s.Other = stat(&t.other, int(t.evicted+t.expired))
 	s.Totals = stat(&t.totals, t.n+int(t.evicted+t.expired))
+	t.scratch.offs = sec.offs
+	t.taken++
+	s.Seq = t.taken
+	s.Capture.EvictedFlows = t.evicted
+	s.Capture.ExpiredFlows = t.expired
+	s.Capture.Bytes = t.totals.cum.Bytes()
+	if top != nil {
+		t.scratch.slab = sec.slab
+		top.fill(&s, &sec)
+		return s
+	}
 	// The seconds array is complete: hand out its parts.
 	lo := int32(0)
 	for j, hi := range sec.offs {
@@ -704,11 +773,149 @@ func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 		}
 		lo = hi
 	}
-	t.scratch.offs = sec.offs
-	s.Capture.EvictedFlows = t.evicted
-	s.Capture.ExpiredFlows = t.expired
-	s.Capture.Bytes = t.totals.cum.Bytes()
+	t.seconds = len(sec.slab)
+	if t.releasing {
+		t.slab = sec.slab
+	}
 	return s
+}
+
+// topSink keeps the first n flows of Sort's order by k of those offered,
+// each with its position among them (which breaks Sort's ties).
+type topSink struct {
+	k       SortKey
+	n       int
+	offered int32
+	h       []topItem // a heap: the last of the first n on top
+}
+
+type topItem struct {
+	fs  FlowStat
+	ord int32
+}
+
+func (p *topSink) before(a, b *topItem) bool {
+	return cmp.Or(compareFlows(&a.fs, &b.fs, p.k), cmp.Compare(a.ord, b.ord)) < 0
+}
+
+// offer considers the flow at position ord (offered in order).
+func (p *topSink) offer(fs FlowStat, ord int32) {
+	p.offered++
+	it := topItem{fs: fs, ord: ord}
+	h := p.h
+	if len(h) < p.n {
+		h = append(h, it)
+		for c := len(h) - 1; c > 0 && p.before(&h[(c-1)/2], &h[c]); c = (c - 1) / 2 {
+			h[c], h[(c-1)/2] = h[(c-1)/2], h[c]
+		}
+		p.h = h
+		return
+	}
+	if !p.before(&it, &h[0]) {
+		return
+	}
+	h[0] = it
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= len(h) {
+			break
+		}
+		if c+1 < len(h) && p.before(&h[c], &h[c+1]) {
+			c++
+		}
+		if !p.before(&h[i], &h[c]) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+// fill puts the chosen flows in s in Sort's order, with copies of their
+// Seconds and of Other's and the totals' (sec holds every flow's, then
+// those two).
+func (p *topSink) fill(s *Snapshot, sec *secondsBuilder) {
+	slices.SortFunc(p.h, func(a, b topItem) int {
+		return cmp.Or(compareFlows(&a.fs, &b.fs, p.k), cmp.Compare(a.ord, b.ord))
+	})
+	span := func(j int32) []Second {
+		lo := int32(0)
+		if j > 0 {
+			lo = sec.offs[j-1]
+		}
+		return sec.slab[lo:sec.offs[j]]
+	}
+	n := len(span(p.offered)) + len(span(p.offered+1))
+	for i := range p.h {
+		n += len(span(p.h[i].ord))
+	}
+	slab := make([]Second, 0, n)
+	cut := func(ss []Second) []Second {
+		if len(ss) == 0 {
+			return nil
+		}
+		lo := len(slab)
+		slab = append(slab, ss...)
+		return slab[lo:len(slab):len(slab)]
+	}
+	s.Flows = make([]FlowStat, len(p.h))
+	for i := range p.h {
+		s.Flows[i] = p.h[i].fs
+		s.Flows[i].Seconds = cut(span(p.h[i].ord))
+	}
+	s.Other.Seconds = cut(span(p.offered))
+	s.Totals.Seconds = cut(span(p.offered + 1))
+	s.Omitted = int(p.offered) - len(p.h)
+}
+
+// Release tells the table that nothing reads the flows of snapshot s any
+// more, so the next Snapshot may write its flows over them instead of
+// allocating: a consumer that writes each snapshot and keeps nothing of
+// it (a record a second of a flood's 100,000 host pairs) then does not
+// make a snapshot's worth of garbage a second. Only the newest snapshot
+// (by Seq) is taken back; Release of an older one does nothing.
+func (t *Table) Release(s *Snapshot) {
+	if s.Seq != t.taken {
+		return
+	}
+	if cap(s.Flows) > 0 {
+		t.spare = s.Flows[:0]
+	}
+	t.spareSlab, t.slab, t.releasing = t.slab, nil, true
+}
+
+// grown is the capacity of a snapshot's new flows array for n flows: n,
+// and a quarter more once the consumer releases its snapshots, so that
+// while a flood fills the table each snapshot does not need a new array
+// a little larger than the last.
+func (t *Table) grown(n int) int {
+	if t.releasing {
+		return n + n/4
+	}
+	return n
+}
+
+// takeSpareSlab returns the released Seconds array, or a new one the size
+// the previous snapshot needed (made at once, not grown a copy at a time).
+func (t *Table) takeSpareSlab() []Second {
+	sp := t.spareSlab
+	t.spareSlab = nil
+	if cap(sp) < t.seconds || cap(sp) > 4*(t.seconds+1024) {
+		return make([]Second, 0, t.grown(t.seconds)+64)
+	}
+	return sp[:0]
+}
+
+// takeSpare returns the released flows (none after a flood has passed:
+// flows for four times what the table holds now are left to the
+// collector).
+func (t *Table) takeSpare() []FlowStat {
+	sp := t.spare
+	t.spare = nil
+	if cap(sp) > 4*max(t.n, 1024) {
+		return nil
+	}
+	return sp
 }
 
 // secondsBuilder collects a snapshot's Seconds in one array: the end
@@ -746,12 +953,13 @@ type groupScratch struct {
 	order []int32 // flows by group, LRU order within a group
 	win   window[uint64]
 	offs  []int32 // the Seconds offsets of a snapshot's flows
+	slab  []Second
 }
 
 // aggregate returns the flows grouped by agg, groups in the memory order of
 // their first flow, each with the counts, rates and times of its flows.
 // Its only allocation is the result (and the scratch, when the table grew).
-func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder) []FlowStat {
+func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder, spare []FlowStat, top *topSink) []FlowStat {
 	g := &t.scratch
 	if len(g.index) < 2*t.n || len(g.index) > 16*max(t.n, 64) {
 		// Sized for this table (after a flood the table may have shrunk,
@@ -802,7 +1010,14 @@ func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder) []Flo
 		g.start[gi]++
 		j++
 	})
-	out := make([]FlowStat, len(g.rep))
+	var out []FlowStat
+	if top == nil {
+		out = spare[:0]
+		if cap(out) < len(g.rep) {
+			out = make([]FlowStat, 0, t.grown(len(g.rep)))
+		}
+		out = out[:len(g.rep)]
+	}
 	lo := int32(0)
 	for gi := range g.rep {
 		hi := g.start[gi] // the next group's offset, after the fill above
@@ -831,8 +1046,13 @@ func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder) []Flo
 			sec.offs = append(sec.offs, int32(len(sec.slab)))
 		}
 		rk := t.entries.at(g.rep[gi]).key
-		out[gi] = FlowStat{Key: agg.Aggregate(rk.key()), Counts: a.cum, Rates: r,
+		fs := FlowStat{Key: agg.Aggregate(rk.key()), Counts: a.cum, Rates: r,
 			First: t.time(a.first), Last: t.time(a.last), Flows: len(members)}
+		if top != nil {
+			top.offer(fs, int32(gi))
+		} else {
+			out[gi] = fs
+		}
 		lo = hi
 	}
 	return out

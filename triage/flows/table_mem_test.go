@@ -2,6 +2,7 @@ package flows
 
 import (
 	"net/netip"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -180,5 +181,108 @@ func TestUpdateAllocsAtCap(t *testing.T) {
 	}
 	if tb.Len() != capFlows || tb.wins.n == 0 {
 		t.Errorf("%d flows, %d full windows: the test misses its case", tb.Len(), tb.wins.n)
+	}
+}
+
+// TestTableRelease checks that a released snapshot's arrays are filled
+// again by the next snapshot, which is then the same as a table that
+// released nothing gives, in every aggregation; that only the newest
+// snapshot is taken back; and that a snapshot of a flood's host pairs,
+// with its predecessor released, allocates nothing.
+func TestTableRelease(t *testing.T) {
+	const n = 3000
+	fill := func() *Table {
+		tb := NewTable(TableConfig{MaxFlows: n, Local: floodLocal})
+		var p Packet
+		for s := 0; s < 3; s++ {
+			for i := 0; i < n; i++ {
+				floodPacket(&p, i%(n/(s+1)))
+				p.Time = p.Time.Add(time.Duration(s) * time.Second)
+				tb.Update(&p)
+			}
+		}
+		return tb
+	}
+	at := t0.Add(5 * time.Second)
+	for _, agg := range []Aggregation{ByHostPair, ByHostPort, By5Tuple, BySource, ByDestination} {
+		plain, reused := fill(), fill()
+		first := reused.Snapshot(at, agg)
+		plain.Snapshot(at, agg)
+		prev, got := first, Snapshot{}
+		for round := 1; round <= 3; round++ { // the second and third reuse the Seconds too
+			reused.Release(&prev)
+			now := at.Add(time.Duration(round) * time.Second)
+			got = reused.Snapshot(now, agg)
+			want := plain.Snapshot(now, agg)
+			if len(got.Flows) == 0 || &got.Flows[0] != &prev.Flows[:1][0] {
+				t.Errorf("%v, round %d: the snapshot after a release did not fill the released flows", agg, round)
+			}
+			if !reflect.DeepEqual(got.Flows, want.Flows) || !reflect.DeepEqual(got.Totals, want.Totals) || !reflect.DeepEqual(got.Other, want.Other) {
+				t.Errorf("%v, round %d: the snapshot after a release differs from one without", agg, round)
+			}
+			prev = got
+		}
+		// An older snapshot is not taken back: got is the newest.
+		reused.Release(&first)
+		third := reused.Snapshot(at.Add(4*time.Second), agg)
+		if &third.Flows[0] == &got.Flows[0] || &third.Flows[0] == &first.Flows[:1][0] {
+			t.Errorf("%v: a snapshot released out of turn was reused", agg)
+		}
+	}
+	tb := fill()
+	s := tb.Snapshot(at, ByHostPair)
+	allocs := testing.AllocsPerRun(20, func() {
+		tb.Release(&s)
+		s = tb.Snapshot(at, ByHostPair)
+	})
+	if allocs != 0 {
+		t.Errorf("a host-pair snapshot of %d flows after a release allocates %v times, want 0", len(s.Flows), allocs)
+	}
+}
+
+// TestSnapshotTop checks that a top-n snapshot holds what taking the first
+// n of a full snapshot gives (flows, their order and Seconds, Other, the
+// totals), with the rest counted in Omitted, for every aggregation, key
+// and several n; and that at the cap it allocates for n flows only.
+func TestSnapshotTop(t *testing.T) {
+	const n = 3000
+	tb := NewTable(TableConfig{MaxFlows: n, Local: floodLocal})
+	var p Packet
+	for s := 0; s < 4; s++ {
+		for i := 0; i < n+500; i++ { // evicting, so Other has bytes
+			floodPacket(&p, (i*(s+1))%(n+700))
+			p.Time = p.Time.Add(time.Duration(s) * time.Second)
+			p.Length = uint32(60 + i%900)
+			tb.Update(&p)
+		}
+	}
+	now := t0.Add(6 * time.Second)
+	for _, agg := range []Aggregation{ByHostPair, ByHostPort, By5Tuple, BySource, ByDestination} {
+		for k := Sort2s; k <= SortBytes; k++ {
+			for _, top := range []int{0, 1, 7, 50, 2999, 5000} {
+				full := tb.Snapshot(now, agg)
+				want := Top(full.Flows, k, top)
+				got := tb.SnapshotTop(now, agg, k, top)
+				if !reflect.DeepEqual(got.Flows, want) {
+					t.Fatalf("%v, key %d, n %d: the top snapshot's flows differ from Top of the full one", agg, k, top)
+				}
+				if !reflect.DeepEqual(got.Totals, full.Totals) || !reflect.DeepEqual(got.Other, full.Other) || !reflect.DeepEqual(got.Capture, full.Capture) {
+					t.Fatalf("%v, key %d, n %d: totals, other or capture differ", agg, k, top)
+				}
+				if got.Omitted != len(full.Flows)-len(want) {
+					t.Fatalf("%v, key %d, n %d: Omitted %d, want %d", agg, k, top, got.Omitted, len(full.Flows)-len(want))
+				}
+			}
+		}
+	}
+	var before, after runtime.MemStats
+	tb.SnapshotTop(now, ByHostPair, Sort10s, 50) // the scratch
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		tb.SnapshotTop(now, ByHostPair, Sort10s, 50)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 10; per > 50*640 {
+		t.Errorf("a top-50 snapshot of %d flows allocates %d bytes, want at most 50 flows' worth (32,000: the heap, the result, their seconds)", n, per)
 	}
 }

@@ -151,6 +151,11 @@ func flowRecordOf(f *flows.FlowStat, agg flows.Aggregation, names func(netip.Add
 // flows (0: all) in the snapshot's order; names (may be nil) names
 // addresses.
 func FlowsRecordOf(s flows.Snapshot, names func(netip.Addr) string, limit int) FlowsRecord {
+	return flowsRecordOf(s, len(s.Flows)+s.Omitted, names, limit)
+}
+
+// flowsRecordOf is FlowsRecordOf of the first flows of a snapshot of total.
+func flowsRecordOf(s flows.Snapshot, total int, names func(netip.Addr) string, limit int) FlowsRecord {
 	c := s.Capture
 	rec := FlowsRecord{
 		Time: s.Time, Seq: s.Seq, Start: s.Start, Aggregation: s.Aggregation.String(),
@@ -164,7 +169,7 @@ func FlowsRecordOf(s flows.Snapshot, names func(netip.Addr) string, limit int) F
 		Totals: flowRecordOf(&s.Totals, flows.ByHostPair, nil),
 		Other:  flowRecordOf(&s.Other, flows.ByHostPair, nil),
 		Flows:  []FlowRecord{},
-		Total:  len(s.Flows),
+		Total:  total,
 	}
 	for _, i := range c.Interfaces {
 		rec.Capture.Interfaces = append(rec.Capture.Interfaces, CaptureIfRecord{Name: format.Sanitize(i.Name, 255), Packets: i.Packets, Drops: i.KernelDrops, Error: format.Sanitize(i.Err, 500), Stopped: i.Stopped})
@@ -213,9 +218,24 @@ func NewFlowsWriter(w io.Writer, o FlowsOptions) *FlowsWriter {
 // Write writes one snapshot, in its order. final marks replay's last
 // record (the cumulative totals); notes are shown with it.
 func (fw *FlowsWriter) Write(s flows.Snapshot, final bool, notes []string) error {
+	return fw.write(s, len(s.Flows)+s.Omitted, final, notes)
+}
+
+// WriteTop writes one snapshot with its flows in Sort's order by k, as
+// Write does a sorted one: it copies the first Limit flows, not all of
+// them, and changes nothing of s (a shared snapshot). s may be a top-n
+// snapshot already (its Omitted flows count in the total).
+func (fw *FlowsWriter) WriteTop(s flows.Snapshot, k flows.SortKey, final bool, notes []string) error {
+	total := len(s.Flows) + s.Omitted
+	s.Flows = flows.Top(s.Flows, k, fw.o.Limit)
+	return fw.write(s, total, final, notes)
+}
+
+// write writes s, whose Flows are the first of total.
+func (fw *FlowsWriter) write(s flows.Snapshot, total int, final bool, notes []string) error {
 	switch fw.o.Format {
 	case "json":
-		rec := FlowsRecordOf(s, fw.o.Names, fw.o.Limit)
+		rec := flowsRecordOf(s, total, fw.o.Names, fw.o.Limit)
 		rec.Final = final
 		for _, n := range notes {
 			rec.Notes = append(rec.Notes, format.Sanitize(n, 0))
@@ -227,7 +247,7 @@ func (fw *FlowsWriter) Write(s flows.Snapshot, final bool, notes []string) error
 	case "csv":
 		return fw.writeCSV(s)
 	}
-	return fw.writeTable(s, final, notes)
+	return fw.writeTable(s, total, final, notes)
 }
 
 func (fw *FlowsWriter) endpoint(a netip.Addr, proto flows.Proto, port uint16, withPort bool) string {
@@ -253,7 +273,7 @@ func (fw *FlowsWriter) endpoint(a netip.Addr, proto flows.Proto, port uint16, wi
 	return host + ":" + p
 }
 
-func (fw *FlowsWriter) writeTable(s flows.Snapshot, final bool, notes []string) error {
+func (fw *FlowsWriter) writeTable(s flows.Snapshot, total int, final bool, notes []string) error {
 	withPorts := portsKept(s.Aggregation)
 	units := fw.o.Units
 	title := "flows"
@@ -284,7 +304,6 @@ func (fw *FlowsWriter) writeTable(s flows.Snapshot, final bool, notes []string) 
 	}
 	for i := range s.Flows {
 		if fw.o.Limit > 0 && i >= fw.o.Limit {
-			fmt.Fprintf(tw, "(%d more)\t\t\t\t\t\t\t\n", len(s.Flows)-fw.o.Limit)
 			break
 		}
 		f := &s.Flows[i]
@@ -296,6 +315,9 @@ func (fw *FlowsWriter) writeTable(s flows.Snapshot, final bool, notes []string) 
 		r := fw.endpoint(f.Key.Remote, f.Key.Proto, f.Key.RemotePort, withPorts)
 		fmt.Fprintf(tw, "%s\t%s\t=>\t%s\t%s\t%s\t%s\t%s\n", proto, l, r, rate(f.Rates.R2, true), rate(f.Rates.R10, true), rate(f.Rates.R40, true), format.Bytes(f.SentBytes, units.IEC))
 		fmt.Fprintf(tw, "\t\t<=\t\t%s\t%s\t%s\t%s\n", rate(f.Rates.R2, false), rate(f.Rates.R10, false), rate(f.Rates.R40, false), format.Bytes(f.RecvBytes, units.IEC))
+	}
+	if fw.o.Limit > 0 && total > fw.o.Limit {
+		fmt.Fprintf(tw, "(%d more)\t\t\t\t\t\t\t\n", total-fw.o.Limit)
 	}
 	t := &s.Totals
 	fmt.Fprintf(tw, "TOTAL\tsent\t\t\t%s\t%s\t%s\t%s\n", rate(t.Rates.R2, true), rate(t.Rates.R10, true), rate(t.Rates.R40, true), format.Bytes(t.SentBytes, units.IEC))

@@ -225,3 +225,53 @@ func TestFlowsGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowsWriteTop checks that WriteTop writes what sorting a copy of the
+// snapshot and writing it did, in every format and limit, and leaves the
+// snapshot's flows as they were.
+func TestFlowsWriteTop(t *testing.T) {
+	for _, f := range []string{"table", "json", "csv"} {
+		for _, limit := range []int{0, 1, 2, 3, 5} {
+			for _, k := range []flows.SortKey{flows.Sort2s, flows.SortSource, flows.SortBytes} {
+				s := flowsTestSnapshot(flows.By5Tuple)
+				before := s.Clone()
+				var got, want bytes.Buffer
+				o := FlowsOptions{Format: f, Limit: limit}
+				if err := NewFlowsWriter(&got, o).WriteTop(s, k, false, nil); err != nil {
+					t.Fatal(err)
+				}
+				c := s.Clone()
+				flows.SortTop(c.Flows, k, limit)
+				if err := NewFlowsWriter(&want, o).Write(c, false, nil); err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != want.String() {
+					t.Errorf("%s, -L %d, key %d: WriteTop wrote\n%s\nsorting a copy wrote\n%s", f, limit, k, got.String(), want.String())
+				}
+				for i := range s.Flows {
+					if s.Flows[i].Key != before.Flows[i].Key {
+						t.Fatalf("%s, -L %d, key %d: WriteTop reordered the snapshot", f, limit, k)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFlowsOmitted: the flows a top-n snapshot left out count in the
+// record's flows_total and the table's "(N more)" line.
+func TestFlowsOmitted(t *testing.T) {
+	s := flowsTestSnapshot(flows.By5Tuple)
+	s.Flows = s.Flows[:2]
+	s.Omitted = 40
+	if rec := FlowsRecordOf(s, nil, 2); rec.Total != 42 || rec.Shown != 2 {
+		t.Errorf("flows_total %d, shown %d; want 42, 2", rec.Total, rec.Shown)
+	}
+	var b bytes.Buffer
+	if err := NewFlowsWriter(&b, FlowsOptions{Limit: 2}).WriteTop(s, flows.Sort2s, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "(40 more)") {
+		t.Errorf("the table does not say (40 more):\n%s", b.String())
+	}
+}
