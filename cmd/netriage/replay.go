@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -102,39 +101,21 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	clk, start = in.Clock, in.Clock.Now()
 	fw := f.writer(env, in.Name())
 	var writeErr error
-	var last *engine.Snapshot
-	in.Run(ctx, func(s *engine.Snapshot) bool {
-		last = s
-		if !s.Last && !check && interval > 0 && writeErr == nil {
-			snap := s.Flows.Clone()
-			snap.FromFile(path)
-			flows.SortTop(snap.Flows, key, f.limit)
-			writeErr = fw.Write(snap, false, nil)
+	snap, rerr := inputs.ReadFile(ctx, in, path, func(s *engine.Snapshot) {
+		if !check && interval > 0 && writeErr == nil {
+			rec := s.Flows.Clone()
+			rec.FromFile(path)
+			flows.SortTop(rec.Flows, key, f.limit)
+			writeErr = fw.Write(rec, false, nil)
 		}
-		return !s.Last
 	})
 	prog.Clear()
-	// Only the last snapshot is copied (to sort and relabel it): a copy
-	// per step would double what a file of many flows holds.
-	var snap flows.Snapshot
-	if last != nil && last.Flows != nil {
-		snap = last.Flows.Clone()
-	}
-	snap.FromFile(path)
-	rerr := in.File.Err()
-	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
-		rerr = fmt.Errorf("%s: interrupted after %d packets", path, in.File.Packets())
-	}
 	if check {
 		if rerr != nil && snap.Capture.Packets == 0 {
 			return failR(rerr)
 		}
-		capt := verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.common.filter, LocalNet: f.common.localNet}
-		if !o.From.IsZero() {
-			snap.Start, snap.Time = o.From, o.To
-		}
-		w := verdict.FileWindow(path, snap.Start, snap.Time, verdict.FileFlows(&snap), capt, linkName, linkBps)
-		code := writeCheck(env, verdict.Evaluate(w, cfg.Check.Thresholds()), report.Format(f.common.output))
+		fc := verdict.FileCheck{File: path, Snap: &snap, From: o.From, To: o.To, Filter: f.common.filter, LocalNet: f.common.localNet, Link: linkName, Bps: linkBps}
+		code := writeCheck(env, verdict.Evaluate(fc.Window(), cfg.Check.Thresholds()), report.Format(f.common.output))
 		if rerr != nil {
 			fmt.Fprintf(env.stderr, "netriage replay: %s (the verdict covers the packets before it)\n", format.Sanitize(rerr.Error(), 0))
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"netriage/triage/engine"
+	"netriage/triage/flows"
 	"netriage/triage/verdict"
 )
 
@@ -67,4 +68,32 @@ func ObserveWindow(ctx context.Context, in *Set, netns string, window time.Durat
 	}
 	ob.Window.TCPRetransmits = retrans.Since()
 	return ob, nil
+}
+
+// ReadFile runs the engine of in, opened with Options.Replay, to the end
+// of the file path or of ctx, calling each with every snapshot before the
+// last. It returns a copy of the last snapshot's flows, labelled with the
+// file (flows.Snapshot.FromFile; only that one is copied: a copy per step
+// would double what a file of many flows holds), and what stopped the
+// reading before the end of the file: "interrupted after N packets" when
+// ctx did.
+func ReadFile(ctx context.Context, in *Set, path string, each func(*engine.Snapshot)) (flows.Snapshot, error) {
+	var last *engine.Snapshot
+	in.Run(ctx, func(s *engine.Snapshot) bool {
+		last = s
+		if !s.Last {
+			each(s)
+		}
+		return !s.Last
+	})
+	var snap flows.Snapshot
+	if last != nil && last.Flows != nil {
+		snap = last.Flows.Clone()
+	}
+	snap.FromFile(path)
+	err := in.File.Err()
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%s: interrupted after %d packets", path, in.File.Packets())
+	}
+	return snap, err
 }
