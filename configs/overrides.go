@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"netriage/triage/flows"
 )
 
 // Overrides are the command-line values that take precedence over the
@@ -117,4 +119,22 @@ func SplitList(items []string) []string {
 		}
 	}
 	return out
+}
+
+// FlowsDisplay checks the display flags of flows and replay: --aggregate
+// (with -P, ports), -o (sort key) and -L (a limit, 0 for all). Errors are
+// usage errors.
+func FlowsDisplay(aggregate string, ports bool, sort string, limit int) (flows.Aggregation, flows.SortKey, error) {
+	agg, ok := flows.ParseAggregation(aggregate, ports)
+	if !ok {
+		return 0, 0, Usagef("--aggregate %q: use hosts, ports, 5tuple, source or destination", aggregate)
+	}
+	key, ok := flows.ParseSortKey(sort)
+	if !ok {
+		return 0, 0, Usagef("-o %q: sort by 2s, 10s, 40s, source, destination or total", sort)
+	}
+	if limit < 0 {
+		return 0, 0, Usagef("-L %d: must be 0 (all) or more", limit)
+	}
+	return agg, key, nil
 }

@@ -66,7 +66,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if interval < 0 {
 		return failR(configs.Usagef("--interval %s: must be positive", interval))
 	}
-	agg, key, err := f.resolveDisplay()
+	agg, key, err := configs.FlowsDisplay(f.aggregate, f.ports, f.sort, f.limit)
 	if err != nil {
 		return failR(err)
 	}

@@ -1,0 +1,56 @@
+package configs
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"netriage/triage/flows"
+)
+
+func TestFlowsDisplay(t *testing.T) {
+	tests := []struct {
+		name      string
+		aggregate string
+		ports     bool
+		sort      string
+		limit     int
+		wantAgg   flows.Aggregation
+		wantSort  flows.SortKey
+		wantErr   string // substring; "" = no error
+	}{
+		{"defaults", "", false, "10s", 0, flows.ByHostPair, flows.Sort10s, ""},
+		{"-P", "", true, "2s", 0, flows.ByHostPort, flows.Sort2s, ""},
+		{"-o 40s", "", false, "40s", 0, flows.ByHostPair, flows.Sort40s, ""},
+		{"-o source", "", false, "source", 0, flows.ByHostPair, flows.SortSource, ""},
+		{"-o destination", "", false, "destination", 0, flows.ByHostPair, flows.SortDestination, ""},
+		{"-o 5s", "", false, "5s", 0, 0, 0, `-o "5s"`},
+		{"-o empty", "", false, "", 0, 0, 0, `-o ""`},
+		{"-L negative", "", false, "10s", -1, 0, 0, "-L -1"},
+		{"aggregate 5tuple", "5tuple", false, "10s", 0, flows.By5Tuple, flows.Sort10s, ""},
+		{"aggregate s", "s", false, "10s", 0, flows.BySource, flows.Sort10s, ""},
+		{"aggregate d", "d", false, "10s", 0, flows.ByDestination, flows.Sort10s, ""},
+		{"aggregate ports", "ports", false, "10s", 0, flows.ByHostPort, flows.Sort10s, ""},
+		{"aggregate bogus", "bogus", false, "10s", 0, 0, 0, `--aggregate "bogus"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			agg, key, err := FlowsDisplay(tc.aggregate, tc.ports, tc.sort, tc.limit)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				if !errors.Is(err, ErrUsage) {
+					t.Errorf("err = %v is not a usage error (exit 2)", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if agg != tc.wantAgg || key != tc.wantSort {
+				t.Errorf("got (%v, %v), want (%v, %v)", agg, key, tc.wantAgg, tc.wantSort)
+			}
+		})
+	}
+}
