@@ -29,6 +29,9 @@ type Overrides struct {
 	// one ring): their memory is checked.
 	Captures   bool
 	Interfaces []string
+	// Filter and LocalNet are -f and -F, checked before anything is
+	// opened.
+	Filter, LocalNet string
 }
 
 // Resolve loads the config file at path (the defaults when path is
@@ -36,6 +39,9 @@ type Overrides struct {
 // error wraps ErrUsage.
 func Resolve(path string, open Opener, o Overrides) (Config, error) {
 	cfg := Default()
+	if err := checkCaptureFlags(o.Filter, o.LocalNet); err != nil {
+		return cfg, err
+	}
 	switch {
 	case o.Count < 0:
 		return cfg, Usagef("--count %d: must be 0 (unlimited) or more", o.Count)
@@ -84,6 +90,29 @@ func Resolve(path string, open Opener, o Overrides) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// checkCaptureFlags checks -f (one line of text) and -F (NET/LEN).
+func checkCaptureFlags(filter, localNet string) error {
+	if localNet != "" {
+		if _, _, err := ParseLocalNet(localNet); err != nil {
+			return err
+		}
+	}
+	if strings.ContainsAny(filter, "\x00\n") {
+		return Usagef("-f: the filter contains a NUL or newline character")
+	}
+	return nil
+}
+
+// ParseLocalNet parses -F NET/LEN, the local network (flows.ParseLocalNet).
+// Errors are usage errors.
+func ParseLocalNet(s string) (flows.Local, string, error) {
+	l, desc, err := flows.ParseLocalNet(s)
+	if err != nil {
+		return flows.Local{}, "", Usagef("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8 (%v)", s, err)
+	}
+	return l, desc, nil
 }
 
 // CheckInterval refuses a sampling period outside 10ms..1h, naming the

@@ -54,3 +54,35 @@ func TestFlowsDisplay(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveCaptureFlags: -F and -f are checked with the other flags,
+// before anything is opened, and before the flags checked after them.
+func TestResolveCaptureFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		o       Overrides
+		wantErr string // substring; "" = no error
+	}{
+		{"none", Overrides{}, ""},
+		{"-F ipv4 and -f", Overrides{LocalNet: "198.18.0.0/15", Filter: "tcp port 443"}, ""},
+		{"-F ipv6", Overrides{LocalNet: "fd00:198:18::/64"}, ""},
+		{"-F no length", Overrides{LocalNet: "198.18.0.1"}, `-F "198.18.0.1": want NET/LEN`},
+		{"-F first", Overrides{LocalNet: "lan", Count: -1}, `-F "lan"`},
+		{"-f with a newline", Overrides{Filter: "tcp\nport 443"}, "-f: the filter contains a NUL or newline character"},
+		{"-f with a NUL", Overrides{Filter: "tcp\x00"}, "-f: the filter contains a NUL or newline character"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Resolve("", nil, tc.o)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrUsage) {
+				t.Errorf("err = %v, want a usage error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -158,19 +158,13 @@ func (c *commonFlags) addLinkSpeed(fs *pflag.FlagSet) {
 }
 
 // resolve loads the config file (or defaults), applies the flags over it and
-// validates both. Errors wrap configs.ErrUsage.
+// validates both (-F and -f too, before anything is opened). Errors wrap
+// configs.ErrUsage.
 func (c *commonFlags) resolve() (configs.Config, error) {
-	// -F and -f are checked here, before anything is opened.
-	if _, _, err := inputs.LocalRule(c.localNet, true); err != nil {
-		return configs.Config{}, err
-	}
-	if strings.ContainsAny(c.filter, "\x00\n") {
-		return configs.Config{}, configs.Usagef("-f: the filter contains a NUL or newline character")
-	}
 	c.ifaces = configs.SplitList(c.ifaces)
 	return configs.Resolve(c.configPath, privs.OpenUser, configs.Overrides{Interval: c.interval, Fanout: c.fanout,
 		Count: c.count, Duration: c.duration, Output: c.output, Outputs: c.outputs, View: c.view,
-		LinkSpeeds: c.linkSpeeds, Captures: c.captures, Interfaces: c.ifaces})
+		LinkSpeeds: c.linkSpeeds, Captures: c.captures, Interfaces: c.ifaces, Filter: c.filter, LocalNet: c.localNet})
 }
 
 // parse parses args and resolves the configuration with the flags over

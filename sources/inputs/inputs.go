@@ -130,11 +130,7 @@ func (s *Set) Name() func(netip.Addr) string {
 func LocalRule(localNet string, file bool) (l flows.Local, desc string, err error) {
 	switch {
 	case localNet != "":
-		l, desc, err := flows.ParseLocalNet(localNet)
-		if err != nil {
-			return flows.Local{}, "", configs.Usagef("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8 (%v)", localNet, err)
-		}
-		return l, desc, nil
+		return configs.ParseLocalNet(localNet)
 	case file:
 		return flows.SpecialUseLocal(), flows.SpecialUseDesc, nil
 	}
