@@ -167,3 +167,22 @@ func FlowsDisplay(aggregate string, ports bool, sort string, limit int) (flows.A
 	}
 	return agg, key, nil
 }
+
+// ReplayFlags checks replay's own flags: --interval (0 or more) and
+// --link-speed, which only --check takes: the file's one link
+// (ParseFileLinkSpeed), its name ("" when not given) and capacity (0:
+// unknown). Errors are usage errors.
+func ReplayFlags(check bool, interval time.Duration, linkSpeeds []string) (link string, bps uint64, err error) {
+	switch {
+	case !check && len(linkSpeeds) > 0:
+		return "", 0, Usagef("--link-speed only applies with --check")
+	case interval < 0:
+		return "", 0, Usagef("--interval %s: must be positive", interval)
+	case !check:
+		return "", 0, nil
+	}
+	if link, bps, err = ParseFileLinkSpeed(linkSpeeds); err != nil {
+		return "", 0, Usagef("%v", err)
+	}
+	return link, bps, nil
+}

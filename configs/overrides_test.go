@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"netriage/triage/flows"
 )
@@ -82,6 +83,43 @@ func TestResolveCaptureFlags(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrUsage) {
 				t.Errorf("err = %v, want a usage error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestReplayFlags(t *testing.T) {
+	tests := []struct {
+		name       string
+		check      bool
+		interval   time.Duration
+		linkSpeeds []string
+		wantLink   string
+		wantBps    uint64
+		wantErr    string // substring; "" = no error
+	}{
+		{"records", false, 0, nil, "", 0, ""},
+		{"records every 5s", false, 5 * time.Second, nil, "", 0, ""},
+		{"negative interval", false, -time.Second, nil, "", 0, "--interval -1s: must be positive"},
+		{"--link-speed without --check", false, 0, []string{"100M"}, "", 0, "--link-speed only applies with --check"},
+		{"check without a link speed", true, 0, nil, "", 0, ""},
+		{"check RATE", true, 0, []string{"100M"}, "", 100e6, ""},
+		{"check IF=RATE", true, 0, []string{"wan=1G"}, "wan", 1e9, ""},
+		{"check two links", true, 0, []string{"100M", "1G"}, "", 0, "--link-speed given 2 times"},
+		{"check bad rate", true, 0, []string{"fast"}, "", 0, `--link-speed "fast"`},
+		{"check negative interval", true, -time.Second, []string{"100M"}, "", 0, "--interval -1s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			link, bps, err := ReplayFlags(tc.check, tc.interval, tc.linkSpeeds)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrUsage) {
+					t.Errorf("err = %v, want a usage error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || link != tc.wantLink || bps != tc.wantBps {
+				t.Errorf("got %q, %d, %v; want %q, %d", link, bps, err, tc.wantLink, tc.wantBps)
 			}
 		})
 	}

@@ -60,24 +60,17 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return failR(err)
 	}
-	if !check && len(linkSpeeds) > 0 {
-		return failR(configs.Usagef("--link-speed only applies with --check"))
-	}
-	if interval < 0 {
-		return failR(configs.Usagef("--interval %s: must be positive", interval))
+	// What --check needs is checked before the file is read.
+	linkName, linkBps, err := configs.ReplayFlags(check, interval, linkSpeeds)
+	if err != nil {
+		return failR(err)
 	}
 	agg, key, err := configs.FlowsDisplay(f.aggregate, f.ports, f.sort, f.limit)
 	if err != nil {
 		return failR(err)
 	}
-	// What --check needs is checked before the file is read.
-	var linkName string
-	var linkBps uint64
 	if check {
 		agg = flows.By5Tuple
-		if linkName, linkBps, err = configs.ParseFileLinkSpeed(linkSpeeds); err != nil {
-			return failR(configs.Usagef("%v", err))
-		}
 	}
 	prog := output.NewProgress(env.progress())
 	var clk clock.Clock
