@@ -79,10 +79,8 @@ func parseFlags(env *cmdEnv, fs *pflag.FlagSet, args []string) (done bool, err e
 	case errors.Is(err, pflag.ErrHelp):
 		printUsage(env.stdout, usage(fs.Name()), fs)
 		return true, nil
-	case err != nil && configs.ForeignFlagHint(err.Error()) != "":
-		return false, configs.Usagef("%v: %s", err, configs.ForeignFlagHint(err.Error()))
 	case err != nil:
-		return false, configs.Usagef("%v (see 'netriage %s --help')", err, fs.Name())
+		return false, configs.FlagError(fs.Name(), err)
 	case fs.NArg() > 0 && fs.Name() != "replay": // only replay takes an argument, its file
 		hint := ""
 		if fs.Lookup("interface") != nil {
