@@ -57,18 +57,13 @@ func newFlagSet(name string) *pflag.FlagSet {
 //go:embed help
 var helpTexts embed.FS
 
-// usage is subcommand name's help text.
-func usage(name string) string {
-	b, err := helpTexts.ReadFile("help/" + name + ".txt")
+// printUsage writes the help text of fs's subcommand and its flags to w.
+func printUsage(w io.Writer, fs *pflag.FlagSet) {
+	text, err := helpTexts.ReadFile("help/" + fs.Name() + ".txt")
 	if err != nil {
-		panic("netriage: no help text for " + name)
+		panic("netriage: no help text for " + fs.Name())
 	}
-	return string(b)
-}
-
-// printUsage writes the subcommand's help text and flags to w.
-func printUsage(w io.Writer, usage string, fs *pflag.FlagSet) {
-	fmt.Fprintf(w, "%s\n\nFlags:\n%s", strings.TrimSpace(usage), fs.FlagUsages())
+	fmt.Fprintf(w, "%s\n\nFlags:\n%s", strings.TrimSpace(string(text)), fs.FlagUsages())
 }
 
 // parseFlags parses args; it returns true when --help was asked and
@@ -77,7 +72,7 @@ func parseFlags(env *cmdEnv, fs *pflag.FlagSet, args []string) (done bool, err e
 	err = fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
-		printUsage(env.stdout, usage(fs.Name()), fs)
+		printUsage(env.stdout, fs)
 		return true, nil
 	case err != nil:
 		return false, configs.FlagError(fs.Name(), err)
