@@ -10,7 +10,6 @@ import (
 
 	"netriage/configs"
 	"netriage/sources/inputs"
-	"netriage/triage/egress"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
@@ -126,7 +125,6 @@ func writeCheck(env *cmdEnv, r verdict.Report, out report.Format) int {
 // link samples every interval, a packet capture when possible, and the
 // socket table for attribution.
 func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s configs.CheckRun) (verdict.Window, error) {
-	var notes []string
 	live := f.common.netns == "" // no capture or sockets inside another namespace
 	o := f.common.options(s.Config)
 	o.Interval, o.Links, o.AnyReason, o.RequireUp = s.Interval, true, "check answers per interface", true
@@ -140,18 +138,13 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s configs.Che
 	}
 	defer in.Close()
 	prog := output.NewProgress(env.progress())
-	ob, err := inputs.ObserveWindow(ctx, in, f.common.netns, s.Config.Check.Window.D(), prog.Observing)
+	ob, err := inputs.ObserveWindow(ctx, in, f.common.netns, s, prog.Observing)
 	prog.Clear()
 	if err != nil {
 		return verdict.Window{}, err
 	}
-	notes = append(notes, ob.Notes...)
-	w := ob.Window
-	if o.Egress {
-		w.EgressBudgets = egress.EvaluateBudgets(s.Budgets, ob.Last.Egress, in.Config.Egress, s.Config.Egress.PriceTable(), egress.BudgetOptions{ExplainShare: s.Config.Check.ExplainShare})
-	}
-	for _, n := range notes {
+	for _, n := range ob.Notes {
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))
 	}
-	return w, nil
+	return ob.Window, nil
 }

@@ -2,7 +2,9 @@ package inputs
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +15,8 @@ import (
 	"github.com/google/gopacket/pcapgo"
 
 	"netriage/configs"
+	"netriage/triage"
+	"netriage/triage/egress"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
 )
@@ -95,5 +99,87 @@ func TestReadFile(t *testing.T) {
 	}
 	if len(snap.Capture.Interfaces) != 1 || snap.Capture.Interfaces[0].Name != path {
 		t.Errorf("cancelled read: snapshot not labelled: %+v", snap.Capture)
+	}
+}
+
+// stepTicks is a Timeline of n ticks a second apart.
+type stepTicks struct {
+	t0   time.Time
+	i, n int
+}
+
+func (k *stepTicks) Next(ctx context.Context) (engine.Tick, bool) {
+	if k.i >= k.n || ctx.Err() != nil {
+		return engine.Tick{}, false
+	}
+	k.i++
+	return engine.Tick{Time: k.t0.Add(time.Duration(k.i-1) * time.Second)}, true
+}
+
+// upLink is an interface-counter reader of one up interface, eth0.
+type upLink struct{ n uint64 }
+
+func (l *upLink) Read() (triage.LinksSample, error) {
+	l.n++
+	return triage.LinksSample{Ifaces: []triage.IfaceSample{{Name: "eth0", Index: 2, OperState: "up", AdminUp: true, MTU: 1500,
+		Counters: triage.IfaceCounters{TxBytes: l.n * 2_000_000, TxPackets: l.n * 1400}}}}, nil
+}
+
+// sending is a flow source of one flow that sends 1 MB a second.
+type sending struct {
+	t0 time.Time
+	n  uint64
+}
+
+func (f *sending) Snapshot(now time.Time) flows.Snapshot {
+	f.n++
+	k := flows.Key{Proto: flows.ProtoTCP, Local: netip.MustParseAddr("198.18.0.1"), Remote: netip.MustParseAddr("198.18.0.2"), LocalPort: 40000, RemotePort: 443}
+	fs := flows.FlowStat{Key: k, Counts: flows.Counts{SentBytes: f.n * 1_000_000, SentPackets: f.n * 700}, Flows: 1}
+	fs.Rates.R40.SentBytesPerSec = 1_000_000
+	return flows.Snapshot{Seq: f.n, Time: now, Start: f.t0, Flows: []flows.FlowStat{fs}, Totals: fs,
+		Capture: flows.Health{Packets: fs.SentPackets, Bytes: fs.SentBytes, Interfaces: []flows.IfaceHealth{{Name: "eth0", Packets: fs.SentPackets}}}}
+}
+
+// TestObserveWindowBudgets: check's egress budgets are judged at the
+// window's end over the egress rows of its last step; without budgets
+// there are no results.
+func TestObserveWindowBudgets(t *testing.T) {
+	table, err := egress.NewTable(egress.Rules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	budgets, err := egress.ParseBudgets("all=1MB/h", 0.8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		budgets []egress.Budget
+		want    []egress.BudgetState
+	}{
+		{"a budget exceeded", budgets, []egress.BudgetState{egress.BudgetCritical}},
+		{"no budgets", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := configs.CheckRun{Config: configs.Default(), Interval: time.Second, Budgets: tc.budgets}
+			run.Config.Check.Window = configs.Duration(3 * time.Second)
+			in := &Set{Inputs: engine.Inputs{Timeline: &stepTicks{t0: t0, n: 10}, Links: &upLink{}, Flows: &sending{t0: t0}},
+				Config: engine.Config{Watched: []string{"eth0"}, Egress: table}}
+			ob, err := ObserveWindow(context.Background(), in, "", run, func(string, time.Duration) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []egress.BudgetState
+			for _, r := range ob.Window.EgressBudgets {
+				got = append(got, r.State)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("budget states %v, want %v (results %+v)", got, tc.want, ob.Window.EgressBudgets)
+			}
+			if len(ob.Last.Egress) == 0 {
+				t.Error("the last step has no egress rows")
+			}
+		})
 	}
 }
