@@ -63,13 +63,15 @@ func LinkRecords(count int, track *triage.LinkTracker, failed func(why string), 
 		r := LinkRecord{Sample: *s.Links}
 		r.Sample.Seq = s.Seq
 		if s.Seq == 1 {
-			track.Baseline(r.Sample)
+			track.Baseline(r.Sample) // rates need two samples
 			return true
 		}
 		if s.Last {
 			if emitted > 0 {
-				return false
+				return false // a sample after the run's end is not written
 			}
+			// The run ended before the first interval did: the one sample
+			// there is, with rates over the time elapsed.
 			r.Short, r.Elapsed = true, r.Sample.Time.Sub(s.Start).Round(time.Millisecond)
 		}
 		r.LinkStep = track.Next(r.Sample)
