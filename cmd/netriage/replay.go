@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"netriage/configs"
-	"netriage/sources/clock"
 	"netriage/sources/inputs"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
@@ -73,11 +72,9 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		agg = flows.By5Tuple
 	}
 	prog := output.NewProgress(env.progress())
-	var clk clock.Clock
-	var start time.Time
 	o := inputs.Options{Config: cfg, Interval: interval, Capture: true, Replay: path, Realtime: realtime,
 		Filter: f.common.filter, LocalNet: f.common.localNet, Aggregation: agg, Names: !f.common.noDNS && !check,
-		OnProgress: func(read, size int64, packets uint64) { prog.Reading(read, size, packets, clk.Now().Sub(start)) }}
+		OnProgress: prog.Reading}
 	if check { // the verdict judges the busiest check.window of a longer file
 		var ok bool
 		if o.From, o.To, ok, err = inputs.BusiestWindow(ctx, o, cfg.Check.Window.D()); err != nil {
@@ -91,7 +88,6 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return failR(err)
 	}
 	defer in.Close()
-	clk, start = in.Clock, in.Clock.Now()
 	fw := f.writer(env, in.Name())
 	var writeErr error
 	snap, rerr := inputs.ReadFile(ctx, in, path, func(s *engine.Snapshot) {

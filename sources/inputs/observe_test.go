@@ -61,9 +61,18 @@ func writeUDPPcap(t *testing.T, secs int) string {
 // with the file; a cancelled read says how far it got.
 func TestReadFile(t *testing.T) {
 	path := writeUDPPcap(t, 4)
+	var lastRead, size int64
+	var packets uint64
+	progress := func(r, sz int64, p uint64, elapsed time.Duration) {
+		if elapsed < 0 {
+			t.Errorf("progress: elapsed %v", elapsed)
+		}
+		lastRead, size, packets = r, sz, p
+	}
 	open := func(ctx context.Context) *Set {
 		t.Helper()
-		in, err := Open(ctx, Options{Config: configs.Default(), Interval: time.Second, Capture: true, Replay: path, Aggregation: flows.By5Tuple})
+		in, err := Open(ctx, Options{Config: configs.Default(), Interval: time.Second, Capture: true, Replay: path, Aggregation: flows.By5Tuple,
+			OnProgress: progress})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,6 +89,9 @@ func TestReadFile(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if size == 0 || lastRead != size || packets != 16 {
+		t.Errorf("progress ended at %d of %d bytes, %d packets; want the whole file, 16 packets", lastRead, size, packets)
 	}
 	if len(seen) < 3 {
 		t.Errorf("each saw steps %v, want one per second of the file", seen)
