@@ -61,24 +61,21 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (configs.CheckRun, error) {
 	if err != nil {
 		return configs.CheckRun{}, err
 	}
-	var o configs.CheckOverrides
-	given := func(name string, v *float64) *float64 {
-		if fs.Changed(name) {
-			return v
-		}
-		return nil
-	}
-	o.Warn, o.Crit, o.MinDrops, o.Explain = given("warn", &f.warn), given("crit", &f.crit), given("min-drops", &f.minDrops), given("explain-share", &f.explain)
-	if fs.Changed("duration") {
-		o.Duration = &f.duration
-	}
-	if fs.Changed("interval") {
-		o.Interval = &f.interval
-	}
+	o := configs.CheckOverrides{Warn: given(fs, "warn", &f.warn), Crit: given(fs, "crit", &f.crit), MinDrops: given(fs, "min-drops", &f.minDrops),
+		Explain: given(fs, "explain-share", &f.explain), Duration: given(fs, "duration", &f.duration), Interval: given(fs, "interval", &f.interval)}
 	if fs.Changed("egress-budget") {
 		o.Budgets = append([]string{}, f.budgets...)
 	}
 	return configs.ResolveCheck(cfg, o)
+}
+
+// given is v when the flag name was given, else nil: the flags override
+// the config file only where the command line sets them.
+func given[T any](fs *pflag.FlagSet, name string, v *T) *T {
+	if fs.Changed(name) {
+		return v
+	}
+	return nil
 }
 
 // failCheck prints err like fail does and returns exitUnknown, the
