@@ -342,6 +342,21 @@ func TestForeignFlagHint(t *testing.T) {
 	}
 }
 
+// TestFlagError: a parse error is a usage error that names the foreign
+// flag's equivalent, or where the subcommand's flags are listed.
+func TestFlagError(t *testing.T) {
+	for _, tc := range []struct{ parseErr, want string }{
+		{"unknown flag: --raw", "unknown flag: --raw: --raw is bandwhich's: use --output json (or csv)"},
+		{"unknown shorthand flag: 'q' in -q", "unknown shorthand flag: 'q' in -q (see 'netriage flows --help')"},
+		{"invalid argument \"x\" for \"--count\" flag", "invalid argument \"x\" for \"--count\" flag (see 'netriage flows --help')"},
+	} {
+		err := FlagError("flows", errors.New(tc.parseErr))
+		if !errors.Is(err, ErrUsage) || UsageMessage(err) != tc.want {
+			t.Errorf("%q: %v, want the usage error %q", tc.parseErr, err, tc.want)
+		}
+	}
+}
+
 // The stack rules' thresholds reach the verdict from the file, and a file
 // without them keeps the defaults.
 func TestCheckStackThresholds(t *testing.T) {

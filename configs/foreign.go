@@ -40,3 +40,14 @@ func ForeignFlagHint(parseErr string) string {
 	}
 	return foreignFlags[name]
 }
+
+// FlagError is the usage error for the flag parser's err in subcommand
+// sub: with what a user of iftop, nethogs or bandwhich should type instead
+// when the flag is one of theirs (ForeignFlagHint), else with where sub's
+// flags are listed.
+func FlagError(sub string, err error) error {
+	if hint := ForeignFlagHint(err.Error()); hint != "" {
+		return Usagef("%v: %s", err, hint)
+	}
+	return Usagef("%v (see 'netriage %s --help')", err, sub)
+}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"netriage/triage/flows"
 )
 
 // Overrides are the command-line values that take precedence over the
@@ -27,6 +29,9 @@ type Overrides struct {
 	// one ring): their memory is checked.
 	Captures   bool
 	Interfaces []string
+	// Filter and LocalNet are -f and -F, checked before anything is
+	// opened.
+	Filter, LocalNet string
 }
 
 // Resolve loads the config file at path (the defaults when path is
@@ -34,6 +39,9 @@ type Overrides struct {
 // error wraps ErrUsage.
 func Resolve(path string, open Opener, o Overrides) (Config, error) {
 	cfg := Default()
+	if err := checkCaptureFlags(o.Filter, o.LocalNet); err != nil {
+		return cfg, err
+	}
 	switch {
 	case o.Count < 0:
 		return cfg, Usagef("--count %d: must be 0 (unlimited) or more", o.Count)
@@ -84,6 +92,29 @@ func Resolve(path string, open Opener, o Overrides) (Config, error) {
 	return cfg, nil
 }
 
+// checkCaptureFlags checks -f (one line of text) and -F (NET/LEN).
+func checkCaptureFlags(filter, localNet string) error {
+	if localNet != "" {
+		if _, _, err := ParseLocalNet(localNet); err != nil {
+			return err
+		}
+	}
+	if strings.ContainsAny(filter, "\x00\n") {
+		return Usagef("-f: the filter contains a NUL or newline character")
+	}
+	return nil
+}
+
+// ParseLocalNet parses -F NET/LEN, the local network (flows.ParseLocalNet).
+// Errors are usage errors.
+func ParseLocalNet(s string) (flows.Local, string, error) {
+	l, desc, err := flows.ParseLocalNet(s)
+	if err != nil {
+		return flows.Local{}, "", Usagef("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8 (%v)", s, err)
+	}
+	return l, desc, nil
+}
+
 // CheckInterval refuses a sampling period outside 10ms..1h, naming the
 // flag.
 func CheckInterval(flag string, d time.Duration) error {
@@ -117,4 +148,41 @@ func SplitList(items []string) []string {
 		}
 	}
 	return out
+}
+
+// FlowsDisplay checks the display flags of flows and replay: --aggregate
+// (with -P, ports), -o (sort key) and -L (a limit, 0 for all). Errors are
+// usage errors.
+func FlowsDisplay(aggregate string, ports bool, sort string, limit int) (flows.Aggregation, flows.SortKey, error) {
+	agg, ok := flows.ParseAggregation(aggregate, ports)
+	if !ok {
+		return 0, 0, Usagef("--aggregate %q: use hosts, ports, 5tuple, source or destination", aggregate)
+	}
+	key, ok := flows.ParseSortKey(sort)
+	if !ok {
+		return 0, 0, Usagef("-o %q: sort by 2s, 10s, 40s, source, destination or total", sort)
+	}
+	if limit < 0 {
+		return 0, 0, Usagef("-L %d: must be 0 (all) or more", limit)
+	}
+	return agg, key, nil
+}
+
+// ReplayFlags checks replay's own flags: --interval (0 or more) and
+// --link-speed, which only --check takes: the file's one link
+// (ParseFileLinkSpeed), its name ("" when not given) and capacity (0:
+// unknown). Errors are usage errors.
+func ReplayFlags(check bool, interval time.Duration, linkSpeeds []string) (link string, bps uint64, err error) {
+	switch {
+	case !check && len(linkSpeeds) > 0:
+		return "", 0, Usagef("--link-speed only applies with --check")
+	case interval < 0:
+		return "", 0, Usagef("--interval %s: must be positive", interval)
+	case !check:
+		return "", 0, nil
+	}
+	if link, bps, err = ParseFileLinkSpeed(linkSpeeds); err != nil {
+		return "", 0, Usagef("%v", err)
+	}
+	return link, bps, nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"netriage/configs"
 	"netriage/sources/inputs"
-	"netriage/triage/egress"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 	"netriage/views/format"
@@ -62,24 +61,21 @@ func resolveCheck(f *checkFlags, fs *pflag.FlagSet) (configs.CheckRun, error) {
 	if err != nil {
 		return configs.CheckRun{}, err
 	}
-	var o configs.CheckOverrides
-	given := func(name string, v *float64) *float64 {
-		if fs.Changed(name) {
-			return v
-		}
-		return nil
-	}
-	o.Warn, o.Crit, o.MinDrops, o.Explain = given("warn", &f.warn), given("crit", &f.crit), given("min-drops", &f.minDrops), given("explain-share", &f.explain)
-	if fs.Changed("duration") {
-		o.Duration = &f.duration
-	}
-	if fs.Changed("interval") {
-		o.Interval = &f.interval
-	}
+	o := configs.CheckOverrides{Warn: given(fs, "warn", &f.warn), Crit: given(fs, "crit", &f.crit), MinDrops: given(fs, "min-drops", &f.minDrops),
+		Explain: given(fs, "explain-share", &f.explain), Duration: given(fs, "duration", &f.duration), Interval: given(fs, "interval", &f.interval)}
 	if fs.Changed("egress-budget") {
 		o.Budgets = append([]string{}, f.budgets...)
 	}
 	return configs.ResolveCheck(cfg, o)
+}
+
+// given is v when the flag name was given, else nil: the flags override
+// the config file only where the command line sets them.
+func given[T any](fs *pflag.FlagSet, name string, v *T) *T {
+	if fs.Changed(name) {
+		return v
+	}
+	return nil
 }
 
 // failCheck prints err like fail does and returns exitUnknown, the
@@ -126,7 +122,6 @@ func writeCheck(env *cmdEnv, r verdict.Report, out report.Format) int {
 // link samples every interval, a packet capture when possible, and the
 // socket table for attribution.
 func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s configs.CheckRun) (verdict.Window, error) {
-	var notes []string
 	live := f.common.netns == "" // no capture or sockets inside another namespace
 	o := f.common.options(s.Config)
 	o.Interval, o.Links, o.AnyReason, o.RequireUp = s.Interval, true, "check answers per interface", true
@@ -140,18 +135,13 @@ func observeCheck(ctx context.Context, env *cmdEnv, f *checkFlags, s configs.Che
 	}
 	defer in.Close()
 	prog := output.NewProgress(env.progress())
-	ob, err := inputs.ObserveWindow(ctx, in, f.common.netns, s.Config.Check.Window.D(), prog.Observing)
+	ob, err := inputs.ObserveWindow(ctx, in, f.common.netns, s, prog.Observing)
 	prog.Clear()
 	if err != nil {
 		return verdict.Window{}, err
 	}
-	notes = append(notes, ob.Notes...)
-	w := ob.Window
-	if o.Egress {
-		w.EgressBudgets = egress.EvaluateBudgets(s.Budgets, ob.Last.Egress, in.Config.Egress, s.Config.Egress.PriceTable(), egress.BudgetOptions{ExplainShare: s.Config.Check.ExplainShare})
-	}
-	for _, n := range notes {
+	for _, n := range ob.Notes {
 		fmt.Fprintf(env.stderr, "netriage check: %s\n", format.Sanitize(n, 300))
 	}
-	return w, nil
+	return ob.Window, nil
 }

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,69 +25,25 @@ import (
 
 const checkWindow = "3s"
 
-var (
-	checkBinOnce sync.Once
-	checkBin     string
-	checkBinErr  error
-)
-
-// checkBinary returns NETRIAGE_BIN, or builds the binary into /tmp/nr-check
-// (never into the repository) once per test run.
-func checkBinary(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("NETRIAGE_BIN"); b != "" {
-		return b
-	}
-	checkBinOnce.Do(func() {
-		dir := "/tmp/nr-check"
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			checkBinErr = err
-			return
-		}
-		checkBin = filepath.Join(dir, "netriage")
-		out, err := exec.Command("go", "build", "-o", checkBin, ".").CombinedOutput()
-		if err != nil {
-			checkBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if checkBinErr != nil {
-		t.Fatal(checkBinErr)
-	}
-	return checkBin
-}
-
 // runCheckIn runs `netriage check --output json ARGS` in ns and returns
 // the parsed report, the exit code and stderr.
 func runCheckIn(t *testing.T, ns *lab.NS, args ...string) (verdict.Report, int, string) {
 	t.Helper()
-	bin := checkBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := ns.Command(ctx, bin, append([]string{"check", "--output", "json", "--duration", checkWindow, "-n"}, args...)...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run check: %v", err)
-	}
+	bin := lab.Binary(t)
+	out, errOut, code := ns.Output(t, 30*time.Second, bin, append([]string{"check", "--output", "json", "--duration", checkWindow, "-n"}, args...)...)
 	var r verdict.Report
-	if out.Len() > 0 {
-		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-			t.Fatalf("check output is not a report: %v\n%s\nstderr: %s", err, out.String(), errOut.String())
+	if len(out) > 0 {
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("check output is not a report: %v\n%s\nstderr: %s", err, out, errOut)
 		}
 	}
-	t.Logf("netriage check %s → exit %d\n%s\nstderr: %s", strings.Join(args, " "), code, r.Summary, errOut.String())
+	t.Logf("netriage check %s → exit %d\n%s\nstderr: %s", strings.Join(args, " "), code, r.Summary, errOut)
 	if os.Getenv("NETRIAGE_CHECK_TEXT") == "1" {
 		// For docs/check.md: the same check again, as text.
-		txt, _ := ns.Command(ctx, bin, append([]string{"check", "--duration", checkWindow, "-n"}, args...)...).Output()
+		txt, _, _ := ns.Output(t, 30*time.Second, bin, append([]string{"check", "--duration", checkWindow, "-n"}, args...)...)
 		t.Logf("text output:\n%s", txt)
 	}
-	return r, code, errOut.String()
+	return r, code, string(errOut)
 }
 
 // iface returns the report of the named interface.
@@ -376,7 +331,7 @@ func TestIntegrationCheckBurstsCongested(t *testing.T) {
 // code and stderr.
 func checkDuring(t *testing.T, ns *lab.NS, delay time.Duration, during func(), args ...string) (verdict.Report, int, string) {
 	t.Helper()
-	bin := checkBinary(t)
+	bin := lab.Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	args = append([]string{"check", "--output", "json", "-n"}, args...)

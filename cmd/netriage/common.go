@@ -57,18 +57,13 @@ func newFlagSet(name string) *pflag.FlagSet {
 //go:embed help
 var helpTexts embed.FS
 
-// usage is subcommand name's help text.
-func usage(name string) string {
-	b, err := helpTexts.ReadFile("help/" + name + ".txt")
+// printUsage writes the help text of fs's subcommand and its flags to w.
+func printUsage(w io.Writer, fs *pflag.FlagSet) {
+	text, err := helpTexts.ReadFile("help/" + fs.Name() + ".txt")
 	if err != nil {
-		panic("netriage: no help text for " + name)
+		panic("netriage: no help text for " + fs.Name())
 	}
-	return string(b)
-}
-
-// printUsage writes the subcommand's help text and flags to w.
-func printUsage(w io.Writer, usage string, fs *pflag.FlagSet) {
-	fmt.Fprintf(w, "%s\n\nFlags:\n%s", strings.TrimSpace(usage), fs.FlagUsages())
+	fmt.Fprintf(w, "%s\n\nFlags:\n%s", strings.TrimSpace(string(text)), fs.FlagUsages())
 }
 
 // parseFlags parses args; it returns true when --help was asked and
@@ -77,12 +72,10 @@ func parseFlags(env *cmdEnv, fs *pflag.FlagSet, args []string) (done bool, err e
 	err = fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
-		printUsage(env.stdout, usage(fs.Name()), fs)
+		printUsage(env.stdout, fs)
 		return true, nil
-	case err != nil && configs.ForeignFlagHint(err.Error()) != "":
-		return false, configs.Usagef("%v: %s", err, configs.ForeignFlagHint(err.Error()))
 	case err != nil:
-		return false, configs.Usagef("%v (see 'netriage %s --help')", err, fs.Name())
+		return false, configs.FlagError(fs.Name(), err)
 	case fs.NArg() > 0 && fs.Name() != "replay": // only replay takes an argument, its file
 		hint := ""
 		if fs.Lookup("interface") != nil {
@@ -158,19 +151,13 @@ func (c *commonFlags) addLinkSpeed(fs *pflag.FlagSet) {
 }
 
 // resolve loads the config file (or defaults), applies the flags over it and
-// validates both. Errors wrap configs.ErrUsage.
+// validates both (-F and -f too, before anything is opened). Errors wrap
+// configs.ErrUsage.
 func (c *commonFlags) resolve() (configs.Config, error) {
-	// -F and -f are checked here, before anything is opened.
-	if _, _, err := inputs.LocalRule(c.localNet, true); err != nil {
-		return configs.Config{}, err
-	}
-	if strings.ContainsAny(c.filter, "\x00\n") {
-		return configs.Config{}, configs.Usagef("-f: the filter contains a NUL or newline character")
-	}
 	c.ifaces = configs.SplitList(c.ifaces)
 	return configs.Resolve(c.configPath, privs.OpenUser, configs.Overrides{Interval: c.interval, Fanout: c.fanout,
 		Count: c.count, Duration: c.duration, Output: c.output, Outputs: c.outputs, View: c.view,
-		LinkSpeeds: c.linkSpeeds, Captures: c.captures, Interfaces: c.ifaces})
+		LinkSpeeds: c.linkSpeeds, Captures: c.captures, Interfaces: c.ifaces, Filter: c.filter, LocalNet: c.localNet})
 }
 
 // parse parses args and resolves the configuration with the flags over

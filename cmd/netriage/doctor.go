@@ -24,15 +24,12 @@ func runDoctor(_ context.Context, env *cmdEnv, args []string) int {
 	if done || err != nil {
 		return failOrHelp(env, "doctor", err)
 	}
-	h := inputs.ProbeHost(cf.netns)
-	if h.Links != nil {
-		warnings, err := inputs.CheckLinkSpeeds(cfg, cf.linkSpeeds, h.Links)
-		if err != nil {
-			return fail(env, "doctor", err)
-		}
-		for _, w := range warnings {
-			fmt.Fprintf(env.stderr, "netriage doctor: %s\n", w)
-		}
+	h, err := inputs.ProbeHost(cf.netns, cfg, cf.linkSpeeds)
+	if err != nil {
+		return fail(env, "doctor", err)
+	}
+	for _, w := range h.Warnings {
+		fmt.Fprintf(env.stderr, "netriage doctor: %s\n", w)
 	}
 	facts := output.DoctorFacts{EUID: os.Geteuid(), Executable: inputs.Executable(), UserBps: cfg.Links.SpeedsBps(), Caps: h.Caps,
 		Links: h.Links, LinksErr: h.LinksErr, OpenFailed: h.OpenFailed, PacketErr: h.PacketErr, ProcFdsOK: h.ProcFds.OK, ProcFdsDetail: h.ProcFds.Detail}

@@ -337,7 +337,7 @@ func findGroup(rec output.EgressRecord, name, class string) (output.EgressGroupR
 // table.
 func TestIntegrationEgressLab(t *testing.T) {
 	e := newEgressLab(t)
-	bin := checkBinary(t)
+	bin := lab.Binary(t)
 	sinks := [2]*lab.Sink{e.s[0].NS.TCPSink(e.s[0].IPv4.Addr()), e.s[1].NS.TCPSink(e.s[1].IPv4.Addr())}
 	tlsAddr, tlsRead := tlsSink(t, e.s[2].NS, e.s[2].IPv4.Addr())
 	e.cLink.WaitQuiet(300*time.Millisecond, 3*time.Second)

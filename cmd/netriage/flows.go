@@ -11,7 +11,6 @@ import (
 	"netriage/sources/dns"
 	"netriage/sources/inputs"
 	"netriage/triage/engine"
-	"netriage/triage/flows"
 	"netriage/views/format"
 	"netriage/views/output"
 )
@@ -36,22 +35,6 @@ func (f *flowFlags) registerDisplay(fs *pflag.FlagSet, live bool) {
 	fs.IntVarP(&f.limit, "limit", "L", 50, "show at most this many flows (0: all)")
 }
 
-// resolveDisplay validates the display flags.
-func (f *flowFlags) resolveDisplay() (flows.Aggregation, flows.SortKey, error) {
-	agg, ok := flows.ParseAggregation(f.aggregate, f.ports)
-	if !ok {
-		return 0, 0, configs.Usagef("--aggregate %q: use hosts, ports, 5tuple, source or destination", f.aggregate)
-	}
-	key, ok := flows.ParseSortKey(f.sort)
-	if !ok {
-		return 0, 0, configs.Usagef("-o %q: sort by 2s, 10s, 40s, source, destination or total", f.sort)
-	}
-	if f.limit < 0 {
-		return 0, 0, configs.Usagef("-L %d: must be 0 (all) or more", f.limit)
-	}
-	return agg, key, nil
-}
-
 func (f *flowFlags) writer(env *cmdEnv, names func(netip.Addr) string) *output.FlowsWriter {
 	o := output.FlowsOptions{Format: f.common.output, Units: format.Units{Bytes: f.common.bytes, IEC: f.iec}, Limit: f.limit, Names: names}
 	if !f.common.noPorts {
@@ -74,7 +57,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	if done || err != nil {
 		return failOrHelp(env, "flows", err)
 	}
-	agg, key, err := f.resolveDisplay()
+	agg, key, err := configs.FlowsDisplay(f.aggregate, f.ports, f.sort, f.limit)
 	if err != nil {
 		return fail(env, "flows", err)
 	}

@@ -180,11 +180,7 @@ func fail(env *cmdEnv, sub string, err error) int {
 	msg := configs.UsageMessage(err)
 	// Errors can quote untrusted text (names from the kernel, files,
 	// flags): strip control characters line by line.
-	lines := strings.Split(msg, "\n")
-	for i, l := range lines {
-		lines[i] = format.Sanitize(l, 0)
-	}
-	fmt.Fprintf(env.stderr, "netriage %s: %s\n", sub, strings.Join(lines, "\n"))
+	fmt.Fprintf(env.stderr, "netriage %s: %s\n", sub, format.SanitizeLines(msg))
 	if errors.Is(err, configs.ErrUsage) {
 		return exitUsage
 	}

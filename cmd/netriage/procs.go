@@ -92,11 +92,8 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 		return fail(env, string(view), err)
 	}
 	defer in.Close()
-	pidSet := map[int32]bool{}
-	for _, p := range f.pids {
-		pidSet[int32(p)] = true
-	}
-	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.common.bytes}, Sort: f.sort, Mode: mode, ProcAccess: inputs.ProcAccess()})
+	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.common.bytes}, Sort: f.sort, Mode: mode,
+		ProcAccess: inputs.ProcAccess(), PIDs: f.pids})
 	var lastWhy, noTable string
 	var writeErr error
 	in.Run(ctx, engine.Records(f.common.count, f.common.duration, func(s *engine.Snapshot) bool {
@@ -112,7 +109,7 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 			}
 			return false
 		}
-		writeErr = w.Write(output.FilterPIDs(*s.Attribution, pidSet), s.Sockets, output.ProgramsOf(s.Attribution))
+		writeErr = w.Write(*s.Attribution, s.Sockets, output.ProgramsOf(s.Attribution))
 		return writeErr == nil
 	}))
 	if writeErr != nil {

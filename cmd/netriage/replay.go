@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"netriage/configs"
-	"netriage/sources/clock"
 	"netriage/sources/inputs"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
@@ -61,31 +59,22 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return failR(err)
 	}
-	if !check && len(linkSpeeds) > 0 {
-		return failR(configs.Usagef("--link-speed only applies with --check"))
-	}
-	if interval < 0 {
-		return failR(configs.Usagef("--interval %s: must be positive", interval))
-	}
-	agg, key, err := f.resolveDisplay()
+	// What --check needs is checked before the file is read.
+	linkName, linkBps, err := configs.ReplayFlags(check, interval, linkSpeeds)
 	if err != nil {
 		return failR(err)
 	}
-	// What --check needs is checked before the file is read.
-	var linkName string
-	var linkBps uint64
+	agg, key, err := configs.FlowsDisplay(f.aggregate, f.ports, f.sort, f.limit)
+	if err != nil {
+		return failR(err)
+	}
 	if check {
 		agg = flows.By5Tuple
-		if linkName, linkBps, err = configs.ParseFileLinkSpeed(linkSpeeds); err != nil {
-			return failR(configs.Usagef("%v", err))
-		}
 	}
 	prog := output.NewProgress(env.progress())
-	var clk clock.Clock
-	var start time.Time
 	o := inputs.Options{Config: cfg, Interval: interval, Capture: true, Replay: path, Realtime: realtime,
 		Filter: f.common.filter, LocalNet: f.common.localNet, Aggregation: agg, Names: !f.common.noDNS && !check,
-		OnProgress: func(read, size int64, packets uint64) { prog.Reading(read, size, packets, clk.Now().Sub(start)) }}
+		OnProgress: prog.Reading}
 	if check { // the verdict judges the busiest check.window of a longer file
 		var ok bool
 		if o.From, o.To, ok, err = inputs.BusiestWindow(ctx, o, cfg.Check.Window.D()); err != nil {
@@ -99,40 +88,22 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return failR(err)
 	}
 	defer in.Close()
-	clk, start = in.Clock, in.Clock.Now()
 	fw := f.writer(env, in.Name())
 	var writeErr error
-	var last *engine.Snapshot
-	in.Run(ctx, func(s *engine.Snapshot) bool {
-		last = s
-		if !s.Last && !check && interval > 0 && writeErr == nil {
-			snap := *s.Flows
-			snap.FromFile(path)
-			writeErr = fw.WriteTop(snap, key, false, nil)
+	snap, rerr := inputs.ReadFile(ctx, in, path, func(s *engine.Snapshot) {
+		if !check && interval > 0 && writeErr == nil {
+			rec := *s.Flows
+			rec.FromFile(path)
+			writeErr = fw.WriteTop(rec, key, false, nil)
 		}
-		return !s.Last
 	})
 	prog.Clear()
-	// The engine is done with the last snapshot: no copy of its flows.
-	var snap flows.Snapshot
-	if last != nil && last.Flows != nil {
-		snap = *last.Flows
-	}
-	snap.FromFile(path)
-	rerr := in.File.Err()
-	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
-		rerr = fmt.Errorf("%s: interrupted after %d packets", path, in.File.Packets())
-	}
 	if check {
 		if rerr != nil && snap.Capture.Packets == 0 {
 			return failR(rerr)
 		}
-		capt := verdict.Capture{Packets: snap.Capture.Packets, NonIP: snap.Capture.NonIP, Truncated: snap.Capture.Truncated, Filter: f.common.filter, LocalNet: f.common.localNet}
-		if !o.From.IsZero() {
-			snap.Start, snap.Time = o.From, o.To
-		}
-		w := verdict.FileWindow(path, snap.Start, snap.Time, verdict.FileFlows(&snap), capt, linkName, linkBps)
-		code := writeCheck(env, verdict.Evaluate(w, cfg.Check.Thresholds()), report.Format(f.common.output))
+		fc := verdict.FileCheck{File: path, Snap: &snap, From: o.From, To: o.To, Filter: f.common.filter, LocalNet: f.common.localNet, Link: linkName, Bps: linkBps}
+		code := writeCheck(env, verdict.Evaluate(fc.Window(), cfg.Check.Thresholds()), report.Format(f.common.output))
 		if rerr != nil {
 			fmt.Fprintf(env.stderr, "netriage replay: %s (the verdict covers the packets before it)\n", format.Sanitize(rerr.Error(), 0))
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 
 	"netriage/configs"
@@ -70,23 +69,23 @@ func runTop(ctx context.Context, env *cmdEnv, args []string) int {
 		defer r.Close()
 		run = r.Run
 	}
-	if err := tui.CheckTerminal(os.Getenv("TERM"), tui.IsTerminal(os.Stdin), tui.IsTerminal(os.Stdout)); err != nil {
-		return fail(env, "top", configs.Usagef("%v", err))
-	}
-	if env.catch != nil {
-		// Only a kill sends SIGPIPE here (the UI writes to the terminal):
-		// it must restore the terminal too.
-		env.catch(syscall.SIGPIPE)
+	// SIGPIPE stops the run once the terminal is taken over: only a kill
+	// sends it then (the UI writes to the terminal), and it must restore
+	// the terminal too.
+	catchPipe := func() {
+		if env.catch != nil {
+			env.catch(syscall.SIGPIPE)
+		}
 	}
 	var pe *tui.PanicError
-	switch err = host.RunEngine(ctx, run); {
+	switch err = host.RunOnTerminal(ctx, run, catchPipe); {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &pe): // the terminal is restored: print it where it can be read
 		fmt.Fprint(env.stderr, "netriage top: "+pe.Report())
 		return exitFailure
-	case errors.Is(err, tui.ErrTerminal):
-		err = configs.Usagef("%v\n%s", err, tui.TermAdvice(os.Getenv("TERM")))
+	case errors.Is(err, tui.ErrTerminal): // none, or one the UI cannot drive: what to do is in err
+		err = configs.Usagef("%v", err)
 	}
 	return fail(env, "top", err)
 }

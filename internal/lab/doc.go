@@ -54,6 +54,12 @@
 // 30 s), whichever comes first. (*NS).Iperf3Server and (*NS).Iperf3Client run
 // iperf3 inside the namespace; only the processes the lab started are killed.
 //
+// # The binary
+//
+// Binary returns the netriage binary a test runs inside the lab:
+// $NETRIAGE_BIN (make integration sets it), else one built once per test
+// process from this checkout into the temporary directory.
+//
 // # Shapers and drops
 //
 // A shaper on the sender's own namespace back-pressures local TCP sockets

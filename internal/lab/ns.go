@@ -1,11 +1,15 @@
 package lab
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"runtime"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -63,6 +67,27 @@ func (ns *NS) Command(ctx context.Context, name string, args ...string) *exec.Cm
 	c := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
 	ns.lab.track(c)
 	return c
+}
+
+// Output runs name with args in the namespace for at most timeout and
+// returns what it wrote on stdout and stderr and its exit code (-1 when
+// the time-out killed it). A command that cannot start fails t; call it
+// from t's goroutine.
+func (ns *NS) Output(t testing.TB, timeout time.Duration, name string, args ...string) (stdout, stderr []byte, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := ns.Command(ctx, name, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	var ee *exec.ExitError
+	switch err := cmd.Run(); {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("lab: run %s in %s: %v", name, ns.Name, err)
+	}
+	return out.Bytes(), errOut.Bytes(), code
 }
 
 // Run runs a command in the namespace and fails the test on error. Call it

@@ -1,16 +1,10 @@
 package inputs_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,58 +25,16 @@ const (
 	burstWindow   = "4s"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// netriageBinary returns NETRIAGE_BIN, or builds the binary into
-// /tmp/nr-bursts once per test run (never into the repository).
-func netriageBinary(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("NETRIAGE_BIN"); b != "" {
-		return b
-	}
-	binOnce.Do(func() {
-		dir := "/tmp/nr-bursts"
-		if binErr = os.MkdirAll(dir, 0o755); binErr != nil {
-			return
-		}
-		binPath = filepath.Join(dir, "netriage")
-		if out, err := exec.Command("go", "build", "-o", binPath, "netriage/cmd/netriage").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
 // checkIn runs `netriage check --output json` in ns and returns the
 // report and the exit code.
 func checkIn(t *testing.T, ns *lab.NS, args ...string) (verdict.Report, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	cmd := ns.Command(ctx, netriageBinary(t), append([]string{"check", "--output", "json", "-n", "--duration", burstWindow}, args...)...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run check: %v", err)
-	}
+	out, errOut, code := ns.Output(t, 15*time.Second, lab.Binary(t), append([]string{"check", "--output", "json", "-n", "--duration", burstWindow}, args...)...)
 	var r verdict.Report
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-		t.Fatalf("check output is not a report: %v\n%s\nstderr: %s", err, out.String(), errOut.String())
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("check output is not a report: %v\n%s\nstderr: %s", err, out, errOut)
 	}
-	t.Logf("netriage check %s → exit %d: %s\nstderr: %s", strings.Join(args, " "), code, r.Summary, errOut.String())
+	t.Logf("netriage check %s → exit %d: %s\nstderr: %s", strings.Join(args, " "), code, r.Summary, errOut)
 	return r, code
 }
 

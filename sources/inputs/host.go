@@ -158,10 +158,15 @@ type HostFacts struct {
 	OpenFailed bool // LinksErr is from opening (a bad --netns), not reading
 	PacketErr  error
 	ProcFds    privs.ProcFdProbe
+	// Warnings are the capacity overrides of the config file whose
+	// interfaces are not there (see CheckLinkSpeeds).
+	Warnings []string
 }
 
-// ProbeHost gathers HostFacts.
-func ProbeHost(netns string) HostFacts {
+// ProbeHost gathers HostFacts. When the counters were read, the capacity
+// overrides of cfg and of the --link-speed values are checked against
+// them (CheckLinkSpeeds): a flag's unknown interface is the (usage) error.
+func ProbeHost(netns string, cfg configs.Config, linkSpeeds []string) (HostFacts, error) {
 	var f HostFacts
 	if have, err := privs.Have(); err == nil {
 		f.Caps = have.Names(privs.CapNetRaw, privs.CapNetAdmin, privs.CapDacReadSearch, privs.CapSysPtrace)
@@ -177,5 +182,10 @@ func ProbeHost(netns string) HostFacts {
 	}
 	f.PacketErr = privs.ProbePacketSocket()
 	privs.WithProcAccess(func() { f.ProcFds = privs.ProbeProcFds() })
-	return f
+	if f.Links == nil {
+		return f, nil
+	}
+	var err error
+	f.Warnings, err = CheckLinkSpeeds(cfg, linkSpeeds, f.Links)
+	return f, err
 }

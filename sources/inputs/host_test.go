@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"netriage/configs"
+	"netriage/sources/links"
 	"netriage/triage"
 )
 
@@ -53,6 +54,56 @@ func TestCheckLinkSpeeds(t *testing.T) {
 			}
 			if strings.Join(warn, "|") != strings.Join(tc.wantWarn, "|") {
 				t.Errorf("warnings %q, want %q", warn, tc.wantWarn)
+			}
+		})
+	}
+}
+
+// sampleLinks is a LinksReader of one sample, or of one error.
+type sampleLinks struct {
+	s   triage.LinksSample
+	err error
+}
+
+func (r *sampleLinks) Read() (triage.LinksSample, error) { return r.s, r.err }
+func (r *sampleLinks) Close() error                      { return nil }
+
+// TestProbeHostLinkSpeeds: doctor's probe checks the capacity overrides
+// against the counters it read: a flag's unknown interface is a usage
+// error, a config file's is a warning, and counters that could not be
+// read check nothing.
+func TestProbeHostLinkSpeeds(t *testing.T) {
+	eth0 := triage.LinksSample{Ifaces: []triage.IfaceSample{{Name: "eth0"}}}
+	tests := []struct {
+		name     string
+		reader   *sampleLinks
+		flags    []string
+		wantErr  string
+		wantWarn string
+	}{
+		{"known flag, file name later", &sampleLinks{s: eth0}, []string{"eth0=1G"}, "", "config links.speeds: no interface wg0 here yet"},
+		{"unknown flag", &sampleLinks{s: eth0}, []string{"nosuch=1G"}, "--link-speed nosuch: no such interface", ""},
+		{"unread counters", &sampleLinks{err: errors.New("netlink: permission denied")}, []string{"nosuch=1G"}, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			orig := OpenLinks
+			OpenLinks = func(links.Options) (LinksReader, error) { return tc.reader, nil }
+			t.Cleanup(func() { OpenLinks = orig })
+			cfg, err := configs.Resolve("", nil, configs.Overrides{LinkSpeeds: tc.flags}) // the flags' speeds
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Links.Speeds["wg0"] = "100M" // the file's
+			h, err := ProbeHost("", cfg, tc.flags)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, configs.ErrUsage)) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+			if got := strings.Join(h.Warnings, "|"); !strings.Contains(got, tc.wantWarn) || (tc.wantWarn == "") != (got == "") {
+				t.Errorf("warnings %q, want %q", got, tc.wantWarn)
+			}
+			if (h.Links != nil) != (tc.reader.err == nil) || (h.LinksErr != nil) != (tc.reader.err != nil) {
+				t.Errorf("links %v, error %v", h.Links, h.LinksErr)
 			}
 		})
 	}

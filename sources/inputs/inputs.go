@@ -66,8 +66,9 @@ type Options struct {
 	// Config.Egress (EgressTable), its rows named by the capture's passive
 	// names and, with Names, reverse DNS.
 	Egress bool
-	// OnProgress follows a file's reading.
-	OnProgress func(read, size int64, packets uint64)
+	// OnProgress follows a file's reading: the bytes read of size, the
+	// packets, and the time since Open by Clock.
+	OnProgress func(read, size int64, packets uint64, elapsed time.Duration)
 	// From and To bound a file's packets to capture times [From, To)
 	// (zero: unbounded); OnSecond receives its cumulative totals at the
 	// end of each second with packets (see capture.ReplayOptions).
@@ -130,11 +131,7 @@ func (s *Set) Name() func(netip.Addr) string {
 func LocalRule(localNet string, file bool) (l flows.Local, desc string, err error) {
 	switch {
 	case localNet != "":
-		l, desc, err := flows.ParseLocalNet(localNet)
-		if err != nil {
-			return flows.Local{}, "", configs.Usagef("-F %q: want NET/LEN such as 198.18.0.0/15 or fd00::/8 (%v)", localNet, err)
-		}
-		return l, desc, nil
+		return configs.ParseLocalNet(localNet)
 	case file:
 		return flows.SpecialUseLocal(), flows.SpecialUseDesc, nil
 	}
@@ -359,8 +356,13 @@ func (in *Set) openFile(o Options, table flows.TableConfig, desc string) error {
 		return err
 	}
 	in.closers = append(in.closers, func() { f.Close() })
+	var progress func(read, size int64, packets uint64)
+	if o.OnProgress != nil {
+		start := o.Clock.Now()
+		progress = func(read, size int64, packets uint64) { o.OnProgress(read, size, packets, o.Clock.Now().Sub(start)) }
+	}
 	ff, err := capture.NewFileFlows(f, capture.ReplayOptions{Table: table, Aggregation: o.Aggregation, Interval: o.Interval,
-		Filter: o.Filter, LocalNet: desc, Realtime: o.Realtime, Clock: o.Clock, OnProgress: o.OnProgress,
+		Filter: o.Filter, LocalNet: desc, Realtime: o.Realtime, Clock: o.Clock, OnProgress: progress,
 		From: o.From, To: o.To, OnSecond: o.OnSecond, Names: in.Tap})
 	if err != nil {
 		var fe *capture.FilterError

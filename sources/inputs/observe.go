@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"netriage/configs"
+	"netriage/triage/egress"
 	"netriage/triage/engine"
+	"netriage/triage/flows"
 	"netriage/triage/verdict"
 )
 
@@ -20,13 +23,16 @@ type Observed struct {
 }
 
 // ObserveWindow runs the engine of in (opened with Links, Config.Judge
-// set by it) over window, calling progress with what is watched and the
-// time left at each step, then names the window's largest remotes (waiting
-// at most a second for the resolver) and adds the host's TCP
-// retransmissions of netns over the run. It fails when the run was
-// interrupted before the first step or too early for a verdict.
-func ObserveWindow(ctx context.Context, in *Set, netns string, window time.Duration, progress func(what string, left time.Duration)) (Observed, error) {
+// set by it) over run's window (check.window), calling progress with what
+// is watched and the time left at each step, then names the window's
+// largest remotes (waiting at most a second for the resolver), adds the
+// host's TCP retransmissions of netns over the run and judges run's egress
+// budgets, if any (in opened with Egress then), at the last step's rates.
+// It fails when the run was interrupted before the first step or too early
+// for a verdict.
+func ObserveWindow(ctx context.Context, in *Set, netns string, run configs.CheckRun, progress func(what string, left time.Duration)) (Observed, error) {
 	var ob Observed
+	window := run.Config.Check.Window.D()
 	in.Config.Window, in.Config.Judge = window, true
 	retrans := StartRetransmits(netns)
 	what := strings.Join(in.Watched, ",")
@@ -66,5 +72,38 @@ func ObserveWindow(ctx context.Context, in *Set, netns string, window time.Durat
 		verdict.NameRemotes(ob.Window.Flows, in.Resolver.Name)
 	}
 	ob.Window.TCPRetransmits = retrans.Since()
+	if len(run.Budgets) > 0 {
+		ob.Window.EgressBudgets = egress.EvaluateBudgets(run.Budgets, last.Egress, in.Config.Egress, run.Config.Egress.PriceTable(),
+			egress.BudgetOptions{ExplainShare: run.Config.Check.ExplainShare})
+	}
 	return ob, nil
+}
+
+// ReadFile runs the engine of in, opened with Options.Replay, to the end
+// of the file path or of ctx, calling each with every snapshot before the
+// last. It returns a copy of the last snapshot's flows, labelled with the
+// file (flows.Snapshot.FromFile; only that one is copied: a copy per step
+// would double what a file of many flows holds), and what stopped the
+// reading before the end of the file: "interrupted after N packets" when
+// ctx did.
+func ReadFile(ctx context.Context, in *Set, path string, each func(*engine.Snapshot)) (flows.Snapshot, error) {
+	var last *engine.Snapshot
+	in.Run(ctx, func(s *engine.Snapshot) bool {
+		last = s
+		if !s.Last {
+			each(s)
+		}
+		return !s.Last
+	})
+	// The engine is done with the last snapshot: no copy of its flows.
+	var snap flows.Snapshot
+	if last != nil && last.Flows != nil {
+		snap = *last.Flows
+	}
+	snap.FromFile(path)
+	err := in.File.Err()
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%s: interrupted after %d packets", path, in.File.Packets())
+	}
+	return snap, err
 }

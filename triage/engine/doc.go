@@ -4,11 +4,11 @@
 //
 // # Inputs
 //
-// The engine opens nothing and reads no clock. The command builds Inputs
-// (cmd/netriage/inputs.go): a Timeline that says when each step is due (a
-// ticker on the real clock for live runs, the packets' own time for a
-// capture file), and optional readers of interface counters, flows and the
-// socket table. Each reader is an interface of plain triage types, so
+// The engine opens nothing and reads no clock. sources/inputs builds
+// Inputs from a subcommand's options: a Timeline that says when each step
+// is due (a ticker on the real clock for live runs, the packets' own time
+// for a capture file), and optional readers of interface counters, flows
+// and the socket table. Each reader is an interface of plain triage types, so
 // engine tests drive the engine with scripted fakes and no host I/O.
 //
 // # Steps

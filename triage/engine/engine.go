@@ -716,22 +716,3 @@ func firstOf(errs []string) string {
 	}
 	return errs[0]
 }
-
-// Records is the emit function of a subcommand that writes a record per
-// step: the first step is the start (no record) unless it is also the last
-// (a file read in one step); the run ends after count records (0: no
-// bound), once duration has passed since the start (0: none), or when
-// write returns false.
-func Records(count int, duration time.Duration, write func(*Snapshot) bool) func(*Snapshot) bool {
-	n := 0
-	return func(s *Snapshot) bool {
-		if s.Seq == 1 && !s.Last {
-			return true
-		}
-		n++
-		if !write(s) {
-			return false
-		}
-		return !(count > 0 && n >= count) && !(duration > 0 && s.Time.Sub(s.Start) >= duration)
-	}
-}

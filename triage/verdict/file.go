@@ -36,6 +36,36 @@ func FileWindow(file string, start, end time.Time, fl []Flow, capt Capture, name
 	return Window{Start: start, End: end, Counters: false, Replay: file, Interfaces: []Interface{ifc}, Flows: fl, Capture: capt}
 }
 
+// FileCheck is what replay --check judges: the final snapshot of a
+// capture file (or of the window of it that was read), the capture's
+// scope and the file's one link.
+type FileCheck struct {
+	File string
+	Snap *flows.Snapshot
+	// From and To are the busiest window that was read (zero: the whole
+	// file, Snap's Start to Time).
+	From, To time.Time
+	// Filter and LocalNet are -f and -F, reported with the capture.
+	Filter, LocalNet string
+	// Link and Bps are what --link-speed gives: the link's name ("":
+	// ReplayLink) and its capacity in bits per second (0: unknown).
+	Link string
+	Bps  uint64
+}
+
+// Window is the verdict's window of c: FileWindow over the snapshot's
+// flows (FileFlows) and capture counts, from From to To when a window was
+// picked, else over the snapshot's span.
+func (c FileCheck) Window() Window {
+	s := c.Snap
+	capt := Capture{Packets: s.Capture.Packets, NonIP: s.Capture.NonIP, Truncated: s.Capture.Truncated, Filter: c.Filter, LocalNet: c.LocalNet}
+	start, end := s.Start, s.Time
+	if !c.From.IsZero() {
+		start, end = c.From, c.To
+	}
+	return FileWindow(c.File, start, end, FileFlows(s), capt, c.Link, c.Bps)
+}
+
 // FileFlows are the flows of a capture file's final snapshot for the
 // verdict: cumulative bytes and packets, no owners (a file has no
 // processes).

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"netriage/triage/flows"
 )
 
 // TestFileWindow: a capture file is one link, named by --link-speed or
@@ -87,4 +89,45 @@ func TestLinkSpeedAdvice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFileCheckWindow: replay --check's window is the snapshot's flows
+// and capture counts over its span, or over the busiest window that was
+// read, with -f, -F and the --link-speed link.
+func TestFileCheckWindow(t *testing.T) {
+	f := tcp(40000, "198.18.0.2", 1500, 3000)
+	snap := &flows.Snapshot{Start: t0, Time: t0.Add(60 * time.Second),
+		Flows:   []flows.FlowStat{{Key: f.Key, Counts: flows.Counts{SentBytes: 1500, RecvBytes: 3000, SentPackets: 1, RecvPackets: 2}}},
+		Capture: flows.Health{Packets: 5, NonIP: 1, Truncated: 1, KernelDrops: 9, Filter: "ignored", Interfaces: []flows.IfaceHealth{{Name: "x.pcap"}}}}
+	fl := []Flow{{Key: f.Key, SentBytes: 1500, RecvBytes: 3000, SentPackets: 1, RecvPackets: 2}}
+	capt := Capture{Active: true, Packets: 5, NonIP: 1, Truncated: 1, Filter: "udp", LocalNet: "198.18.0.0/15"}
+	user := DirCounters{CapacityBps: 10e6, CapacitySource: SourceUser}
+	tests := []struct {
+		name string
+		c    FileCheck
+		want Window
+	}{
+		{"the whole file", FileCheck{File: "x.pcap", Snap: snap, Filter: "udp", LocalNet: "198.18.0.0/15", Bps: 10e6},
+			Window{Start: t0, End: t0.Add(60 * time.Second), Replay: "x.pcap", Flows: fl,
+				Interfaces: []Interface{{Name: ReplayLink, Captured: true, RX: user, TX: user}},
+				Capture:    withIfaces(capt, ReplayLink)}},
+		{"the busiest window", FileCheck{File: "x.pcap", Snap: snap, From: t0.Add(30 * time.Second), To: t0.Add(40 * time.Second),
+			Filter: "udp", LocalNet: "198.18.0.0/15", Link: "wan"},
+			Window{Start: t0.Add(30 * time.Second), End: t0.Add(40 * time.Second), Replay: "x.pcap", Flows: fl,
+				Interfaces: []Interface{{Name: "wan", Captured: true,
+					RX: DirCounters{CapacitySource: SourceUnknown}, TX: DirCounters{CapacitySource: SourceUnknown}}},
+				Capture: withIfaces(capt, "wan")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, tc.c.Window(), cmpopts.EquateComparable(netip.Addr{})); d != "" {
+				t.Errorf("window (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func withIfaces(c Capture, names ...string) Capture {
+	c.Interfaces = names
+	return c
 }

@@ -56,6 +56,16 @@ func Sanitize(s string, maxRunes int) string {
 	return b.String()
 }
 
+// SanitizeLines is Sanitize, without a limit, of each line of s: text of
+// several lines (an error with its advice) keeps its newlines.
+func SanitizeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Sanitize(l, 0)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Units selects how rates and sizes are shown.
 type Units struct {
 	// Bytes shows bytes (B) instead of bits (b).

@@ -29,6 +29,19 @@ func TestSanitize(t *testing.T) {
 	}
 }
 
+func TestSanitizeLines(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"one line", "one line"},
+		{"error\nadvice", "error\nadvice"},
+		{"evil\x1b[2J\n\tindented\r\n", "evil?[2J\n indented \n"},
+		{"a\u202eb\nc\xffd", "a?b\nc\uFFFDd"},
+	} {
+		if got := SanitizeLines(tc.in); got != tc.want {
+			t.Errorf("SanitizeLines(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestRate(t *testing.T) {
 	tests := []struct {
 		bps  float64

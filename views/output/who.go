@@ -389,6 +389,9 @@ type WhoOptions struct {
 	// whose fds could not be read then exited while being read, and the
 	// table's note does not ask for capabilities it has.
 	ProcAccess bool
+	// PIDs are --pid: only these processes are written, with what they own
+	// (see FilterPIDs); all when empty.
+	PIDs []int
 }
 
 // WhoWriter writes attribution reports of one view as a table, NDJSON or
@@ -397,6 +400,7 @@ type WhoWriter struct {
 	w      io.Writer
 	view   WhoView
 	o      WhoOptions
+	pids   map[int32]bool
 	csv    *csv.Writer
 	headed bool
 	enc    *json.Encoder
@@ -404,7 +408,10 @@ type WhoWriter struct {
 
 // NewWhoWriter returns a writer of view's reports to w.
 func NewWhoWriter(w io.Writer, view WhoView, o WhoOptions) *WhoWriter {
-	ww := &WhoWriter{w: w, view: view, o: o}
+	ww := &WhoWriter{w: w, view: view, o: o, pids: map[int32]bool{}}
+	for _, p := range o.PIDs {
+		ww.pids[int32(p)] = true
+	}
 	switch o.Format {
 	case "csv":
 		ww.csv = csv.NewWriter(w)
@@ -466,11 +473,11 @@ func (w *WhoWriter) sorted(r attrib.Report) attrib.Report {
 	return r
 }
 
-// Write writes one report; tab (may be nil) is the socket table it was
-// joined with, programs names processes by key (ProgramsOf of the whole
-// report when r is filtered).
+// Write writes one report, only WhoOptions.PIDs' part of it when they
+// are given; tab (may be nil) is the socket table it was joined with,
+// programs names processes by key (ProgramsOf of the whole report).
 func (w *WhoWriter) Write(r attrib.Report, tab *attrib.SocketTable, programs func(attrib.ProcKey) string) error {
-	r = w.sorted(r)
+	r = w.sorted(FilterPIDs(r, w.pids))
 	switch {
 	case w.enc != nil:
 		return w.enc.Encode(WhoRecordOf(r, tab, programs, w.view, w.o.Mode))

@@ -89,7 +89,7 @@ func TestWhoGolden(t *testing.T) {
 		{"capture", r, tab, WhoOptions{Sort: "10s", Mode: "capture"}},
 		{"sockets-by-pid", r, nil, WhoOptions{Sort: "pid", Mode: "sockets"}},
 		{"by-name-bytes", r, tab, WhoOptions{Sort: "name", Mode: "capture"}},
-		{"pid-4242-total", FilterPIDs(r, map[int32]bool{4242: true}), tab, WhoOptions{Sort: "total", Mode: "capture"}},
+		{"pid-4242-total", r, tab, WhoOptions{Sort: "total", Mode: "capture", PIDs: []int{4242}}},
 		{"empty", attrib.Report{Time: r.Time}, nil, WhoOptions{Sort: "2s", Mode: "capture"}},
 	}
 	tests[2].o.Units.Bytes = true

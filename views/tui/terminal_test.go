@@ -1,8 +1,13 @@
 package tui
 
 import (
+	"context"
+	"errors"
+	"os"
 	"strings"
 	"testing"
+
+	"netriage/views"
 )
 
 // TestTopTerminal: the UI refuses, before touching the terminal, to start
@@ -34,9 +39,33 @@ func TestTopTerminal(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
+			if !errors.Is(err, ErrTerminal) {
+				t.Errorf("error %v does not match ErrTerminal", err)
+			}
 			if !strings.Contains(err.Error(), "work anywhere") && !strings.Contains(err.Error(), "need no terminal") {
 				t.Errorf("error does not point to the non-interactive subcommands: %v", err)
 			}
 		})
+	}
+}
+
+// TestRunOnTerminalRefuses: without a terminal (as under go test) the UI
+// is refused before anything starts: no engine, no takeover, and an
+// error that matches ErrTerminal and says what to do.
+func TestRunOnTerminalRefuses(t *testing.T) {
+	if IsTerminal(os.Stdin) && IsTerminal(os.Stdout) {
+		t.Skip("stdin and stdout are a terminal: the UI would take it over")
+	}
+	started, taken := false, false
+	h := New(views.NewUIState(views.ViewOverview))
+	err := h.RunOnTerminal(context.Background(), func(context.Context) { started = true }, func() { taken = true })
+	if !errors.Is(err, ErrTerminal) || !strings.Contains(err.Error(), "needs an interactive terminal") {
+		t.Errorf("error %v, want one matching ErrTerminal that says a terminal is needed", err)
+	}
+	if strings.Contains(err.Error(), ErrTerminal.Error()) {
+		t.Errorf("error %q repeats ErrTerminal's text", err)
+	}
+	if started || taken {
+		t.Errorf("engine started %v, terminal taken %v: want neither", started, taken)
 	}
 }
