@@ -58,21 +58,26 @@ type observerResult struct {
 	// Observer is the capturing process's CPU time over the run, in % of
 	// one core (0 for none and the nft counting).
 	Observer float64
+	// Note is what the nft counting counted.
+	Note string
 }
 
 // BenchmarkObserverEffect measures what watching costs the traffic
-// watched: iperf3 across a veth (offloads as a veth has them by default),
-// observerSeconds a run, once a TCP stream and once 64-byte UDP datagrams
-// as fast as the sender goes, with nothing watching the sender's end of
-// the veth, with `netriage flows` (a record every second), iftop,
-// `tcpdump -w /dev/null`, and per-flow counting in the kernel instead of
-// a capture (an nftables dynamic set keyed by the 5-tuple with a counter
-// per flow, on the interface's egress and ingress hooks: observerNft).
-// Each condition gets observerRounds runs, the conditions' order rotated
-// from round to round. It reports the median TCP rate (Gbit/s) and UDP
-// sent packet rate (kpps) with nothing watching, and each condition's
-// slowdown against it in % of the medians; it logs every run with the
-// sender's, the receiver's and the watcher's CPU. A capture slows the
+// watched: iperf3 across a veth, observerSeconds a run, with nothing
+// watching the sender's end of the veth, with `netriage flows` (a record
+// every second), iftop, `tcpdump -w /dev/null`, and with per-flow
+// counting in the kernel instead of a capture (an nftables dynamic set
+// keyed by the 5-tuple with a counter per flow, on the interface's egress
+// and ingress hooks in the sender's namespace: observerNft). Three kinds
+// of traffic: a TCP stream with the veth's own offloads (segments of up
+// to 64 KiB reach the taps, as from a NIC with TSO), then with offloads
+// off a TCP stream in MTU-sized packets and 64-byte UDP datagrams as fast
+// as the sender goes. Each condition gets observerRounds runs of each
+// kind, the conditions' order rotated from round to round. It reports
+// each kind's median rate with nothing watching (TCP received Gbit/s, UDP
+// sent kpps) and each condition's slowdown against it in % of the
+// medians, and logs every run with the sender's, the receiver's and the
+// watcher's CPU (iperf3's own figures and /proc). A capture slows the
 // sender because the kernel clones each packet to the packet sockets and
 // copies it into their rings in the sender's own transmit path
 // (dev_queue_xmit_nit), besides the CPU the capturing process takes.
@@ -102,26 +107,26 @@ func BenchmarkObserverEffect(b *testing.B) {
 
 	// start sets a condition up and returns the watching process (nil for
 	// none and nft) and how to end it.
-	start := func(cond string) (*exec.Cmd, func()) {
+	start := func(cond string) (*exec.Cmd, func() string) {
 		var c *exec.Cmd
 		switch cond {
 		case "none":
-			return nil, func() {}
+			return nil, func() string { return "" }
 		case "nft":
 			in := a.Command(ctx, "nft", "-f", "-")
 			in.Stdin = strings.NewReader(fmt.Sprintf(observerNft, la.Name))
 			if out, err := in.CombinedOutput(); err != nil {
 				b.Fatalf("nft: %v\n%s", err, out)
 			}
-			return nil, func() {
+			return nil, func() string {
 				out, err := a.Command(ctx, "nft", "list", "set", "netdev", "nrobs", "flows").CombinedOutput()
 				if err != nil {
 					b.Errorf("nft list set: %v\n%s", err, out)
 				}
-				b.Logf("nft counted %s", nftCounted(out))
 				if out, err := a.Command(ctx, "nft", "delete", "table", "netdev", "nrobs").CombinedOutput(); err != nil {
 					b.Fatalf("nft delete table: %v\n%s", err, out)
 				}
+				return nftCounted(out)
 			}
 		case "netriage":
 			c = a.Command(ctx, bin, "flows", "-i", la.Name, "-n", "-N", "--interval", "1s", "--output", "json", "-L", "5")
@@ -139,70 +144,88 @@ func BenchmarkObserverEffect(b *testing.B) {
 		if lab.CPUTime(c.Process.Pid) == 0 {
 			b.Fatalf("%s ended at its start:\n%s", cond, out.Bytes())
 		}
-		return c, func() {
+		return c, func() string {
 			_ = c.Process.Kill()
 			_ = c.Wait()
+			return ""
 		}
 	}
 	conds := []string{"none", "netriage", "iftop", "tcpdump", "nft"}
-	traffic := map[string][]string{
-		"tcp": {"-t", strconv.Itoa(observerSeconds)},
-		"udp": {"-u", "-b", "0", "-l", "64", "-t", strconv.Itoa(observerSeconds)},
+	type kind struct {
+		name, unit string
+		args       []string
 	}
-	results := map[string]map[string][]observerResult{"tcp": {}, "udp": {}}
+	// The veth's own offloads first (TCP in segments of up to 64 KiB,
+	// as a NIC with TSO hands them to the taps), then every packet at
+	// its wire size.
+	phases := [][]kind{
+		{{"tcp", "Gbit/s", []string{"-t", strconv.Itoa(observerSeconds)}}},
+		{{"tcp-mtu", "Gbit/s", []string{"-t", strconv.Itoa(observerSeconds)}},
+			{"udp64", "kpps", []string{"-u", "-b", "0", "-l", "64", "-t", strconv.Itoa(observerSeconds)}}},
+	}
+	results := map[string][]observerResult{} // by kind and condition
 	b.ResetTimer()
-	for round := range observerRounds {
-		for _, kind := range []string{"tcp", "udp"} {
-			for k := range conds {
-				cond := conds[(k+round)%len(conds)]
-				c, stop := start(cond)
-				var cpu0 time.Duration
-				if c != nil {
-					cpu0 = lab.CPUTime(c.Process.Pid)
+	for p, kinds := range phases {
+		if p == 1 {
+			la.OffloadsOff()
+		}
+		for round := range observerRounds {
+			for _, k := range kinds {
+				for i := range conds {
+					cond := conds[(i+round)%len(conds)]
+					c, stop := start(cond)
+					var cpu0 time.Duration
+					if c != nil {
+						cpu0 = lab.CPUTime(c.Process.Pid)
+					}
+					t0 := time.Now()
+					out, err := a.Iperf3(ctx, append([]string{"-c", lb.IPv4.Addr().String(), "-p", "5201", "-J"}, k.args...)...)
+					var res observerResult
+					if c != nil {
+						res.Observer = 100 * float64((lab.CPUTime(c.Process.Pid) - cpu0).Nanoseconds()) / float64(time.Since(t0).Nanoseconds())
+					}
+					res.Note = stop()
+					if err != nil {
+						b.Fatalf("iperf3 %s with %s: %v\n%s", k.name, cond, err, out)
+					}
+					if err := parseIperf3(out, k.unit == "Gbit/s", &res); err != nil {
+						b.Fatalf("iperf3 %s with %s: %v", k.name, cond, err)
+					}
+					results[k.name+"/"+cond] = append(results[k.name+"/"+cond], res)
 				}
-				t0 := time.Now()
-				args := append([]string{"-c", lb.IPv4.Addr().String(), "-p", "5201", "-J"}, traffic[kind]...)
-				out, err := a.Iperf3(ctx, args...)
-				var res observerResult
-				if c != nil {
-					res.Observer = 100 * float64((lab.CPUTime(c.Process.Pid) - cpu0).Nanoseconds()) / float64(time.Since(t0).Nanoseconds())
-				}
-				stop()
-				if err != nil {
-					b.Fatalf("iperf3 %s with %s: %v\n%s", kind, cond, err, out)
-				}
-				if err := parseIperf3(out, kind, &res); err != nil {
-					b.Fatalf("iperf3 %s with %s: %v", kind, cond, err)
-				}
-				results[kind][cond] = append(results[kind][cond], res)
 			}
 		}
 	}
 	b.StopTimer()
-	for _, kind := range []string{"tcp", "udp"} {
-		unit := "Gbit/s"
-		if kind == "udp" {
-			unit = "kpps"
-		}
-		base := medianRate(results[kind]["none"])
-		b.ReportMetric(base, kind+"-none-"+unit)
-		for _, cond := range conds {
-			rs := results[kind][cond]
-			var runs []string
-			for _, r := range rs {
-				runs = append(runs, fmt.Sprintf("%.3g %s (sender %.0f%%, receiver %.0f%%, watcher %.0f%% of a core)", r.Rate, unit, r.SenderCPU, r.ReceiverCPU, r.Observer))
+	for _, kinds := range phases {
+		for _, k := range kinds {
+			base := medianRate(results[k.name+"/none"])
+			b.ReportMetric(base, k.name+"-none-"+k.unit)
+			var lines []string
+			for _, cond := range conds {
+				rs := results[k.name+"/"+cond]
+				var runs []string
+				for _, r := range rs {
+					runs = append(runs, fmt.Sprintf("%.3g (%.0f/%.0f/%.0f%%)", r.Rate, r.SenderCPU, r.ReceiverCPU, r.Observer))
+				}
+				if cond != "none" && base > 0 {
+					b.ReportMetric(100*(1-medianRate(rs)/base), k.name+"-"+cond+"-slowdown-%")
+				}
+				line := cond + " " + strings.Join(runs, ", ")
+				if cond == "nft" && len(rs) > 0 {
+					line += "; counted " + rs[len(rs)-1].Note
+				}
+				lines = append(lines, line)
 			}
-			b.Logf("%s, %s: %s", kind, cond, strings.Join(runs, "; "))
-			if cond != "none" && base > 0 {
-				b.ReportMetric(100*(1-medianRate(rs)/base), kind+"-"+cond+"-slowdown-%")
-			}
+			b.Logf("%s in %s (sender/receiver/watcher CPU, %% of a core): %s", k.name, k.unit, strings.Join(lines, "; "))
 		}
 	}
 }
 
 // parseIperf3 reads an iperf3 client's JSON report: the TCP received
-// rate or the UDP sent packet rate, and the two ends' CPU use.
-func parseIperf3(out []byte, kind string, res *observerResult) error {
+// rate (Gbit/s) or the UDP sent packet rate (kpps), and the two ends' CPU
+// use.
+func parseIperf3(out []byte, tcp bool, res *observerResult) error {
 	var rep struct {
 		End struct {
 			SumSent struct {
@@ -226,7 +249,7 @@ func parseIperf3(out []byte, kind string, res *observerResult) error {
 		return fmt.Errorf("it failed: %s", rep.Error)
 	}
 	res.SenderCPU, res.ReceiverCPU = rep.End.CPU.Host, rep.End.CPU.Remote
-	if kind == "tcp" {
+	if tcp {
 		res.Rate = rep.End.SumReceived.BitsPerSecond / 1e9
 	} else if rep.End.SumSent.Seconds > 0 {
 		res.Rate = rep.End.SumSent.Packets / rep.End.SumSent.Seconds / 1e3
