@@ -151,6 +151,16 @@ func BenchmarkObserverEffect(b *testing.B) {
 		}
 	}
 	conds := []string{"none", "netriage", "iftop", "tcpdump", "nft"}
+	// The netdev egress hook needs Linux 5.16 and nftables 1.0.1: without
+	// it the captures are still measured.
+	probe := a.Command(ctx, "nft", "-f", "-")
+	probe.Stdin = strings.NewReader(fmt.Sprintf(observerNft, la.Name))
+	if out, err := probe.CombinedOutput(); err != nil {
+		b.Logf("no nftables per-flow counting (the netdev egress hook needs Linux 5.16 and nftables 1.0.1): %v: %s", err, out)
+		conds = conds[:len(conds)-1]
+	} else if out, err := a.Command(ctx, "nft", "delete", "table", "netdev", "nrobs").CombinedOutput(); err != nil {
+		b.Fatalf("nft delete table: %v\n%s", err, out)
+	}
 	type kind struct {
 		name, unit string
 		args       []string
