@@ -71,8 +71,11 @@ fuzz:
 	@./internal/fuzz.sh $(FUZZEXECS)
 
 # bench runs every benchmark; the lab ones (live capture floods against iftop,
-# one of them random-source from trafgen,
-# procs against nethogs) need root and run because NETRIAGE_INTEGRATION is set.
+# one of them random-source from trafgen, a quiet link against iftop, idle
+# processes against a bare Go ticker, the observer effect of captures and of
+# nftables counters on iperf3, procs against nethogs) need root and run
+# because NETRIAGE_INTEGRATION is set. BenchmarkIdle logs a system-call
+# summary when strace is installed (optional).
 bench: build
 	NETRIAGE_INTEGRATION=1 NETRIAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchmem -benchtime 1s -count=1 -timeout 20m $(PKGS)
 

@@ -60,6 +60,15 @@
 // $NETRIAGE_BIN (make integration sets it), else one built once per test
 // process from this checkout into the temporary directory.
 //
+// # Processes
+//
+// The benchmarks read what the processes they start cost from /proc:
+// CPUTime (on-CPU time of every thread), Threads and DiffThreads (per
+// thread: CPU time, runs on a CPU, i.e. wake-ups, and context switches)
+// and ReadSmaps, whose pure half ParseSmaps sorts the resident memory of
+// /proc/PID/smaps by kind (packet rings, the executable's code, read-only
+// data, data and BSS, anonymous memory, libraries).
+//
 // # Shapers and drops
 //
 // A shaper on the sender's own namespace back-pressures local TCP sockets

@@ -140,3 +140,77 @@ func TestCPUTime(t *testing.T) {
 		t.Error("a missing process has CPU time")
 	}
 }
+
+// smapsFixture is a trimmed /proc/PID/smaps of the netriage binary
+// capturing on one interface (fields other than Rss and Anonymous cut).
+const smapsFixture = `00400000-00403000 r--p 00000000 fe:00 9980434                            /work/bin/netriage
+Size:                 12 kB
+Rss:                  12 kB
+Anonymous:             0 kB
+VmFlags: rd mr mw me
+00403000-00c1e000 r-xp 00003000 fe:00 9980434                            /work/bin/netriage
+Rss:                7524 kB
+Anonymous:             0 kB
+00c1e000-0152c000 r--p 0081e000 fe:00 9980434                            /work/bin/netriage
+Rss:                9272 kB
+Anonymous:             0 kB
+0152d000-0159c000 rw-p 0112c000 fe:00 9980434                            /work/bin/netriage
+Rss:                 340 kB
+Anonymous:           120 kB
+0159c000-03d10000 rw-p 00000000 00:00 0 
+Rss:                6412 kB
+Anonymous:          6412 kB
+3e4003800000-3e4004400000 rw-p 00000000 00:00 0 
+Rss:                2092 kB
+Anonymous:          2092 kB
+7fc076000000-7fc078000000 rw-s 00000000 00:09 202016                     socket:[202016]
+Rss:               32768 kB
+Anonymous:             0 kB
+7fc08c362000-7fc08c562000 rw-s 00000000 00:09 202018                     socket:[202018]
+Rss:                2048 kB
+Anonymous:             0 kB
+7fc0d6678000-7fc0d67ce000 r-xp 00026000 fe:00 326269                     /usr/lib/x86_64-linux-gnu/libc.so.6
+Rss:                 992 kB
+Anonymous:             0 kB
+7ffd1c1a4000-7ffd1c1c5000 rw-p 00000000 00:00 0                          [stack]
+Rss:                  16 kB
+Anonymous:            16 kB
+7ffd1c1f0000-7ffd1c1f2000 r-xp 00000000 00:00 0                          [vdso]
+Rss:                   4 kB
+Anonymous:             0 kB
+`
+
+func TestParseSmaps(t *testing.T) {
+	got, err := lab.ParseSmaps(strings.NewReader(smapsFixture), "/work/bin/netriage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := lab.MemBreakdown{
+		Rings: 34816, RingMaps: 2, Text: 7524, Rodata: 9284, Data: 340, BSS: 6412,
+		Anon: 2108, Libs: 992, Other: 4, Total: 61480, AnonTotal: 8640,
+	}
+	if got != want {
+		t.Errorf("ParseSmaps:\n got %+v\nwant %+v", got, want)
+	}
+	if _, err := lab.ParseSmaps(strings.NewReader("not smaps at all\n"), "x"); err == nil {
+		t.Error("a line that is neither a mapping nor a field: no error")
+	}
+}
+
+func TestDiffThreads(t *testing.T) {
+	before := []lab.Thread{{TID: 1, CPU: 10, Runs: 5}, {TID: 2, CPU: 4, Runs: 1}}
+	after := []lab.Thread{{TID: 1, CPU: 30, Runs: 7, Voluntary: 2}, {TID: 2, CPU: 4, Runs: 1}, {TID: 3, CPU: 8, Runs: 9}}
+	got := lab.DiffThreads(before, after)
+	want := []lab.ThreadDelta{{TID: 3, CPU: 8, Runs: 9}, {TID: 1, CPU: 20, Runs: 2, Voluntary: 2}, {TID: 2}}
+	if len(got) != len(want) {
+		t.Fatalf("DiffThreads: %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("DiffThreads[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if th := lab.Threads(os.Getpid()); len(th) == 0 || th[0].Runs == 0 {
+		t.Errorf("Threads of this process: %+v", th)
+	}
+}
