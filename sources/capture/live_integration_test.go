@@ -145,7 +145,7 @@ func TestIntegrationLiveRatesCompleteSeconds(t *testing.T) {
 	if _, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: n, Size: size}); err != nil {
 		t.Fatalf("SendUDP: %v", err)
 	}
-	time.Sleep(200 * time.Millisecond) // past the block time-out
+	time.Sleep(liveHorizon + 50*time.Millisecond) // past the block time-out and the horizon
 	f := u.flow(live.Snapshot(time.Now()))
 	if f.SentPackets != n {
 		t.Fatalf("flow: %d packets, want %d", f.SentPackets, n)

@@ -28,10 +28,11 @@ const (
 	// liveBlockTimeout is how long the kernel fills a ring block before
 	// handing it over when traffic is light; it bounds how stale a
 	// snapshot can be. Each hand-over wakes the reader, and a wake-up
-	// costs as much as a few hundred packets, so it is not shorter: at
-	// 100 kpps, 10 ms cost about 10% more CPU than 50 ms (see
-	// docs/benchmarks.md).
-	liveBlockTimeout = 50 * time.Millisecond
+	// costs as much as a few hundred packets (about 70 µs on the lab VM):
+	// at 22 kpps, 50 ms made 20 hand-overs a second and cost 1.15–1.31 ×
+	// iftop's CPU, 200 ms 0.88–0.92 ×; at 100 kpps and more a 1 MiB block
+	// fills before either (see docs/benchmarks.md, "Quiet link").
+	liveBlockTimeout = 200 * time.Millisecond
 	// liveHorizonMargin is how much later than liveBlockTimeout after a
 	// packet the kernel may hand its block over: the kernel starts a
 	// block's timer when it opens the block (before its first packet),
