@@ -258,3 +258,33 @@ func TestBurstSamplerRealPacer(t *testing.T) {
 		t.Errorf("%d intervals in 200 ms at a read every 10 ms, errors %d %q", n, b.Errors, b.Err)
 	}
 }
+
+// TestBurstQdiscDue: the root qdisc is read once per burst interval while
+// the interface sends or its queue held packets, once a second otherwise,
+// never when it has none of its own.
+func TestBurstQdiscDue(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	s := &BurstSampler{interval: 100 * time.Millisecond}
+	for _, tc := range []struct {
+		name string
+		tg   burstTarget
+		last time.Time // the last read; this one comes a step later
+		want bool
+	}{
+		{"never read", burstTarget{}, ms(0), true},
+		{"read at the last read", burstTarget{qdiscAt: ms(0), qdiscTx: 5, lastTx: 9}, ms(0), false},
+		{"an interval ago, sending", burstTarget{qdiscAt: ms(0), qdiscTx: 5, lastTx: 9}, ms(50), true},
+		{"an interval ago, late reads", burstTarget{qdiscAt: ms(0), qdiscTx: 5, lastTx: 9}, ms(30), true},
+		{"an interval ago, idle, empty queue", burstTarget{qdiscAt: ms(0), qdiscTx: 5, lastTx: 5}, ms(50), false},
+		{"an interval ago, idle, a backlog", burstTarget{qdiscAt: ms(0), qdiscTx: 5, lastTx: 5, qdisc: triage.BurstCounters{QdiscOK: true, BacklogPackets: 3, BacklogBytes: 4500}}, ms(50), true},
+		{"a second ago, idle", burstTarget{qdiscAt: ms(0), qdiscTx: 5, lastTx: 5}, ms(950), true},
+		{"no qdisc of its own", burstTarget{noQdisc: true}, ms(5000), false},
+	} {
+		s.lastAt = tc.last
+		tg := tc.tg
+		if got := s.qdiscDue(&tg); got != tc.want {
+			t.Errorf("%s: due %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

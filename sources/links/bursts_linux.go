@@ -36,10 +36,10 @@ type BurstOptions struct {
 }
 
 // BurstSampler reads the watched interfaces' byte counters every half
-// burst interval, and their root qdisc's drops and backlog every other
-// read (once per burst interval), on a goroutine of its own paced by the
-// clock's Pacer (a kernel timer), and hands the engine what it saw since
-// the previous step (Take).
+// burst interval, and their root qdisc's drops and backlog once per burst
+// interval while they send (once a second when idle: qdiscDue), on a
+// goroutine of its own paced by the clock's Pacer (a kernel timer), and
+// hands the engine what it saw since the previous step (Take).
 //
 // The byte counters come from the sysfs statistics files, opened once and
 // read again at offset 0 by pread (sysfs describes the caller's own
@@ -67,10 +67,15 @@ type BurstSampler struct {
 	// accumulator's lock is taken.
 	got  []triage.BurstCounters
 	errs []error
-	// reads counts the reads; buf is the sysfs read buffer.
-	reads int
-	buf   []byte
+	// lastAt is the time of the last read; buf is the sysfs read buffer.
+	lastAt time.Time
+	buf    []byte
 }
+
+// burstQdiscIdleEvery is how often the root qdisc of an interface that
+// sent nothing since its last qdisc read, with an empty queue, is read: a
+// queue that fills without sending (a stalled link) shows within this.
+const burstQdiscIdleEvery = time.Second
 
 // burstTarget is one sampled interface.
 type burstTarget struct {
@@ -80,8 +85,11 @@ type burstTarget struct {
 	rx, tx  int
 	noQdisc bool
 	// qdisc holds the last qdisc read's values, carried to the reads
-	// between two qdisc reads.
-	qdisc triage.BurstCounters
+	// between two qdisc reads; qdiscAt is its time and qdiscTx the tx
+	// byte counter then; lastTx is the tx byte counter of the last read.
+	qdisc           triage.BurstCounters
+	qdiscAt         time.Time
+	qdiscTx, lastTx uint64
 	// qdiscAns and statsAns are the target's answers in the batch of the
 	// read (-1: not asked).
 	qdiscAns, statsAns int
@@ -290,19 +298,16 @@ func (s *BurstSampler) readAll() {
 }
 
 // read reads every target once and files the counters in s.got and
-// s.errs: at every other read the root qdiscs (those that exist) and, at
-// every read, the byte counters of the targets without sysfs, in one
-// netlink batch; then the sysfs counters. It returns the time right after
-// the last counter was read.
+// s.errs: the root qdiscs that are due (qdiscDue) and the byte counters of
+// the targets without sysfs in one netlink batch, then the sysfs counters.
+// It returns the time right after the last counter was read.
 func (s *BurstSampler) read() time.Time {
-	qdisc := s.reads%triage.BurstReadsPerInterval == 0
-	s.reads++
 	b := s.batch
 	b.reset()
 	for i := range s.targets {
 		t := &s.targets[i]
 		t.qdiscAns, t.statsAns = -1, -1
-		if qdisc && !t.noQdisc {
+		if s.qdiscDue(t) {
 			t.qdiscAns = len(b.reqs)
 			b.addRootQdisc(t.index)
 		}
@@ -344,8 +349,41 @@ func (s *BurstSampler) read() time.Time {
 			continue
 		}
 		s.errs[i] = s.parse(t, &s.got[i])
+		if s.errs[i] == nil {
+			t.lastTx = s.got[i].TxBytes
+			if t.qdiscAns >= 0 {
+				t.qdiscAt, t.qdiscTx = at, t.lastTx
+			}
+		}
 	}
+	s.lastAt = at
 	return at
+}
+
+// qdiscDue says whether t's root qdisc is read at this read: once per burst
+// interval (the read at least three quarters of an interval after the last
+// qdisc read) while the interface sends or its queue held packets at the
+// last qdisc read, and once per burstQdiscIdleEvery when it does neither:
+// with nothing sent since the last qdisc read and an empty queue then,
+// drops and backlog can only have come from a stalled queue. The decision
+// uses the last read's tx counter (this read's comes after the qdisc's), so
+// the first interval after the interface starts to send may be read one
+// read late; the drop counter is cumulative, so no drop is lost.
+func (s *BurstSampler) qdiscDue(t *burstTarget) bool {
+	if t.noQdisc {
+		return false
+	}
+	if t.qdiscAt.IsZero() {
+		return true
+	}
+	since := s.lastAt.Sub(t.qdiscAt) + triage.BurstStep(s.interval)
+	switch {
+	case since < s.interval-triage.BurstStep(s.interval)/2:
+		return false
+	case t.lastTx != t.qdiscTx || t.qdisc.BacklogPackets > 0 || t.qdisc.BacklogBytes > 0:
+		return true
+	}
+	return since >= burstQdiscIdleEvery
 }
 
 // parse adds target t's answers of the last batch to c: its byte
