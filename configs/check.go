@@ -43,10 +43,11 @@ type CheckConfig struct {
 	// EndpointDropsPerSec is the rate of listen drops, backlog drops and
 	// UDP buffer errors that makes endpoint-drops (warning).
 	EndpointDropsPerSec float64 `yaml:"endpoint_drops_per_sec"`
-	// BurstInterval is the burst sampler's period: the watched interfaces'
-	// byte counters and root qdisc are read this often while check, top or
-	// serve judge, for the peak sub-second utilisation and the bursty
-	// rule. 0 disables the sampler.
+	// BurstInterval is the burst sampler's window: while check, top or
+	// serve judge, the watched interfaces' byte counters are read twice
+	// per interval and their root qdisc once, and the peak sub-second
+	// utilisation (and the bursty rule) is that of the busiest window of
+	// about one interval of consecutive reads. 0 disables the sampler.
 	BurstInterval Duration `yaml:"burst_interval"`
 	// BurstyStatus is the status of the bursty finding: "critical" (the
 	// default) or "warning".

@@ -4,6 +4,34 @@ import (
 	"time"
 )
 
+// The burst sampler reads BurstReadsPerInterval times per burst interval
+// (check.burst_interval) and judges windows of at least about one interval
+// made of consecutive reads. Reading at the interval itself would let a
+// busy stretch straddle two reads: a link full for 170 ms, sampled every
+// 100 ms on a grid that happens to start 20 ms into it, reads 80% and 90%
+// in the two intervals it touches and never 100%, and a sender whose
+// period is a multiple of the interval keeps that phase for the whole run.
+// Read twice per interval, every stretch at line rate of at least an
+// interval and a half (plus the scheduling jitter) holds a whole window,
+// whatever its phase.
+const BurstReadsPerInterval = 2
+
+// BurstStep is the time between two reads of a sampler whose burst
+// interval is interval.
+func BurstStep(interval time.Duration) time.Duration { return interval / BurstReadsPerInterval }
+
+// burstWindowReads is the most reads a window spans (windows longer than
+// about twice the interval are never busier than one of their halves).
+const burstWindowReads = 4 * BurstReadsPerInterval
+
+// burstMinWindow is the shortest real length of a window: the interval
+// less half a step, so a read late or early by up to a quarter of a step
+// still closes a window of (about) one interval, and a window is never
+// much shorter than the interval it stands for.
+func burstMinWindow(interval time.Duration) time.Duration {
+	return interval - BurstStep(interval)/2
+}
+
 // BurstCounters are one interface's counters at one read of the burst
 // sampler: the interface's byte counters and its root qdisc's drops and
 // backlog (QdiscOK false when it has no qdisc of its own).
@@ -15,9 +43,10 @@ type BurstCounters struct {
 	BacklogBytes, BacklogPackets uint64
 }
 
-// BurstInterval is one interval of the burst sampler: the byte and drop
-// deltas between two reads, the time that really passed between them (not
-// the nominal interval), and the root qdisc's backlog at its end.
+// BurstInterval is the time between two reads of the burst sampler (a
+// step, half a burst interval): the byte and drop deltas between the two
+// reads, the time that really passed between them (not the nominal step),
+// and the root qdisc's backlog at its end.
 type BurstInterval struct {
 	Elapsed                      time.Duration
 	RxBytes, TxBytes             uint64
@@ -25,8 +54,10 @@ type BurstInterval struct {
 	BacklogBytes, BacklogPackets uint64
 }
 
-// BurstPeak is the busiest interval of one direction: its bytes and its
-// length.
+// BurstPeak is the busiest window of one direction: its bytes and its
+// real length. A window is any run of consecutive reads (at most
+// burstWindowReads) whose real length is at least the interval less half
+// a step (burstMinWindow).
 type BurstPeak struct {
 	Bytes   uint64
 	Elapsed time.Duration
@@ -54,16 +85,17 @@ func (p BurstPeak) above(o BurstPeak) bool {
 type IfaceBursts struct {
 	// Name is the interface name (untrusted text).
 	Name string
-	// Intervals are the sampler's intervals in time order. When more
-	// came than the sampler keeps between two steps, the newest ones are
-	// folded into the last kept one (Merged counts them): bytes and time
-	// stay exact, their resolution does not.
+	// Intervals are the times between the sampler's reads, in time order.
+	// When more came than the sampler keeps between two steps, the newest
+	// ones are folded into the last kept one (Merged counts them): bytes
+	// and time stay exact, their resolution does not.
 	Intervals []BurstInterval
 	Merged    int
 	// Span is the time the intervals cover.
 	Span time.Duration
-	// RX and TX are the busiest intervals of each direction (exact, also
-	// over merged intervals).
+	// RX and TX are the busiest windows of each direction ending in the
+	// span (exact, also over merged intervals: the accumulator keeps its
+	// own window of the last reads).
 	RX, TX BurstPeak
 	// Drops is the root qdisc's drops over the span; Qdisc reports that
 	// the interface has a root qdisc of its own (noqueue has none).
@@ -129,13 +161,13 @@ func MergeBursts(a, b IfaceBursts) IfaceBursts {
 
 // BurstDir is one direction's sub-second summary against its capacity.
 type BurstDir struct {
-	// PeakBps is the busiest interval's rate; PeakElapsed its length.
+	// PeakBps is the busiest window's rate; PeakElapsed its real length.
 	PeakBps     float64
 	PeakElapsed time.Duration
 	// PeakUtilization is PeakBps over the capacity; nil when it is
 	// unknown.
 	PeakUtilization *float64
-	// AboveWarn and AboveCrit are the time of the intervals whose
+	// AboveWarn and AboveCrit are the time covered by windows whose
 	// utilisation was at or above the warning and critical thresholds
 	// (zero when the capacity is unknown).
 	AboveWarn, AboveCrit time.Duration
@@ -145,7 +177,8 @@ type BurstDir struct {
 // queue's drops and largest backlog, over the time sampled.
 type BurstSummary struct {
 	Interval time.Duration
-	// Sampled is the time the intervals cover; Intervals their number.
+	// Sampled is the time the intervals cover; Intervals their number
+	// (reads, BurstReadsPerInterval per interval).
 	Sampled   time.Duration
 	Intervals int
 	RX, TX    BurstDir
@@ -164,38 +197,59 @@ type BurstSummary struct {
 func SummarizeBursts(b IfaceBursts, interval time.Duration, rxCapBps, txCapBps uint64, warn, crit float64) BurstSummary {
 	s := BurstSummary{Interval: interval, Sampled: b.Span, Intervals: len(b.Intervals), Qdisc: b.Qdisc, Drops: b.Drops,
 		MaxBacklogBytes: b.MaxBacklogBytes, MaxBacklogPackets: b.MaxBacklogPackets, Merged: b.Merged, Errors: b.Errors, Err: b.Err}
-	s.RX = burstDir(b.Intervals, b.RX, rxCapBps, warn, crit, func(i BurstInterval) uint64 { return i.RxBytes })
-	s.TX = burstDir(b.Intervals, b.TX, txCapBps, warn, crit, func(i BurstInterval) uint64 { return i.TxBytes })
+	s.RX = burstDir(b.Intervals, b.RX, interval, rxCapBps, warn, crit, func(i BurstInterval) uint64 { return i.RxBytes })
+	s.TX = burstDir(b.Intervals, b.TX, interval, txCapBps, warn, crit, func(i BurstInterval) uint64 { return i.TxBytes })
 	return s
 }
 
-func burstDir(ivs []BurstInterval, peak BurstPeak, capBps uint64, warn, crit float64, bytes func(BurstInterval) uint64) BurstDir {
+func burstDir(ivs []BurstInterval, peak BurstPeak, interval time.Duration, capBps uint64, warn, crit float64, bytes func(BurstInterval) uint64) BurstDir {
 	d := BurstDir{PeakBps: peak.Bps(), PeakElapsed: peak.Elapsed}
 	if capBps == 0 {
 		return d
 	}
 	u := d.PeakBps / float64(capBps)
 	d.PeakUtilization = &u
-	for _, iv := range ivs {
-		if iv.Elapsed <= 0 {
-			continue
-		}
-		util := float64(bytes(iv)) * 8 / iv.Elapsed.Seconds() / float64(capBps)
-		if util >= warn {
-			d.AboveWarn += iv.Elapsed
-		}
-		if util >= crit {
-			d.AboveCrit += iv.Elapsed
-		}
-	}
+	d.AboveWarn = timeAbove(ivs, interval, warn*float64(capBps), bytes)
+	d.AboveCrit = timeAbove(ivs, interval, crit*float64(capBps), bytes)
 	return d
 }
 
+// timeAbove is the time covered by the windows of ivs whose rate is at
+// least bps: the union of their intervals. The windows ending at an
+// interval that reach bps cover it and the intervals back to the first of
+// the longest of them.
+func timeAbove(ivs []BurstInterval, interval time.Duration, bps float64, bytes func(BurstInterval) uint64) time.Duration {
+	minWin := burstMinWindow(interval)
+	var total time.Duration
+	next := 0 // the first interval not yet counted
+	for j := range ivs {
+		from := -1
+		var el time.Duration
+		var b uint64
+		for i := j; i >= 0 && j-i < burstWindowReads; i-- {
+			el += ivs[i].Elapsed
+			b += bytes(ivs[i])
+			if el >= minWin && el > 0 && float64(b)*8 >= bps*el.Seconds() {
+				from = i
+			}
+		}
+		if from < 0 {
+			continue
+		}
+		for k := max(from, next); k <= j; k++ {
+			total += ivs[k].Elapsed
+		}
+		next = j + 1
+	}
+	return total
+}
+
 // BurstAccumulator keeps the burst sampler's intervals between two engine
-// steps: per interface the last read, a fixed ring of intervals, the peaks
-// and the queue's drops and backlog. Add allocates nothing; Take copies
-// the state out and starts a new span. It is pure (the sampler passes the
-// read times) and not safe for concurrent use: the sampler holds a lock.
+// steps: per interface the last read, a fixed ring of intervals, the last
+// reads' running totals for the windows, the peaks and the queue's drops
+// and backlog. Add allocates nothing; Take copies the state out and starts
+// a new span. It is pure (the sampler passes the read times) and not safe
+// for concurrent use: the sampler holds a lock.
 type BurstAccumulator struct {
 	interval time.Duration
 	ifaces   []burstAcc
@@ -206,11 +260,25 @@ type burstAcc struct {
 	last   BurstCounters
 	lastAt time.Time
 	seen   bool
+	// recent are the last reads (a ring of burstWindowReads+1, newest at
+	// head) with the bytes counted since the first good read, for the
+	// windows that end at each new read.
+	recent [burstWindowReads + 1]burstMark
+	n      int // reads in recent
+	head   int
+	rxTot  uint64
+	txTot  uint64
+}
+
+// burstMark is one read in a burstAcc's recent reads.
+type burstMark struct {
+	at           time.Time
+	rxTot, txTot uint64
 }
 
 // NewBurstAccumulator returns an accumulator for the interfaces names,
-// read every interval, keeping at most ring intervals per interface
-// between two Takes (at least 2).
+// whose burst interval is interval (read every BurstStep of it), keeping
+// at most ring intervals per interface between two Takes (at least 2).
 func NewBurstAccumulator(names []string, interval time.Duration, ring int) *BurstAccumulator {
 	ring = max(ring, 2)
 	a := &BurstAccumulator{interval: interval, ifaces: make([]burstAcc, len(names))}
@@ -220,9 +288,9 @@ func NewBurstAccumulator(names []string, interval time.Duration, ring int) *Burs
 	return a
 }
 
-// Add records interface i's counters read at at. A read less than half an
-// interval after the previous one does not close an interval (its bytes
-// count in the next one), so a late tick followed by an early one gives no
+// Add records interface i's counters read at at. A read less than half a
+// step after the previous one does not close an interval (its bytes count
+// in the next one), so a late tick followed by an early one gives no
 // spuriously short interval.
 func (a *BurstAccumulator) Add(i int, at time.Time, c BurstCounters) {
 	s := &a.ifaces[i]
@@ -234,10 +302,12 @@ func (a *BurstAccumulator) Add(i int, at time.Time, c BurstCounters) {
 	}
 	if !s.seen {
 		s.last, s.lastAt, s.seen = c, at, true
+		s.n, s.head = 0, 0
+		s.mark(at)
 		return
 	}
 	el := at.Sub(s.lastAt)
-	if el < a.interval/2 || el <= 0 {
+	if el < BurstStep(a.interval)/2 || el <= 0 {
 		return
 	}
 	rx, tx := Step(s.last.RxBytes, c.RxBytes), Step(s.last.TxBytes, c.TxBytes)
@@ -249,14 +319,12 @@ func (a *BurstAccumulator) Add(i int, at time.Time, c BurstCounters) {
 		o.Reset = o.Reset || d.Reset
 	}
 	s.last, s.lastAt = c, at
+	s.rxTot += iv.RxBytes
+	s.txTot += iv.TxBytes
+	s.mark(at)
+	s.peaks(burstMinWindow(a.interval))
 	o.Span += el
 	o.Drops += iv.Drops
-	if p := (BurstPeak{Bytes: iv.RxBytes, Elapsed: el}); p.above(o.RX) {
-		o.RX = p
-	}
-	if p := (BurstPeak{Bytes: iv.TxBytes, Elapsed: el}); p.above(o.TX) {
-		o.TX = p
-	}
 	if len(o.Intervals) < cap(o.Intervals) {
 		o.Intervals = append(o.Intervals, iv)
 		return
@@ -270,8 +338,36 @@ func (a *BurstAccumulator) Add(i int, at time.Time, c BurstCounters) {
 	o.Merged++
 }
 
+// mark appends a read at at to the recent reads.
+func (s *burstAcc) mark(at time.Time) {
+	if s.n > 0 {
+		s.head = (s.head + 1) % len(s.recent)
+	}
+	s.recent[s.head] = burstMark{at: at, rxTot: s.rxTot, txTot: s.txTot}
+	s.n = min(s.n+1, len(s.recent))
+}
+
+// peaks raises the span's peaks to the busiest window ending at the newest
+// read: every run of the recent reads at least minWin long.
+func (s *burstAcc) peaks(minWin time.Duration) {
+	end := s.recent[s.head]
+	for k := 1; k < s.n; k++ {
+		m := s.recent[(s.head-k+len(s.recent))%len(s.recent)]
+		el := end.at.Sub(m.at)
+		if el < minWin {
+			continue
+		}
+		if p := (BurstPeak{Bytes: end.rxTot - m.rxTot, Elapsed: el}); p.above(s.out.RX) {
+			s.out.RX = p
+		}
+		if p := (BurstPeak{Bytes: end.txTot - m.txTot, Elapsed: el}); p.above(s.out.TX) {
+			s.out.TX = p
+		}
+	}
+}
+
 // Fail records a failed read of interface i: the next good read starts a
-// new interval from scratch.
+// new interval (and new windows) from scratch.
 func (a *BurstAccumulator) Fail(i int, err string) {
 	s := &a.ifaces[i]
 	s.out.Err, s.out.Errors = err, s.out.Errors+1
@@ -279,7 +375,8 @@ func (a *BurstAccumulator) Fail(i int, err string) {
 }
 
 // Take returns what was accumulated since the previous Take, stamped now,
-// and starts a new span (the last reads are kept, so no interval is lost).
+// and starts a new span (the last reads are kept, so no interval is lost
+// and a window may end in the new span and start in the old).
 func (a *BurstAccumulator) Take(now time.Time) BurstSample {
 	out := BurstSample{Time: now, Interval: a.interval, Ifaces: make([]IfaceBursts, len(a.ifaces))}
 	for i := range a.ifaces {

@@ -113,3 +113,133 @@ func TestSummarizeBursts(t *testing.T) {
 		t.Errorf("merged %+v", m)
 	}
 }
+
+// lineRate is a synthetic link: capacity capBps, busy at line rate for
+// busy out of every period, starting at phase. bytesAt is its byte counter
+// at t (exact, so any window's rate is at most the capacity).
+type lineRate struct {
+	capBps              float64
+	busy, period, phase time.Duration
+}
+
+func (l lineRate) bytesAt(t time.Duration) uint64 {
+	if t < l.phase {
+		return 0
+	}
+	t -= l.phase
+	n := t / l.period
+	in := min(t-n*l.period, l.busy)
+	return uint64((float64(n)*l.busy.Seconds() + in.Seconds()) * l.capBps / 8)
+}
+
+// jitter is a deterministic pseudo-random latency in [0, max).
+type jitter struct {
+	x   uint64
+	max time.Duration
+}
+
+func (j *jitter) next() time.Duration {
+	if j.max <= 0 {
+		return 0
+	}
+	j.x = j.x*6364136223846793005 + 1442695040888963407
+	return time.Duration((j.x >> 33) % uint64(j.max))
+}
+
+// readLink feeds an accumulator (burst interval 100 ms) the reads of a
+// sampler that reads l every step for 4 s, each read late by jitter, and
+// returns the span's summary and the sampler's peak.
+func readLink(l lineRate, step time.Duration, j *jitter) (BurstSummary, BurstPeak) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a := NewBurstAccumulator([]string{"eth0"}, 100*time.Millisecond, 256)
+	for at := time.Duration(0); at <= 4*time.Second; at += step {
+		r := at + j.next()
+		a.Add(0, t0.Add(r), BurstCounters{TxBytes: l.bytesAt(r)})
+	}
+	b := a.Take(t0.Add(5 * time.Second)).Ifaces[0]
+	return SummarizeBursts(b, 100*time.Millisecond, 0, uint64(l.capBps), 0.8, 0.95), b.TX
+}
+
+// TestBurstPeakJittered: a link full for 170 ms every 500 ms (the bursty
+// lab's shape: a queue of 160 ms at the shaper's rate filled in a few ms)
+// reads a 100 ms peak of line rate at every phase of the sampler's grid,
+// with reads late by up to 10 ms, because the sampler reads every 50 ms
+// and judges windows of consecutive reads at least 75 ms long. Read every
+// 100 ms with each interval judged alone (the sampler of old), some phases
+// read below 95% in every burst: the flake of the lab scenario.
+func TestBurstPeakJittered(t *testing.T) {
+	oldWorst := 2.0
+	for _, jmax := range []time.Duration{0, 3 * time.Millisecond, 10 * time.Millisecond} {
+		for phase := time.Duration(0); phase < 100*time.Millisecond; phase += time.Millisecond {
+			l := lineRate{capBps: 10e6, busy: 170 * time.Millisecond, period: 500 * time.Millisecond, phase: phase}
+			j := &jitter{x: uint64(phase), max: jmax}
+			s, peak := readLink(l, BurstStep(100*time.Millisecond), j)
+			u := *s.TX.PeakUtilization
+			if u < 0.99 || u > 1.0001 {
+				t.Errorf("jitter %v, phase %v: peak %.4f (over %v), want line rate", jmax, phase, u, peak.Elapsed)
+			}
+			if peak.Elapsed < 75*time.Millisecond || peak.Elapsed > 170*time.Millisecond {
+				t.Errorf("jitter %v, phase %v: peak window %v, want about 100 ms", jmax, phase, peak.Elapsed)
+			}
+			// Each of the 8 bursts holds windows at or above the critical
+			// threshold: one or two of about 100 ms (a 170 ms burst holds
+			// two steps, sometimes three), never more than the burst and a
+			// read on each side.
+			if s.TX.AboveCrit < 8*85*time.Millisecond || s.TX.AboveCrit > 8*280*time.Millisecond {
+				t.Errorf("jitter %v, phase %v: %v at or above 95%%, want 8 × 85..280 ms", jmax, phase, s.TX.AboveCrit)
+			}
+			if jmax == 0 {
+				oldWorst = min(oldWorst, oldPeak(l, phase))
+			}
+		}
+	}
+	if oldWorst >= 0.95 {
+		t.Errorf("a 100 ms grid judged interval by interval read at least %.3f at every phase: the scenario does not test the windows", oldWorst)
+	}
+}
+
+// oldPeak is the busiest single 100 ms interval of reads every 100 ms
+// starting at 0 (the phase is the link's).
+func oldPeak(l lineRate, _ time.Duration) float64 {
+	best := 0.0
+	for at := 100 * time.Millisecond; at <= 4*time.Second; at += 100 * time.Millisecond {
+		b := l.bytesAt(at) - l.bytesAt(at-100*time.Millisecond)
+		best = max(best, float64(b)*8/0.1/l.capBps)
+	}
+	return best
+}
+
+// TestBurstPeakShortSpike: 40 ms at line rate once a second is not read as
+// a full 100 ms: the shortest window is three quarters of the interval.
+func TestBurstPeakShortSpike(t *testing.T) {
+	for phase := time.Duration(0); phase < 100*time.Millisecond; phase += 7 * time.Millisecond {
+		l := lineRate{capBps: 1e9, busy: 40 * time.Millisecond, period: time.Second, phase: phase}
+		s, _ := readLink(l, BurstStep(100*time.Millisecond), &jitter{x: uint64(phase), max: 5 * time.Millisecond})
+		if u := *s.TX.PeakUtilization; u > 40.0/75 || u < 0.3 {
+			t.Errorf("phase %v: peak %.3f, want 40 ms over a window of 75 to 100 ms", phase, u)
+		}
+		if s.TX.AboveWarn != 0 {
+			t.Errorf("phase %v: %v above the warning threshold, want none", phase, s.TX.AboveWarn)
+		}
+	}
+}
+
+// TestBurstPeakWindowsAcrossTakes: a window may start before a Take and end
+// after it; the peak belongs to the span it ends in.
+func TestBurstPeakWindowsAcrossTakes(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	a := NewBurstAccumulator([]string{"eth0"}, 100*time.Millisecond, 8)
+	a.Add(0, ms(0), BurstCounters{TxBytes: 0})
+	a.Add(0, ms(50), BurstCounters{TxBytes: 6000})
+	first := a.Take(ms(60)).Ifaces[0]
+	a.Add(0, ms(100), BurstCounters{TxBytes: 12_500})
+	a.Add(0, ms(150), BurstCounters{TxBytes: 12_500})
+	second := a.Take(ms(160)).Ifaces[0]
+	if first.TX != (BurstPeak{}) {
+		t.Errorf("first span's peak %+v: no window of 75 ms ended in it", first.TX)
+	}
+	if second.TX != (BurstPeak{Bytes: 12_500, Elapsed: 100 * time.Millisecond}) {
+		t.Errorf("second span's peak %+v, want the 100 ms window from 0", second.TX)
+	}
+}

@@ -4,6 +4,7 @@
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -13,6 +14,9 @@ type Clock interface {
 	Now() time.Time
 	// NewTicker returns a ticker that fires every d. Stop it when done.
 	NewTicker(d time.Duration) Ticker
+	// NewPacer returns a Pacer of period d that ends with ctx. Stop it
+	// when done.
+	NewPacer(ctx context.Context, d time.Duration) Pacer
 }
 
 // Ticker is the part of time.Ticker the sampler uses.

@@ -15,7 +15,7 @@ func TestBurstRing(t *testing.T) {
 	for _, tc := range []struct {
 		step, every time.Duration
 		want        int
-	}{{time.Second, 100 * time.Millisecond, 28}, {time.Second, 10 * time.Millisecond, 208}, {time.Hour, 10 * time.Millisecond, 4096}, {time.Second, 0, 2}} {
+	}{{time.Second, 100 * time.Millisecond, 48}, {time.Second, 10 * time.Millisecond, 408}, {time.Hour, 10 * time.Millisecond, 4096}, {time.Second, 0, 2}} {
 		if got := BurstRing(tc.step, tc.every); got != tc.want {
 			t.Errorf("BurstRing(%s, %s) = %d, want %d", tc.step, tc.every, got, tc.want)
 		}
@@ -57,7 +57,7 @@ func TestStartBursts(t *testing.T) {
 			if (fb.asked != nil) != tc.wantAsked {
 				t.Errorf("asked %+v, want asked %v", fb.asked, tc.wantAsked)
 			}
-			if tc.wantAsked && (fb.asked.Interval != tc.every || fb.asked.Ring != 28 || len(fb.asked.Interfaces) != 1) {
+			if tc.wantAsked && (fb.asked.Interval != tc.every || fb.asked.Ring != 48 || len(fb.asked.Interfaces) != 1) {
 				t.Errorf("options %+v", *fb.asked)
 			}
 			switch {

@@ -428,13 +428,15 @@ func (in *Set) startBursts(ctx context.Context) (*links.BurstSampler, *engine.He
 }
 
 // BurstRing is the number of intervals the burst sampler keeps per
-// interface between two steps: twice the step's worth, and some, so a
-// late step loses no resolution (at most 4096).
+// interface between two steps (it reads every triage.BurstStep of every):
+// twice a step's worth of reads, and some, so a late step loses no
+// resolution (at most 4096).
 func BurstRing(step, every time.Duration) int {
-	if every <= 0 {
+	read := triage.BurstStep(every)
+	if read <= 0 {
 		return 2
 	}
-	n := 2*int(step/every) + 8
+	n := 2*int(step/read) + 8
 	return min(n, 4096)
 }
 

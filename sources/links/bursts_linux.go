@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -22,47 +23,81 @@ type BurstOptions struct {
 	// Interfaces are the interfaces to sample (names the Reader's newest
 	// Read knows).
 	Interfaces []string
-	// Interval is the nominal time between reads (check.burst_interval).
+	// Interval is the burst interval (check.burst_interval): the sampler
+	// reads triage.BurstReadsPerInterval times per interval and judges
+	// windows of about one interval.
 	Interval time.Duration
-	// Ring is the number of intervals kept per interface between two
-	// Takes; more are folded into the last one.
+	// Ring is the number of intervals between reads kept per interface
+	// between two Takes; more are folded into the last one.
 	Ring int
-	// Clock reads the time of each read (nil: the real clock).
+	// Clock paces the reads and stamps them (nil: the real clock, whose
+	// pacer is a kernel timer).
 	Clock clock.Clock
 }
 
-// BurstSampler reads the watched interfaces' byte counters and their root
-// qdisc's drops and backlog every Interval on a goroutine of its own, and
-// hands the engine what it saw since the previous step (Take). The byte
-// counters come from sysfs statistics files opened once and read again
-// from offset 0 (the cheapest exact read, in the caller's own namespace)
-// or, in another namespace, from RTM_GETSTATS with only
-// IFLA_STATS_LINK_64; the root qdisc from RTM_GETQDISC of that one
-// qdisc. Both are allocation-free after the start.
+// BurstSampler reads the watched interfaces' byte counters every half
+// burst interval, and their root qdisc's drops and backlog once per burst
+// interval while they send (once a second when idle: qdiscDue), on a
+// goroutine of its own paced by the clock's Pacer (a kernel timer), and
+// hands the engine what it saw since the previous step (Take).
+//
+// The byte counters come from the sysfs statistics files, opened once and
+// read again at offset 0 by pread (sysfs describes the caller's own
+// namespace; the ifindex file is checked), which never blocks and so is
+// made without the runtime's syscall path: a read of counters alone wakes
+// no other thread. Where sysfs does not describe the interface (a Reader
+// of another namespace) they come from RTM_GETSTATS with only
+// IFLA_STATS_LINK_64. Those requests and the RTM_GETQDISC of the root
+// qdiscs go in one write on a raw rtnetlink socket of the Reader's
+// namespace (it may wait for the kernel's rtnl lock, so it is an ordinary
+// syscall), answered by one recvmmsg. The read is stamped right after its
+// last counter. Allocation-free after the start.
 type BurstSampler struct {
 	mu  sync.Mutex
 	acc *triage.BurstAccumulator
 
 	targets  []burstTarget
 	conn     *rtnlConn
+	batch    *rtnlBatch
 	clk      clock.Clock
 	interval time.Duration
-	buf      []byte
 	cancel   context.CancelFunc
 	done     chan struct{}
+	// Per read: the targets' counters and errors, filled before the
+	// accumulator's lock is taken.
+	got  []triage.BurstCounters
+	errs []error
+	// lastAt is the time of the last read; buf is the sysfs read buffer.
+	lastAt time.Time
+	buf    []byte
 }
+
+// burstQdiscIdleEvery is how often the root qdisc of an interface that
+// sent nothing since its last qdisc read, with an empty queue, is read: a
+// queue that fills without sending (a stalled link) shows within this.
+const burstQdiscIdleEvery = time.Second
 
 // burstTarget is one sampled interface.
 type burstTarget struct {
-	name    string
-	index   int
-	rx, tx  int // sysfs statistics files, -1 when netlink is used
+	name  string
+	index int
+	// rx and tx are the sysfs statistics files, -1 when netlink is used.
+	rx, tx  int
 	noQdisc bool
+	// qdisc holds the last qdisc read's values, carried to the reads
+	// between two qdisc reads; qdiscAt is its time and qdiscTx the tx
+	// byte counter then; lastTx is the tx byte counter of the last read.
+	qdisc           triage.BurstCounters
+	qdiscAt         time.Time
+	qdiscTx, lastTx uint64
+	// qdiscAns and statsAns are the target's answers in the batch of the
+	// read (-1: not asked).
+	qdiscAns, statsAns int
 }
 
 // StartBursts opens a burst sampler over the Reader's namespace and
 // starts its goroutine, which runs until ctx ends or Stop is called. Stop
-// it (which waits for the goroutine and closes its files) before the
+// it (which waits for the goroutine and closes its socket) before the
 // Reader is closed.
 func (r *Reader) StartBursts(ctx context.Context, o BurstOptions) (s *BurstSampler, err error) {
 	privs.WithProcAccess(func() { s, err = r.openBursts(o) })
@@ -70,21 +105,21 @@ func (r *Reader) StartBursts(ctx context.Context, o BurstOptions) (s *BurstSampl
 		return nil, err
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
-	// The ticker starts now, not when the goroutine first runs: the
-	// intervals are counted from the start.
-	t := s.clk.NewTicker(s.interval)
-	go s.run(ctx, t)
+	// The pacer starts now, not when the goroutine first runs: the reads
+	// are counted from the start.
+	p := s.clk.NewPacer(ctx, triage.BurstStep(s.interval))
+	go s.run(p)
 	return s, nil
 }
 
 func (r *Reader) openBursts(o BurstOptions) (*BurstSampler, error) {
-	if o.Interval <= 0 {
+	if triage.BurstStep(o.Interval) <= 0 {
 		return nil, errors.New("bursts: interval must be positive")
 	}
 	if r.h == nil {
 		return nil, errors.New("bursts: reader closed")
 	}
-	s := &BurstSampler{clk: o.Clock, interval: o.Interval, buf: make([]byte, 32), done: make(chan struct{})}
+	s := &BurstSampler{clk: o.Clock, interval: o.Interval, done: make(chan struct{}), buf: make([]byte, 32)}
 	if s.clk == nil {
 		s.clk = clock.Real{}
 	}
@@ -109,6 +144,9 @@ func (r *Reader) openBursts(o BurstOptions) (*BurstSampler, error) {
 		}
 		s.targets = append(s.targets, t)
 	}
+	s.batch = newRtnlBatch(len(s.targets), len(s.targets))
+	s.got = make([]triage.BurstCounters, len(s.targets))
+	s.errs = make([]error, len(s.targets))
 	s.acc = triage.NewBurstAccumulator(o.Interfaces, o.Interval, o.Ring)
 	return s, nil
 }
@@ -162,13 +200,21 @@ func (s *BurstSampler) openSysfs(root, name string, idx int) (int, int) {
 	return rx, tx
 }
 
-// readUint reads a decimal number from fd at offset 0.
+// readUint reads a decimal number from fd at offset 0. A sysfs statistics
+// read does not block (the kernel sums the driver's counters under RCU),
+// so it is a raw system call: the runtime's syscall path would wake its
+// monitor thread at every read.
 func (s *BurstSampler) readUint(fd int) (uint64, bool) {
-	n, err := unix.Pread(fd, s.buf, 0)
-	if err != nil || n <= 0 {
-		return 0, false
+	for {
+		n, _, e := unix.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)), 0, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 || int(n) <= 0 {
+			return 0, false
+		}
+		return parseDecimal(s.buf[:n])
 	}
-	return parseDecimal(s.buf[:n])
 }
 
 // parseDecimal parses a sysfs counter ("12345\n") without allocating.
@@ -192,7 +238,7 @@ func parseDecimal(b []byte) (uint64, bool) {
 	return v, digits > 0
 }
 
-// Interval returns the nominal interval.
+// Interval returns the burst interval.
 func (s *BurstSampler) Interval() time.Duration { return s.interval }
 
 // Take returns what the sampler saw since the previous Take, stamped now.
@@ -202,8 +248,8 @@ func (s *BurstSampler) Take(now time.Time) triage.BurstSample {
 	return s.acc.Take(now)
 }
 
-// Stop ends the goroutine, waits for it and closes the sampler's files
-// and socket. It may be called more than once.
+// Stop ends the goroutine, waits for it and closes the sampler's socket.
+// It may be called more than once.
 func (s *BurstSampler) Stop() {
 	if s.cancel == nil {
 		return
@@ -227,62 +273,153 @@ func (s *BurstSampler) close() {
 	}
 }
 
-func (s *BurstSampler) run(ctx context.Context, t clock.Ticker) {
+func (s *BurstSampler) run(p clock.Pacer) {
 	defer close(s.done)
-	defer t.Stop()
+	defer p.Stop()
 	s.readAll()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-			s.readAll()
-		}
+	for p.Wait() {
+		s.readAll()
 	}
 }
 
-// readAll reads every interface once.
+// readAll reads every interface once and hands the counters to the
+// accumulator.
 func (s *BurstSampler) readAll() {
+	at := s.read()
+	s.mu.Lock()
 	for i := range s.targets {
-		c, at, err := s.read(&s.targets[i])
-		s.mu.Lock()
-		if err != nil {
-			s.acc.Fail(i, err.Error())
+		if s.errs[i] != nil {
+			s.acc.Fail(i, s.errs[i].Error())
 		} else {
-			s.acc.Add(i, at, c)
+			s.acc.Add(i, at, s.got[i])
 		}
-		s.mu.Unlock()
 	}
+	s.mu.Unlock()
 }
 
-// read reads one interface: its byte counters (stamped with the time
-// right after them) and its root qdisc.
-func (s *BurstSampler) read(t *burstTarget) (triage.BurstCounters, time.Time, error) {
-	var c triage.BurstCounters
-	var at time.Time
-	if t.rx >= 0 {
+// read reads every target once and files the counters in s.got and
+// s.errs: the root qdiscs that are due (qdiscDue) and the byte counters of
+// the targets without sysfs in one netlink batch, then the sysfs counters.
+// It returns the time right after the last counter was read.
+func (s *BurstSampler) read() time.Time {
+	b := s.batch
+	b.reset()
+	for i := range s.targets {
+		t := &s.targets[i]
+		t.qdiscAns, t.statsAns = -1, -1
+		if s.qdiscDue(t) {
+			t.qdiscAns = len(b.reqs)
+			b.addRootQdisc(t.index)
+		}
+	}
+	for i := range s.targets {
+		if t := &s.targets[i]; t.rx < 0 {
+			t.statsAns = len(b.reqs)
+			b.addStats(t.index)
+		}
+	}
+	var err error
+	if len(b.reqs) > 0 {
+		if err = s.conn.sendBatch(b); err == nil {
+			err = s.conn.recvBatch(b)
+		}
+	}
+	for i := range s.targets {
+		s.got[i], s.errs[i] = triage.BurstCounters{}, nil
+		t := &s.targets[i]
+		if t.rx < 0 {
+			continue
+		}
 		rx, ok1 := s.readUint(t.rx)
 		tx, ok2 := s.readUint(t.tx)
-		at = s.clk.Now()
 		if !ok1 || !ok2 {
-			return c, at, fmt.Errorf("%s: statistics unreadable (interface removed?)", t.name)
+			s.errs[i] = fmt.Errorf("%s: statistics unreadable (interface removed?)", t.name)
+			continue
 		}
-		c.RxBytes, c.TxBytes = rx, tx
-	} else {
-		lb, err := s.conn.linkBytes(t.index)
-		at = s.clk.Now()
-		if err != nil {
-			if errors.Is(err, unix.ENODEV) {
-				return c, at, fmt.Errorf("%s: interface removed", t.name)
+		s.got[i].RxBytes, s.got[i].TxBytes = rx, tx
+	}
+	at := s.clk.Now()
+	for i := range s.targets {
+		t := &s.targets[i]
+		if s.errs[i] != nil {
+			continue
+		}
+		if err != nil && (t.rx < 0 || t.qdiscAns >= 0) {
+			s.errs[i] = fmt.Errorf("%s: link statistics: %w", t.name, err)
+			continue
+		}
+		s.errs[i] = s.parse(t, &s.got[i])
+		if s.errs[i] == nil {
+			t.lastTx = s.got[i].TxBytes
+			if t.qdiscAns >= 0 {
+				t.qdiscAt, t.qdiscTx = at, t.lastTx
 			}
-			return c, at, fmt.Errorf("%s: link statistics: %w", t.name, err)
+		}
+	}
+	s.lastAt = at
+	return at
+}
+
+// qdiscDue says whether t's root qdisc is read at this read: once per burst
+// interval (the read at least three quarters of an interval after the last
+// qdisc read) while the interface sends or its queue held packets at the
+// last qdisc read, and once per burstQdiscIdleEvery when it does neither:
+// with nothing sent since the last qdisc read and an empty queue then,
+// drops and backlog can only have come from a stalled queue. The decision
+// uses the last read's tx counter (this read's comes after the qdisc's), so
+// the first interval after the interface starts to send may be read one
+// read late; the drop counter is cumulative, so no drop is lost.
+func (s *BurstSampler) qdiscDue(t *burstTarget) bool {
+	if t.noQdisc {
+		return false
+	}
+	if t.qdiscAt.IsZero() {
+		return true
+	}
+	since := s.lastAt.Sub(t.qdiscAt) + triage.BurstStep(s.interval)
+	switch {
+	case since < s.interval-triage.BurstStep(s.interval)/2:
+		return false
+	case t.lastTx != t.qdiscTx || t.qdisc.BacklogPackets > 0 || t.qdisc.BacklogBytes > 0:
+		return true
+	}
+	return since >= burstQdiscIdleEvery
+}
+
+// parse adds target t's answers of the last batch to c: its byte
+// counters when netlink read them, its root qdisc's drops and backlog
+// (those of the last qdisc read when this read did not ask).
+func (s *BurstSampler) parse(t *burstTarget, c *triage.BurstCounters) error {
+	if t.statsAns >= 0 {
+		a := s.batch.Ans[t.statsAns]
+		switch {
+		case errors.Is(a.err, unix.ENODEV):
+			return fmt.Errorf("%s: interface removed", t.name)
+		case a.err != nil:
+			return fmt.Errorf("%s: link statistics: %w", t.name, a.err)
+		case a.typ != rtmNewStats:
+			return fmt.Errorf("%s: link statistics: answer of type %d", t.name, a.typ)
+		}
+		lb, err := parseLinkStats64(a.payload)
+		if err != nil {
+			return fmt.Errorf("%s: link statistics: %w", t.name, err)
 		}
 		c.RxBytes, c.TxBytes = lb.rx, lb.tx
 	}
-	if t.noQdisc {
-		return c, at, nil
+	if t.qdiscAns < 0 {
+		c.QdiscOK, c.Drops, c.BacklogBytes, c.BacklogPackets = t.qdisc.QdiscOK, t.qdisc.Drops, t.qdisc.BacklogBytes, t.qdisc.BacklogPackets
+		return nil
 	}
-	q, err := s.conn.rootQdisc(t.index)
+	a := s.batch.Ans[t.qdiscAns]
+	var q tcObject
+	err := a.err
+	if err == nil {
+		if a.typ != rtmNewQdisc {
+			return fmt.Errorf("%s: root qdisc: answer of type %d", t.name, a.typ)
+		}
+		q, err = parseTC(a.typ, a.payload)
+	}
+	t.qdisc = triage.BurstCounters{}
 	switch {
 	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOENT):
 		// noqueue and the built-in qdiscs are not reported: there is no
@@ -290,12 +427,12 @@ func (s *BurstSampler) read(t *burstTarget) (triage.BurstCounters, time.Time, er
 		// links sample.
 		t.noQdisc = true
 	case err != nil:
-		return c, at, fmt.Errorf("%s: root qdisc: %w", t.name, err)
+		return fmt.Errorf("%s: root qdisc: %w", t.name, err)
 	case q.kind == "noqueue":
 		t.noQdisc = true
 	case q.hasQueue:
-		c.QdiscOK = true
-		c.Drops, c.BacklogBytes, c.BacklogPackets = q.drops, q.backlog, q.qlen
+		t.qdisc = triage.BurstCounters{QdiscOK: true, Drops: q.drops, BacklogBytes: q.backlog, BacklogPackets: q.qlen}
 	}
-	return c, at, nil
+	c.QdiscOK, c.Drops, c.BacklogBytes, c.BacklogPackets = t.qdisc.QdiscOK, t.qdisc.Drops, t.qdisc.BacklogBytes, t.qdisc.BacklogPackets
+	return nil
 }

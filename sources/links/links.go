@@ -52,11 +52,13 @@
 //
 // # Bursts and qdisc classes
 //
-// Reader.StartBursts starts the burst sampler: a goroutine that reads the
-// watched interfaces' byte counters (sysfs statistics files in the
-// caller's namespace, RTM_GETSTATS in another one) and their root qdisc
-// (RTM_GETQDISC) every interval, allocation-free, into a
-// triage.BurstAccumulator the engine takes from at every step. Read also
+// Reader.StartBursts starts the burst sampler: a goroutine, paced by a
+// kernel timer, that reads the watched interfaces' byte counters (sysfs
+// statistics files in the caller's namespace, RTM_GETSTATS in another one)
+// twice per burst interval and their root qdisc (RTM_GETQDISC) once per
+// interval while they send, the netlink requests of a read in one batch,
+// allocation-free, into a triage.BurstAccumulator the engine takes from at
+// every step. Read also
 // dumps, on a raw rtnetlink socket, every qdisc's extended statistics
 // (fq_codel, codel, fq) and the classes of htb and hfsc roots. The raw
 // answers are decoded by rtnl_parse.go, pure and fuzzed (FuzzRtnl).

@@ -104,6 +104,27 @@ func walkMessages(b []byte, seq uint32, fn func(typ uint16, payload []byte) erro
 	return false, nil
 }
 
+// eachMessage hands every message of one netlink datagram to fn with its
+// sequence number and type (NLMSG_ERROR and NLMSG_DONE included), in
+// order; it stops at fn's first error or at a message whose length does
+// not fit.
+func eachMessage(b []byte, fn func(seq uint32, typ uint16, payload []byte) error) error {
+	for len(b) > 0 {
+		if len(b) < nlmsgHdrLen {
+			return fmt.Errorf("netlink header: %w (%d bytes)", errShort, len(b))
+		}
+		n := int(le.Uint32(b[0:4]))
+		if n < nlmsgHdrLen || n > len(b) {
+			return fmt.Errorf("netlink message length %d of %d bytes left", n, len(b))
+		}
+		if err := fn(le.Uint32(b[8:12]), le.Uint16(b[4:6]), b[nlmsgHdrLen:n]); err != nil {
+			return err
+		}
+		b = b[min(align4(n), len(b)):]
+	}
+	return nil
+}
+
 func align4(n int) int { return (n + 3) &^ 3 }
 
 // walkAttrs calls fn for every route attribute of b (type without the

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"netriage/triage"
 )
@@ -177,6 +179,55 @@ func TestWalkMessages(t *testing.T) {
 	}
 }
 
+// TestBatchTake files the answers of a batch under their requests by
+// sequence number: an object, an error, a stale answer of an older batch,
+// a truncated one, and an acknowledgement (not an answer).
+func TestBatchTake(t *testing.T) {
+	b := newRtnlBatch(1, 3)
+	b.reset()
+	b.addRootQdisc(2)
+	b.addStats(1)
+	b.addStats(2)
+	b.addStats(3)
+	b.seq0 = 100
+	for i := range b.reqs {
+		b.Ans[i] = batchAns{err: errNoAnswer}
+	}
+	stats := append(u32s(0, 2, 1), nlAttr(iflaStatsLink64, u64s(10, 20, 3000, 4000))...)
+	if n := b.take(nlMsg(rtmNewQdisc, 100, fqCodelQdisc()), false); n != 1 {
+		t.Errorf("qdisc answered %d", n)
+	}
+	if n := b.take(nlMsg(rtmNewStats, 99, stats), false); n != 0 { // the batch before
+		t.Errorf("a stale answer answered %d", n)
+	}
+	if n := b.take(nlMsg(nlmsgError, 101, u32s(uint32(0xffffffed))), false); n != 1 { // -19, ENODEV
+		t.Errorf("error answered %d", n)
+	}
+	if n := b.take(nlMsg(nlmsgError, 102, u32s(0)), false); n != 0 {
+		t.Errorf("an acknowledgement answered %d", n)
+	}
+	if n := b.take(append(nlMsg(rtmNewStats, 102, stats), nlMsg(rtmNewStats, 103, stats)[:20]...), false); n != 1 {
+		t.Errorf("a datagram with a cut second message answered %d", n)
+	}
+	if n := b.take(nlMsg(rtmNewStats, 103, stats)[:24], true); n != 1 {
+		t.Errorf("a truncated answer answered %d", n)
+	}
+	if a := b.Ans[0]; a.err != nil || a.typ != rtmNewQdisc {
+		t.Errorf("qdisc answer %+v", a)
+	}
+	if a := b.Ans[1]; !errors.Is(a.err, unix.ENODEV) {
+		t.Errorf("error answer %+v", a)
+	}
+	if a := b.Ans[2]; a.err != nil || a.typ != rtmNewStats {
+		t.Errorf("stats answer %+v", a)
+	} else if lb, err := parseLinkStats64(a.payload); err != nil || lb.tx != 4000 {
+		t.Errorf("stats answer decodes to %+v, %v", lb, err)
+	}
+	if a := b.Ans[3]; !errors.Is(a.err, errTruncated) {
+		t.Errorf("truncated answer %+v", a)
+	}
+}
+
 // FuzzRtnl feeds arbitrary bytes to the framing and every decoder: they
 // must return an error, never panic or read out of bounds.
 func FuzzRtnl(f *testing.F) {
@@ -185,6 +236,14 @@ func FuzzRtnl(f *testing.F) {
 	f.Add(nlMsg(rtmNewStats, 1, append(u32s(0, 7, 1), nlAttr(iflaStatsLink64, u64s(1, 2, 3, 4))...)))
 	f.Add(bytes.Repeat([]byte{0xff}, 40))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		bt := newRtnlBatch(1, 1)
+		bt.addRootQdisc(1)
+		bt.addStats(1)
+		bt.seq0 = 1
+		bt.Ans[0], bt.Ans[1] = batchAns{err: errNoAnswer}, batchAns{err: errNoAnswer}
+		if n := bt.take(b, len(b)%2 == 1); n > 2 {
+			t.Fatalf("%d answers to 2 requests", n)
+		}
 		_, _ = walkMessages(b, 1, func(typ uint16, p []byte) error {
 			_, _ = parseLinkStats64(p)
 			for _, ty := range []uint16{rtmNewQdisc, rtmNewTClass} {
@@ -231,4 +290,35 @@ func TestAttachTC(t *testing.T) {
 	if c := htbClassesOf([]tcObject{inner, leaf}); len(c) != 2 {
 		t.Errorf("htb classes for the shaper rate: %+v", c)
 	}
+}
+
+func TestParseDecimal(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{{"12345\n", 12345, true}, {"0\n", 0, true}, {"18446744073709551615\n", 1<<64 - 1, true},
+		{"18446744073709551616\n", 0, false}, {"\n", 0, false}, {"", 0, false}, {"12a\n", 0, false}, {"-1\n", 0, false}} {
+		if got, ok := parseDecimal([]byte(tc.in)); got != tc.want || ok != tc.ok {
+			t.Errorf("parseDecimal(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// FuzzParseDecimal holds the sysfs counter parser to strconv's answer.
+func FuzzParseDecimal(f *testing.F) {
+	f.Add([]byte("12345\n"))
+	f.Add([]byte("18446744073709551616\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := parseDecimal(b)
+		s := string(b)
+		if i := strings.IndexAny(s, "\n "); i >= 0 {
+			s = s[:i]
+		}
+		want, err := strconv.ParseUint(s, 10, 64)
+		// Counters never have leading zeros: more than 20 digits is refused.
+		if ok != (err == nil && s != "" && !strings.HasPrefix(s, "+") && len(s) <= 20) || (ok && got != want) {
+			t.Errorf("parseDecimal(%q) = %d, %v; strconv %d, %v", b, got, ok, want, err)
+		}
+	})
 }

@@ -46,8 +46,9 @@ type StackReader interface {
 }
 
 // BurstReader is the burst sampler: the watched interfaces' byte counters
-// and root qdisc read every check.burst_interval on a goroutine of its
-// own. Take returns what it saw since the previous Take, stamped now.
+// read twice per check.burst_interval, and their root qdisc once, on a
+// goroutine of its own. Take returns what it saw since the previous Take,
+// stamped now.
 type BurstReader interface {
 	Take(now time.Time) triage.BurstSample
 }
