@@ -243,3 +243,16 @@ func TestBurstPeakWindowsAcrossTakes(t *testing.T) {
 		t.Errorf("second span's peak %+v, want the 100 ms window from 0", second.TX)
 	}
 }
+
+// TestBurstPeakOneInterval: a stretch at line rate of exactly one burst
+// interval reads at least three quarters of line rate, whatever its phase
+// against the reads (a window of two reads holds at least 75 ms of it).
+func TestBurstPeakOneInterval(t *testing.T) {
+	for phase := time.Duration(0); phase < 100*time.Millisecond; phase += 3 * time.Millisecond {
+		l := lineRate{capBps: 1e9, busy: 100 * time.Millisecond, period: time.Second, phase: phase}
+		s, _ := readLink(l, BurstStep(100*time.Millisecond), &jitter{})
+		if u := *s.TX.PeakUtilization; u < 0.749 || u > 1.0001 {
+			t.Errorf("phase %v: peak %.3f, want 75%% to 100%%", phase, u)
+		}
+	}
+}

@@ -330,8 +330,8 @@ type LinkRow struct {
 
 // BurstView is one direction's sub-second peaks over the verdict's window.
 type BurstView struct {
-	// IntervalMs is the sampler's interval; PeakBytesPerSec the busiest
-	// interval's rate and PeakUtil its utilisation (nil when the capacity
+	// IntervalMs is the burst interval; PeakBytesPerSec the busiest
+	// window's rate and PeakUtil its utilisation (nil when the capacity
 	// is unknown).
 	IntervalMs      float64
 	PeakBytesPerSec float64

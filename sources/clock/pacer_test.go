@@ -2,6 +2,7 @@ package clock
 
 import (
 	"context"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -72,4 +73,37 @@ func TestFakePacer(t *testing.T) {
 	if p.Wait() {
 		t.Error("Wait after cancel")
 	}
+}
+
+// BenchmarkPacerCPU is one wake-up of a loop paced every 20 ms by the
+// kernel-timer pacer or by a time.Ticker (the runtime's timers), as CPU
+// time of the process per wake-up (one op is one period: -benchtime 250x
+// is 5 s).
+func BenchmarkPacerCPU(b *testing.B) {
+	for _, kind := range []string{"timerfd", "ticker"} {
+		b.Run(kind, func(b *testing.B) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p := Real{}.NewPacer(ctx, 20*time.Millisecond)
+			if kind == "ticker" {
+				p.Stop()
+				p = NewTickerPacer(ctx, Real{}, 20*time.Millisecond)
+			}
+			defer p.Stop()
+			cpu0 := processCPU()
+			for range b.N {
+				p.Wait()
+			}
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "µs-cpu/wake")
+		})
+	}
+}
+
+// processCPU is the process's user and system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

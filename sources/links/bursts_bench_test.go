@@ -52,30 +52,40 @@ func burstSamplerFor(tb testing.TB, names ...string) *BurstSampler {
 
 // BenchmarkBurstRead is one read of the burst sampler over the
 // namespace's interfaces that are up (on the lab VM lo, noqueue, and eth0
-// with pfifo_fast: three requests): one write of every request, one
-// recvmmsg of the answers, their decoding.
-func BenchmarkBurstRead(b *testing.B) {
-	s := burstSamplerFor(b)
-	s.read() // the first read learns which interfaces have no qdisc
-	b.ReportAllocs()
-	for b.Loop() {
-		s.read()
-	}
-	b.ReportMetric(float64(len(s.batch.reqs)), "requests")
-}
+// with pfifo_fast): counters is a read between two qdisc reads (the sysfs
+// byte counters by raw pread), qdiscs the read once per interval on a
+// sending link (the same, and one write and one recvmmsg of the root
+// qdiscs); both with their decoding and the accumulator.
+func BenchmarkBurstRead(b *testing.B) { benchBurstRead(b) }
 
 // BenchmarkBurstReadOne is the same read of one interface with a qdisc of
-// its own (its byte counters and its root qdisc).
+// its own.
 func BenchmarkBurstReadOne(b *testing.B) {
 	s := burstSamplerFor(b)
-	t := len(s.targets) - 1 // the last one up: eth0 on the VM
-	s = burstSamplerFor(b, s.targets[t].name)
-	s.read()
-	b.ReportAllocs()
-	for b.Loop() {
-		s.read()
+	benchBurstRead(b, s.targets[len(s.targets)-1].name) // the last one up: eth0 on the VM
+}
+
+func benchBurstRead(b *testing.B, names ...string) {
+	for _, qdiscs := range []bool{false, true} {
+		name := "counters"
+		if qdiscs {
+			name = "qdiscs"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := burstSamplerFor(b, names...)
+			s.readAll() // the first read learns which interfaces have no qdisc
+			b.ReportAllocs()
+			for b.Loop() {
+				if qdiscs {
+					for i := range s.targets {
+						s.targets[i].qdiscAt = time.Time{}
+					}
+				}
+				s.readAll()
+			}
+			b.ReportMetric(float64(len(s.batch.reqs)), "requests")
+		})
 	}
-	b.ReportMetric(float64(len(s.batch.reqs)), "requests")
 }
 
 // BenchmarkBurstSamplerCPU runs the sampler at its default 100 ms burst

@@ -9,7 +9,7 @@ import (
 
 // RuleBursty is the finding of a link that is full in sub-second bursts
 // while its average over the window is not: the burst sampler's busiest
-// interval at or above the critical threshold, queue drops in the window,
+// window (about one burst interval) at or above the critical threshold, queue drops in the window,
 // and the window's average below the warning threshold.
 const RuleBursty = "bursty"
 
@@ -42,14 +42,16 @@ func burstsOf(samples []triage.LinksSample, name string) *Bursts {
 
 // BurstReport is one direction's sub-second view over the window.
 type BurstReport struct {
-	// IntervalMs is the sampler's nominal interval; Intervals the number
-	// of intervals read and SampledSec the time they cover.
+	// IntervalMs is the burst interval (the sampler reads twice per
+	// interval); Intervals the number of intervals between two reads and
+	// SampledSec the time they cover.
 	IntervalMs float64 `json:"interval_ms"`
 	Intervals  int     `json:"intervals"`
 	SampledSec float64 `json:"sampled_s"`
-	// PeakBps is the busiest interval's rate and PeakIntervalMs its real
-	// length; PeakUtilization the rate over the capacity (null when the
-	// capacity is unknown).
+	// PeakBps is the busiest window's rate and PeakIntervalMs its real
+	// length (a window: consecutive reads of about one interval);
+	// PeakUtilization the rate over the capacity (null when the capacity
+	// is unknown).
 	PeakBps         float64  `json:"peak_bps"`
 	PeakIntervalMs  float64  `json:"peak_interval_ms"`
 	PeakUtilization *float64 `json:"peak_utilization"`
@@ -102,7 +104,7 @@ func burstReport(b *Bursts, d Direction, capBps uint64, cfg Thresholds) *BurstRe
 func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 1) }
 
 // burstyFinding applies the bursty rule to one direction's report: the
-// busiest interval at or above the critical threshold, queue drops in the
+// busiest window at or above the critical threshold, queue drops in the
 // window (the window's qdisc drops, or the sampler's, at least
 // MinDropsPerSec), and the window's average below the warning threshold.
 // It adds the rule's reason to dr and returns the finding, or nil.
@@ -130,7 +132,7 @@ func burstyFinding(name string, dr *DirReport, judged bool, cfg Thresholds, winS
 	f := &Finding{Rule: RuleBursty, Status: status, Where: where,
 		Summary: fmt.Sprintf("%s bursty: %s peaks of %s while the average is %s, %d qdisc drops", where, fmtMs(b.IntervalMs), pct(peak), pct(avg), drops),
 		Reasons: []string{
-			fmt.Sprintf("the busiest %s interval of %s carried %s, %s of %s (critical threshold %s), and %.1f s of %.1f s sampled were at or above it",
+			fmt.Sprintf("the busiest %s window of %s carried %s, %s of %s (critical threshold %s), and %.1f s of %.1f s sampled were at or above it",
 				fmtMs(b.PeakIntervalMs), where, fmtBps(b.PeakBps), pct(peak), fmtBps(float64(*dr.CapacityBps)), pct(cfg.CritUtilization), b.AboveCritSec, b.SampledSec),
 			fmt.Sprintf("the queue dropped %d packets in the window while the average utilisation was %s, below the warning threshold %s: the link is full in bursts the one-second average hides (smooth the sender, pace it, or give the queue room for the bursts)",
 				drops, pct(avg), pct(cfg.WarnUtilization)),

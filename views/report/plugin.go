@@ -92,7 +92,7 @@ func PerfLabel(name string) string {
 //   - "IF DIR coverage" in %, the share of the interface's bytes the flows
 //     explain, min 0 (it does not change the state: no thresholds);
 //
-// "IF DIR peak utilisation" in %, the busiest burst-sampler interval's
+// "IF DIR peak utilisation" in %, the busiest burst-sampler window's
 // utilisation, crit the critical threshold, min 0 (with a burst sampler
 // and a known capacity);
 // then, when the stack counters were read:

@@ -222,7 +222,7 @@ func queueLine(e verdict.Evidence) string {
 }
 
 // burstLine summarises the burst sampler's view of a direction, "" when
-// no sampler ran: the busiest interval's rate and utilisation, the time at
+// no sampler ran: the busiest window's rate and utilisation, the time at
 // or above the thresholds, and the queue's drops and largest backlog it
 // read.
 func burstLine(d *verdict.DirReport, th verdict.Thresholds) string {
