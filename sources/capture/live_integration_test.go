@@ -54,9 +54,12 @@ func TestIntegrationLiveAccuracy(t *testing.T) {
 	if err := tcpSink.WaitBytes(ctx, tcpBytes); err != nil {
 		t.Fatalf("tcp sink: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond) // let the ring's last block and readers flush
-	c1 := la.Counters()
-	s := live.Snapshot(time.Now())
+	time.Sleep(300 * time.Millisecond) // the connection's last segments
+	c1, t1 := la.Counters(), time.Now()
+	// A snapshot at t1 + liveHorizon counts exactly the packets stamped
+	// before t1, when the counters were read.
+	time.Sleep(liveHorizon + 30*time.Millisecond)
+	s := live.Snapshot(t1.Add(liveHorizon))
 
 	var udp4, udp6, tcp flows.FlowStat
 	for _, f := range s.Flows {
