@@ -50,6 +50,19 @@
 // several kernels' layouts under testdata/stack and fuzzed; their errors
 // name the file, row and column, never the contents.
 //
+// # Still namespaces
+//
+// Read first asks whether anything moved since the last full read
+// (stillState): a netlink socket subscribed to link, address and
+// traffic-control notifications, drained without blocking, and the raw
+// answers of an RTM_GETSTATS dump (64-bit counters only) and an
+// RTM_GETQDISC dump, compared byte for byte. When nothing did, it returns
+// the last full sample again and the ReadStack after it re-reads only the
+// softirq rows and conntrack's count; at least every stillFullEvery reads
+// are full ones. Link speeds are cached per link (cachedSpeed) and read
+// again on a change of its state, a notification, or every speedRefresh
+// full reads.
+//
 // # Bursts and qdisc classes
 //
 // Reader.StartBursts starts the burst sampler: a goroutine, paced by a

@@ -30,7 +30,27 @@ type Reader struct {
 	stack     *stackReader
 	rt        *rtnlConn      // raw rtnetlink: qdisc extended statistics and classes; nil if it could not open
 	index     map[string]int // ifindex by name, from the newest Read
+	still     *stillState    // skips the full read of a namespace where nothing moved
+	speeds    map[int]cachedSpeed
+	// speedReads counts full reads since the speeds were last all read
+	// again (see speedOf).
+	speedReads int
 }
+
+// cachedSpeed is a link speed as read (ethtool and sysfs) with the link
+// state it was read in: a speed changes only with the link (a new
+// negotiation takes the carrier down and up), so it is read again when the
+// name, flags or operational state differ, after any link notification,
+// and every speedRefresh full reads in any case.
+type cachedSpeed struct {
+	sp    speed
+	name  string
+	flags uint32
+	oper  uint8
+}
+
+// speedRefresh is how many full reads a cached speed serves at most.
+const speedRefresh = 30
 
 // Open returns a Reader for the namespace named in opts.Netns. Errors for a
 // namespace that does not exist wrap ErrNetnsNotFound.
@@ -60,6 +80,7 @@ func open(opts Options) (*Reader, error) {
 			r.ethFd = ioctlSocket()
 		}
 		r.rt, _ = openRtnl() // without it, no classes or extended statistics (a warning per Read)
+		r.still = openStill()
 		return r, nil
 	}
 	ns, err := netns.GetFromPath(path)
@@ -90,6 +111,7 @@ func open(opts Options) (*Reader, error) {
 	if err := inNetns(ns, func() {
 		r.stack = openStack(procStackPaths("/proc/thread-self/net"), false)
 		r.rt, _ = openRtnl()
+		r.still = openStill()
 	}); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("links: stack counters in namespace %s: %w", opts.Netns, err)
@@ -114,6 +136,10 @@ func (r *Reader) Close() error {
 	if r.rt != nil {
 		r.rt.close()
 		r.rt = nil
+	}
+	if r.still != nil {
+		r.still.close()
+		r.still = nil
 	}
 	return nil
 }
@@ -215,11 +241,27 @@ func (r *Reader) Read() (triage.LinksSample, error) {
 	if r.h == nil {
 		return out, errors.New("links: read after Close")
 	}
+	if r.still != nil && r.still.quiet(r.rt) {
+		return r.still.again(), nil
+	}
+	return r.readFull()
+}
+
+// readFull makes the full read: every dump, the speeds (cached, see
+// cachedSpeed) and the traffic-control statistics.
+func (r *Reader) readFull() (triage.LinksSample, error) {
+	var out triage.LinksSample
+	if r.speedReads++; r.speeds == nil || r.speedReads > speedRefresh || r.still == nil || r.still.events {
+		r.speeds, r.speedReads = map[int]cachedSpeed{}, 1
+	}
 	links, err := retryDump(func() ([]netlink.Link, error) { return r.h.LinkList() })
 	if err != nil {
 		if errors.Is(err, netlink.ErrDumpInterrupted) {
 			out.Warnings = append(out.Warnings, "link dump interrupted; counters may be inconsistent")
 		} else {
+			if r.still != nil {
+				r.still.last = nil
+			}
 			return out, fmt.Errorf("links: link dump: %w", err)
 		}
 	}
@@ -237,18 +279,36 @@ func (r *Reader) Read() (triage.LinksSample, error) {
 	for _, l := range links {
 		a := l.Attrs()
 		r.index[a.Name] = a.Index
-		var sp speed
-		if r.ethFd >= 0 {
-			sp.ethtoolBps = ethtoolSpeedBps(r.ethFd, a.Name)
+		speeds[a.Index] = r.speedOf(a)
+	}
+	for i := range r.speeds {
+		if _, ok := speeds[i]; !ok {
+			delete(r.speeds, i)
 		}
-		if r.sysfsRoot != "" {
-			sp.sysfsBps = readSysfsSpeedBps(r.sysfsRoot, a.Name)
-		}
-		speeds[a.Index] = sp
 	}
 	out.Ifaces = parseLinks(links, qdiscs, htbClassesOf(rawC), addrs, speeds)
 	out.Warnings = append(out.Warnings, attachTC(out.Ifaces, rawQ, rawC)...)
+	if r.still != nil {
+		r.still.fullRead(out)
+	}
 	return out, nil
+}
+
+// speedOf returns the speed of link a from the cache, or reads it.
+func (r *Reader) speedOf(a *netlink.LinkAttrs) speed {
+	c, ok := r.speeds[a.Index]
+	if ok && c.name == a.Name && c.flags == a.RawFlags && c.oper == uint8(a.OperState) {
+		return c.sp
+	}
+	var sp speed
+	if r.ethFd >= 0 {
+		sp.ethtoolBps = ethtoolSpeedBps(r.ethFd, a.Name)
+	}
+	if r.sysfsRoot != "" {
+		sp.sysfsBps = readSysfsSpeedBps(r.sysfsRoot, a.Name)
+	}
+	r.speeds[a.Index] = cachedSpeed{sp: sp, name: a.Name, flags: a.RawFlags, oper: uint8(a.OperState)}
+	return sp
 }
 
 // readTC dumps, on the raw rtnetlink socket, every qdisc (for the extended

@@ -458,6 +458,12 @@ func (r *Reader) ReadStack(ifaces []string) (triage.StackSample, error) {
 	if r.stack == nil {
 		return out, errors.New("links: read after Close")
 	}
+	if r.still != nil {
+		if again, ok := r.still.stackAgain(r.stack, ifaces); ok {
+			return again, nil
+		}
+		defer func() { r.still.fullStack(out, ifaces) }()
+	}
 	r.stack.readNamespace(&out)
 	if len(ifaces) > 0 {
 		out.Ifaces = make([]triage.StackIface, len(ifaces))
