@@ -237,3 +237,175 @@ func TestIntegrationCheckConntrackFull(t *testing.T) {
 		t.Errorf("threshold %v, want the config's 0.005", rep.Thresholds.ConntrackFullRatio)
 	}
 }
+
+// softnetAt is /proc/net/softnet_stat read by the test at a time.
+type softnetAt struct {
+	at   time.Time
+	rows []lab.SoftnetCPU
+}
+
+// dropped sums the dropped column over the CPUs (32-bit counters: the
+// difference of two readings is taken modulo 2^32).
+func droppedBetween(a, b softnetAt) (total uint64, byCPU map[int]uint64) {
+	byCPU = map[int]uint64{}
+	prev := map[int]uint32{}
+	for _, r := range a.rows {
+		prev[r.CPU] = r.Dropped
+	}
+	for _, r := range b.rows {
+		if p, ok := prev[r.CPU]; ok {
+			d := uint64(r.Dropped - p)
+			byCPU[r.CPU] = d
+			total += d
+		}
+	}
+	return total, byCPU
+}
+
+// sampleSoftnet reads softnet_stat every period until stop is called,
+// which returns the readings in order.
+func sampleSoftnet(t *testing.T, period time.Duration) (stop func() []softnetAt) {
+	t.Helper()
+	var out []softnetAt
+	read := func() {
+		rows, err := lab.ReadSoftnet()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		out = append(out, softnetAt{time.Now(), rows})
+	}
+	read()
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(period)
+		defer tk.Stop()
+		for {
+			select {
+			case <-quit:
+				read()
+				return
+			case <-tk.C:
+				read()
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() []softnetAt {
+		once.Do(func() { close(quit); <-done })
+		return out
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// readDelay bounds how long after its tick's time check reads the stack
+// counters (the tick's time is when its timer fired; the link counters are
+// read first, and both CPUs are busy in the softirq scenario).
+const readDelay = 100 * time.Millisecond
+
+// Softirq backlog drops made inside the lab, with the host's
+// net.core.netdev_max_backlog (global) left alone: b's veth steers every
+// packet it receives to CPU 1's backlog (RPS, a setting of the device),
+// 400 nftables rules that never match make each packet costly there, and a
+// flood from a thread pinned to CPU 0 enqueues packets faster than CPU 1
+// takes them off: the backlog overflows at its 1000 packets. check in b
+// must find softirq-drops with the count the test reads from softnet_stat
+// over the same window, all of it on CPU 1.
+func TestIntegrationCheckSoftirqBacklogDrops(t *testing.T) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || !set.IsSet(0) || !set.IsSet(1) {
+		t.Skipf("needs CPUs 0 and 1 (the sender on one, the backlog on the other); this process may run on %d CPUs (%v)", set.Count(), err)
+	}
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	_, lb := l.Veth(a, b)
+	lb.SetRPS(1)
+	rules := []string{"add table inet nrsoft", "add chain inet nrsoft pre { type filter hook prerouting priority 0; }"}
+	for i := range 400 {
+		rules = append(rules, fmt.Sprintf("add rule inet nrsoft pre ip saddr 198.19.%d.%d counter drop", i/250, i%250+1))
+	}
+	b.Run("nft", strings.Join(rules, "; "))
+
+	ctx, cancel := context.WithCancel(trafficCtx(t))
+	type result struct {
+		r   lab.FloodResult
+		err error
+	}
+	floodDone := make(chan result, 1)
+	background(t, ctx, func(ctx context.Context) {
+		r, err := a.FloodUDP(ctx, netip.AddrPortFrom(lb.IPv4.Addr(), 9), lab.Flood{Count: 3_000_000, CPU: 0, Duration: 7 * time.Second,
+			Burst: 4000, Pause: 20 * time.Millisecond})
+		floodDone <- result{r, err}
+	})
+	time.Sleep(500 * time.Millisecond)
+	stop := sampleSoftnet(t, 20*time.Millisecond)
+	rep, code, _ := runCheckIn(t, b, "-i", lb.Name)
+	samples := stop()
+	cancel()
+	fr := <-floodDone
+	flood, floodErr := fr.r, fr.err
+
+	f := finding(rep, verdict.RuleSoftirqDrops)
+	if f == nil || f.Status != verdict.StatusCritical || code != 2 {
+		t.Fatalf("exit %d, findings %+v: want softirq-drops, critical, exit 2", code, rep.Findings)
+	}
+	sn := rep.Stack.Softnet
+	if sn == nil || sn.Dropped.Count == 0 {
+		t.Fatalf("softnet evidence %+v: want drops", sn)
+	}
+	// The CPU named is CPU 1, the only one that dropped.
+	for _, c := range sn.CPUs {
+		if c.Dropped > 0 && c.CPU != 1 {
+			t.Errorf("CPU %d dropped %d: want drops on CPU 1 only (%+v)", c.CPU, c.Dropped, sn.CPUs)
+		}
+	}
+	if !strings.Contains(f.Summary, "; CPU 1: ") {
+		t.Errorf("summary %q does not name CPU 1", f.Summary)
+	}
+
+	// The test's own readings bracket check's: check read the counters at
+	// r0 in [Start, Start+readDelay] and r1 in [End, End+readDelay] (and
+	// before it exited), so its count is at least the drops between the
+	// first reading after Start+readDelay and the last before End, and at
+	// most the drops between the last reading before Start and the first
+	// after End+readDelay (or after the check returned).
+	var inner0, inner1, outer0, outer1 = -1, -1, -1, len(samples) - 1
+	for i, s := range samples {
+		if !s.at.After(rep.Start) {
+			outer0 = i
+		}
+		if inner0 < 0 && !s.at.Before(rep.Start.Add(readDelay)) {
+			inner0 = i
+		}
+		if !s.at.After(rep.End) {
+			inner1 = i
+		}
+		if outer1 == len(samples)-1 && !s.at.Before(rep.End.Add(readDelay)) {
+			outer1 = i
+		}
+	}
+	if outer0 < 0 || inner0 < 0 || inner1 <= inner0 {
+		t.Fatalf("the test's %d readings (%v to %v) do not cover the window %v to %v", len(samples), samples[0].at, samples[len(samples)-1].at, rep.Start, rep.End)
+	}
+	t.Logf("readings: window %v to %v; outer %v to %v, inner %v to %v, %d readings", rep.Start.Format("15:04:05.000"), rep.End.Format("15:04:05.000"),
+		samples[outer0].at.Format("15:04:05.000"), samples[outer1].at.Format("15:04:05.000"), samples[inner0].at.Format("15:04:05.000"), samples[inner1].at.Format("15:04:05.000"), len(samples))
+	lo, _ := droppedBetween(samples[inner0], samples[inner1])
+	hi, hiCPU := droppedBetween(samples[outer0], samples[outer1])
+	dur := rep.Stack.DurationSec
+	t.Logf("flood: %d datagrams in %v (%.0f/s), %v; check: %d dropped over %.3f s (%.1f/s); the test's readings: %d to %d (%.1f/s to %.1f/s), by CPU %v",
+		flood.Sent, flood.End.Sub(flood.Start).Round(time.Millisecond), float64(flood.Sent)/flood.End.Sub(flood.Start).Seconds(), floodErr,
+		sn.Dropped.Count, dur, sn.Dropped.PerSec, lo, hi, float64(lo)/dur, float64(hi)/dur, hiCPU)
+	if sn.Dropped.Count < lo || sn.Dropped.Count > hi {
+		t.Errorf("check counted %d drops, outside the test's %d to %d over the same window", sn.Dropped.Count, lo, hi)
+	}
+	if r := sn.Dropped.PerSec * dur; r < float64(lo)-1 || r > float64(hi)+1 {
+		t.Errorf("check's rate %.1f/s × %.3f s is outside the test's %d to %d", sn.Dropped.PerSec, dur, lo, hi)
+	}
+	for cpu, d := range hiCPU {
+		if cpu != 1 && d > 0 {
+			t.Errorf("softnet_stat: CPU %d dropped %d too: the scenario wants CPU 1 only", cpu, d)
+		}
+	}
+}
