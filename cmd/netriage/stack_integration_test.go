@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -407,5 +409,158 @@ func TestIntegrationCheckSoftirqBacklogDrops(t *testing.T) {
 		if cpu != 1 && d > 0 {
 			t.Errorf("softnet_stat: CPU %d dropped %d too: the scenario wants CPU 1 only", cpu, d)
 		}
+	}
+}
+
+// hostConntrackCount is the conntrack count of the namespace the test
+// runs in.
+func hostConntrackCount(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Conntrack really full, with the host's nf_conntrack_max: the count is
+// the namespace's own but its limit is the global maximum, so a forwarding
+// namespace that tracks a flood of new flows (random source addresses in
+// 198.19.0.0/16 and ports, trafgen) fills its own table to the maximum
+// without touching the host's count; past it, each new flow evicts an
+// unreplied entry (early drop) or is dropped. check in the router, with the
+// default threshold, must find conntrack-full with the fill and the
+// failure counters. The table costs the kernel about 256 bytes an entry
+// (64 MiB at 262,144), freed when the namespace goes.
+func TestIntegrationCheckConntrackTableFull(t *testing.T) {
+	var maxEntries uint64
+	if b, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_max"); err == nil {
+		maxEntries, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	}
+	if maxEntries == 0 || maxEntries > 1<<20 {
+		t.Skipf("nf_conntrack_max %d: filling more than 1,048,576 entries costs too much memory and time for a test", maxEntries)
+	}
+	if _, err := exec.LookPath("trafgen"); err != nil {
+		t.Skipf("trafgen not available (Debian netsniff-ng): %v", err)
+	}
+	start := time.Now()
+	slab0, objSize, slabErr := lab.SlabObjects("nf_conntrack")
+	var teardown time.Time
+	// Registered before the lab, so it runs after the lab's cleanup: how
+	// long the kernel takes to free the namespace's entries.
+	t.Cleanup(func() {
+		if slabErr != nil || teardown.IsZero() {
+			return
+		}
+		var n uint64
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if n, _, _ = lab.SlabObjects("nf_conntrack"); n < slab0+maxEntries/100 {
+				break
+			}
+		}
+		t.Logf("teardown: namespaces deleted and %d entries of %d freed after %v (nf_conntrack slab %d objects, %d before); test %v",
+			maxEntries, maxEntries, time.Since(teardown).Round(time.Millisecond), n, slab0, time.Since(start).Round(time.Millisecond))
+	})
+	l := lab.New(t)
+	l.OnCleanup(func() { teardown = time.Now() })
+	r := l.Router()
+	r.R.Run("nft", "add table inet nrct; add chain inet nrct nrfwd { type filter hook forward priority 0; }; add rule inet nrct nrfwd ct state new counter")
+	// The flood's sources are reached through a: the reverse path holds,
+	// and b's ICMP errors go back the way the packets came.
+	r.R.Run("ip", "route", "add", "198.19.0.0/16", "via", r.AtoR.IPv4.Addr().String())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conf := fmt.Sprintf("{ eth(da=%s, type=0x0800), ipv4(sa=198.19.0.0, sa[2]=drnd(), sa[3]=drnd(), da=%s, ttl=64), udp(sp=drnd(), dp=5201), fill(0x00, 18) }",
+		r.RtoA.MAC(), r.BtoR.IPv4.Addr())
+	// At most 4 × the maximum (60-byte frames), stopped when check is
+	// done; -q sends through the qdisc path, as the flood benchmarks do.
+	tg := r.A.Command(ctx, "trafgen", "-o", r.AtoR.Name, "-q", "-P", "1", "-n", strconv.FormatUint(4*maxEntries, 10), conf)
+	tg.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	tg.Cancel = func() error { return syscall.Kill(-tg.Process.Pid, syscall.SIGINT) }
+	tg.WaitDelay = 3 * time.Second
+	tgOut := &lab.LimitedBuffer{Max: 64 << 10}
+	tg.Stdout, tg.Stderr = tgOut, tgOut
+	if err := tg.Start(); err != nil {
+		t.Fatalf("trafgen: %v", err)
+	}
+	var tgErr error
+	tgDone := make(chan struct{})
+	go func() { tgErr = tg.Wait(); close(tgDone) }()
+	t.Cleanup(func() { cancel(); <-tgDone })
+
+	// Until the table is full (a few seconds at most at trafgen's rate).
+	var full lab.Conntrack
+	for deadline := time.Now().Add(8 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		c, err := r.R.ReadConntrack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full = c; c.Count >= maxEntries*95/100 {
+			break
+		}
+		select {
+		case <-tgDone:
+			t.Fatalf("trafgen ended (%v) with the table at %d of %d entries:\n%s", tgErr, c.Count, c.Max, tgOut.Bytes())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the table holds %d of %d entries after 8 s of flood", c.Count, c.Max)
+		}
+	}
+	filled := time.Since(start)
+	rep, code, _ := runCheckIn(t, r.R, "-i", r.RtoB.Name, "-F", r.AtoR.IPv4.Masked().String())
+	checked := time.Since(start)
+	t.Logf("check's window %v to %v after the start", rep.Start.Sub(start).Round(time.Millisecond), rep.End.Sub(start).Round(time.Millisecond))
+	after, err := r.R.ReadConntrack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := hostConntrackCount(t)
+	cancel()
+	<-tgDone
+	t.Logf("table full (%d of %d) %v after the start, check done at %v, trafgen stopped at %v; by the end of check %d entries, early drops %d, drops %d, insert failures %d; the host's own table %d entries",
+		full.Count, full.Max, filled.Round(time.Millisecond), checked.Round(time.Millisecond), time.Since(start).Round(time.Millisecond),
+		after.Count, after.EarlyDrop, after.Drop, after.InsertFailed, host)
+	if host >= maxEntries/10 {
+		t.Errorf("the host's conntrack table holds %d entries: the flood should fill the router namespace's only", host)
+	}
+	if slabErr == nil {
+		if n, _, err := lab.SlabObjects("nf_conntrack"); err == nil {
+			t.Logf("kernel memory: nf_conntrack slab %d objects of %d bytes (%d before): %.1f MiB for the table", n, objSize, slab0, float64((n-min(n, slab0))*objSize)/(1<<20))
+		}
+	}
+
+	f := finding(rep, verdict.RuleConntrackFull)
+	if f == nil || f.Status != verdict.StatusCritical || code != 2 {
+		t.Fatalf("exit %d, findings %+v: want conntrack-full, critical, exit 2", code, rep.Findings)
+	}
+	if rep.Thresholds.ConntrackFullRatio != verdict.DefaultThresholds().ConntrackFullRatio {
+		t.Errorf("threshold %v, want the default %v (no config)", rep.Thresholds.ConntrackFullRatio, verdict.DefaultThresholds().ConntrackFullRatio)
+	}
+	ct := rep.Stack.Conntrack
+	if ct == nil || ct.Max != maxEntries || ct.PeakFill < 0.90 || ct.Count > maxEntries {
+		t.Fatalf("conntrack evidence %+v: want the namespace's table at 90%% or more of %d", ct, maxEntries)
+	}
+	if ct.InsertFailed == nil || ct.Drop == nil || ct.EarlyDrop == nil {
+		t.Fatalf("conntrack evidence %+v: no failure counters", ct)
+	}
+	failures := ct.InsertFailed.Count + ct.Drop.Count + ct.EarlyDrop.Count
+	if failures == 0 {
+		t.Errorf("conntrack evidence %+v: want early drops, drops or insert failures in the window", ct)
+	}
+	// check's counts are of the window, within the test's readings.
+	if got, most := failures, (after.EarlyDrop+after.Drop+after.InsertFailed)-(full.EarlyDrop+full.Drop+full.InsertFailed); got > most {
+		t.Errorf("check counted %d failures, more than the %d the test read from before to after it", got, most)
+	}
+	if !strings.Contains(f.Summary, fmt.Sprintf("of %d entries", maxEntries)) {
+		t.Errorf("summary %q does not name the maximum", f.Summary)
+	}
+	if len(f.Reasons) < 2 {
+		t.Errorf("reasons %q: want the fill and the failures", f.Reasons)
 	}
 }
