@@ -246,8 +246,8 @@ type softnetAt struct {
 	rows []lab.SoftnetCPU
 }
 
-// dropped sums the dropped column over the CPUs (32-bit counters: the
-// difference of two readings is taken modulo 2^32).
+// droppedBetween is the dropped column's increase from reading a to b, in
+// all and per CPU (32-bit counters: the difference is taken modulo 2^32).
 func droppedBetween(a, b softnetAt) (total uint64, byCPU map[int]uint64) {
 	byCPU = map[int]uint64{}
 	prev := map[int]uint32{}
@@ -314,7 +314,10 @@ const readDelay = 100 * time.Millisecond
 // flood from a thread pinned to CPU 0 enqueues packets faster than CPU 1
 // takes them off: the backlog overflows at its 1000 packets. check in b
 // must find softirq-drops with the count the test reads from softnet_stat
-// over the same window, all of it on CPU 1.
+// over the same window, all of it on CPU 1. "The same window" is a bracket
+// of the test's readings, every 20 ms, around check's reads, which come at
+// most readDelay after its ticks: about 5% of the count either side at the
+// 50,000 drops a second of this flood.
 func TestIntegrationCheckSoftirqBacklogDrops(t *testing.T) {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil || !set.IsSet(0) || !set.IsSet(1) {
@@ -348,6 +351,9 @@ func TestIntegrationCheckSoftirqBacklogDrops(t *testing.T) {
 	cancel()
 	fr := <-floodDone
 	flood, floodErr := fr.r, fr.err
+	if floodErr != nil {
+		t.Fatalf("the flood failed: %v", floodErr)
+	}
 
 	f := finding(rep, verdict.RuleSoftirqDrops)
 	if f == nil || f.Status != verdict.StatusCritical || code != 2 {
@@ -396,8 +402,8 @@ func TestIntegrationCheckSoftirqBacklogDrops(t *testing.T) {
 	lo, _ := droppedBetween(samples[inner0], samples[inner1])
 	hi, hiCPU := droppedBetween(samples[outer0], samples[outer1])
 	dur := rep.Stack.DurationSec
-	t.Logf("flood: %d datagrams in %v (%.0f/s), %v; check: %d dropped over %.3f s (%.1f/s); the test's readings: %d to %d (%.1f/s to %.1f/s), by CPU %v",
-		flood.Sent, flood.End.Sub(flood.Start).Round(time.Millisecond), float64(flood.Sent)/flood.End.Sub(flood.Start).Seconds(), floodErr,
+	t.Logf("flood: %d datagrams in %v (%.0f/s); check: %d dropped over %.3f s (%.1f/s); the test's readings: %d to %d (%.1f/s to %.1f/s), by CPU %v",
+		flood.Sent, flood.End.Sub(flood.Start).Round(time.Millisecond), float64(flood.Sent)/flood.End.Sub(flood.Start).Seconds(),
 		sn.Dropped.Count, dur, sn.Dropped.PerSec, lo, hi, float64(lo)/dur, float64(hi)/dur, hiCPU)
 	if sn.Dropped.Count < lo || sn.Dropped.Count > hi {
 		t.Errorf("check counted %d drops, outside the test's %d to %d over the same window", sn.Dropped.Count, lo, hi)
@@ -437,23 +443,18 @@ func hostConntrackCount(t *testing.T) uint64 {
 // failure counters. The table costs the kernel about 256 bytes an entry
 // (64 MiB at 262,144), freed when the namespace goes.
 func TestIntegrationCheckConntrackTableFull(t *testing.T) {
-	var maxEntries uint64
-	if b, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_max"); err == nil {
-		maxEntries, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	}
-	if maxEntries == 0 || maxEntries > 1<<20 {
-		t.Skipf("nf_conntrack_max %d: filling more than 1,048,576 entries costs too much memory and time for a test", maxEntries)
-	}
 	if _, err := exec.LookPath("trafgen"); err != nil {
 		t.Skipf("trafgen not available (Debian netsniff-ng): %v", err)
 	}
 	start := time.Now()
 	slab0, objSize, slabErr := lab.SlabObjects("nf_conntrack")
 	var teardown time.Time
+	var maxEntries uint64
+	flooded := false
 	// Registered before the lab, so it runs after the lab's cleanup: how
 	// long the kernel takes to free the namespace's entries.
 	t.Cleanup(func() {
-		if slabErr != nil || teardown.IsZero() {
+		if slabErr != nil || teardown.IsZero() || !flooded {
 			return
 		}
 		var n uint64
@@ -469,6 +470,14 @@ func TestIntegrationCheckConntrackTableFull(t *testing.T) {
 	l.OnCleanup(func() { teardown = time.Now() })
 	r := l.Router()
 	r.R.Run("nft", "add table inet nrct; add chain inet nrct nrfwd { type filter hook forward priority 0; }; add rule inet nrct nrfwd ct state new counter")
+	// The maximum once the ct rule has loaded conntrack.
+	c0, err := r.R.ReadConntrack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if maxEntries = c0.Max; maxEntries == 0 || maxEntries > 1<<20 {
+		t.Skipf("nf_conntrack_max %d: filling more than 1,048,576 entries (or an unlimited table) costs too much memory and time for a test", maxEntries)
+	}
 	// The flood's sources are reached through a: the reverse path holds,
 	// and b's ICMP errors go back the way the packets came.
 	r.R.Run("ip", "route", "add", "198.19.0.0/16", "via", r.AtoR.IPv4.Addr().String())
@@ -488,6 +497,7 @@ func TestIntegrationCheckConntrackTableFull(t *testing.T) {
 	if err := tg.Start(); err != nil {
 		t.Fatalf("trafgen: %v", err)
 	}
+	flooded = true
 	var tgErr error
 	tgDone := make(chan struct{})
 	go func() { tgErr = tg.Wait(); close(tgDone) }()

@@ -139,7 +139,8 @@ func (ns *NS) flood(ctx context.Context, dst netip.AddrPort, f Flood) (FloodResu
 // SetRPS steers the packets this interface receives to the given CPUs'
 // backlogs (receive packet steering: /sys/class/net/NAME/queues/rx-0/
 // rps_cpus, written inside the namespace). Deleting the interface, as lab
-// cleanup does, removes the setting.
+// cleanup does, removes the setting. It skips the test on a kernel without
+// RPS.
 func (k *Link) SetRPS(cpus ...int) {
 	k.lab.t.Helper()
 	var mask uint64
@@ -155,6 +156,9 @@ func (k *Link) SetRPS(cpus ...int) {
 	c := exec.Command("ip", "netns", "exec", k.NS.Name, "tee", path)
 	c.Stdin = strings.NewReader(strconv.FormatUint(mask, 16) + "\n")
 	if out, err := c.CombinedOutput(); err != nil {
+		if bytes.Contains(out, []byte("No such file")) {
+			k.lab.t.Skipf("lab: rps: no %s in %s: a kernel without receive packet steering (CONFIG_RPS)", path, k.NS.Name)
+		}
 		k.lab.t.Fatalf("lab: rps: write %s in %s: %v: %s", path, k.NS.Name, err, bytes.TrimSpace(out))
 	}
 }
