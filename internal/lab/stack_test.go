@@ -43,3 +43,24 @@ func TestParseConntrackStat(t *testing.T) {
 		}
 	}
 }
+
+// The ground-truth parsers never panic, and what they accept is
+// consistent: one row per line of softnet_stat.
+func FuzzParseSoftnet(f *testing.F) {
+	f.Add("04efae87 000037b8 00000007 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000001 00000000 00000000\n")
+	f.Add("00000010 00000001 00000002\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		rows, err := parseSoftnet(in)
+		if err == nil && len(rows) != len(strings.Split(strings.TrimSpace(in), "\n")) {
+			t.Errorf("%d rows from %q", len(rows), in)
+		}
+	})
+}
+
+func FuzzParseConntrackStat(f *testing.F) {
+	f.Add("entries insert_failed drop early_drop\n00000000 00000001 00000002 00000003\n")
+	f.Add("insert_failed drop early_drop\nffffffff ffffffff\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		_ = parseConntrackStat(strings.NewReader(in), &Conntrack{})
+	})
+}
