@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -235,5 +237,340 @@ func TestIntegrationCheckConntrackFull(t *testing.T) {
 	}
 	if rep.Thresholds.ConntrackFullRatio != 0.005 {
 		t.Errorf("threshold %v, want the config's 0.005", rep.Thresholds.ConntrackFullRatio)
+	}
+}
+
+// softnetAt is /proc/net/softnet_stat read by the test at a time.
+type softnetAt struct {
+	at   time.Time
+	rows []lab.SoftnetCPU
+}
+
+// droppedBetween is the dropped column's increase from reading a to b, in
+// all and per CPU (32-bit counters: the difference is taken modulo 2^32).
+func droppedBetween(a, b softnetAt) (total uint64, byCPU map[int]uint64) {
+	byCPU = map[int]uint64{}
+	prev := map[int]uint32{}
+	for _, r := range a.rows {
+		prev[r.CPU] = r.Dropped
+	}
+	for _, r := range b.rows {
+		if p, ok := prev[r.CPU]; ok {
+			d := uint64(r.Dropped - p)
+			byCPU[r.CPU] = d
+			total += d
+		}
+	}
+	return total, byCPU
+}
+
+// sampleSoftnet reads softnet_stat every period until stop is called,
+// which returns the readings in order.
+func sampleSoftnet(t *testing.T, period time.Duration) (stop func() []softnetAt) {
+	t.Helper()
+	var out []softnetAt
+	read := func() {
+		rows, err := lab.ReadSoftnet()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		out = append(out, softnetAt{time.Now(), rows})
+	}
+	read()
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(period)
+		defer tk.Stop()
+		for {
+			select {
+			case <-quit:
+				read()
+				return
+			case <-tk.C:
+				read()
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() []softnetAt {
+		once.Do(func() { close(quit); <-done })
+		return out
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// readDelay bounds how long after its tick's time check reads the stack
+// counters (the tick's time is when its timer fired; the link counters are
+// read first, and both CPUs are busy in the softirq scenario).
+const readDelay = 100 * time.Millisecond
+
+// Softirq backlog drops made inside the lab, with the host's
+// net.core.netdev_max_backlog (global) left alone: b's veth steers every
+// packet it receives to CPU 1's backlog (RPS, a setting of the device),
+// 400 nftables rules that never match make each packet costly there, and a
+// flood from a thread pinned to CPU 0 enqueues packets faster than CPU 1
+// takes them off: the backlog overflows at its 1000 packets. check in b
+// must find softirq-drops with the count the test reads from softnet_stat
+// over the same window, all of it on CPU 1. "The same window" is a bracket
+// of the test's readings, every 20 ms, around check's reads, which come at
+// most readDelay after its ticks: about 5% of the count either side at the
+// 50,000 drops a second of this flood.
+func TestIntegrationCheckSoftirqBacklogDrops(t *testing.T) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || !set.IsSet(0) || !set.IsSet(1) {
+		t.Skipf("needs CPUs 0 and 1 (the sender on one, the backlog on the other); this process may run on %d CPUs (%v)", set.Count(), err)
+	}
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	_, lb := l.Veth(a, b)
+	lb.SetRPS(1)
+	rules := []string{"add table inet nrsoft", "add chain inet nrsoft pre { type filter hook prerouting priority 0; }"}
+	for i := range 400 {
+		rules = append(rules, fmt.Sprintf("add rule inet nrsoft pre ip saddr 198.19.%d.%d counter drop", i/250, i%250+1))
+	}
+	b.Run("nft", strings.Join(rules, "; "))
+
+	ctx, cancel := context.WithCancel(trafficCtx(t))
+	type result struct {
+		r   lab.FloodResult
+		err error
+	}
+	floodDone := make(chan result, 1)
+	background(t, ctx, func(ctx context.Context) {
+		r, err := a.FloodUDP(ctx, netip.AddrPortFrom(lb.IPv4.Addr(), 9), lab.Flood{Count: 3_000_000, CPU: 0, Duration: 7 * time.Second,
+			Burst: 4000, Pause: 20 * time.Millisecond})
+		floodDone <- result{r, err}
+	})
+	time.Sleep(500 * time.Millisecond)
+	stop := sampleSoftnet(t, 20*time.Millisecond)
+	rep, code, _ := runCheckIn(t, b, "-i", lb.Name)
+	samples := stop()
+	cancel()
+	fr := <-floodDone
+	flood, floodErr := fr.r, fr.err
+	if floodErr != nil {
+		t.Fatalf("the flood failed: %v", floodErr)
+	}
+
+	f := finding(rep, verdict.RuleSoftirqDrops)
+	if f == nil || f.Status != verdict.StatusCritical || code != 2 {
+		t.Fatalf("exit %d, findings %+v: want softirq-drops, critical, exit 2", code, rep.Findings)
+	}
+	sn := rep.Stack.Softnet
+	if sn == nil || sn.Dropped.Count == 0 {
+		t.Fatalf("softnet evidence %+v: want drops", sn)
+	}
+	// The CPU named is CPU 1, the only one that dropped.
+	for _, c := range sn.CPUs {
+		if c.Dropped > 0 && c.CPU != 1 {
+			t.Errorf("CPU %d dropped %d: want drops on CPU 1 only (%+v)", c.CPU, c.Dropped, sn.CPUs)
+		}
+	}
+	if !strings.Contains(f.Summary, "; CPU 1: ") {
+		t.Errorf("summary %q does not name CPU 1", f.Summary)
+	}
+
+	// The test's own readings bracket check's: check read the counters at
+	// r0 in [Start, Start+readDelay] and r1 in [End, End+readDelay] (and
+	// before it exited), so its count is at least the drops between the
+	// first reading after Start+readDelay and the last before End, and at
+	// most the drops between the last reading before Start and the first
+	// after End+readDelay (or after the check returned).
+	var inner0, inner1, outer0, outer1 = -1, -1, -1, len(samples) - 1
+	for i, s := range samples {
+		if !s.at.After(rep.Start) {
+			outer0 = i
+		}
+		if inner0 < 0 && !s.at.Before(rep.Start.Add(readDelay)) {
+			inner0 = i
+		}
+		if !s.at.After(rep.End) {
+			inner1 = i
+		}
+		if outer1 == len(samples)-1 && !s.at.Before(rep.End.Add(readDelay)) {
+			outer1 = i
+		}
+	}
+	if outer0 < 0 || inner0 < 0 || inner1 <= inner0 {
+		t.Fatalf("the test's %d readings (%v to %v) do not cover the window %v to %v", len(samples), samples[0].at, samples[len(samples)-1].at, rep.Start, rep.End)
+	}
+	t.Logf("readings: window %v to %v; outer %v to %v, inner %v to %v, %d readings", rep.Start.Format("15:04:05.000"), rep.End.Format("15:04:05.000"),
+		samples[outer0].at.Format("15:04:05.000"), samples[outer1].at.Format("15:04:05.000"), samples[inner0].at.Format("15:04:05.000"), samples[inner1].at.Format("15:04:05.000"), len(samples))
+	lo, _ := droppedBetween(samples[inner0], samples[inner1])
+	hi, hiCPU := droppedBetween(samples[outer0], samples[outer1])
+	dur := rep.Stack.DurationSec
+	t.Logf("flood: %d datagrams in %v (%.0f/s); check: %d dropped over %.3f s (%.1f/s); the test's readings: %d to %d (%.1f/s to %.1f/s), by CPU %v",
+		flood.Sent, flood.End.Sub(flood.Start).Round(time.Millisecond), float64(flood.Sent)/flood.End.Sub(flood.Start).Seconds(),
+		sn.Dropped.Count, dur, sn.Dropped.PerSec, lo, hi, float64(lo)/dur, float64(hi)/dur, hiCPU)
+	if sn.Dropped.Count < lo || sn.Dropped.Count > hi {
+		t.Errorf("check counted %d drops, outside the test's %d to %d over the same window", sn.Dropped.Count, lo, hi)
+	}
+	if r := sn.Dropped.PerSec * dur; r < float64(lo)-1 || r > float64(hi)+1 {
+		t.Errorf("check's rate %.1f/s × %.3f s is outside the test's %d to %d", sn.Dropped.PerSec, dur, lo, hi)
+	}
+	for cpu, d := range hiCPU {
+		if cpu != 1 && d > 0 {
+			t.Errorf("softnet_stat: CPU %d dropped %d too: the scenario wants CPU 1 only", cpu, d)
+		}
+	}
+}
+
+// hostConntrackCount is the conntrack count of the namespace the test
+// runs in.
+func hostConntrackCount(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Conntrack really full, with the host's nf_conntrack_max: the count is
+// the namespace's own but its limit is the global maximum, so a forwarding
+// namespace that tracks a flood of new flows (random source addresses in
+// 198.19.0.0/16 and ports, trafgen) fills its own table to the maximum
+// without touching the host's count; past it, each new flow evicts an
+// unreplied entry (early drop) or is dropped. check in the router, with the
+// default threshold, must find conntrack-full with the fill and the
+// failure counters. The table costs the kernel about 256 bytes an entry
+// (64 MiB at 262,144), freed when the namespace goes.
+func TestIntegrationCheckConntrackTableFull(t *testing.T) {
+	if _, err := exec.LookPath("trafgen"); err != nil {
+		t.Skipf("trafgen not available (Debian netsniff-ng): %v", err)
+	}
+	start := time.Now()
+	slab0, objSize, slabErr := lab.SlabObjects("nf_conntrack")
+	var teardown time.Time
+	var maxEntries uint64
+	flooded := false
+	// Registered before the lab, so it runs after the lab's cleanup: how
+	// long the kernel takes to free the namespace's entries.
+	t.Cleanup(func() {
+		if slabErr != nil || teardown.IsZero() || !flooded {
+			return
+		}
+		var n uint64
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if n, _, _ = lab.SlabObjects("nf_conntrack"); n < slab0+maxEntries/100 {
+				break
+			}
+		}
+		t.Logf("teardown: namespaces deleted and %d entries of %d freed after %v (nf_conntrack slab %d objects, %d before); test %v",
+			maxEntries, maxEntries, time.Since(teardown).Round(time.Millisecond), n, slab0, time.Since(start).Round(time.Millisecond))
+	})
+	l := lab.New(t)
+	l.OnCleanup(func() { teardown = time.Now() })
+	r := l.Router()
+	r.R.Run("nft", "add table inet nrct; add chain inet nrct nrfwd { type filter hook forward priority 0; }; add rule inet nrct nrfwd ct state new counter")
+	// The maximum once the ct rule has loaded conntrack.
+	c0, err := r.R.ReadConntrack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if maxEntries = c0.Max; maxEntries == 0 || maxEntries > 1<<20 {
+		t.Skipf("nf_conntrack_max %d: filling more than 1,048,576 entries (or an unlimited table) costs too much memory and time for a test", maxEntries)
+	}
+	// The flood's sources are reached through a: the reverse path holds,
+	// and b's ICMP errors go back the way the packets came.
+	r.R.Run("ip", "route", "add", "198.19.0.0/16", "via", r.AtoR.IPv4.Addr().String())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conf := fmt.Sprintf("{ eth(da=%s, type=0x0800), ipv4(sa=198.19.0.0, sa[2]=drnd(), sa[3]=drnd(), da=%s, ttl=64), udp(sp=drnd(), dp=5201), fill(0x00, 18) }",
+		r.RtoA.MAC(), r.BtoR.IPv4.Addr())
+	// At most 4 × the maximum (60-byte frames), stopped when check is
+	// done; -q sends through the qdisc path, as the flood benchmarks do.
+	tg := r.A.Command(ctx, "trafgen", "-o", r.AtoR.Name, "-q", "-P", "1", "-n", strconv.FormatUint(4*maxEntries, 10), conf)
+	tg.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	tg.Cancel = func() error { return syscall.Kill(-tg.Process.Pid, syscall.SIGINT) }
+	tg.WaitDelay = 3 * time.Second
+	tgOut := &lab.LimitedBuffer{Max: 64 << 10}
+	tg.Stdout, tg.Stderr = tgOut, tgOut
+	if err := tg.Start(); err != nil {
+		t.Fatalf("trafgen: %v", err)
+	}
+	flooded = true
+	var tgErr error
+	tgDone := make(chan struct{})
+	go func() { tgErr = tg.Wait(); close(tgDone) }()
+	t.Cleanup(func() { cancel(); <-tgDone })
+
+	// Until the table is full (a few seconds at most at trafgen's rate).
+	var full lab.Conntrack
+	for deadline := time.Now().Add(8 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		c, err := r.R.ReadConntrack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full = c; c.Count >= maxEntries*95/100 {
+			break
+		}
+		select {
+		case <-tgDone:
+			t.Fatalf("trafgen ended (%v) with the table at %d of %d entries:\n%s", tgErr, c.Count, c.Max, tgOut.Bytes())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the table holds %d of %d entries after 8 s of flood", c.Count, c.Max)
+		}
+	}
+	filled := time.Since(start)
+	rep, code, _ := runCheckIn(t, r.R, "-i", r.RtoB.Name, "-F", r.AtoR.IPv4.Masked().String())
+	checked := time.Since(start)
+	t.Logf("check's window %v to %v after the start", rep.Start.Sub(start).Round(time.Millisecond), rep.End.Sub(start).Round(time.Millisecond))
+	after, err := r.R.ReadConntrack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := hostConntrackCount(t)
+	cancel()
+	<-tgDone
+	t.Logf("table full (%d of %d) %v after the start, check done at %v, trafgen stopped at %v; by the end of check %d entries, early drops %d, drops %d, insert failures %d; the host's own table %d entries",
+		full.Count, full.Max, filled.Round(time.Millisecond), checked.Round(time.Millisecond), time.Since(start).Round(time.Millisecond),
+		after.Count, after.EarlyDrop, after.Drop, after.InsertFailed, host)
+	if host >= maxEntries/10 {
+		t.Errorf("the host's conntrack table holds %d entries: the flood should fill the router namespace's only", host)
+	}
+	if slabErr == nil {
+		if n, _, err := lab.SlabObjects("nf_conntrack"); err == nil {
+			t.Logf("kernel memory: nf_conntrack slab %d objects of %d bytes (%d before): %.1f MiB for the table", n, objSize, slab0, float64((n-min(n, slab0))*objSize)/(1<<20))
+		}
+	}
+
+	f := finding(rep, verdict.RuleConntrackFull)
+	if f == nil || f.Status != verdict.StatusCritical || code != 2 {
+		t.Fatalf("exit %d, findings %+v: want conntrack-full, critical, exit 2", code, rep.Findings)
+	}
+	if rep.Thresholds.ConntrackFullRatio != verdict.DefaultThresholds().ConntrackFullRatio {
+		t.Errorf("threshold %v, want the default %v (no config)", rep.Thresholds.ConntrackFullRatio, verdict.DefaultThresholds().ConntrackFullRatio)
+	}
+	ct := rep.Stack.Conntrack
+	if ct == nil || ct.Max != maxEntries || ct.PeakFill < 0.90 || ct.Count > maxEntries {
+		t.Fatalf("conntrack evidence %+v: want the namespace's table at 90%% or more of %d", ct, maxEntries)
+	}
+	if ct.InsertFailed == nil || ct.Drop == nil || ct.EarlyDrop == nil {
+		t.Fatalf("conntrack evidence %+v: no failure counters", ct)
+	}
+	failures := ct.InsertFailed.Count + ct.Drop.Count + ct.EarlyDrop.Count
+	if failures == 0 {
+		t.Errorf("conntrack evidence %+v: want early drops, drops or insert failures in the window", ct)
+	}
+	// check's counts are of the window, within the test's readings.
+	if got, most := failures, (after.EarlyDrop+after.Drop+after.InsertFailed)-(full.EarlyDrop+full.Drop+full.InsertFailed); got > most {
+		t.Errorf("check counted %d failures, more than the %d the test read from before to after it", got, most)
+	}
+	if !strings.Contains(f.Summary, fmt.Sprintf("of %d entries", maxEntries)) {
+		t.Errorf("summary %q does not name the maximum", f.Summary)
+	}
+	if len(f.Reasons) < 2 {
+		t.Errorf("reasons %q: want the fill and the failures", f.Reasons)
 	}
 }

@@ -54,6 +54,18 @@
 // 30 s), whichever comes first. (*NS).Iperf3Server and (*NS).Iperf3Client run
 // iperf3 inside the namespace; only the processes the lab started are killed.
 //
+// # The stack scenarios
+//
+// FloodUDP sends small datagrams as fast as one thread pinned to a CPU can
+// (optionally in bursts with pauses), on a socket with a large send buffer
+// so the sender does not wait for the receiver. (*Link).SetRPS steers what
+// an interface receives to chosen CPUs' backlogs (receive packet steering,
+// a setting of the device, gone with it). ReadSoftnet and
+// (*NS).ReadConntrack are the ground truth of the softirq backlog and of a
+// namespace's conntrack table, read from /proc without netriage's parsers;
+// SlabObjects reads a slab cache's size, for what a scenario costs the
+// kernel.
+//
 // # The binary
 //
 // Binary returns the netriage binary a test runs inside the lab:

@@ -370,12 +370,17 @@ func (e *Engine) Step(t Tick) *Snapshot {
 	// by its own time, milliseconds, and tens for the first (a full /proc
 	// scan), which is what a window's coverage saw as 1% more flow bytes
 	// than counter bytes.
+	// The stack counters too: their rates are over the ticks' times, so a
+	// read after the capture's drain and the socket refresh (up to a
+	// second late under a flood of the receiving CPU) made a window count
+	// less than its duration held.
 	e.stepLinks(s)
+	stack, stackErr := e.readStack()
 	fs := e.captureFlows(s)
 	e.wantInfo(fs)
 	e.refreshSockets(now)
 	s.Sockets = e.tab
-	e.stepStack(s)
+	e.stepStack(s, stack, stackErr)
 	e.stepFlows(s, fs)
 	e.stepEgress(s)
 	e.stepVerdict(s)
@@ -448,11 +453,20 @@ func (e *Engine) stepLinks(s *Snapshot) {
 	e.linkWin = trimWindow(e.linkWin, cur.Time, e.cfg.Window, func(x triage.LinksSample) time.Time { return x.Time })
 }
 
-func (e *Engine) stepStack(s *Snapshot) {
+// readStack reads the stack counters (nothing without a Stack input).
+func (e *Engine) readStack() (triage.StackSample, error) {
+	if e.in.Stack == nil {
+		return triage.StackSample{}, nil
+	}
+	return e.in.Stack.ReadStack(e.cfg.Watched)
+}
+
+// stepStack adds the step's stack sample cur, read at the tick, with its
+// rates; the endpoint sockets come from the step's socket table.
+func (e *Engine) stepStack(s *Snapshot, cur triage.StackSample, err error) {
 	if e.in.Stack == nil {
 		return
 	}
-	cur, err := e.in.Stack.ReadStack(e.cfg.Watched)
 	e.stackErr = err
 	if err != nil {
 		return

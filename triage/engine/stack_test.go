@@ -208,3 +208,61 @@ func finding(r *verdict.Report, rule string) *verdict.Finding {
 	}
 	return nil
 }
+
+// order records which input each read was of, in order.
+type order struct{ reads []string }
+
+type orderLinks struct {
+	links
+	o *order
+}
+
+func (l *orderLinks) Read() (triage.LinksSample, error) {
+	l.o.reads = append(l.o.reads, "links")
+	return l.links.Read()
+}
+
+type orderStack struct {
+	stack
+	o *order
+}
+
+func (s *orderStack) ReadStack(ifaces []string) (triage.StackSample, error) {
+	s.o.reads = append(s.o.reads, "stack")
+	return s.stack.ReadStack(ifaces)
+}
+
+type orderFlows struct {
+	flowsAt
+	o *order
+}
+
+func (f *orderFlows) Snapshot(now time.Time) flows.Snapshot {
+	f.o.reads = append(f.o.reads, "flows")
+	return f.flowsAt.Snapshot(now)
+}
+
+type orderSocks struct {
+	socks
+	o *order
+}
+
+func (s *orderSocks) Refresh(now time.Time) (*attrib.SocketTable, error) {
+	s.o.reads = append(s.o.reads, "sockets")
+	return s.socks.Refresh(now)
+}
+
+// The stack counters are stamped with the tick's time, so they are read
+// at the tick with the link counters, before the capture's drain and the
+// socket refresh (which can take most of a second under a flood).
+func TestStackReadAtTheTick(t *testing.T) {
+	o := &order{}
+	e := New(Inputs{Timeline: every(time.Second, 2), Links: &orderLinks{links{tx: 1000, speedBps: 1e9}, o}, Stack: &orderStack{o: o},
+		Flows: &orderFlows{flowsAt{perStep: 10}, o}, Sockets: &orderSocks{socks{tables: []*attrib.SocketTable{{}}}, o}},
+		Config{Judge: true, Watched: []string{"eth0"}, Window: time.Second, Thresholds: verdict.DefaultThresholds(), SubSteps: 1})
+	collect(e)
+	want := []string{"links", "stack", "flows", "sockets", "links", "stack", "flows", "sockets"}
+	if diff := cmp.Diff(want, o.reads); diff != "" {
+		t.Errorf("reads (-want +got):\n%s", diff)
+	}
+}
