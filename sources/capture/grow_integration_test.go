@@ -176,8 +176,8 @@ func TestIntegrationRingSteering(t *testing.T) {
 
 // growTimes records the reader's trigger and switch of a growth.
 type growTimes struct {
-	mu              sync.Mutex
-	trigger, switch_ time.Time
+	mu               sync.Mutex
+	trigger, switched time.Time
 }
 
 func (g *growTimes) hook(s growState) {
@@ -187,17 +187,17 @@ func (g *growTimes) hook(s growState) {
 	case growWatching:
 		g.trigger = time.Now()
 	case growHandover:
-		g.switch_ = time.Now()
+		g.switched = time.Now()
 	}
 }
 
 func (g *growTimes) took() time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.switch_.IsZero() {
+	if g.switched.IsZero() {
 		return -1
 	}
-	return g.switch_.Sub(g.trigger)
+	return g.switched.Sub(g.trigger)
 }
 
 // setGrowHook sets growHook for the test (before StartLive) and clears it

@@ -195,7 +195,7 @@ type growth struct {
 	retireMax <-chan time.Time
 	started   <-chan error // the spare's start, once growStarting
 	due       bool         // set by drain (under mu) when needsGrowth
-	dueAt     int64 // the capture time that made it due (nanoseconds since the epoch)
+	dueAt     int64        // the capture time that made it due (nanoseconds since the epoch)
 }
 
 // growState is where a growing ring is.
