@@ -176,7 +176,7 @@ func TestIntegrationRingSteering(t *testing.T) {
 
 // growTimes records the reader's trigger and switch of a growth.
 type growTimes struct {
-	mu               sync.Mutex
+	mu                sync.Mutex
 	trigger, switched time.Time
 }
 

@@ -576,7 +576,7 @@ func (l *Live) growRing(h *liveHandle) bool {
 		old := h.old
 		// Every packet of the old ring was stamped before the switch, so
 		// before any snapshot's horizon from now on: count them all.
-		l.drainRing(h, old, math.MaxInt64)
+		l.drainRing(h, old, math.MaxInt64, 0)
 		n, _ := old.backlog()
 		if !handedOver(true, late, n, old.pos != 0, old.openPackets()) {
 			h.mu.Unlock()
@@ -786,16 +786,26 @@ const readerHorizon = -1
 // full and goes on, so that holding never fills a ring (the flows then
 // trail the counters by less than liveHorizon for that block). Packets the
 // kernel hands over after an interface began failing clear its error.
-// While a grown ring's old ring hands over, it drains that one first.
+// While a grown ring's old ring hands over, it drains that one first; a
+// small ring waiting for its successor holds nothing (the flows then
+// trail the counters by less than liveHorizon until the switch, some
+// 10–130 ms).
 func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	latest := int64(0)
 	if h.old != nil {
-		latest, _ = l.drainRing(h, h.old, before)
+		latest, _ = l.drainRing(h, h.old, before, h.old.blocks/2)
 	}
 	r := h.ring
-	newest, seen := l.drainRing(h, r, before)
+	hold := r.blocks / 2
+	if g := h.grow; g != nil && (g.due || g.state == growStarting) && g.state < growHandover {
+		// The small ring waits for its successor, which takes the
+		// kernel tens of milliseconds to allocate: hold nothing, so
+		// that all of it is room for the packets until the switch.
+		hold = 0
+	}
+	newest, seen := l.drainRing(h, r, before, hold)
 	latest = max(latest, newest)
 	if h.failing && latest > h.failedAt {
 		h.failing = false
@@ -813,9 +823,9 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 }
 
 // drainRing is drain's walk over one ring of the handle, whose mu the
-// caller holds. It returns the time of the newest packet handed over (0
-// for none) and the backlog it found.
-func (l *Live) drainRing(h *liveHandle, r *ring, before int64) (latest int64, seen int) {
+// caller holds, holding at most hold blocks. It returns the time of the
+// newest packet handed over (0 for none) and the backlog it found.
+func (l *Live) drainRing(h *liveHandle, r *ring, before int64, hold int) (latest int64, seen int) {
 	n, newest := r.backlog()
 	seen = n
 	if before == readerHorizon {
@@ -825,7 +835,7 @@ func (l *Live) drainRing(h *liveHandle, r *ring, before int64) (latest int64, se
 	for n > 0 {
 		l.acc.mu.Lock()
 		released := r.readBlock(&h.sink, before)
-		if !released && n > r.blocks/2 {
+		if !released && n > hold {
 			released = r.readBlock(&h.sink, math.MaxInt64)
 		}
 		l.acc.countInterface(h.idx, h.sink.n)
