@@ -249,9 +249,10 @@ func TestIntegrationLiveGrows(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const trickle, flood, size = 400, 300_000, 64
-	// 400 packets at 1 kpps: about 200 per block time-out, under a
-	// 64 KiB block's 340.
-	if n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: trickle, Size: size, RateBps: 1000 * size * 8}); err != nil || n != trickle {
+	// 400 packets at 500 a second: about 100 per block time-out, well
+	// under a 64 KiB block's 340 even if the sender catches up after a
+	// stall.
+	if n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: trickle, Size: size, RateBps: 500 * size * 8}); err != nil || n != trickle {
 		t.Fatalf("trickle: %d of %d sent: %v", n, trickle, err)
 	}
 	time.Sleep(liveHorizon + 50*time.Millisecond)
