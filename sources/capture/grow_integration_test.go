@@ -351,3 +351,59 @@ func TestIntegrationLiveGrowthFails(t *testing.T) {
 		t.Errorf("growth state %d, want done", state)
 	}
 }
+
+// TestIntegrationLiveCloseWhileGrowing closes the capture while its ring
+// is growing (the large ring being allocated, or the old ring handing
+// over): Close returns at once, with every reader and the allocation's
+// goroutine done and every ring closed.
+func TestIntegrationLiveCloseWhileGrowing(t *testing.T) {
+	for _, at := range []growState{growStarting, growHandover} {
+		t.Run(map[growState]string{growStarting: "starting", growHandover: "handover"}[at], func(t *testing.T) {
+			l := lab.New(t)
+			a, b := l.Netns(), l.Netns()
+			la, lb := l.Veth(a, b)
+			la.OffloadsOff()
+			sink := b.UDPSink(lb.IPv4.Addr())
+			defer sink.Close()
+			live := startLiveIn(t, a, LiveOptions{
+				Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+				Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			sent := make(chan struct{})
+			go func() {
+				defer close(sent)
+				_, _ = a.SendUDP(ctx, sink.Addr(), lab.Send{Count: 200_000, Size: 64})
+			}()
+			h := live.handles[0]
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				h.mu.Lock()
+				state := h.grow.state
+				h.mu.Unlock()
+				if state >= at {
+					t.Logf("closing in state %d (asked for %d)", state, at)
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the ring never reached state %d (at %d)", at, state)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			start := time.Now()
+			live.Close()
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("Close took %v", took)
+			}
+			h.mu.Lock()
+			open := h.ring.mem != nil || (h.old != nil && h.old.mem != nil) || (h.grow.spare != nil && h.grow.spare.mem != nil)
+			h.mu.Unlock()
+			if open {
+				t.Error("a ring is still mapped after Close")
+			}
+			cancel()
+			<-sent
+		})
+	}
+}
