@@ -13,8 +13,9 @@ type CaptureConfig struct {
 	MaxFlows int `yaml:"max_flows"`
 	// IdleTimeout expires flows that saw no packet for this long.
 	IdleTimeout Duration `yaml:"idle_timeout"`
-	// RingMiB is the size of one AF_PACKET ring, in MiB; an interface has
-	// Fanout of them. The rings of a run together may pin at most
+	// RingMiB is the size of one AF_PACKET ring under load, in MiB; an
+	// interface has Fanout of them. A single ring per interface larger
+	// than 2 MiB starts at 2 MiB and grows to it on demand (capture.Live). The rings of a run together may pin at most
 	// MaxRingTotalMiB (see RingMemoryMiB).
 	RingMiB int `yaml:"ring_mib"`
 	// Fanout is the number of rings per interface (1: one). With more,

@@ -96,6 +96,13 @@ func (a *Accountant) SetWarnings(ws []string) {
 	a.health.Warnings = append([]string(nil), ws...)
 }
 
+// AddWarning adds one warning to the capture's (see SetWarnings).
+func (a *Accountant) AddWarning(w string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.health.Warnings = append(a.health.Warnings, w)
+}
+
 // UpdateInterface changes one interface's health entry under the lock.
 func (a *Accountant) UpdateInterface(i int, fn func(*flows.IfaceHealth)) {
 	a.mu.Lock()

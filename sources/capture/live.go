@@ -27,8 +27,11 @@ type LiveOptions struct {
 	// LocalNet describes Table.Local for Health ("" for the host's own
 	// addresses).
 	LocalNet string
-	// RingMiB is the ring size per interface, in MiB (default
-	// DefaultRingMiB).
+	// RingMiB is the ring size per interface under load, in MiB (default
+	// DefaultRingMiB). With one ring per interface (Fanout 0 or 1), a ring
+	// larger than 2 MiB opens at 2 MiB and grows to RingMiB the first time
+	// the kernel hands a block of it over full (see growth); smaller rings
+	// and the rings of a hash fanout have RingMiB from the start.
 	RingMiB int
 	// Fanout is the number of rings per interface (0 or 1: one). With
 	// more, the kernel spreads packets over them by flow hash.

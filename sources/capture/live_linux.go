@@ -88,8 +88,28 @@ const (
 	// bytes (Chrome's post-quantum key share makes hellos of 1,800
 	// bytes, whose SNI still comes before it).
 	namesSnapLen = 2048
-	// namesRingBytes is the names ring's size: 32 blocks of 64 KiB.
-	namesRingBytes = 2 << 20
+	// namesBlockSize and namesBlocks are the names ring's geometry: 16
+	// blocks of 16 KiB (256 KiB). Its packets are a trickle (DNS answers,
+	// ClientHellos), a block holds 7 frames of the full snap length and
+	// some 40 DNS answers, and 16 blocks are 3.2 s of block time-outs.
+	namesBlockSize = 16 << 10
+	namesBlocks    = 16
+	// growFirstBytes is the size a growing ring opens at (32 blocks of
+	// 64 KiB, see ringGeometry): a ring is resident in full from the
+	// start, so an idle capture holds 2 MiB, not capture.ring_mib.
+	growFirstBytes = 2 << 20
+	// growPoll is how often a reader whose old ring is handing over
+	// looks at it (it waits on the new ring).
+	growPoll = 50 * time.Millisecond
+	// growRetire is how long after the switch the old ring may still hand
+	// a block over: a packet the kernel steered to it before the switch
+	// is in a block handed over liveHorizon after its stamp; twice that
+	// leaves room for a busy CPU's late softirq.
+	growRetire = 2 * liveHorizon
+	// growRetireMax is when the old ring closes even if its open block
+	// still reports packets (a count the kernel left from before, when
+	// the ring was once full and the block was not reopened).
+	growRetireMax = 5 * time.Second
 	// namesFilter passes DNS responses and TLS ClientHellos (a handshake
 	// record whose first message is a ClientHello) at the start of a TCP
 	// payload. libpcap's tcp[] indexing is IPv4's only: the IPv6 form
@@ -138,6 +158,91 @@ type liveHandle struct {
 	stopped atomic.Bool
 	// drops accumulates the kernel's drop counter (reading resets it).
 	drops atomic.Uint64
+	// old is the small ring while it hands over to ring after the ring
+	// grew (nil otherwise); grow is the growth of a ring opened small (nil
+	// for one opened at its configured size). The reader alone changes
+	// ring and old, under mu; it reads them without.
+	old  *ring
+	grow *growth
+}
+
+// growth is the state of a ring that opens small and grows to its
+// configured size the first time load needs it, without a gap and
+// without counting a packet twice:
+//
+//   - the small ring is the only member of a fanout group of its own
+//     (PACKET_FANOUT_CBPF) whose steering program returns 0;
+//   - when the kernel hands a block of it over full, or its backlog
+//     passes half its blocks (needsGrowth), a goroutine gives the spare
+//     socket, made at start with a filter that passes nothing, its ring
+//     of the configured size and binds it while the reader reads on;
+//     then the reader joins it to the group (member 1),
+//     gives it the capture's filter and steers the group to member 1:
+//     every packet from then on goes to the new ring only;
+//   - the reader reads both rings until the old one has handed its last
+//     block over (handedOver), adds its kernel drops to the handle's and
+//     closes it; the new ring is then member 0 of one.
+type growth struct {
+	spare   *ring       // prepared, no ring yet; nil once used or given up
+	opts    ringOptions // the spare's geometry and interface
+	filter  []bpf.RawInstruction
+	group   int  // the steered fanout group
+	promisc bool // the spare takes a promiscuous membership too
+	// state is guarded by the handle's mu; retire and retireMax, started
+	// at the switch, are the reader's.
+	state     growState
+	retire    <-chan time.Time
+	retireMax <-chan time.Time
+	started   <-chan error // the spare's start, once growStarting
+	due       bool         // set by drain (under mu) when needsGrowth
+	dueAt     int64        // the capture time that made it due (nanoseconds since the epoch)
+}
+
+// growState is where a growing ring is.
+type growState uint8
+
+const (
+	growWatching growState = iota // small; the reader watches for load
+	growStarting                  // the spare's ring is being allocated
+	growHandover                  // switched; the old ring hands over
+	growDone                      // grown, or the growth failed
+)
+
+// growHook, when set (tests), is called by the reader at the trigger and
+// at the switch of a growth.
+var growHook func(growState)
+
+// growPlan returns the ring size to open first and the size to grow to
+// later (0: the ring has its configured size from the start): a single
+// ring per interface larger than growFirstBytes starts at it. Rings of a
+// hash fanout, and configured sizes of growFirstBytes or less, open at
+// their configured size.
+func growPlan(ringBytes, fanout int) (first, grow int) {
+	if fanout > 1 || ringBytes <= growFirstBytes {
+		return ringBytes, 0
+	}
+	return growFirstBytes, ringBytes
+}
+
+// needsGrowth reports whether a small ring needs its configured size: the
+// kernel handed a block over full rather than at its time-out, or the
+// blocks handed over and not yet read are more than half the ring.
+func needsGrowth(fullBlocks, backlog, blocks int) bool {
+	return fullBlocks > 0 || backlog > blocks/2
+}
+
+// handedOver reports whether the old ring of a growth may close: the
+// retire time after the switch has passed (due), every block it handed
+// over is read (backlog 0, none held) and the block the kernel fills
+// holds no packet; or the longest wait has passed (late).
+func handedOver(due, late bool, backlog int, held bool, open uint32) bool {
+	switch {
+	case late:
+		return true
+	case !due:
+		return false
+	}
+	return backlog == 0 && !held && open == 0
 }
 
 // StartLive opens the rings and starts the readers; it returns at once.
@@ -160,6 +265,7 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		ringMiB = DefaultRingMiB
 	}
 	fanout := max(o.Fanout, 1)
+	first, grow := growPlan(ringMiB<<20, fanout)
 	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet), ifaces: len(names)}
 	var warnings []string
 	for i, name := range names {
@@ -167,7 +273,17 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		var promiscErr error
 		promiscOK := false
 		for range fanout {
-			h, err := openHandle(i, name, ringMiB, raw, rawDgram)
+			var h *liveHandle
+			var err error
+			if grow > 0 {
+				var warn string
+				h, warn, err = openGrowing(i, name, first, grow, raw, rawDgram, o.Promisc)
+				if warn != "" {
+					warnings = append(warnings, warn)
+				}
+			} else {
+				h, err = openHandle(i, name, ringMiB, raw, rawDgram)
+			}
 			if err == nil && fanout > 1 {
 				if group, err = h.ring.joinFanout(group); err != nil {
 					h.ring.close()
@@ -210,6 +326,10 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 	}
 	l.acc.SetInterfaces(names)
 	l.acc.SetWarnings(warnings)
+	for _, h := range l.handles {
+		size := uint64(h.ring.blockSize * h.ring.blocks)
+		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.RingBytes += size })
+	}
 	ctx, l.cancel = context.WithCancel(ctx)
 	for _, h := range l.handles {
 		h.sink.acc = l.acc
@@ -222,7 +342,9 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 	}
 	context.AfterFunc(ctx, func() {
 		for _, h := range append(l.handles[:len(l.handles):len(l.handles)], l.named...) {
+			h.mu.Lock() // the reader may be switching rings
 			h.ring.wake()
+			h.mu.Unlock()
 		}
 	})
 	return l, nil
@@ -283,9 +405,10 @@ func openHandle(idx int, name string, ringMiB int, raw, rawDgram []bpf.RawInstru
 	return openRingOn(idx, name, bs, nb, raw, rawDgram)
 }
 
-// openRingOn opens a ring of nb blocks of bs bytes on interface name with
-// the filter for its link type.
-func openRingOn(idx int, name string, bs, nb int, raw, rawDgram []bpf.RawInstruction) (*liveHandle, error) {
+// ringOn returns the options of a ring of nb blocks of bs bytes on
+// interface name with the filter for its link type, the link type and the
+// interface's hardware address.
+func ringOn(name string, bs, nb int, raw, rawDgram []bpf.RawInstruction) (ringOptions, LinkType, net.HardwareAddr, error) {
 	cooked := true
 	link := LinkRawAlt
 	ifindex := 0
@@ -293,7 +416,7 @@ func openRingOn(idx int, name string, bs, nb int, raw, rawDgram []bpf.RawInstruc
 	if name != "any" {
 		ifc, err := net.InterfaceByName(name)
 		if err != nil {
-			return nil, fmt.Errorf("capture on %q: %w (interfaces: %s)", name, ErrNoInterface, existingInterfaces())
+			return ringOptions{}, 0, nil, fmt.Errorf("capture on %q: %w (interfaces: %s)", name, ErrNoInterface, existingInterfaces())
 		}
 		ifindex = ifc.Index
 		mac = ifc.HardwareAddr
@@ -305,11 +428,21 @@ func openRingOn(idx int, name string, bs, nb int, raw, rawDgram []bpf.RawInstruc
 	if cooked {
 		prog = rawDgram
 	}
-	r, err := openRing(ringOptions{
+	return ringOptions{
 		ifindex: ifindex, cooked: cooked,
 		blockSize: bs, blocks: nb,
 		blockTimeout: liveBlockTimeout, filter: prog,
-	})
+	}, link, mac, nil
+}
+
+// openRingOn opens a ring of nb blocks of bs bytes on interface name with
+// the filter for its link type.
+func openRingOn(idx int, name string, bs, nb int, raw, rawDgram []bpf.RawInstruction) (*liveHandle, error) {
+	ro, link, mac, err := ringOn(name, bs, nb, raw, rawDgram)
+	if err != nil {
+		return nil, err
+	}
+	r, err := openRing(ro)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			exe, _ := os.Executable()
@@ -331,6 +464,169 @@ func openRingOn(idx int, name string, bs, nb int, raw, rawDgram []bpf.RawInstruc
 	return &liveHandle{idx: idx, name: name, ring: r, sink: blockSink{dec: dec}}, nil
 }
 
+// passNothing is the spare socket's filter until it is in the group: a
+// bound socket receives on its own until it joins, and the old ring
+// counts those packets.
+var passNothing = []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: 0}}
+
+// openGrowing opens a ring of first bytes on interface name in a steered
+// fanout group of its own, with a spare socket to grow it to grow bytes
+// (see growth). When the kernel refuses the group it opens the ring at
+// grow bytes instead, and says why in warn.
+func openGrowing(idx int, name string, first, grow int, raw, rawDgram []bpf.RawInstruction, promisc bool) (h *liveHandle, warn string, err error) {
+	bs, nb := ringGeometry(first)
+	if h, err = openRingOn(idx, name, bs, nb, raw, rawDgram); err != nil {
+		return nil, "", err
+	}
+	g := &growth{promisc: promisc, state: growWatching}
+	g.group, err = h.ring.joinSteered(noFanoutGroup)
+	if err == nil {
+		err = h.ring.steer(0)
+	}
+	if err == nil {
+		gbs, gnb := ringGeometry(grow)
+		g.opts, _, _, err = ringOn(name, gbs, gnb, raw, rawDgram)
+		g.filter = g.opts.filter
+		g.opts.filter = passNothing
+	}
+	if err == nil {
+		g.spare, err = prepareRing(g.opts)
+	}
+	if err == nil {
+		h.grow = g
+		return h, "", nil
+	}
+	h.ring.close()
+	warn = fmt.Sprintf("the capture ring on %s has its full %d MiB from the start: it cannot start small and grow (%v)", name, grow>>20, err)
+	h, err = openHandle(idx, name, grow>>20, raw, rawDgram)
+	return h, warn, err
+}
+
+// growRing is the reader's step of a growing ring, after each drain: it
+// switches to the configured ring once drain found the small one needs it,
+// and closes the old ring once it has handed everything over. It reports
+// whether it switched (the block to wait for changed).
+func (l *Live) growRing(h *liveHandle) bool {
+	g := h.grow
+	h.mu.Lock()
+	state, due := g.state, g.due
+	h.mu.Unlock()
+	switch state {
+	case growWatching:
+		if !due {
+			return false
+		}
+		if growHook != nil {
+			growHook(growWatching)
+		}
+		// The kernel's allocation of the ring and its mapping take 10 to
+		// 70 ms for 32 MiB (measured), as long as the small ring lasts
+		// at a few hundred thousand packets a second: they run beside
+		// the reader, which goes on reading the small ring.
+		started := make(chan error, 1)
+		sp, opts := g.spare, g.opts
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			started <- sp.start(opts)
+			h.mu.Lock()
+			h.ring.wake() // the reader may wait on a quiet small ring
+			h.mu.Unlock()
+		}()
+		g.started = started
+		h.mu.Lock()
+		g.state = growStarting
+		h.mu.Unlock()
+		return false
+	case growStarting:
+		var err error
+		select {
+		case err = <-g.started:
+		default:
+			return false
+		}
+		if err == nil {
+			err = l.switchRing(h)
+		}
+		if err != nil {
+			g.spare.close()
+			g.spare = nil
+			h.mu.Lock()
+			g.state = growDone
+			size := h.ring.blockSize * h.ring.blocks
+			h.mu.Unlock()
+			l.acc.AddWarning(fmt.Sprintf("the capture ring on %s could not grow from %d to %d MiB (%v): capture goes on in the small ring, which drops packets when load outruns it", h.name, size>>20, (g.opts.blockSize*g.opts.blocks)>>20, err))
+			return false
+		}
+		if growHook != nil {
+			growHook(growHandover)
+		}
+		return true
+	case growHandover:
+		late := false
+		select {
+		case <-g.retire:
+		case <-g.retireMax:
+			late = true
+		default:
+			return false
+		}
+		g.retire = closedChan // due from now on
+		h.mu.Lock()
+		old := h.old
+		// Every packet of the old ring was stamped before the switch, so
+		// before any snapshot's horizon from now on: count them all.
+		l.drainRing(h, old, math.MaxInt64, 0)
+		n, _ := old.backlog()
+		if !handedOver(true, late, n, old.pos != 0, old.openPackets()) {
+			h.mu.Unlock()
+			return false
+		}
+		if d, err := old.drops(); err == nil {
+			h.drops.Add(d)
+		}
+		h.old = nil
+		g.state = growDone
+		h.mu.Unlock()
+		old.close() // about 20 ms (the kernel waits for readers of its hooks): outside mu
+	}
+	return false
+}
+
+// closedChan is a channel that is always ready.
+var closedChan = func() chan time.Time { c := make(chan time.Time); close(c); return c }()
+
+// switchRing puts the spare socket, its ring started, in the group and
+// steers every packet to it; the old ring then hands over.
+func (l *Live) switchRing(h *liveHandle) error {
+	g := h.grow
+	sp := g.spare
+	if _, err := sp.joinSteered(g.group); err != nil {
+		return err
+	}
+	if err := sp.setFilter(g.filter); err != nil {
+		return err
+	}
+	if g.promisc {
+		if err := sp.addPromisc(); err != nil {
+			l.acc.AddWarning(fmt.Sprintf("-p not honoured on %s after the capture ring grew: promiscuous mode could not be set (%v); only frames addressed to this host are seen", h.name, err))
+		}
+	}
+	if err := sp.steer(1); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.old, h.ring = h.ring, sp
+	g.spare = nil
+	g.state = growHandover
+	grewAt := time.Unix(0, g.dueAt)
+	added := uint64(sp.blockSize*sp.blocks - h.old.blockSize*h.old.blocks)
+	h.mu.Unlock()
+	g.retire, g.retireMax = time.After(growRetire), time.After(growRetireMax)
+	l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.RingBytes += added; ih.GrewAt = grewAt })
+	return nil
+}
+
 // openNames opens a names ring per interface, feeding tap.
 func (l *Live) openNames(ifaces []string, tap *NameTap) error {
 	raw, err := bpfProgram(LinkEthernet, namesFilter, namesSnapLen)
@@ -341,9 +637,8 @@ func (l *Live) openNames(ifaces []string, tap *NameTap) error {
 	if err != nil {
 		return err
 	}
-	bs, nb := ringGeometry(namesRingBytes)
 	for i, name := range ifaces {
-		h, err := openRingOn(i, name, bs, nb, raw, rawDgram)
+		h, err := openRingOn(i, name, namesBlockSize, namesBlocks, raw, rawDgram)
 		if err != nil {
 			return fmt.Errorf("names ring: %w", err)
 		}
@@ -424,6 +719,9 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 	defer h.stopped.Store(true)
 	for ctx.Err() == nil {
 		want := l.drain(h, readerHorizon)
+		if h.grow != nil && l.growRing(h) {
+			continue // a new ring: drain it first
+		}
 		h.mu.Lock()
 		failing := h.failing
 		h.mu.Unlock()
@@ -443,7 +741,15 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			t.Stop()
 			continue
 		}
-		err := h.ring.wait(want)
+		var err error
+		if h.old != nil {
+			// The old ring hands over: wake up in time to read it too.
+			t := time.AfterFunc(growPoll, h.ring.wake)
+			err = h.ring.wait(want)
+			t.Stop()
+		} else {
+			err = h.ring.wait(want)
+		}
 		if err == nil || errors.Is(err, errWoken) {
 			continue
 		}
@@ -480,19 +786,56 @@ const readerHorizon = -1
 // full and goes on, so that holding never fills a ring (the flows then
 // trail the counters by less than liveHorizon for that block). Packets the
 // kernel hands over after an interface began failing clear its error.
+// While a grown ring's old ring hands over, it drains that one first; a
+// small ring waiting for its successor holds nothing (the flows then
+// trail the counters by less than liveHorizon until the switch, some
+// 10–130 ms).
 func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	latest := int64(0)
+	if h.old != nil {
+		latest, _ = l.drainRing(h, h.old, before, h.old.blocks/2)
+	}
 	r := h.ring
+	hold := r.blocks / 2
+	if g := h.grow; g != nil && (g.due || g.state == growStarting) && g.state < growHandover {
+		// The small ring waits for its successor, which takes the
+		// kernel tens of milliseconds to allocate: hold nothing, so
+		// that all of it is room for the packets until the switch.
+		hold = 0
+	}
+	newest, seen := l.drainRing(h, r, before, hold)
+	latest = max(latest, newest)
+	if h.failing && latest > h.failedAt {
+		h.failing = false
+		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
+	}
+	if g := h.grow; g != nil && g.state == growWatching && !g.due && needsGrowth(r.fullBlocks, seen, r.blocks) {
+		g.due = true
+		g.dueAt = r.fullAt
+		if r.fullBlocks == 0 {
+			g.dueAt = newest
+		}
+	}
+	n, _ := r.backlog()
+	return (int(r.next.Load()) + n) % r.blocks
+}
+
+// drainRing is drain's walk over one ring of the handle, whose mu the
+// caller holds, holding at most hold blocks. It returns the time of the
+// newest packet handed over (0 for none) and the backlog it found.
+func (l *Live) drainRing(h *liveHandle, r *ring, before int64, hold int) (latest int64, seen int) {
 	n, newest := r.backlog()
+	seen = n
 	if before == readerHorizon {
 		before = newest - int64(liveHorizon+liveReaderSlack)
 	}
-	latest := newest // of the blocks handed over
+	latest = newest // of the blocks handed over
 	for n > 0 {
 		l.acc.mu.Lock()
 		released := r.readBlock(&h.sink, before)
-		if !released && n > r.blocks/2 {
+		if !released && n > hold {
 			released = r.readBlock(&h.sink, math.MaxInt64)
 		}
 		l.acc.countInterface(h.idx, h.sink.n)
@@ -508,12 +851,7 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 			}
 		}
 	}
-	if h.failing && latest > h.failedAt {
-		h.failing = false
-		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
-	}
-	n, _ = r.backlog()
-	return (int(r.next.Load()) + n) % r.blocks
+	return latest, seen
 }
 
 // blockSink decodes and counts the packets of a ring block; the caller
@@ -559,9 +897,16 @@ func (l *Live) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot
 	}
 	drops := make([]uint64, l.ifaces) // per interface, over its rings
 	for _, h := range l.handles {
+		h.mu.Lock()
 		if d, err := h.ring.drops(); err == nil {
 			h.drops.Add(d)
 		}
+		if h.old != nil {
+			if d, err := h.old.drops(); err == nil {
+				h.drops.Add(d)
+			}
+		}
+		h.mu.Unlock()
 		drops[h.idx] += h.drops.Load()
 	}
 	for i, d := range drops {
@@ -603,6 +948,12 @@ func (l *Live) Close() error {
 func (l *Live) closeHandles() {
 	for _, h := range l.handles {
 		h.ring.close()
+		if h.old != nil {
+			h.old.close()
+		}
+		if h.grow != nil && h.grow.spare != nil {
+			h.grow.spare.close()
+		}
 	}
 	for _, h := range l.named {
 		h.ring.close()

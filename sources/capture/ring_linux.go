@@ -35,6 +35,13 @@ type ring struct {
 	ifindex int
 	woken   bool // the poller woke the reader; see wait
 	sockErr error
+	// fullBlocks counts the blocks the kernel handed over full, not at
+	// their time-out (TP_STATUS_BLK_TMO clear), and fullAt is the time of
+	// the last packet of the first of them (nanoseconds since the epoch):
+	// the sign that load needs a larger ring. readBlock's caller
+	// serialises them.
+	fullBlocks int
+	fullAt     int64
 }
 
 // ringOptions describe one ring.
@@ -67,7 +74,23 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // openRing opens the socket, attaches the filter before any packet can
 // arrive (the socket is created with protocol 0 and bound last), maps
 // the ring and binds it to the interface.
-func openRing(o ringOptions) (r *ring, err error) {
+func openRing(o ringOptions) (*ring, error) {
+	r, err := prepareRing(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.start(o); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// prepareRing opens the socket with its filter attached, without a ring
+// and unbound: it receives nothing until start. A socket made ahead of
+// time belongs to the network namespace of the thread that made it, so
+// start may run on any thread later.
+func prepareRing(o ringOptions) (*ring, error) {
 	typ := unix.SOCK_RAW
 	if o.cooked {
 		typ = unix.SOCK_DGRAM
@@ -76,27 +99,43 @@ func openRing(o ringOptions) (r *ring, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("packet socket: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			if r != nil && r.mem != nil {
-				_ = unix.Munmap(r.mem)
-			}
-			unix.Close(fd)
-		}
-	}()
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("TPACKET_V3: %w", err)
 	}
-	if len(o.filter) > 0 {
-		ins := make([]unix.SockFilter, len(o.filter))
-		for i, in := range o.filter {
-			ins[i] = unix.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
-		}
-		prog := unix.SockFprog{Len: uint16(len(ins)), Filter: &ins[0]}
-		if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog); err != nil {
-			return nil, fmt.Errorf("attach filter: %w", err)
-		}
+	if err := attachFilter(fd, o.filter); err != nil {
+		unix.Close(fd)
+		return nil, err
 	}
+	r := &ring{blockSize: o.blockSize, blocks: o.blocks, ifindex: o.ifindex}
+	r.file = os.NewFile(uintptr(fd), "packet")
+	if r.rc, err = r.file.SyscallConn(); err != nil {
+		r.file.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// attachFilter attaches (or replaces) the socket's filter; none attaches
+// nothing.
+func attachFilter(fd int, filter []bpf.RawInstruction) error {
+	if len(filter) == 0 {
+		return nil
+	}
+	ins := make([]unix.SockFilter, len(filter))
+	for i, in := range filter {
+		ins[i] = unix.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	prog := unix.SockFprog{Len: uint16(len(ins)), Filter: &ins[0]}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog); err != nil {
+		return fmt.Errorf("attach filter: %w", err)
+	}
+	return nil
+}
+
+// start gives a prepared socket its ring of o's geometry, maps it and
+// binds the socket to the interface; from then on it receives.
+func (r *ring) start(o ringOptions) error {
 	req := unix.TpacketReq3{
 		Block_size:     uint32(o.blockSize),
 		Block_nr:       uint32(o.blocks),
@@ -104,24 +143,34 @@ func openRing(o ringOptions) (r *ring, err error) {
 		Frame_nr:       uint32(o.blockSize / liveFrameSize * o.blocks),
 		Retire_blk_tov: uint32(max(o.blockTimeout/time.Millisecond, 1)),
 	}
-	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return nil, fmt.Errorf("receive ring of %d × %d bytes: %w", o.blocks, o.blockSize, err)
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) {
+		if err = unix.SetsockoptTpacketReq3(int(fd), unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+			err = fmt.Errorf("receive ring of %d × %d bytes: %w", o.blocks, o.blockSize, err)
+			return
+		}
+		if r.mem, err = unix.Mmap(int(fd), 0, o.blockSize*o.blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+			r.mem = nil
+			err = fmt.Errorf("map the ring: %w", err)
+			return
+		}
+		if err = unix.Bind(int(fd), &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: o.ifindex}); err != nil {
+			err = fmt.Errorf("bind: %w", err)
+		}
+	}); cerr != nil {
+		return cerr
 	}
-	r = &ring{blockSize: o.blockSize, blocks: o.blocks, ifindex: o.ifindex}
-	r.mem, err = unix.Mmap(fd, 0, o.blockSize*o.blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("map the ring: %w", err)
+	r.blockSize, r.blocks = o.blockSize, o.blocks
+	return err
+}
+
+// setFilter replaces the socket's filter.
+func (r *ring) setFilter(filter []bpf.RawInstruction) error {
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) { err = attachFilter(int(fd), filter) }); cerr != nil {
+		return cerr
 	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: o.ifindex}); err != nil {
-		return nil, fmt.Errorf("bind: %w", err)
-	}
-	r.file = os.NewFile(uintptr(fd), "packet")
-	if r.rc, err = r.file.SyscallConn(); err != nil {
-		r.file.Close()
-		r.file = nil
-		return nil, err
-	}
-	return r, nil
+	return err
 }
 
 // noFanoutGroup is joinFanout's "no group yet": group ids are 16 bits and
@@ -161,6 +210,57 @@ func (r *ring) joinFanout(group int) (int, error) {
 		return noFanoutGroup, fmt.Errorf("joined fanout group %d, but the kernel reports group %d for the ring", group, got)
 	}
 	return got, nil
+}
+
+// joinSteered adds the ring to a fanout group whose members a classic BPF
+// program chooses (PACKET_FANOUT_CBPF): the program's result, modulo the
+// number of members, is the index of the member that gets the packet,
+// members being indexed in the order they joined (a member that leaves
+// is replaced by the last one). noFanoutGroup makes a new group with a
+// unique id; any other value joins that group. Without a program every
+// packet goes to member 0. It returns the group's id.
+func (r *ring) joinSteered(group int) (int, error) {
+	arg := unix.PACKET_FANOUT_CBPF << 16
+	if group == noFanoutGroup {
+		arg |= unix.PACKET_FANOUT_FLAG_UNIQUEID << 16
+	} else {
+		arg |= group & 0xffff
+	}
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) {
+		err = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT, arg)
+	}); cerr != nil {
+		return noFanoutGroup, cerr
+	}
+	if err != nil {
+		return noFanoutGroup, fmt.Errorf("join a steered fanout group: %w", err)
+	}
+	got, err := r.fanoutGroup()
+	if err != nil {
+		return noFanoutGroup, err
+	}
+	if group != noFanoutGroup && got != group {
+		return noFanoutGroup, fmt.Errorf("joined fanout group %d, but the kernel reports group %d for the ring", group, got)
+	}
+	return got, nil
+}
+
+// steer sets the steering program of the ring's group (PACKET_FANOUT_DATA,
+// on any member): every packet goes to member index to (modulo the
+// member count).
+func (r *ring) steer(to uint32) error {
+	ins := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: to}}
+	prog := unix.SockFprog{Len: 1, Filter: &ins[0]}
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) {
+		err = unix.SetsockoptSockFprog(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT_DATA, &prog)
+	}); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return fmt.Errorf("steer the fanout group to member %d: %w", to, err)
+	}
+	return nil
 }
 
 // fanoutGroup returns the id of the ring's fanout group as the kernel
@@ -210,11 +310,6 @@ func (r *ring) status(i int) *uint32 {
 	return (*uint32)(unsafe.Pointer(&r.mem[i*r.blockSize+blockStatusOff]))
 }
 
-// ready reports whether the next block belongs to the reader.
-func (r *ring) ready() bool {
-	return atomic.LoadUint32(r.status(int(r.next.Load())))&unix.TP_STATUS_USER != 0
-}
-
 // rawPacket is one packet in a block, valid until the block is released.
 type rawPacket struct {
 	data      []byte // the captured bytes, from the link (or network) header
@@ -236,16 +331,23 @@ type rawPacket struct {
 // the first one held are later still, and so are those of the blocks
 // after it: holding one block holds nothing that readBlock could count.
 func (r *ring) readBlock(sink *blockSink, before int64) bool {
-	if !r.ready() {
+	next := int(r.next.Load())
+	st := atomic.LoadUint32(r.status(next))
+	if st&unix.TP_STATUS_USER == 0 {
 		return false
 	}
-	next := int(r.next.Load())
 	base := next * r.blockSize
 	b := r.mem[base : base+r.blockSize]
 	off, left := r.pos, r.left
 	if off == 0 {
 		left = *(*uint32)(unsafe.Pointer(&b[blockNumOff]))
 		off = int(*(*uint32)(unsafe.Pointer(&b[blockFirstOff])))
+		if st&unix.TP_STATUS_BLK_TMO == 0 {
+			if r.fullBlocks == 0 {
+				r.fullAt = blockTsLast(b)
+			}
+			r.fullBlocks++
+		}
 	}
 	var p rawPacket
 	for ; left > 0; left-- {
@@ -295,10 +397,26 @@ func (r *ring) backlog() (n int, newest int64) {
 	if n == 0 {
 		return 0, 0
 	}
-	last := r.mem[(next+n-1)%r.blocks*r.blockSize:]
-	sec := *(*uint32)(unsafe.Pointer(&last[blockTsLastOff]))
-	nsec := *(*uint32)(unsafe.Pointer(&last[blockTsLastOff+4]))
-	return n, int64(sec)*1e9 + int64(nsec)
+	return n, blockTsLast(r.mem[(next+n-1)%r.blocks*r.blockSize:])
+}
+
+// blockTsLast is a block's ts_last_pkt in nanoseconds since the epoch.
+func blockTsLast(b []byte) int64 {
+	sec := *(*uint32)(unsafe.Pointer(&b[blockTsLastOff]))
+	nsec := *(*uint32)(unsafe.Pointer(&b[blockTsLastOff+4]))
+	return int64(sec)*1e9 + int64(nsec)
+}
+
+// openPackets returns how many packets the kernel has written into the
+// block it fills now and has not handed over: the packet count of block
+// next while the kernel owns it (the kernel resets the count when it
+// opens the block). Its caller has read every block handed over before.
+func (r *ring) openPackets() uint32 {
+	next := int(r.next.Load())
+	if atomic.LoadUint32(r.status(next))&unix.TP_STATUS_USER != 0 {
+		return 0
+	}
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.mem[next*r.blockSize+blockNumOff])))
 }
 
 // errWoken is returned by wait when it was interrupted (wake).

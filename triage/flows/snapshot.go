@@ -133,6 +133,14 @@ type IfaceHealth struct {
 	Err string
 	// Stopped is true when the handle no longer captures.
 	Stopped bool
+	// RingBytes is the size of the interface's capture rings now (summed
+	// over its fanout rings), 0 for a file. A ring that grows on demand
+	// starts small and has its configured size from GrewAt on.
+	RingBytes uint64
+	// GrewAt is the capture time of the last packet of the first ring
+	// block the kernel handed over full, which made the ring grow; zero
+	// while it has not grown.
+	GrewAt time.Time
 }
 
 // Snapshot is one immutable view of the flow table: every slice is freshly

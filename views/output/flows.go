@@ -75,6 +75,11 @@ type CaptureIfRecord struct {
 	Drops   uint64 `json:"drops"`
 	Error   string `json:"error"`
 	Stopped bool   `json:"stopped"`
+	// RingBytes is the size of the interface's capture rings now (absent
+	// for a file); RingGrownAt, present once a ring that started small
+	// grew, is the capture time of the load that made it grow.
+	RingBytes   uint64     `json:"ring_bytes,omitempty"`
+	RingGrownAt *time.Time `json:"ring_grown_at,omitempty"`
 }
 
 // BpsRecord is a sent/received rate pair in bits per second.
@@ -172,7 +177,12 @@ func flowsRecordOf(s flows.Snapshot, total int, names func(netip.Addr) string, l
 		Total:  total,
 	}
 	for _, i := range c.Interfaces {
-		rec.Capture.Interfaces = append(rec.Capture.Interfaces, CaptureIfRecord{Name: format.Sanitize(i.Name, 255), Packets: i.Packets, Drops: i.KernelDrops, Error: format.Sanitize(i.Err, 500), Stopped: i.Stopped})
+		ir := CaptureIfRecord{Name: format.Sanitize(i.Name, 255), Packets: i.Packets, Drops: i.KernelDrops, Error: format.Sanitize(i.Err, 500), Stopped: i.Stopped, RingBytes: i.RingBytes}
+		if !i.GrewAt.IsZero() {
+			at := i.GrewAt.UTC()
+			ir.RingGrownAt = &at
+		}
+		rec.Capture.Interfaces = append(rec.Capture.Interfaces, ir)
 	}
 	for _, w := range c.Warnings {
 		rec.Capture.Warnings = append(rec.Capture.Warnings, format.Sanitize(w, 500))

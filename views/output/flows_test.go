@@ -42,8 +42,8 @@ func flowsTestSnapshot(agg flows.Aggregation) flows.Snapshot {
 			Packets: 299, Bytes: 254568, LinkHeaderBytes: 4186, KernelDrops: 2, EvictedFlows: 1, ExpiredFlows: 4,
 			NonIP: 5, Truncated: 1, Fragments: 2, Filter: "not port 22\x1b[2J", LocalNet: "198.18.0.0/15",
 			Interfaces: []flows.IfaceHealth{
-				{Name: "veth0", Packets: 200, KernelDrops: 2},
-				{Name: "veth1", Packets: 99, Err: "interface removed", Stopped: true},
+				{Name: "veth0", Packets: 200, KernelDrops: 2, RingBytes: 32 << 20, GrewAt: t0.Add(3 * time.Second)},
+				{Name: "veth1", Packets: 99, Err: "interface removed", Stopped: true, RingBytes: 2 << 20},
 			},
 			Warnings: []string{"-p not honoured on veth0: promiscuous mode could not be set\x1b[2J"},
 		},

@@ -1,0 +1,409 @@
+package capture
+
+import (
+	"context"
+	"math"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netriage/internal/lab"
+	"netriage/triage/flows"
+)
+
+// rawRing is a ring opened by hand on a lab interface, read with a sink of
+// its own, for the tests of the kernel behaviour growth relies on.
+type rawRing struct {
+	*ring
+	sink *blockSink
+	acc  *Accountant
+	// tmo and full count the blocks handed over at their time-out and
+	// full (TP_STATUS_BLK_TMO set or not).
+	tmo, full int
+}
+
+// openRawRing opens a ring of 32 blocks of 64 KiB on link k that passes
+// UDP only, inside k's namespace; spare makes a socket that passes nothing
+// and has no ring yet (start it with startSpare).
+func openRawRing(t *testing.T, k *lab.Link, spare bool) *rawRing {
+	t.Helper()
+	prog, err := filterProgram(LinkEthernet, "udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r *ring
+	if err := k.NS.Do(func() error {
+		o, _, _, err := ringOn(k.Name, 64<<10, 32, prog, prog)
+		if err != nil {
+			return err
+		}
+		if spare {
+			o.filter = passNothing
+			r, err = prepareRing(o)
+		} else {
+			r, err = openRing(o)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sink, acc := newSynthSink(t)
+	rr := &rawRing{ring: r, sink: sink, acc: acc}
+	t.Cleanup(rr.close)
+	return rr
+}
+
+// startSpare gives a prepared ring its ring and binds it (any thread).
+func (rr *rawRing) startSpare(t *testing.T) {
+	t.Helper()
+	if err := rr.start(ringOptions{ifindex: rr.ifindex, blockSize: 64 << 10, blocks: 32, blockTimeout: liveBlockTimeout}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// take reads every block handed over and returns the packets in them.
+func (rr *rawRing) take() uint64 {
+	before := counted(rr.acc)
+	for {
+		next := int(rr.next.Load())
+		st := atomic.LoadUint32(rr.status(next))
+		if !rr.readBlock(rr.sink, math.MaxInt64) {
+			return counted(rr.acc) - before
+		}
+		if st&unix.TP_STATUS_BLK_TMO != 0 {
+			rr.tmo++
+		} else {
+			rr.full++
+		}
+	}
+}
+
+// TestIntegrationRingSteering checks, on the kernel at hand, what a ring's
+// growth relies on: a steered fanout group (PACKET_FANOUT_CBPF) with a
+// program returning 0 sends every packet to its first member, a second
+// member bound with a filter that passes nothing receives nothing before
+// and after it joins, a program returning 1 then sends every packet to the
+// second member and none to the first, the program's result is taken
+// modulo the member count once the first member leaves (1 % 1 = 0), and
+// blocks handed over at their time-out carry TP_STATUS_BLK_TMO while full
+// ones do not.
+func TestIntegrationRingSteering(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	sink := b.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	send := func(n int, rate uint64) {
+		t.Helper()
+		if got, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: n, Size: 100, RateBps: rate}); err != nil || got != n {
+			t.Fatalf("SendUDP: %d of %d sent: %v", got, n, err)
+		}
+		time.Sleep(liveHorizon + 100*time.Millisecond) // every block handed over
+	}
+	check := func(stage string, r1, r2 *rawRing, want1, want2 uint64) {
+		t.Helper()
+		var got1, got2 uint64
+		if r1.mem != nil {
+			got1 = r1.take()
+		}
+		if r2 != nil {
+			got2 = r2.take()
+		}
+		if got1 != want1 || got2 != want2 {
+			t.Errorf("%s: old ring %d packets, new ring %d; want %d and %d", stage, got1, got2, want1, want2)
+		}
+	}
+
+	old := openRawRing(t, la, false)
+	group, err := old.joinSteered(noFanoutGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.steer(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("steered group %d", group)
+	send(100, 4_000_000)
+	check("one member, program 0", old, nil, 100, 0)
+	if old.tmo == 0 || old.full != 0 {
+		t.Errorf("a trickle: %d blocks handed over at the time-out, %d full; want some at the time-out, none full", old.tmo, old.full)
+	}
+
+	// A burst larger than a block (a 64 KiB block holds about 340 of
+	// these frames): blocks handed over full carry no BLK_TMO.
+	send(3000, 0)
+	check("burst, program 0", old, nil, 3000, 0)
+	if old.full == 0 {
+		t.Errorf("a burst of 3000 packets: no block handed over full (%d at the time-out)", old.tmo)
+	}
+	t.Logf("blocks: %d at the time-out, %d full", old.tmo, old.full)
+
+	// The spare, bound before it joins, passes nothing on its own.
+	spare := openRawRing(t, la, true)
+	spare.startSpare(t)
+	send(100, 4_000_000)
+	check("spare bound, not joined", old, spare, 100, 0)
+	if _, err := spare.joinSteered(group); err != nil {
+		t.Fatal(err)
+	}
+	prog, _ := filterProgram(LinkEthernet, "udp")
+	if err := spare.setFilter(prog); err != nil {
+		t.Fatal(err)
+	}
+	send(100, 4_000_000)
+	check("two members, program 0", old, spare, 100, 0)
+
+	if err := spare.steer(1); err != nil {
+		t.Fatal(err)
+	}
+	send(3000, 0)
+	check("two members, program 1", old, spare, 0, 3000)
+
+	old.close()
+	send(3000, 0)
+	check("old ring closed, program 1 (1 % 1 = 0)", old, spare, 0, 3000)
+	if d, err := spare.drops(); err != nil || d != 0 {
+		t.Errorf("kernel drops %d (%v)", d, err)
+	}
+}
+
+// growTimes records the reader's trigger and switch of a growth.
+type growTimes struct {
+	mu                sync.Mutex
+	trigger, switched time.Time
+}
+
+func (g *growTimes) hook(s growState) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch s {
+	case growWatching:
+		g.trigger = time.Now()
+	case growHandover:
+		g.switched = time.Now()
+	}
+}
+
+func (g *growTimes) took() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.switched.IsZero() {
+		return -1
+	}
+	return g.switched.Sub(g.trigger)
+}
+
+// setGrowHook sets growHook for the test (before StartLive) and clears it
+// after the capture closed.
+func setGrowHook(t *testing.T) *growTimes {
+	t.Helper()
+	g := &growTimes{}
+	growHook = g.hook
+	t.Cleanup(func() { growHook = nil })
+	return g
+}
+
+// udpTo sums the packets and IP bytes the capture counted on UDP flows to
+// the sink's port.
+func udpTo(s flows.Snapshot, port uint16) (packets, bytes uint64) {
+	for _, f := range s.Flows {
+		if f.Key.Proto == flows.ProtoUDP && f.Key.RemotePort == port {
+			packets += f.SentPackets
+			bytes += f.SentBytes
+		}
+	}
+	return packets, bytes
+}
+
+// TestIntegrationLiveGrows starts a capture of the default size on a
+// silent link: it opens at 2 MiB. A trickle of a known count leaves it
+// small; a flood of a known count, mid-stream, makes it grow. Every packet
+// sent is counted exactly once, the kernel drops none, the old ring
+// closes, and the capture's health says the ring's size and when it grew.
+func TestIntegrationLiveGrows(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	lb.OffloadsOff()
+	la.WaitQuiet(300*time.Millisecond, 5*time.Second)
+	sink := b.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	times := setGrowHook(t)
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
+	ringBytes := func() uint64 { return live.Snapshot(time.Now()).Capture.Interfaces[0].RingBytes }
+	if got := ringBytes(); got != 2<<20 {
+		t.Fatalf("idle ring: %d bytes, want 2 MiB", got)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const trickle, flood, size = 400, 300_000, 64
+	// 400 packets at 500 a second: about 100 per block time-out, well
+	// under a 64 KiB block's 340 even if the sender catches up after a
+	// stall.
+	if n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: trickle, Size: size, RateBps: 500 * size * 8}); err != nil || n != trickle {
+		t.Fatalf("trickle: %d of %d sent: %v", n, trickle, err)
+	}
+	time.Sleep(liveHorizon + 50*time.Millisecond)
+	if got := ringBytes(); got != 2<<20 {
+		t.Errorf("after a trickle: ring %d bytes, want 2 MiB (no growth)", got)
+	}
+	start := time.Now()
+	n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: flood, Size: size})
+	if err != nil || n != flood {
+		t.Fatalf("flood: %d of %d sent: %v", n, flood, err)
+	}
+	elapsed := time.Since(start)
+	t.Logf("flood: %d packets in %v (%.0f kpps)", flood, elapsed.Round(time.Millisecond), float64(flood)/elapsed.Seconds()/1e3)
+
+	// The old ring closes growRetire after the switch, once read.
+	deadline := time.Now().Add(10 * time.Second)
+	h := live.handles[0]
+	for {
+		h.mu.Lock()
+		state, old := h.grow.state, h.old
+		h.mu.Unlock()
+		if state == growDone && old == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("growth did not finish: state %d, old ring open %v", state, old != nil)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t1 := time.Now()
+	time.Sleep(liveHorizon + 30*time.Millisecond)
+	s := live.Snapshot(t1.Add(liveHorizon))
+	packets, bytes := udpTo(s, sink.Addr().Port())
+	if want := uint64(trickle + flood); packets != want || bytes != want*(size+28) {
+		t.Errorf("counted %d packets %d bytes, want %d and %d: every packet once", packets, bytes, want, want*(size+28))
+	}
+	ih := s.Capture.Interfaces[0]
+	if ih.KernelDrops != 0 || s.Capture.KernelDrops != 0 {
+		t.Errorf("kernel drops %d (health %d), want 0", ih.KernelDrops, s.Capture.KernelDrops)
+	}
+	if ih.RingBytes != DefaultRingMiB<<20 {
+		t.Errorf("ring %d bytes after growth, want %d", ih.RingBytes, DefaultRingMiB<<20)
+	}
+	if ih.GrewAt.Before(start) || ih.GrewAt.After(t1) {
+		t.Errorf("grew at %v, want during the flood (%v to %v)", ih.GrewAt, start, t1)
+	}
+	if len(s.Capture.Warnings) != 0 {
+		t.Errorf("warnings %q", s.Capture.Warnings)
+	}
+	t.Logf("trigger to switch %v; grew at %v after the flood began; %d packets read by the reader and snapshots", times.took(), ih.GrewAt.Sub(start), h.read.Load())
+}
+
+// TestIntegrationLiveGrowthFails makes the growth fail (the kernel refuses
+// the ring's geometry, as it would refuse memory it cannot find): the capture says so in a warning and goes on in the small
+// ring, counting every packet.
+func TestIntegrationLiveGrowthFails(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	la.WaitQuiet(300*time.Millisecond, 5*time.Second)
+	sink := b.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
+	h := live.handles[0]
+	h.mu.Lock()
+	h.grow.opts.blockSize += 1 << 10 // not a multiple of the page size: EINVAL before any allocation
+	h.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const n, size = 3000, 100
+	if got, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: n, Size: size, RateBps: 20_000_000}); err != nil || got != n {
+		t.Fatalf("SendUDP: %d of %d sent: %v", got, n, err)
+	}
+	t1 := time.Now()
+	time.Sleep(liveHorizon + 30*time.Millisecond)
+	s := live.Snapshot(t1.Add(liveHorizon))
+	if p, _ := udpTo(s, sink.Addr().Port()); p != n {
+		t.Errorf("counted %d packets, want %d", p, n)
+	}
+	if got := s.Capture.Interfaces[0].RingBytes; got != 2<<20 {
+		t.Errorf("ring %d bytes, want 2 MiB (growth failed)", got)
+	}
+	if len(s.Capture.Warnings) != 1 {
+		t.Fatalf("warnings %q, want one about the growth", s.Capture.Warnings)
+	}
+	t.Logf("warning: %s", s.Capture.Warnings[0])
+	h.mu.Lock()
+	state := h.grow.state
+	h.mu.Unlock()
+	if state != growDone {
+		t.Errorf("growth state %d, want done", state)
+	}
+}
+
+// TestIntegrationLiveCloseWhileGrowing closes the capture while its ring
+// is growing (the large ring being allocated, or the old ring handing
+// over): Close returns at once, with every reader and the allocation's
+// goroutine done and every ring closed.
+func TestIntegrationLiveCloseWhileGrowing(t *testing.T) {
+	for _, at := range []growState{growStarting, growHandover} {
+		t.Run(map[growState]string{growStarting: "starting", growHandover: "handover"}[at], func(t *testing.T) {
+			l := lab.New(t)
+			a, b := l.Netns(), l.Netns()
+			la, lb := l.Veth(a, b)
+			la.OffloadsOff()
+			sink := b.UDPSink(lb.IPv4.Addr())
+			defer sink.Close()
+			live := startLiveIn(t, a, LiveOptions{
+				Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+				Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			sent := make(chan struct{})
+			go func() {
+				defer close(sent)
+				_, _ = a.SendUDP(ctx, sink.Addr(), lab.Send{Count: 200_000, Size: 64})
+			}()
+			h := live.handles[0]
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				h.mu.Lock()
+				state := h.grow.state
+				h.mu.Unlock()
+				if state >= at {
+					t.Logf("closing in state %d (asked for %d)", state, at)
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the ring never reached state %d (at %d)", at, state)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			start := time.Now()
+			live.Close()
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("Close took %v", took)
+			}
+			h.mu.Lock()
+			open := h.ring.mem != nil || (h.old != nil && h.old.mem != nil) || (h.grow.spare != nil && h.grow.spare.mem != nil)
+			h.mu.Unlock()
+			if open {
+				t.Error("a ring is still mapped after Close")
+			}
+			cancel()
+			<-sent
+		})
+	}
+}

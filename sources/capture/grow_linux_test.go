@@ -1,0 +1,183 @@
+package capture
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The decisions of a ring's growth, on literal input and on synthetic
+// rings (no socket).
+
+func TestGrowPlan(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name              string
+		ring, fanout      int
+		wantFirst, wantTo int
+	}{
+		{"default: starts at 2 MiB, grows to 32", 32 * mib, 1, 2 * mib, 32 * mib},
+		{"no fanout given", 32 * mib, 0, 2 * mib, 32 * mib},
+		{"large ring", 512 * mib, 1, 2 * mib, 512 * mib},
+		{"just above the start", 3 * mib, 1, 2 * mib, 3 * mib},
+		{"2 MiB: the start is the size", 2 * mib, 1, 2 * mib, 0},
+		{"1 MiB: below the start", 1 * mib, 1, 1 * mib, 0},
+		{"hash fanout keeps its size", 32 * mib, 2, 32 * mib, 0},
+		{"hash fanout of 8", 64 * mib, 8, 64 * mib, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first, to := growPlan(tc.ring, tc.fanout)
+			if first != tc.wantFirst || to != tc.wantTo {
+				t.Errorf("growPlan(%d, %d) = %d, %d; want %d, %d", tc.ring, tc.fanout, first, to, tc.wantFirst, tc.wantTo)
+			}
+		})
+	}
+	if bs, nb := ringGeometry(growFirstBytes); bs != 64<<10 || nb != 32 {
+		t.Errorf("the first ring: %d blocks of %d bytes, want 32 of 64 KiB", nb, bs)
+	}
+}
+
+func TestNeedsGrowth(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		full, backlog, blocks int
+		want                  bool
+	}{
+		{"idle", 0, 0, 32, false},
+		{"blocks at their time-out, reader keeps up", 0, 1, 32, false},
+		{"half the ring waiting", 0, 16, 32, false},
+		{"more than half waiting", 0, 17, 32, true},
+		{"one block handed over full", 1, 0, 32, true},
+		{"full blocks and a backlog", 5, 20, 32, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := needsGrowth(tc.full, tc.backlog, tc.blocks); got != tc.want {
+				t.Errorf("needsGrowth(%d, %d, %d) = %v, want %v", tc.full, tc.backlog, tc.blocks, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestHandedOver(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		due, late bool
+		backlog   int
+		held      bool
+		open      uint32
+		want      bool
+	}{
+		{"before the retire time", false, false, 0, false, 0, false},
+		{"before the retire time, blocks waiting", false, false, 3, false, 0, false},
+		{"due, everything read", true, false, 0, false, 0, true},
+		{"due, a block waiting", true, false, 1, false, 0, false},
+		{"due, a block held", true, false, 0, true, 0, false},
+		{"due, the open block has packets", true, false, 0, false, 4, false},
+		{"late: closes whatever the ring says", true, true, 0, false, 4, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := handedOver(tc.due, tc.late, tc.backlog, tc.held, tc.open); got != tc.want {
+				t.Errorf("handedOver = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNamesRingGeometry: the names ring is 256 KiB and a block holds
+// several frames of its snap length.
+func TestNamesRingGeometry(t *testing.T) {
+	if got := namesBlockSize * namesBlocks; got != 256<<10 {
+		t.Errorf("names ring %d bytes, want 256 KiB", got)
+	}
+	if frames := namesBlockSize / (namesSnapLen + synthMac); frames < 4 {
+		t.Errorf("a names block holds %d frames of the full snap length, want several", frames)
+	}
+	if namesBlockSize%liveFrameSize != 0 || namesBlockSize%unix.Getpagesize() != 0 {
+		t.Errorf("names block size %d is not a multiple of the frame and page sizes", namesBlockSize)
+	}
+}
+
+// TestReadBlockCountsFullBlocks: a block handed over at its time-out
+// (TP_STATUS_BLK_TMO) is no sign of load; one handed over full is, and
+// the time of its last packet is kept.
+func TestReadBlockCountsFullBlocks(t *testing.T) {
+	ms := time.Millisecond
+	r := newSynthRing(4, 64<<10)
+	sink, _ := newSynthSink(t)
+	r.fill(t, 0, synthPackets(5, 0, ms))
+	*r.status(0) |= unix.TP_STATUS_BLK_TMO
+	r.fill(t, 1, synthPackets(5, 10*ms, ms))
+	r.fill(t, 2, synthPackets(5, 20*ms, ms))
+	if !r.readBlock(sink, ns(time.Hour)) || r.fullBlocks != 0 {
+		t.Fatalf("after a block at its time-out: %d full blocks, want 0", r.fullBlocks)
+	}
+	r.readBlock(sink, ns(time.Hour))
+	r.readBlock(sink, ns(time.Hour))
+	if r.fullBlocks != 2 || r.fullAt != ns(14*ms) {
+		t.Errorf("after two full blocks: %d full, first at %v; want 2 at 14 ms", r.fullBlocks, time.Duration(r.fullAt-ns(0)))
+	}
+}
+
+// newSynthGrowing is a synthetic handle whose ring grows, with old as its
+// small ring handing over when old is set.
+func newSynthGrowing(t *testing.T, r, old *ring, state growState) (*Live, *liveHandle) {
+	t.Helper()
+	l, h := newSynthLive(t, r)
+	h.old = old
+	h.grow = &growth{state: state}
+	return l, h
+}
+
+// TestDrainGrowingHoldsNothing: once the small ring needs its successor,
+// drain holds none of its blocks (they are room for packets until the
+// switch); before, it holds as usual.
+func TestDrainGrowingHoldsNothing(t *testing.T) {
+	ms := time.Millisecond
+	r := newSynthRing(32, 64<<10)
+	l, h := newSynthGrowing(t, r, nil, growWatching)
+	for i := range 4 { // full blocks of 10 packets, 0–39 ms
+		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+	}
+	l.drain(h, ns(5*ms)) // 5 counted; the rest held, growth due
+	if got := counted(l.acc); got != 5 {
+		t.Fatalf("before growth was due: %d counted, want 5", got)
+	}
+	if !h.grow.due || h.grow.dueAt != ns(9*ms) {
+		t.Fatalf("growth due %v at %v, want due at 9 ms (the first full block's last packet)", h.grow.due, time.Duration(h.grow.dueAt-ns(0)))
+	}
+	l.drain(h, ns(5*ms))
+	if got := counted(l.acc); got != 40 {
+		t.Errorf("growth due: %d counted, want all 40 (nothing held)", got)
+	}
+}
+
+// TestDrainBothRings: while the old ring hands over, a snapshot's drain
+// counts the packets of both rings before its horizon and holds the
+// others in each; the reader's own horizon is each ring's.
+func TestDrainBothRings(t *testing.T) {
+	ms := time.Millisecond
+	old, r := newSynthRing(8, 64<<10), newSynthRing(8, 64<<10)
+	l, h := newSynthGrowing(t, r, old, growHandover)
+	old.fill(t, 0, synthPackets(10, 0, ms))     // 0–9 ms
+	old.fill(t, 1, synthPackets(10, 10*ms, ms)) // 10–19 ms: the last before the switch
+	r.fill(t, 0, synthPackets(10, 20*ms, ms))   // 20–29 ms
+	r.fill(t, 1, synthPackets(10, 30*ms, ms))   // 30–39 ms
+	if want := l.drain(h, ns(15*ms)); want != 2 {
+		t.Errorf("wait for block %d of the new ring, want 2", want)
+	}
+	if got := counted(l.acc); got != 15 {
+		t.Fatalf("before 15 ms: %d counted, want 15 (all of them in the old ring)", got)
+	}
+	l.drain(h, ns(35*ms))
+	if got := counted(l.acc); got != 35 {
+		t.Fatalf("before 35 ms: %d counted, want 35", got)
+	}
+	if n, _ := old.backlog(); n != 0 {
+		t.Errorf("old ring: %d blocks still held", n)
+	}
+	l.drain(h, ns(time.Hour))
+	if got := h.read.Load(); got != 40 {
+		t.Errorf("%d packets read, want 40", got)
+	}
+}
