@@ -45,7 +45,7 @@ type LiveOptions struct {
 // DefaultRingMiB is the ring size per interface when none is set: 32
 // blocks of 1 MiB, about 96,000 packets at the 256-byte snap length (a
 // second at 100,000 packets/s), and at low rates, where the kernel hands
-// over a block every 50 ms, 1.6 s of packets.
+// over a block every 200 ms (the block time-out), 6.4 s of packets.
 const DefaultRingMiB = 32
 
 // ErrPermission is wrapped by StartLive's error when the process may not

@@ -79,8 +79,8 @@ const (
 	// kernel hands a block over at each block time-out, however few
 	// packets it holds, so the block count, not the ring's size, bounds
 	// how long the reader may stall before packets are lost: 32 blocks
-	// × 50 ms = 1.6 s, so a stall of one second (a slow terminal, a
-	// paused process, a long garbage collection) loses nothing.
+	// × 200 ms = 6.4 s, so a stall of a second or more (a slow terminal,
+	// a paused process, a long garbage collection) loses nothing.
 	liveMinBlocks = 32
 	// namesSnapLen is the names ring's snap length: a DNS response over
 	// UDP is at most 512 bytes without EDNS and 1,232 with the usual EDNS
