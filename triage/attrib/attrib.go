@@ -283,18 +283,20 @@ type Attributor struct {
 	flows   map[connKey]*flowState
 	procs   map[ProcKey]*procAcc
 	reasons map[Reason]*reasonAcc
+	// grace and peers remember the connections that closed, for
+	// ClosedGrace after the last table that had them.
 	grace   map[connKey]memEntry
 	peers   map[peerKey]memEntry
-	prev    map[connKey]memEntry
-	spare   map[connKey]memEntry // the map before prev, reused by index
 	exitedS uint64
 	exitedR uint64
 
-	// indexes rebuilt per table
-	exact    map[connKey]*Socket
-	bound    map[bindKey]*Socket
-	byInode  map[inodeKey]*Socket
-	lastTab  *SocketTable
+	// ix indexes lastTab (see index.go); spare is the one before, reused
+	// when a table is indexed whole. indexedAt is the time lastTab was
+	// indexed at.
+	ix        sockIndex
+	spare     sockIndex
+	indexedAt time.Time
+	lastTab   *SocketTable
 	localSet map[netip.Addr]uint64
 	health   tcpHealth
 	// lastUpdate is the time of the latest Update; need the sockets of
@@ -317,10 +319,8 @@ func New(cfg Config) *Attributor {
 		reasons: map[Reason]*reasonAcc{},
 		grace:   map[connKey]memEntry{},
 		peers:   map[peerKey]memEntry{},
-		prev:    map[connKey]memEntry{},
-		exact:   map[connKey]*Socket{},
-		bound:   map[bindKey]*Socket{},
-		byInode: map[inodeKey]*Socket{},
+		ix:      newSockIndex(),
+		spare:   newSockIndex(),
 	}
 }
 
@@ -383,11 +383,12 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 			if o.Swapped {
 				l, r, lp, rp = r, l, rp, lp
 			}
-			if s := a.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; s != nil && s.Netns == o.Netns {
+			if c, ok := a.ix.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; ok && c.best.netns == o.Netns {
+				s := &c.best
 				var want bool
 				row.TCP, want = a.health.row(s, idle, a.lastUpdate, now)
-				if want && s.State == StateEstablished && len(a.need) < MaxInfoSockets {
-					a.need = append(a.need, SocketRef{s.Netns, s.Cookie})
+				if want && s.state == StateEstablished && len(a.need) < MaxInfoSockets {
+					a.need = append(a.need, SocketRef{s.netns, s.cookie})
 				}
 			}
 		}
@@ -591,57 +592,79 @@ func unspecified(a netip.Addr) netip.Addr {
 	return netip.IPv6Unspecified()
 }
 
-// index rebuilds the join indexes from tab and moves sockets that closed
-// since the previous table into the grace memory.
+// index makes the join's indexes those of tab, from its Changes when it
+// follows the table indexed last, else from all its sockets, and moves the
+// connections that closed since that table into the grace memory.
 func (a *Attributor) index(now time.Time, tab *SocketTable) {
-	clear(a.exact)
-	clear(a.bound)
-	clear(a.byInode)
-	cur := a.spare
-	if cur == nil {
-		cur = make(map[connKey]memEntry, len(a.prev))
+	ch := &tab.Changes
+	follows := a.lastTab != nil && ch.Since != 0 && ch.Since == a.lastTab.Seq && tab.HostNetns == a.lastTab.HostNetns
+	if !follows || !a.applyChanges(now, tab) {
+		a.rebuild(now, tab)
 	}
-	clear(cur)
-	until := now.Add(a.cfg.ClosedGrace)
-	// The capture's own namespace first, so that on a 5-tuple present in
-	// several namespaces the host's socket wins.
-	for pass := 0; pass < 2; pass++ {
-		for i := range tab.Sockets {
-			s := &tab.Sockets[i]
-			if (s.Netns == tab.HostNetns) != (pass == 0) {
-				continue
-			}
-			if s.Inode != 0 {
-				a.byInode[inodeKey{s.Netns, s.Inode}] = s
-			}
-			if s.Connected() {
-				k := newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort)
-				if old, ok := a.exact[k]; !ok || (old.Owner.IsZero() && !s.Owner.IsZero()) {
-					a.exact[k] = s
-				}
-				if !s.Owner.IsZero() {
-					cur[k] = memEntry{owner: s.Owner, netns: s.Netns, until: until}
-					a.remember(a.peers, newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort), memEntry{owner: s.Owner, netns: s.Netns, until: until}, now)
-				}
-				continue
-			}
-			if s.Proto == flows.ProtoUDP || s.State == StateListen {
-				k := newBindKey(s.Proto, s.Local, s.LocalPort)
-				if old, ok := a.bound[k]; !ok || (old.Owner.IsZero() && !s.Owner.IsZero()) {
-					a.bound[k] = s
-				}
-			}
-		}
-	}
-	for k, e := range a.prev {
-		if _, still := cur[k]; !still {
-			a.rememberConn(k, e, now)
-		}
-	}
-	a.spare, a.prev = a.prev, cur
+	a.indexedAt = now
 	a.health.observe(tab)
 	a.lastTab = tab
 	a.localSet = tab.LocalAddrs
+}
+
+// applyChanges applies tab.Changes to the indexes of the table before. It
+// returns false, changing nothing, when an index in Added is out of tab.
+func (a *Attributor) applyChanges(now time.Time, tab *SocketTable) bool {
+	ch := &tab.Changes
+	for _, i := range ch.Added {
+		if i < 0 || int(i) >= len(tab.Sockets) {
+			return false
+		}
+	}
+	host := tab.HostNetns
+	for i := range ch.Removed {
+		a.ix.remove(&ch.Removed[i], host)
+	}
+	for _, i := range ch.Added {
+		a.ix.add(&tab.Sockets[i], host)
+	}
+	until := a.indexedAt.Add(a.cfg.ClosedGrace)
+	for i := range ch.Removed {
+		s := &ch.Removed[i]
+		if s.Owner.IsZero() || !s.Connected() {
+			continue
+		}
+		e := memEntry{owner: s.Owner, netns: s.Netns, until: until}
+		k := newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort)
+		if c, ok := a.ix.exact[k]; !ok || c.best.owner.IsZero() {
+			a.rememberConn(k, e, now)
+		}
+		pk := newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort)
+		if _, ok := a.ix.peers[pk]; !ok {
+			a.remember(a.peers, pk, e, now)
+		}
+	}
+	return true
+}
+
+// rebuild indexes every socket of tab, and remembers the owned
+// connections of the table before that tab has no owner for.
+func (a *Attributor) rebuild(now time.Time, tab *SocketTable) {
+	old := a.ix
+	a.ix, a.spare = a.spare, old
+	a.ix.clear()
+	a.ix.build(tab)
+	if a.lastTab != nil {
+		until := a.indexedAt.Add(a.cfg.ClosedGrace)
+		for k, c := range old.exact {
+			if c.best.owner.IsZero() {
+				continue
+			}
+			if n, ok := a.ix.exact[k]; !ok || n.best.owner.IsZero() {
+				a.rememberConn(k, memEntry{owner: c.best.owner, netns: c.best.netns, until: until}, now)
+			}
+		}
+		for k, c := range old.peers {
+			if _, ok := a.ix.peers[k]; !ok {
+				a.remember(a.peers, k, memEntry{owner: c.best.owner, netns: c.best.netns, until: until}, now)
+			}
+		}
+	}
 }
 
 func (a *Attributor) rememberConn(k connKey, e memEntry, now time.Time) {
@@ -679,8 +702,8 @@ func (a *Attributor) resolve(f *FlowStat) Owner {
 		return Owner{Reason: ReasonOtherProto}
 	}
 	if f.Inode != 0 {
-		if s := a.byInode[inodeKey{f.Netns, f.Inode}]; s != nil && !s.Owner.IsZero() {
-			return Owner{Proc: s.Owner, Netns: s.Netns, Match: MatchSocket}
+		if c, ok := a.ix.byInode[inodeKey{f.Netns, f.Inode}]; ok && !c.best.owner.IsZero() {
+			return Owner{Proc: c.best.owner, Netns: c.best.netns, Match: MatchSocket}
 		}
 	}
 	now := time.Time{}
@@ -694,11 +717,10 @@ func (a *Attributor) resolve(f *FlowStat) Owner {
 			l, r, lp, rp = r, l, rp, lp
 		}
 		ck := newConnKey(k.Proto, l, r, lp, rp)
-		if s := a.exact[ck]; s != nil {
-			if !s.Owner.IsZero() {
-				return Owner{Proc: s.Owner, Netns: s.Netns, Swapped: swapped, Match: MatchExact}
-			}
-			if s.Inode == 0 || s.State == StateTimeWait {
+		if c, ok := a.ix.exact[ck]; ok {
+			if s := &c.best; !s.owner.IsZero() {
+				return Owner{Proc: s.owner, Netns: s.netns, Swapped: swapped, Match: MatchExact}
+			} else if s.inode == 0 || s.state == StateTimeWait {
 				closedSeen = true
 			}
 		}
@@ -706,11 +728,15 @@ func (a *Attributor) resolve(f *FlowStat) Owner {
 			return Owner{Proc: e.owner, Netns: e.netns, Swapped: swapped, Match: MatchGrace}
 		}
 		for _, addr := range [...]netip.Addr{l, unspecified(l), netip.IPv6Unspecified()} {
-			if s := a.bound[newBindKey(k.Proto, addr, lp)]; s != nil && !s.Owner.IsZero() {
-				return Owner{Proc: s.Owner, Netns: s.Netns, Swapped: swapped, Match: MatchBound}
+			if c, ok := a.ix.bound[newBindKey(k.Proto, addr, lp)]; ok && !c.best.owner.IsZero() {
+				return Owner{Proc: c.best.owner, Netns: c.best.netns, Swapped: swapped, Match: MatchBound}
 			}
 		}
-		if e, ok := a.peers[newPeerKey(k.Proto, l, r, rp)]; ok && !now.After(e.until) {
+		pk := newPeerKey(k.Proto, l, r, rp)
+		if c, ok := a.ix.peers[pk]; ok {
+			return Owner{Proc: c.best.owner, Netns: c.best.netns, Swapped: swapped, Match: MatchPeer}
+		}
+		if e, ok := a.peers[pk]; ok && !now.After(e.until) {
 			return Owner{Proc: e.owner, Netns: e.netns, Swapped: swapped, Match: MatchPeer}
 		}
 	}
@@ -738,11 +764,11 @@ func (a *Attributor) peerOf(k flows.Key, o Owner) (ProcKey, uint64) {
 	if !o.Swapped {
 		l, r, lp, rp = r, l, rp, lp
 	}
-	s := a.exact[newConnKey(k.Proto, l, r, lp, rp)]
-	if s == nil || s.Owner.IsZero() || s.Owner == o.Proc || s.Netns != o.Netns {
+	c, ok := a.ix.exact[newConnKey(k.Proto, l, r, lp, rp)]
+	if s := &c.best; !ok || s.owner.IsZero() || s.owner == o.Proc || s.netns != o.Netns {
 		return ProcKey{}, 0
 	}
-	return s.Owner, s.Netns
+	return c.best.owner, c.best.netns
 }
 
 // isLocal reports whether addr is one of the host's (or loopback).

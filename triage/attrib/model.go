@@ -318,6 +318,26 @@ type SocketTable struct {
 	// and those without a sample); the other established TCP sockets'
 	// TCP is nil.
 	InfoSelected bool
+	// Changes is how this table differs from the source's previous one,
+	// so that the join keeps its indexes current instead of building them
+	// from every socket at every refresh.
+	Changes SocketChanges
+}
+
+// SocketChanges lists the sockets of a table that are new, gone or
+// changed (SameForJoin false) since the source's table Since. A socket is
+// the same socket from table to table while its namespace and cookie are.
+type SocketChanges struct {
+	// Since is the Seq of the table the changes are against; 0 when the
+	// source has none to give (its first table, or sockets it cannot tell
+	// apart between tables): the join then indexes the whole table.
+	Since uint64
+	// Added are the indexes in Sockets of the sockets new since, and of
+	// those that changed.
+	Added []int32
+	// Removed are the sockets gone since and the ones that changed, as
+	// they were in the table Since.
+	Removed []Socket
 }
 
 // SocketRef names one socket: its namespace and its cookie.
