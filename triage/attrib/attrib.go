@@ -297,8 +297,8 @@ type Attributor struct {
 	spare     sockIndex
 	indexedAt time.Time
 	lastTab   *SocketTable
-	localSet map[netip.Addr]uint64
-	health   tcpHealth
+	localSet  map[netip.Addr]uint64
+	health    tcpHealth
 	// lastUpdate is the time of the latest Update; need the sockets of
 	// its rows that want tcp_info at the next pass (tcpHealth.row).
 	lastUpdate time.Time
