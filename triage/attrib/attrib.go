@@ -297,6 +297,9 @@ type Attributor struct {
 	spare     sockIndex
 	indexedAt time.Time
 	lastTab   *SocketTable
+	// gone and gonePeers are applyChanges' scratch.
+	gone      []goneConn
+	gonePeers []gonePeer
 	localSet  map[netip.Addr]uint64
 	health    tcpHealth
 	// lastUpdate is the time of the latest Update; need the sockets of
@@ -617,6 +620,24 @@ func (a *Attributor) applyChanges(now time.Time, tab *SocketTable) bool {
 		}
 	}
 	host := tab.HostNetns
+	// The keys of owned connections that go, with the socket the join
+	// used for each: the ones left without an owned socket are remembered
+	// as rebuild would, with the same owner.
+	gone, gonePeers := a.gone[:0], a.gonePeers[:0]
+	for i := range ch.Removed {
+		s := &ch.Removed[i]
+		if s.Owner.IsZero() || !s.Connected() {
+			continue
+		}
+		k := newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort)
+		if c, ok := a.ix.exact[k]; ok {
+			gone = append(gone, goneConn{k, c.best})
+		}
+		pk := newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort)
+		if c, ok := a.ix.peers[pk]; ok {
+			gonePeers = append(gonePeers, gonePeer{pk, c.best})
+		}
+	}
 	for i := range ch.Removed {
 		a.ix.remove(&ch.Removed[i], host)
 	}
@@ -624,21 +645,17 @@ func (a *Attributor) applyChanges(now time.Time, tab *SocketTable) bool {
 		a.ix.add(&tab.Sockets[i], host)
 	}
 	until := a.indexedAt.Add(a.cfg.ClosedGrace)
-	for i := range ch.Removed {
-		s := &ch.Removed[i]
-		if s.Owner.IsZero() || !s.Connected() {
-			continue
-		}
-		e := memEntry{owner: s.Owner, netns: s.Netns, until: until}
-		k := newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort)
-		if c, ok := a.ix.exact[k]; !ok || c.best.owner.IsZero() {
-			a.rememberConn(k, e, now)
-		}
-		pk := newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort)
-		if _, ok := a.ix.peers[pk]; !ok {
-			a.remember(a.peers, pk, e, now)
+	for _, g := range gone {
+		if c, ok := a.ix.exact[g.k]; !ok || c.best.owner.IsZero() {
+			a.rememberConn(g.k, memEntry{owner: g.e.owner, netns: g.e.netns, until: until}, now)
 		}
 	}
+	for _, g := range gonePeers {
+		if _, ok := a.ix.peers[g.k]; !ok {
+			a.remember(a.peers, g.k, memEntry{owner: g.e.owner, netns: g.e.netns, until: until}, now)
+		}
+	}
+	a.gone, a.gonePeers = gone, gonePeers
 	return true
 }
 

@@ -119,6 +119,18 @@ func swapRemove(s []sockEntry, i int) []sockEntry {
 	return s[:len(s)-1]
 }
 
+// goneConn and gonePeer are a key of an owned connection that goes and
+// the socket the join used under it before.
+type goneConn struct {
+	k connKey
+	e sockEntry
+}
+
+type gonePeer struct {
+	k peerKey
+	e sockEntry
+}
+
 // sockIndex holds the join's indexes of one table.
 type sockIndex struct {
 	// exact holds connected sockets by 5-tuple.
