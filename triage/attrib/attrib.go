@@ -644,6 +644,7 @@ func (a *Attributor) applyChanges(now time.Time, tab *SocketTable) bool {
 	for _, i := range ch.Added {
 		a.ix.add(&tab.Sockets[i], host)
 	}
+	a.ix.settle()
 	until := a.indexedAt.Add(a.cfg.ClosedGrace)
 	for _, g := range gone {
 		if c, ok := a.ix.exact[g.k]; !ok || c.best.owner.IsZero() {

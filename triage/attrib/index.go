@@ -57,66 +57,125 @@ func (e *sockEntry) compare(o *sockEntry) int {
 		cmp.Compare(e.state, o.state), cmp.Compare(e.sendQ, o.sendQ), cmp.Compare(e.recvQ, o.recvQ))
 }
 
-// cands are the sockets under one key: best, and the others in no order
-// (nil when there are none, the usual case).
+// cands are the sockets under one key: best, and the others in no order,
+// in more while they are few (nil when there are none, the usual case),
+// else counted in many (thousands of connections from one address to one
+// service share a peer key). When best goes from a key with many, the next
+// is found once the whole batch of changes is in (settle), not at each
+// removal: a refresh that closes the first thousand sockets of a key would
+// otherwise scan its many a thousand times.
 type cands struct {
 	best sockEntry
 	more []sockEntry
+	many map[sockEntry]int
+	// unsettled: best is gone and not replaced yet.
+	unsettled bool
 }
+
+// fewCands is the most sockets more holds besides best.
+const fewCands = 16
 
 type index[K comparable] map[K]cands
 
 func (ix index[K]) add(k K, e sockEntry) {
 	c, ok := ix[k]
-	switch {
-	case !ok:
+	if !ok {
 		ix[k] = cands{best: e}
 		return
-	case e.compare(&c.best) < 0:
-		c.more = append(c.more, c.best)
-		c.best = e
-	default:
+	}
+	if !c.unsettled && e.compare(&c.best) < 0 {
+		e, c.best = c.best, e
+	}
+	switch {
+	case c.many != nil:
+		c.many[e]++
+	case len(c.more) < fewCands:
 		c.more = append(c.more, e)
+	default:
+		c.many = make(map[sockEntry]int, 2*fewCands)
+		for _, m := range c.more {
+			c.many[m]++
+		}
+		c.many[e]++
+		c.more = nil
 	}
 	ix[k] = c
 }
 
-// remove takes one socket equal to e from under k.
-func (ix index[K]) remove(k K, e sockEntry) {
+// remove takes one socket equal to e from under k. It reports whether k
+// needs settle before the index is read.
+func (ix index[K]) remove(k K, e sockEntry) bool {
 	c, ok := ix[k]
 	if !ok {
-		return
+		return false
 	}
-	if c.best == e {
-		if len(c.more) == 0 {
+	if !c.unsettled && c.best == e {
+		switch {
+		case c.many != nil:
+			c.unsettled = true
+			ix[k] = c
+			return true
+		case len(c.more) == 0:
 			delete(ix, k)
-			return
+			return false
 		}
+		// The next best takes its place.
 		bi := 0
 		for i := 1; i < len(c.more); i++ {
 			if c.more[i].compare(&c.more[bi]) < 0 {
 				bi = i
 			}
 		}
-		c.best = c.more[bi]
-		c.more = swapRemove(c.more, bi)
+		c.best, e = c.more[bi], c.more[bi]
+	}
+	if c.many != nil {
+		if n := c.many[e]; n > 1 {
+			c.many[e] = n - 1
+		} else {
+			delete(c.many, e)
+		}
 	} else {
 		for i := range c.more {
 			if c.more[i] == e {
-				c.more = swapRemove(c.more, i)
+				c.more[i] = c.more[len(c.more)-1]
+				c.more = c.more[:len(c.more)-1]
 				break
 			}
 		}
-	}
-	if len(c.more) == 0 {
-		c.more = nil
+		if len(c.more) == 0 {
+			c.more = nil
+		}
 	}
 	ix[k] = c
+	return false
 }
 
-func swapRemove(s []sockEntry, i int) []sockEntry {
-	s[i] = s[len(s)-1]
-	return s[:len(s)-1]
+// settle gives k its best again after removals (remove's report).
+func (ix index[K]) settle(k K) {
+	c, ok := ix[k]
+	if !ok || !c.unsettled {
+		return
+	}
+	if len(c.many) == 0 {
+		delete(ix, k)
+		return
+	}
+	first := true
+	for m := range c.many {
+		if first || m.compare(&c.best) < 0 {
+			c.best, first = m, false
+		}
+	}
+	if n := c.many[c.best]; n > 1 {
+		c.many[c.best] = n - 1
+	} else {
+		delete(c.many, c.best)
+	}
+	if len(c.many) == 0 {
+		c.many = nil
+	}
+	c.unsettled = false
+	ix[k] = c
 }
 
 // goneConn and gonePeer are a key of an owned connection that goes and
@@ -143,6 +202,11 @@ type sockIndex struct {
 	// peers holds owned connected sockets by local address, remote
 	// address and remote port.
 	peers index[peerKey]
+	// The keys removals left unsettled (remove), settled by settle.
+	unsettledExact []connKey
+	unsettledBound []bindKey
+	unsettledInode []inodeKey
+	unsettledPeers []peerKey
 }
 
 func newSockIndex() sockIndex {
@@ -163,44 +227,59 @@ func (x *sockIndex) build(tab *SocketTable) {
 	}
 }
 
-func (x *sockIndex) add(s *Socket, host uint64) { x.put(s, entryOf(s, host), true) }
-
-func (x *sockIndex) remove(s *Socket, host uint64) { x.put(s, entryOf(s, host), false) }
-
-func (x *sockIndex) put(s *Socket, e sockEntry, add bool) {
+func (x *sockIndex) add(s *Socket, host uint64) {
+	e := entryOf(s, host)
 	if s.Inode != 0 {
-		k := inodeKey{s.Netns, s.Inode}
-		if add {
-			x.byInode.add(k, e)
-		} else {
-			x.byInode.remove(k, e)
-		}
+		x.byInode.add(inodeKey{s.Netns, s.Inode}, e)
 	}
 	if s.Connected() {
-		k := newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort)
-		if add {
-			x.exact.add(k, e)
-		} else {
-			x.exact.remove(k, e)
-		}
+		x.exact.add(newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort), e)
 		if !s.Owner.IsZero() {
-			pk := newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort)
-			if add {
-				x.peers.add(pk, e)
-			} else {
-				x.peers.remove(pk, e)
-			}
+			x.peers.add(newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort), e)
 		}
 		return
 	}
 	if s.Proto == flows.ProtoUDP || s.State == StateListen {
-		k := newBindKey(s.Proto, s.Local, s.LocalPort)
-		if add {
-			x.bound.add(k, e)
-		} else {
-			x.bound.remove(k, e)
-		}
+		x.bound.add(newBindKey(s.Proto, s.Local, s.LocalPort), e)
 	}
+}
+
+// remove takes s out; call settle before reading the index.
+func (x *sockIndex) remove(s *Socket, host uint64) {
+	e := entryOf(s, host)
+	if k := (inodeKey{s.Netns, s.Inode}); s.Inode != 0 && x.byInode.remove(k, e) {
+		x.unsettledInode = append(x.unsettledInode, k)
+	}
+	if s.Connected() {
+		if k := newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort); x.exact.remove(k, e) {
+			x.unsettledExact = append(x.unsettledExact, k)
+		}
+		if k := newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort); !s.Owner.IsZero() && x.peers.remove(k, e) {
+			x.unsettledPeers = append(x.unsettledPeers, k)
+		}
+		return
+	}
+	if k := newBindKey(s.Proto, s.Local, s.LocalPort); (s.Proto == flows.ProtoUDP || s.State == StateListen) && x.bound.remove(k, e) {
+		x.unsettledBound = append(x.unsettledBound, k)
+	}
+}
+
+// settle gives the keys removals left without their best their next.
+func (x *sockIndex) settle() {
+	for _, k := range x.unsettledExact {
+		x.exact.settle(k)
+	}
+	for _, k := range x.unsettledBound {
+		x.bound.settle(k)
+	}
+	for _, k := range x.unsettledInode {
+		x.byInode.settle(k)
+	}
+	for _, k := range x.unsettledPeers {
+		x.peers.settle(k)
+	}
+	x.unsettledExact, x.unsettledBound = x.unsettledExact[:0], x.unsettledBound[:0]
+	x.unsettledInode, x.unsettledPeers = x.unsettledInode[:0], x.unsettledPeers[:0]
 }
 
 // SameForJoin reports whether a and b, two sightings of one socket in

@@ -21,13 +21,20 @@ type sockUniverse struct {
 	r      *rand.Rand
 	cookie uint64
 	socks  []Socket
+	// narrow: one address of each family, so that many sockets share a
+	// key (more than fewCands).
+	narrow bool
 }
 
 func (u *sockUniverse) addr(v6 bool) netip.Addr {
-	if v6 {
-		return netip.AddrFrom16([16]byte{0xfd, 0, 1, 0x98, 0, 0x18, 15: byte(1 + u.r.IntN(3))})
+	n := byte(1 + u.r.IntN(3))
+	if u.narrow {
+		n = 1
 	}
-	return netip.AddrFrom4([4]byte{198, 18, 0, byte(1 + u.r.IntN(3))})
+	if v6 {
+		return netip.AddrFrom16([16]byte{0xfd, 0, 1, 0x98, 0, 0x18, 15: n})
+	}
+	return netip.AddrFrom4([4]byte{198, 18, 0, n})
 }
 
 func (u *sockUniverse) owner() ProcKey {
@@ -72,7 +79,11 @@ func (u *sockUniverse) step() []Socket {
 		i := u.r.IntN(len(u.socks))
 		u.socks = slices.Delete(u.socks, i, i+1)
 	}
-	for n := u.r.IntN(8); n > 0; n-- {
+	adds := u.r.IntN(10)
+	if u.narrow {
+		adds += 8
+	}
+	for n := adds; n > 0; n-- {
 		u.socks = append(u.socks, u.socket())
 	}
 	for n := u.r.IntN(6); n > 0 && len(u.socks) > 0; n-- {
@@ -127,6 +138,11 @@ func normal[K comparable](ix index[K]) map[K]cands {
 	out := make(map[K]cands, len(ix))
 	for k, c := range ix {
 		more := slices.Clone(c.more)
+		for e, n := range c.many {
+			for ; n > 0; n-- {
+				more = append(more, e)
+			}
+		}
 		slices.SortFunc(more, func(a, b sockEntry) int { return a.compare(&b) })
 		out[k] = cands{best: c.best, more: more}
 	}
@@ -157,7 +173,7 @@ func sameIndex(t *testing.T, step int, got, want *sockIndex) {
 func TestIndexIncrementalEqualsBuilt(t *testing.T) {
 	for seed := uint64(1); seed <= 40; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			u := &sockUniverse{r: rand.New(rand.NewPCG(seed, 7))}
+			u := &sockUniverse{r: rand.New(rand.NewPCG(seed, 7)), narrow: seed%2 == 0}
 			cfg := Config{ClosedGrace: 3 * time.Second}
 			kept, built := New(cfg), New(cfg)
 			now := time.Unix(1_700_000_000, 0)
@@ -198,6 +214,15 @@ func TestIndexIncrementalEqualsBuilt(t *testing.T) {
 			}
 			if applied < 40 {
 				t.Fatalf("only %d tables were kept from changes", applied)
+			}
+			many := 0
+			for _, c := range kept.ix.peers {
+				if c.many != nil {
+					many++
+				}
+			}
+			if u.narrow && many == 0 {
+				t.Fatalf("no key with more than %d sockets", fewCands)
 			}
 		})
 	}
