@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
-	"sort"
 	"time"
 
 	"netriage/triage/flows"
@@ -297,6 +296,9 @@ type Attributor struct {
 	spare     sockIndex
 	indexedAt time.Time
 	lastTab   *SocketTable
+	// scratch is Update's; recycled the report Recycle handed back.
+	scratch  updateScratch
+	recycled Report
 	// gone and gonePeers are applyChanges' scratch.
 	gone      []goneConn
 	gonePeers []gonePeer
@@ -339,15 +341,20 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	a.need = a.need[:0]
 	defer func() { a.lastUpdate = now }()
 	rep := Report{Time: now}
-	perProc := map[ProcKey]*ProcRow{}
-	perReason := map[Reason]*UnattributedRow{}
-	perRemote := map[netip.Addr]*RemoteRow{}
-	type remoteProc struct {
-		addr netip.Addr
-		proc ProcKey
+	// The rows go into the storage of a report handed back (Recycle).
+	old := a.recycled
+	a.recycled = Report{}
+	rep.Connections = old.Connections[:0]
+	if cap(rep.Connections) < len(fl) {
+		rep.Connections = make([]ConnRow, 0, len(fl))
 	}
-	remoteProcRate := map[remoteProc]float64{}
-	rep.Connections = make([]ConnRow, 0, len(fl))
+	rep.Processes, rep.Remotes, rep.Unattributed = old.Processes[:0], old.Remotes[:0], old.Unattributed[:0]
+	if rep.Processes == nil {
+		rep.Processes = make([]ProcRow, 0, len(a.procs))
+	}
+	perReason := map[Reason]*UnattributedRow{}
+	s := &a.scratch
+	s.reset()
 
 	for i := range fl {
 		f := &fl[i]
@@ -403,11 +410,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 				pa.lastBytes = now
 			}
 			row.Program = pa.meta.Program
-			pr := perProc[o.Proc]
-			if pr == nil {
-				pr = &ProcRow{}
-				perProc[o.Proc] = pr
-			}
+			pr := s.proc(o.Proc)
 			pr.Rate2s.add(f.Rate2s, o.Swapped)
 			pr.Rate10s.add(f.Rate10s, o.Swapped)
 			pr.Rate40s.add(f.Rate40s, o.Swapped)
@@ -420,11 +423,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 				if ds+dr > 0 {
 					pp.lastBytes = now
 				}
-				qr := perProc[o.Peer]
-				if qr == nil {
-					qr = &ProcRow{}
-					perProc[o.Peer] = qr
-				}
+				qr := s.proc(o.Peer)
 				qr.Rate2s.add(f.Rate2s, !o.Swapped)
 				qr.Rate10s.add(f.Rate10s, !o.Swapped)
 				qr.Rate40s.add(f.Rate40s, !o.Swapped)
@@ -452,11 +451,13 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 
 		// Per remote host: the flow's remote side, from the host's view.
 		rem := f.Key.Remote
-		rr := perRemote[rem]
-		if rr == nil {
-			rr = &RemoteRow{Addr: rem}
-			perRemote[rem] = rr
+		ri, ok := s.remotes[rem]
+		if !ok {
+			ri = int32(len(rep.Remotes))
+			s.remotes[rem] = ri
+			rep.Remotes = append(rep.Remotes, RemoteRow{Addr: rem})
 		}
+		rr := &rep.Remotes[ri]
 		rr.SentBytes += f.SentBytes
 		rr.RecvBytes += f.RecvBytes
 		rr.Rate2s.add(f.Rate2s, false)
@@ -464,7 +465,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		rr.Rate40s.add(f.Rate40s, false)
 		rr.Connections++
 		if !o.Proc.IsZero() {
-			remoteProcRate[remoteProc{rem, o.Proc}] += f.Rate10s.SentBps + f.Rate10s.RecvBps + 1e-9
+			s.remoteProc(ri, o.Proc, f.Rate10s.SentBps+f.Rate10s.RecvBps+1e-9)
 		}
 	}
 
@@ -486,7 +487,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		if a.lastTab != nil && a.lastTab.Processes != nil {
 			_, alive = a.lastTab.Processes[k]
 		}
-		pr := perProc[k]
+		pr := s.procRow(k)
 		if pr != nil {
 			pa.lastFlow = now
 		}
@@ -528,27 +529,26 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		}
 		rep.Unattributed = append(rep.Unattributed, row)
 	}
-	for k := range remoteProcRate {
-		rr := perRemote[k.addr]
-		rr.Procs = append(rr.Procs, k.proc)
-	}
-	for addr, rr := range perRemote {
-		if a.cfg.Name != nil {
-			rr.Name = a.cfg.Name(addr)
+	s.remoteProcs(rep.Remotes)
+	if a.cfg.Name != nil {
+		for i := range rep.Remotes {
+			rep.Remotes[i].Name = a.cfg.Name(rep.Remotes[i].Addr)
 		}
-		if len(rr.Procs) > 1 {
-			slices.SortFunc(rr.Procs, func(x, y ProcKey) int {
-				if c := cmp.Compare(remoteProcRate[remoteProc{addr, y}], remoteProcRate[remoteProc{addr, x}]); c != 0 {
-					return c
-				}
-				return cmp.Compare(x.PID, y.PID)
-			})
-		}
-		rep.Remotes = append(rep.Remotes, *rr)
 	}
 	rep.ExitedSentBytes, rep.ExitedRecvBytes = a.exitedS, a.exitedR
 	sortReport(&rep)
 	return rep
+}
+
+// Recycle hands back rep, a report of this Attributor's that nothing
+// reads any more, not even a copy: the next Update writes its rows into
+// the same storage. Only the owner of every copy of a report may call it
+// (see engine.Config.ReleaseAttribution).
+func (a *Attributor) Recycle(rep *Report) {
+	if rep != nil {
+		a.recycled = *rep
+		*rep = Report{}
+	}
 }
 
 // Process returns the metadata known for k (from the latest socket table or
@@ -801,35 +801,24 @@ func (a *Attributor) isLocal(addr netip.Addr) bool {
 func total(r Rates) float64 { return r.SentBps + r.RecvBps }
 
 func sortReport(rep *Report) {
-	sort.Slice(rep.Processes, func(i, j int) bool {
-		a, b := &rep.Processes[i], &rep.Processes[j]
-		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
-			return x > y
-		}
-		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
-			return x > y
-		}
-		return a.Process.Key.PID < b.Process.Key.PID
+	slices.SortFunc(rep.Processes, func(a, b ProcRow) int {
+		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes),
+			cmp.Compare(a.Process.Key.PID, b.Process.Key.PID))
 	})
-	sort.Slice(rep.Connections, func(i, j int) bool {
-		a, b := &rep.Connections[i], &rep.Connections[j]
-		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
-			return x > y
+	slices.SortFunc(rep.Connections, func(a, b ConnRow) int {
+		if c := cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes)); c != 0 {
+			return c
 		}
-		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
-			return x > y
+		if keyLess(a.Key, b.Key) {
+			return -1
 		}
-		return keyLess(a.Key, b.Key)
+		if keyLess(b.Key, a.Key) {
+			return 1
+		}
+		return 0
 	})
-	sort.Slice(rep.Remotes, func(i, j int) bool {
-		a, b := &rep.Remotes[i], &rep.Remotes[j]
-		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
-			return x > y
-		}
-		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
-			return x > y
-		}
-		return a.Addr.Less(b.Addr)
+	slices.SortFunc(rep.Remotes, func(a, b RemoteRow) int {
+		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes), a.Addr.Compare(b.Addr))
 	})
 }
 
@@ -847,4 +836,91 @@ func keyLess(a, b flows.Key) bool {
 		return c < 0
 	}
 	return a.RemotePort < b.RemotePort
+}
+
+// updateScratch is Update's working storage, kept between calls.
+type updateScratch struct {
+	// procs indexes rates by process in rates.
+	procs map[ProcKey]int32
+	rates []ProcRow
+	// remotes indexes the report's remote rows by address; pairs are
+	// the processes of each remote with their 10 s rates (pairIdx
+	// indexes them by remote row and process).
+	remotes map[netip.Addr]int32
+	pairIdx map[remoteProcKey]int32
+	pairs   []remoteProc
+}
+
+type remoteProcKey struct {
+	ri   int32
+	proc ProcKey
+}
+
+type remoteProc struct {
+	remoteProcKey
+	rate float64
+}
+
+func (s *updateScratch) reset() {
+	if s.procs == nil {
+		s.procs, s.remotes, s.pairIdx = map[ProcKey]int32{}, map[netip.Addr]int32{}, map[remoteProcKey]int32{}
+	}
+	clear(s.procs)
+	clear(s.remotes)
+	clear(s.pairIdx)
+	s.rates, s.pairs = s.rates[:0], s.pairs[:0]
+}
+
+// proc returns the rates row of k, new when k has none: valid until the
+// next call.
+func (s *updateScratch) proc(k ProcKey) *ProcRow {
+	i, ok := s.procs[k]
+	if !ok {
+		i = int32(len(s.rates))
+		s.procs[k] = i
+		s.rates = append(s.rates, ProcRow{})
+	}
+	return &s.rates[i]
+}
+
+// procRow returns the rates row of k, nil when k has none.
+func (s *updateScratch) procRow(k ProcKey) *ProcRow {
+	if i, ok := s.procs[k]; ok {
+		return &s.rates[i]
+	}
+	return nil
+}
+
+func (s *updateScratch) remoteProc(ri int32, k ProcKey, rate float64) {
+	pk := remoteProcKey{ri, k}
+	i, ok := s.pairIdx[pk]
+	if !ok {
+		i = int32(len(s.pairs))
+		s.pairIdx[pk] = i
+		s.pairs = append(s.pairs, remoteProc{remoteProcKey: pk})
+	}
+	s.pairs[i].rate += rate
+}
+
+// remoteProcs sets each remote row's Procs, by descending 10 s rate, in
+// one array for all.
+func (s *updateScratch) remoteProcs(rows []RemoteRow) {
+	if len(s.pairs) == 0 {
+		return
+	}
+	slices.SortFunc(s.pairs, func(x, y remoteProc) int {
+		return cmp.Or(cmp.Compare(x.ri, y.ri), cmp.Compare(y.rate, x.rate), cmp.Compare(x.proc.PID, y.proc.PID))
+	})
+	all := make([]ProcKey, len(s.pairs))
+	for i := range s.pairs {
+		all[i] = s.pairs[i].proc
+	}
+	for i := 0; i < len(s.pairs); {
+		j := i + 1
+		for j < len(s.pairs) && s.pairs[j].ri == s.pairs[i].ri {
+			j++
+		}
+		rows[s.pairs[i].ri].Procs = all[i:j:j]
+		i = j
+	}
 }
