@@ -13,12 +13,16 @@ import (
 // the join of 10,000 flows, one per socket, to its table, as the engine
 // runs them. steady: no socket changes between ticks; busy: the queues of
 // 1,000 sockets change at every tick (a busy host's sockets, which the
-// join's indexes take as changed).
+// join's indexes take as changed). The reports are kept, as top, check
+// and serve keep their snapshots; the _released cases hand each back
+// before the next join, as the engine does for procs, conns and remotes
+// (engine.Config.ReleaseAttribution).
 func BenchmarkTick(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		busy int
-	}{{"steady", 0}, {"busy", 1000}} {
+		name    string
+		busy    int
+		release bool
+	}{{"steady", 0, false}, {"busy", 1000, false}, {"steady_released", 0, true}, {"busy_released", 1000, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			dir, d := benchTree(b)
 			s := New(Config{ProcRoot: dir, Dumper: d})
@@ -32,7 +36,7 @@ func BenchmarkTick(b *testing.B) {
 			for _, sk := range tab.Sockets {
 				fl = append(fl, attrib.FlowStat{Key: flows.Key{Proto: sk.Proto, Local: sk.Local, LocalPort: sk.LocalPort, Remote: sk.Remote, RemotePort: sk.RemotePort}, SentBytes: 1000})
 			}
-			a.Update(t, fl, tab)
+			prev := a.Update(t, fl, tab)
 			socks := d.socks[1]
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -48,9 +52,12 @@ func BenchmarkTick(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rep := a.Update(t, fl, tab)
-				if len(rep.Connections) != len(fl) {
-					b.Fatalf("%d connections", len(rep.Connections))
+				if bc.release {
+					a.Recycle(&prev)
+				}
+				prev = a.Update(t, fl, tab)
+				if len(prev.Connections) != len(fl) {
+					b.Fatalf("%d connections", len(prev.Connections))
 				}
 			}
 		})

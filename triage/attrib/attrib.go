@@ -536,7 +536,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		}
 	}
 	rep.ExitedSentBytes, rep.ExitedRecvBytes = a.exitedS, a.exitedR
-	sortReport(&rep)
+	sortReport(&rep, &a.scratch.order)
 	return rep
 }
 
@@ -800,23 +800,12 @@ func (a *Attributor) isLocal(addr netip.Addr) bool {
 
 func total(r Rates) float64 { return r.SentBps + r.RecvBps }
 
-func sortReport(rep *Report) {
+func sortReport(rep *Report, order *[]connOrder) {
 	slices.SortFunc(rep.Processes, func(a, b ProcRow) int {
 		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes),
 			cmp.Compare(a.Process.Key.PID, b.Process.Key.PID))
 	})
-	slices.SortFunc(rep.Connections, func(a, b ConnRow) int {
-		if c := cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes)); c != 0 {
-			return c
-		}
-		if keyLess(a.Key, b.Key) {
-			return -1
-		}
-		if keyLess(b.Key, a.Key) {
-			return 1
-		}
-		return 0
-	})
+	sortConns(rep.Connections, order)
 	slices.SortFunc(rep.Remotes, func(a, b RemoteRow) int {
 		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes), a.Addr.Compare(b.Addr))
 	})
@@ -849,6 +838,8 @@ type updateScratch struct {
 	remotes map[netip.Addr]int32
 	pairIdx map[remoteProcKey]int32
 	pairs   []remoteProc
+	// order is sortConns'.
+	order []connOrder
 }
 
 type remoteProcKey struct {
@@ -923,4 +914,53 @@ func (s *updateScratch) remoteProcs(rows []RemoteRow) {
 		rows[s.pairs[i].ri].Procs = all[i:j:j]
 		i = j
 	}
+}
+
+// connOrder is one connection row's sort key and index.
+type connOrder struct {
+	rate  float64
+	bytes uint64
+	i     int32
+}
+
+// sortConns sorts rows by descending 10 s total rate, then cumulative
+// bytes, then key: the keys sorted (small), then the rows moved once each
+// along the permutation's cycles (a row is 250 bytes; sorting them in
+// place moved each many times). order is scratch.
+func sortConns(rows []ConnRow, order *[]connOrder) {
+	o := (*order)[:0]
+	for i := range rows {
+		r := &rows[i]
+		o = append(o, connOrder{total(r.Rate10s), r.SentBytes + r.RecvBytes, int32(i)})
+	}
+	slices.SortFunc(o, func(a, b connOrder) int {
+		if c := cmp.Or(cmp.Compare(b.rate, a.rate), cmp.Compare(b.bytes, a.bytes)); c != 0 {
+			return c
+		}
+		if ka, kb := rows[a.i].Key, rows[b.i].Key; keyLess(ka, kb) {
+			return -1
+		} else if keyLess(kb, ka) {
+			return 1
+		}
+		return 0
+	})
+	// Row j of the result is rows[o[j].i]; o[j].i = -1 once it is in place.
+	for start := range o {
+		if o[start].i < 0 {
+			continue
+		}
+		tmp := rows[start]
+		j := start
+		for {
+			k := int(o[j].i)
+			o[j].i = -1
+			if k == start {
+				rows[j] = tmp
+				break
+			}
+			rows[j] = rows[k]
+			j = k
+		}
+	}
+	*order = o[:0]
 }

@@ -1,6 +1,7 @@
 package attrib
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -277,4 +278,32 @@ func mapDiff[K comparable](got, want map[K]memEntry) string {
 	}
 	slices.Sort(out)
 	return strings.Join(out[:min(len(out), 3)], "; ")
+}
+
+// TestSortConns holds sortConns to a plain sort of the rows, with ties of
+// rate and bytes.
+func TestSortConns(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	var order []connOrder
+	for n := 0; n < 200; n++ {
+		rows := make([]ConnRow, r.IntN(40))
+		for i := range rows {
+			rows[i] = ConnRow{Key: flows.Key{Proto: flows.ProtoTCP, Local: netip.MustParseAddr("198.18.0.1"), LocalPort: uint16(r.IntN(20)), Remote: netip.MustParseAddr("198.18.0.2"), RemotePort: uint16(i)},
+				Rate10s: Rates{SentBps: float64(r.IntN(3))}, SentBytes: uint64(r.IntN(3))}
+		}
+		want := slices.Clone(rows)
+		slices.SortFunc(want, func(a, b ConnRow) int {
+			if c := cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes)); c != 0 {
+				return c
+			}
+			if keyLess(a.Key, b.Key) {
+				return -1
+			}
+			return 1
+		})
+		sortConns(rows, &order)
+		if !reflect.DeepEqual(rows, want) {
+			t.Fatalf("case %d: sortConns differs from a sort of the rows", n)
+		}
+	}
 }
