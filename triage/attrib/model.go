@@ -23,6 +23,16 @@
 // A flow attributed to a process stays attributed while it is in the flow
 // table. Flows without an owner are counted by reason (see Reason).
 //
+// # Indexes
+//
+// The join's indexes of the latest table (5-tuple, bound address and port,
+// inode, peer) are kept from each table's Changes when the table follows
+// the one indexed last, and built from all its sockets otherwise (the
+// first table, a source without changes); both give the same indexes
+// (TestIndexIncrementalEqualsBuilt). Under a key shared by several sockets
+// the join uses the first in one fixed order (owned, then the capture's
+// namespace, then the lowest namespace, inode and cookie), not the dump's.
+//
 // # Memory
 //
 // Every map is bounded: per-flow state by the flow table's own cap, closed
