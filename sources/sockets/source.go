@@ -256,18 +256,34 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	s.keepInfo(tab, info)
 
 	// Resolve owners.
-	want, uidOf, present := s.wantInos[:0], s.uidOf, s.present
-	clear(uidOf)
-	clear(present)
+	want := s.wantInos[:0]
 	for i := range tab.Sockets {
 		if ino := tab.Sockets[i].Inode; ino != 0 {
 			want = append(want, ino)
-			uidOf[ino] = tab.Sockets[i].UID
-			present[ino] = struct{}{}
 		}
 	}
-	s.cache.resolve(now, want, func(ino uint32) uint32 { return uidOf[ino] })
-	s.cache.pruneTried(present)
+	// The maps of inodes' UIDs and of the inodes present are needed on a
+	// miss only: built then, not at every refresh.
+	uidOf := s.uidOf
+	clear(uidOf)
+	s.cache.resolve(now, want, func(ino uint32) uint32 {
+		if len(uidOf) == 0 {
+			for i := range tab.Sockets {
+				if sk := &tab.Sockets[i]; sk.Inode != 0 {
+					uidOf[sk.Inode] = sk.UID
+				}
+			}
+		}
+		return uidOf[ino]
+	})
+	if len(s.cache.tried) > 0 {
+		present := s.present
+		clear(present)
+		for _, ino := range want {
+			present[ino] = struct{}{}
+		}
+		s.cache.pruneTried(present)
+	}
 	s.wantInos = want
 	unresolved := 0
 	for i := range tab.Sockets {
