@@ -92,6 +92,7 @@ func whoLoop(ctx context.Context, env *cmdEnv, view output.WhoView, f *whoFlags,
 		return fail(env, string(view), err)
 	}
 	defer in.Close()
+	in.Config.ReleaseAttribution = true // each record is written before the next step
 	w := output.NewWhoWriter(env.stdout, view, output.WhoOptions{Format: f.common.output, Units: format.Units{Bytes: f.common.bytes}, Sort: f.sort, Mode: mode,
 		ProcAccess: inputs.ProcAccess(), PIDs: f.pids})
 	var lastWhy, noTable string

@@ -23,7 +23,10 @@
 // inodes from a cache kept current incrementally: new PIDs are scanned
 // first, then the processes of a socket's UID, then, at most once per
 // Config.FullScanInterval, every process. Process metadata is read once
-// per (PID, start time).
+// per (PID, start time). Each table lists its Changes against the one
+// before (sockets new, gone or changed, by namespace and cookie), so the
+// join keeps its indexes current from them instead of indexing every
+// socket at every refresh.
 package sockets
 
 import (

@@ -53,9 +53,29 @@ type Source struct {
 	// yet.
 	want    map[uint64]*CookieSet
 	wantNew bool
+	// prev is the table published last; ids maps each of its sockets
+	// (namespace and cookie) to its index there, for the next table's
+	// Changes. gen marks the sockets of the table being diffed.
+	prev *attrib.SocketTable
+	ids  map[infoKey]*sockSeen
+	gen  uint64
+	// procs is the Processes map of prev, published again while no owner
+	// came or went (ownersSet false).
+	procs     map[attrib.ProcKey]*attrib.Process
+	ownersSet bool
+	// Scratch of refresh, kept between calls.
+	wantInos []uint32
+	uidOf    map[uint32]uint32
+	present  map[uint32]struct{}
 }
 
 type infoKey struct{ netns, cookie uint64 }
+
+// sockSeen is where a socket was in the previous table.
+type sockSeen struct {
+	pos int32
+	gen uint64
+}
 
 // New returns a Source. Close it when done.
 func New(cfg Config) *Source {
@@ -72,7 +92,8 @@ func New(cfg Config) *Source {
 		cfg.Dumper = NewNetlinkDumper()
 	}
 	fs := newProcFS(cfg.ProcRoot)
-	s := &Source{cfg: cfg, fs: fs, cache: newInodeCache(fs, cfg.FullScanInterval), meta: newMetaCache(fs), dumper: cfg.Dumper, owners: map[attrib.ProcKey]*attrib.Process{}}
+	s := &Source{cfg: cfg, fs: fs, cache: newInodeCache(fs, cfg.FullScanInterval), meta: newMetaCache(fs), dumper: cfg.Dumper, owners: map[attrib.ProcKey]*attrib.Process{},
+		ids: map[infoKey]*sockSeen{}, uidOf: map[uint32]uint32{}, present: map[uint32]struct{}{}}
 	s.host, _ = fs.readNsPath(cfg.ProcRoot + "/self/ns/net")
 	return s
 }
@@ -219,7 +240,12 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 			tab.Health.Errors = append(tab.Health.Errors, err.Error())
 		}
 		tab.Namespaces = append(tab.Namespaces, ns)
-		tab.Sockets = append(tab.Sockets, socks...)
+		if tab.Sockets == nil {
+			// The dump's slice is the caller's: no copy for the first.
+			tab.Sockets = socks
+		} else {
+			tab.Sockets = append(tab.Sockets, socks...)
+		}
 		for _, a := range addrs {
 			if _, dup := tab.LocalAddrs[a]; !dup {
 				tab.LocalAddrs[a] = ino
@@ -230,18 +256,35 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	s.keepInfo(tab, info)
 
 	// Resolve owners.
-	want := make([]uint32, 0, len(tab.Sockets))
-	uidOf := make(map[uint32]uint32, len(tab.Sockets))
-	present := make(map[uint32]struct{}, len(tab.Sockets))
+	want := s.wantInos[:0]
 	for i := range tab.Sockets {
 		if ino := tab.Sockets[i].Inode; ino != 0 {
 			want = append(want, ino)
-			uidOf[ino] = tab.Sockets[i].UID
-			present[ino] = struct{}{}
 		}
 	}
-	s.cache.resolve(now, want, func(ino uint32) uint32 { return uidOf[ino] })
-	s.cache.pruneTried(present)
+	// The maps of inodes' UIDs and of the inodes present are needed on a
+	// miss only: built then, not at every refresh.
+	uidOf := s.uidOf
+	clear(uidOf)
+	s.cache.resolve(now, want, func(ino uint32) uint32 {
+		if len(uidOf) == 0 {
+			for i := range tab.Sockets {
+				if sk := &tab.Sockets[i]; sk.Inode != 0 {
+					uidOf[sk.Inode] = sk.UID
+				}
+			}
+		}
+		return uidOf[ino]
+	})
+	if len(s.cache.tried) > 0 {
+		present := s.present
+		clear(present)
+		for _, ino := range want {
+			present[ino] = struct{}{}
+		}
+		s.cache.pruneTried(present)
+	}
+	s.wantInos = want
 	unresolved := 0
 	for i := range tab.Sockets {
 		sk := &tab.Sockets[i]
@@ -257,6 +300,7 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 		sk.Owner = k
 		if _, ok := s.owners[k]; !ok {
 			s.owners[k] = s.meta.get(k, pi)
+			s.ownersSet = true
 		}
 	}
 	live := func(k attrib.ProcKey) bool {
@@ -266,16 +310,69 @@ func (s *Source) refresh(now time.Time) (*attrib.SocketTable, error) {
 	for k := range s.owners {
 		if !live(k) {
 			delete(s.owners, k)
+			s.ownersSet = true
 		}
 	}
 	s.meta.prune(live)
-	tab.Processes = make(map[attrib.ProcKey]*attrib.Process, len(s.owners))
-	for k, p := range s.owners {
-		tab.Processes[k] = p
+	if s.ownersSet || s.procs == nil {
+		// A published table is never written again: a new map when an
+		// owner came or went, else the previous table's.
+		s.procs = make(map[attrib.ProcKey]*attrib.Process, len(s.owners))
+		for k, p := range s.owners {
+			s.procs[k] = p
+		}
+		s.ownersSet = false
 	}
+	tab.Processes = s.procs
+	s.changes(tab)
 	tab.Health.DumpsInterrupted = s.intr
 	tab.Health.UnresolvedInodes = unresolved
 	tab.Health.UnreadablePIDs = unreadable
 	tab.Health.FullScans = s.cache.fullScans
 	return tab, nil
+}
+
+// changes fills tab.Changes against the previous table (a socket is the
+// same from table to table while its namespace and cookie are) and makes
+// tab the previous one. Without a previous table, or when a socket has no
+// cookie or two share one (a dumper that does not give cookies), it gives
+// none: the join then indexes the whole table.
+func (s *Source) changes(tab *attrib.SocketTable) {
+	prev := s.prev
+	s.prev = tab
+	s.gen++
+	var ch attrib.SocketChanges
+	for i := range tab.Sockets {
+		sk := &tab.Sockets[i]
+		id := infoKey{sk.Netns, sk.Cookie}
+		r := s.ids[id]
+		switch {
+		case sk.Cookie == 0 || r != nil && r.gen == s.gen:
+			clear(s.ids)
+			s.prev = nil
+			return
+		case r == nil:
+			r = &sockSeen{}
+			s.ids[id] = r
+			ch.Added = append(ch.Added, int32(i))
+		case prev == nil:
+			ch.Added = append(ch.Added, int32(i))
+		case !attrib.SameForJoin(&prev.Sockets[r.pos], sk):
+			ch.Removed = append(ch.Removed, prev.Sockets[r.pos])
+			ch.Added = append(ch.Added, int32(i))
+		}
+		r.pos, r.gen = int32(i), s.gen
+	}
+	for id, r := range s.ids {
+		if r.gen != s.gen {
+			if prev != nil {
+				ch.Removed = append(ch.Removed, prev.Sockets[r.pos])
+			}
+			delete(s.ids, id)
+		}
+	}
+	if prev != nil {
+		ch.Since = prev.Seq
+		tab.Changes = ch
+	}
 }

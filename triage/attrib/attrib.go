@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
-	"sort"
 	"time"
 
 	"netriage/triage/flows"
@@ -283,20 +282,28 @@ type Attributor struct {
 	flows   map[connKey]*flowState
 	procs   map[ProcKey]*procAcc
 	reasons map[Reason]*reasonAcc
+	// grace and peers remember the connections that closed, for
+	// ClosedGrace after the last table that had them.
 	grace   map[connKey]memEntry
 	peers   map[peerKey]memEntry
-	prev    map[connKey]memEntry
-	spare   map[connKey]memEntry // the map before prev, reused by index
 	exitedS uint64
 	exitedR uint64
 
-	// indexes rebuilt per table
-	exact    map[connKey]*Socket
-	bound    map[bindKey]*Socket
-	byInode  map[inodeKey]*Socket
-	lastTab  *SocketTable
-	localSet map[netip.Addr]uint64
-	health   tcpHealth
+	// ix indexes lastTab (see index.go); spare is the one before, reused
+	// when a table is indexed whole. indexedAt is the time lastTab was
+	// indexed at.
+	ix        sockIndex
+	spare     sockIndex
+	indexedAt time.Time
+	lastTab   *SocketTable
+	// scratch is Update's; recycled the report Recycle handed back.
+	scratch  updateScratch
+	recycled Report
+	// gone and gonePeers are applyChanges' scratch.
+	gone      []goneConn
+	gonePeers []gonePeer
+	localSet  map[netip.Addr]uint64
+	health    tcpHealth
 	// lastUpdate is the time of the latest Update; need the sockets of
 	// its rows that want tcp_info at the next pass (tcpHealth.row).
 	lastUpdate time.Time
@@ -317,10 +324,8 @@ func New(cfg Config) *Attributor {
 		reasons: map[Reason]*reasonAcc{},
 		grace:   map[connKey]memEntry{},
 		peers:   map[peerKey]memEntry{},
-		prev:    map[connKey]memEntry{},
-		exact:   map[connKey]*Socket{},
-		bound:   map[bindKey]*Socket{},
-		byInode: map[inodeKey]*Socket{},
+		ix:      newSockIndex(),
+		spare:   newSockIndex(),
 	}
 }
 
@@ -336,15 +341,20 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	a.need = a.need[:0]
 	defer func() { a.lastUpdate = now }()
 	rep := Report{Time: now}
-	perProc := map[ProcKey]*ProcRow{}
-	perReason := map[Reason]*UnattributedRow{}
-	perRemote := map[netip.Addr]*RemoteRow{}
-	type remoteProc struct {
-		addr netip.Addr
-		proc ProcKey
+	// The rows go into the storage of a report handed back (Recycle).
+	old := a.recycled
+	a.recycled = Report{}
+	rep.Connections = old.Connections[:0]
+	if cap(rep.Connections) < len(fl) {
+		rep.Connections = make([]ConnRow, 0, len(fl))
 	}
-	remoteProcRate := map[remoteProc]float64{}
-	rep.Connections = make([]ConnRow, 0, len(fl))
+	rep.Processes, rep.Remotes, rep.Unattributed = old.Processes[:0], old.Remotes[:0], old.Unattributed[:0]
+	if rep.Processes == nil {
+		rep.Processes = make([]ProcRow, 0, len(a.procs))
+	}
+	perReason := map[Reason]*UnattributedRow{}
+	s := &a.scratch
+	s.reset()
 
 	for i := range fl {
 		f := &fl[i]
@@ -383,11 +393,12 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 			if o.Swapped {
 				l, r, lp, rp = r, l, rp, lp
 			}
-			if s := a.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; s != nil && s.Netns == o.Netns {
+			if c, ok := a.ix.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; ok && c.best.netns == o.Netns {
+				s := &c.best
 				var want bool
 				row.TCP, want = a.health.row(s, idle, a.lastUpdate, now)
-				if want && s.State == StateEstablished && len(a.need) < MaxInfoSockets {
-					a.need = append(a.need, SocketRef{s.Netns, s.Cookie})
+				if want && s.state == StateEstablished && len(a.need) < MaxInfoSockets {
+					a.need = append(a.need, SocketRef{s.netns, s.cookie})
 				}
 			}
 		}
@@ -399,11 +410,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 				pa.lastBytes = now
 			}
 			row.Program = pa.meta.Program
-			pr := perProc[o.Proc]
-			if pr == nil {
-				pr = &ProcRow{}
-				perProc[o.Proc] = pr
-			}
+			pr := s.proc(o.Proc)
 			pr.Rate2s.add(f.Rate2s, o.Swapped)
 			pr.Rate10s.add(f.Rate10s, o.Swapped)
 			pr.Rate40s.add(f.Rate40s, o.Swapped)
@@ -416,11 +423,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 				if ds+dr > 0 {
 					pp.lastBytes = now
 				}
-				qr := perProc[o.Peer]
-				if qr == nil {
-					qr = &ProcRow{}
-					perProc[o.Peer] = qr
-				}
+				qr := s.proc(o.Peer)
 				qr.Rate2s.add(f.Rate2s, !o.Swapped)
 				qr.Rate10s.add(f.Rate10s, !o.Swapped)
 				qr.Rate40s.add(f.Rate40s, !o.Swapped)
@@ -448,11 +451,13 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 
 		// Per remote host: the flow's remote side, from the host's view.
 		rem := f.Key.Remote
-		rr := perRemote[rem]
-		if rr == nil {
-			rr = &RemoteRow{Addr: rem}
-			perRemote[rem] = rr
+		ri, ok := s.remotes[rem]
+		if !ok {
+			ri = int32(len(rep.Remotes))
+			s.remotes[rem] = ri
+			rep.Remotes = append(rep.Remotes, RemoteRow{Addr: rem})
 		}
+		rr := &rep.Remotes[ri]
 		rr.SentBytes += f.SentBytes
 		rr.RecvBytes += f.RecvBytes
 		rr.Rate2s.add(f.Rate2s, false)
@@ -460,7 +465,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		rr.Rate40s.add(f.Rate40s, false)
 		rr.Connections++
 		if !o.Proc.IsZero() {
-			remoteProcRate[remoteProc{rem, o.Proc}] += f.Rate10s.SentBps + f.Rate10s.RecvBps + 1e-9
+			s.remoteProc(ri, o.Proc, f.Rate10s.SentBps+f.Rate10s.RecvBps+1e-9)
 		}
 	}
 
@@ -482,7 +487,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		if a.lastTab != nil && a.lastTab.Processes != nil {
 			_, alive = a.lastTab.Processes[k]
 		}
-		pr := perProc[k]
+		pr := s.procRow(k)
 		if pr != nil {
 			pa.lastFlow = now
 		}
@@ -524,27 +529,26 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		}
 		rep.Unattributed = append(rep.Unattributed, row)
 	}
-	for k := range remoteProcRate {
-		rr := perRemote[k.addr]
-		rr.Procs = append(rr.Procs, k.proc)
-	}
-	for addr, rr := range perRemote {
-		if a.cfg.Name != nil {
-			rr.Name = a.cfg.Name(addr)
+	s.remoteProcs(rep.Remotes)
+	if a.cfg.Name != nil {
+		for i := range rep.Remotes {
+			rep.Remotes[i].Name = a.cfg.Name(rep.Remotes[i].Addr)
 		}
-		if len(rr.Procs) > 1 {
-			slices.SortFunc(rr.Procs, func(x, y ProcKey) int {
-				if c := cmp.Compare(remoteProcRate[remoteProc{addr, y}], remoteProcRate[remoteProc{addr, x}]); c != 0 {
-					return c
-				}
-				return cmp.Compare(x.PID, y.PID)
-			})
-		}
-		rep.Remotes = append(rep.Remotes, *rr)
 	}
 	rep.ExitedSentBytes, rep.ExitedRecvBytes = a.exitedS, a.exitedR
-	sortReport(&rep)
+	sortReport(&rep, &a.scratch.order)
 	return rep
+}
+
+// Recycle hands back rep, a report of this Attributor's that nothing
+// reads any more, not even a copy: the next Update writes its rows into
+// the same storage. Only the owner of every copy of a report may call it
+// (see engine.Config.ReleaseAttribution).
+func (a *Attributor) Recycle(rep *Report) {
+	if rep != nil {
+		a.recycled = *rep
+		*rep = Report{}
+	}
 }
 
 // Process returns the metadata known for k (from the latest socket table or
@@ -591,57 +595,94 @@ func unspecified(a netip.Addr) netip.Addr {
 	return netip.IPv6Unspecified()
 }
 
-// index rebuilds the join indexes from tab and moves sockets that closed
-// since the previous table into the grace memory.
+// index makes the join's indexes those of tab, from its Changes when it
+// follows the table indexed last, else from all its sockets, and moves the
+// connections that closed since that table into the grace memory.
 func (a *Attributor) index(now time.Time, tab *SocketTable) {
-	clear(a.exact)
-	clear(a.bound)
-	clear(a.byInode)
-	cur := a.spare
-	if cur == nil {
-		cur = make(map[connKey]memEntry, len(a.prev))
+	ch := &tab.Changes
+	follows := a.lastTab != nil && ch.Since != 0 && ch.Since == a.lastTab.Seq && tab.HostNetns == a.lastTab.HostNetns
+	if !follows || !a.applyChanges(now, tab) {
+		a.rebuild(now, tab)
 	}
-	clear(cur)
-	until := now.Add(a.cfg.ClosedGrace)
-	// The capture's own namespace first, so that on a 5-tuple present in
-	// several namespaces the host's socket wins.
-	for pass := 0; pass < 2; pass++ {
-		for i := range tab.Sockets {
-			s := &tab.Sockets[i]
-			if (s.Netns == tab.HostNetns) != (pass == 0) {
-				continue
-			}
-			if s.Inode != 0 {
-				a.byInode[inodeKey{s.Netns, s.Inode}] = s
-			}
-			if s.Connected() {
-				k := newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort)
-				if old, ok := a.exact[k]; !ok || (old.Owner.IsZero() && !s.Owner.IsZero()) {
-					a.exact[k] = s
-				}
-				if !s.Owner.IsZero() {
-					cur[k] = memEntry{owner: s.Owner, netns: s.Netns, until: until}
-					a.remember(a.peers, newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort), memEntry{owner: s.Owner, netns: s.Netns, until: until}, now)
-				}
-				continue
-			}
-			if s.Proto == flows.ProtoUDP || s.State == StateListen {
-				k := newBindKey(s.Proto, s.Local, s.LocalPort)
-				if old, ok := a.bound[k]; !ok || (old.Owner.IsZero() && !s.Owner.IsZero()) {
-					a.bound[k] = s
-				}
-			}
-		}
-	}
-	for k, e := range a.prev {
-		if _, still := cur[k]; !still {
-			a.rememberConn(k, e, now)
-		}
-	}
-	a.spare, a.prev = a.prev, cur
+	a.indexedAt = now
 	a.health.observe(tab)
 	a.lastTab = tab
 	a.localSet = tab.LocalAddrs
+}
+
+// applyChanges applies tab.Changes to the indexes of the table before. It
+// returns false, changing nothing, when an index in Added is out of tab.
+func (a *Attributor) applyChanges(now time.Time, tab *SocketTable) bool {
+	ch := &tab.Changes
+	for _, i := range ch.Added {
+		if i < 0 || int(i) >= len(tab.Sockets) {
+			return false
+		}
+	}
+	host := tab.HostNetns
+	// The keys of owned connections that go, with the socket the join
+	// used for each: the ones left without an owned socket are remembered
+	// as rebuild would, with the same owner.
+	gone, gonePeers := a.gone[:0], a.gonePeers[:0]
+	for i := range ch.Removed {
+		s := &ch.Removed[i]
+		if s.Owner.IsZero() || !s.Connected() {
+			continue
+		}
+		k := newConnKey(s.Proto, s.Local, s.Remote, s.LocalPort, s.RemotePort)
+		if c, ok := a.ix.exact[k]; ok {
+			gone = append(gone, goneConn{k, c.best})
+		}
+		pk := newPeerKey(s.Proto, s.Local, s.Remote, s.RemotePort)
+		if c, ok := a.ix.peers[pk]; ok {
+			gonePeers = append(gonePeers, gonePeer{pk, c.best})
+		}
+	}
+	for i := range ch.Removed {
+		a.ix.remove(&ch.Removed[i], host)
+	}
+	for _, i := range ch.Added {
+		a.ix.add(&tab.Sockets[i], host)
+	}
+	a.ix.settle()
+	until := a.indexedAt.Add(a.cfg.ClosedGrace)
+	for _, g := range gone {
+		if c, ok := a.ix.exact[g.k]; !ok || c.best.owner.IsZero() {
+			a.rememberConn(g.k, memEntry{owner: g.e.owner, netns: g.e.netns, until: until}, now)
+		}
+	}
+	for _, g := range gonePeers {
+		if _, ok := a.ix.peers[g.k]; !ok {
+			a.remember(a.peers, g.k, memEntry{owner: g.e.owner, netns: g.e.netns, until: until}, now)
+		}
+	}
+	a.gone, a.gonePeers = gone, gonePeers
+	return true
+}
+
+// rebuild indexes every socket of tab, and remembers the owned
+// connections of the table before that tab has no owner for.
+func (a *Attributor) rebuild(now time.Time, tab *SocketTable) {
+	old := a.ix
+	a.ix, a.spare = a.spare, old
+	a.ix.clear()
+	a.ix.build(tab)
+	if a.lastTab != nil {
+		until := a.indexedAt.Add(a.cfg.ClosedGrace)
+		for k, c := range old.exact {
+			if c.best.owner.IsZero() {
+				continue
+			}
+			if n, ok := a.ix.exact[k]; !ok || n.best.owner.IsZero() {
+				a.rememberConn(k, memEntry{owner: c.best.owner, netns: c.best.netns, until: until}, now)
+			}
+		}
+		for k, c := range old.peers {
+			if _, ok := a.ix.peers[k]; !ok {
+				a.remember(a.peers, k, memEntry{owner: c.best.owner, netns: c.best.netns, until: until}, now)
+			}
+		}
+	}
 }
 
 func (a *Attributor) rememberConn(k connKey, e memEntry, now time.Time) {
@@ -679,8 +720,8 @@ func (a *Attributor) resolve(f *FlowStat) Owner {
 		return Owner{Reason: ReasonOtherProto}
 	}
 	if f.Inode != 0 {
-		if s := a.byInode[inodeKey{f.Netns, f.Inode}]; s != nil && !s.Owner.IsZero() {
-			return Owner{Proc: s.Owner, Netns: s.Netns, Match: MatchSocket}
+		if c, ok := a.ix.byInode[inodeKey{f.Netns, f.Inode}]; ok && !c.best.owner.IsZero() {
+			return Owner{Proc: c.best.owner, Netns: c.best.netns, Match: MatchSocket}
 		}
 	}
 	now := time.Time{}
@@ -694,11 +735,10 @@ func (a *Attributor) resolve(f *FlowStat) Owner {
 			l, r, lp, rp = r, l, rp, lp
 		}
 		ck := newConnKey(k.Proto, l, r, lp, rp)
-		if s := a.exact[ck]; s != nil {
-			if !s.Owner.IsZero() {
-				return Owner{Proc: s.Owner, Netns: s.Netns, Swapped: swapped, Match: MatchExact}
-			}
-			if s.Inode == 0 || s.State == StateTimeWait {
+		if c, ok := a.ix.exact[ck]; ok {
+			if s := &c.best; !s.owner.IsZero() {
+				return Owner{Proc: s.owner, Netns: s.netns, Swapped: swapped, Match: MatchExact}
+			} else if s.inode == 0 || s.state == StateTimeWait {
 				closedSeen = true
 			}
 		}
@@ -706,11 +746,15 @@ func (a *Attributor) resolve(f *FlowStat) Owner {
 			return Owner{Proc: e.owner, Netns: e.netns, Swapped: swapped, Match: MatchGrace}
 		}
 		for _, addr := range [...]netip.Addr{l, unspecified(l), netip.IPv6Unspecified()} {
-			if s := a.bound[newBindKey(k.Proto, addr, lp)]; s != nil && !s.Owner.IsZero() {
-				return Owner{Proc: s.Owner, Netns: s.Netns, Swapped: swapped, Match: MatchBound}
+			if c, ok := a.ix.bound[newBindKey(k.Proto, addr, lp)]; ok && !c.best.owner.IsZero() {
+				return Owner{Proc: c.best.owner, Netns: c.best.netns, Swapped: swapped, Match: MatchBound}
 			}
 		}
-		if e, ok := a.peers[newPeerKey(k.Proto, l, r, rp)]; ok && !now.After(e.until) {
+		pk := newPeerKey(k.Proto, l, r, rp)
+		if c, ok := a.ix.peers[pk]; ok {
+			return Owner{Proc: c.best.owner, Netns: c.best.netns, Swapped: swapped, Match: MatchPeer}
+		}
+		if e, ok := a.peers[pk]; ok && !now.After(e.until) {
 			return Owner{Proc: e.owner, Netns: e.netns, Swapped: swapped, Match: MatchPeer}
 		}
 	}
@@ -738,11 +782,11 @@ func (a *Attributor) peerOf(k flows.Key, o Owner) (ProcKey, uint64) {
 	if !o.Swapped {
 		l, r, lp, rp = r, l, rp, lp
 	}
-	s := a.exact[newConnKey(k.Proto, l, r, lp, rp)]
-	if s == nil || s.Owner.IsZero() || s.Owner == o.Proc || s.Netns != o.Netns {
+	c, ok := a.ix.exact[newConnKey(k.Proto, l, r, lp, rp)]
+	if s := &c.best; !ok || s.owner.IsZero() || s.owner == o.Proc || s.netns != o.Netns {
 		return ProcKey{}, 0
 	}
-	return s.Owner, s.Netns
+	return c.best.owner, c.best.netns
 }
 
 // isLocal reports whether addr is one of the host's (or loopback).
@@ -756,36 +800,14 @@ func (a *Attributor) isLocal(addr netip.Addr) bool {
 
 func total(r Rates) float64 { return r.SentBps + r.RecvBps }
 
-func sortReport(rep *Report) {
-	sort.Slice(rep.Processes, func(i, j int) bool {
-		a, b := &rep.Processes[i], &rep.Processes[j]
-		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
-			return x > y
-		}
-		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
-			return x > y
-		}
-		return a.Process.Key.PID < b.Process.Key.PID
+func sortReport(rep *Report, order *[]connOrder) {
+	slices.SortFunc(rep.Processes, func(a, b ProcRow) int {
+		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes),
+			cmp.Compare(a.Process.Key.PID, b.Process.Key.PID))
 	})
-	sort.Slice(rep.Connections, func(i, j int) bool {
-		a, b := &rep.Connections[i], &rep.Connections[j]
-		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
-			return x > y
-		}
-		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
-			return x > y
-		}
-		return keyLess(a.Key, b.Key)
-	})
-	sort.Slice(rep.Remotes, func(i, j int) bool {
-		a, b := &rep.Remotes[i], &rep.Remotes[j]
-		if x, y := total(a.Rate10s), total(b.Rate10s); x != y {
-			return x > y
-		}
-		if x, y := a.SentBytes+a.RecvBytes, b.SentBytes+b.RecvBytes; x != y {
-			return x > y
-		}
-		return a.Addr.Less(b.Addr)
+	sortConns(rep.Connections, order)
+	slices.SortFunc(rep.Remotes, func(a, b RemoteRow) int {
+		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes), a.Addr.Compare(b.Addr))
 	})
 }
 
@@ -803,4 +825,142 @@ func keyLess(a, b flows.Key) bool {
 		return c < 0
 	}
 	return a.RemotePort < b.RemotePort
+}
+
+// updateScratch is Update's working storage, kept between calls.
+type updateScratch struct {
+	// procs indexes rates by process in rates.
+	procs map[ProcKey]int32
+	rates []ProcRow
+	// remotes indexes the report's remote rows by address; pairs are
+	// the processes of each remote with their 10 s rates (pairIdx
+	// indexes them by remote row and process).
+	remotes map[netip.Addr]int32
+	pairIdx map[remoteProcKey]int32
+	pairs   []remoteProc
+	// order is sortConns'.
+	order []connOrder
+}
+
+type remoteProcKey struct {
+	ri   int32
+	proc ProcKey
+}
+
+type remoteProc struct {
+	remoteProcKey
+	rate float64
+}
+
+func (s *updateScratch) reset() {
+	if s.procs == nil {
+		s.procs, s.remotes, s.pairIdx = map[ProcKey]int32{}, map[netip.Addr]int32{}, map[remoteProcKey]int32{}
+	}
+	clear(s.procs)
+	clear(s.remotes)
+	clear(s.pairIdx)
+	s.rates, s.pairs = s.rates[:0], s.pairs[:0]
+}
+
+// proc returns the rates row of k, new when k has none: valid until the
+// next call.
+func (s *updateScratch) proc(k ProcKey) *ProcRow {
+	i, ok := s.procs[k]
+	if !ok {
+		i = int32(len(s.rates))
+		s.procs[k] = i
+		s.rates = append(s.rates, ProcRow{})
+	}
+	return &s.rates[i]
+}
+
+// procRow returns the rates row of k, nil when k has none.
+func (s *updateScratch) procRow(k ProcKey) *ProcRow {
+	if i, ok := s.procs[k]; ok {
+		return &s.rates[i]
+	}
+	return nil
+}
+
+func (s *updateScratch) remoteProc(ri int32, k ProcKey, rate float64) {
+	pk := remoteProcKey{ri, k}
+	i, ok := s.pairIdx[pk]
+	if !ok {
+		i = int32(len(s.pairs))
+		s.pairIdx[pk] = i
+		s.pairs = append(s.pairs, remoteProc{remoteProcKey: pk})
+	}
+	s.pairs[i].rate += rate
+}
+
+// remoteProcs sets each remote row's Procs, by descending 10 s rate, in
+// one array for all.
+func (s *updateScratch) remoteProcs(rows []RemoteRow) {
+	if len(s.pairs) == 0 {
+		return
+	}
+	slices.SortFunc(s.pairs, func(x, y remoteProc) int {
+		return cmp.Or(cmp.Compare(x.ri, y.ri), cmp.Compare(y.rate, x.rate), cmp.Compare(x.proc.PID, y.proc.PID))
+	})
+	all := make([]ProcKey, len(s.pairs))
+	for i := range s.pairs {
+		all[i] = s.pairs[i].proc
+	}
+	for i := 0; i < len(s.pairs); {
+		j := i + 1
+		for j < len(s.pairs) && s.pairs[j].ri == s.pairs[i].ri {
+			j++
+		}
+		rows[s.pairs[i].ri].Procs = all[i:j:j]
+		i = j
+	}
+}
+
+// connOrder is one connection row's sort key and index.
+type connOrder struct {
+	rate  float64
+	bytes uint64
+	i     int32
+}
+
+// sortConns sorts rows by descending 10 s total rate, then cumulative
+// bytes, then key: the keys sorted (small), then the rows moved once each
+// along the permutation's cycles (a row is 250 bytes; sorting them in
+// place moved each many times). order is scratch.
+func sortConns(rows []ConnRow, order *[]connOrder) {
+	o := (*order)[:0]
+	for i := range rows {
+		r := &rows[i]
+		o = append(o, connOrder{total(r.Rate10s), r.SentBytes + r.RecvBytes, int32(i)})
+	}
+	slices.SortFunc(o, func(a, b connOrder) int {
+		if c := cmp.Or(cmp.Compare(b.rate, a.rate), cmp.Compare(b.bytes, a.bytes)); c != 0 {
+			return c
+		}
+		if ka, kb := rows[a.i].Key, rows[b.i].Key; keyLess(ka, kb) {
+			return -1
+		} else if keyLess(kb, ka) {
+			return 1
+		}
+		return 0
+	})
+	// Row j of the result is rows[o[j].i]; o[j].i = -1 once it is in place.
+	for start := range o {
+		if o[start].i < 0 {
+			continue
+		}
+		tmp := rows[start]
+		j := start
+		for {
+			k := int(o[j].i)
+			o[j].i = -1
+			if k == start {
+				rows[j] = tmp
+				break
+			}
+			rows[j] = rows[k]
+			j = k
+		}
+	}
+	*order = o[:0]
 }

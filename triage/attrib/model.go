@@ -23,6 +23,16 @@
 // A flow attributed to a process stays attributed while it is in the flow
 // table. Flows without an owner are counted by reason (see Reason).
 //
+// # Indexes
+//
+// The join's indexes of the latest table (5-tuple, bound address and port,
+// inode, peer) are kept from each table's Changes when the table follows
+// the one indexed last, and built from all its sockets otherwise (the
+// first table, a source without changes); both give the same indexes
+// (TestIndexIncrementalEqualsBuilt). Under a key shared by several sockets
+// the join uses the first in one fixed order (owned, then the capture's
+// namespace, then the lowest namespace, inode and cookie), not the dump's.
+//
 // # Memory
 //
 // Every map is bounded: per-flow state by the flow table's own cap, closed
@@ -318,6 +328,26 @@ type SocketTable struct {
 	// and those without a sample); the other established TCP sockets'
 	// TCP is nil.
 	InfoSelected bool
+	// Changes is how this table differs from the source's previous one,
+	// so that the join keeps its indexes current instead of building them
+	// from every socket at every refresh.
+	Changes SocketChanges
+}
+
+// SocketChanges lists the sockets of a table that are new, gone or
+// changed (SameForJoin false) since the source's table Since. A socket is
+// the same socket from table to table while its namespace and cookie are.
+type SocketChanges struct {
+	// Since is the Seq of the table the changes are against; 0 when the
+	// source has none to give (its first table, or sockets it cannot tell
+	// apart between tables): the join then indexes the whole table.
+	Since uint64
+	// Added are the indexes in Sockets of the sockets new since, and of
+	// those that changed.
+	Added []int32
+	// Removed are the sockets gone since and the ones that changed, as
+	// they were in the table Since.
+	Removed []Socket
 }
 
 // SocketRef names one socket: its namespace and its cookie.

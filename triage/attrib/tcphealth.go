@@ -395,9 +395,9 @@ func (t *tcpHealth) of(s *Socket) *TCPHealth {
 // the base is carried on to now. It reports whether the row's socket
 // wants tcp_info at the next pass: it has no word, or its connection was
 // not quiet.
-func (t *tcpHealth) row(s *Socket, idle bool, since, now time.Time) (h *TCPHealth, want bool) {
-	st := t.states[healthKey{s.Netns, s.Cookie}]
-	quiet := idle && s.SendQ == 0 && !since.IsZero()
+func (t *tcpHealth) row(s *sockEntry, idle bool, since, now time.Time) (h *TCPHealth, want bool) {
+	st := t.states[healthKey{s.netns, s.cookie}]
+	quiet := idle && s.sendQ == 0 && !since.IsZero()
 	switch {
 	case st == nil:
 		return nil, true
@@ -415,7 +415,7 @@ func (t *tcpHealth) row(s *Socket, idle bool, since, now time.Time) (h *TCPHealt
 	}
 	cur := st.base
 	cur.Unacked = 0
-	w := ClassifyTCP(&st.base, &cur, now.Sub(since), s.RecvQ)
+	w := ClassifyTCP(&st.base, &cur, now.Sub(since), s.recvQ)
 	if w.Rule == RuleIdle {
 		w.Rule = RuleQuiet
 	}

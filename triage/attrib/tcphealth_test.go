@@ -239,7 +239,8 @@ func BenchmarkHealthRows(b *testing.B) {
 					h.observe(&SocketTable{Time: t, Sockets: fresh, InfoStale: q != 3, InfoSelected: sel > 0})
 				}
 				for j := range fresh {
-					h.row(&fresh[j], j >= sel, prev, t)
+					e := entryOf(&fresh[j], 0)
+					h.row(&e, j >= sel, prev, t)
 				}
 				prev = t
 			}

@@ -76,8 +76,8 @@ func (a *Attributor) WantInfo(snap *flows.Snapshot, max int) []SocketRef {
 			if len(out) == max {
 				break
 			}
-			if s := a.socketOf(snap.Flows[c.i].Key); s != nil && s.State == StateEstablished {
-				add(SocketRef{s.Netns, s.Cookie})
+			if s, ok := a.socketOf(snap.Flows[c.i].Key); ok && s.state == StateEstablished {
+				add(SocketRef{s.netns, s.cookie})
 			}
 		}
 	}
@@ -90,25 +90,25 @@ func (a *Attributor) WantInfo(snap *flows.Snapshot, max int) []SocketRef {
 // socketOf returns the socket of TCP flow k in the latest table, as
 // Update would find it: the owner's side of a flow already joined, else
 // the first side with an owned socket.
-func (a *Attributor) socketOf(k flows.Key) *Socket {
+func (a *Attributor) socketOf(k flows.Key) (sockEntry, bool) {
 	if st := a.flows[newConnKey(k.Proto, k.Local, k.Remote, k.LocalPort, k.RemotePort)]; st != nil && st.resolved {
 		o := st.owner
 		l, r, lp, rp := k.Local, k.Remote, k.LocalPort, k.RemotePort
 		if o.Swapped {
 			l, r, lp, rp = r, l, rp, lp
 		}
-		if s := a.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; s != nil && s.Netns == o.Netns {
-			return s
+		if c, ok := a.ix.exact[newConnKey(flows.ProtoTCP, l, r, lp, rp)]; ok && c.best.netns == o.Netns {
+			return c.best, true
 		}
-		return nil
+		return sockEntry{}, false
 	}
-	if s := a.exact[newConnKey(flows.ProtoTCP, k.Local, k.Remote, k.LocalPort, k.RemotePort)]; s != nil && !s.Owner.IsZero() {
-		return s
+	if c, ok := a.ix.exact[newConnKey(flows.ProtoTCP, k.Local, k.Remote, k.LocalPort, k.RemotePort)]; ok && !c.best.owner.IsZero() {
+		return c.best, true
 	}
-	if s := a.exact[newConnKey(flows.ProtoTCP, k.Remote, k.Local, k.RemotePort, k.LocalPort)]; s != nil && !s.Owner.IsZero() {
-		return s
+	if c, ok := a.ix.exact[newConnKey(flows.ProtoTCP, k.Remote, k.Local, k.RemotePort, k.LocalPort)]; ok && !c.best.owner.IsZero() {
+		return c.best, true
 	}
-	return nil
+	return sockEntry{}, false
 }
 
 // wantCand is a flow of WantInfo's snapshot (index i) and its 2 s rate.

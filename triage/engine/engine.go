@@ -158,6 +158,14 @@ type Config struct {
 	// so a flood's 100,000 flows a second are not 20 MB of garbage a
 	// record. Snapshots stay immutable while the emit function runs.
 	ReleaseFlows bool
+	// ReleaseAttribution says the emit function keeps nothing of a
+	// snapshot's Attribution (rows, slices, nor a copy of the Report)
+	// once it returns (a writer of records): the next join then writes
+	// its rows into the storage of the report it replaces, instead of
+	// 10,000 connection rows of garbage a step. Without it an emitted
+	// report is never written again. A report no step emitted (a
+	// sub-step's, in socket-counter mode) is reused either way.
+	ReleaseAttribution bool
 	// TopFlows, when N > 0, asks a TopFlowSource for the first N flows of
 	// Sort's order by Key only (Snapshot.Flows.Omitted counts the rest):
 	// for a writer that shows N and needs nothing else of the flows (no
@@ -291,6 +299,8 @@ type Engine struct {
 	tab      *attrib.SocketTable
 	joined   []attrib.FlowStat
 	rep      *attrib.Report // the newest attribution report
+	// repShown is set once a snapshot carried rep.
+	repShown bool
 	prevRep  *verdict.Report
 	sockErr  error
 	linkErr  error
@@ -415,8 +425,7 @@ func (e *Engine) refreshSockets(now time.Time) {
 		// The sockets' own counters are the flows: join every refresh, so
 		// the bytes of a connection that closes before the step count.
 		e.joined = e.counters.Update(tab)
-		r := e.at.Update(now, e.joined, tab)
-		e.rep = &r
+		e.join(now, tab)
 		return
 	}
 	e.at.Observe(now, tab)
@@ -539,10 +548,23 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 	// failed refresh, whose error shows in Health). In socket-counter mode
 	// every refresh joined already.
 	if e.at != nil && e.tab != nil && e.counters == nil {
-		r := e.at.Update(s.Time, e.joined, nil)
-		e.rep = &r
+		e.join(s.Time, nil)
 	}
 	s.Attribution = e.rep
+	e.repShown = e.repShown || e.rep != nil
+}
+
+// join runs the attribution of e.joined to tab (nil: the latest) at now,
+// and makes its report the newest. The one it replaces goes back to the
+// Attributor for its storage when nothing can read it any more: no step
+// emitted it, or the emit function keeps nothing (ReleaseAttribution; it
+// has returned, as the engine waits for it).
+func (e *Engine) join(now time.Time, tab *attrib.SocketTable) {
+	if e.rep != nil && (!e.repShown || e.cfg.ReleaseAttribution) {
+		e.at.Recycle(e.rep)
+	}
+	r := e.at.Update(now, e.joined, tab)
+	e.rep, e.repShown = &r, false
 }
 
 // stepEgress adds the step's flows to the egress rows, each flow under

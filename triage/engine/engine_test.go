@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -513,4 +514,72 @@ func TestTopFlows(t *testing.T) {
 			t.Errorf("judge %v: %d top snapshots (key %d, n %d), omitted %d; want %d", judge, f.tops, f.key, f.n, omitted, want)
 		}
 	}
+}
+
+// An emitted report is never written again unless the emit function keeps
+// nothing of it (ReleaseAttribution): then the next step's rows reuse its
+// storage. Sub-step reports of socket-counter mode that no step emitted
+// are reused either way, and never reach a snapshot changed.
+func TestReleaseAttribution(t *testing.T) {
+	counted := conn(key)
+	counted.HasCounters, counted.BytesAcked = true, 1000
+	for _, tc := range []struct {
+		name    string
+		release bool
+		flows   bool
+	}{{"capture", false, true}, {"capture_released", true, true}, {"counters", false, false}, {"counters_released", true, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Inputs{Timeline: every(250*time.Millisecond, 16), Sockets: &socks{tables: []*attrib.SocketTable{tableWith(counted)}}}
+			if tc.flows {
+				in.Flows = &flowsAt{key: key, perStep: 500}
+			}
+			e := New(in, Config{SubSteps: 4, ReleaseAttribution: tc.release})
+			var kept []*attrib.Report
+			var copies []attrib.Report
+			var rows []*attrib.ConnRow
+			e.Run(context.Background(), func(s *Snapshot) bool {
+				if s.Attribution == nil || len(s.Attribution.Connections) != 1 {
+					t.Fatalf("step %d: attribution %+v", s.Seq, s.Attribution)
+				}
+				kept = append(kept, s.Attribution)
+				copies = append(copies, deepCopy(*s.Attribution))
+				rows = append(rows, &s.Attribution.Connections[0])
+				return true
+			})
+			if len(kept) != 4 {
+				t.Fatalf("%d steps", len(kept))
+			}
+			reused := 0
+			for i := 1; i < len(rows); i++ {
+				if rows[i] == rows[i-1] {
+					reused++
+				}
+			}
+			if tc.release {
+				if reused != len(rows)-1 {
+					t.Errorf("released: %d of %d steps reused the previous report's rows", reused, len(rows)-1)
+				}
+				return
+			}
+			if reused != 0 {
+				t.Errorf("kept: %d steps wrote into an emitted report's rows", reused)
+			}
+			for i := range kept {
+				if !reflect.DeepEqual(*kept[i], copies[i]) {
+					t.Errorf("step %d's report changed after it was emitted", i+1)
+				}
+			}
+		})
+	}
+}
+
+func deepCopy(r attrib.Report) attrib.Report {
+	r.Processes = slices.Clone(r.Processes)
+	r.Connections = slices.Clone(r.Connections)
+	r.Remotes = slices.Clone(r.Remotes)
+	for i := range r.Remotes {
+		r.Remotes[i].Procs = slices.Clone(r.Remotes[i].Procs)
+	}
+	r.Unattributed = slices.Clone(r.Unattributed)
+	return r
 }
