@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -13,28 +14,69 @@ import (
 func TestGrowPlan(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
-		name              string
-		ring, fanout      int
-		wantFirst, wantTo int
+		name         string
+		ring, fanout int
+		wantFirst    int
+		wantStages   []int
 	}{
-		{"default: starts at 2 MiB, grows to 32", 32 * mib, 1, 2 * mib, 32 * mib},
-		{"no fanout given", 32 * mib, 0, 2 * mib, 32 * mib},
-		{"large ring", 512 * mib, 1, 2 * mib, 512 * mib},
-		{"just above the start", 3 * mib, 1, 2 * mib, 3 * mib},
-		{"2 MiB: the start is the size", 2 * mib, 1, 2 * mib, 0},
-		{"1 MiB: below the start", 1 * mib, 1, 1 * mib, 0},
-		{"hash fanout keeps its size", 32 * mib, 2, 32 * mib, 0},
-		{"hash fanout of 8", 64 * mib, 8, 64 * mib, 0},
+		{"default: starts at 2 MiB, grows to 8, then 32", 32 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib}},
+		{"no fanout given", 32 * mib, 0, 2 * mib, []int{8 * mib, 32 * mib}},
+		{"large ring: × 4 a stage", 512 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib, 128 * mib, 512 * mib}},
+		{"last stage capped", 100 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib, 100 * mib}},
+		{"12 MiB: capped at the second stage", 12 * mib, 1, 2 * mib, []int{8 * mib, 12 * mib}},
+		{"8 MiB: one stage", 8 * mib, 1, 2 * mib, []int{8 * mib}},
+		{"just above the start: one stage", 3 * mib, 1, 2 * mib, []int{3 * mib}},
+		{"2 MiB: the start is the size", 2 * mib, 1, 2 * mib, nil},
+		{"1 MiB: below the start", 1 * mib, 1, 1 * mib, nil},
+		{"hash fanout keeps its size", 32 * mib, 2, 32 * mib, nil},
+		{"hash fanout of 8", 64 * mib, 8, 64 * mib, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			first, to := growPlan(tc.ring, tc.fanout)
-			if first != tc.wantFirst || to != tc.wantTo {
-				t.Errorf("growPlan(%d, %d) = %d, %d; want %d, %d", tc.ring, tc.fanout, first, to, tc.wantFirst, tc.wantTo)
+			first, stages := growPlan(tc.ring, tc.fanout)
+			if first != tc.wantFirst || !slices.Equal(stages, tc.wantStages) {
+				t.Errorf("growPlan(%d, %d) = %d, %v; want %d, %v", tc.ring, tc.fanout, first, stages, tc.wantFirst, tc.wantStages)
 			}
 		})
 	}
 	if bs, nb := ringGeometry(growFirstBytes); bs != 64<<10 || nb != 32 {
 		t.Errorf("the first ring: %d blocks of %d bytes, want 32 of 64 KiB", nb, bs)
+	}
+}
+
+// TestStageGeometry: a stage before the last has 1 MiB blocks (a quiet
+// link's blocks go at their time-out, so it stays there); the last has
+// the configured ring's geometry.
+func TestStageGeometry(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name                string
+		size, final         int
+		wantBlock, wantBlks int
+	}{
+		{"8 MiB on the way to 32", 8 * mib, 32 * mib, mib, 8},
+		{"32 MiB, the last", 32 * mib, 32 * mib, mib, 32},
+		{"32 MiB on the way to 512", 32 * mib, 512 * mib, mib, 32},
+		{"8 MiB, the last (ring_mib 8)", 8 * mib, 8 * mib, 256 << 10, 32},
+		{"12 MiB, the last", 12 * mib, 12 * mib, 256 << 10, 48},
+		{"3 MiB, the last", 3 * mib, 3 * mib, 64 << 10, 48},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bs, nb := stageGeometry(tc.size, tc.final)
+			if bs != tc.wantBlock || nb != tc.wantBlks {
+				t.Errorf("stageGeometry(%d, %d) = %d blocks of %d; want %d of %d", tc.size, tc.final, nb, bs, tc.wantBlks, tc.wantBlock)
+			}
+			if bs*nb != tc.size {
+				t.Errorf("%d blocks of %d are not %d bytes", nb, bs, tc.size)
+			}
+		})
+	}
+	// A quiet link's 200 ms of small packets fit in a block of the
+	// intermediate stage: 22,500 packets a second of 106-byte frames,
+	// each taking 192 bytes of the block (header, sockaddr_ll, frame,
+	// aligned).
+	bs, _ := stageGeometry(8*mib, 32*mib)
+	if perBlock, quiet := (bs-48)/192, 22_500*int(liveBlockTimeout/time.Millisecond)/1000; perBlock <= quiet {
+		t.Errorf("an 8 MiB stage's block holds %d small packets, a quiet link sends %d per block time-out", perBlock, quiet)
 	}
 }
 
