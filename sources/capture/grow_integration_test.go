@@ -364,7 +364,10 @@ func TestIntegrationLiveGrows(t *testing.T) {
 	}
 	waitStage(t, h, 8<<20, growWatching)
 	ih := checkGrown(t, live, sink, trickle+quiet, size, 8<<20, start, time.Now())
-	t.Logf("quiet stream: grew to 8 MiB %v after it began; %d full blocks in the 8 MiB ring", ih.GrewAt.Sub(start), h.ring.fullBlocks)
+	h.mu.Lock()
+	full, run := h.ring.fullBlocks, h.ring.longRun
+	h.mu.Unlock()
+	t.Logf("quiet stream: grew to 8 MiB %v after it began; %d full blocks in the 8 MiB ring, at most %d in a row", ih.GrewAt.Sub(start), full, run)
 
 	start = time.Now()
 	n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: flood, Size: size})

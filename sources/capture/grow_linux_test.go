@@ -82,20 +82,25 @@ func TestStageGeometry(t *testing.T) {
 
 func TestNeedsGrowth(t *testing.T) {
 	for _, tc := range []struct {
-		name                  string
-		full, backlog, blocks int
-		want                  bool
+		name                      string
+		longRun, run, backlog, nb int
+		want                      bool
 	}{
-		{"idle", 0, 0, 32, false},
-		{"blocks at their time-out, reader keeps up", 0, 1, 32, false},
-		{"half the ring waiting", 0, 16, 32, false},
-		{"more than half waiting", 0, 17, 32, true},
-		{"one block handed over full", 1, 0, 32, true},
-		{"full blocks and a backlog", 5, 20, 32, true},
+		{"idle", 0, 1, 0, 32, false},
+		{"blocks at their time-out, reader keeps up", 0, 1, 1, 32, false},
+		{"half the ring waiting", 0, 1, 16, 32, false},
+		{"more than half waiting", 0, 1, 17, 32, true},
+		{"first ring: one block handed over full", 1, 1, 0, 32, true},
+		{"full blocks and a backlog", 5, 1, 20, 32, true},
+		{"later stage: one full block now and then", 1, growLaterRun, 0, 8, false},
+		{"later stage: two in a row", 2, growLaterRun, 1, 8, false},
+		{"later stage: three in a row", 3, growLaterRun, 0, 8, true},
+		{"later stage: more than half of 8 waiting", 0, growLaterRun, 5, 8, true},
+		{"later stage: half of 8 waiting", 0, growLaterRun, 4, 8, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := needsGrowth(tc.full, tc.backlog, tc.blocks); got != tc.want {
-				t.Errorf("needsGrowth(%d, %d, %d) = %v, want %v", tc.full, tc.backlog, tc.blocks, got, tc.want)
+			if got := needsGrowth(tc.longRun, tc.run, tc.backlog, tc.nb); got != tc.want {
+				t.Errorf("needsGrowth(%d, %d, %d, %d) = %v, want %v", tc.longRun, tc.run, tc.backlog, tc.nb, got, tc.want)
 			}
 		})
 	}
@@ -158,6 +163,18 @@ func TestReadBlockCountsFullBlocks(t *testing.T) {
 	r.readBlock(sink, ns(time.Hour))
 	if r.fullBlocks != 2 || r.fullAt != ns(14*ms) {
 		t.Errorf("after two full blocks: %d full, first at %v; want 2 at 14 ms", r.fullBlocks, time.Duration(r.fullAt-ns(0)))
+	}
+	if r.fullRun != 2 || r.longRun != 2 || r.longRunAt != ns(24*ms) {
+		t.Errorf("run %d, longest %d made at %v; want 2, 2 at 24 ms", r.fullRun, r.longRun, time.Duration(r.longRunAt-ns(0)))
+	}
+	// A block at its time-out ends the run; the longest stays.
+	r.fill(t, 3, synthPackets(5, 30*ms, ms))
+	*r.status(3) |= unix.TP_STATUS_BLK_TMO
+	r.fill(t, 0, synthPackets(5, 40*ms, ms))
+	r.readBlock(sink, ns(time.Hour))
+	r.readBlock(sink, ns(time.Hour))
+	if r.fullRun != 1 || r.longRun != 2 || r.longRunAt != ns(24*ms) || r.fullBlocks != 3 {
+		t.Errorf("after a time-out and a full block: run %d, longest %d at %v, %d full; want 1, 2 at 24 ms, 3", r.fullRun, r.longRun, time.Duration(r.longRunAt-ns(0)), r.fullBlocks)
 	}
 }
 

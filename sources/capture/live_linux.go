@@ -106,6 +106,14 @@ const (
 	// ring's 64 KiB blocks but not the 8 MiB ring's 1 MiB ones (about
 	// 27,000 small packets a second) pays for 8 MiB, not 32.
 	growFactor = 4
+	// growLaterRun is how many blocks in a row the kernel must hand over
+	// full before a ring of a later stage grows on (the first, small
+	// ring grows at its first full block). A later stage's 1 MiB block
+	// holds about 270 ms of a 20,000-packet-a-second link, and a sender
+	// that stalls and catches up, or a softirq run late, fills one now
+	// and then; three in a row are more than 800 ms of such a link in a
+	// burst, and about 80 ms of a 200,000-packet-a-second flood.
+	growLaterRun = 3
 	// growPoll is how often a reader whose old ring is handing over
 	// looks at it (it waits on the new ring).
 	growPoll = 50 * time.Millisecond
@@ -166,8 +174,8 @@ type liveHandle struct {
 	stopped atomic.Bool
 	// drops accumulates the kernel's drop counter (reading resets it).
 	drops atomic.Uint64
-	// old is the small ring while it hands over to ring after the ring
-	// grew (nil otherwise); grow is the growth of a ring opened small (nil
+	// old is the ring of the stage before while it hands over to ring
+	// after the ring grew (nil otherwise); grow is the growth of a ring opened small (nil
 	// for one opened at its configured size). The reader alone changes
 	// ring and old, under mu; it reads them without.
 	old  *ring
@@ -209,6 +217,7 @@ type growth struct {
 	spare   *ring       // the next stage's, prepared, no ring yet; nil once used or given up
 	opts    ringOptions // the spare's geometry and interface
 	later   []growStage // the stages after it, their spares prepared at start
+	stage   int         // how many switches the ring has made (0: the first ring is read)
 	filter  []bpf.RawInstruction
 	group   int  // the steered fanout group
 	promisc bool // the spare takes a promiscuous membership too
@@ -274,11 +283,12 @@ func stageGeometry(size, final int) (blockSize, blocks int) {
 	return liveBlockSize, size / liveBlockSize
 }
 
-// needsGrowth reports whether a small ring needs its configured size: the
-// kernel handed a block over full rather than at its time-out, or the
-// blocks handed over and not yet read are more than half the ring.
-func needsGrowth(fullBlocks, backlog, blocks int) bool {
-	return fullBlocks > 0 || backlog > blocks/2
+// needsGrowth reports whether a growing ring needs its next stage: the
+// kernel handed run blocks in a row over full rather than at their
+// time-out (longRun is the longest run so far), or the blocks handed
+// over and not yet read are more than half the ring.
+func needsGrowth(longRun, run, backlog, blocks int) bool {
+	return longRun >= run || backlog > blocks/2
 }
 
 // handedOver reports whether the old ring of a growth may close: the
@@ -569,9 +579,9 @@ func openGrowing(idx int, name string, first int, stages []int, raw, rawDgram []
 }
 
 // growRing is the reader's step of a growing ring, after each drain: it
-// switches to the configured ring once drain found the small one needs it,
-// and closes the old ring once it has handed everything over. It reports
-// whether it switched (the block to wait for changed).
+// switches to the next stage's ring once drain found the one it reads
+// needs it, and closes the old ring once it has handed everything over.
+// It reports whether it switched (the block to wait for changed).
 func (l *Live) growRing(h *liveHandle) bool {
 	g := h.grow
 	h.mu.Lock()
@@ -662,6 +672,17 @@ func (l *Live) growRing(h *liveHandle) bool {
 	return false
 }
 
+// run is how many full blocks in a row make the ring read now grow: the
+// first ring (the state before the first switch, or its hand-over)
+// grows at its first, a later stage's at growLaterRun. The caller holds
+// the handle's mu.
+func (g *growth) run() int {
+	if g.stage == 0 {
+		return 1
+	}
+	return growLaterRun
+}
+
 // closeSpares closes the spare sockets of the stages not reached (the
 // reader's, or Close's once the readers are done).
 func (g *growth) closeSpares() {
@@ -727,6 +748,7 @@ func (l *Live) switchRing(h *liveHandle) error {
 	g.spare = nil
 	g.state = growHandover
 	g.due = false // the next stage's trigger is the new ring's
+	g.stage++
 	grewAt := time.Unix(0, g.dueAt)
 	added := uint64(sp.blockSize*sp.blocks - h.old.blockSize*h.old.blocks)
 	h.mu.Unlock()
@@ -920,10 +942,10 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
 	}
 	if g := h.grow; g != nil && (g.state == growWatching || g.state == growHandover && len(g.later) > 0) &&
-		!g.due && needsGrowth(r.fullBlocks, seen, r.blocks) {
+		!g.due && needsGrowth(r.longRun, g.run(), seen, r.blocks) {
 		g.due = true
-		g.dueAt = r.fullAt
-		if r.fullBlocks == 0 {
+		g.dueAt = r.longRunAt
+		if r.longRun < g.run() {
 			g.dueAt = newest
 		}
 	}
