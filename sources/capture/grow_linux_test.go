@@ -211,6 +211,29 @@ func TestDrainGrowingHoldsNothing(t *testing.T) {
 	}
 }
 
+// TestDrainHandoverDueHoldsNothing: a new ring that needs the next stage
+// while the old ring still hands over (a flood) holds none of its blocks;
+// without the need it holds as usual.
+func TestDrainHandoverDueHoldsNothing(t *testing.T) {
+	ms := time.Millisecond
+	for _, due := range []bool{false, true} {
+		old, r := newSynthRing(8, 64<<10), newSynthRing(8, 64<<10)
+		l, h := newSynthGrowing(t, r, old, growHandover)
+		h.grow.due = due
+		for i := range 4 {
+			r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+		}
+		l.drain(h, ns(5*ms))
+		want := uint64(5)
+		if due {
+			want = 40
+		}
+		if got := counted(l.acc); got != want {
+			t.Errorf("due %v: %d counted, want %d", due, got, want)
+		}
+	}
+}
+
 // TestDrainBothRings: while the old ring hands over, a snapshot's drain
 // counts the packets of both rings before its horizon and holds the
 // others in each; the reader's own horizon is each ring's.

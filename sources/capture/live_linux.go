@@ -917,9 +917,10 @@ const readerHorizon = -1
 // trail the counters by less than liveHorizon for that block). Packets the
 // kernel hands over after an interface began failing clear its error.
 // While a grown ring's old ring hands over, it drains that one first; a
-// small ring waiting for its successor holds nothing (the flows then
-// trail the counters by less than liveHorizon until the switch, some
-// 10–130 ms).
+// ring waiting for its successor holds nothing (the flows then trail the
+// counters by less than liveHorizon until the switch: some 10–130 ms, or
+// up to some 600 ms for a ring that needs the next stage while the one
+// before still hands over).
 func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -929,10 +930,14 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	}
 	r := h.ring
 	hold := r.blocks / 2
-	if g := h.grow; g != nil && (g.due || g.state == growStarting) && g.state < growHandover {
-		// The small ring waits for its successor, which takes the
-		// kernel tens of milliseconds to allocate: hold nothing, so
-		// that all of it is room for the packets until the switch.
+	if g := h.grow; g != nil && (g.due || g.state == growStarting) {
+		// The ring waits for its successor, which takes the kernel
+		// tens of milliseconds to allocate, and, when it is itself new
+		// and the old ring still hands over (a flood), the rest of the
+		// hand-over: hold nothing, so that all of it is room for the
+		// packets until the switch (an 8 MiB stage holding half its
+		// blocks has 4 of 1 MiB left, 200 ms of a 100,000-packet-a-
+		// second flood, less than a record's work at the flow cap).
 		hold = 0
 	}
 	newest, seen := l.drainRing(h, r, before, hold)
