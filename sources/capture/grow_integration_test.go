@@ -411,6 +411,53 @@ func TestIntegrationLiveGrowsFlood(t *testing.T) {
 	t.Logf("trigger to switch %v; switches %v after the flood began; last growth's trigger %v after", times.took(), at, ih.GrewAt.Sub(start))
 }
 
+// TestIntegrationLiveGrowthFails makes the growth fail (the kernel refuses
+// the ring's geometry, as it would refuse memory it cannot find): the capture says so in a warning and goes on in the small
+// ring, counting every packet.
+func TestIntegrationLiveGrowthFails(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	la.OffloadsOff()
+	la.WaitQuiet(300*time.Millisecond, 5*time.Second)
+	sink := b.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
+	h := live.handles[0]
+	h.mu.Lock()
+	h.grow.opts.blockSize += 1 << 10 // not a multiple of the page size: EINVAL before any allocation
+	h.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const n, size = 3000, 100
+	if got, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: n, Size: size, RateBps: 20_000_000}); err != nil || got != n {
+		t.Fatalf("SendUDP: %d of %d sent: %v", got, n, err)
+	}
+	t1 := time.Now()
+	time.Sleep(liveHorizon + 30*time.Millisecond)
+	s := live.Snapshot(t1.Add(liveHorizon))
+	if p, _ := udpTo(s, sink.Addr().Port()); p != n {
+		t.Errorf("counted %d packets, want %d", p, n)
+	}
+	if got := s.Capture.Interfaces[0].RingBytes; got != 2<<20 {
+		t.Errorf("ring %d bytes, want 2 MiB (growth failed)", got)
+	}
+	if len(s.Capture.Warnings) != 1 {
+		t.Fatalf("warnings %q, want one about the growth", s.Capture.Warnings)
+	}
+	t.Logf("warning: %s", s.Capture.Warnings[0])
+	h.mu.Lock()
+	state := h.grow.state
+	h.mu.Unlock()
+	if state != growDone {
+		t.Errorf("growth state %d, want done", state)
+	}
+}
+
 // TestIntegrationLiveCloseWhileGrowing closes the capture while its ring
 // is growing (the large ring being allocated, or the old ring handing
 // over): Close returns at once, with every reader and the allocation's
