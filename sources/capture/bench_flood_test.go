@@ -177,6 +177,7 @@ func BenchmarkLiveFloodRandom(b *testing.B) {
 	b.ReportMetric(float64(hwm[1])/1024, "once-maxRSS-MB")
 	b.ReportMetric(float64(hwm[2])/1024, "1s-maxRSS-MB")
 	b.ReportMetric(float64(perSecRec.Capture.EvictedFlows), "1s-evicted-flows")
+	b.ReportMetric(perSecRec.ringMiB(), "1s-ring-MiB")
 	smu.Lock()
 	b.Logf("a record every second: RSS %d MB before the flood; over it (time MB): %s", rss0/1024, strings.Join(samples, ", "))
 	smu.Unlock()
@@ -196,8 +197,20 @@ type floodRecord struct {
 		Packets      uint64 `json:"packets"`
 		Drops        uint64 `json:"drops"`
 		EvictedFlows uint64 `json:"evicted_flows"`
+		Interfaces   []struct {
+			RingBytes uint64 `json:"ring_bytes"`
+		} `json:"interfaces"`
 	} `json:"capture"`
 	Total int `json:"flows_total"`
+}
+
+// ringMiB is the capture ring's size in a record (its first interface),
+// in MiB.
+func (r floodRecord) ringMiB() float64 {
+	if len(r.Capture.Interfaces) == 0 {
+		return 0
+	}
+	return float64(r.Capture.Interfaces[0].RingBytes) / (1 << 20)
 }
 
 // flowRecords decodes the NDJSON records of out; there must be one.

@@ -140,6 +140,9 @@ func BenchmarkLiveQuiet(b *testing.B) {
 			Bytes           uint64 `json:"bytes"`
 			LinkHeaderBytes uint64 `json:"link_header_bytes"`
 			Drops           uint64 `json:"drops"`
+			Interfaces      []struct {
+				RingBytes uint64 `json:"ring_bytes"`
+			} `json:"interfaces"`
 		} `json:"capture"`
 	}
 	if err := json.Unmarshal(bytes.TrimSpace(onceOut.Bytes()), &whole); err != nil {
@@ -163,6 +166,12 @@ func BenchmarkLiveQuiet(b *testing.B) {
 	b.ReportMetric(float64(whole.Capture.Drops), "once-kernel-drops")
 	if ifBytes > 0 {
 		b.ReportMetric(100*float64(whole.Capture.Bytes+whole.Capture.LinkHeaderBytes)/ifBytes, "completeness-%")
+	}
+	// The rings' sizes at the end: a ring that starts small should have
+	// grown no further than the quiet link needs.
+	b.ReportMetric(perSecRecs[len(perSecRecs)-1].ringMiB(), "1s-ring-MiB")
+	if len(whole.Capture.Interfaces) > 0 {
+		b.ReportMetric(float64(whole.Capture.Interfaces[0].RingBytes)/(1<<20), "once-ring-MiB")
 	}
 	b.Logf("packets: %.0f in %.1f s (tx %d, rx %d); one record captured %d of %d frames over its run",
 		pk, wall, c1.TxPackets-c0.TxPackets, c1.RxPackets-c0.RxPackets,

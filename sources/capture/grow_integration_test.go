@@ -90,7 +90,9 @@ func (rr *rawRing) take() uint64 {
 // second member and none to the first, the program's result is taken
 // modulo the member count once the first member leaves (1 % 1 = 0), and
 // blocks handed over at their time-out carry TP_STATUS_BLK_TMO while full
-// ones do not.
+// ones do not. Then the second stage: the group steered back to 0 (its
+// one member), a third socket joins and gets nothing until the group is
+// steered to it, then everything, and keeps it once the second leaves.
 func TestIntegrationRingSteering(t *testing.T) {
 	l := lab.New(t)
 	a, b := l.Netns(), l.Netns()
@@ -172,12 +174,43 @@ func TestIntegrationRingSteering(t *testing.T) {
 	if d, err := spare.drops(); err != nil || d != 0 {
 		t.Errorf("kernel drops %d (%v)", d, err)
 	}
+
+	// The second stage, as switchRing makes it: steer to member 0 (the
+	// spare, alone) before the third socket joins as member 1.
+	third := openRawRing(t, la, true)
+	third.startSpare(t)
+	if err := spare.steer(0); err != nil {
+		t.Fatal(err)
+	}
+	send(100, 4_000_000)
+	check("second stage: third bound, not joined", spare, third, 100, 0)
+	if _, err := third.joinSteered(group); err != nil {
+		t.Fatal(err)
+	}
+	send(100, 4_000_000)
+	check("second stage: joined, passes nothing, program 0", spare, third, 100, 0)
+	if err := third.setFilter(prog); err != nil {
+		t.Fatal(err)
+	}
+	send(3000, 0)
+	check("second stage: two members, program 0", spare, third, 3000, 0)
+	if err := third.steer(1); err != nil {
+		t.Fatal(err)
+	}
+	send(3000, 0)
+	check("second stage: program 1", spare, third, 0, 3000)
+	spare.close()
+	send(3000, 0)
+	check("second stage: second ring closed (1 % 1 = 0)", spare, third, 0, 3000)
+	if d, err := third.drops(); err != nil || d != 0 {
+		t.Errorf("third ring: kernel drops %d (%v)", d, err)
+	}
 }
 
-// growTimes records the reader's trigger and switch of a growth.
+// growTimes records the reader's triggers and switches of a growth.
 type growTimes struct {
-	mu                sync.Mutex
-	trigger, switched time.Time
+	mu                 sync.Mutex
+	triggers, switches []time.Time
 }
 
 func (g *growTimes) hook(s growState) {
@@ -185,19 +218,23 @@ func (g *growTimes) hook(s growState) {
 	defer g.mu.Unlock()
 	switch s {
 	case growWatching:
-		g.trigger = time.Now()
+		g.triggers = append(g.triggers, time.Now())
 	case growHandover:
-		g.switched = time.Now()
+		g.switches = append(g.switches, time.Now())
 	}
 }
 
-func (g *growTimes) took() time.Duration {
+// took returns the time from each trigger to its switch.
+func (g *growTimes) took() []time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.switched.IsZero() {
-		return -1
+	var d []time.Duration
+	for i, s := range g.switches {
+		if i < len(g.triggers) {
+			d = append(d, s.Sub(g.triggers[i]).Round(time.Millisecond))
+		}
 	}
-	return g.switched.Sub(g.trigger)
+	return d
 }
 
 // setGrowHook sets growHook for the test (before StartLive) and clears it
@@ -222,12 +259,31 @@ func udpTo(s flows.Snapshot, port uint16) (packets, bytes uint64) {
 	return packets, bytes
 }
 
-// TestIntegrationLiveGrows starts a capture of the default size on a
-// silent link: it opens at 2 MiB. A trickle of a known count leaves it
-// small; a flood of a known count, mid-stream, makes it grow. Every packet
-// sent is counted exactly once, the kernel drops none, the old ring
-// closes, and the capture's health says the ring's size and when it grew.
-func TestIntegrationLiveGrows(t *testing.T) {
+// waitStage waits until the handle's ring has size bytes and no old ring
+// hands over, in state want (growWatching: a later stage watches it;
+// growDone: the last stage is done).
+func waitStage(t *testing.T, h *liveHandle, size int, want growState) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		state, old, got := h.grow.state, h.old, h.ring.blockSize*h.ring.blocks
+		h.mu.Unlock()
+		if state == want && old == nil && got == size {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("growth did not reach %d MiB in state %d: state %d, ring %d bytes, old ring open %v", size>>20, want, state, got, old != nil)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// growLive starts a capture of the default size on a silent lab link,
+// checks that it opens at 2 MiB, and returns it with a sender and the
+// sink's port.
+func growLive(t *testing.T) (*Live, *lab.NS, *lab.Sink) {
+	t.Helper()
 	l := lab.New(t)
 	a, b := l.Netns(), l.Netns()
 	la, lb := l.Veth(a, b)
@@ -235,20 +291,60 @@ func TestIntegrationLiveGrows(t *testing.T) {
 	lb.OffloadsOff()
 	la.WaitQuiet(300*time.Millisecond, 5*time.Second)
 	sink := b.UDPSink(lb.IPv4.Addr())
-	defer sink.Close()
-	times := setGrowHook(t)
+	t.Cleanup(func() { sink.Close() })
 	live := startLiveIn(t, a, LiveOptions{
 		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp",
 		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
 	})
-	ringBytes := func() uint64 { return live.Snapshot(time.Now()).Capture.Interfaces[0].RingBytes }
-	if got := ringBytes(); got != 2<<20 {
+	if got := live.Snapshot(time.Now()).Capture.Interfaces[0].RingBytes; got != 2<<20 {
 		t.Fatalf("idle ring: %d bytes, want 2 MiB", got)
 	}
+	return live, a, sink
+}
 
+// checkGrown takes a snapshot once every packet is handed over and checks
+// that the capture counted want packets of size bytes of payload exactly
+// once, that the kernel dropped none, the ring's size and that it last
+// grew between from and to.
+func checkGrown(t *testing.T, live *Live, sink *lab.Sink, want uint64, size int, ringBytes uint64, from, to time.Time) flows.IfaceHealth {
+	t.Helper()
+	t1 := time.Now()
+	time.Sleep(liveHorizon + 30*time.Millisecond)
+	s := live.Snapshot(t1.Add(liveHorizon))
+	packets, bytes := udpTo(s, sink.Addr().Port())
+	if packets != want || bytes != want*uint64(size+28) {
+		t.Errorf("counted %d packets %d bytes, want %d and %d: every packet once", packets, bytes, want, want*uint64(size+28))
+	}
+	ih := s.Capture.Interfaces[0]
+	if ih.KernelDrops != 0 || s.Capture.KernelDrops != 0 {
+		t.Errorf("kernel drops %d (health %d), want 0", ih.KernelDrops, s.Capture.KernelDrops)
+	}
+	if ih.RingBytes != ringBytes {
+		t.Errorf("ring %d bytes, want %d", ih.RingBytes, ringBytes)
+	}
+	if ih.GrewAt.Before(from) || ih.GrewAt.After(to) {
+		t.Errorf("grew at %v, want between %v and %v", ih.GrewAt, from, to)
+	}
+	if len(s.Capture.Warnings) != 0 {
+		t.Errorf("warnings %q", s.Capture.Warnings)
+	}
+	return ih
+}
+
+// TestIntegrationLiveGrows starts a capture of the default size on a
+// silent link: it opens at 2 MiB. A trickle of a known count leaves it
+// small; a quiet stream (16,000 packets a second for 3 s) grows it to
+// 8 MiB, where it stays (its 1 MiB blocks go at their time-out); a flood
+// of a known count grows it on to 32 MiB. Every packet sent is counted
+// exactly once, the kernel drops none, each old ring closes, and the
+// capture's health says the ring's size and when it last grew.
+func TestIntegrationLiveGrows(t *testing.T) {
+	times := setGrowHook(t)
+	live, a, sink := growLive(t)
+	h := live.handles[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	const trickle, flood, size = 400, 300_000, 64
+	const trickle, quiet, flood, size = 400, 48_000, 300_000, 64
 	// 400 packets at 500 a second: about 100 per block time-out, well
 	// under a 64 KiB block's 340 even if the sender catches up after a
 	// stall.
@@ -256,9 +352,44 @@ func TestIntegrationLiveGrows(t *testing.T) {
 		t.Fatalf("trickle: %d of %d sent: %v", n, trickle, err)
 	}
 	time.Sleep(liveHorizon + 50*time.Millisecond)
-	if got := ringBytes(); got != 2<<20 {
+	if got := live.Snapshot(time.Now()).Capture.Interfaces[0].RingBytes; got != 2<<20 {
 		t.Errorf("after a trickle: ring %d bytes, want 2 MiB (no growth)", got)
 	}
+
+	// 16,000 a second: 3,200 per 200 ms block time-out, a 64 KiB block
+	// (340) fills in 21 ms, a 1 MiB block (5,400) would take 340 ms.
+	start := time.Now()
+	if n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: quiet, Size: size, RateBps: 16_000 * size * 8}); err != nil || n != quiet {
+		t.Fatalf("quiet stream: %d of %d sent: %v", n, quiet, err)
+	}
+	waitStage(t, h, 8<<20, growWatching)
+	ih := checkGrown(t, live, sink, trickle+quiet, size, 8<<20, start, time.Now())
+	h.mu.Lock()
+	full, run := h.ring.fullBlocks, h.ring.longRun
+	h.mu.Unlock()
+	t.Logf("quiet stream: grew to 8 MiB %v after it began; %d full blocks in the 8 MiB ring, at most %d in a row", ih.GrewAt.Sub(start), full, run)
+
+	start = time.Now()
+	n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: flood, Size: size})
+	if err != nil || n != flood {
+		t.Fatalf("flood: %d of %d sent: %v", n, flood, err)
+	}
+	elapsed := time.Since(start)
+	t.Logf("flood: %d packets in %v (%.0f kpps)", flood, elapsed.Round(time.Millisecond), float64(flood)/elapsed.Seconds()/1e3)
+	waitStage(t, h, DefaultRingMiB<<20, growDone)
+	ih = checkGrown(t, live, sink, trickle+quiet+flood, size, DefaultRingMiB<<20, start, time.Now())
+	t.Logf("trigger to switch %v; grew to 32 MiB %v after the flood began; %d packets read by the reader and snapshots", times.took(), ih.GrewAt.Sub(start), h.read.Load())
+}
+
+// TestIntegrationLiveGrowsFlood floods a silent link's capture: the ring
+// grows through both stages (2, 8, 32 MiB) while the flood goes on, and
+// every packet is counted once with no kernel drop.
+func TestIntegrationLiveGrowsFlood(t *testing.T) {
+	times := setGrowHook(t)
+	live, a, sink := growLive(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const flood, size = 300_000, 64
 	start := time.Now()
 	n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: flood, Size: size})
 	if err != nil || n != flood {
@@ -266,43 +397,18 @@ func TestIntegrationLiveGrows(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	t.Logf("flood: %d packets in %v (%.0f kpps)", flood, elapsed.Round(time.Millisecond), float64(flood)/elapsed.Seconds()/1e3)
-
-	// The old ring closes growRetire after the switch, once read.
-	deadline := time.Now().Add(10 * time.Second)
-	h := live.handles[0]
-	for {
-		h.mu.Lock()
-		state, old := h.grow.state, h.old
-		h.mu.Unlock()
-		if state == growDone && old == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("growth did not finish: state %d, old ring open %v", state, old != nil)
-		}
-		time.Sleep(50 * time.Millisecond)
+	waitStage(t, live.handles[0], DefaultRingMiB<<20, growDone)
+	ih := checkGrown(t, live, sink, flood, size, DefaultRingMiB<<20, start, time.Now())
+	times.mu.Lock()
+	var at []time.Duration
+	for _, sw := range times.switches {
+		at = append(at, sw.Sub(start).Round(time.Millisecond))
 	}
-	t1 := time.Now()
-	time.Sleep(liveHorizon + 30*time.Millisecond)
-	s := live.Snapshot(t1.Add(liveHorizon))
-	packets, bytes := udpTo(s, sink.Addr().Port())
-	if want := uint64(trickle + flood); packets != want || bytes != want*(size+28) {
-		t.Errorf("counted %d packets %d bytes, want %d and %d: every packet once", packets, bytes, want, want*(size+28))
+	times.mu.Unlock()
+	if len(at) != 2 {
+		t.Errorf("%d switches, want 2 (to 8 MiB, then 32)", len(at))
 	}
-	ih := s.Capture.Interfaces[0]
-	if ih.KernelDrops != 0 || s.Capture.KernelDrops != 0 {
-		t.Errorf("kernel drops %d (health %d), want 0", ih.KernelDrops, s.Capture.KernelDrops)
-	}
-	if ih.RingBytes != DefaultRingMiB<<20 {
-		t.Errorf("ring %d bytes after growth, want %d", ih.RingBytes, DefaultRingMiB<<20)
-	}
-	if ih.GrewAt.Before(start) || ih.GrewAt.After(t1) {
-		t.Errorf("grew at %v, want during the flood (%v to %v)", ih.GrewAt, start, t1)
-	}
-	if len(s.Capture.Warnings) != 0 {
-		t.Errorf("warnings %q", s.Capture.Warnings)
-	}
-	t.Logf("trigger to switch %v; grew at %v after the flood began; %d packets read by the reader and snapshots", times.took(), ih.GrewAt.Sub(start), h.read.Load())
+	t.Logf("trigger to switch %v; switches %v after the flood began; last growth's trigger %v after", times.took(), at, ih.GrewAt.Sub(start))
 }
 
 // TestIntegrationLiveGrowthFails makes the growth fail (the kernel refuses
@@ -398,6 +504,9 @@ func TestIntegrationLiveCloseWhileGrowing(t *testing.T) {
 			}
 			h.mu.Lock()
 			open := h.ring.mem != nil || (h.old != nil && h.old.mem != nil) || (h.grow.spare != nil && h.grow.spare.mem != nil)
+			for _, st := range h.grow.later {
+				open = open || st.spare.mem != nil
+			}
 			h.mu.Unlock()
 			if open {
 				t.Error("a ring is still mapped after Close")

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -13,23 +14,27 @@ import (
 func TestGrowPlan(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
-		name              string
-		ring, fanout      int
-		wantFirst, wantTo int
+		name         string
+		ring, fanout int
+		wantFirst    int
+		wantStages   []int
 	}{
-		{"default: starts at 2 MiB, grows to 32", 32 * mib, 1, 2 * mib, 32 * mib},
-		{"no fanout given", 32 * mib, 0, 2 * mib, 32 * mib},
-		{"large ring", 512 * mib, 1, 2 * mib, 512 * mib},
-		{"just above the start", 3 * mib, 1, 2 * mib, 3 * mib},
-		{"2 MiB: the start is the size", 2 * mib, 1, 2 * mib, 0},
-		{"1 MiB: below the start", 1 * mib, 1, 1 * mib, 0},
-		{"hash fanout keeps its size", 32 * mib, 2, 32 * mib, 0},
-		{"hash fanout of 8", 64 * mib, 8, 64 * mib, 0},
+		{"default: starts at 2 MiB, grows to 8, then 32", 32 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib}},
+		{"no fanout given", 32 * mib, 0, 2 * mib, []int{8 * mib, 32 * mib}},
+		{"large ring: × 4 a stage", 512 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib, 128 * mib, 512 * mib}},
+		{"last stage capped", 100 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib, 100 * mib}},
+		{"12 MiB: capped at the second stage", 12 * mib, 1, 2 * mib, []int{8 * mib, 12 * mib}},
+		{"8 MiB: one stage", 8 * mib, 1, 2 * mib, []int{8 * mib}},
+		{"just above the start: one stage", 3 * mib, 1, 2 * mib, []int{3 * mib}},
+		{"2 MiB: the start is the size", 2 * mib, 1, 2 * mib, nil},
+		{"1 MiB: below the start", 1 * mib, 1, 1 * mib, nil},
+		{"hash fanout keeps its size", 32 * mib, 2, 32 * mib, nil},
+		{"hash fanout of 8", 64 * mib, 8, 64 * mib, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			first, to := growPlan(tc.ring, tc.fanout)
-			if first != tc.wantFirst || to != tc.wantTo {
-				t.Errorf("growPlan(%d, %d) = %d, %d; want %d, %d", tc.ring, tc.fanout, first, to, tc.wantFirst, tc.wantTo)
+			first, stages := growPlan(tc.ring, tc.fanout)
+			if first != tc.wantFirst || !slices.Equal(stages, tc.wantStages) {
+				t.Errorf("growPlan(%d, %d) = %d, %v; want %d, %v", tc.ring, tc.fanout, first, stages, tc.wantFirst, tc.wantStages)
 			}
 		})
 	}
@@ -38,22 +43,64 @@ func TestGrowPlan(t *testing.T) {
 	}
 }
 
-func TestNeedsGrowth(t *testing.T) {
+// TestStageGeometry: a stage before the last has 1 MiB blocks (a quiet
+// link's blocks go at their time-out, so it stays there); the last has
+// the configured ring's geometry.
+func TestStageGeometry(t *testing.T) {
+	const mib = 1 << 20
 	for _, tc := range []struct {
-		name                  string
-		full, backlog, blocks int
-		want                  bool
+		name                string
+		size, final         int
+		wantBlock, wantBlks int
 	}{
-		{"idle", 0, 0, 32, false},
-		{"blocks at their time-out, reader keeps up", 0, 1, 32, false},
-		{"half the ring waiting", 0, 16, 32, false},
-		{"more than half waiting", 0, 17, 32, true},
-		{"one block handed over full", 1, 0, 32, true},
-		{"full blocks and a backlog", 5, 20, 32, true},
+		{"8 MiB on the way to 32", 8 * mib, 32 * mib, mib, 8},
+		{"32 MiB, the last", 32 * mib, 32 * mib, mib, 32},
+		{"32 MiB on the way to 512", 32 * mib, 512 * mib, mib, 32},
+		{"8 MiB, the last (ring_mib 8)", 8 * mib, 8 * mib, 256 << 10, 32},
+		{"12 MiB, the last", 12 * mib, 12 * mib, 256 << 10, 48},
+		{"3 MiB, the last", 3 * mib, 3 * mib, 64 << 10, 48},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := needsGrowth(tc.full, tc.backlog, tc.blocks); got != tc.want {
-				t.Errorf("needsGrowth(%d, %d, %d) = %v, want %v", tc.full, tc.backlog, tc.blocks, got, tc.want)
+			bs, nb := stageGeometry(tc.size, tc.final)
+			if bs != tc.wantBlock || nb != tc.wantBlks {
+				t.Errorf("stageGeometry(%d, %d) = %d blocks of %d; want %d of %d", tc.size, tc.final, nb, bs, tc.wantBlks, tc.wantBlock)
+			}
+			if bs*nb != tc.size {
+				t.Errorf("%d blocks of %d are not %d bytes", nb, bs, tc.size)
+			}
+		})
+	}
+	// A quiet link's 200 ms of small packets fit in a block of the
+	// intermediate stage: 22,500 packets a second of 106-byte frames,
+	// each taking 192 bytes of the block (header, sockaddr_ll, frame,
+	// aligned).
+	bs, _ := stageGeometry(8*mib, 32*mib)
+	if perBlock, quiet := (bs-48)/192, 22_500*int(liveBlockTimeout/time.Millisecond)/1000; perBlock <= quiet {
+		t.Errorf("an 8 MiB stage's block holds %d small packets, a quiet link sends %d per block time-out", perBlock, quiet)
+	}
+}
+
+func TestNeedsGrowth(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		longRun, run, backlog, nb int
+		want                      bool
+	}{
+		{"idle", 0, 1, 0, 32, false},
+		{"blocks at their time-out, reader keeps up", 0, 1, 1, 32, false},
+		{"half the ring waiting", 0, 1, 16, 32, false},
+		{"more than half waiting", 0, 1, 17, 32, true},
+		{"first ring: one block handed over full", 1, 1, 0, 32, true},
+		{"full blocks and a backlog", 5, 1, 20, 32, true},
+		{"later stage: one full block now and then", 1, growLaterRun, 0, 8, false},
+		{"later stage: two in a row", 2, growLaterRun, 1, 8, false},
+		{"later stage: three in a row", 3, growLaterRun, 0, 8, true},
+		{"later stage: more than half of 8 waiting", 0, growLaterRun, 5, 8, true},
+		{"later stage: half of 8 waiting", 0, growLaterRun, 4, 8, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := needsGrowth(tc.longRun, tc.run, tc.backlog, tc.nb); got != tc.want {
+				t.Errorf("needsGrowth(%d, %d, %d, %d) = %v, want %v", tc.longRun, tc.run, tc.backlog, tc.nb, got, tc.want)
 			}
 		})
 	}
@@ -117,6 +164,18 @@ func TestReadBlockCountsFullBlocks(t *testing.T) {
 	if r.fullBlocks != 2 || r.fullAt != ns(14*ms) {
 		t.Errorf("after two full blocks: %d full, first at %v; want 2 at 14 ms", r.fullBlocks, time.Duration(r.fullAt-ns(0)))
 	}
+	if r.fullRun != 2 || r.longRun != 2 || r.longRunAt != ns(24*ms) {
+		t.Errorf("run %d, longest %d made at %v; want 2, 2 at 24 ms", r.fullRun, r.longRun, time.Duration(r.longRunAt-ns(0)))
+	}
+	// A block at its time-out ends the run; the longest stays.
+	r.fill(t, 3, synthPackets(5, 30*ms, ms))
+	*r.status(3) |= unix.TP_STATUS_BLK_TMO
+	r.fill(t, 0, synthPackets(5, 40*ms, ms))
+	r.readBlock(sink, ns(time.Hour))
+	r.readBlock(sink, ns(time.Hour))
+	if r.fullRun != 1 || r.longRun != 2 || r.longRunAt != ns(24*ms) || r.fullBlocks != 3 {
+		t.Errorf("after a time-out and a full block: run %d, longest %d at %v, %d full; want 1, 2 at 24 ms, 3", r.fullRun, r.longRun, time.Duration(r.longRunAt-ns(0)), r.fullBlocks)
+	}
 }
 
 // newSynthGrowing is a synthetic handle whose ring grows, with old as its
@@ -149,6 +208,29 @@ func TestDrainGrowingHoldsNothing(t *testing.T) {
 	l.drain(h, ns(5*ms))
 	if got := counted(l.acc); got != 40 {
 		t.Errorf("growth due: %d counted, want all 40 (nothing held)", got)
+	}
+}
+
+// TestDrainHandoverDueHoldsNothing: a new ring that needs the next stage
+// while the old ring still hands over (a flood) holds none of its blocks;
+// without the need it holds as usual.
+func TestDrainHandoverDueHoldsNothing(t *testing.T) {
+	ms := time.Millisecond
+	for _, due := range []bool{false, true} {
+		old, r := newSynthRing(8, 64<<10), newSynthRing(8, 64<<10)
+		l, h := newSynthGrowing(t, r, old, growHandover)
+		h.grow.due = due
+		for i := range 4 {
+			r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+		}
+		l.drain(h, ns(5*ms))
+		want := uint64(5)
+		if due {
+			want = 40
+		}
+		if got := counted(l.acc); got != want {
+			t.Errorf("due %v: %d counted, want %d", due, got, want)
+		}
 	}
 }
 

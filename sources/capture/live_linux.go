@@ -98,6 +98,22 @@ const (
 	// 64 KiB, see ringGeometry): a ring is resident in full from the
 	// start, so an idle capture holds 2 MiB, not capture.ring_mib.
 	growFirstBytes = 2 << 20
+	// growFactor is how much larger each stage of a growing ring is than
+	// the one before (the last stage is capped at capture.ring_mib): 2,
+	// 8, 32 MiB for the default. The kernel's first allocation of a ring
+	// costs about 1.5 ms of CPU per MiB on the lab VM (memory the guest
+	// has not touched since boot), so a link whose load fills the 2 MiB
+	// ring's 64 KiB blocks but not the 8 MiB ring's 1 MiB ones (about
+	// 27,000 small packets a second) pays for 8 MiB, not 32.
+	growFactor = 4
+	// growLaterRun is how many blocks in a row the kernel must hand over
+	// full before a ring of a later stage grows on (the first, small
+	// ring grows at its first full block). A later stage's 1 MiB block
+	// holds about 270 ms of a 20,000-packet-a-second link, and a sender
+	// that stalls and catches up, or a softirq run late, fills one now
+	// and then; three in a row are more than 800 ms of such a link in a
+	// burst, and about 80 ms of a 200,000-packet-a-second flood.
+	growLaterRun = 3
 	// growPoll is how often a reader whose old ring is handing over
 	// looks at it (it waits on the new ring).
 	growPoll = 50 * time.Millisecond
@@ -158,33 +174,50 @@ type liveHandle struct {
 	stopped atomic.Bool
 	// drops accumulates the kernel's drop counter (reading resets it).
 	drops atomic.Uint64
-	// old is the small ring while it hands over to ring after the ring
-	// grew (nil otherwise); grow is the growth of a ring opened small (nil
+	// old is the ring of the stage before while it hands over to ring
+	// after the ring grew (nil otherwise); grow is the growth of a ring opened small (nil
 	// for one opened at its configured size). The reader alone changes
 	// ring and old, under mu; it reads them without.
 	old  *ring
 	grow *growth
 }
 
-// growth is the state of a ring that opens small and grows to its
-// configured size the first time load needs it, without a gap and
-// without counting a packet twice:
+// growStage is one stage of a growing ring: a socket prepared at start
+// (filter passing nothing, no ring, unbound) and the geometry it gets.
+type growStage struct {
+	spare *ring
+	opts  ringOptions
+}
+
+// growth is the state of a ring that opens small and grows in stages
+// (growStages: 2, 8, then 32 MiB by default) to its configured size as
+// load needs it, without a gap and without counting a packet twice:
 //
 //   - the small ring is the only member of a fanout group of its own
 //     (PACKET_FANOUT_CBPF) whose steering program returns 0;
 //   - when the kernel hands a block of it over full, or its backlog
-//     passes half its blocks (needsGrowth), a goroutine gives the spare
-//     socket, made at start with a filter that passes nothing, its ring
-//     of the configured size and binds it while the reader reads on;
-//     then the reader joins it to the group (member 1),
-//     gives it the capture's filter and steers the group to member 1:
-//     every packet from then on goes to the new ring only;
+//     passes half its blocks (needsGrowth), a goroutine gives the
+//     stage's spare socket, made at start with a filter that passes
+//     nothing, its ring of the stage's size and binds it while the reader
+//     reads on; then the reader steers the group to member 0 (the ring
+//     it reads), joins the spare to the group (member 1), gives it the
+//     capture's filter and steers the group to member 1: every packet
+//     from then on goes to the new ring only;
 //   - the reader reads both rings until the old one has handed its last
 //     block over (handedOver), adds its kernel drops to the handle's and
-//     closes it; the new ring is then member 0 of one.
+//     closes it; the new ring is then member 0 of one, and the next
+//     stage, if any, watches it as the first stage watched the small
+//     ring.
+//
+// The steering to 0 before a join matters from the second stage on: the
+// group's program then returns 1, with one member (1 % 1 = 0), and a
+// spare joining as member 1 would get every packet at once and its
+// filter would drop them all.
 type growth struct {
-	spare   *ring       // prepared, no ring yet; nil once used or given up
+	spare   *ring       // the next stage's, prepared, no ring yet; nil once used or given up
 	opts    ringOptions // the spare's geometry and interface
+	later   []growStage // the stages after it, their spares prepared at start
+	stage   int         // how many switches the ring has made (0: the first ring is read)
 	filter  []bpf.RawInstruction
 	group   int  // the steered fanout group
 	promisc bool // the spare takes a promiscuous membership too
@@ -194,8 +227,11 @@ type growth struct {
 	retire    <-chan time.Time
 	retireMax <-chan time.Time
 	started   <-chan error // the spare's start, once growStarting
-	due       bool         // set by drain (under mu) when needsGrowth
-	dueAt     int64        // the capture time that made it due (nanoseconds since the epoch)
+	// early is the next stage's start begun during a hand-over, when the
+	// new ring needed it before the old one was gone (the reader's).
+	early <-chan error
+	due   bool  // set by drain (under mu) when needsGrowth, also during a hand-over with a stage to come
+	dueAt int64 // the capture time that made it due (nanoseconds since the epoch)
 }
 
 // growState is where a growing ring is.
@@ -212,23 +248,47 @@ const (
 // at the switch of a growth.
 var growHook func(growState)
 
-// growPlan returns the ring size to open first and the size to grow to
-// later (0: the ring has its configured size from the start): a single
-// ring per interface larger than growFirstBytes starts at it. Rings of a
-// hash fanout, and configured sizes of growFirstBytes or less, open at
-// their configured size.
-func growPlan(ringBytes, fanout int) (first, grow int) {
+// growPlan returns the ring size to open first and the sizes of the
+// stages to grow to later, smallest first (none: the ring has its
+// configured size from the start): a single ring per interface larger
+// than growFirstBytes starts at it and grows by growFactor a stage, the
+// last stage capped at the configured size. Rings of a hash fanout, and
+// configured sizes of growFirstBytes or less, open at their configured
+// size.
+func growPlan(ringBytes, fanout int) (first int, stages []int) {
 	if fanout > 1 || ringBytes <= growFirstBytes {
-		return ringBytes, 0
+		return ringBytes, nil
 	}
-	return growFirstBytes, ringBytes
+	for size := growFirstBytes; size < ringBytes; {
+		size = min(size*growFactor, ringBytes)
+		stages = append(stages, size)
+	}
+	return growFirstBytes, stages
 }
 
-// needsGrowth reports whether a small ring needs its configured size: the
-// kernel handed a block over full rather than at its time-out, or the
-// blocks handed over and not yet read are more than half the ring.
-func needsGrowth(fullBlocks, backlog, blocks int) bool {
-	return fullBlocks > 0 || backlog > blocks/2
+// stageGeometry returns the blocks of a growth stage of size bytes on the
+// way to final bytes. The last stage has the configured ring's geometry
+// (ringGeometry). One before it has liveBlockSize blocks, however few:
+// ringGeometry would cut 8 MiB into 32 blocks of 256 KiB, which a link
+// of 22,000 small packets a second fills in 70 ms, 14 hand-overs (and
+// wake-ups) a second instead of the 5 of the block time-out, and a block
+// handed over full would grow the ring on at once; 1 MiB blocks hold
+// 5,400 small packets, more than 200 ms of such a link, so it stays at
+// 8 MiB, and a load that fills them grows it on. Eight blocks still
+// cover 1.6 s of a stalled reader at any rate below that.
+func stageGeometry(size, final int) (blockSize, blocks int) {
+	if size >= final || size < 2*liveBlockSize {
+		return ringGeometry(size)
+	}
+	return liveBlockSize, size / liveBlockSize
+}
+
+// needsGrowth reports whether a growing ring needs its next stage: the
+// kernel handed run blocks in a row over full rather than at their
+// time-out (longRun is the longest run so far), or the blocks handed
+// over and not yet read are more than half the ring.
+func needsGrowth(longRun, run, backlog, blocks int) bool {
+	return longRun >= run || backlog > blocks/2
 }
 
 // handedOver reports whether the old ring of a growth may close: the
@@ -265,7 +325,7 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		ringMiB = DefaultRingMiB
 	}
 	fanout := max(o.Fanout, 1)
-	first, grow := growPlan(ringMiB<<20, fanout)
+	first, stages := growPlan(ringMiB<<20, fanout)
 	l := &Live{acc: NewAccountant(o.Table, o.Aggregation, o.Filter, o.LocalNet), ifaces: len(names)}
 	var warnings []string
 	for i, name := range names {
@@ -275,9 +335,9 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		for range fanout {
 			var h *liveHandle
 			var err error
-			if grow > 0 {
+			if len(stages) > 0 {
 				var warn string
-				h, warn, err = openGrowing(i, name, first, grow, raw, rawDgram, o.Promisc)
+				h, warn, err = openGrowing(i, name, first, stages, raw, rawDgram, o.Promisc)
 				if warn != "" {
 					warnings = append(warnings, warn)
 				}
@@ -470,42 +530,58 @@ func openRingOn(idx int, name string, bs, nb int, raw, rawDgram []bpf.RawInstruc
 var passNothing = []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: 0}}
 
 // openGrowing opens a ring of first bytes on interface name in a steered
-// fanout group of its own, with a spare socket to grow it to grow bytes
-// (see growth). When the kernel refuses the group it opens the ring at
-// grow bytes instead, and says why in warn.
-func openGrowing(idx int, name string, first, grow int, raw, rawDgram []bpf.RawInstruction, promisc bool) (h *liveHandle, warn string, err error) {
+// fanout group of its own, with a spare socket for each stage to grow it
+// to (stages, in bytes, smallest first; see growth). Every spare is made
+// here, in the network namespace the capture starts in: a socket belongs
+// to the namespace of the thread that makes it, and the reader's may be
+// another. When the kernel refuses the group it opens the ring at the
+// last stage's size instead, and says why in warn.
+func openGrowing(idx int, name string, first int, stages []int, raw, rawDgram []bpf.RawInstruction, promisc bool) (h *liveHandle, warn string, err error) {
 	bs, nb := ringGeometry(first)
 	if h, err = openRingOn(idx, name, bs, nb, raw, rawDgram); err != nil {
 		return nil, "", err
 	}
+	final := stages[len(stages)-1]
 	g := &growth{promisc: promisc, state: growWatching}
 	g.group, err = h.ring.joinSteered(noFanoutGroup)
 	if err == nil {
 		err = h.ring.steer(0)
 	}
-	if err == nil {
-		gbs, gnb := ringGeometry(grow)
-		g.opts, _, _, err = ringOn(name, gbs, gnb, raw, rawDgram)
-		g.filter = g.opts.filter
-		g.opts.filter = passNothing
+	var made []growStage
+	for _, size := range stages {
+		if err != nil {
+			break
+		}
+		var st growStage
+		gbs, gnb := stageGeometry(size, final)
+		st.opts, _, _, err = ringOn(name, gbs, gnb, raw, rawDgram)
+		g.filter = st.opts.filter
+		st.opts.filter = passNothing
+		if err == nil {
+			st.spare, err = prepareRing(st.opts)
+		}
+		if err == nil {
+			made = append(made, st)
+		}
 	}
 	if err == nil {
-		g.spare, err = prepareRing(g.opts)
-	}
-	if err == nil {
+		g.spare, g.opts, g.later = made[0].spare, made[0].opts, made[1:]
 		h.grow = g
 		return h, "", nil
 	}
+	for _, st := range made {
+		st.spare.close()
+	}
 	h.ring.close()
-	warn = fmt.Sprintf("the capture ring on %s has its full %d MiB from the start: it cannot start small and grow (%v)", name, grow>>20, err)
-	h, err = openHandle(idx, name, grow>>20, raw, rawDgram)
+	warn = fmt.Sprintf("the capture ring on %s has its full %d MiB from the start: it cannot start small and grow (%v)", name, final>>20, err)
+	h, err = openHandle(idx, name, final>>20, raw, rawDgram)
 	return h, warn, err
 }
 
 // growRing is the reader's step of a growing ring, after each drain: it
-// switches to the configured ring once drain found the small one needs it,
-// and closes the old ring once it has handed everything over. It reports
-// whether it switched (the block to wait for changed).
+// switches to the next stage's ring once drain found the one it reads
+// needs it, and closes the old ring once it has handed everything over.
+// It reports whether it switched (the block to wait for changed).
 func (l *Live) growRing(h *liveHandle) bool {
 	g := h.grow
 	h.mu.Lock()
@@ -519,21 +595,7 @@ func (l *Live) growRing(h *liveHandle) bool {
 		if growHook != nil {
 			growHook(growWatching)
 		}
-		// The kernel's allocation of the ring and its mapping take 10 to
-		// 70 ms for 32 MiB (measured), as long as the small ring lasts
-		// at a few hundred thousand packets a second: they run beside
-		// the reader, which goes on reading the small ring.
-		started := make(chan error, 1)
-		sp, opts := g.spare, g.opts
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			started <- sp.start(opts)
-			h.mu.Lock()
-			h.ring.wake() // the reader may wait on a quiet small ring
-			h.mu.Unlock()
-		}()
-		g.started = started
+		g.started = l.startSpare(h, g.spare, g.opts)
 		h.mu.Lock()
 		g.state = growStarting
 		h.mu.Unlock()
@@ -549,13 +611,13 @@ func (l *Live) growRing(h *liveHandle) bool {
 			err = l.switchRing(h)
 		}
 		if err != nil {
-			g.spare.close()
-			g.spare = nil
 			h.mu.Lock()
 			g.state = growDone
 			size := h.ring.blockSize * h.ring.blocks
+			to := g.opts.blockSize * g.opts.blocks
+			g.closeSpares()
 			h.mu.Unlock()
-			l.acc.AddWarning(fmt.Sprintf("the capture ring on %s could not grow from %d to %d MiB (%v): capture goes on in the small ring, which drops packets when load outruns it", h.name, size>>20, (g.opts.blockSize*g.opts.blocks)>>20, err))
+			l.acc.AddWarning(fmt.Sprintf("the capture ring on %s could not grow from %d to %d MiB (%v): capture goes on in the %d MiB ring, which drops packets when load outruns it", h.name, size>>20, to>>20, err, size>>20))
 			return false
 		}
 		if growHook != nil {
@@ -563,6 +625,14 @@ func (l *Live) growRing(h *liveHandle) bool {
 		}
 		return true
 	case growHandover:
+		if due && g.early == nil && len(g.later) > 0 {
+			// The new ring needs the next stage already (a flood):
+			// allocate it now, and switch once the old ring is gone.
+			if growHook != nil {
+				growHook(growWatching)
+			}
+			g.early = l.startSpare(h, g.later[0].spare, g.later[0].opts)
+		}
 		late := false
 		select {
 		case <-g.retire:
@@ -587,20 +657,78 @@ func (l *Live) growRing(h *liveHandle) bool {
 		}
 		h.old = nil
 		g.state = growDone
+		if len(g.later) > 0 {
+			// The next stage watches the new ring; its full blocks
+			// since the switch count (drain looks at them next).
+			g.spare, g.opts, g.later = g.later[0].spare, g.later[0].opts, g.later[1:]
+			g.state = growWatching
+			if g.early != nil {
+				g.state, g.started, g.early = growStarting, g.early, nil
+			}
+		}
 		h.mu.Unlock()
 		old.close() // about 20 ms (the kernel waits for readers of its hooks): outside mu
 	}
 	return false
 }
 
+// run is how many full blocks in a row make the ring read now grow: the
+// first ring (the state before the first switch, or its hand-over)
+// grows at its first, a later stage's at growLaterRun. The caller holds
+// the handle's mu.
+func (g *growth) run() int {
+	if g.stage == 0 {
+		return 1
+	}
+	return growLaterRun
+}
+
+// closeSpares closes the spare sockets of the stages not reached (the
+// reader's, or Close's once the readers are done).
+func (g *growth) closeSpares() {
+	if g.spare != nil {
+		g.spare.close()
+		g.spare = nil
+	}
+	for _, st := range g.later {
+		st.spare.close()
+	}
+	g.later = nil
+}
+
+// startSpare gives the spare sp its ring of opts in a goroutine of its
+// own and returns the result's channel. The kernel's allocation of a ring
+// and its mapping take 10 to 70 ms for 32 MiB the first time (measured;
+// 3 ms when the memory was touched before), as long as a 2 MiB ring lasts
+// at a few hundred thousand packets a second: they run beside the reader,
+// which goes on reading the ring it has.
+func (l *Live) startSpare(h *liveHandle, sp *ring, opts ringOptions) <-chan error {
+	started := make(chan error, 1)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		started <- sp.start(opts)
+		h.mu.Lock()
+		h.ring.wake() // the reader may wait on a quiet ring
+		h.mu.Unlock()
+	}()
+	return started
+}
+
 // closedChan is a channel that is always ready.
 var closedChan = func() chan time.Time { c := make(chan time.Time); close(c); return c }()
 
 // switchRing puts the spare socket, its ring started, in the group and
-// steers every packet to it; the old ring then hands over.
+// steers every packet to it; the old ring then hands over. The group has
+// one member, the ring read now; from the second stage on its program
+// returns 1, which would pick the spare the moment it joins, so the
+// group is steered to member 0 first.
 func (l *Live) switchRing(h *liveHandle) error {
 	g := h.grow
 	sp := g.spare
+	if err := h.ring.steer(0); err != nil {
+		return err
+	}
 	if _, err := sp.joinSteered(g.group); err != nil {
 		return err
 	}
@@ -619,6 +747,8 @@ func (l *Live) switchRing(h *liveHandle) error {
 	h.old, h.ring = h.ring, sp
 	g.spare = nil
 	g.state = growHandover
+	g.due = false // the next stage's trigger is the new ring's
+	g.stage++
 	grewAt := time.Unix(0, g.dueAt)
 	added := uint64(sp.blockSize*sp.blocks - h.old.blockSize*h.old.blocks)
 	h.mu.Unlock()
@@ -787,9 +917,10 @@ const readerHorizon = -1
 // trail the counters by less than liveHorizon for that block). Packets the
 // kernel hands over after an interface began failing clear its error.
 // While a grown ring's old ring hands over, it drains that one first; a
-// small ring waiting for its successor holds nothing (the flows then
-// trail the counters by less than liveHorizon until the switch, some
-// 10–130 ms).
+// ring waiting for its successor holds nothing (the flows then trail the
+// counters by less than liveHorizon until the switch: some 10–130 ms, or
+// up to some 600 ms for a ring that needs the next stage while the one
+// before still hands over).
 func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -799,10 +930,14 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	}
 	r := h.ring
 	hold := r.blocks / 2
-	if g := h.grow; g != nil && (g.due || g.state == growStarting) && g.state < growHandover {
-		// The small ring waits for its successor, which takes the
-		// kernel tens of milliseconds to allocate: hold nothing, so
-		// that all of it is room for the packets until the switch.
+	if g := h.grow; g != nil && (g.due || g.state == growStarting) {
+		// The ring waits for its successor, which takes the kernel
+		// tens of milliseconds to allocate, and, when it is itself new
+		// and the old ring still hands over (a flood), the rest of the
+		// hand-over: hold nothing, so that all of it is room for the
+		// packets until the switch (an 8 MiB stage holding half its
+		// blocks has 4 of 1 MiB left, 200 ms of a 100,000-packet-a-
+		// second flood, less than a record's work at the flow cap).
 		hold = 0
 	}
 	newest, seen := l.drainRing(h, r, before, hold)
@@ -811,10 +946,11 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 		h.failing = false
 		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
 	}
-	if g := h.grow; g != nil && g.state == growWatching && !g.due && needsGrowth(r.fullBlocks, seen, r.blocks) {
+	if g := h.grow; g != nil && (g.state == growWatching || g.state == growHandover && len(g.later) > 0) &&
+		!g.due && needsGrowth(r.longRun, g.run(), seen, r.blocks) {
 		g.due = true
-		g.dueAt = r.fullAt
-		if r.fullBlocks == 0 {
+		g.dueAt = r.longRunAt
+		if r.longRun < g.run() {
 			g.dueAt = newest
 		}
 	}
@@ -951,8 +1087,8 @@ func (l *Live) closeHandles() {
 		if h.old != nil {
 			h.old.close()
 		}
-		if h.grow != nil && h.grow.spare != nil {
-			h.grow.spare.close()
+		if h.grow != nil {
+			h.grow.closeSpares()
 		}
 	}
 	for _, h := range l.named {

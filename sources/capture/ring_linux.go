@@ -38,10 +38,16 @@ type ring struct {
 	// fullBlocks counts the blocks the kernel handed over full, not at
 	// their time-out (TP_STATUS_BLK_TMO clear), and fullAt is the time of
 	// the last packet of the first of them (nanoseconds since the epoch):
-	// the sign that load needs a larger ring. readBlock's caller
-	// serialises them.
+	// the sign that load needs a larger ring. fullRun is how many blocks
+	// in a row, up to the last one read, the kernel handed over full;
+	// longRun is the longest such run so far and longRunAt the time of
+	// the last packet of the block that made it that long. readBlock's
+	// caller serialises them.
 	fullBlocks int
 	fullAt     int64
+	fullRun    int
+	longRun    int
+	longRunAt  int64
 }
 
 // ringOptions describe one ring.
@@ -347,6 +353,11 @@ func (r *ring) readBlock(sink *blockSink, before int64) bool {
 				r.fullAt = blockTsLast(b)
 			}
 			r.fullBlocks++
+			if r.fullRun++; r.fullRun > r.longRun {
+				r.longRun, r.longRunAt = r.fullRun, blockTsLast(b)
+			}
+		} else {
+			r.fullRun = 0
 		}
 	}
 	var p rawPacket

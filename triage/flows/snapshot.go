@@ -135,10 +135,12 @@ type IfaceHealth struct {
 	Stopped bool
 	// RingBytes is the size of the interface's capture rings now (summed
 	// over its fanout rings), 0 for a file. A ring that grows on demand
-	// starts small and has its configured size from GrewAt on.
+	// starts small and grows in stages to its configured size; RingBytes
+	// is the stage it has reached, from GrewAt on.
 	RingBytes uint64
-	// GrewAt is the capture time of the last packet of the first ring
-	// block the kernel handed over full, which made the ring grow; zero
+	// GrewAt is the capture time of the load that made the ring grow last
+	// (the last packet of the first block the kernel handed over full, or
+	// the newest packet when the ring was more than half waiting); zero
 	// while it has not grown.
 	GrewAt time.Time
 }

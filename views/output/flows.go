@@ -77,7 +77,7 @@ type CaptureIfRecord struct {
 	Stopped bool   `json:"stopped"`
 	// RingBytes is the size of the interface's capture rings now (absent
 	// for a file); RingGrownAt, present once a ring that started small
-	// grew, is the capture time of the load that made it grow.
+	// grew, is the capture time of the load that made it grow last.
 	RingBytes   uint64     `json:"ring_bytes,omitempty"`
 	RingGrownAt *time.Time `json:"ring_grown_at,omitempty"`
 }
