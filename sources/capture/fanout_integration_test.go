@@ -166,3 +166,53 @@ func TestIntegrationLiveFanoutGroupZero(t *testing.T) {
 		t.Logf("ring %d: %d packets", i+1, h.read.Load())
 	}
 }
+
+// TestIntegrationLiveFanoutStartNoDuplicates starts a capture of four
+// hash-fanout rings while a single UDP flow runs, with a pause of 50 ms
+// before each ring joins the group (a ring bound and not yet joined
+// receives every packet on its own): the flow's packets must all come
+// from one ring, the one the group's hash gives it, never also from a
+// ring that was still joining.
+func TestIntegrationLiveFanoutStartNoDuplicates(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, b)
+	sink := b.UDPSink(lb.IPv4.Addr())
+	defer sink.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		// 2,000 datagrams of 100 bytes at 800 kbit/s: 2.5 s, about 800 a
+		// second, so every 50 ms pause sees some 40 of them.
+		_, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: 2000, Size: 100, RateBps: 800_000})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	fanoutJoinHook = func(int) { time.Sleep(50 * time.Millisecond) }
+	t.Cleanup(func() { fanoutJoinHook = nil })
+	live := startLiveIn(t, a, LiveOptions{
+		Interfaces: []string{la.Name}, Aggregation: flows.By5Tuple, Filter: "udp", Fanout: 4, RingMiB: 2,
+		Table: flows.TableConfig{MaxFlows: 1000, Local: flows.NewLocal(netip.PrefixFrom(la.IPv4.Addr(), 32))},
+	})
+	fanoutJoinHook = nil
+	if err := <-done; err != nil {
+		t.Fatalf("SendUDP: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond) // past the block time-out
+	s := live.Snapshot(time.Now())
+	busy := 0
+	for i, h := range live.handles {
+		n := h.read.Load()
+		t.Logf("ring %d: %d packets", i+1, n)
+		if n > 0 {
+			busy++
+		}
+	}
+	if busy != 1 {
+		t.Errorf("%d rings read packets of the one flow, want 1: a ring counted packets before it joined the group", busy)
+	}
+	if s.Capture.Packets == 0 || s.Capture.Packets > 2000 {
+		t.Errorf("%d packets captured of 2,000 sent", s.Capture.Packets)
+	}
+}

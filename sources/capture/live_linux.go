@@ -244,6 +244,10 @@ const (
 	growDone                      // grown, or the growth failed
 )
 
+// fanoutJoinHook, when set (tests), is called with the ring's position
+// before a ring of a hash fanout joins the group, the ring open and bound.
+var fanoutJoinHook func(ring int)
+
 // growHook, when set (tests), is called by the reader at the trigger and
 // at the switch of a growth.
 var growHook func(growState)
@@ -341,10 +345,19 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 				if warn != "" {
 					warnings = append(warnings, warn)
 				}
+			} else if fanout > 1 {
+				// The rings of a hash fanout pass nothing until every one
+				// is in the group (below): a ring bound but not yet joined
+				// receives every packet on its own, which the rings
+				// already in the group count too.
+				h, err = openHandle(i, name, ringMiB, passNothing, passNothing)
 			} else {
 				h, err = openHandle(i, name, ringMiB, raw, rawDgram)
 			}
 			if err == nil && fanout > 1 {
+				if fanoutJoinHook != nil {
+					fanoutJoinHook(len(l.handles))
+				}
 				if group, err = h.ring.joinFanout(group); err != nil {
 					h.ring.close()
 					err = fmt.Errorf("capture on %s with %d rings: %w", name, fanout, err)
@@ -367,6 +380,18 @@ func StartLive(ctx context.Context, o LiveOptions) (*Live, error) {
 		}
 		if fanout > 1 {
 			if err := sameFanoutGroup(l.handles[len(l.handles)-fanout:]); err != nil {
+				l.closeHandles()
+				return nil, fmt.Errorf("capture on %s with %d rings: %w", name, fanout, err)
+			}
+			// Every ring is in the group: each packet reaches one of
+			// them. Now they take the capture's filter.
+			ro, _, _, err := ringOn(name, 0, 0, raw, rawDgram)
+			for _, h := range l.handles[len(l.handles)-fanout:] {
+				if err == nil {
+					err = h.ring.setFilter(ro.filter)
+				}
+			}
+			if err != nil {
 				l.closeHandles()
 				return nil, fmt.Errorf("capture on %s with %d rings: %w", name, fanout, err)
 			}
