@@ -190,32 +190,7 @@ const noFanoutGroup = -1
 // group. It returns the group the kernel reports for the ring afterwards,
 // the id for the next rings.
 func (r *ring) joinFanout(group int) (int, error) {
-	arg := unix.PACKET_FANOUT_HASH << 16
-	if group == noFanoutGroup {
-		arg |= unix.PACKET_FANOUT_FLAG_UNIQUEID << 16
-	} else {
-		arg |= group & 0xffff
-	}
-	var err error
-	if cerr := r.rc.Control(func(fd uintptr) {
-		err = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_FANOUT, arg)
-	}); cerr != nil {
-		return noFanoutGroup, cerr
-	}
-	if err != nil {
-		if group == noFanoutGroup {
-			return noFanoutGroup, fmt.Errorf("create a fanout group: %w", err)
-		}
-		return noFanoutGroup, fmt.Errorf("join fanout group %d: %w", group, err)
-	}
-	got, err := r.fanoutGroup()
-	if err != nil {
-		return noFanoutGroup, err
-	}
-	if group != noFanoutGroup && got != group {
-		return noFanoutGroup, fmt.Errorf("joined fanout group %d, but the kernel reports group %d for the ring", group, got)
-	}
-	return got, nil
+	return r.joinGroup(unix.PACKET_FANOUT_HASH, group, "")
 }
 
 // joinSteered adds the ring to a fanout group whose members a classic BPF
@@ -226,7 +201,14 @@ func (r *ring) joinFanout(group int) (int, error) {
 // unique id; any other value joins that group. Without a program every
 // packet goes to member 0. It returns the group's id.
 func (r *ring) joinSteered(group int) (int, error) {
-	arg := unix.PACKET_FANOUT_CBPF << 16
+	return r.joinGroup(unix.PACKET_FANOUT_CBPF, group, "join a steered fanout group")
+}
+
+// joinGroup joins (or, with noFanoutGroup, creates with a unique id) a
+// fanout group of mode and returns the group the kernel reports for the
+// ring; failed names the failure ("" for the group's own words).
+func (r *ring) joinGroup(mode, group int, failed string) (int, error) {
+	arg := mode << 16
 	if group == noFanoutGroup {
 		arg |= unix.PACKET_FANOUT_FLAG_UNIQUEID << 16
 	} else {
@@ -239,7 +221,13 @@ func (r *ring) joinSteered(group int) (int, error) {
 		return noFanoutGroup, cerr
 	}
 	if err != nil {
-		return noFanoutGroup, fmt.Errorf("join a steered fanout group: %w", err)
+		switch {
+		case failed != "":
+			return noFanoutGroup, fmt.Errorf("%s: %w", failed, err)
+		case group == noFanoutGroup:
+			return noFanoutGroup, fmt.Errorf("create a fanout group: %w", err)
+		}
+		return noFanoutGroup, fmt.Errorf("join fanout group %d: %w", group, err)
 	}
 	got, err := r.fanoutGroup()
 	if err != nil {
