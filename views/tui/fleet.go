@@ -88,17 +88,7 @@ func (h *fleetHost) publish(m *views.FleetModel) {
 // bind registers every key of views.FleetBindings on every view; keys it
 // does not bind reach the status line's editor, which answers with a hint.
 func (h *fleetHost) bind(g *gocui.Gui) error {
-	for _, b := range views.FleetBindings {
-		for _, k := range b.Keys {
-			handler := func(*gocui.Gui, *gocui.View) error { return h.key(k) }
-			for _, gk := range gocuiKeys(k) {
-				if err := g.SetKeybinding("", gk, gocui.ModNone, handler); err != nil {
-					return fmt.Errorf("bind key %s: %w", k, err)
-				}
-			}
-		}
-	}
-	return nil
+	return bindAll(g, views.FleetBindings, h.key)
 }
 
 // key handles one key press on the UI goroutine.

@@ -216,9 +216,14 @@ func (h *Host) Run(ctx context.Context) error {
 // bind reach the focused view's editor (see editor), which routes them the
 // same way.
 func (h *Host) bind(g *gocui.Gui) error {
-	for _, b := range views.Bindings {
+	return bindAll(g, views.Bindings, h.key)
+}
+
+// bindAll registers every key of bindings on every view, each calling key.
+func bindAll(g *gocui.Gui, bindings []views.Binding, key func(views.Key) error) error {
+	for _, b := range bindings {
 		for _, k := range b.Keys {
-			handler := func(*gocui.Gui, *gocui.View) error { return h.key(k) }
+			handler := func(*gocui.Gui, *gocui.View) error { return key(k) }
 			for _, gk := range gocuiKeys(k) {
 				if err := g.SetKeybinding("", gk, gocui.ModNone, handler); err != nil {
 					return fmt.Errorf("bind key %s: %w", k, err)
