@@ -64,6 +64,9 @@ func (c *rtnlConn) send(typ, flags uint16, body []byte) (uint32, error) {
 	r = le.AppendUint32(r, 0)
 	r = append(r, body...)
 	c.req = r
+	if err := rawSend(c.fd, r); err != unix.EAGAIN {
+		return c.seq, err
+	}
 	for {
 		_, err := unix.Write(c.fd, r)
 		if err == unix.EINTR {
@@ -78,7 +81,10 @@ func (c *rtnlConn) send(typ, flags uint16, body []byte) (uint32, error) {
 // NLMSG_DONE of a dump.
 func (c *rtnlConn) recv(seq uint32, fn func(typ uint16, payload []byte) error) error {
 	for {
-		n, err := unix.Read(c.fd, c.buf)
+		n, err := rawRecv(c.fd, c.buf)
+		if err == unix.EAGAIN {
+			n, err = unix.Read(c.fd, c.buf)
+		}
 		if err == unix.EINTR {
 			continue
 		}

@@ -73,7 +73,7 @@ func (f *stackFile) read(buf *[]byte) ([]byte, error) {
 			b = append(b, make([]byte, len(b))...)
 			b = b[:cap(b)]
 		}
-		m, err := unix.Pread(f.fd, b[n:], int64(n))
+		m, err := rawPread(f.fd, b[n:], int64(n))
 		if err == unix.EINTR {
 			continue
 		}

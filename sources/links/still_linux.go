@@ -99,7 +99,7 @@ func (s *stillState) notified() bool {
 	}
 	got := false
 	for range 1024 {
-		n, _, err := unix.Recvfrom(s.ev, s.evb, unix.MSG_DONTWAIT)
+		n, err := rawRecv(s.ev, s.evb)
 		switch {
 		case err == unix.EINTR:
 			continue
