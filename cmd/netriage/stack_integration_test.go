@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -553,7 +554,10 @@ func TestIntegrationCheckConntrackTableFull(t *testing.T) {
 		t.Errorf("threshold %v, want the default %v (no config)", rep.Thresholds.ConntrackFullRatio, verdict.DefaultThresholds().ConntrackFullRatio)
 	}
 	ct := rep.Stack.Conntrack
-	if ct == nil || ct.Max != maxEntries || ct.PeakFill < 0.90 || ct.Count > maxEntries {
+	// The kernel counts a new entry before it checks the limit and early
+	// drops an old one (__nf_conntrack_alloc), so at the moment of a read
+	// a full table may hold one more entry for each CPU making one.
+	if ct == nil || ct.Max != maxEntries || ct.PeakFill < 0.90 || ct.Count > maxEntries+uint64(runtime.NumCPU()) {
 		t.Fatalf("conntrack evidence %+v: want the namespace's table at 90%% or more of %d", ct, maxEntries)
 	}
 	if ct.InsertFailed == nil || ct.Drop == nil || ct.EarlyDrop == nil {
