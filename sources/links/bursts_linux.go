@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -202,19 +201,14 @@ func (s *BurstSampler) openSysfs(root, name string, idx int) (int, int) {
 
 // readUint reads a decimal number from fd at offset 0. A sysfs statistics
 // read does not block (the kernel sums the driver's counters under RCU),
-// so it is a raw system call: the runtime's syscall path would wake its
-// monitor thread at every read.
+// so it is a raw system call (rawPread): the runtime's syscall path would
+// wake its monitor thread at every read.
 func (s *BurstSampler) readUint(fd int) (uint64, bool) {
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)), 0, 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 || int(n) <= 0 {
-			return 0, false
-		}
-		return parseDecimal(s.buf[:n])
+	n, err := rawPread(fd, s.buf, 0)
+	if err != nil || n <= 0 {
+		return 0, false
 	}
+	return parseDecimal(s.buf[:n])
 }
 
 // parseDecimal parses a sysfs counter ("12345\n") without allocating.
