@@ -53,17 +53,17 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) int {
 	track := triage.NewLinkTracker(in.Watched, cfg.Links.SpeedsBps())
 	in.Run(ctx, engine.LinkRecords(cf.count, track, retrying, func(r *engine.LinkRecord) bool {
 		cur := &r.Sample
-		at := cur.Time.Local().Format("15:04:05.000")
+		at := func() string { return cur.Time.Local().Format("15:04:05.000") } // for the messages only
 		if r.Short {
 			fmt.Fprintf(env.stderr, "netriage links: the run ended %s after start, before the first %s interval: rates are over those %s (shorten --interval for more samples)\n", r.Elapsed, cfg.Interval.D(), r.Elapsed)
 		}
 		if r.NetnsGone {
-			fmt.Fprintf(env.stderr, "netriage links: %s; its interfaces are gone with it (%s)\n", format.Sanitize(cur.NetnsGone, 300), at)
+			fmt.Fprintf(env.stderr, "netriage links: %s; its interfaces are gone with it (%s)\n", format.Sanitize(cur.NetnsGone, 300), at())
 		}
 		for _, n := range r.Removed {
 			removed = removed || len(cf.ifaces) > 0
 			if cur.NetnsGone == "" {
-				fmt.Fprintf(env.stderr, "netriage links: interface %s was removed (missing from the sample at %s)\n", format.Sanitize(n, 64), at)
+				fmt.Fprintf(env.stderr, "netriage links: interface %s was removed (missing from the sample at %s)\n", format.Sanitize(n, 64), at())
 			}
 		}
 		nothingLeft = !r.Left

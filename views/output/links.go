@@ -2,7 +2,6 @@ package output
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -231,6 +230,7 @@ type LinksWriter struct {
 	netns   string
 	csv     *csv.Writer
 	started bool
+	enc     jsonEnc // the NDJSON line, its buffer reused
 }
 
 // NewLinksWriter returns a writer of samples to w in outFormat ("table",
@@ -272,11 +272,13 @@ func (lw *LinksWriter) Write(s *triage.LinksSample, rows []triage.LinkRow, goneS
 		for _, w := range s.Warnings {
 			out.Warnings = append(out.Warnings, format.Sanitize(w, 0))
 		}
-		b, err := json.Marshal(out)
-		if err != nil {
+		lw.enc.reset()
+		out.appendJSON(&lw.enc)
+		if err := lw.enc.err; err != nil {
 			return fmt.Errorf("links: encode json: %w", err)
 		}
-		_, err = lw.w.Write(append(b, '\n'))
+		lw.enc.b = append(lw.enc.b, '\n')
+		_, err := lw.w.Write(lw.enc.b)
 		return err
 	case "csv":
 		return lw.writeCSV(s, rows, sv)
