@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"netriage/internal/lab"
+	"netriage/views/output"
 )
 
 // TestE2EReplayJSON runs the binary on a test capture and checks the final
@@ -86,54 +88,104 @@ func TestE2EReplayBadInput(t *testing.T) {
 }
 
 // TestE2EFlowsLab runs 'flows' inside a lab namespace on live traffic, with
-// two fanout rings, and parses its NDJSON: every packet counted once.
+// two fanout rings, and parses its NDJSON: every packet counted once. The
+// measured packets go only once a record shows that the capture is up (a
+// warm-up flow to another port), so a slow start-up cannot cost packets;
+// and a record after the flow reached its count must show it unchanged, so
+// no packet is counted twice either.
 func TestE2EFlowsLab(t *testing.T) {
 	bin := e2eBin(t)
 	l := lab.New(t)
 	a, b := l.Netns(), l.Netns()
 	la, lb := l.Veth(a, b)
-	sink := b.UDPSink(lb.IPv4.Addr())
+	sink, warm := b.UDPSink(lb.IPv4.Addr()), b.UDPSink(lb.IPv4.Addr())
 	defer sink.Close()
-	cmd := exec.Command("ip", "netns", "exec", a.Name, bin, "flows", "-i", la.Name, "-n", "-P", "--fanout", "2", "--count", "2", "--interval", "1s", "--output", "json")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	defer warm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", a.Name, bin, "flows", "-i", la.Name, "-n", "-P", "--fanout", "2", "--interval", "1s", "--duration", "15s", "--output", "json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	time.Sleep(200 * time.Millisecond)
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	type line struct {
+		r   flowsJSON
+		err error
+	}
+	records := make(chan line, 64) // more than --duration's records
+	go func() {
+		defer close(records)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var l line
+			if err := json.Unmarshal(sc.Bytes(), &l.r); err != nil {
+				l.err = fmt.Errorf("%v: %s", err, sc.Bytes())
+			}
+			records <- l
+		}
+	}()
+	udpTo := func(r flowsJSON, dst string, port uint16) *output.FlowRecord {
+		for i, f := range r.Flows {
+			if f.RemoteAddr != nil && *f.RemoteAddr == dst && f.RemotePort != nil && *f.RemotePort == port && f.Proto != nil && *f.Proto == "udp" {
+				return &r.Flows[i]
+			}
+		}
+		return nil
+	}
+	next := func(what string) flowsJSON {
+		l, ok := <-records
+		if !ok {
+			t.Fatalf("flows ended while waiting for %s: %s", what, stderr.String())
+		}
+		if l.err != nil {
+			t.Fatalf("record: %v", l.err)
+		}
+		return l.r
+	}
+	dst := lb.IPv4.Addr().String()
+	// Warm up until a record shows the warm-up flow: the capture is up.
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	warmDone := make(chan struct{})
+	go func() {
+		defer close(warmDone)
+		for warmCtx.Err() == nil {
+			_, _ = a.SendUDP(warmCtx, warm.Addr(), lab.Send{Count: 1, Size: 100})
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	for udpTo(next("the warm-up flow"), dst, warm.Addr().Port()) == nil {
+	}
+	stopWarm()
+	<-warmDone
 	if _, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: 200, Size: 500, RateBps: 2_000_000}); err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("flows: %v\n%s", err, stderr.String())
-	}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	n := 0
-	var last flowsJSON
-	for sc.Scan() {
-		n++
-		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
-			t.Fatalf("record %d: %v", n, err)
+	check := func(f *output.FlowRecord) {
+		t.Helper()
+		if f.SentPackets != 200 || f.SentBytes != 200*528 {
+			t.Errorf("udp flow: %d bytes in %d packets, want 200 packets of 528 bytes", f.SentBytes, f.SentPackets)
 		}
 	}
-	if n != 2 {
-		t.Fatalf("%d records, want 2 (--count 2)", n)
-	}
-	found := false
-	for _, f := range last.Flows {
-		if f.RemoteAddr != nil && *f.RemoteAddr == lb.IPv4.Addr().String() && f.Proto != nil && *f.Proto == "udp" {
-			found = true
-			if f.SentPackets != 200 || f.SentBytes != 200*528 {
-				t.Errorf("udp flow: %d bytes in %d packets, want 200 packets of 528 bytes", f.SentBytes, f.SentPackets)
-			}
+	for {
+		f := udpTo(next("the 200 datagrams"), dst, sink.Addr().Port())
+		if f != nil && f.SentPackets >= 200 {
+			check(f)
+			break
 		}
 	}
-	if !found {
-		t.Errorf("no UDP flow to %s in %s", lb.IPv4.Addr(), stdout.String())
+	// One more record: the same count, nothing counted again later.
+	f := udpTo(next("the record after"), dst, sink.Addr().Port())
+	if f == nil {
+		t.Fatal("the UDP flow is missing from the record after it was complete")
 	}
+	check(f)
 }
 
 // TestE2EFlowsNoPermission runs 'flows' without CAP_NET_RAW (as nobody,
