@@ -153,14 +153,7 @@ func BenchmarkLiveQuiet(b *testing.B) {
 	_ = iftop.Wait()
 
 	pk := float64(c1.TxPackets - c0.TxPackets + c1.RxPackets - c0.RxPackets)
-	cpu := make([]time.Duration, len(procs))
-	runs := make([]uint64, len(procs))
-	for i := range procs {
-		for _, t := range lab.DiffThreads(th0[i], th1[i]) {
-			cpu[i] += t.CPU
-			runs[i] += t.Runs
-		}
-	}
+	cpu, runs := threadsCPU(th0, th1)
 	perSecRecs := flowRecords(b, "a record every second", perSecOut.Bytes())
 	var whole struct {
 		Capture struct {
@@ -189,12 +182,7 @@ func BenchmarkLiveQuiet(b *testing.B) {
 	}
 	if len(mid.th) == len(procs) {
 		spk := float64(c1.TxPackets - mid.c.TxPackets + c1.RxPackets - mid.c.RxPackets)
-		steady := make([]time.Duration, len(procs))
-		for i := range procs {
-			for _, t := range lab.DiffThreads(mid.th[i], th1[i]) {
-				steady[i] += t.CPU
-			}
-		}
+		steady, _ := threadsCPU(mid.th, th1)
 		if spk > 0 && steady[0] > 0 {
 			b.ReportMetric(float64(steady[0].Nanoseconds())/spk, "iftop-steady-ns/pkt")
 			b.ReportMetric(float64(steady[1].Nanoseconds())/spk, "netriage-1s-steady-ns/pkt")
@@ -220,4 +208,17 @@ func BenchmarkLiveQuiet(b *testing.B) {
 	b.Logf("packets: %.0f in %.1f s (tx %d, rx %d); one record captured %d of %d frames over its run",
 		pk, wall, c1.TxPackets-c0.TxPackets, c1.RxPackets-c0.RxPackets,
 		whole.Capture.Packets, whole1.TxPackets-whole0.TxPackets+whole1.RxPackets-whole0.RxPackets)
+}
+
+// threadsCPU returns each process's CPU time and wake-ups between two
+// reads of its threads.
+func threadsCPU(before, after [][]lab.Thread) ([]time.Duration, []uint64) {
+	cpu, runs := make([]time.Duration, len(before)), make([]uint64, len(before))
+	for i := range before {
+		for _, t := range lab.DiffThreads(before[i], after[i]) {
+			cpu[i] += t.CPU
+			runs[i] += t.Runs
+		}
+	}
+	return cpu, runs
 }

@@ -92,45 +92,48 @@ func (e *jsonEnc) float(v float64) {
 	e.b = b
 }
 
+// pu64, pf64 and pstr write a pointer's value, null for nil; strs a
+// slice of strings, null for nil.
 func (e *jsonEnc) pu64(k string, v *uint64) {
-	if v == nil {
-		e.key(k)
-		e.null()
-		return
-	}
-	e.u64(k, *v)
+	object(e, k, v, func(x *uint64) { e.b = strconv.AppendUint(e.b, *x, 10) })
 }
 
 func (e *jsonEnc) pf64(k string, v *float64) {
-	if v == nil {
-		e.key(k)
-		e.null()
-		return
-	}
-	e.f64(k, *v)
+	object(e, k, v, func(x *float64) { e.float(*x) })
 }
 
 func (e *jsonEnc) pstr(k string, v *string) {
-	if v == nil {
-		e.key(k)
-		e.null()
-		return
-	}
-	e.str(k, *v)
+	object(e, k, v, func(x *string) { e.b = appendJSONString(e.b, *x) })
 }
 
 func (e *jsonEnc) strs(k string, v []string) {
+	list(e, k, v, func(x *string) { e.b = appendJSONString(e.b, *x) })
+}
+
+// list writes member k as an array of v's elements, each by one (null
+// for a nil slice).
+func list[T any](e *jsonEnc, k string, v []T, one func(*T)) {
 	e.key(k)
 	if v == nil {
 		e.null()
 		return
 	}
 	e.open('[')
-	for _, s := range v {
+	for i := range v {
 		e.elem()
-		e.b = appendJSONString(e.b, s)
+		one(&v[i])
 	}
 	e.close(']')
+}
+
+// object writes member k as the object v points to, by one (null for nil).
+func object[T any](e *jsonEnc, k string, v *T, one func(*T)) {
+	e.key(k)
+	if v == nil {
+		e.null()
+		return
+	}
+	one(v)
 }
 
 // appendJSONFloat appends f as encoding/json writes a float64: the

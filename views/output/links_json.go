@@ -14,23 +14,8 @@ func (r *LinksRecord) appendJSON(e *jsonEnc) {
 	e.f64("interval_s", r.IntervalS)
 	e.str("netns", r.Netns)
 	e.bool("netns_gone", r.NetnsGone)
-	e.key("interfaces")
-	if r.Interfaces == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for i := range r.Interfaces {
-			e.elem()
-			r.Interfaces[i].appendJSON(e)
-		}
-		e.close(']')
-	}
-	e.key("stack")
-	if r.Stack == nil {
-		e.null()
-	} else {
-		r.Stack.appendJSON(e)
-	}
+	list(e, "interfaces", r.Interfaces, func(j *LinksIfaceRecord) { j.appendJSON(e) })
+	object(e, "stack", r.Stack, func(s *LinksStackRecord) { s.appendJSON(e) })
 	e.strs("warnings", r.Warnings)
 	e.close('}')
 }
@@ -78,24 +63,9 @@ func (j *LinksIfaceRecord) appendJSON(e *jsonEnc) {
 	e.str("rx_capacity_source", j.RxCapSource)
 	e.pf64("rx_utilization", j.RxUtilization)
 	e.pf64("tx_utilization", j.TxUtilization)
-	e.key("qdisc")
-	if j.Qdisc == nil {
-		e.null()
-	} else {
-		j.Qdisc.appendJSON(e)
-	}
-	e.key("nic")
-	if j.NIC == nil {
-		e.null()
-	} else {
-		j.NIC.appendJSON(e)
-	}
-	e.key("bql")
-	if j.BQL == nil {
-		e.null()
-	} else {
-		j.BQL.appendJSON(e)
-	}
+	object(e, "qdisc", j.Qdisc, func(q *LinksQdiscRecord) { q.appendJSON(e) })
+	object(e, "nic", j.NIC, func(n *LinksNICRecord) { n.appendJSON(e) })
+	object(e, "bql", j.BQL, func(q *LinksBQLRecord) { q.appendJSON(e) })
 	e.close('}')
 }
 
@@ -118,28 +88,8 @@ func (q *LinksQdiscRecord) appendJSON(e *jsonEnc) {
 	e.pf64("sent_bps", q.SentBps)
 	e.pu64("leaf_drops", q.LeafDrops)
 	e.pu64("leaf_drops_delta", q.LeafDropsDelta)
-	e.key("classes")
-	if q.Classes == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for i := range q.Classes {
-			e.elem()
-			q.Classes[i].appendJSON(e)
-		}
-		e.close(']')
-	}
-	e.key("aqm")
-	if q.AQM == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for i := range q.AQM {
-			e.elem()
-			q.AQM[i].appendJSON(e)
-		}
-		e.close(']')
-	}
+	list(e, "classes", q.Classes, func(c *LinksClassRecord) { c.appendJSON(e) })
+	list(e, "aqm", q.AQM, func(a *LinksAQMRecord) { a.appendJSON(e) })
 	e.close('}')
 }
 
@@ -183,43 +133,27 @@ func (n *LinksNICRecord) appendJSON(e *jsonEnc) {
 	e.str("driver", n.Driver)
 	e.int("counters", n.Counters)
 	e.pf64("lost_per_s", n.LostPerS)
-	e.key("loss")
-	if n.Loss == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for _, c := range n.Loss {
-			e.elem()
-			e.open('{')
-			e.str("name", c.Name)
-			e.str("class", c.Class)
-			e.u64("value", c.Value)
-			e.pf64("per_s", c.PerS)
-			e.close('}')
-		}
-		e.close(']')
-	}
+	list(e, "loss", n.Loss, func(c *LinksNICCounter) {
+		e.open('{')
+		e.str("name", c.Name)
+		e.str("class", c.Class)
+		e.u64("value", c.Value)
+		e.pf64("per_s", c.PerS)
+		e.close('}')
+	})
 	e.str("note", n.Note)
 	e.close('}')
 }
 
 func (q *LinksBQLRecord) appendJSON(e *jsonEnc) {
 	e.open('{')
-	e.key("queues")
-	if q.Queues == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for _, x := range q.Queues {
-			e.elem()
-			e.open('{')
-			e.int("queue", x.Queue)
-			e.u64("inflight_bytes", x.InflightBytes)
-			e.u64("limit_bytes", x.LimitBytes)
-			e.close('}')
-		}
-		e.close(']')
-	}
+	list(e, "queues", q.Queues, func(x *LinksBQLQueue) {
+		e.open('{')
+		e.int("queue", x.Queue)
+		e.u64("inflight_bytes", x.InflightBytes)
+		e.u64("limit_bytes", x.LimitBytes)
+		e.close('}')
+	})
 	e.str("note", q.Note)
 	e.close('}')
 }
@@ -231,12 +165,7 @@ func (e *jsonEnc) counter(k string, c LinksCounter) {
 }
 
 func (e *jsonEnc) pcounter(k string, c *LinksCounter) {
-	if c == nil {
-		e.key(k)
-		e.null()
-		return
-	}
-	e.counter(k, *c)
+	object(e, k, c, func(c *LinksCounter) { c.appendJSON(e) })
 }
 
 func (c LinksCounter) appendJSON(e *jsonEnc) {
@@ -248,38 +177,24 @@ func (c LinksCounter) appendJSON(e *jsonEnc) {
 
 func (s *LinksStackRecord) appendJSON(e *jsonEnc) {
 	e.open('{')
-	e.key("softnet")
-	if sn := s.Softnet; sn == nil {
-		e.null()
-	} else {
+	object(e, "softnet", s.Softnet, func(sn *LinksSoftnetRecord) {
 		e.open('{')
 		e.counter("dropped", sn.Dropped)
 		e.counter("time_squeeze", sn.TimeSqueeze)
 		e.counter("flow_limit", sn.FlowLimit)
-		e.key("cpus")
-		if sn.CPUs == nil {
-			e.null()
-		} else {
-			e.open('[')
-			for _, c := range sn.CPUs {
-				e.elem()
-				e.open('{')
-				e.int("cpu", c.CPU)
-				e.counter("processed", c.Processed)
-				e.counter("dropped", c.Dropped)
-				e.counter("time_squeeze", c.TimeSqueeze)
-				e.counter("flow_limit", c.FlowLimit)
-				e.u64("backlog_len", c.BacklogLen)
-				e.close('}')
-			}
-			e.close(']')
-		}
+		list(e, "cpus", sn.CPUs, func(c *LinksSoftnetCPURow) {
+			e.open('{')
+			e.int("cpu", c.CPU)
+			e.counter("processed", c.Processed)
+			e.counter("dropped", c.Dropped)
+			e.counter("time_squeeze", c.TimeSqueeze)
+			e.counter("flow_limit", c.FlowLimit)
+			e.u64("backlog_len", c.BacklogLen)
+			e.close('}')
+		})
 		e.close('}')
-	}
-	e.key("tcp")
-	if t := s.TCP; t == nil {
-		e.null()
-	} else {
+	})
+	object(e, "tcp", s.TCP, func(t *LinksTCPRecord) {
 		e.open('{')
 		e.counter("retrans_segs", t.RetransSegs)
 		e.counter("timeouts", t.Timeouts)
@@ -287,30 +202,21 @@ func (s *LinksStackRecord) appendJSON(e *jsonEnc) {
 		e.counter("listen_drops", t.ListenDrops)
 		e.counter("backlog_drops", t.BacklogDrops)
 		e.close('}')
-	}
-	e.key("udp")
-	if u := s.UDP; u == nil {
-		e.null()
-	} else {
+	})
+	object(e, "udp", s.UDP, func(u *LinksUDPRecord) {
 		e.open('{')
 		e.counter("rcvbuf_errors", u.RcvbufErrors)
 		e.counter("sndbuf_errors", u.SndbufErrors)
 		e.counter("in_errors", u.InErrors)
 		e.close('}')
-	}
-	e.key("ip")
-	if ip := s.IP; ip == nil {
-		e.null()
-	} else {
+	})
+	object(e, "ip", s.IP, func(ip *LinksIPRecord) {
 		e.open('{')
 		e.counter("in_discards", ip.InDiscards)
 		e.close('}')
-	}
+	})
 	e.pcounter("endpoint_drops", s.EndpointDrops)
-	e.key("conntrack")
-	if ct := s.Conntrack; ct == nil {
-		e.null()
-	} else {
+	object(e, "conntrack", s.Conntrack, func(ct *LinksConntrackRecord) {
 		e.open('{')
 		e.u64("count", ct.Count)
 		e.u64("max", ct.Max)
@@ -319,7 +225,7 @@ func (s *LinksStackRecord) appendJSON(e *jsonEnc) {
 		e.pcounter("drop", ct.Drop)
 		e.pcounter("early_drop", ct.EarlyDrop)
 		e.close('}')
-	}
+	})
 	e.strs("absent", s.Absent)
 	e.strs("errors", s.Errors)
 	e.close('}')

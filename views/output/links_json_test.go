@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -191,7 +192,7 @@ func BenchmarkLinksWriterJSON(b *testing.B) {
 	cur.Stack = &triage.StackStep{Sample: st1, Rates: triage.CompareStack(&st0, &st1)}
 	rows := triage.CompareLinks(&prev, &cur, nil)
 	gone := map[string]time.Time{"veth9": cur.Time}
-	lw := NewLinksWriter(discard{}, "json", "")
+	lw := NewLinksWriter(io.Discard, "json", "")
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := lw.Write(&cur, rows, gone); err != nil {
@@ -199,7 +200,3 @@ func BenchmarkLinksWriterJSON(b *testing.B) {
 		}
 	}
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
