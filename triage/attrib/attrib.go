@@ -1,7 +1,10 @@
 package attrib
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/binary"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -277,9 +280,13 @@ type reasonAcc struct {
 // belongs to whom, cumulative bytes per process, and the memory of recently
 // closed sockets. It is not safe for concurrent use.
 type Attributor struct {
-	cfg     Config
-	gen     uint64
-	flows   map[connKey]*flowState
+	cfg Config
+	gen uint64
+	// flows holds its state by value: a flood replaces every flow each
+	// step, and values need no allocation per flow, no pointer to chase
+	// when the step forgets the flows that left, and nothing for the
+	// collector to scan.
+	flows   map[connKey]flowState
 	procs   map[ProcKey]*procAcc
 	reasons map[Reason]*reasonAcc
 	// grace and peers remember the connections that closed, for
@@ -299,6 +306,9 @@ type Attributor struct {
 	// scratch is Update's; recycled the report Recycle handed back.
 	scratch  updateScratch
 	recycled Report
+	// remotes is how many remote rows the last report had: the next one
+	// starts with room for about as many (a flood's are one per flow).
+	remotes int
 	// gone and gonePeers are applyChanges' scratch.
 	gone      []goneConn
 	gonePeers []gonePeer
@@ -319,7 +329,7 @@ func New(cfg Config) *Attributor {
 	}
 	return &Attributor{
 		cfg:     cfg,
-		flows:   map[connKey]*flowState{},
+		flows:   map[connKey]flowState{},
 		procs:   map[ProcKey]*procAcc{},
 		reasons: map[Reason]*reasonAcc{},
 		grace:   map[connKey]memEntry{},
@@ -349,6 +359,9 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		rep.Connections = make([]ConnRow, 0, len(fl))
 	}
 	rep.Processes, rep.Remotes, rep.Unattributed = old.Processes[:0], old.Remotes[:0], old.Unattributed[:0]
+	if cap(rep.Remotes) < a.remotes {
+		rep.Remotes = make([]RemoteRow, 0, a.remotes+a.remotes/8)
+	}
 	if rep.Processes == nil {
 		rep.Processes = make([]ProcRow, 0, len(a.procs))
 	}
@@ -359,11 +372,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	for i := range fl {
 		f := &fl[i]
 		fk := newConnKey(f.Key.Proto, f.Key.Local, f.Key.Remote, f.Key.LocalPort, f.Key.RemotePort)
-		st := a.flows[fk]
-		if st == nil {
-			st = &flowState{}
-			a.flows[fk] = st
-		}
+		st := a.flows[fk] // a copy, stored back below
 		st.lastSeenSnapshot = a.gen
 		if !st.resolved {
 			o := a.resolve(f)
@@ -382,6 +391,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 			ds, dr = f.SentBytes-st.lastSent, f.RecvBytes-st.lastRecv
 		}
 		st.lastSent, st.lastRecv, st.seen = f.SentBytes, f.RecvBytes, true
+		a.flows[fk] = st
 
 		o := st.owner
 		if o.Swapped {
@@ -529,6 +539,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		}
 		rep.Unattributed = append(rep.Unattributed, row)
 	}
+	a.remotes = len(rep.Remotes)
 	s.remoteProcs(rep.Remotes)
 	if a.cfg.Name != nil {
 		for i := range rep.Remotes {
@@ -536,7 +547,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		}
 	}
 	rep.ExitedSentBytes, rep.ExitedRecvBytes = a.exitedS, a.exitedR
-	sortReport(&rep, &a.scratch.order)
+	sortReport(&rep, &a.scratch)
 	return rep
 }
 
@@ -800,14 +811,15 @@ func (a *Attributor) isLocal(addr netip.Addr) bool {
 
 func total(r Rates) float64 { return r.SentBps + r.RecvBps }
 
-func sortReport(rep *Report, order *[]connOrder) {
+func sortReport(rep *Report, s *updateScratch) {
 	slices.SortFunc(rep.Processes, func(a, b ProcRow) int {
 		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes),
 			cmp.Compare(a.Process.Key.PID, b.Process.Key.PID))
 	})
-	sortConns(rep.Connections, order)
-	slices.SortFunc(rep.Remotes, func(a, b RemoteRow) int {
-		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes), a.Addr.Compare(b.Addr))
+	sortConns(rep.Connections, &s.order)
+	sortRows(rep.Remotes, &s.order, func(r *RemoteRow, k *sortKey) {
+		b := rankPrefix(k[:0], total(r.Rate10s), r.SentBytes+r.RecvBytes)
+		appendAddrKey(b, r.Addr)
 	})
 }
 
@@ -838,8 +850,8 @@ type updateScratch struct {
 	remotes map[netip.Addr]int32
 	pairIdx map[remoteProcKey]int32
 	pairs   []remoteProc
-	// order is sortConns'.
-	order []connOrder
+	// order is sortReport's.
+	order []rowOrder
 }
 
 type remoteProcKey struct {
@@ -916,34 +928,75 @@ func (s *updateScratch) remoteProcs(rows []RemoteRow) {
 	}
 }
 
-// connOrder is one connection row's sort key and index.
-type connOrder struct {
-	rate  float64
-	bytes uint64
-	i     int32
+// sortKey is a report row's sort key as bytes, so that rows compare as
+// their keys do byte by byte: the descending rate and bytes, then the
+// ascending flow key (keyLess) or address.
+type sortKey [56]byte
+
+// rowOrder is one row's sort key and position.
+type rowOrder struct {
+	key sortKey
+	i   int32
+}
+
+// rankPrefix appends the descending rate and then bytes of a row, in the
+// order of cmp.Compare (NaN first, -0 as 0), as big-endian bits.
+func rankPrefix(b []byte, rate float64, bytes uint64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(b, ^floatKey(rate)), ^bytes)
+}
+
+// floatKey maps a float to an integer in cmp.Compare's order.
+func floatKey(f float64) uint64 {
+	if f != f {
+		return 0
+	}
+	if f == 0 {
+		f = 0 // -0 compares equal to 0
+	}
+	if b := math.Float64bits(f); b>>63 == 1 {
+		return ^b
+	} else {
+		return b | 1<<63
+	}
+}
+
+// appendAddrKey appends a in netip.Addr.Compare's order, without its zone
+// (a flow's addresses come from packets and have none): the bit length
+// first (none, IPv4, IPv6), then the address.
+func appendAddrKey(b []byte, a netip.Addr) []byte {
+	b = append(b, byte(a.BitLen()/8))
+	a16 := a.As16()
+	if !a.IsValid() {
+		a16 = [16]byte{}
+	}
+	return append(b, a16[:]...)
 }
 
 // sortConns sorts rows by descending 10 s total rate, then cumulative
-// bytes, then key: the keys sorted (small), then the rows moved once each
-// along the permutation's cycles (a row is 250 bytes; sorting them in
-// place moved each many times). order is scratch.
-func sortConns(rows []ConnRow, order *[]connOrder) {
-	o := (*order)[:0]
+// bytes, then key (keyLess). order is scratch.
+func sortConns(rows []ConnRow, order *[]rowOrder) { sortRows(rows, order, connSortKey) }
+
+// connSortKey writes r's sort key to k.
+func connSortKey(r *ConnRow, k *sortKey) {
+	b := rankPrefix(k[:0], total(r.Rate10s), r.SentBytes+r.RecvBytes)
+	b = appendAddrKey(append(b, byte(r.Key.Proto)), r.Key.Local)
+	b = appendAddrKey(binary.BigEndian.AppendUint16(b, r.Key.LocalPort), r.Key.Remote)
+	binary.BigEndian.AppendUint16(b, r.Key.RemotePort)
+}
+
+// sortRows sorts rows by their keys (keyOf writes a row's): the keys are
+// sorted, each with its row's position, in one array, compared as bytes
+// (a connection row is 250 bytes, a remote row 150, and comparing
+// through them missed the cache at every tie, which is nearly every
+// comparison under a flood), and then each row moves once, along the
+// permutation's cycles. order is scratch.
+func sortRows[T any](rows []T, order *[]rowOrder, keyOf func(*T, *sortKey)) {
+	o := slices.Grow((*order)[:0], len(rows))[:len(rows)]
 	for i := range rows {
-		r := &rows[i]
-		o = append(o, connOrder{total(r.Rate10s), r.SentBytes + r.RecvBytes, int32(i)})
+		o[i] = rowOrder{i: int32(i)}
+		keyOf(&rows[i], &o[i].key)
 	}
-	slices.SortFunc(o, func(a, b connOrder) int {
-		if c := cmp.Or(cmp.Compare(b.rate, a.rate), cmp.Compare(b.bytes, a.bytes)); c != 0 {
-			return c
-		}
-		if ka, kb := rows[a.i].Key, rows[b.i].Key; keyLess(ka, kb) {
-			return -1
-		} else if keyLess(kb, ka) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(o, func(a, b rowOrder) int { return bytes.Compare(a.key[:], b.key[:]) })
 	// Row j of the result is rows[o[j].i]; o[j].i = -1 once it is in place.
 	for start := range o {
 		if o[start].i < 0 {

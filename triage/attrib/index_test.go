@@ -1,8 +1,10 @@
 package attrib
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
@@ -284,7 +286,7 @@ func mapDiff[K comparable](got, want map[K]memEntry) string {
 // rate and bytes.
 func TestSortConns(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
-	var order []connOrder
+	var order []rowOrder
 	for n := 0; n < 200; n++ {
 		rows := make([]ConnRow, r.IntN(40))
 		for i := range rows {
@@ -304,6 +306,64 @@ func TestSortConns(t *testing.T) {
 		sortConns(rows, &order)
 		if !reflect.DeepEqual(rows, want) {
 			t.Fatalf("case %d: sortConns differs from a sort of the rows", n)
+		}
+	}
+}
+
+// TestSortKeyIsKeyLess: connection rows of equal rate and bytes sort by
+// keyLess, and rates and bytes sort as cmp.Compare has them.
+func TestSortKeyIsKeyLess(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	addrs := []netip.Addr{netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("198.18.0.2"), netip.MustParseAddr("fd00:198:18::1"),
+		netip.MustParseAddr("::ffff:198.18.0.1"), netip.MustParseAddr("::"), netip.MustParseAddr("0.0.0.0"), {}}
+	key := func() flows.Key {
+		return flows.Key{Proto: []flows.Proto{flows.ProtoTCP, flows.ProtoUDP}[r.IntN(2)], Local: addrs[r.IntN(len(addrs))], Remote: addrs[r.IntN(len(addrs))],
+			LocalPort: uint16(r.IntN(3) * 300), RemotePort: uint16(r.IntN(3) * 300)}
+	}
+	sign := func(c int) int { return cmp.Compare(c, 0) }
+	rates := []float64{0, math.Copysign(0, -1), 1, 2.5, -1, math.Inf(1), math.Inf(-1), math.NaN(), 1e-300}
+	for range 5000 {
+		rows := []ConnRow{{Key: key()}, {Key: key()}}
+		if r.IntN(2) == 0 {
+			rows[0].Rate10s.SentBps, rows[1].Rate10s.SentBps = rates[r.IntN(len(rates))], rates[r.IntN(len(rates))]
+			rows[0].SentBytes, rows[1].SentBytes = uint64(r.IntN(3))<<(r.IntN(2)*60), uint64(r.IntN(3))<<(r.IntN(2)*60)
+		}
+		a, b := rows[0], rows[1]
+		want := cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes, a.SentBytes))
+		if want == 0 {
+			switch {
+			case keyLess(a.Key, b.Key):
+				want = -1
+			case keyLess(b.Key, a.Key):
+				want = 1
+			}
+		}
+		var ka, kb sortKey
+		connSortKey(&a, &ka)
+		connSortKey(&b, &kb)
+		if got := sign(bytes.Compare(ka[:], kb[:])); got != want {
+			t.Fatalf("rows %+v and %+v: keys compare %d, want %d", a, b, got, want)
+		}
+	}
+}
+
+// TestSortRemotes holds the remote rows' order to a plain sort of them.
+func TestSortRemotes(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	var s updateScratch
+	for n := 0; n < 200; n++ {
+		rows := make([]RemoteRow, r.IntN(40))
+		for i := range rows {
+			rows[i] = RemoteRow{Addr: netip.AddrFrom4([4]byte{198, 18, byte(r.IntN(2)), byte(i)}), Rate10s: Rates{RecvBps: float64(r.IntN(3))}, RecvBytes: uint64(r.IntN(3)), Connections: i}
+		}
+		want := slices.Clone(rows)
+		slices.SortFunc(want, func(a, b RemoteRow) int {
+			return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes), a.Addr.Compare(b.Addr))
+		})
+		rep := Report{Remotes: rows}
+		sortReport(&rep, &s)
+		if !reflect.DeepEqual(rep.Remotes, want) {
+			t.Fatalf("case %d: remote rows differ from a sort of them", n)
 		}
 	}
 }

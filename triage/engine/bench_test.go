@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -140,5 +141,59 @@ func BenchmarkStepNoStack(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		at = at.Add(time.Second)
 		e.Step(Tick{Time: at})
+	}
+}
+
+// floodFlows is a FlowSource of a random-source flood at the flow cap:
+// every snapshot holds n one-packet flows from remotes it has not shown
+// before (the table evicts the last step's), to one local port.
+type floodFlows struct {
+	n, step int
+	snap    flows.Snapshot
+}
+
+func (f *floodFlows) Snapshot(now time.Time) flows.Snapshot {
+	f.step++
+	if f.snap.Flows == nil {
+		f.snap.Flows = make([]flows.FlowStat, f.n)
+	}
+	for i := range f.snap.Flows {
+		r := uint32(f.step*f.n+i) & (1<<17 - 1) // 198.18.0.0/15
+		f.snap.Flows[i] = flows.FlowStat{Key: flows.Key{Proto: flows.ProtoUDP, Local: local,
+			Remote: netip.AddrFrom4([4]byte{198, 18 + byte(r>>16), byte(r >> 8), byte(r)}), LocalPort: 53, RemotePort: uint16(1024 + i%60000)},
+			Counts: flows.Counts{RecvBytes: 92, RecvPackets: 1}, Flows: 1}
+	}
+	s := f.snap
+	s.Time, s.Start = now, t0
+	s.Flows = slices.Clone(f.snap.Flows)
+	return s
+}
+
+// BenchmarkStepFlood is one step of the TUI or check under a
+// random-source flood at the default cap: 200,000 flows of one packet,
+// each from a new remote, the attribution join against 1,000
+// connections, the window's flows and the verdict with its explaining
+// sets (by flow, process and remote).
+func BenchmarkStepFlood(b *testing.B) {
+	fl := &floodFlows{n: 200000}
+	var sk []attrib.Socket
+	for i := 0; i < 1000; i++ {
+		sk = append(sk, conn(flows.Key{Proto: flows.ProtoTCP, Local: local, Remote: netip.AddrFrom4([4]byte{198, 19, 1, byte(i)}), LocalPort: uint16(20000 + i), RemotePort: 443}))
+	}
+	e := New(Inputs{Links: &links{tx: 1000, speedBps: 1e9}, Flows: fl, Sockets: &socks{tables: []*attrib.SocketTable{tableWith(sk...)}}},
+		Config{Judge: true, Watched: []string{"eth0"}, Window: 10 * time.Second, Thresholds: verdict.DefaultThresholds(), CaptureInterfaces: []string{"eth0"}})
+	at := t0
+	for range 3 {
+		at = at.Add(time.Second)
+		e.Step(Tick{Time: at})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		at = at.Add(time.Second)
+		s := e.Step(Tick{Time: at})
+		if s == nil || s.Verdict == nil {
+			b.Fatal("no verdict")
+		}
 	}
 }

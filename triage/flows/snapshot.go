@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"netriage/triage/rank"
 )
 
 // Aggregation is how flows are grouped in a Snapshot, as iftop's views.
@@ -445,47 +447,10 @@ func Top(fl []FlowStat, k SortKey, n int) []FlowStat {
 }
 
 // topPositions returns the positions in fl of the first n flows (0 < n <
-// len(fl)) of Sort's order by k, in that order: a heap of n over one pass,
-// then a sort of n.
+// len(fl)) of Sort's order by k, in that order (positions break ties, as
+// there).
 func topPositions(fl []FlowStat, k SortKey, n int) []int32 {
-	// before reports whether the flow at position i comes before the
-	// one at j in Sort's order (positions break ties, as there).
-	before := func(i, j int32) bool {
-		return cmp.Or(compareFlows(&fl[i], &fl[j], k), cmp.Compare(i, j)) < 0
-	}
-	// A heap of the best n positions so far, the last of them on top.
-	h := make([]int32, 0, n)
-	down := func(i int) {
-		for {
-			c := 2*i + 1
-			if c >= len(h) {
-				return
-			}
-			if c+1 < len(h) && before(h[c], h[c+1]) {
-				c++
-			}
-			if !before(h[i], h[c]) {
-				return
-			}
-			h[i], h[c] = h[c], h[i]
-			i = c
-		}
-	}
-	for i := range fl {
-		p := int32(i)
-		switch {
-		case len(h) < n:
-			h = append(h, p)
-			for c := len(h) - 1; c > 0 && before(h[(c-1)/2], h[c]); c = (c - 1) / 2 {
-				h[c], h[(c-1)/2] = h[(c-1)/2], h[c]
-			}
-		case before(p, h[0]):
-			h[0] = p
-			down(0)
-		}
-	}
-	slices.SortFunc(h, func(a, b int32) int { return cmp.Or(compareFlows(&fl[a], &fl[b], k), cmp.Compare(a, b)) })
-	return h
+	return rank.Top(fl, n, func(a, b *FlowStat) int { return compareFlows(a, b, k) })
 }
 
 // compareFlows is Sort's order of two flows (before their positions).

@@ -138,35 +138,57 @@ func capOf(c triage.Capacity) (uint64, string) {
 }
 
 // Owners maps every connection of an attribution report to its Owner, for
-// Flow.Owner. Unattributed connections carry their reason.
+// Flow.Owner. Unattributed connections carry their reason. Connections
+// with the same owner share one Owner (a flood's hundreds of thousands of
+// flows have a handful), which nothing may change.
 func Owners(rep attrib.Report) map[flows.Key]*Owner {
 	procs := make(map[attrib.ProcKey]*attrib.Process, len(rep.Processes))
 	for i := range rep.Processes {
 		procs[rep.Processes[i].Process.Key] = &rep.Processes[i].Process
 	}
+	// What an Owner is made of.
+	type ident struct {
+		proc    attrib.ProcKey
+		program string
+		reason  attrib.Reason
+		limit   attrib.Limit
+	}
+	shared := map[ident]*Owner{}
 	out := make(map[flows.Key]*Owner, len(rep.Connections))
-	for _, c := range rep.Connections {
-		o := &Owner{}
+	for i := range rep.Connections {
+		c := &rep.Connections[i]
+		id := ident{proc: c.Owner.Proc}
 		if c.Owner.Proc.IsZero() {
-			o.Unattributed = strings.ReplaceAll(string(c.Owner.Reason), "_", " ")
-			if o.Unattributed == "" {
-				o.Unattributed = string(attrib.ReasonUnknown)
-			}
+			id.reason = c.Owner.Reason
 		} else {
-			o.PID = int(c.Owner.Proc.PID)
-			o.Program = c.Program
-			if p := procs[c.Owner.Proc]; p != nil {
-				if o.Program == "" {
-					o.Program = p.Program
-				}
-				o.Container = p.Label()
-			}
+			id.program = c.Program
 			if c.TCP != nil {
 				switch c.TCP.Limit {
 				case attrib.LimitNetwork, attrib.LimitReceiver, attrib.LimitSender, attrib.LimitApplication:
-					o.Limit = string(c.TCP.Limit)
+					id.limit = c.TCP.Limit
 				}
 			}
+		}
+		o := shared[id]
+		if o == nil {
+			o = &Owner{}
+			if id.proc.IsZero() {
+				o.Unattributed = strings.ReplaceAll(string(id.reason), "_", " ")
+				if o.Unattributed == "" {
+					o.Unattributed = string(attrib.ReasonUnknown)
+				}
+			} else {
+				o.PID = int(id.proc.PID)
+				o.Program = id.program
+				if p := procs[id.proc]; p != nil {
+					if o.Program == "" {
+						o.Program = p.Program
+					}
+					o.Container = p.Label()
+				}
+				o.Limit = string(id.limit)
+			}
+			shared[id] = o
 		}
 		out[c.Key] = o
 	}
@@ -176,7 +198,13 @@ func Owners(rep attrib.Report) map[flows.Key]*Owner {
 // RemoteNames maps remote addresses to the names an attribution report
 // resolved.
 func RemoteNames(rep attrib.Report) map[netip.Addr]string {
-	out := make(map[netip.Addr]string, len(rep.Remotes))
+	n := 0
+	for i := range rep.Remotes {
+		if rep.Remotes[i].Name != "" {
+			n++
+		}
+	}
+	out := make(map[netip.Addr]string, n) // a flood's remotes have none
 	for _, r := range rep.Remotes {
 		if r.Name != "" {
 			out[r.Addr] = r.Name

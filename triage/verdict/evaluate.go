@@ -216,6 +216,7 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 	// Flows of this interface and direction.
 	var dd dirData
 	if w.Capture.Active && (ifc.Captured || !w.Counters) {
+		dd.flows = make([]dirFlow, 0, len(w.Flows))
 		for i := range w.Flows {
 			f := &w.Flows[i]
 			if ifc.FlowsPerInterface && f.Interface != ifc.Name {
@@ -368,8 +369,8 @@ func evaluateDir(w Window, ifc Interface, d Direction, multi bool, tooShort stri
 	dr.Coverage = coverage(w, ifc, d, dd, hdr, multi)
 	dr.FlowCount = len(dd.flows)
 	dr.ExplainedBy, dr.ExplainedShare = explainFlows(dd.flows, dd.flowIP, cfg.ExplainShare, winSec)
-	dr.ByProcess = explainGroups(dd.flows, dd.flowIP, cfg.ExplainShare, winSec, processLabel)
-	dr.ByRemote = explainGroups(dd.flows, dd.flowIP, cfg.ExplainShare, winSec, remoteLabel)
+	dr.ByProcess = explainByProcess(dd.flows, dd.flowIP, cfg.ExplainShare, winSec)
+	dr.ByRemote = explainByRemote(dd.flows, dd.flowIP, cfg.ExplainShare, winSec)
 	return dr
 }
 

@@ -272,12 +272,12 @@ func TestExplainTieBreakAndGroups(t *testing.T) {
 	if diff := cmp.Diff([]string{"icmp -", "tcp 1"}, keys); diff != "" {
 		t.Errorf("tie order (-want +got):\n%s", diff)
 	}
-	procs := explainGroups(dfs, 400, 0.5, 1, processLabel)
+	procs := explainByProcess(dfs, 400, 0.5, 1)
 	wantP := []Group{{Name: "a (pid 1)", Bytes: 200, RateBps: 1600, Share: 0.5, Flows: 2}}
 	if diff := cmp.Diff(wantP, procs); diff != "" {
 		t.Errorf("by process (-want +got):\n%s", diff)
 	}
-	remotes := explainGroups(dfs, 400, 1, 1, remoteLabel)
+	remotes := explainByRemote(dfs, 400, 1, 1)
 	var names []string
 	for _, g := range remotes {
 		names = append(names, fmt.Sprintf("%s=%d", g.Name, g.Bytes))

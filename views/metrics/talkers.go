@@ -3,8 +3,9 @@ package metrics
 import (
 	"cmp"
 	"net/netip"
-	"slices"
 	"time"
+
+	"netriage/triage/rank"
 )
 
 // Caps bound the talker series: per interface, direction and dimension
@@ -167,63 +168,19 @@ func inTop(top []cand, k talkerKey) bool {
 }
 
 // selectTop appends to dst the best n of cs in rank order: a bounded
-// heap, so ranking a flood of talkers costs n log(keep), not a sort of
-// all of them.
+// selection (rank.Top), so ranking a flood of talkers costs n log(keep),
+// not a sort of all of them.
 func selectTop(dst, cs []cand, n int) []cand {
-	if n <= 0 {
-		return dst
-	}
-	h := dst
-	for i := range cs {
-		c := &cs[i]
+	for _, p := range rank.Top(cs, n, func(a, b *cand) int {
 		switch {
-		case len(h) < n:
-			h = append(h, *c)
-			siftUp(h, len(h)-1)
-		case before(c, &h[0]):
-			h[0] = *c
-			siftDown(h, 0)
-		}
-	}
-	// h is a heap with the worst kept at the root: order it best first.
-	slices.SortFunc(h, func(a, b cand) int {
-		if before(&a, &b) {
+		case before(a, b):
 			return -1
-		}
-		if before(&b, &a) {
+		case before(b, a):
 			return 1
 		}
 		return 0
-	})
-	return h
-}
-
-// The heap keeps the worst candidate at index 0: a parent ranks after its
-// children.
-func siftUp(h []cand, i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !before(&h[p], &h[i]) {
-			return
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
+	}) {
+		dst = append(dst, cs[p])
 	}
-}
-
-func siftDown(h []cand, i int) {
-	for {
-		l, w := 2*i+1, i
-		if l < len(h) && before(&h[w], &h[l]) {
-			w = l
-		}
-		if r := l + 1; r < len(h) && before(&h[w], &h[r]) {
-			w = r
-		}
-		if w == i {
-			return
-		}
-		h[i], h[w] = h[w], h[i]
-		i = w
-	}
+	return dst
 }
