@@ -10,7 +10,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 # server of the fleet end-to-end test; systemd: systemd-analyze verify of
 # configs/deploy/netriage-serve.service).
 DEB_PKGS  := gcc libc6-dev libpcap-dev libcap2-bin iproute2 ethtool tmux iperf3 tshark tcpdump iftop nethogs nftables procps netsniff-ng prometheus systemd
-FUZZEXECS ?= 150000x
+FUZZEXECS ?= 50000x
 
 .PHONY: all build run test unit mixin integration e2e fuzz bench lint deps generate tidy-check clean
 
