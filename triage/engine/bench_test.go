@@ -115,8 +115,19 @@ func BenchmarkStepStack(b *testing.B) {
 	st := newBigStack()
 	e := New(Inputs{Links: &links{tx: 1000, speedBps: 1e9}, Stack: st},
 		Config{Judge: true, Watched: []string{"eth0", "eth1"}, Window: 10 * time.Second, Thresholds: verdict.DefaultThresholds()})
+	benchSteps(b, e, 11, func(s *Snapshot) string {
+		if s == nil || s.Verdict == nil || len(s.Verdict.Findings) == 0 {
+			return "no findings"
+		}
+		return ""
+	})
+}
+
+// benchSteps runs warm steps of e a second apart, then times b.N more,
+// each of which check must pass ("" for a good snapshot).
+func benchSteps(b *testing.B, e *Engine, warm int, check func(*Snapshot) string) {
 	at := t0
-	for range 11 {
+	for range warm {
 		at = at.Add(time.Second)
 		e.Step(Tick{Time: at})
 	}
@@ -124,8 +135,8 @@ func BenchmarkStepStack(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		at = at.Add(time.Second)
-		if s := e.Step(Tick{Time: at}); s == nil || s.Verdict == nil || len(s.Verdict.Findings) == 0 {
-			b.Fatal("no findings")
+		if why := check(e.Step(Tick{Time: at})); why != "" {
+			b.Fatal(why)
 		}
 	}
 }
@@ -182,18 +193,10 @@ func BenchmarkStepFlood(b *testing.B) {
 	}
 	e := New(Inputs{Links: &links{tx: 1000, speedBps: 1e9}, Flows: fl, Sockets: &socks{tables: []*attrib.SocketTable{tableWith(sk...)}}},
 		Config{Judge: true, Watched: []string{"eth0"}, Window: 10 * time.Second, Thresholds: verdict.DefaultThresholds(), CaptureInterfaces: []string{"eth0"}})
-	at := t0
-	for range 3 {
-		at = at.Add(time.Second)
-		e.Step(Tick{Time: at})
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		at = at.Add(time.Second)
-		s := e.Step(Tick{Time: at})
+	benchSteps(b, e, 3, func(s *Snapshot) string {
 		if s == nil || s.Verdict == nil {
-			b.Fatal("no verdict")
+			return "no verdict"
 		}
-	}
+		return ""
+	})
 }
