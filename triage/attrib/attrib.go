@@ -953,23 +953,19 @@ func floatKey(f float64) uint64 {
 	if f == 0 {
 		f = 0 // -0 compares equal to 0
 	}
-	if b := math.Float64bits(f); b>>63 == 1 {
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
 		return ^b
-	} else {
-		return b | 1<<63
 	}
+	return b | 1<<63
 }
 
 // appendAddrKey appends a in netip.Addr.Compare's order, without its zone
 // (a flow's addresses come from packets and have none): the bit length
 // first (none, IPv4, IPv6), then the address.
 func appendAddrKey(b []byte, a netip.Addr) []byte {
-	b = append(b, byte(a.BitLen()/8))
-	a16 := a.As16()
-	if !a.IsValid() {
-		a16 = [16]byte{}
-	}
-	return append(b, a16[:]...)
+	a16 := a.As16() // zeros for the zero Addr
+	return append(append(b, byte(a.BitLen()/8)), a16[:]...)
 }
 
 // sortConns sorts rows by descending 10 s total rate, then cumulative
