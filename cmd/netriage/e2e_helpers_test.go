@@ -11,7 +11,7 @@ import (
 
 // e2eBin returns the binary under test ($NETRIAGE_BIN, which make e2e and
 // make integration set) or skips.
-func e2eBin(t *testing.T) string {
+func e2eBin(t testing.TB) string {
 	t.Helper()
 	bin := os.Getenv("NETRIAGE_BIN")
 	if bin == "" {

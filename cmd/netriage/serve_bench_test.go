@@ -34,25 +34,11 @@ func BenchmarkServeFloodRandom(b *testing.B) {
 	if bin == "" {
 		b.Skip("NETRIAGE_BIN is not set (make bench sets it)")
 	}
-	if _, err := exec.LookPath("trafgen"); err != nil {
-		b.Skipf("trafgen not available: %v", err)
-	}
-	l := lab.New(b)
-	a, r := l.Netns(), l.Netns()
-	la, lb := l.Veth(a, r)
-	la.OffloadsOff()
-	h, err := lb.NS.Handle()
-	if err != nil {
-		b.Fatal(err)
-	}
-	peer, err := h.LinkByName(lb.Name)
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := newRandomFlood(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	start := func(args ...string) *exec.Cmd {
-		c := a.Command(ctx, bin, args...)
+		c := f.a.Command(ctx, bin, args...)
 		c.Stdout, c.Stderr = io.Discard, io.Discard
 		if err := c.Start(); err != nil {
 			b.Fatal(err)
@@ -60,6 +46,7 @@ func BenchmarkServeFloodRandom(b *testing.B) {
 		go func() { _ = c.Wait() }()
 		return c
 	}
+	la, a := f.la, f.a
 	serve := start("serve", "-i", la.Name, "-n", "--web.listen-address", "127.0.0.1:10099")
 	flows := start("flows", "-i", la.Name, "-n", "-N", "--interval", "1s", "--output", "json", "-L", "5")
 	procs := []*exec.Cmd{serve, flows}
@@ -87,20 +74,8 @@ func BenchmarkServeFloodRandom(b *testing.B) {
 
 	b.ResetTimer()
 	c0 := la.Counters()
-	conf := fmt.Sprintf("{ eth(da=%s, type=0x0800), "+
-		"ipv4(sa=198.18.0.0, sa[1]=drnd(18,19), sa[2]=drnd(), sa[3]=drnd(), da=%s, ttl=64), "+
-		"udp(sp=drnd(), dp=5201), fill(0x00, 64) }", peer.Attrs().HardwareAddr, lb.IPv4.Addr())
-	fctx, fcancel := context.WithTimeout(ctx, serveFloodSeconds*time.Second)
-	tg := a.Command(fctx, "trafgen", "-o", la.Name, "-q", "-P", "1", "-n", "8000000", conf)
-	tg.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	tg.Cancel = func() error { return syscall.Kill(-tg.Process.Pid, syscall.SIGINT) }
-	tg.WaitDelay = 5 * time.Second
 	flood0 := cpu()
-	out, tgErr := tg.CombinedOutput()
-	fcancel()
-	if tgErr != nil && fctx.Err() == nil {
-		b.Fatalf("trafgen: %v\n%s", tgErr, out)
-	}
+	f.run(ctx, serveFloodSeconds*time.Second)
 	time.Sleep(1500 * time.Millisecond) // a step after the flood
 	flood1 := cpu()
 	b.StopTimer()
@@ -139,6 +114,7 @@ func BenchmarkServeFloodRandom(b *testing.B) {
 	b.ReportMetric(pk, "packets")
 	b.ReportMetric(pk/serveFloodSeconds, "pps")
 	for i, name := range []string{"serve", "flows"} {
+		b.ReportMetric(float64(lab.StatusKB(procs[i].Process.Pid, "VmHWM"))/1024, name+"-maxRSS-MB")
 		b.ReportMetric(float64((idle1[i]-idle0[i]).Milliseconds())/10, name+"-idle-ms/s")
 		b.ReportMetric(float64((flood1[i]-flood0[i]).Nanoseconds())/pk, name+"-flood-ns/pkt")
 	}
@@ -161,4 +137,54 @@ func BenchmarkServeFloodRandom(b *testing.B) {
 		}
 	}
 	b.Logf("series: %v", series)
+}
+
+// randomFlood is the random-source flood benchmarks' lab: a veth between
+// two namespaces, offloads off, the captures in a and trafgen sending
+// from a to the peer.
+type randomFlood struct {
+	b    *testing.B
+	a    *lab.NS
+	la   *lab.Link
+	conf string
+}
+
+func newRandomFlood(b *testing.B) *randomFlood {
+	if _, err := exec.LookPath("trafgen"); err != nil {
+		b.Skipf("trafgen not available: %v", err)
+	}
+	l := lab.New(b)
+	a, r := l.Netns(), l.Netns()
+	la, lb := l.Veth(a, r)
+	la.OffloadsOff()
+	h, err := lb.NS.Handle()
+	if err != nil {
+		b.Fatal(err)
+	}
+	peer, err := h.LinkByName(lb.Name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Every packet a new source address (198.18.0.0/15) and port: a new
+	// flow each.
+	conf := fmt.Sprintf("{ eth(da=%s, type=0x0800), "+
+		"ipv4(sa=198.18.0.0, sa[1]=drnd(18,19), sa[2]=drnd(), sa[3]=drnd(), da=%s, ttl=64), "+
+		"udp(sp=drnd(), dp=5201), fill(0x00, 64) }", peer.Attrs().HardwareAddr, lb.IPv4.Addr())
+	return &randomFlood{b: b, a: a, la: la, conf: conf}
+}
+
+// run floods for d (one trafgen process on one core, at most 8 million
+// packets) and returns when trafgen has exited.
+func (f *randomFlood) run(ctx context.Context, d time.Duration) {
+	f.b.Helper()
+	fctx, fcancel := context.WithTimeout(ctx, d)
+	defer fcancel()
+	tg := f.a.Command(fctx, "trafgen", "-o", f.la.Name, "-q", "-P", "1", "-n", "8000000", f.conf)
+	tg.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	tg.Cancel = func() error { return syscall.Kill(-tg.Process.Pid, syscall.SIGINT) }
+	tg.WaitDelay = 5 * time.Second
+	out, err := tg.CombinedOutput()
+	if err != nil && fctx.Err() == nil {
+		f.b.Fatalf("trafgen: %v\n%s", err, out)
+	}
 }

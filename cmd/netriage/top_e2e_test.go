@@ -19,7 +19,7 @@ import (
 // tmuxSession drives the real binary in a detached tmux server of its own
 // (a unique socket), so tests never touch the user's tmux.
 type tmuxSession struct {
-	t      *testing.T
+	t      testing.TB
 	socket string
 }
 
@@ -29,7 +29,7 @@ func startTUI(t *testing.T, w, h int, args string) *tmuxSession {
 }
 
 // topBin returns the binary under test, or skips.
-func topBin(t *testing.T) string {
+func topBin(t testing.TB) string {
 	t.Helper()
 	bin := e2eBin(t)
 	if _, err := exec.LookPath("tmux"); err != nil {
@@ -46,7 +46,7 @@ func startTUIWith(t *testing.T, w, h int, prefix, args string) *tmuxSession {
 }
 
 // startTUICmd runs the shell command line cmd in a w×h tmux window.
-func startTUICmd(t *testing.T, w, h int, cmdline string) *tmuxSession {
+func startTUICmd(t testing.TB, w, h int, cmdline string) *tmuxSession {
 	t.Helper()
 	topBin(t)
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("nr-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}

@@ -227,3 +227,21 @@ func ParseSmaps(r io.Reader, exe string) (MemBreakdown, error) {
 	}
 	return m, nil
 }
+
+// StatusKB returns a memory field of /proc/PID/status (VmRSS, VmHWM) in
+// KiB; 0 if the process is gone.
+func StatusKB(pid int, field string) uint64 {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				n, _ := strconv.ParseUint(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}

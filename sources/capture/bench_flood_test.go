@@ -77,7 +77,7 @@ func BenchmarkLiveFloodRandom(b *testing.B) {
 	time.Sleep(700 * time.Millisecond)
 
 	procs := []*exec.Cmd{iftop, once, perSec}
-	rss0 := vmKB(perSec.Process.Pid, "VmRSS")
+	rss0 := lab.StatusKB(perSec.Process.Pid, "VmRSS")
 	var samples []string
 	var smu sync.Mutex
 	sampleDone := make(chan struct{})
@@ -92,7 +92,7 @@ func BenchmarkLiveFloodRandom(b *testing.B) {
 			case <-stopSampling:
 				return
 			case <-tk.C:
-				kb := vmKB(perSec.Process.Pid, "VmRSS")
+				kb := lab.StatusKB(perSec.Process.Pid, "VmRSS")
 				if kb == 0 {
 					return
 				}
@@ -134,7 +134,7 @@ func BenchmarkLiveFloodRandom(b *testing.B) {
 		flood[i] = lab.CPUTime(p.Process.Pid) - cpu0[i]
 	}
 	c1 := la.Counters()
-	hwm := []uint64{vmKB(iftop.Process.Pid, "VmHWM"), vmKB(once.Process.Pid, "VmHWM"), vmKB(perSec.Process.Pid, "VmHWM")}
+	hwm := []uint64{lab.StatusKB(iftop.Process.Pid, "VmHWM"), lab.StatusKB(once.Process.Pid, "VmHWM"), lab.StatusKB(perSec.Process.Pid, "VmHWM")}
 	close(stopSampling)
 	<-sampleDone
 	if late := time.Since(stopped); late > time.Second || hwm[1] == 0 || hwm[2] == 0 {
@@ -232,25 +232,6 @@ func flowRecords(b *testing.B, what string, out []byte) []floodRecord {
 		b.Fatalf("no record from netriage (%s):\n%s", what, out[max(0, len(out)-2000):])
 	}
 	return recs
-}
-
-// vmKB returns a /proc/PID/status memory field (VmRSS, VmHWM) in KiB, 0 if
-// the process is gone.
-func vmKB(pid int, field string) uint64 {
-	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(st), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				n, _ := strconv.ParseUint(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
 }
 
 // peerMAC returns k's hardware address (trafgen writes whole frames).

@@ -146,7 +146,7 @@ func BenchmarkIdle(b *testing.B) {
 		cpuMs[i] = float64(cpu.Nanoseconds()) / 1e6 / wall
 		b.ReportMetric(cpuMs[i], p.name+"-cpu-ms/s")
 		b.ReportMetric(float64(runs)/wall, p.name+"-wakeups/s")
-		b.ReportMetric(float64(vmKB(p.cmd.Process.Pid, "VmHWM"))/1024, p.name+"-maxRSS-MB")
+		b.ReportMetric(float64(lab.StatusKB(p.cmd.Process.Pid, "VmHWM"))/1024, p.name+"-maxRSS-MB")
 		b.Logf("%s: %.3f ms of CPU per second, %d threads; %s", p.name, cpuMs[i], len(after[i]), strings.Join(lines, "; "))
 	}
 	if cpuMs[0] > 0 {

@@ -253,13 +253,10 @@ type memEntry struct {
 	until time.Time
 }
 
+// flowState is a flow's cumulative counters at the last join, to turn the
+// next snapshot's into the bytes since.
 type flowState struct {
-	owner            Owner
-	lastSent         uint64
-	lastRecv         uint64
-	seen             bool
-	resolved         bool
-	lastSeenSnapshot uint64
+	lastSent, lastRecv uint64
 }
 
 type procAcc struct {
@@ -281,14 +278,19 @@ type reasonAcc struct {
 // closed sockets. It is not safe for concurrent use.
 type Attributor struct {
 	cfg Config
-	gen uint64
-	// flows holds its state by value: a flood replaces every flow each
-	// step, and values need no allocation per flow, no pointer to chase
-	// when the step forgets the flows that left, and nothing for the
-	// collector to scan.
-	flows   map[connKey]flowState
-	procs   map[ProcKey]*procAcc
-	reasons map[Reason]*reasonAcc
+	// flows are the counters of the last join's flows, owners the owners
+	// found for those of them that have one (an unresolved flow is
+	// looked up again at every join). Each join reads them and writes
+	// the new snapshot's into spareFlows and spareOwners, then clears the
+	// old maps and swaps: a map never holds more than one snapshot's
+	// flows and never deletes, which under a flood (every flow new at
+	// every step) would leave it growing with tombstones to several
+	// times the table's size. Values only: nothing for the collector to
+	// scan.
+	flows, spareFlows   map[connKey]flowState
+	owners, spareOwners map[connKey]Owner
+	procs               map[ProcKey]*procAcc
+	reasons             map[Reason]*reasonAcc
 	// grace and peers remember the connections that closed, for
 	// ClosedGrace after the last table that had them.
 	grace   map[connKey]memEntry
@@ -328,14 +330,17 @@ func New(cfg Config) *Attributor {
 		cfg.MaxGraceEntries = maxGraceDflt
 	}
 	return &Attributor{
-		cfg:     cfg,
-		flows:   map[connKey]flowState{},
-		procs:   map[ProcKey]*procAcc{},
-		reasons: map[Reason]*reasonAcc{},
-		grace:   map[connKey]memEntry{},
-		peers:   map[peerKey]memEntry{},
-		ix:      newSockIndex(),
-		spare:   newSockIndex(),
+		cfg:         cfg,
+		flows:       map[connKey]flowState{},
+		spareFlows:  map[connKey]flowState{},
+		owners:      map[connKey]Owner{},
+		spareOwners: map[connKey]Owner{},
+		procs:       map[ProcKey]*procAcc{},
+		reasons:     map[Reason]*reasonAcc{},
+		grace:       map[connKey]memEntry{},
+		peers:       map[peerKey]memEntry{},
+		ix:          newSockIndex(),
+		spare:       newSockIndex(),
 	}
 }
 
@@ -344,7 +349,6 @@ func New(cfg Config) *Attributor {
 // at time now, updates the cumulative per-process bytes, and returns the
 // report. fl is not retained.
 func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Report {
-	a.gen++
 	if tab != nil && tab != a.lastTab {
 		a.index(now, tab)
 	}
@@ -372,28 +376,28 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	for i := range fl {
 		f := &fl[i]
 		fk := newConnKey(f.Key.Proto, f.Key.Local, f.Key.Remote, f.Key.LocalPort, f.Key.RemotePort)
-		st := a.flows[fk] // a copy, stored back below
-		st.lastSeenSnapshot = a.gen
-		if !st.resolved {
-			o := a.resolve(f)
+		st, seen := a.flows[fk]
+		o, resolved := a.owners[fk]
+		if !resolved {
+			o = a.resolve(f)
 			if !o.Proc.IsZero() {
 				o.Peer, o.PeerNetns = a.peerOf(f.Key, o)
+				resolved = true
 			}
-			st.owner = o
-			st.resolved = !o.Proc.IsZero()
+		}
+		if resolved {
+			a.spareOwners[fk] = o
 		}
 		// Delta of the cumulative counters since the previous snapshot; a
 		// counter that went down is a flow that was expired and re-created.
 		// idle: the flow was in the previous join with the same counters.
-		idle := st.seen && f.SentBytes == st.lastSent && f.RecvBytes == st.lastRecv
+		idle := seen && f.SentBytes == st.lastSent && f.RecvBytes == st.lastRecv
 		ds, dr := f.SentBytes, f.RecvBytes
-		if st.seen && f.SentBytes >= st.lastSent && f.RecvBytes >= st.lastRecv {
+		if seen && f.SentBytes >= st.lastSent && f.RecvBytes >= st.lastRecv {
 			ds, dr = f.SentBytes-st.lastSent, f.RecvBytes-st.lastRecv
 		}
-		st.lastSent, st.lastRecv, st.seen = f.SentBytes, f.RecvBytes, true
-		a.flows[fk] = st
+		a.spareFlows[fk] = flowState{lastSent: f.SentBytes, lastRecv: f.RecvBytes}
 
-		o := st.owner
 		if o.Swapped {
 			ds, dr = dr, ds
 		}
@@ -479,13 +483,12 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		}
 	}
 
-	// Forget flows that left the flow table (expired or evicted): the flow
-	// table bounds this map.
-	for k, st := range a.flows {
-		if st.lastSeenSnapshot != a.gen {
-			delete(a.flows, k)
-		}
-	}
+	// Forget flows that left the flow table (expired or evicted): the
+	// flow table bounds these maps.
+	clear(a.flows)
+	clear(a.owners)
+	a.flows, a.spareFlows = a.spareFlows, a.flows
+	a.owners, a.spareOwners = a.spareOwners, a.owners
 
 	// Processes: live ones, and exited ones while flows of this snapshot
 	// are theirs, then until their exit, their traffic and their last flow

@@ -91,8 +91,7 @@ func (a *Attributor) WantInfo(snap *flows.Snapshot, max int) []SocketRef {
 // Update would find it: the owner's side of a flow already joined, else
 // the first side with an owned socket.
 func (a *Attributor) socketOf(k flows.Key) (sockEntry, bool) {
-	if st, ok := a.flows[newConnKey(k.Proto, k.Local, k.Remote, k.LocalPort, k.RemotePort)]; ok && st.resolved {
-		o := st.owner
+	if o, ok := a.owners[newConnKey(k.Proto, k.Local, k.Remote, k.LocalPort, k.RemotePort)]; ok {
 		l, r, lp, rp := k.Local, k.Remote, k.LocalPort, k.RemotePort
 		if o.Swapped {
 			l, r, lp, rp = r, l, rp, lp

@@ -66,11 +66,15 @@ const DefaultMaxRows = 20000
 type Tracker struct {
 	table   *Table
 	maxRows int
-	gen     uint32
-	flows   map[flows.Key]seen
-	rows    map[rowKey]int // index into list
-	folded  map[foldKey]int
-	list    []Row
+	// flows are the counters of the last Update's flows. Each Update
+	// writes the new snapshot's into spare, then clears flows and swaps:
+	// neither map holds more than one snapshot's flows or deletes, which
+	// under a flood (every flow new at every step) would leave a map
+	// growing with tombstones to several times the table's size.
+	flows, spare map[flows.Key]seen
+	rows         map[rowKey]int // index into list
+	folded       map[foldKey]int
+	list         []Row
 	// foldedFlows counts the flows folded when first seen.
 	foldedFlows uint64
 	// rest is the row of bytes no flow row holds.
@@ -79,7 +83,6 @@ type Tracker struct {
 
 type seen struct {
 	sent, recv uint64
-	gen        uint32
 }
 
 type rowKey struct {
@@ -99,7 +102,7 @@ func NewTracker(t *Table, maxRows int) *Tracker {
 	if maxRows <= 0 {
 		maxRows = DefaultMaxRows
 	}
-	return &Tracker{table: t, maxRows: maxRows, flows: map[flows.Key]seen{}, rows: map[rowKey]int{}, folded: map[foldKey]int{}}
+	return &Tracker{table: t, maxRows: maxRows, flows: map[flows.Key]seen{}, spare: map[flows.Key]seen{}, rows: map[rowKey]int{}, folded: map[foldKey]int{}}
 }
 
 // Update adds snap's bytes since the previous Update. processOf labels a
@@ -110,7 +113,6 @@ func (t *Tracker) Update(snap *flows.Snapshot, processOf func(flows.Key) string,
 	if snap == nil {
 		return nil
 	}
-	t.gen++
 	for i := range t.list {
 		t.list[i].SentRate, t.list[i].ReceivedRate = 0, 0
 	}
@@ -122,7 +124,7 @@ func (t *Tracker) Update(snap *flows.Snapshot, processOf func(flows.Key) string,
 		if known && f.SentBytes >= p.sent && f.RecvBytes >= p.recv {
 			ds, dr = f.SentBytes-p.sent, f.RecvBytes-p.recv
 		}
-		t.flows[f.Key] = seen{sent: f.SentBytes, recv: f.RecvBytes, gen: t.gen}
+		t.spare[f.Key] = seen{sent: f.SentBytes, recv: f.RecvBytes}
 		proc := ""
 		if processOf != nil {
 			proc = processOf(f.Key)
@@ -140,11 +142,8 @@ func (t *Tracker) Update(snap *flows.Snapshot, processOf func(flows.Key) string,
 			r.Name, r.NameSource = r.Names.Best()
 		}
 	}
-	for k, s := range t.flows {
-		if s.gen != t.gen {
-			delete(t.flows, k)
-		}
-	}
+	clear(t.flows)
+	t.flows, t.spare = t.spare, t.flows
 	for i := range t.list {
 		classed += t.list[i].Sent
 		classedRecv += t.list[i].Received

@@ -3,12 +3,14 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
 
 	"netriage/triage"
 	"netriage/triage/attrib"
+	"netriage/triage/egress"
 	"netriage/triage/flows"
 	"netriage/triage/verdict"
 )
@@ -23,7 +25,7 @@ func newManyFlows(n int) *manyFlows {
 	m := &manyFlows{n: n}
 	for i := 0; i < n; i++ {
 		k := flows.Key{Proto: flows.ProtoTCP, Local: local, Remote: netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), LocalPort: uint16(10000 + i%50000), RemotePort: 443}
-		m.snap.Flows = append(m.snap.Flows, flows.FlowStat{Key: k, Flows: 1})
+		m.snap.Flows = append(m.snap.Flows, flows.FlowStat{Key: k, Flows: 1, First: t0})
 	}
 	return m
 }
@@ -126,6 +128,7 @@ func BenchmarkStepStack(b *testing.B) {
 // benchSteps runs warm steps of e a second apart, then times b.N more,
 // each of which check must pass ("" for a good snapshot).
 func benchSteps(b *testing.B, e *Engine, warm int, check func(*Snapshot) string) {
+	b.Helper()
 	at := t0
 	for range warm {
 		at = at.Add(time.Second)
@@ -139,6 +142,14 @@ func benchSteps(b *testing.B, e *Engine, warm int, check func(*Snapshot) string)
 			b.Fatal(why)
 		}
 	}
+	b.StopTimer()
+	// What the engine holds between steps: every step's flows are new
+	// under a flood, so state kept by flow key shows here.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "retained-MB")
+	runtime.KeepAlive(e)
 }
 
 // BenchmarkStepNoStack is BenchmarkStepStack's baseline: the same step
@@ -172,7 +183,7 @@ func (f *floodFlows) Snapshot(now time.Time) flows.Snapshot {
 		r := uint32(f.step*f.n+i) & (1<<17 - 1) // 198.18.0.0/15
 		f.snap.Flows[i] = flows.FlowStat{Key: flows.Key{Proto: flows.ProtoUDP, Local: local,
 			Remote: netip.AddrFrom4([4]byte{198, 18 + byte(r>>16), byte(r >> 8), byte(r)}), LocalPort: 53, RemotePort: uint16(1024 + i%60000)},
-			Counts: flows.Counts{RecvBytes: 92, RecvPackets: 1}, Flows: 1}
+			Counts: flows.Counts{RecvBytes: 92, RecvPackets: 1}, Flows: 1, First: now.Add(-500 * time.Millisecond)}
 	}
 	s := f.snap
 	s.Time, s.Start = now, t0
@@ -183,16 +194,21 @@ func (f *floodFlows) Snapshot(now time.Time) flows.Snapshot {
 // BenchmarkStepFlood is one step of the TUI or check under a
 // random-source flood at the default cap: 200,000 flows of one packet,
 // each from a new remote, the attribution join against 1,000
-// connections, the window's flows and the verdict with its explaining
-// sets (by flow, process and remote).
+// connections, the window's flows, the verdict with its explaining sets
+// (by flow, process and remote) and the egress rows. retained-MB is the
+// heap the engine holds between steps after the last one.
 func BenchmarkStepFlood(b *testing.B) {
 	fl := &floodFlows{n: 200000}
 	var sk []attrib.Socket
 	for i := 0; i < 1000; i++ {
 		sk = append(sk, conn(flows.Key{Proto: flows.ProtoTCP, Local: local, Remote: netip.AddrFrom4([4]byte{198, 19, 1, byte(i)}), LocalPort: uint16(20000 + i), RemotePort: 443}))
 	}
+	et, err := egress.NewTable(egress.Rules{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	e := New(Inputs{Links: &links{tx: 1000, speedBps: 1e9}, Flows: fl, Sockets: &socks{tables: []*attrib.SocketTable{tableWith(sk...)}}},
-		Config{Judge: true, Watched: []string{"eth0"}, Window: 10 * time.Second, Thresholds: verdict.DefaultThresholds(), CaptureInterfaces: []string{"eth0"}})
+		Config{Judge: true, Watched: []string{"eth0"}, Window: 10 * time.Second, Thresholds: verdict.DefaultThresholds(), CaptureInterfaces: []string{"eth0"}, Egress: et})
 	benchSteps(b, e, 3, func(s *Snapshot) string {
 		if s == nil || s.Verdict == nil {
 			return "no verdict"

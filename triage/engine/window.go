@@ -17,14 +17,59 @@ type baseline struct {
 	at     time.Time
 	counts map[flows.Key]flows.Counts
 	health flows.Health
+	// newest is the latest First of its flows: a flow whose first packet
+	// is later began after the baseline and is not in counts.
+	newest time.Time
 }
 
 func baselineOf(s *flows.Snapshot) baseline {
 	b := baseline{at: s.Time, counts: make(map[flows.Key]flows.Counts, len(s.Flows)), health: s.Capture}
 	for i := range s.Flows {
-		b.counts[s.Flows[i].Key] = s.Flows[i].Counts
+		f := &s.Flows[i]
+		b.counts[f.Key] = f.Counts
+		if f.First.After(b.newest) {
+			b.newest = f.First
+		}
 	}
 	return b
+}
+
+// countsOf returns f's counts at the baseline, zero when f began after it
+// (a flow re-created since under the same key included).
+func (b *baseline) countsOf(f *flows.FlowStat) flows.Counts {
+	if f.First.After(b.newest) {
+		return flows.Counts{}
+	}
+	return b.counts[f.Key]
+}
+
+// prune keeps, of b's flows, only those still in s: a flow that left the
+// flow table (expired, evicted) never comes back with the same first
+// packet, so its counts can never be read again. It rebuilds the map only
+// when that frees at least half of it (a flood replaces every flow between
+// two baselines; a steady table keeps its flows), and looks up only the
+// flows of s that began before b.
+func (b *baseline) prune(s *flows.Snapshot) {
+	n := 0
+	for i := range s.Flows {
+		if !s.Flows[i].First.After(b.newest) {
+			n++
+		}
+	}
+	if 2*n >= len(b.counts) {
+		return
+	}
+	kept := make(map[flows.Key]flows.Counts, n)
+	for i := range s.Flows {
+		f := &s.Flows[i]
+		if f.First.After(b.newest) {
+			continue
+		}
+		if c, ok := b.counts[f.Key]; ok {
+			kept[f.Key] = c
+		}
+	}
+	b.counts = kept
 }
 
 // baselines are snapshots' per-flow counts at past steps, oldest first.
@@ -34,15 +79,20 @@ type baselines []baseline
 // counts from: the newest one not after start (nil for a zero start: the
 // window is everything since the capture began). With more than maxFlows
 // flows a baseline is kept only every quarter window, so the window's flows
-// may then be up to a quarter window longer than the counters' window.
+// may then be up to a quarter window longer than the counters' window;
+// each new one prunes the older ones of the flows that left.
 func (b *baselines) at(s *flows.Snapshot, start time.Time, window time.Duration, maxFlows int) *baseline {
 	if start.IsZero() {
 		return nil
 	}
 	if n := len(*b); n == 0 || len(s.Flows) <= maxFlows || s.Time.Sub((*b)[n-1].at) >= window/4 {
+		for i := range *b {
+			(*b)[i].prune(s)
+		}
 		*b = append(*b, baselineOf(s))
 	}
 	for len(*b) > 1 && !(*b)[1].at.After(start) {
+		(*b)[0] = baseline{} // the slice's array keeps it otherwise
 		*b = (*b)[1:]
 	}
 	return &(*b)[0]
@@ -64,7 +114,7 @@ func windowFlows(s *flows.Snapshot, base *baseline, ifaces []string) ([]verdict.
 		f := &s.Flows[i]
 		c := f.Counts
 		if base != nil {
-			p := base.counts[f.Key]
+			p := base.countsOf(f)
 			c = flows.Counts{SentBytes: sub(c.SentBytes, p.SentBytes), RecvBytes: sub(c.RecvBytes, p.RecvBytes),
 				SentPackets: sub(c.SentPackets, p.SentPackets), RecvPackets: sub(c.RecvPackets, p.RecvPackets)}
 		}
