@@ -30,31 +30,13 @@ func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report, services func(p flows.
 	if snap == nil {
 		return nil, Totals{}
 	}
-	type owner struct {
-		pid       int
-		prog, ctr string
-	}
-	var owners map[flows.Key]owner
+	var procs map[attrib.ProcKey]*attrib.Process
 	var names map[netip.Addr]string
+	rows := rep.Rows() // the engine's report joined snap: by position
 	if rep != nil {
-		procs := make(map[attrib.ProcKey]*attrib.Process, len(rep.Processes))
+		procs = make(map[attrib.ProcKey]*attrib.Process, len(rep.Processes))
 		for i := range rep.Processes {
 			procs[rep.Processes[i].Process.Key] = &rep.Processes[i].Process
-		}
-		owners = make(map[flows.Key]owner, len(rep.Connections))
-		for i := range rep.Connections {
-			c := &rep.Connections[i]
-			if c.Owner.Proc.IsZero() {
-				continue
-			}
-			o := owner{pid: int(c.Owner.Proc.PID), prog: c.Program}
-			if p := procs[c.Owner.Proc]; p != nil {
-				if o.prog == "" {
-					o.prog = p.Program
-				}
-				o.ctr = containerLabel(p)
-			}
-			owners[c.Key] = o
 		}
 		names = make(map[netip.Addr]string, len(rep.Remotes))
 		for i := range rep.Remotes {
@@ -63,7 +45,7 @@ func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report, services func(p flows.
 			}
 		}
 	}
-	rows := make([]FlowRow, 0, len(snap.Flows))
+	out := make([]FlowRow, 0, len(snap.Flows))
 	for i := range snap.Flows {
 		f := &snap.Flows[i]
 		k := f.Key
@@ -75,17 +57,23 @@ func AdaptFlows(snap *flows.Snapshot, rep *attrib.Report, services func(p flows.
 		if services != nil && k.Proto.HasPorts() {
 			row.LocalService, row.RemoteService = services(k.Proto, k.LocalPort), services(k.Proto, k.RemotePort)
 		}
-		if o, ok := owners[k]; ok {
-			row.PID, row.Process, row.Container = o.pid, o.prog, o.ctr
+		if c := rows.Of(i, k); c != nil && !c.Owner.Proc.IsZero() {
+			row.PID, row.Process = int(c.Owner.Proc.PID), c.Program
+			if p := procs[c.Owner.Proc]; p != nil {
+				if row.Process == "" {
+					row.Process = p.Program
+				}
+				row.Container = containerLabel(p)
+			}
 		}
 		if names != nil && k.Remote.IsValid() {
 			row.RemoteName = names[k.Remote]
 		}
-		rows = append(rows, row)
+		out = append(out, row)
 	}
 	t := snap.Totals
 	tot := Totals{Sent: flowRates(t.Rates, true), Recv: flowRates(t.Rates, false), SentBytes: t.SentBytes, RecvBytes: t.RecvBytes, RateSeconds: snap.RateSeconds}
-	return rows, tot
+	return out, tot
 }
 
 // FlowStatsOf converts a snapshot's flows to the attribution's input

@@ -15,8 +15,10 @@ import (
 func BenchmarkModelFlood(b *testing.B) {
 	rep := liveSized(200000, 200)
 	snap := &flows.Snapshot{Time: tl0, Aggregation: flows.By5Tuple}
+	rep.FlowRows = make([]int32, len(rep.Connections)) // the join's, as the engine's report has them
 	for i := range rep.Connections {
 		c := &rep.Connections[i]
+		rep.FlowRows[i] = int32(i)
 		snap.Flows = append(snap.Flows, flows.FlowStat{Key: c.Key, Counts: flows.Counts{SentBytes: c.SentBytes, SentPackets: 1},
 			Rates: flows.Rates{R10: flows.Rate{SentBytesPerSec: c.Rate10s.SentBps / 8}}, Flows: 1})
 	}

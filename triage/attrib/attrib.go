@@ -200,6 +200,11 @@ type Report struct {
 	Unattributed []UnattributedRow
 	Connections  []ConnRow
 	Remotes      []RemoteRow
+	// FlowRows[i] is the index in Connections of the i-th flow Update
+	// joined: a consumer that holds the same flows in the same order (the
+	// engine's snapshot) finds each flow's row by position (Rows), not
+	// through a map of every connection.
+	FlowRows []int32
 	// ExitedSentBytes and ExitedRecvBytes are the cumulative bytes of
 	// processes whose rows were dropped after they exited, so that the
 	// totals still add up.
@@ -362,7 +367,7 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	if cap(rep.Connections) < len(fl) {
 		rep.Connections = make([]ConnRow, 0, len(fl))
 	}
-	rep.Processes, rep.Remotes, rep.Unattributed = old.Processes[:0], old.Remotes[:0], old.Unattributed[:0]
+	rep.Processes, rep.Remotes, rep.Unattributed, rep.FlowRows = old.Processes[:0], old.Remotes[:0], old.Unattributed[:0], old.FlowRows[:0]
 	if cap(rep.Remotes) < a.remotes {
 		rep.Remotes = make([]RemoteRow, 0, a.remotes+a.remotes/8)
 	}
@@ -552,6 +557,50 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	rep.ExitedSentBytes, rep.ExitedRecvBytes = a.exitedS, a.exitedR
 	sortReport(&rep, &a.scratch)
 	return rep
+}
+
+// Rows finds the connection rows of a snapshot's flows in a report: by
+// position when the report joined those flows in that order (FlowRows),
+// else by key, through a map built at the first miss.
+type Rows struct {
+	rep   *Report
+	byKey map[flows.Key]int32
+}
+
+// Rows returns a finder of r's connection rows (r may be nil).
+func (r *Report) Rows() *Rows { return &Rows{rep: r} }
+
+// Of returns the row of flow k, the i-th of the flows the finder is asked
+// about; nil when the report has none.
+func (x *Rows) Of(i int, k flows.Key) *ConnRow {
+	if j := x.Index(i, k); j >= 0 {
+		return &x.rep.Connections[j]
+	}
+	return nil
+}
+
+// Index is Of's row as an index into Connections, -1 for none. A finder is
+// not safe for concurrent use (the map it may build).
+func (x *Rows) Index(i int, k flows.Key) int {
+	r := x.rep
+	if r == nil {
+		return -1
+	}
+	if i >= 0 && i < len(r.FlowRows) {
+		if j := r.FlowRows[i]; r.Connections[j].Key == k {
+			return int(j)
+		}
+	}
+	if x.byKey == nil {
+		x.byKey = make(map[flows.Key]int32, len(r.Connections))
+		for j := range r.Connections {
+			x.byKey[r.Connections[j].Key] = int32(j)
+		}
+	}
+	if j, ok := x.byKey[k]; ok {
+		return int(j)
+	}
+	return -1
 }
 
 // Recycle hands back rep, a report of this Attributor's that nothing
@@ -819,11 +868,13 @@ func sortReport(rep *Report, s *updateScratch) {
 		return cmp.Or(cmp.Compare(total(b.Rate10s), total(a.Rate10s)), cmp.Compare(b.SentBytes+b.RecvBytes, a.SentBytes+a.RecvBytes),
 			cmp.Compare(a.Process.Key.PID, b.Process.Key.PID))
 	})
-	sortConns(rep.Connections, &s.order)
+	n := len(rep.Connections)
+	rep.FlowRows = slices.Grow(rep.FlowRows[:0], n)[:n]
+	sortRows(rep.Connections, &s.order, connSortKey, rep.FlowRows)
 	sortRows(rep.Remotes, &s.order, func(r *RemoteRow, k *sortKey) {
 		b := rankPrefix(k[:0], total(r.Rate10s), r.SentBytes+r.RecvBytes)
 		appendAddrKey(b, r.Addr)
-	})
+	}, nil)
 }
 
 func keyLess(a, b flows.Key) bool {
@@ -973,7 +1024,7 @@ func appendAddrKey(b []byte, a netip.Addr) []byte {
 
 // sortConns sorts rows by descending 10 s total rate, then cumulative
 // bytes, then key (keyLess). order is scratch.
-func sortConns(rows []ConnRow, order *[]rowOrder) { sortRows(rows, order, connSortKey) }
+func sortConns(rows []ConnRow, order *[]rowOrder) { sortRows(rows, order, connSortKey, nil) }
 
 // connSortKey writes r's sort key to k.
 func connSortKey(r *ConnRow, k *sortKey) {
@@ -989,13 +1040,16 @@ func connSortKey(r *ConnRow, k *sortKey) {
 // through them missed the cache at every tie, which is nearly every
 // comparison under a flood), and then each row moves once, along the
 // permutation's cycles. order is scratch.
-func sortRows[T any](rows []T, order *[]rowOrder, keyOf func(*T, *sortKey)) {
+func sortRows[T any](rows []T, order *[]rowOrder, keyOf func(*T, *sortKey), pos []int32) {
 	o := slices.Grow((*order)[:0], len(rows))[:len(rows)]
 	for i := range rows {
 		o[i] = rowOrder{i: int32(i)}
 		keyOf(&rows[i], &o[i].key)
 	}
 	slices.SortFunc(o, func(a, b rowOrder) int { return bytes.Compare(a.key[:], b.key[:]) })
+	for j := range pos {
+		pos[o[j].i] = int32(j)
+	}
 	// Row j of the result is rows[o[j].i]; o[j].i = -1 once it is in place.
 	for start := range o {
 		if o[start].i < 0 {

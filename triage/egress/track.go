@@ -106,10 +106,11 @@ func NewTracker(t *Table, maxRows int) *Tracker {
 }
 
 // Update adds snap's bytes since the previous Update. processOf labels a
-// flow's owner ("" for none; nil: no attribution), nameOf names a remote
+// flow's owner, given its index in snap.Flows and its key ("" for none;
+// nil: no attribution), nameOf names a remote
 // address (nil: no names). It returns the rows, the rest row last when it
 // holds bytes; the slice is the caller's (its strings are shared).
-func (t *Tracker) Update(snap *flows.Snapshot, processOf func(flows.Key) string, nameOf func(netip.Addr) NameInfo) []Row {
+func (t *Tracker) Update(snap *flows.Snapshot, processOf func(int, flows.Key) string, nameOf func(netip.Addr) NameInfo) []Row {
 	if snap == nil {
 		return nil
 	}
@@ -127,7 +128,7 @@ func (t *Tracker) Update(snap *flows.Snapshot, processOf func(flows.Key) string,
 		t.spare[f.Key] = seen{sent: f.SentBytes, recv: f.RecvBytes}
 		proc := ""
 		if processOf != nil {
-			proc = processOf(f.Key)
+			proc = processOf(i, f.Key)
 		}
 		r := t.row(f.Key.Remote, proc, !known)
 		r.Sent += ds

@@ -37,7 +37,7 @@ func sums(rows []Row) (sent, recv uint64) {
 // row, classed unknown; the sums equal the totals at every step.
 func TestTrackerKeepsExpiredBytes(t *testing.T) {
 	tr := NewTracker(nil, 0)
-	proc := func(k flows.Key) string {
+	proc := func(_ int, k flows.Key) string {
 		if k.LocalPort == 1 {
 			return "curl[7]"
 		}

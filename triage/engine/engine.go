@@ -250,11 +250,23 @@ type Snapshot struct {
 	// that runs but cannot do all it was asked (e.g. -p on "any").
 	Health []Health
 
-	owners map[flows.Key]*verdict.Owner
+	// rows finds a flow's connection row in Attribution, owners are the
+	// rows' owners (verdict.Owners, made for the window's verdict).
+	rows   *attrib.Rows
+	owners []*verdict.Owner
 }
 
-// Owner returns the owner of the window flow with key k (nil when unknown).
-func (s *Snapshot) Owner(k flows.Key) *verdict.Owner { return s.owners[k] }
+// Owner returns the owner of flow k, the i-th of Flows, as the verdict
+// has it (nil when unknown or not judged). Not safe for concurrent use.
+func (s *Snapshot) Owner(i int, k flows.Key) *verdict.Owner {
+	if s.owners == nil {
+		return nil
+	}
+	if j := s.rows.Index(i, k); j >= 0 {
+		return s.owners[j]
+	}
+	return nil
+}
 
 // Degraded returns the Health entries that are not ok.
 func (s *Snapshot) Degraded() []Health {
@@ -551,6 +563,9 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 		e.join(s.Time, nil)
 	}
 	s.Attribution = e.rep
+	if e.rep != nil {
+		s.rows = e.rep.Rows()
+	}
 	e.repShown = e.repShown || e.rep != nil
 }
 
@@ -573,15 +588,15 @@ func (e *Engine) stepEgress(s *Snapshot) {
 	if e.egress == nil || s.Flows == nil {
 		return
 	}
-	var processOf func(flows.Key) string
+	var processOf func(int, flows.Key) string
 	if s.Attribution != nil {
 		labels := ProcessLabels(s.Attribution)
-		owner := make(map[flows.Key]string, len(s.Attribution.Connections))
-		for i := range s.Attribution.Connections {
-			c := &s.Attribution.Connections[i]
-			owner[c.Key] = labels[c.Owner.Proc]
+		processOf = func(i int, k flows.Key) string {
+			if c := s.rows.Of(i, k); c != nil {
+				return labels[c.Owner.Proc]
+			}
+			return ""
 		}
-		processOf = func(k flows.Key) string { return owner[k] }
 	}
 	s.Egress = e.egress.Update(s.Flows, processOf, e.in.Destinations)
 	s.EgressFolded = e.egress.FoldedFlows()
@@ -649,12 +664,13 @@ func (e *Engine) stepVerdict(s *Snapshot) {
 		}
 		base := e.bases.at(s.Flows, start, e.cfg.Window, e.cfg.MaxBaselineFlows)
 		ifaces := e.cfg.CaptureInterfaces
-		w.Flows, w.Capture = windowFlows(s.Flows, base, ifaces)
 		if s.Attribution != nil {
 			s.owners = verdict.Owners(*s.Attribution)
+		}
+		w.Flows, w.Capture = windowFlows(s.Flows, base, ifaces, s.Owner)
+		if s.Attribution != nil {
 			names := verdict.RemoteNames(*s.Attribution)
 			for i := range w.Flows {
-				w.Flows[i].Owner = s.owners[w.Flows[i].Key]
 				if w.Flows[i].RemoteName == "" {
 					w.Flows[i].RemoteName = names[w.Flows[i].Key.Remote]
 				}

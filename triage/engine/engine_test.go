@@ -211,8 +211,8 @@ func TestCaptureWindowAndOwners(t *testing.T) {
 	if wf.Owner == nil || wf.Owner.PID != 42 || wf.Interface != "eth0" {
 		t.Errorf("window flow owner %+v, interface %q", wf.Owner, wf.Interface)
 	}
-	if o := last.Owner(key); o == nil || o.PID != 42 {
-		t.Errorf("Owner(key) = %+v", o)
+	if o := last.Owner(0, key); o == nil || o.PID != 42 {
+		t.Errorf("Owner(0, key) = %+v", o)
 	}
 	if last.Attribution == nil || len(last.Attribution.Processes) != 1 || last.Attribution.Processes[0].SentBytes != 2500 {
 		t.Errorf("attribution %+v", last.Attribution)

@@ -108,7 +108,7 @@ func sub(a, b uint64) uint64 {
 // windowFlows returns the flows of s minus the baseline (all of s without
 // one), as the verdict wants them, and the capture's health over the same
 // time.
-func windowFlows(s *flows.Snapshot, base *baseline, ifaces []string) ([]verdict.Flow, verdict.Capture) {
+func windowFlows(s *flows.Snapshot, base *baseline, ifaces []string, owner func(int, flows.Key) *verdict.Owner) ([]verdict.Flow, verdict.Capture) {
 	out := make([]verdict.Flow, 0, len(s.Flows))
 	for i := range s.Flows {
 		f := &s.Flows[i]
@@ -122,6 +122,9 @@ func windowFlows(s *flows.Snapshot, base *baseline, ifaces []string) ([]verdict.
 			continue
 		}
 		vf := verdict.Flow{Key: f.Key, SentBytes: c.SentBytes, RecvBytes: c.RecvBytes, SentPackets: c.SentPackets, RecvPackets: c.RecvPackets}
+		if owner != nil {
+			vf.Owner = owner(i, f.Key)
+		}
 		if len(ifaces) == 1 {
 			// One capture handle: every flow was seen on that interface.
 			vf.Interface = ifaces[0]

@@ -66,7 +66,7 @@ func TestBaselinesMatchModel(t *testing.T) {
 
 			start := at.Add(-window + time.Duration(r.IntN(3000))*time.Millisecond)
 			base := bases.at(snap, start, window, maxFlows)
-			got, _ := windowFlows(snap, base, nil)
+			got, _ := windowFlows(snap, base, nil, nil)
 			// The model: the baseline's step, found by its time.
 			var before map[instance]flows.Counts
 			if base != nil {

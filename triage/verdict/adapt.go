@@ -7,7 +7,6 @@ import (
 
 	"netriage/triage"
 	"netriage/triage/attrib"
-	"netriage/triage/flows"
 )
 
 // FromLinks summarises link samples taken during a window (in time order,
@@ -137,11 +136,12 @@ func capOf(c triage.Capacity) (uint64, string) {
 	return c.Bps, string(c.Source)
 }
 
-// Owners maps every connection of an attribution report to its Owner, for
-// Flow.Owner. Unattributed connections carry their reason. Connections
+// Owners returns the Owner of every connection of an attribution report,
+// in the order of rep.Connections, for Flow.Owner (find a flow's row with
+// rep.Rows). Unattributed connections carry their reason. Connections
 // with the same owner share one Owner (a flood's hundreds of thousands of
 // flows have a handful), which nothing may change.
-func Owners(rep attrib.Report) map[flows.Key]*Owner {
+func Owners(rep attrib.Report) []*Owner {
 	procs := make(map[attrib.ProcKey]*attrib.Process, len(rep.Processes))
 	for i := range rep.Processes {
 		procs[rep.Processes[i].Process.Key] = &rep.Processes[i].Process
@@ -154,7 +154,7 @@ func Owners(rep attrib.Report) map[flows.Key]*Owner {
 		limit   attrib.Limit
 	}
 	shared := map[ident]*Owner{}
-	out := make(map[flows.Key]*Owner, len(rep.Connections))
+	out := make([]*Owner, len(rep.Connections))
 	for i := range rep.Connections {
 		c := &rep.Connections[i]
 		id := ident{proc: c.Owner.Proc}
@@ -190,7 +190,7 @@ func Owners(rep attrib.Report) map[flows.Key]*Owner {
 			}
 			shared[id] = o
 		}
-		out[c.Key] = o
+		out[i] = o
 	}
 	return out
 }

@@ -188,20 +188,24 @@ func TestOwners(t *testing.T) {
 		},
 		Remotes: []attrib.RemoteRow{{Addr: k1.Remote, Name: "peer.example"}},
 	}
-	want := map[flows.Key]*Owner{
-		k1: {PID: 42, Program: "nginx", Container: "docker:0123456789ab"},
-		k2: {Unattributed: "other protocol"},
-		k3: {Unattributed: "unknown"},
-		k4: {PID: 42, Program: "nginx", Container: "docker:0123456789ab", Limit: "receiver"},
-		k5: {PID: 42, Program: "nginx", Container: "docker:0123456789ab"},
+	want := []*Owner{
+		{PID: 42, Program: "nginx", Container: "docker:0123456789ab"},
+		{Unattributed: "other protocol"},
+		{Unattributed: "unknown"},
+		{PID: 42, Program: "nginx", Container: "docker:0123456789ab", Limit: "receiver"},
+		{PID: 42, Program: "nginx", Container: "docker:0123456789ab"},
 	}
-	if diff := cmp.Diff(want, Owners(rep)); diff != "" {
+	got := Owners(rep)
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("owners (-want +got):\n%s", diff)
 	}
-	if got := LimitText(want[k4]); got != "limited by the receiver" {
+	if got[0] != got[4] {
+		t.Error("k1 and k5 have one owner: want one Owner shared")
+	}
+	if got := LimitText(want[3]); got != "limited by the receiver" {
 		t.Errorf("limit text %q", got)
 	}
-	if got, wantLabel := OwnerLabel(want[k4]), OwnerLabel(want[k1]); got != wantLabel {
+	if got, wantLabel := OwnerLabel(want[3]), OwnerLabel(want[0]); got != wantLabel {
 		t.Errorf("label with a limit %q, without %q", got, wantLabel)
 	}
 	if got := RemoteNames(rep)[k1.Remote]; got != "peer.example" {

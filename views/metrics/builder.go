@@ -330,7 +330,7 @@ func (b *Builder) capture(s *engine.Snapshot) *Capture {
 		var pk talkerKey
 		hasProc := false
 		if attributed {
-			if o := s.Owner(f.Key); o != nil {
+			if o := s.Owner(i, f.Key); o != nil {
 				hasProc = true
 				if o.PID > 0 {
 					pk = talkerKey{name: processLabel(o.Program), container: format.Sanitize(o.Container, maxContainerRunes)}

@@ -1,0 +1,79 @@
+package attrib
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"netriage/triage/flows"
+)
+
+// TestFlowRows: every flow an Update joins finds its own connection row by
+// position, over joins whose flows come and go in random orders, with the
+// storage of recycled reports; a finder asked in another order, or about a
+// report built by hand, falls back to the key.
+func TestFlowRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	a := New(Config{ClosedGrace: 5 * time.Second})
+	l := netip.MustParseAddr("198.18.0.1")
+	var socks []Socket
+	var keys []flows.Key
+	for i := range 20 {
+		keys = append(keys, tcp(l, uint16(1000+i), netip.MustParseAddr("198.18.0.2"), 443))
+		socks = append(socks, sock(keys[i], 1, uint32(10+i), pA, StateEstablished))
+	}
+	at := t0
+	var last *Report
+	for step := range 50 {
+		at = at.Add(time.Second)
+		var fl []FlowStat
+		for i := range r.IntN(300) {
+			k := udp(l, 53, netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), uint16(r.IntN(4)))
+			if i < 20 && r.IntN(2) == 0 {
+				k = keys[i]
+			}
+			fl = append(fl, FlowStat{Key: k, SentBytes: uint64(step * r.IntN(100)), Rate10s: Rates{SentBps: float64(r.IntN(5))}})
+		}
+		// Unique keys, as a snapshot has them.
+		seen := map[flows.Key]bool{}
+		fl = slices.DeleteFunc(fl, func(f FlowStat) bool { d := seen[f.Key]; seen[f.Key] = true; return d })
+		r.Shuffle(len(fl), func(i, j int) { fl[i], fl[j] = fl[j], fl[i] })
+		if last != nil && r.IntN(2) == 0 {
+			a.Recycle(last)
+		}
+		rep := a.Update(at, fl, table(at, socks...))
+		last = &rep
+		if len(rep.FlowRows) != len(fl) {
+			t.Fatalf("step %d: %d flow rows for %d flows", step, len(rep.FlowRows), len(fl))
+		}
+		rows := rep.Rows()
+		for i := range fl {
+			if c := rows.Of(i, fl[i].Key); c == nil || c.Key != fl[i].Key {
+				t.Fatalf("step %d: flow %d (%v) found row %+v", step, i, fl[i].Key, c)
+			}
+		}
+		if rows.byKey != nil {
+			t.Fatalf("step %d: positions missed, the finder built its map", step)
+		}
+		// Asked in reverse: the map finds them.
+		for i := range fl {
+			j := len(fl) - 1 - i
+			if c := rows.Of(i, fl[j].Key); c == nil || c.Key != fl[j].Key {
+				t.Fatalf("step %d: flow %v by key found %+v", step, fl[j].Key, c)
+			}
+		}
+		if c := rows.Of(0, udp(l, 9, netip.MustParseAddr("198.19.255.255"), 9)); c != nil {
+			t.Fatalf("a flow the report does not have found %+v", c)
+		}
+	}
+	hand := Report{Connections: []ConnRow{{Key: keys[0]}, {Key: keys[1]}}}
+	if c := hand.Rows().Of(0, keys[1]); c == nil || c.Key != keys[1] {
+		t.Fatalf("hand-made report: %+v", c)
+	}
+	var none *Report
+	if none.Rows().Of(0, keys[0]) != nil {
+		t.Fatal("a nil report found a row")
+	}
+}
