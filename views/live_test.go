@@ -2,6 +2,7 @@ package views
 
 import (
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,52 @@ func TestExitedMemoryCap(t *testing.T) {
 	out = e.apply(&attrib.Report{Processes: []attrib.ProcRow{back}}, []ProcRow{{PID: 5, Program: " (exited)", Exited: true, SentBytes: 1}})
 	if out[0].Program != "job (exited)" || out[0].SentBytes != 6 {
 		t.Errorf("back: %+v", out[0])
+	}
+}
+
+// TestLiveViewKeepsNothingOfTheReport: top lets the engine write each
+// step's connection rows into the storage of the last step's report
+// (engine.Config.ReleaseAttribution), since a model copies what it shows.
+// The models of a run with reused storage must equal those without, also
+// after the later steps.
+func TestLiveViewKeepsNothingOfTheReport(t *testing.T) {
+	l := netip.MustParseAddr("198.18.0.1")
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	nginx := attrib.ProcKey{PID: 80, StartTicks: 8}
+	run := func(release bool) []*Model {
+		a := attrib.New(attrib.Config{ClosedGrace: 2 * time.Second})
+		v := NewLiveView(time.Second)
+		var out []*Model
+		var prev *attrib.Report
+		for s := range 12 {
+			now := t0.Add(time.Duration(s) * time.Second)
+			tb := &attrib.SocketTable{Time: now, HostNetns: 1, Processes: map[attrib.ProcKey]*attrib.Process{nginx: {Key: nginx, Program: "nginx", User: "www", Netns: 1}}}
+			snap := &flows.Snapshot{Time: now, Aggregation: flows.By5Tuple}
+			for i := range 30 + 7*(s%3) {
+				k := flows.Key{Proto: flows.ProtoTCP, Local: l, Remote: netip.AddrFrom4([4]byte{198, 19, byte(s % 4), byte(i)}), LocalPort: 443, RemotePort: uint16(40000 + i)}
+				if i%2 == 0 {
+					tb.Sockets = append(tb.Sockets, attrib.Socket{Proto: k.Proto, Netns: 1, Local: k.Local, Remote: k.Remote, LocalPort: k.LocalPort,
+						RemotePort: k.RemotePort, State: attrib.StateEstablished, Inode: uint32(1000 + i), Owner: nginx})
+				}
+				snap.Flows = append(snap.Flows, flows.FlowStat{Key: k, Counts: flows.Counts{SentBytes: uint64((s + 1) * (i + 1) * 100), SentPackets: uint64(s + 1)},
+					Rates: flows.Rates{R10: flows.Rate{SentBytesPerSec: float64(i * 10)}}, Flows: 1})
+			}
+			if release && prev != nil {
+				a.Recycle(prev)
+			}
+			rep := a.Update(now, attrib.StatsOf(snap), tb)
+			prev = &rep
+			out = append(out, v.Model(&engine.Snapshot{Seq: uint64(s + 1), Time: now, Flows: snap, Attribution: &rep}))
+		}
+		return out
+	}
+	want, got := run(false), run(true)
+	for i := range want {
+		if !reflect.DeepEqual(want[i], got[i]) {
+			t.Fatalf("model %d differs with the reports' storage reused:\nwithout %+v\nwith    %+v", i+1, want[i].Conns, got[i].Conns)
+		}
+	}
+	if len(want[len(want)-1].Conns) == 0 || want[len(want)-1].Flows[0].Process == "" && want[len(want)-1].Flows[1].Process == "" {
+		t.Fatalf("fixture: no connections or owners in the models: %+v", want[len(want)-1].Flows[:2])
 	}
 }

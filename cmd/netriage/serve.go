@@ -52,6 +52,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	defer in.Close()
 	in.Config.Judge, in.Config.Hold = true, true
+	// Builder.Step reads a snapshot and keeps nothing of it: the next
+	// step writes its flows and connection rows into the same storage.
+	in.Config.ReleaseFlows, in.Config.ReleaseAttribution = true, true
 	col := metrics.NewCollector()
 	srv, err := web.Listen(listen, web.Options{Metrics: col, Version: version, Mode: in.Mode, TLS: wc.TLS, HTTP2: wc.HTTP2, Headers: wc.Headers, Users: wc.Users})
 	if err != nil {

@@ -52,6 +52,9 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 		return nil, err
 	}
 	in.Config.Judge, in.Config.Hold = true, true
+	// The model copies what it shows of the attribution (not of the
+	// flows: its rows share their Seconds).
+	in.Config.ReleaseAttribution = true
 	v := views.NewLiveView(cfg.Interval.D())
 	v.Watched, v.Mode, v.Services, v.ProcAccess = in.Watched, in.Mode, dns.ServiceName, inputs.ProcAccess()
 	v.Source = views.LiveSource(in.Watched, tf.common.netns)

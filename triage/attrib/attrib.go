@@ -41,6 +41,9 @@ type FlowStat struct {
 	// the socket itself (socket-counter mode); zero otherwise.
 	Netns uint64
 	Inode uint32
+	// SinceSent and SinceRecv are the bytes since the flow table's
+	// previous snapshot (flows.FlowStat.Since; see Attributor.Since).
+	SinceSent, SinceRecv uint64
 }
 
 // StatsOf converts a flow table snapshot to the join's input (rates in bits
@@ -56,7 +59,7 @@ func StatsOf(snap *flows.Snapshot) []FlowStat {
 	for i := range snap.Flows {
 		f := &snap.Flows[i]
 		out[i] = FlowStat{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets,
-			Rate2s: bps(f.Rates.R2), Rate10s: bps(f.Rates.R10), Rate40s: bps(f.Rates.R40)}
+			Rate2s: bps(f.Rates.R2), Rate10s: bps(f.Rates.R10), Rate40s: bps(f.Rates.R40), SinceSent: f.Since.SentBytes, SinceRecv: f.Since.RecvBytes}
 	}
 	return out
 }
@@ -294,8 +297,13 @@ type Attributor struct {
 	// scan.
 	flows, spareFlows   map[connKey]flowState
 	owners, spareOwners map[connKey]Owner
-	procs               map[ProcKey]*procAcc
-	reasons             map[Reason]*reasonAcc
+	// sinceSeq is the snapshot number Since gave for the next Update,
+	// lastSeq the last Update's (0: none). When they follow each other the
+	// join adds the flows' own bytes since the last snapshot and keeps no
+	// counters (flows stays empty).
+	sinceSeq, lastSeq uint64
+	procs             map[ProcKey]*procAcc
+	reasons           map[Reason]*reasonAcc
 	// grace and peers remember the connections that closed, for
 	// ClosedGrace after the last table that had them.
 	grace   map[connKey]memEntry
@@ -349,6 +357,14 @@ func New(cfg Config) *Attributor {
 	}
 }
 
+// Since says that the flows of the next Update come from the flow table's
+// snapshot numbered seq (StatsOf of a snapshot whose Since is set): when
+// the Update before joined snapshot seq − 1, the join adds each flow's
+// SinceSent and SinceRecv and keeps no counters of its own per flow;
+// otherwise (the first join, a snapshot missed) it subtracts the counters
+// it kept, as without Since.
+func (a *Attributor) Since(seq uint64) { a.sinceSeq = seq }
+
 // Update joins the flows of one snapshot (cumulative counters, as the flow
 // table reports them) to the socket table tab (nil: keep the previous one)
 // at time now, updates the cumulative per-process bytes, and returns the
@@ -359,6 +375,8 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	}
 	a.need = a.need[:0]
 	defer func() { a.lastUpdate = now }()
+	useSince := a.sinceSeq != 0 && a.lastSeq != 0 && a.sinceSeq == a.lastSeq+1
+	a.lastSeq, a.sinceSeq = a.sinceSeq, 0
 	rep := Report{Time: now}
 	// The rows go into the storage of a report handed back (Recycle).
 	old := a.recycled
@@ -381,7 +399,6 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 	for i := range fl {
 		f := &fl[i]
 		fk := newConnKey(f.Key.Proto, f.Key.Local, f.Key.Remote, f.Key.LocalPort, f.Key.RemotePort)
-		st, seen := a.flows[fk]
 		o, resolved := a.owners[fk]
 		if !resolved {
 			o = a.resolve(f)
@@ -393,15 +410,25 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 		if resolved {
 			a.spareOwners[fk] = o
 		}
-		// Delta of the cumulative counters since the previous snapshot; a
-		// counter that went down is a flow that was expired and re-created.
-		// idle: the flow was in the previous join with the same counters.
-		idle := seen && f.SentBytes == st.lastSent && f.RecvBytes == st.lastRecv
-		ds, dr := f.SentBytes, f.RecvBytes
-		if seen && f.SentBytes >= st.lastSent && f.RecvBytes >= st.lastRecv {
-			ds, dr = f.SentBytes-st.lastSent, f.RecvBytes-st.lastRecv
+		// The bytes since the previous snapshot. idle: the flow was in the
+		// previous join and counted nothing since.
+		var ds, dr uint64
+		var idle bool
+		if useSince {
+			// The table's own: a flow with bytes from before was there.
+			ds, dr = f.SinceSent, f.SinceRecv
+			idle = ds+dr == 0
+		} else {
+			// The delta of the cumulative counters; a counter that went
+			// down is a flow that was expired and re-created.
+			st, seen := a.flows[fk]
+			idle = seen && f.SentBytes == st.lastSent && f.RecvBytes == st.lastRecv
+			ds, dr = f.SentBytes, f.RecvBytes
+			if seen && f.SentBytes >= st.lastSent && f.RecvBytes >= st.lastRecv {
+				ds, dr = f.SentBytes-st.lastSent, f.RecvBytes-st.lastRecv
+			}
+			a.spareFlows[fk] = flowState{lastSent: f.SentBytes, lastRecv: f.RecvBytes}
 		}
-		a.spareFlows[fk] = flowState{lastSent: f.SentBytes, lastRecv: f.RecvBytes}
 
 		if o.Swapped {
 			ds, dr = dr, ds
@@ -490,7 +517,9 @@ func (a *Attributor) Update(now time.Time, fl []FlowStat, tab *SocketTable) Repo
 
 	// Forget flows that left the flow table (expired or evicted): the
 	// flow table bounds these maps.
-	clear(a.flows)
+	if len(a.flows) > 0 {
+		clear(a.flows)
+	}
 	clear(a.owners)
 	a.flows, a.spareFlows = a.spareFlows, a.flows
 	a.owners, a.spareOwners = a.spareOwners, a.owners

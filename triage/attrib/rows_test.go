@@ -77,3 +77,44 @@ func TestFlowRows(t *testing.T) {
 		t.Fatal("a nil report found a row")
 	}
 }
+
+// TestSinceKeepsNoCounters: joins of consecutive snapshots with Since add
+// the flows' own bytes since and keep no counters per flow; a flow
+// re-created under its key between two snapshots counts all of its new
+// bytes (the counters kept would have taken them for growth); a join that
+// does not follow the last one counts by the counters again.
+func TestSinceKeepsNoCounters(t *testing.T) {
+	k := tcp(hostA, 40000, remB, 443)
+	tab := table(t0, sock(k, 1, 10, pA, StateEstablished))
+	a := New(Config{ClosedGrace: 5 * time.Second})
+	sent := func(rep Report) uint64 {
+		for _, p := range rep.Processes {
+			if p.Process.Key == pA {
+				return p.SentBytes
+			}
+		}
+		return 0
+	}
+	a.Since(1)
+	rep := a.Update(t0, []FlowStat{{Key: k, SentBytes: 100, SinceSent: 100}}, tab)
+	if got := sent(rep); got != 100 || len(a.flows) != 1 {
+		t.Fatalf("first join: %d bytes, %d counters kept; want 100 bytes, the counters (no join before)", got, len(a.flows))
+	}
+	// Evicted and back within the step: 150 new bytes, 50 more than before.
+	a.Since(2)
+	rep = a.Update(t0.Add(time.Second), []FlowStat{{Key: k, SentBytes: 150, SinceSent: 150}}, nil)
+	if got := sent(rep); got != 250 || len(a.flows) != 0 {
+		t.Fatalf("second join: %d bytes, %d counters kept; want 250, none", got, len(a.flows))
+	}
+	a.Since(3)
+	rep = a.Update(t0.Add(2*time.Second), []FlowStat{{Key: k, SentBytes: 170, SinceSent: 20}}, nil)
+	if got := sent(rep); got != 270 || len(a.flows) != 0 {
+		t.Fatalf("third join: %d bytes, %d counters kept; want 270, none", got, len(a.flows))
+	}
+	// Snapshot 4 was missed: counters again (none kept: all 200 count).
+	a.Since(5)
+	rep = a.Update(t0.Add(3*time.Second), []FlowStat{{Key: k, SentBytes: 200, SinceSent: 10}}, nil)
+	if got := sent(rep); got != 470 || len(a.flows) != 1 {
+		t.Fatalf("join after a missed snapshot: %d bytes, %d counters kept; want 470, the counters", got, len(a.flows))
+	}
+}

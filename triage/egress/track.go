@@ -72,9 +72,13 @@ type Tracker struct {
 	// under a flood (every flow new at every step) would leave a map
 	// growing with tombstones to several times the table's size.
 	flows, spare map[flows.Key]seen
-	rows         map[rowKey]int // index into list
-	folded       map[foldKey]int
-	list         []Row
+	// lastSeq is the last snapshot's number when it carried Since (0
+	// otherwise): a snapshot that follows it gives each flow's bytes
+	// since, and flows stays empty.
+	lastSeq uint64
+	rows    map[rowKey]int // index into list
+	folded  map[foldKey]int
+	list    []Row
 	// foldedFlows counts the flows folded when first seen.
 	foldedFlows uint64
 	// rest is the row of bytes no flow row holds.
@@ -118,14 +122,28 @@ func (t *Tracker) Update(snap *flows.Snapshot, processOf func(int, flows.Key) st
 		t.list[i].SentRate, t.list[i].ReceivedRate = 0, 0
 	}
 	var classed, classedRecv uint64
+	useSince := snap.Since && t.lastSeq != 0 && snap.Seq == t.lastSeq+1
+	t.lastSeq = 0
+	if snap.Since {
+		t.lastSeq = snap.Seq
+	}
 	for i := range snap.Flows {
 		f := &snap.Flows[i]
-		ds, dr := f.SentBytes, f.RecvBytes
-		p, known := t.flows[f.Key]
-		if known && f.SentBytes >= p.sent && f.RecvBytes >= p.recv {
-			ds, dr = f.SentBytes-p.sent, f.RecvBytes-p.recv
+		var ds, dr uint64
+		var known bool
+		if useSince {
+			// A flow with bytes from before the last snapshot was in it.
+			ds, dr = f.Since.SentBytes, f.Since.RecvBytes
+			known = ds+dr < f.SentBytes+f.RecvBytes
+		} else {
+			ds, dr = f.SentBytes, f.RecvBytes
+			var p seen
+			p, known = t.flows[f.Key]
+			if known && f.SentBytes >= p.sent && f.RecvBytes >= p.recv {
+				ds, dr = f.SentBytes-p.sent, f.RecvBytes-p.recv
+			}
+			t.spare[f.Key] = seen{sent: f.SentBytes, recv: f.RecvBytes}
 		}
-		t.spare[f.Key] = seen{sent: f.SentBytes, recv: f.RecvBytes}
 		proc := ""
 		if processOf != nil {
 			proc = processOf(i, f.Key)
@@ -143,7 +161,9 @@ func (t *Tracker) Update(snap *flows.Snapshot, processOf func(int, flows.Key) st
 			r.Name, r.NameSource = r.Names.Best()
 		}
 	}
-	clear(t.flows)
+	if len(t.flows) > 0 {
+		clear(t.flows)
+	}
 	t.flows, t.spare = t.spare, t.flows
 	for i := range t.list {
 		classed += t.list[i].Sent

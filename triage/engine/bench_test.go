@@ -15,7 +15,8 @@ import (
 	"netriage/triage/verdict"
 )
 
-// manyFlows is a FlowSource of n flows that all grow at every snapshot.
+// manyFlows is a FlowSource of n flows that all grow at every snapshot,
+// numbered and with Since, as a flow table's are.
 type manyFlows struct {
 	n    int
 	snap flows.Snapshot
@@ -31,12 +32,17 @@ func newManyFlows(n int) *manyFlows {
 }
 
 func (m *manyFlows) Snapshot(now time.Time) flows.Snapshot {
+	m.snap.Seq++
 	s := m.snap
-	s.Time, s.Start = now, t0
+	s.Time, s.Start, s.Since = now, t0, true
 	s.Flows = make([]flows.FlowStat, len(m.snap.Flows))
 	for i := range m.snap.Flows {
 		m.snap.Flows[i].SentBytes += 1500
 		m.snap.Flows[i].SentPackets++
+		m.snap.Flows[i].Since = flows.Since{SentBytes: 1500}
+		if m.snap.Seq == 1 {
+			m.snap.Flows[i].Since.SentBytes = m.snap.Flows[i].SentBytes
+		}
 		s.Flows[i] = m.snap.Flows[i]
 	}
 	return s
@@ -168,7 +174,8 @@ func BenchmarkStepNoStack(b *testing.B) {
 
 // floodFlows is a FlowSource of a random-source flood at the flow cap:
 // every snapshot holds n one-packet flows from remotes it has not shown
-// before (the table evicts the last step's), to one local port.
+// before (the table evicts the last step's), to one local port, numbered
+// and with Since, as a flow table's are.
 type floodFlows struct {
 	n, step int
 	snap    flows.Snapshot
@@ -183,10 +190,10 @@ func (f *floodFlows) Snapshot(now time.Time) flows.Snapshot {
 		r := uint32(f.step*f.n+i) & (1<<17 - 1) // 198.18.0.0/15
 		f.snap.Flows[i] = flows.FlowStat{Key: flows.Key{Proto: flows.ProtoUDP, Local: local,
 			Remote: netip.AddrFrom4([4]byte{198, 18 + byte(r>>16), byte(r >> 8), byte(r)}), LocalPort: 53, RemotePort: uint16(1024 + i%60000)},
-			Counts: flows.Counts{RecvBytes: 92, RecvPackets: 1}, Flows: 1, First: now.Add(-500 * time.Millisecond)}
+			Counts: flows.Counts{RecvBytes: 92, RecvPackets: 1}, Since: flows.Since{RecvBytes: 92}, Flows: 1, First: now.Add(-500 * time.Millisecond)}
 	}
 	s := f.snap
-	s.Time, s.Start = now, t0
+	s.Time, s.Start, s.Seq, s.Since = now, t0, uint64(f.step), true
 	s.Flows = slices.Clone(f.snap.Flows)
 	return s
 }

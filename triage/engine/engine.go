@@ -560,6 +560,9 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 	// failed refresh, whose error shows in Health). In socket-counter mode
 	// every refresh joined already.
 	if e.at != nil && e.tab != nil && e.counters == nil {
+		if fs != nil && fs.Since {
+			e.at.Since(fs.Seq)
+		}
 		e.join(s.Time, nil)
 	}
 	s.Attribution = e.rep

@@ -171,7 +171,11 @@ func TestTableDirection(t *testing.T) {
 			}
 			s := tb.Snapshot(at(1), By5Tuple)
 			for i := range s.Flows {
-				s.Flows[i].Rates, s.Flows[i].First, s.Flows[i].Last, s.Flows[i].Flows = Rates{}, time.Time{}, time.Time{}, 0
+				f := &s.Flows[i]
+				if f.Since != (Since{f.SentBytes, f.RecvBytes}) {
+					t.Errorf("the first snapshot's %v: since %+v, want all of its bytes", f.Key, f.Since)
+				}
+				f.Rates, f.First, f.Last, f.Flows, f.Since = Rates{}, time.Time{}, time.Time{}, 0, Since{}
 			}
 			if d := cmp.Diff(tc.want, s.Flows, addrEq); d != "" {
 				t.Errorf("flows (-want +got):\n%s", d)

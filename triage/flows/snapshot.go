@@ -70,6 +70,11 @@ type FlowStat struct {
 	// Counts are cumulative since the capture started (or since the flow
 	// was first seen, if it was expired or evicted before).
 	Counts
+	// Since is what the flow counted since the table's previous snapshot
+	// (Seq − 1), all of Counts' bytes for a flow new since; set when the
+	// snapshot's Since is. A consumer that saw that snapshot adds it
+	// instead of keeping every flow's counters to subtract.
+	Since Since
 	// Rates are the windowed rates at the snapshot's Time.
 	Rates Rates
 	// First and Last are the capture timestamps of the first and last
@@ -85,6 +90,11 @@ type FlowStat struct {
 	// WindowSeconds, which no rate at Time or later reads. The flows of
 	// one snapshot share the array: read-only.
 	Seconds []Second
+}
+
+// Since is what a flow counted between two snapshots.
+type Since struct {
+	SentBytes, RecvBytes uint64
 }
 
 // Health is the capture's own state: what it saw, what it could not count
@@ -168,6 +178,11 @@ type Snapshot struct {
 	// Flows are the flows in the table, aggregated, in no particular order
 	// (use Sort).
 	Flows []FlowStat
+	// Since says the flows' Since are set: the table's snapshots carry
+	// them, every flow's bytes since the snapshot numbered Seq − 1, taken
+	// whole or top-n (the flows a top-n snapshot left out count from it
+	// too).
+	Since bool
 	// Other holds the flows evicted or expired from the table (zero Key);
 	// Totals = sum(Flows) + Other, always, in a full snapshot.
 	Other FlowStat

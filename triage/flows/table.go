@@ -134,6 +134,9 @@ type entry struct {
 	win         int32 // the full window in wins (or wides, when wide), none without
 	wide        bool
 	prev, next  int32 // LRU list: head is most recent
+	// shownSent and shownRecv are cum's bytes at the last snapshot, for
+	// the next one's FlowStat.Since.
+	shownSent, shownRecv uint64
 }
 
 // acc is an accumulation of flows: the totals, Other, an aggregate.
@@ -406,6 +409,14 @@ func (t *Table) insert(k *ikey, h uint64, ns int64) int32 {
 	t.n++
 	t.pushFront(i)
 	return i
+}
+
+// since returns e's bytes since the last snapshot and makes this one the
+// last.
+func (e *entry) since() Since {
+	d := Since{SentBytes: e.cum.SentBytes - e.shownSent, RecvBytes: e.cum.RecvBytes - e.shownRecv}
+	e.shownSent, e.shownRecv = e.cum.SentBytes, e.cum.RecvBytes
+	return d
 }
 
 // addWindow counts n bytes of the second sec in e's rate history.
@@ -721,7 +732,7 @@ func (t *Table) snapshot(now time.Time, agg Aggregation, top *topSink) Snapshot 
 		t.live(func(_ int32, e *entry) {
 			t.dropStale(e, end)
 			t.appendSeconds(&sec, e)
-			top.offer(FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
+			top.offer(FlowStat{Key: e.key.key(), Counts: e.cum, Since: e.since(), Rates: t.rates(e, end),
 				First: t.time(e.first), Last: t.time(e.last), Flows: 1}, ord)
 			ord++
 		})
@@ -732,7 +743,7 @@ func (t *Table) snapshot(now time.Time, agg Aggregation, top *topSink) Snapshot 
 		}
 		t.live(func(_ int32, e *entry) {
 			t.dropStale(e, end)
-			s.Flows = append(s.Flows, FlowStat{Key: e.key.key(), Counts: e.cum, Rates: t.rates(e, end),
+			s.Flows = append(s.Flows, FlowStat{Key: e.key.key(), Counts: e.cum, Since: e.since(), Rates: t.rates(e, end),
 				First: t.time(e.first), Last: t.time(e.last), Flows: 1})
 			t.appendSeconds(&sec, e)
 		})
@@ -744,6 +755,7 @@ func (t *Table) snapshot(now time.Time, agg Aggregation, top *topSink) Snapshot 
 		sec.offs = append(sec.offs, int32(len(sec.slab)))
 		return FlowStat{Counts: a.cum, Rates: a.win.rates(end), First: t.time(a.first), Last: t.time(a.last), Flows: flows}
 	}
+	s.Since = true
 	s.Other = stat(&t.other, int(t.evicted+t.expired))
 	s.Totals = stat(&t.totals, t.n+int(t.evicted+t.expired))
 	t.scratch.offs = sec.offs
@@ -1023,9 +1035,13 @@ func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder, spare
 		hi := g.start[gi] // the next group's offset, after the fill above
 		members := g.order[lo:hi]
 		a := acc{first: noTime, last: noTime}
+		var since Since
 		for _, i := range members {
 			e := t.entries.at(i)
 			a.cum.Add(e.cum)
+			d := e.since()
+			since.SentBytes += d.SentBytes
+			since.RecvBytes += d.RecvBytes
 			if a.first == noTime || e.first < a.first {
 				a.first = e.first
 			}
@@ -1046,7 +1062,7 @@ func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder, spare
 			sec.offs = append(sec.offs, int32(len(sec.slab)))
 		}
 		rk := t.entries.at(g.rep[gi]).key
-		fs := FlowStat{Key: agg.Aggregate(rk.key()), Counts: a.cum, Rates: r,
+		fs := FlowStat{Key: agg.Aggregate(rk.key()), Counts: a.cum, Since: since, Rates: r,
 			First: t.time(a.first), Last: t.time(a.last), Flows: len(members)}
 		if top != nil {
 			top.offer(fs, int32(gi))

@@ -42,8 +42,12 @@ type Builder struct {
 	judged   []string                          // interfaces with seconds, in first-seen order
 
 	// Flow accounting: the previous step's per-flow counts (two maps,
-	// swapped each step, so a step allocates nothing once they are grown).
+	// swapped each step, so a step allocates nothing once they are grown),
+	// for snapshots without Since; lastSeq is the last snapshot's number
+	// when it had them (0 otherwise), and the maps stay empty while each
+	// snapshot follows the last.
 	prevFlows, curFlows map[flows.Key]flowMark
+	lastSeq             uint64
 	flowBytes           Dir[uint64]
 	prevTotals          flows.Counts
 	unattributed        map[string]*Dir[uint64]
@@ -311,17 +315,31 @@ func (b *Builder) capture(s *engine.Snapshot) *Capture {
 		clear(b.procStep[d])
 		clear(b.remStep[d])
 	}
-	clear(b.curFlows)
+	if len(b.curFlows) > 0 {
+		clear(b.curFlows)
+	}
+	// A snapshot that follows the last one gives each flow's bytes since
+	// (Since): no counters per flow to keep.
+	useSince := fs.Since && b.lastSeq != 0 && fs.Seq == b.lastSeq+1
+	b.lastSeq = 0
+	if fs.Since {
+		b.lastSeq = fs.Seq
+	}
 	var flowSum Dir[uint64]
 	var score Dir[float64]
 	attributed := s.Attribution != nil
 	for i := range fs.Flows {
 		f := &fs.Flows[i]
-		m := flowMark{sent: f.SentBytes, recv: f.RecvBytes, first: f.First.UnixNano()}
-		b.curFlows[f.Key] = m
-		delta := Dir[uint64]{f.RecvBytes, f.SentBytes}
-		if p, ok := b.prevFlows[f.Key]; ok && p.first == m.first && m.sent >= p.sent && m.recv >= p.recv {
-			delta = Dir[uint64]{m.recv - p.recv, m.sent - p.sent}
+		var delta Dir[uint64]
+		if useSince {
+			delta = Dir[uint64]{f.Since.RecvBytes, f.Since.SentBytes}
+		} else {
+			m := flowMark{sent: f.SentBytes, recv: f.RecvBytes, first: f.First.UnixNano()}
+			b.curFlows[f.Key] = m
+			delta = Dir[uint64]{f.RecvBytes, f.SentBytes}
+			if p, ok := b.prevFlows[f.Key]; ok && p.first == m.first && m.sent >= p.sent && m.recv >= p.recv {
+				delta = Dir[uint64]{m.recv - p.recv, m.sent - p.sent}
+			}
 		}
 		rate := Dir[float64]{f.Rates.R10.RecvBytesPerSec, f.Rates.R10.SentBytesPerSec}
 		if delta[0]+delta[1] == 0 && rate[0]+rate[1] == 0 {

@@ -167,7 +167,7 @@ type rig struct {
 	prv *State
 }
 
-func newRig(ft *flowTable, l engine.LinksReader, sk engine.SocketReader, caps Caps, names func(netip.Addr) string) *rig {
+func newRig(ft *flowTable, l engine.LinksReader, sk engine.SocketReader, caps Caps, names func(netip.Addr) string, opts ...func(*engine.Config)) *rig {
 	in := engine.Inputs{Flows: ft, Names: names}
 	if l != nil {
 		in.Links = l
@@ -181,6 +181,9 @@ func newRig(ft *flowTable, l engine.LinksReader, sk engine.SocketReader, caps Ca
 	}
 	cfg := engine.Config{Judge: true, Hold: true, Watched: watched, Window: 3 * time.Second, Thresholds: verdict.DefaultThresholds(),
 		CaptureInterfaces: ft.ifaces, Attribution: attrib.Config{ClosedGrace: 10 * time.Second}}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return &rig{e: engine.New(in, cfg), b: NewBuilder(Options{Watched: watched, Caps: caps}), at: t0, ft: ft}
 }
 

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"netriage/triage/attrib"
+	"netriage/triage/engine"
 	"netriage/triage/flows"
 )
 
@@ -294,6 +297,49 @@ func TestSelectTop(t *testing.T) {
 	for i := range top {
 		if top[i].key != all[i].key {
 			t.Fatalf("rank %d: %v, full sort %v", i+1, top[i].key, all[i].key)
+		}
+	}
+}
+
+// TestStepKeepsNothing: serve lets the engine write each step's
+// connection rows into the storage of the last step's report
+// (ReleaseAttribution), since Step reads a snapshot and keeps nothing of
+// it. The States of a run with it must equal, field for field and also
+// after the later steps, those of the same run without it.
+func TestStepKeepsNothing(t *testing.T) {
+	run := func(release bool) []*State {
+		ft := newFlowTable(300)
+		owner := map[flows.Key]int32{}
+		ps := procs{7: {Program: "iperf3"}, 8: {Program: "nginx"}}
+		var keys []flows.Key
+		for i := range 40 {
+			k := keyTo(netip.AddrFrom4([4]byte{198, 18, 7, byte(i)}), uint16(5000+i))
+			keys = append(keys, k)
+			owner[k] = int32(7 + i%2)
+		}
+		sk := &fakeSockets{table: func() *attrib.SocketTable { return tableOf(ps, owner) }}
+		r := newRig(ft, &fakeLinks{rx: 1e6, tx: 1e8, speedBps: 1e9}, sk, DefaultCaps(), nil, func(c *engine.Config) { c.ReleaseAttribution = release })
+		var out []*State
+		remote := 0
+		for step := range 30 {
+			for j, k := range keys {
+				if (j+step)%3 != 0 {
+					ft.add(k, uint64(1000*(j+1)), uint64(100*(step+1)))
+				}
+			}
+			for range 200 {
+				remote++
+				a := netip.AddrFrom4([4]byte{198, 19, byte(remote >> 8), byte(remote)})
+				ft.add(flows.Key{Proto: flows.ProtoUDP, Local: local, Remote: a, LocalPort: 53, RemotePort: uint16(1024 + remote%60000)}, 0, 64)
+			}
+			out = append(out, r.step())
+		}
+		return out
+	}
+	want, got := run(false), run(true)
+	for i := range want {
+		if diff := cmp.Diff(want[i], got[i]); diff != "" {
+			t.Fatalf("step %d differs with the reports' storage reused (-without +with):\n%s", i+1, diff)
 		}
 	}
 }
