@@ -52,13 +52,23 @@ func StatsOf(snap *flows.Snapshot) []FlowStat {
 	if snap == nil {
 		return nil
 	}
+	return AppendStats(make([]FlowStat, 0, len(snap.Flows)), snap)
+}
+
+// AppendStats is StatsOf into dst's storage: it appends snap's flows to
+// dst and returns the result (dst itself for a nil snapshot).
+func AppendStats(dst []FlowStat, snap *flows.Snapshot) []FlowStat {
+	if snap == nil {
+		return dst
+	}
 	bps := func(r flows.Rate) Rates {
 		return Rates{SentBps: r.SentBytesPerSec * 8, RecvBps: r.RecvBytesPerSec * 8}
 	}
-	out := make([]FlowStat, len(snap.Flows))
+	n := len(dst)
+	out := slices.Grow(dst, len(snap.Flows))[:n+len(snap.Flows)]
 	for i := range snap.Flows {
 		f := &snap.Flows[i]
-		out[i] = FlowStat{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets,
+		out[n+i] = FlowStat{Key: f.Key, SentBytes: f.SentBytes, RecvBytes: f.RecvBytes, SentPackets: f.SentPackets, RecvPackets: f.RecvPackets,
 			Rate2s: bps(f.Rates.R2), Rate10s: bps(f.Rates.R10), Rate40s: bps(f.Rates.R40), SinceSent: f.Since.SentBytes, SinceRecv: f.Since.RecvBytes}
 	}
 	return out

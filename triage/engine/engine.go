@@ -224,7 +224,9 @@ type Snapshot struct {
 	// rates (nil without capture).
 	Flows *flows.Snapshot
 	// Joined are the flows the attribution joined: the capture's, or the
-	// sockets' own counters in socket-counter mode.
+	// sockets' own counters in socket-counter mode. The capture's are
+	// valid until the next step, which writes its own into the same
+	// storage.
 	Joined []attrib.FlowStat
 	// Sockets is the newest socket table (nil without Sockets).
 	Sockets *attrib.SocketTable
@@ -552,7 +554,7 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 		flows.Warmup(fs, start)
 		s.Flows = fs
 		if e.at != nil {
-			e.joined = attrib.StatsOf(fs)
+			e.joined = attrib.AppendStats(e.joined[:0], fs)
 		}
 	}
 	s.Joined = e.joined

@@ -38,19 +38,20 @@
 // IdleTimeout; both fold their counts and buckets into Snapshot.Other, so
 // sum(Flows) + Other = Totals at all times, for bytes, packets and rates.
 //
-// Memory per flow: a 128-byte entry (the key's addresses as bytes, the
-// counts, first and last times as nanoseconds, the LRU links and the one
+// Memory per flow: a 144-byte entry (the key's addresses as bytes, the
+// counts, first and last times as nanoseconds, the LRU links, the one
 // second of rate history that a flow seen in one second of the window
-// needs) and two 8-byte cells of an open-addressing index sized for
-// MaxFlows when the table is made: under 170 bytes per flow, 30 MB for
-// 200,000 flows of a random-source flood (TestTableMemoryAtCap). A flow
+// needs, and the bytes at the last snapshot, for the next one's Since)
+// and two 8-byte cells of an open-addressing index sized for MaxFlows
+// when the table is made: under 186 bytes per flow, 33 MB for 200,000
+// flows of a random-source flood (TestTableMemoryAtCap). A flow
 // seen in a second other second of the last 40 takes a full window of
 // 40 buckets of 32 bits per direction (336 bytes; a flow that passes
 // 4 GiB in one second and direction, 34 Gbit/s, moves to 64-bit buckets),
 // which goes back to the table's pool once the flow has been quiet for 40
-// seconds: at most about 510 bytes per flow. An aggregated snapshot keeps
+// seconds: at most about 526 bytes per flow. An aggregated snapshot keeps
 // about 40 bytes per flow of working memory in the table for the next one;
-// every snapshot's result holds 240 bytes per flow (one FlowStat) and 24
+// every snapshot's result holds 256 bytes per flow (one FlowStat) and 24
 // per second of its Seconds.
 //
 // # Fragments
