@@ -3,6 +3,7 @@ package attrib
 import (
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -116,5 +117,38 @@ func TestSinceKeepsNoCounters(t *testing.T) {
 	rep = a.Update(t0.Add(3*time.Second), []FlowStat{{Key: k, SentBytes: 200, SinceSent: 10}}, nil)
 	if got := sent(rep); got != 470 || len(a.flows) != 1 {
 		t.Fatalf("join after a missed snapshot: %d bytes, %d counters kept; want 470, the counters", got, len(a.flows))
+	}
+}
+
+// TestUpdateSnapshotIsUpdate: joining a snapshot in place gives the report
+// that joining its StatsOf copy does, step after step.
+func TestUpdateSnapshotIsUpdate(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	a, b := New(Config{ClosedGrace: 5 * time.Second}), New(Config{ClosedGrace: 5 * time.Second})
+	var keys []flows.Key
+	var socks []Socket
+	for i := range 30 {
+		keys = append(keys, tcp(hostA, uint16(2000+i), remB, 443))
+		socks = append(socks, sock(keys[i], 1, uint32(100+i), pA, StateEstablished))
+	}
+	at := t0
+	for step := range 20 {
+		at = at.Add(time.Second)
+		snap := &flows.Snapshot{Seq: uint64(step + 1), Time: at, Since: true}
+		for i, k := range keys {
+			if r.IntN(3) == 0 {
+				continue
+			}
+			c := uint64((step + 1) * (i + 1) * 10)
+			snap.Flows = append(snap.Flows, flows.FlowStat{Key: k, Counts: flows.Counts{SentBytes: c, RecvBytes: c / 2},
+				Since: flows.Since{SentBytes: c / 3}, Rates: flows.Rates{R10: flows.Rate{SentBytesPerSec: float64(i)}}})
+		}
+		a.Since(snap.Seq)
+		b.Since(snap.Seq)
+		ra := a.Update(at, StatsOf(snap), table(at, socks...))
+		rb := b.UpdateSnapshot(at, snap, table(at, socks...))
+		if !reflect.DeepEqual(ra, rb) {
+			t.Fatalf("step %d: UpdateSnapshot's report differs from Update's", step)
+		}
 	}
 }

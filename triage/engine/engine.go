@@ -223,10 +223,9 @@ type Snapshot struct {
 	// Flows is the capture's snapshot: cumulative per-flow counts and
 	// rates (nil without capture).
 	Flows *flows.Snapshot
-	// Joined are the flows the attribution joined: the capture's, or the
-	// sockets' own counters in socket-counter mode. The capture's are
-	// valid until the next step, which writes its own into the same
-	// storage.
+	// Joined are the flows the attribution joined in socket-counter mode,
+	// the sockets' own counters (nil with a capture: the join reads
+	// Flows).
 	Joined []attrib.FlowStat
 	// Sockets is the newest socket table (nil without Sockets).
 	Sockets *attrib.SocketTable
@@ -312,7 +311,9 @@ type Engine struct {
 	counters *attrib.Counters
 	tab      *attrib.SocketTable
 	joined   []attrib.FlowStat
-	rep      *attrib.Report // the newest attribution report
+	// joinFlows is the step's capture snapshot until the join read it.
+	joinFlows *flows.Snapshot
+	rep       *attrib.Report // the newest attribution report
 	// repShown is set once a snapshot carried rep.
 	repShown bool
 	prevRep  *verdict.Report
@@ -553,9 +554,9 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 		}
 		flows.Warmup(fs, start)
 		s.Flows = fs
-		if e.at != nil {
-			e.joined = attrib.AppendStats(e.joined[:0], fs)
-		}
+	}
+	if e.at != nil && e.counters == nil {
+		e.joinFlows = fs
 	}
 	s.Joined = e.joined
 	// The join uses the newest table the sockets gave (kept through a
@@ -567,6 +568,7 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 		}
 		e.join(s.Time, nil)
 	}
+	e.joinFlows = nil // not kept past the step (the source may take it back)
 	s.Attribution = e.rep
 	if e.rep != nil {
 		s.rows = e.rep.Rows()
@@ -574,8 +576,9 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 	e.repShown = e.repShown || e.rep != nil
 }
 
-// join runs the attribution of e.joined to tab (nil: the latest) at now,
-// and makes its report the newest. The one it replaces goes back to the
+// join runs the attribution of the step's capture (joinFlows) or, in
+// socket-counter mode, e.joined to tab (nil: the latest) at now, and makes
+// its report the newest. The one it replaces goes back to the
 // Attributor for its storage when nothing can read it any more: no step
 // emitted it, or the emit function keeps nothing (ReleaseAttribution; it
 // has returned, as the engine waits for it).
@@ -583,7 +586,13 @@ func (e *Engine) join(now time.Time, tab *attrib.SocketTable) {
 	if e.rep != nil && (!e.repShown || e.cfg.ReleaseAttribution) {
 		e.at.Recycle(e.rep)
 	}
-	r := e.at.Update(now, e.joined, tab)
+	var r attrib.Report
+	if e.joinFlows != nil {
+		r = e.at.UpdateSnapshot(now, e.joinFlows, tab)
+		e.joinFlows = nil
+	} else {
+		r = e.at.Update(now, e.joined, tab)
+	}
 	e.rep, e.repShown = &r, false
 }
 
