@@ -111,9 +111,9 @@ func NewTracker(t *Table, maxRows int) *Tracker {
 
 // Update adds snap's bytes since the previous Update. processOf labels a
 // flow's owner, given its index in snap.Flows and its key ("" for none;
-// nil: no attribution), nameOf names a remote
-// address (nil: no names). It returns the rows, the rest row last when it
-// holds bytes; the slice is the caller's (its strings are shared).
+// nil: no attribution), nameOf names a remote address (nil: no names). It
+// returns the rows, the rest row last when it holds bytes; the slice is
+// the caller's (its strings are shared).
 func (t *Tracker) Update(snap *flows.Snapshot, processOf func(int, flows.Key) string, nameOf func(netip.Addr) NameInfo) []Row {
 	if snap == nil {
 		return nil

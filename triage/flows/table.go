@@ -134,9 +134,6 @@ type entry struct {
 	win         int32 // the full window in wins (or wides, when wide), none without
 	wide        bool
 	prev, next  int32 // LRU list: head is most recent
-	// shownSent and shownRecv are cum's bytes at the last snapshot, for
-	// the next one's FlowStat.Since.
-	shownSent, shownRecv uint64
 }
 
 // acc is an accumulation of flows: the totals, Other, an aggregate.
@@ -228,11 +225,16 @@ type Table struct {
 	mask    uint32
 	n       int // flows in the table
 	entries pool[entry]
-	wins    pool[window[uint32]]
-	wides   pool[window[uint64]] // flows past uint32 in a second
-	head    int32
-	tail    int32
-	loc     *time.Location // the packets' time zone, for snapshot times
+	// shown holds, by entry index in chunks of poolChunk (one made with
+	// each of the entries' pool), each flow's bytes at the last snapshot,
+	// for the next one's Since: beside the entries, not in them, so that
+	// the packet path's entry stays two cache lines (128 bytes).
+	shown [][][2]uint64
+	wins  pool[window[uint32]]
+	wides pool[window[uint64]] // flows past uint32 in a second
+	head  int32
+	tail  int32
+	loc   *time.Location // the packets' time zone, for snapshot times
 
 	// last is the previous packet's flow: a run of packets of one flow
 	// (a bulk transfer, a flood) skips classification and the index.
@@ -400,6 +402,10 @@ func (t *Table) insert(k *ikey, h uint64, ns int64) int32 {
 	}
 	i := t.entries.alloc()
 	*t.entries.at(i) = entry{key: *k, first: ns, last: noTime, sec: noSec, win: none, prev: none, next: none}
+	for int(i>>poolShift) >= len(t.shown) {
+		t.shown = append(t.shown, make([][2]uint64, poolChunk)) // as the entries' pool grew
+	}
+	t.shown[i>>poolShift][i&(poolChunk-1)] = [2]uint64{}
 	tag := uint32(h)
 	c := tag & t.mask
 	for t.index[c].idx != 0 {
@@ -411,11 +417,12 @@ func (t *Table) insert(k *ikey, h uint64, ns int64) int32 {
 	return i
 }
 
-// since returns e's bytes since the last snapshot and makes this one the
-// last.
-func (e *entry) since() Since {
-	d := Since{SentBytes: e.cum.SentBytes - e.shownSent, RecvBytes: e.cum.RecvBytes - e.shownRecv}
-	e.shownSent, e.shownRecv = e.cum.SentBytes, e.cum.RecvBytes
+// since returns the bytes of entry i (e) since the last snapshot and
+// makes this one the last.
+func (t *Table) since(i int32, e *entry) Since {
+	sh := &t.shown[i>>poolShift][i&(poolChunk-1)]
+	d := Since{SentBytes: e.cum.SentBytes - sh[0], RecvBytes: e.cum.RecvBytes - sh[1]}
+	*sh = [2]uint64{e.cum.SentBytes, e.cum.RecvBytes}
 	return d
 }
 
@@ -729,10 +736,10 @@ func (t *Table) snapshot(now time.Time, agg Aggregation, top *topSink) Snapshot 
 	}
 	if top != nil && (agg == By5Tuple || agg == ByHostPort) {
 		ord := int32(0)
-		t.live(func(_ int32, e *entry) {
+		t.live(func(i int32, e *entry) {
 			t.dropStale(e, end)
 			t.appendSeconds(&sec, e)
-			top.offer(FlowStat{Key: e.key.key(), Counts: e.cum, Since: e.since(), Rates: t.rates(e, end),
+			top.offer(FlowStat{Key: e.key.key(), Counts: e.cum, Since: t.since(i, e), Rates: t.rates(e, end),
 				First: t.time(e.first), Last: t.time(e.last), Flows: 1}, ord)
 			ord++
 		})
@@ -741,9 +748,9 @@ func (t *Table) snapshot(now time.Time, agg Aggregation, top *topSink) Snapshot 
 		if cap(s.Flows) < t.n {
 			s.Flows = make([]FlowStat, 0, t.grown(t.n))
 		}
-		t.live(func(_ int32, e *entry) {
+		t.live(func(i int32, e *entry) {
 			t.dropStale(e, end)
-			s.Flows = append(s.Flows, FlowStat{Key: e.key.key(), Counts: e.cum, Since: e.since(), Rates: t.rates(e, end),
+			s.Flows = append(s.Flows, FlowStat{Key: e.key.key(), Counts: e.cum, Since: t.since(i, e), Rates: t.rates(e, end),
 				First: t.time(e.first), Last: t.time(e.last), Flows: 1})
 			t.appendSeconds(&sec, e)
 		})
@@ -1039,7 +1046,7 @@ func (t *Table) aggregate(agg Aggregation, end int64, sec *secondsBuilder, spare
 		for _, i := range members {
 			e := t.entries.at(i)
 			a.cum.Add(e.cum)
-			d := e.since()
+			d := t.since(i, e)
 			since.SentBytes += d.SentBytes
 			since.RecvBytes += d.RecvBytes
 			if a.first == noTime || e.first < a.first {
