@@ -160,6 +160,8 @@ func (l *Lab) Veth(a, b *NS) (*Link, *Link) {
 		l.run("ip", "-n", k.NS.Name, "-6", "addr", "add", k.IPv6.String(), "dev", k.Name, "nodad")
 		l.run("ip", "-n", k.NS.Name, "link", "set", k.Name, "up")
 	}
+	la.waitOperUp()
+	lb.waitOperUp()
 	// Static neighbour entries: no ARP/ND delay or loss at the start of a
 	// test, and no resolution packets in the counters.
 	for _, k := range []*Link{la, lb} {

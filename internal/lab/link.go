@@ -180,10 +180,46 @@ func (k *Link) SetDown() {
 	k.lab.run("ip", "-n", k.NS.Name, "link", "set", k.Name, "down")
 }
 
-// SetUp sets the link administratively up.
+// SetUp sets the link administratively up and, for a veth end, waits until
+// it is operationally up (its peer must be up: waitOperUp).
 func (k *Link) SetUp() {
 	k.lab.t.Helper()
 	k.lab.run("ip", "-n", k.NS.Name, "link", "set", k.Name, "up")
+	if k.Peer != nil {
+		k.waitOperUp()
+	}
+}
+
+// waitOperUp waits until the kernel reports k operationally up: a link set
+// up gets its queueing discipline from the kernel's link watcher, which
+// needs the RTNL lock, and until then every packet sent on it is dropped
+// unseen. Right after many namespaces were deleted (an earlier test
+// package's), their cleanup can hold that lock for seconds; a test that
+// sent at once then lost its first packets.
+func (k *Link) waitOperUp() {
+	k.lab.t.Helper()
+	h, err := k.NS.Handle()
+	if err != nil {
+		k.lab.t.Fatal(err)
+	}
+	start := time.Now()
+	deadline := start.Add(15 * time.Second)
+	for {
+		nl, err := h.LinkByName(k.Name)
+		if err != nil {
+			k.lab.t.Fatalf("lab: link %s: %v", k.Name, err)
+		}
+		if nl.Attrs().OperState == netlink.OperUp {
+			if d := time.Since(start); d > 100*time.Millisecond {
+				k.lab.t.Logf("lab: link %s operationally up %v after it was set up", k.Name, d.Round(time.Millisecond))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			k.lab.t.Fatalf("lab: link %s not operationally up after 15 s (operstate %v)", k.Name, nl.Attrs().OperState)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Delete deletes the veth pair (both ends).

@@ -374,6 +374,15 @@ func TestIntegrationLiveIfaceRemoved(t *testing.T) {
 	if _, err := a.SendTCP(ctx, tcpD.Addr(), lab.Send{Bytes: 100_000}); err != nil {
 		t.Fatalf("SendTCP: %v", err)
 	}
+	// Ground truth: the packets the capture must have seen before the
+	// removal did cross the link.
+	wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+	for _, sk := range []*lab.Sink{sinkB, udpD} {
+		if err := sk.WaitBytes(wctx, 10*100); err != nil {
+			t.Fatalf("before the removal: %v", err)
+		}
+	}
+	wcancel()
 	time.Sleep(300 * time.Millisecond)
 	la.Delete()
 	send(udpD.Addr(), 20)
