@@ -148,6 +148,9 @@ type Live struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
+	// closed is set as Close begins: the rings of removed interfaces,
+	// which snapshots still drain, are about to be unmapped.
+	closed atomic.Bool
 }
 
 type liveHandle struct {
@@ -163,15 +166,18 @@ type liveHandle struct {
 	// is down); packets the kernel hands over after it clear it. Guarded
 	// by mu.
 	failing bool
-	// failedAt is the time of the newest packet the kernel had handed
-	// over when failing was set (nanoseconds since the epoch, 0 for none):
-	// packets held from before the failure, which a snapshot counts
-	// later, are no sign that the interface is back. Guarded by mu.
+	// failedAt is when failing was set (nanoseconds since the epoch):
+	// packets stamped before it, which the kernel may hand over and a
+	// snapshot count later, are no sign that the interface is back.
+	// Guarded by mu.
 	failedAt int64
 	// read counts the packets read from this ring.
 	read atomic.Uint64
-	// stopped is set when the reader has returned.
-	stopped atomic.Bool
+	// stopped is set when the reader has returned; removed when it
+	// returned because the interface went away, its ring still mapped
+	// and holding the packets of its last moments, which snapshots drain
+	// (their horizon, liveHorizon, had not passed them yet).
+	stopped, removed atomic.Bool
 	// drops accumulates the kernel's drop counter (reading resets it).
 	drops atomic.Uint64
 	// old is the ring of the stage before while it hands over to ring
@@ -885,6 +891,7 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 			// away. Packets again (drained here or by a snapshot) clear
 			// the error.
 			if h.ring.unbound() {
+				h.removed.Store(true)
 				l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err, ih.Stopped = "interface removed", true })
 				return
 			}
@@ -911,12 +918,16 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 		// An error on the socket: the interface went down or away.
 		h.mu.Lock()
 		h.failing = true
-		_, h.failedAt = h.ring.backlog()
+		// Packets stamped before now (the kernel stamps them with the
+		// same clock) came before the failure, even those of a block it
+		// hands over only later: no sign that the interface is back.
+		h.failedAt = time.Now().UnixNano()
 		h.mu.Unlock()
 		msg := err.Error()
 		gone := h.ring.unbound()
 		if gone {
 			msg = "interface removed"
+			h.removed.Store(true)
 		}
 		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err, ih.Stopped = msg, gone })
 		if gone {
@@ -967,7 +978,7 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	}
 	newest, seen := l.drainRing(h, r, before, hold)
 	latest = max(latest, newest)
-	if h.failing && latest > h.failedAt {
+	if h.failing && latest > h.failedAt && !h.removed.Load() {
 		h.failing = false
 		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
 	}
@@ -1052,7 +1063,10 @@ func (l *Live) Snapshot(now time.Time) flows.Snapshot { return l.SnapshotTop(now
 func (l *Live) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot {
 	before := now.Add(-liveHorizon).UnixNano()
 	for _, h := range l.handles {
-		if !h.stopped.Load() {
+		// A removed interface's ring still holds the packets of its last
+		// moments: they count once the horizon passes them, as a live
+		// ring's do.
+		if !h.stopped.Load() || h.removed.Load() && !l.closed.Load() {
 			l.drain(h, before)
 		}
 	}
@@ -1099,6 +1113,7 @@ func (l *Live) SetAggregation(a flows.Aggregation) { l.acc.SetAggregation(a) }
 // their promiscuous-mode memberships); it is safe to call more than once.
 func (l *Live) Close() error {
 	l.once.Do(func() {
+		l.closed.Store(true)
 		l.cancel()
 		l.wg.Wait()
 		l.closeHandles()
