@@ -311,9 +311,7 @@ type Engine struct {
 	counters *attrib.Counters
 	tab      *attrib.SocketTable
 	joined   []attrib.FlowStat
-	// joinFlows is the step's capture snapshot until the join read it.
-	joinFlows *flows.Snapshot
-	rep       *attrib.Report // the newest attribution report
+	rep      *attrib.Report // the newest attribution report
 	// repShown is set once a snapshot carried rep.
 	repShown bool
 	prevRep  *verdict.Report
@@ -440,7 +438,7 @@ func (e *Engine) refreshSockets(now time.Time) {
 		// The sockets' own counters are the flows: join every refresh, so
 		// the bytes of a connection that closes before the step count.
 		e.joined = e.counters.Update(tab)
-		e.join(now, tab)
+		e.join(now, tab, nil)
 		return
 	}
 	e.at.Observe(now, tab)
@@ -555,9 +553,6 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 		flows.Warmup(fs, start)
 		s.Flows = fs
 	}
-	if e.at != nil && e.counters == nil {
-		e.joinFlows = fs
-	}
 	s.Joined = e.joined
 	// The join uses the newest table the sockets gave (kept through a
 	// failed refresh, whose error shows in Health). In socket-counter mode
@@ -566,9 +561,8 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 		if fs != nil && fs.Since {
 			e.at.Since(fs.Seq)
 		}
-		e.join(s.Time, nil)
+		e.join(s.Time, nil, fs)
 	}
-	e.joinFlows = nil // not kept past the step (the source may take it back)
 	s.Attribution = e.rep
 	if e.rep != nil {
 		s.rows = e.rep.Rows()
@@ -576,20 +570,19 @@ func (e *Engine) stepFlows(s *Snapshot, fs *flows.Snapshot) {
 	e.repShown = e.repShown || e.rep != nil
 }
 
-// join runs the attribution of the step's capture (joinFlows) or, in
-// socket-counter mode, e.joined to tab (nil: the latest) at now, and makes
-// its report the newest. The one it replaces goes back to the
+// join runs the attribution of the step's capture fs or, in
+// socket-counter mode (fs nil), e.joined to tab (nil: the latest) at now,
+// and makes its report the newest. The one it replaces goes back to the
 // Attributor for its storage when nothing can read it any more: no step
 // emitted it, or the emit function keeps nothing (ReleaseAttribution; it
 // has returned, as the engine waits for it).
-func (e *Engine) join(now time.Time, tab *attrib.SocketTable) {
+func (e *Engine) join(now time.Time, tab *attrib.SocketTable, fs *flows.Snapshot) {
 	if e.rep != nil && (!e.repShown || e.cfg.ReleaseAttribution) {
 		e.at.Recycle(e.rep)
 	}
 	var r attrib.Report
-	if e.joinFlows != nil {
-		r = e.at.UpdateSnapshot(now, e.joinFlows, tab)
-		e.joinFlows = nil
+	if fs != nil {
+		r = e.at.UpdateSnapshot(now, fs, tab)
 	} else {
 		r = e.at.Update(now, e.joined, tab)
 	}
