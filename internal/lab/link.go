@@ -191,11 +191,9 @@ func (k *Link) SetUp() {
 }
 
 // waitOperUp waits until the kernel reports k operationally up: a link set
-// up gets its queueing discipline from the kernel's link watcher, which
-// needs the RTNL lock, and until then every packet sent on it is dropped
-// unseen. Right after many namespaces were deleted (an earlier test
-// package's), their cleanup can hold that lock for seconds; a test that
-// sent at once then lost its first packets.
+// up gets its queueing discipline from the kernel's link watcher, later
+// and asynchronously (it needs the RTNL lock), and until then every packet
+// sent on it is dropped unseen, so a test must not send before.
 func (k *Link) waitOperUp() {
 	k.lab.t.Helper()
 	h, err := k.NS.Handle()

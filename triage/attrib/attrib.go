@@ -52,19 +52,9 @@ func StatsOf(snap *flows.Snapshot) []FlowStat {
 	if snap == nil {
 		return nil
 	}
-	return AppendStats(make([]FlowStat, 0, len(snap.Flows)), snap)
-}
-
-// AppendStats is StatsOf into dst's storage: it appends snap's flows to
-// dst and returns the result (dst itself for a nil snapshot).
-func AppendStats(dst []FlowStat, snap *flows.Snapshot) []FlowStat {
-	if snap == nil {
-		return dst
-	}
-	n := len(dst)
-	out := slices.Grow(dst, len(snap.Flows))[:n+len(snap.Flows)]
+	out := make([]FlowStat, len(snap.Flows))
 	for i := range snap.Flows {
-		out[n+i] = statOf(&snap.Flows[i])
+		out[i] = statOf(&snap.Flows[i])
 	}
 	return out
 }
@@ -375,8 +365,10 @@ func New(cfg Config) *Attributor {
 // snapshot numbered seq (StatsOf of a snapshot whose Since is set): when
 // the Update before joined snapshot seq − 1, the join adds each flow's
 // SinceSent and SinceRecv and keeps no counters of its own per flow;
-// otherwise (the first join, a snapshot missed) it subtracts the counters
-// it kept, as without Since.
+// otherwise it subtracts the counters it kept, as without Since: at the
+// first join there are none, and after a snapshot it did not join (which
+// the engine, joining every one it takes, never leaves) none either, so
+// each flow's bytes then count from its start once more.
 func (a *Attributor) Since(seq uint64) { a.sinceSeq = seq }
 
 // Update joins the flows of one snapshot (cumulative counters, as the flow

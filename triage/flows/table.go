@@ -700,7 +700,10 @@ func (t *Table) time(ns int64) time.Time {
 //
 // Snapshots are taken at non-decreasing times: a flow's full window goes
 // back to the pool once none of its seconds can show in the rates at now,
-// and Seconds leave out the seconds before now − WindowSeconds.
+// and Seconds leave out the seconds before now − WindowSeconds. Each
+// snapshot's Since counts from the one before, whoever took it: a table
+// has one snapshotter (the engine), and a consumer of Since checks that
+// Seq follows the snapshot it saw last.
 func (t *Table) Snapshot(now time.Time, agg Aggregation) Snapshot {
 	return t.snapshot(now, agg, nil)
 }
