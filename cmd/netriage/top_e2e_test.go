@@ -538,7 +538,10 @@ func TestE2ETopPanicRestoresTerminal(t *testing.T) {
 // the focus.
 func TestE2ETopOverview(t *testing.T) {
 	s := startTUI(t, 200, 50, "--demo --interval 200ms")
-	scr := s.waitFor(">> Flows (iftop)", false)
+	// The first frame may come before the first demonstration model.
+	scr := s.waitUntil("the demonstration data on the overview", 5*time.Second, func(scr string) bool {
+		return strings.Contains(scr, ">> Flows (iftop)") && strings.Contains(scr, "backup-1.lab.example") && strings.Contains(scr, "rsync")
+	})
 	for _, want := range []string{"Overview: [F Flows]", "Processes (nethogs)", "Remotes (bandwhich)", "Connections (bandwhich)", "backup-1.lab.example", "rsync", "full screen: I Links"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("200x50 overview lacks %q:\n%s", want, scr)
