@@ -335,7 +335,7 @@ func checkGrown(t *testing.T, live *Live, sink *lab.Sink, want uint64, size int,
 // silent link: it opens at 2 MiB. A trickle of a known count leaves it
 // small; a quiet stream (16,000 packets a second for 3 s) grows it to
 // 8 MiB, where it stays (its 1 MiB blocks go at their time-out); a flood
-// of a known count grows it on to 32 MiB. Every packet sent is counted
+// of a known count grows it on through 16 to 32 MiB. Every packet sent is counted
 // exactly once, the kernel drops none, each old ring closes, and the
 // capture's health says the ring's size and when it last grew.
 func TestIntegrationLiveGrows(t *testing.T) {
@@ -382,7 +382,7 @@ func TestIntegrationLiveGrows(t *testing.T) {
 }
 
 // TestIntegrationLiveGrowsFlood floods a silent link's capture: the ring
-// grows through both stages (2, 8, 32 MiB) while the flood goes on, and
+// grows through every stage (2, 8, 16, 32 MiB) while the flood goes on, and
 // every packet is counted once with no kernel drop.
 func TestIntegrationLiveGrowsFlood(t *testing.T) {
 	times := setGrowHook(t)
@@ -405,8 +405,8 @@ func TestIntegrationLiveGrowsFlood(t *testing.T) {
 		at = append(at, sw.Sub(start).Round(time.Millisecond))
 	}
 	times.mu.Unlock()
-	if len(at) != 2 {
-		t.Errorf("%d switches, want 2 (to 8 MiB, then 32)", len(at))
+	if len(at) != 3 {
+		t.Errorf("%d switches, want 3 (to 8 MiB, 16, then 32)", len(at))
 	}
 	t.Logf("trigger to switch %v; switches %v after the flood began; last growth's trigger %v after", times.took(), at, ih.GrewAt.Sub(start))
 }

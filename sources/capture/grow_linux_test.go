@@ -19,10 +19,11 @@ func TestGrowPlan(t *testing.T) {
 		wantFirst    int
 		wantStages   []int
 	}{
-		{"default: starts at 2 MiB, grows to 8, then 32", 32 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib}},
-		{"no fanout given", 32 * mib, 0, 2 * mib, []int{8 * mib, 32 * mib}},
-		{"large ring: × 4 a stage", 512 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib, 128 * mib, 512 * mib}},
-		{"last stage capped", 100 * mib, 1, 2 * mib, []int{8 * mib, 32 * mib, 100 * mib}},
+		{"default: starts at 2 MiB, grows to 8, 16, then 32", 32 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 32 * mib}},
+		{"no fanout given", 32 * mib, 0, 2 * mib, []int{8 * mib, 16 * mib, 32 * mib}},
+		{"large ring: × 2 a stage after 8 MiB", 512 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 32 * mib, 64 * mib, 128 * mib, 256 * mib, 512 * mib}},
+		{"last stage capped", 100 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 32 * mib, 64 * mib, 100 * mib}},
+		{"24 MiB: capped at the third stage", 24 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 24 * mib}},
 		{"12 MiB: capped at the second stage", 12 * mib, 1, 2 * mib, []int{8 * mib, 12 * mib}},
 		{"8 MiB: one stage", 8 * mib, 1, 2 * mib, []int{8 * mib}},
 		{"just above the start: one stage", 3 * mib, 1, 2 * mib, []int{3 * mib}},
@@ -54,6 +55,7 @@ func TestStageGeometry(t *testing.T) {
 		wantBlock, wantBlks int
 	}{
 		{"8 MiB on the way to 32", 8 * mib, 32 * mib, mib, 8},
+		{"16 MiB on the way to 32", 16 * mib, 32 * mib, mib, 16},
 		{"32 MiB, the last", 32 * mib, 32 * mib, mib, 32},
 		{"32 MiB on the way to 512", 32 * mib, 512 * mib, mib, 32},
 		{"8 MiB, the last (ring_mib 8)", 8 * mib, 8 * mib, 256 << 10, 32},

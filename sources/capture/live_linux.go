@@ -98,14 +98,30 @@ const (
 	// 64 KiB, see ringGeometry): a ring is resident in full from the
 	// start, so an idle capture holds 2 MiB, not capture.ring_mib.
 	growFirstBytes = 2 << 20
-	// growFactor is how much larger each stage of a growing ring is than
-	// the one before (the last stage is capped at capture.ring_mib): 2,
-	// 8, 32 MiB for the default. The kernel's first allocation of a ring
-	// costs about 1.5 ms of CPU per MiB on the lab VM (memory the guest
-	// has not touched since boot), so a link whose load fills the 2 MiB
-	// ring's 64 KiB blocks but not the 8 MiB ring's 1 MiB ones (about
-	// 27,000 small packets a second) pays for 8 MiB, not 32.
+	// growFactor is how much larger the stage after the first ring is
+	// (8 MiB): the kernel's first allocation of a ring costs about 1.5 ms
+	// of CPU per MiB on the lab VM (memory the guest has not touched
+	// lately), so a link whose load fills the 2 MiB ring's 64 KiB blocks
+	// but not the 8 MiB ring's 1 MiB ones (about 27,000 small packets a
+	// second) pays for 8 MiB, not 32.
 	growFactor = 4
+	// growLateFactor is how much larger each later stage is than the one
+	// before (the last capped at capture.ring_mib): 2, 8, 16, 32 MiB for
+	// the default. A ring's allocation is one system call the kernel does
+	// not preempt (no preemption point in it on a server kernel), which
+	// takes one of the CPUs for its whole length: 115–205 ms for 32 MiB
+	// on the lab VM under a flood, faulting in memory the host took back.
+	// Meanwhile the ring read now must hold what the reader, left with
+	// the other CPUs, cannot read: an 8 MiB ring often filled in that
+	// time (docs/benchmarks.md, "Growing under a flood"). The
+	// allocation grows with the next stage's size and the room with the
+	// current one's, so a ring at most twice the one before keeps their
+	// ratio the same at every size: 8 → 16 MiB leaves half the room
+	// 8 → 32 did.
+	growLateFactor = 2
+	// growLateFrom is the stage size from which the stages grow by
+	// growLateFactor.
+	growLateFrom = 8 << 20
 	// growLaterRun is how many blocks in a row the kernel must hand over
 	// full before a ring of a later stage grows on (the first, small
 	// ring grows at its first full block). A later stage's 1 MiB block
@@ -261,8 +277,9 @@ var growHook func(growState)
 // growPlan returns the ring size to open first and the sizes of the
 // stages to grow to later, smallest first (none: the ring has its
 // configured size from the start): a single ring per interface larger
-// than growFirstBytes starts at it and grows by growFactor a stage, the
-// last stage capped at the configured size. Rings of a hash fanout, and
+// than growFirstBytes starts at it and grows by growFactor to the first
+// stage, then by growLateFactor a stage, the last stage capped at the
+// configured size. Rings of a hash fanout, and
 // configured sizes of growFirstBytes or less, open at their configured
 // size.
 func growPlan(ringBytes, fanout int) (first int, stages []int) {
@@ -270,7 +287,11 @@ func growPlan(ringBytes, fanout int) (first int, stages []int) {
 		return ringBytes, nil
 	}
 	for size := growFirstBytes; size < ringBytes; {
-		size = min(size*growFactor, ringBytes)
+		f := growFactor
+		if size >= growLateFrom {
+			f = growLateFactor
+		}
+		size = min(size*f, ringBytes)
 		stages = append(stages, size)
 	}
 	return growFirstBytes, stages
@@ -988,6 +1009,13 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 		g.dueAt = r.longRunAt
 		if r.longRun < g.run() {
 			g.dueAt = newest
+		}
+		if hold > 0 {
+			// The blocks just held for the next record are room the
+			// ring needs until the switch: count them now, before the
+			// allocation takes a CPU (the reader waits for the next
+			// block otherwise, a block's time later).
+			l.drainRing(h, r, before, 0)
 		}
 	}
 	n, _ := r.backlog()
