@@ -190,26 +190,37 @@ func newSynthGrowing(t *testing.T, r, old *ring, state growState) (*Live, *liveH
 	return l, h
 }
 
-// TestDrainGrowingHoldsNothing: once the small ring needs its successor,
-// drain holds none of its blocks (they are room for packets until the
-// switch); before, it holds as usual.
+// TestDrainGrowingHoldsNothing: a drain holds the blocks after its
+// horizon as usual until the small ring needs its successor; the drain
+// that finds the need counts the blocks it was holding at once (they are
+// room for packets until the switch), and later drains hold nothing.
 func TestDrainGrowingHoldsNothing(t *testing.T) {
 	ms := time.Millisecond
+	quiet := newSynthRing(32, 64<<10)
+	l, h := newSynthGrowing(t, quiet, nil, growWatching)
+	quiet.fill(t, 0, synthPackets(10, 0, ms)) // a block of 10 at its time-out
+	*quiet.status(0) |= unix.TP_STATUS_BLK_TMO
+	l.drain(h, ns(5*ms))
+	if got := counted(l.acc); got != 5 || h.grow.due {
+		t.Fatalf("a block at its time-out: %d counted, want 5 (the rest held); growth due %v, want not", got, h.grow.due)
+	}
+
 	r := newSynthRing(32, 64<<10)
-	l, h := newSynthGrowing(t, r, nil, growWatching)
+	l, h = newSynthGrowing(t, r, nil, growWatching)
 	for i := range 4 { // full blocks of 10 packets, 0–39 ms
 		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
 	}
-	l.drain(h, ns(5*ms)) // 5 counted; the rest held, growth due
-	if got := counted(l.acc); got != 5 {
-		t.Fatalf("before growth was due: %d counted, want 5", got)
+	l.drain(h, ns(5*ms)) // growth due: the blocks held before it are counted too
+	if got := counted(l.acc); got != 40 {
+		t.Fatalf("the drain that found the growth due: %d counted, want all 40", got)
 	}
 	if !h.grow.due || h.grow.dueAt != ns(9*ms) {
 		t.Fatalf("growth due %v at %v, want due at 9 ms (the first full block's last packet)", h.grow.due, time.Duration(h.grow.dueAt-ns(0)))
 	}
+	r.fill(t, 4, synthPackets(10, 40*ms, ms))
 	l.drain(h, ns(5*ms))
-	if got := counted(l.acc); got != 40 {
-		t.Errorf("growth due: %d counted, want all 40 (nothing held)", got)
+	if got := counted(l.acc); got != 50 {
+		t.Errorf("growth due: %d counted, want all 50 (nothing held)", got)
 	}
 }
 
