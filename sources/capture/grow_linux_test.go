@@ -24,6 +24,9 @@ func TestGrowPlan(t *testing.T) {
 		{"large ring: × 2 a stage after 8 MiB", 512 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 32 * mib, 64 * mib, 128 * mib, 256 * mib, 512 * mib}},
 		{"last stage capped", 100 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 32 * mib, 64 * mib, 100 * mib}},
 		{"24 MiB: capped at the third stage", 24 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 24 * mib}},
+		{"20 MiB: a last step of a quarter stays", 20 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 20 * mib}},
+		{"33 MiB: a last step of 1 MiB is folded", 33 * mib, 1, 2 * mib, []int{8 * mib, 16 * mib, 33 * mib}},
+		{"9 MiB: folded into the first step", 9 * mib, 1, 2 * mib, []int{9 * mib}},
 		{"12 MiB: capped at the second stage", 12 * mib, 1, 2 * mib, []int{8 * mib, 12 * mib}},
 		{"8 MiB: one stage", 8 * mib, 1, 2 * mib, []int{8 * mib}},
 		{"just above the start: one stage", 3 * mib, 1, 2 * mib, []int{3 * mib}},
@@ -210,15 +213,20 @@ func TestDrainGrowingHoldsNothing(t *testing.T) {
 	for i := range 4 { // full blocks of 10 packets, 0–39 ms
 		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
 	}
-	l.drain(h, ns(5*ms)) // growth due: the blocks held before it are counted too
+	want, mark := l.drain(h, ns(5*ms)) // growth due: the blocks held before it are counted too
 	if got := counted(l.acc); got != 40 {
 		t.Fatalf("the drain that found the growth due: %d counted, want all 40", got)
+	}
+	if want != 4 || mark != 4 {
+		t.Errorf("wait for block %d past %d blocks given back, want block 4 past 4", want, mark)
 	}
 	if !h.grow.due || h.grow.dueAt != ns(9*ms) {
 		t.Fatalf("growth due %v at %v, want due at 9 ms (the first full block's last packet)", h.grow.due, time.Duration(h.grow.dueAt-ns(0)))
 	}
 	r.fill(t, 4, synthPackets(10, 40*ms, ms))
-	l.drain(h, ns(5*ms))
+	if want, mark = l.drain(h, ns(5*ms)); want != 5 || mark != 5 {
+		t.Errorf("wait for block %d past %d blocks given back, want block 5 past 5", want, mark)
+	}
 	if got := counted(l.acc); got != 50 {
 		t.Errorf("growth due: %d counted, want all 50 (nothing held)", got)
 	}
@@ -258,7 +266,7 @@ func TestDrainBothRings(t *testing.T) {
 	old.fill(t, 1, synthPackets(10, 10*ms, ms)) // 10–19 ms: the last before the switch
 	r.fill(t, 0, synthPackets(10, 20*ms, ms))   // 20–29 ms
 	r.fill(t, 1, synthPackets(10, 30*ms, ms))   // 30–39 ms
-	if want := l.drain(h, ns(15*ms)); want != 2 {
+	if want, _ := l.drain(h, ns(15*ms)); want != 2 {
 		t.Errorf("wait for block %d of the new ring, want 2", want)
 	}
 	if got := counted(l.acc); got != 15 {

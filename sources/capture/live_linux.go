@@ -109,7 +109,7 @@ const (
 	// before (the last capped at capture.ring_mib): 2, 8, 16, 32 MiB for
 	// the default. A ring's allocation is one system call the kernel does
 	// not preempt (no preemption point in it on a server kernel), which
-	// takes one of the CPUs for its whole length: 115–205 ms for 32 MiB
+	// takes one of the CPUs for its whole length: 98–205 ms for 32 MiB
 	// on the lab VM under a flood, faulting in memory the host took back.
 	// Meanwhile the ring read now must hold what the reader, left with
 	// the other CPUs, cannot read: an 8 MiB ring often filled in that
@@ -212,7 +212,7 @@ type growStage struct {
 }
 
 // growth is the state of a ring that opens small and grows in stages
-// (growStages: 2, 8, then 32 MiB by default) to its configured size as
+// (growPlan: 2, 8, 16, then 32 MiB by default) to its configured size as
 // load needs it, without a gap and without counting a packet twice:
 //
 //   - the small ring is the only member of a fanout group of its own
@@ -279,7 +279,8 @@ var growHook func(growState)
 // configured size from the start): a single ring per interface larger
 // than growFirstBytes starts at it and grows by growFactor to the first
 // stage, then by growLateFactor a stage, the last stage capped at the
-// configured size. Rings of a hash fanout, and
+// configured size (a last step under a quarter of the stage before is
+// folded into the step before it). Rings of a hash fanout, and
 // configured sizes of growFirstBytes or less, open at their configured
 // size.
 func growPlan(ringBytes, fanout int) (first int, stages []int) {
@@ -293,6 +294,12 @@ func growPlan(ringBytes, fanout int) (first int, stages []int) {
 		}
 		size = min(size*f, ringBytes)
 		stages = append(stages, size)
+	}
+	if n := len(stages); n >= 2 && stages[n-1] < stages[n-2]+stages[n-2]/4 {
+		// A last step of less than a quarter of the stage before costs a
+		// spare, an allocation and a switch for little: grow to the
+		// configured size from the stage before that.
+		stages = append(stages[:n-2], stages[n-1])
 	}
 	return growFirstBytes, stages
 }
@@ -750,10 +757,10 @@ func (g *growth) closeSpares() {
 
 // startSpare gives the spare sp its ring of opts in a goroutine of its
 // own and returns the result's channel. The kernel's allocation of a ring
-// and its mapping take 10 to 70 ms for 32 MiB the first time (measured;
-// 3 ms when the memory was touched before), as long as a 2 MiB ring lasts
-// at a few hundred thousand packets a second: they run beside the reader,
-// which goes on reading the ring it has.
+// and its mapping take 10 to 70 ms for 32 MiB on a quiet lab VM and up to
+// 205 ms under a flood (memory the host took back is faulted in; 3 ms when
+// it was touched just before): they run beside the reader, which goes on
+// reading the ring it has (see growLateFactor).
 func (l *Live) startSpare(h *liveHandle, sp *ring, opts ringOptions) <-chan error {
 	started := make(chan error, 1)
 	l.wg.Add(1)
@@ -842,7 +849,7 @@ func (l *Live) readNames(ctx context.Context, h *liveHandle) {
 		}
 		next := int(h.ring.next.Load())
 		h.mu.Unlock()
-		if err := h.ring.wait(next); err == nil || errors.Is(err, errWoken) {
+		if err := h.ring.wait(next, math.MaxUint64); err == nil || errors.Is(err, errWoken) {
 			continue
 		}
 		if h.ring.unbound() {
@@ -900,7 +907,7 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 	defer l.wg.Done()
 	defer h.stopped.Store(true)
 	for ctx.Err() == nil {
-		want := l.drain(h, readerHorizon)
+		want, mark := l.drain(h, readerHorizon)
 		if h.grow != nil && l.growRing(h) {
 			continue // a new ring: drain it first
 		}
@@ -928,10 +935,10 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 		if h.old != nil {
 			// The old ring hands over: wake up in time to read it too.
 			t := time.AfterFunc(growPoll, h.ring.wake)
-			err = h.ring.wait(want)
+			err = h.ring.wait(want, mark)
 			t.Stop()
 		} else {
-			err = h.ring.wait(want)
+			err = h.ring.wait(want, mark)
 		}
 		if err == nil || errors.Is(err, errWoken) {
 			continue
@@ -967,18 +974,23 @@ const readerHorizon = -1
 // drain counts the packets the kernel has handed over that were stamped
 // before before (nanoseconds since the epoch, or readerHorizon), each
 // block under one hold of the accountant's lock, and returns the block
-// to wait for: the first one the kernel has not handed over. It holds
+// to wait for, the first one the kernel has not handed over, and the
+// ring's count of blocks given back beyond which someone else has read
+// that block (see ring.wait). It holds
 // the block where it stopped (readBlock), and with it the later ones,
 // unless they are more than half the ring: then it counts the oldest in
 // full and goes on, so that holding never fills a ring (the flows then
 // trail the counters by less than liveHorizon for that block). Packets the
 // kernel hands over after an interface began failing clear its error.
 // While a grown ring's old ring hands over, it drains that one first; a
-// ring waiting for its successor holds nothing (the flows then trail the
-// counters by less than liveHorizon until the switch: some 10–130 ms, or
-// up to some 600 ms for a ring that needs the next stage while the one
-// before still hands over).
-func (l *Live) drain(h *liveHandle, before int64) (want int) {
+// ring waiting for its successor holds nothing, and the drain that finds
+// the need counts the blocks it held at once (the flows then trail the
+// counters by less than liveHorizon until the switch, and a record may
+// count packets after its horizon: some 10–200 ms, or up to some 600 ms
+// for a ring that needs the next stage while the one before still hands
+// over). A snapshot's drain that finds the need wakes the reader, which
+// starts the growth.
+func (l *Live) drain(h *liveHandle, before int64) (want int, mark uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	latest := int64(0)
@@ -989,7 +1001,7 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	hold := r.blocks / 2
 	if g := h.grow; g != nil && (g.due || g.state == growStarting) {
 		// The ring waits for its successor, which takes the kernel
-		// tens of milliseconds to allocate, and, when it is itself new
+		// up to some 200 ms to allocate, and, when it is itself new
 		// and the old ring still hands over (a flood), the rest of the
 		// hand-over: hold nothing, so that all of it is room for the
 		// packets until the switch (an 8 MiB stage holding half its
@@ -999,10 +1011,6 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 	}
 	newest, seen := l.drainRing(h, r, before, hold)
 	latest = max(latest, newest)
-	if h.failing && latest > h.failedAt && !h.removed.Load() {
-		h.failing = false
-		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
-	}
 	if g := h.grow; g != nil && (g.state == growWatching || g.state == growHandover && len(g.later) > 0) &&
 		!g.due && needsGrowth(r.longRun, g.run(), seen, r.blocks) {
 		g.due = true
@@ -1015,11 +1023,19 @@ func (l *Live) drain(h *liveHandle, before int64) (want int) {
 			// ring needs until the switch: count them now, before the
 			// allocation takes a CPU (the reader waits for the next
 			// block otherwise, a block's time later).
-			l.drainRing(h, r, before, 0)
+			more, _ := l.drainRing(h, r, before, 0)
+			latest = max(latest, more)
+		}
+		if before != readerHorizon {
+			r.wake() // the reader starts the growth
 		}
 	}
+	if h.failing && latest > h.failedAt && !h.removed.Load() {
+		h.failing = false
+		l.acc.UpdateInterface(h.idx, func(ih *flows.IfaceHealth) { ih.Err = "" })
+	}
 	n, _ := r.backlog()
-	return (int(r.next.Load()) + n) % r.blocks
+	return (int(r.next.Load()) + n) % r.blocks, r.released.Load() + uint64(n)
 }
 
 // drainRing is drain's walk over one ring of the handle, whose mu the

@@ -26,6 +26,8 @@ type ring struct {
 	blockSize int
 	blocks    int
 	next      atomic.Int32 // the block to read next; readBlock's caller serialises writes
+	// released counts the blocks readBlock gave back to the kernel.
+	released atomic.Uint64
 	// pos and left are where readBlock stopped in block next, which it
 	// holds: the offset of the first packet not handed over and how many
 	// packets remain from there (pos 0: the block is unread). readBlock's
@@ -381,6 +383,7 @@ func (r *ring) readBlock(sink *blockSink, before int64) bool {
 	r.pos, r.left = 0, 0
 	atomic.StoreUint32(r.status(next), unix.TP_STATUS_KERNEL)
 	r.next.Store(int32((next + 1) % r.blocks))
+	r.released.Add(1)
 	return true
 }
 
@@ -418,19 +421,29 @@ func (r *ring) openPackets() uint32 {
 	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.mem[next*r.blockSize+blockNumOff])))
 }
 
+// ready is wait's test: the block whose status is st is handed over, or
+// the ring gave back more than mark blocks.
+func (r *ring) ready(st *uint32, mark uint64) bool {
+	return atomic.LoadUint32(st)&unix.TP_STATUS_USER != 0 || r.released.Load() > mark
+}
+
 // errWoken is returned by wait when it was interrupted (wake).
 var errWoken = errors.New("woken")
 
 // wait blocks until block want (an index into the ring) is handed over,
 // the socket reports an error (returned), or wake is called (errWoken).
 // A reader that holds blocks waits for the first one after them, the next
-// the kernel hands over.
-func (r *ring) wait(want int) error {
+// the kernel hands over. It also returns, at the next hand-over, once the
+// ring has given back more than mark blocks in all (drain's count when
+// the reader looked, plus the blocks it held): a snapshot then read block
+// want as well, and the reader, waiting for that block to be handed over
+// again, would otherwise sleep until the kernel came round the whole ring.
+func (r *ring) wait(want int, mark uint64) error {
 	r.sockErr = nil
 	r.woken = false
 	st := r.status(want % r.blocks)
 	err := r.rc.Read(func(fd uintptr) bool {
-		if atomic.LoadUint32(st)&unix.TP_STATUS_USER != 0 {
+		if r.ready(st, mark) {
 			return true
 		}
 		if r.woken {

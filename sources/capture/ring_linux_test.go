@@ -222,7 +222,7 @@ func TestDrainHorizon(t *testing.T) {
 		{15 * ms, 15, 1, []int{1, 2}},
 		{30 * ms, 30, 3, nil},
 	} {
-		if want := l.drain(h, ns(tc.before)); want != 3 {
+		if want, _ := l.drain(h, ns(tc.before)); want != 3 {
 			t.Errorf("before %v: wait for block %d, want 3", tc.before, want)
 		}
 		if got := counted(l.acc); got != tc.want {
@@ -283,7 +283,7 @@ func TestDrainNeverFillsRing(t *testing.T) {
 	now := time.Second
 	for i := range r.blocks * 3 {
 		r.fill(t, i%r.blocks, synthPackets(10, time.Hour+time.Duration(i)*time.Millisecond, time.Microsecond))
-		want := l.drain(h, ns(now))
+		want, _ := l.drain(h, ns(now))
 		if n, _ := r.backlog(); n > r.blocks/2 {
 			t.Fatalf("after block %d: %d blocks held of %d", i, n, r.blocks)
 		}
@@ -332,5 +332,44 @@ func TestDrainFailingClears(t *testing.T) {
 	l.drain(h, ns(time.Second))
 	if h.failing {
 		t.Fatal("a block handed over after the failure did not clear it")
+	}
+}
+
+// TestWaitReadyWhenOthersRead: the reader, holding blocks, waits for the
+// first block after them; a snapshot that reads that block too (it holds
+// nothing while the ring grows) gives it back before the reader sees it
+// handed over. The wait is then over at the next hand-over rather than
+// once the kernel has come round the whole ring.
+func TestWaitReadyWhenOthersRead(t *testing.T) {
+	ms := time.Millisecond
+	r := newSynthRing(8, 64<<10)
+	l, h := newSynthLive(t, r)
+	r.fill(t, 0, synthPackets(10, 0, ms))
+	r.fill(t, 1, synthPackets(10, 10*ms, ms))
+	want, mark := l.drain(h, ns(5*ms)) // the reader: 5 counted, blocks 0 and 1 held
+	if want != 2 || mark != 2 {
+		t.Fatalf("wait for block %d past %d, want block 2 past 2 (nothing given back, 2 held)", want, mark)
+	}
+	st := r.status(want)
+	if r.ready(st, mark) {
+		t.Fatal("ready before anything happened")
+	}
+	r.fill(t, 2, synthPackets(10, 20*ms, ms))
+	if !r.ready(st, mark) {
+		t.Fatal("not ready with block 2 handed over")
+	}
+	l.drain(h, ns(time.Hour)) // a snapshot reads all three blocks
+	if r.owned(2) {
+		t.Fatal("block 2 not given back")
+	}
+	if !r.ready(st, mark) {
+		t.Error("not ready after a snapshot read the block waited for: the reader would sleep until the ring wraps")
+	}
+	// The reader's own drain, nothing new: waits for block 3.
+	if want, mark = l.drain(h, readerHorizon); want != 3 || mark != 3 {
+		t.Errorf("wait for block %d past %d, want block 3 past 3", want, mark)
+	}
+	if r.ready(r.status(want), mark) {
+		t.Error("ready with nothing new")
 	}
 }
