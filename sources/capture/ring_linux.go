@@ -356,7 +356,7 @@ func (r *ring) readBlock(sink *blockSink, before int64) bool {
 			break
 		}
 		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&b[off]))
-		if int64(h.Sec)*1e9+int64(h.Nsec) >= before {
+		if int64(h.Sec)*1e9+int64(h.Nsec) >= before || sink.full() {
 			r.pos, r.left = off, left
 			return false
 		}

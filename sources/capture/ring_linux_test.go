@@ -373,3 +373,95 @@ func TestWaitReadyWhenOthersRead(t *testing.T) {
 		t.Error("ready with nothing new")
 	}
 }
+
+// ifacePackets is the accountant's packet count of the first interface.
+func ifacePackets(acc *Accountant) uint64 {
+	acc.mu.Lock()
+	defer acc.mu.Unlock()
+	return acc.health.Interfaces[0].Packets
+}
+
+// TestDrainDefersWhileSnapshotHolds: while a snapshot holds the
+// accountant (copying the flow table), the reader does not wait: it
+// decodes the blocks into its pending buffer and gives them back to the
+// kernel; the packets are counted, in order and once, at the reader's
+// next round or by the next snapshot's drain, before that snapshot reads
+// the table. A snapshot's own drain never defers.
+func TestDrainDefersWhileSnapshotHolds(t *testing.T) {
+	ms := time.Millisecond
+	r := newSynthRing(8, 64<<10)
+	l, h := newSynthLive(t, r)
+	for i := range 3 { // 0–29 ms, and a block at 1 s that sets the reader's horizon
+		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+	}
+	r.fill(t, 3, synthPackets(1, time.Second, ms))
+
+	l.acc.mu.Lock() // a snapshot copies the table
+	want, _ := l.drain(h, readerHorizon)
+	for i := range 3 {
+		if r.owned(i) {
+			t.Errorf("block %d still held: the reader waited or kept it", i)
+		}
+	}
+	if want != 4 || len(h.pending) != 30 || h.pendingN != 30 {
+		t.Errorf("wait for block %d with %d packets pending (%d frames), want block 4 and 30", want, len(h.pending), h.pendingN)
+	}
+	l.acc.mu.Unlock()
+	if got := counted(l.acc); got != 0 {
+		t.Fatalf("%d counted before anyone took the accountant, want 0", got)
+	}
+
+	l.drain(h, ns(time.Hour)) // the next snapshot's drain: the pending packets first
+	if got, ifc := counted(l.acc), ifacePackets(l.acc); got != 31 || ifc != 31 {
+		t.Errorf("after the snapshot's drain: %d counted, %d on the interface, want 31 and 31", got, ifc)
+	}
+	if len(h.pending) != 0 || h.pendingN != 0 {
+		t.Errorf("%d still pending", len(h.pending))
+	}
+
+	// A snapshot's drain waits for the accountant rather than defer.
+	r.fill(t, 4, synthPackets(10, 2*time.Second, ms))
+	l.acc.mu.Lock()
+	done := make(chan struct{})
+	go func() { l.drain(h, ns(time.Hour)); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("a snapshot's drain went on without the accountant")
+	case <-time.After(50 * time.Millisecond):
+	}
+	l.acc.mu.Unlock()
+	<-done
+	if got := counted(l.acc); got != 41 {
+		t.Errorf("%d counted, want 41", got)
+	}
+}
+
+// TestDrainPendingFull: a reader whose pending buffer fills stops at the
+// next packet, holding its block, and waits for the accountant; nothing
+// is lost, nothing counted twice, and the buffer never grows.
+func TestDrainPendingFull(t *testing.T) {
+	ms := time.Millisecond
+	r := newSynthRing(8, 64<<10)
+	l, h := newSynthLive(t, r)
+	h.pending = make([]Meta, 0, 5)
+	for i := range 3 {
+		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+	}
+	r.fill(t, 3, synthPackets(1, time.Second, ms))
+	l.acc.mu.Lock()
+	done := make(chan struct{})
+	go func() { l.drain(h, readerHorizon); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("the reader went on with its pending buffer full")
+	case <-time.After(50 * time.Millisecond):
+	}
+	l.acc.mu.Unlock()
+	<-done
+	if got, ifc := counted(l.acc), ifacePackets(l.acc); got != 30 || ifc != 30 {
+		t.Errorf("%d counted, %d on the interface, want 30 and 30", got, ifc)
+	}
+	if cap(h.pending) != 5 || len(h.pending) != 0 {
+		t.Errorf("pending: len %d cap %d, want 0 and 5", len(h.pending), cap(h.pending))
+	}
+}
