@@ -2,6 +2,7 @@ package capture
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"netriage/triage/flows"
@@ -15,6 +16,10 @@ type Accountant struct {
 	table  *flows.Table
 	agg    flows.Aggregation
 	health flows.Health
+	// copying is set while SnapshotTop holds mu to copy the table: a ring
+	// reader that finds mu taken then decodes aside (Live.lockAccount)
+	// rather than wait; one that finds another reader there waits.
+	copying atomic.Bool
 }
 
 // Totals returns the table's cumulative totals (no snapshot is taken).
@@ -143,7 +148,11 @@ func (a *Accountant) Snapshot(now time.Time) flows.Snapshot {
 // k (flows.Table.SnapshotTop); n = 0 takes every flow, unsorted.
 func (a *Accountant) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot {
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.copying.Store(true)
+	defer func() {
+		a.copying.Store(false)
+		a.mu.Unlock()
+	}()
 	var s flows.Snapshot
 	if n > 0 {
 		s = a.table.SnapshotTop(now, a.agg, k, n)

@@ -268,12 +268,12 @@ func TestIntegrationLiveTableHeld(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const n, size, pps = 20000, 100, 50_000
-	live.acc.mu.Lock()
+	release := holdTable(live.acc)
 	t0 := time.Now()
 	_, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: n, Size: size, RateBps: pps * size * 8})
 	held := time.Since(t0)
 	time.Sleep(liveHorizon + 30*time.Millisecond) // the last blocks handed over, the lock still held
-	live.acc.mu.Unlock()
+	release()
 	if err != nil {
 		t.Fatalf("SendUDP: %v", err)
 	}

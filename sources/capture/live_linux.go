@@ -179,10 +179,8 @@ type liveHandle struct {
 	mu   sync.Mutex
 	sink blockSink // guarded by mu
 	// pending holds the packets the reader decoded while a snapshot held
-	// the accountant (see lockAccount), oldest first, and pendingN how
-	// many frames the interface counters owe for them; guarded by mu.
-	pending  []Meta
-	pendingN int
+	// the accountant (see lockAccount), oldest first; guarded by mu.
+	pending []Meta
 	// failing is set while the socket reports an error (the interface
 	// is down); packets the kernel hands over after it clear it. Guarded
 	// by mu.
@@ -998,6 +996,11 @@ const readerHorizon = -1
 func (l *Live) drain(h *liveHandle, before int64) (want int, mark uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if before != readerHorizon {
+		// A snapshot: what the reader decoded aside first, whether or
+		// not a block waits (a ring that holds nothing may have none).
+		l.flushPending(h)
+	}
 	latest := int64(0)
 	if h.old != nil {
 		latest, _ = l.drainRing(h, h.old, before, h.old.blocks/2)
@@ -1065,12 +1068,11 @@ func (l *Live) drainRing(h *liveHandle, r *ring, before int64, hold int) (latest
 			l.acc.countInterface(h.idx, h.sink.n)
 			l.acc.mu.Unlock()
 		} else {
-			h.pendingN += h.sink.n
-			h.sink.pending = nil
+			h.sink.pending = nil // the interface's count comes with the packets
 		}
 		h.read.Add(uint64(h.sink.n))
 		h.sink.n = 0
-		if full {
+		if full && !released {
 			continue // no room left: wait for the accountant and go on in this block
 		}
 		if !released {
@@ -1085,30 +1087,36 @@ func (l *Live) drainRing(h *liveHandle, r *ring, before int64, hold int) (latest
 	return latest, seen
 }
 
-// pendingMax is how many packets a reader may decode while a snapshot
-// holds the accountant (8.9 MB of 136-byte Meta): at the flow cap a snapshot
-// holds it for 50 ms on an idle machine and 220–360 ms on a loaded one
-// (the random-source flood beside iftop), some 120,000 packets at
-// 340,000 a second, during which a reader that waited would hand the
-// kernel no block back.
-const pendingMax = 1 << 16
+// pendingMax is how many packets the readers of a capture may decode
+// while a snapshot holds the accountant, shared among its rings (each
+// gets its share, at least pendingMinRing): 65,536 packets, 8.9 MB of
+// 136-byte Meta. At the flow cap a snapshot holds the accountant 50 ms on
+// an idle machine and 220–360 ms on a loaded one (the random-source flood
+// beside iftop), some 120,000 packets at 340,000 a second, during which a
+// reader that waited would give the kernel no block back.
+const (
+	pendingMax     = 1 << 16
+	pendingMinRing = 4096
+)
 
 // lockAccount takes the accountant's lock for a drainRing round and
 // counts the handle's pending packets first; it reports whether it holds
-// the lock. The reader (reader set), finding the lock held (a snapshot
-// copying the flow table), does not wait while its pending buffer has
-// room: it decodes the block's packets into it (the sink's pending) and
-// gives the blocks back, and they are counted at its next round that
-// gets the lock, or by the next snapshot's drain, before that snapshot
-// reads the table. Every packet the reader reads is stamped after the
-// horizon of the snapshot that holds the lock (that snapshot's drain
-// counted the earlier ones first), so the snapshot misses none of its
-// packets, and the packets stay in order. The caller holds h.mu.
+// the lock. The reader (reader set), finding the lock held by a snapshot
+// copying the flow table (Accountant.copying), does not wait while its
+// pending buffer has room: it decodes the block's packets into it (the
+// sink's pending) and gives the blocks back, and they are counted at its
+// next round that gets the lock, or by the next snapshot's drain before
+// that snapshot reads the table. Every packet the reader reads then was
+// stamped after the horizon of the snapshot that holds the lock (that
+// snapshot's drain counted the earlier ones first), so each lands in the
+// snapshot it would have without the buffer, in order. A reader that
+// finds another ring's reader there waits, as does a full buffer. The
+// caller holds h.mu.
 func (l *Live) lockAccount(h *liveHandle, reader bool) bool {
 	if !l.acc.mu.TryLock() {
-		if reader && len(h.pending) < cap(h.pending) || reader && h.pending == nil {
+		if reader && l.acc.copying.Load() && (h.pending == nil || len(h.pending) < cap(h.pending)) {
 			if h.pending == nil {
-				h.pending = make([]Meta, 0, pendingMax)
+				h.pending = make([]Meta, 0, max(pendingMax/max(len(l.handles), 1), pendingMinRing))
 			}
 			h.sink.pending = &h.pending
 			return false
@@ -1122,25 +1130,26 @@ func (l *Live) lockAccount(h *liveHandle, reader bool) bool {
 // applyPending counts the handle's pending packets; the caller holds h.mu
 // and the accountant's lock.
 func (l *Live) applyPending(h *liveHandle) {
-	if h.pendingN == 0 && len(h.pending) == 0 {
+	if len(h.pending) == 0 {
 		return
 	}
 	for i := range h.pending {
 		l.acc.count(&h.pending[i])
 	}
-	l.acc.countInterface(h.idx, h.pendingN)
+	l.acc.countInterface(h.idx, len(h.pending))
 	clear(h.pending) // no timestamps' locations kept alive
-	h.pending, h.pendingN = h.pending[:0], 0
+	h.pending = h.pending[:0]
 }
 
-// flushPending counts a handle's pending packets (a snapshot, for a
-// handle whose reader has stopped).
+// flushPending counts a handle's pending packets, for a snapshot; the
+// caller holds h.mu.
 func (l *Live) flushPending(h *liveHandle) {
-	h.mu.Lock()
+	if len(h.pending) == 0 {
+		return
+	}
 	l.acc.mu.Lock()
 	l.applyPending(h)
 	l.acc.mu.Unlock()
-	h.mu.Unlock()
 }
 
 // blockSink decodes and counts the packets of a ring block; the caller
@@ -1200,7 +1209,9 @@ func (l *Live) SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot
 		if !h.stopped.Load() || h.removed.Load() && !l.closed.Load() {
 			l.drain(h, before)
 		} else {
+			h.mu.Lock()
 			l.flushPending(h)
+			h.mu.Unlock()
 		}
 	}
 	drops := make([]uint64, l.ifaces) // per interface, over its rings

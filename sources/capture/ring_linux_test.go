@@ -3,6 +3,7 @@ package capture
 import (
 	"math"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -381,87 +382,170 @@ func ifacePackets(acc *Accountant) uint64 {
 	return acc.health.Interfaces[0].Packets
 }
 
+// holdTable holds the accountant as a snapshot copying the flow table
+// does, until release is called.
+func holdTable(acc *Accountant) (release func()) {
+	acc.mu.Lock()
+	acc.copying.Store(true)
+	return func() {
+		acc.copying.Store(false)
+		acc.mu.Unlock()
+	}
+}
+
+// drainSoon runs l.drain(h, before) and fails the test if it has not
+// returned within a second (it waited for the accountant).
+func drainSoon(t *testing.T, l *Live, h *liveHandle, before int64) (want int, mark uint64) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { want, mark = l.drain(h, before); close(done) }()
+	select {
+	case <-done:
+		return want, mark
+	case <-time.After(time.Second):
+		t.Fatal("the drain waited for the accountant")
+		return 0, 0
+	}
+}
+
+// blocksWaiting runs l.drain(h, before) in a goroutine and reports
+// whether it is still waiting after 50 ms; wait returns once it is done.
+func blocksWaiting(l *Live, h *liveHandle, before int64) (waiting bool, wait func()) {
+	done := make(chan struct{})
+	go func() { l.drain(h, before); close(done) }()
+	select {
+	case <-done:
+		return false, func() {}
+	case <-time.After(50 * time.Millisecond):
+		return true, func() { <-done }
+	}
+}
+
+// fillToHorizon fills blocks 0 to n-1 of r with 10 packets each, 1 ms
+// apart from 0 ms, and block n with one packet at 1 s, which puts the
+// reader's horizon after all of the others.
+func fillToHorizon(t *testing.T, r *ring, n int) {
+	t.Helper()
+	ms := time.Millisecond
+	for i := range n {
+		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+	}
+	r.fill(t, n, synthPackets(1, time.Second, ms))
+}
+
 // TestDrainDefersWhileSnapshotHolds: while a snapshot holds the
 // accountant (copying the flow table), the reader does not wait: it
 // decodes the blocks into its pending buffer and gives them back to the
-// kernel; the packets are counted, in order and once, at the reader's
-// next round or by the next snapshot's drain, before that snapshot reads
-// the table. A snapshot's own drain never defers.
+// kernel; the packets are counted, in order and once, by the next
+// snapshot's drain before that snapshot reads the table. A snapshot's own
+// drain never defers, and a reader that finds another reader holding the
+// accountant waits for it.
 func TestDrainDefersWhileSnapshotHolds(t *testing.T) {
-	ms := time.Millisecond
 	r := newSynthRing(8, 64<<10)
 	l, h := newSynthLive(t, r)
-	for i := range 3 { // 0–29 ms, and a block at 1 s that sets the reader's horizon
-		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
-	}
-	r.fill(t, 3, synthPackets(1, time.Second, ms))
+	fillToHorizon(t, r, 3)
 
-	l.acc.mu.Lock() // a snapshot copies the table
-	want, _ := l.drain(h, readerHorizon)
+	release := holdTable(l.acc)
+	want, _ := drainSoon(t, l, h, readerHorizon)
 	for i := range 3 {
 		if r.owned(i) {
 			t.Errorf("block %d still held: the reader waited or kept it", i)
 		}
 	}
-	if want != 4 || len(h.pending) != 30 || h.pendingN != 30 {
-		t.Errorf("wait for block %d with %d packets pending (%d frames), want block 4 and 30", want, len(h.pending), h.pendingN)
+	if want != 4 || len(h.pending) != 30 {
+		t.Errorf("wait for block %d with %d packets pending, want block 4 and 30", want, len(h.pending))
 	}
-	l.acc.mu.Unlock()
-	if got := counted(l.acc); got != 0 {
-		t.Fatalf("%d counted before anyone took the accountant, want 0", got)
+	release()
+	if got, ifc := counted(l.acc), ifacePackets(l.acc); got != 0 || ifc != 0 {
+		t.Fatalf("%d counted (%d on the interface) before anyone took the accountant, want 0", got, ifc)
 	}
-
 	l.drain(h, ns(time.Hour)) // the next snapshot's drain: the pending packets first
 	if got, ifc := counted(l.acc), ifacePackets(l.acc); got != 31 || ifc != 31 {
 		t.Errorf("after the snapshot's drain: %d counted, %d on the interface, want 31 and 31", got, ifc)
 	}
-	if len(h.pending) != 0 || h.pendingN != 0 {
+	if len(h.pending) != 0 {
 		t.Errorf("%d still pending", len(h.pending))
 	}
 
 	// A snapshot's drain waits for the accountant rather than defer.
-	r.fill(t, 4, synthPackets(10, 2*time.Second, ms))
-	l.acc.mu.Lock()
-	done := make(chan struct{})
-	go func() { l.drain(h, ns(time.Hour)); close(done) }()
-	select {
-	case <-done:
-		t.Fatal("a snapshot's drain went on without the accountant")
-	case <-time.After(50 * time.Millisecond):
+	r.fill(t, 4, synthPackets(10, 2*time.Second, time.Millisecond))
+	release = holdTable(l.acc)
+	waiting, wait := blocksWaiting(l, h, ns(time.Hour))
+	release()
+	wait()
+	if !waiting {
+		t.Error("a snapshot's drain went on without the accountant")
 	}
-	l.acc.mu.Unlock()
-	<-done
 	if got := counted(l.acc); got != 41 {
 		t.Errorf("%d counted, want 41", got)
+	}
+
+	// Another ring's reader holds the accountant (not a copy): wait.
+	r.fill(t, 5, synthPackets(10, 3*time.Second, time.Millisecond))
+	r.fill(t, 6, synthPackets(1, 4*time.Second, time.Millisecond))
+	l.acc.mu.Lock()
+	waiting, wait = blocksWaiting(l, h, readerHorizon)
+	l.acc.mu.Unlock()
+	wait()
+	if !waiting || len(h.pending) != 0 {
+		t.Errorf("beside another reader: waited %v, %d pending; want a wait and none", waiting, len(h.pending))
+	}
+}
+
+// TestDrainPendingAppliedOnEmptyRing: a ring that holds nothing (its
+// growth is due) gives every block back while the reader decodes aside;
+// the next snapshot's drain, finding no block at all, still counts them
+// before it reads the table.
+func TestDrainPendingAppliedOnEmptyRing(t *testing.T) {
+	r := newSynthRing(8, 64<<10)
+	l, h := newSynthLive(t, r)
+	h.grow = &growth{state: growStarting}
+	fillToHorizon(t, r, 3)
+	release := holdTable(l.acc)
+	drainSoon(t, l, h, readerHorizon)
+	release()
+	if n, _ := r.backlog(); n != 0 || len(h.pending) != 31 {
+		t.Fatalf("backlog %d, %d pending; want 0 and all 31", n, len(h.pending))
+	}
+	l.drain(h, ns(time.Hour))
+	if got := counted(l.acc); got != 31 {
+		t.Errorf("the snapshot's drain of an empty ring: %d counted, want 31", got)
 	}
 }
 
 // TestDrainPendingFull: a reader whose pending buffer fills stops at the
 // next packet, holding its block, and waits for the accountant; nothing
-// is lost, nothing counted twice, and the buffer never grows.
+// is lost, nothing counted twice, and the buffer never grows. A buffer
+// that fills exactly at a block's end goes on with the next block as
+// usual (the block after the horizon stays held).
 func TestDrainPendingFull(t *testing.T) {
-	ms := time.Millisecond
-	r := newSynthRing(8, 64<<10)
-	l, h := newSynthLive(t, r)
-	h.pending = make([]Meta, 0, 5)
-	for i := range 3 {
-		r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+	for _, tc := range []struct{ room, blocks, full int }{{15, 8, 4}, {10, 8, 4}, {10, 3, 2}} {
+		room, full := tc.room, tc.full
+		r := newSynthRing(tc.blocks, 64<<10)
+		l, h := newSynthLive(t, r)
+		h.pending = make([]Meta, 0, room)
+		fillToHorizon(t, r, full)
+		release := holdTable(l.acc)
+		waiting, wait := blocksWaiting(l, h, readerHorizon)
+		given := !r.ownedAtomic(0)
+		release()
+		wait()
+		if !waiting || !given {
+			t.Errorf("room %d: waited %v with block 0 given back %v, want a wait after it", room, waiting, given)
+		}
+		if got, ifc := counted(l.acc), ifacePackets(l.acc); got != uint64(10*full) || ifc != uint64(10*full) {
+			t.Errorf("room %d: %d counted, %d on the interface, want %d", room, got, ifc, 10*full)
+		}
+		if !r.owned(full) {
+			t.Errorf("room %d: the block after the reader's horizon was given back", room)
+		}
+		if cap(h.pending) != room || len(h.pending) != 0 {
+			t.Errorf("room %d: pending len %d cap %d, want 0 and %d", room, len(h.pending), cap(h.pending), room)
+		}
 	}
-	r.fill(t, 3, synthPackets(1, time.Second, ms))
-	l.acc.mu.Lock()
-	done := make(chan struct{})
-	go func() { l.drain(h, readerHorizon); close(done) }()
-	select {
-	case <-done:
-		t.Fatal("the reader went on with its pending buffer full")
-	case <-time.After(50 * time.Millisecond):
-	}
-	l.acc.mu.Unlock()
-	<-done
-	if got, ifc := counted(l.acc), ifacePackets(l.acc); got != 30 || ifc != 30 {
-		t.Errorf("%d counted, %d on the interface, want 30 and 30", got, ifc)
-	}
-	if cap(h.pending) != 5 || len(h.pending) != 0 {
-		t.Errorf("pending: len %d cap %d, want 0 and 5", len(h.pending), cap(h.pending))
-	}
+}
+
+// ownedAtomic is owned for a block another goroutine may give back.
+func (r *ring) ownedAtomic(i int) bool {
+	return atomic.LoadUint32(r.status(i))&unix.TP_STATUS_USER != 0
 }
