@@ -255,6 +255,40 @@ func TestDrainHandoverDueHoldsNothing(t *testing.T) {
 	}
 }
 
+// TestDrainStageHoldsAQuarter: a growing ring's stage with a later one to
+// come holds at most a quarter of its blocks for the next record (the
+// room it needs when a flood grows it on); the last stage holds half, as
+// a ring that does not grow.
+func TestDrainStageHoldsAQuarter(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name string
+		more bool
+		want uint64
+	}{
+		{"a stage to come", true, 20}, // blocks 0 and 1 counted in full, 2 and 3 held
+		{"the last stage", false, 5},  // block 0 up to the horizon, 0–3 held
+	} {
+		r := newSynthRing(8, 64<<10)
+		l, h := newSynthGrowing(t, r, nil, growWatching)
+		h.grow.stage = 1
+		if tc.more {
+			h.grow.later = []growStage{{}}
+		}
+		for i := range 4 { // blocks of 10 packets at their time-out, 0–39 ms
+			r.fill(t, i, synthPackets(10, time.Duration(10*i)*ms, ms))
+			*r.status(i) |= unix.TP_STATUS_BLK_TMO
+		}
+		l.drain(h, ns(5*ms))
+		if got := counted(l.acc); got != tc.want {
+			t.Errorf("%s: %d counted, want %d", tc.name, got, tc.want)
+		}
+		if h.grow.due {
+			t.Errorf("%s: growth due with 4 of 8 blocks handed over at their time-out", tc.name)
+		}
+	}
+}
+
 // TestDrainBothRings: while the old ring hands over, a snapshot's drain
 // counts the packets of both rings before its horizon and holds the
 // others in each; the reader's own horizon is each ring's.

@@ -734,6 +734,10 @@ func (l *Live) growRing(h *liveHandle) bool {
 	return false
 }
 
+// more reports whether a stage is still to come after the ring read now
+// (its spare prepared, or later ones). The caller holds the handle's mu.
+func (g *growth) more() bool { return g.spare != nil || len(g.later) > 0 }
+
 // run is how many full blocks in a row make the ring read now grow: the
 // first ring (the state before the first switch, or its hand-over)
 // grows at its first, a later stage's at growLaterRun. The caller holds
@@ -981,7 +985,8 @@ const readerHorizon = -1
 // ring's count of blocks given back beyond which someone else has read
 // that block (see ring.wait). It holds
 // the block where it stopped (readBlock), and with it the later ones,
-// unless they are more than half the ring: then it counts the oldest in
+// unless they are more than half the ring (a quarter of a growing ring's
+// stage before the last): then it counts the oldest in
 // full and goes on, so that holding never fills a ring (the flows then
 // trail the counters by less than liveHorizon for that block). Packets the
 // kernel hands over after an interface began failing clear its error.
@@ -1007,6 +1012,19 @@ func (l *Live) drain(h *liveHandle, before int64) (want int, mark uint64) {
 	}
 	r := h.ring
 	hold := r.blocks / 2
+	if g := h.grow; g != nil && g.more() {
+		// A stage with a later one to come holds a quarter of its
+		// blocks: the 8 MiB stage 2 of its 8, the 270 ms after the
+		// reader's horizon at the rates it stays at (its 1 MiB blocks
+		// handed over at their 200 ms time-out; three handed over full
+		// grow it on). Under a flood its blocks hold 20 ms each and
+		// half the ring held would be 80 ms, too little to keep a
+		// record exact and the room the ring lacks while the kernel
+		// allocates its successor: at the trigger the 8 MiB stage has 6
+		// blocks free, not 4 (docs/benchmarks.md, "Growing under a
+		// flood").
+		hold = r.blocks / 4
+	}
 	if g := h.grow; g != nil && (g.due || g.state == growStarting) {
 		// The ring waits for its successor, which takes the kernel
 		// up to some 200 ms to allocate, and, when it is itself new
