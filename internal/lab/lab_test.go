@@ -2,8 +2,10 @@ package lab_test
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,67 @@ func TestIntegrationIPv6AndUDP(t *testing.T) {
 	if sink.Datagrams() != 200 {
 		t.Fatalf("datagrams %d", sink.Datagrams())
 	}
+}
+
+// TestIntegrationUDPToClosedPort sends to a port nobody listens on: the
+// peer answers with ICMP port unreachable, the sender's next write fails
+// with ECONNREFUSED instead of sending, and SendUDP must count only the
+// datagrams that left, as the peer's NoPorts counter (its namespace's own,
+// from zero) sees them.
+func TestIntegrationUDPToClosedPort(t *testing.T) {
+	l := lab.New(t)
+	a, b := l.Netns(), l.Netns()
+	_, lb := l.Veth(a, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dst := netip.AddrPortFrom(lb.IPv4.Addr(), 9)
+	const count = 200
+	n, err := a.SendUDP(ctx, dst, lab.Send{Size: 100, Count: count, RateBps: 2e6})
+	if err != nil || n != count {
+		t.Fatalf("sent %d of %d: %v", n, count, err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got := udpNoPorts(t, b)
+		if got == count {
+			return
+		}
+		if got > count || time.Now().After(deadline) {
+			t.Fatalf("peer counted %d datagrams to a closed port, SendUDP reported %d sent", got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// udpNoPorts reads the Udp NoPorts counter of ns's /proc/net/snmp.
+func udpNoPorts(t *testing.T, ns *lab.NS) int {
+	t.Helper()
+	out, _, code := ns.Output(t, 5*time.Second, "cat", "/proc/net/snmp")
+	if code != 0 {
+		t.Fatalf("cat /proc/net/snmp in %s: exit %d", ns.Name, code)
+	}
+	var head []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i := range head {
+			if head[i] == "NoPorts" && i < len(f) {
+				v, err := strconv.Atoi(f[i])
+				if err != nil {
+					t.Fatalf("Udp NoPorts %q: %v", f[i], err)
+				}
+				return v
+			}
+		}
+	}
+	t.Fatalf("no Udp NoPorts in %s's /proc/net/snmp", ns.Name)
+	return 0
 }
 
 func TestIntegrationRouterTBFDrops(t *testing.T) {

@@ -121,11 +121,16 @@ func (ns *NS) SendTCP(ctx context.Context, dst netip.AddrPort, s Send) (int64, e
 	return sent, nil
 }
 
+// udpMaxFailures bounds the failed writes in a row SendUDP retries.
+const udpMaxFailures = 100
+
 // SendUDP sends s.Count datagrams of s.Size payload bytes from this
 // namespace to dst, paced by s.RateBps, and returns how many the socket
-// accepted. Datagrams the local queue drops still count as sent (the kernel
-// does not report them to unconnected UDP senders); ICMP errors from the
-// peer are ignored.
+// accepted. A write that fails (ECONNREFUSED from an earlier ICMP error,
+// which the kernel reports instead of sending) is not counted and is tried
+// again; udpMaxFailures failures in a row end the send with an error.
+// Datagrams the local queue drops after the socket accepted them still
+// count as sent (without IP_RECVERR the kernel does not report them).
 func (ns *NS) SendUDP(ctx context.Context, dst netip.AddrPort, s Send) (int, error) {
 	ctx, cancel := boundCtx(ctx, s.Timeout)
 	defer cancel()
@@ -149,21 +154,22 @@ func (ns *NS) SendUDP(ctx context.Context, dst netip.AddrPort, s Send) (int, err
 	defer stop()
 	buf := make([]byte, s.Size)
 	p := pacer{start: time.Now(), rateBps: s.RateBps}
-	sent := 0
+	sent, failed := 0, 0
 	for sent < s.Count {
 		if err := p.wait(ctx, int64(sent)*int64(s.Size)); err != nil {
 			return sent, fmt.Errorf("lab: udp send to %s: %w", dst, err)
 		}
 		if _, err := conn.Write(buf); err != nil {
 			var oe *net.OpError
-			if errors.As(err, &oe) && !oe.Timeout() {
-				// ECONNREFUSED from an earlier ICMP, ENOBUFS: keep going.
-				sent++
+			if errors.As(err, &oe) && !oe.Timeout() && failed < udpMaxFailures-1 {
+				// ECONNREFUSED from an earlier ICMP: the kernel reported
+				// it instead of sending this datagram; send it again.
+				failed++
 				continue
 			}
-			return sent, fmt.Errorf("lab: udp send to %s: %w", dst, err)
+			return sent, fmt.Errorf("lab: udp send to %s (%d writes in a row failed): %w", dst, failed+1, err)
 		}
-		sent++
+		sent, failed = sent+1, 0
 	}
 	return sent, nil
 }
