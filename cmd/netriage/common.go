@@ -30,6 +30,9 @@ type commonFlags struct {
 	netns      string
 	linkSpeeds []string
 	fanout     int
+	// timing is set by addTiming: --interval is the shared one, whose
+	// zero means "not given", so parse refuses a zero given explicitly.
+	timing bool
 	// captures is set by addFanout: the subcommand captures, so resolve
 	// checks its rings' memory for the interfaces named.
 	captures bool
@@ -123,6 +126,7 @@ func (c *commonFlags) addInterfaces(fs *pflag.FlagSet, help string) {
 }
 
 func (c *commonFlags) addTiming(fs *pflag.FlagSet) {
+	c.timing = true
 	fs.DurationVar(&c.interval, "interval", 0, "sampling and output period (default from config, 1s)")
 	fs.IntVar(&c.count, "count", 0, "stop after this many samples (0: run until interrupted)")
 	fs.DurationVar(&c.duration, "duration", 0, "stop after this long (0: run until interrupted)")
@@ -165,6 +169,9 @@ func (c *commonFlags) resolve() (configs.Config, error) {
 func (c *commonFlags) parse(env *cmdEnv, fs *pflag.FlagSet, args []string) (cfg configs.Config, done bool, err error) {
 	if done, err = parseFlags(env, fs, args); done || err != nil {
 		return cfg, done, err
+	}
+	if c.timing && c.interval == 0 && fs.Changed("interval") {
+		return cfg, false, configs.CheckInterval("--interval", 0)
 	}
 	cfg, err = c.resolve()
 	return cfg, false, err

@@ -58,6 +58,8 @@ func TestFlowsBadInput(t *testing.T) {
 		{"argument", []string{"extra"}, `unexpected argument "extra"`},
 		{"filter", []string{"-n", "-f", "tcp port"}, "tcp port"},
 		{"unknown flag", []string{"--bogus"}, "bogus"},
+		{"zero interval", []string{"--interval", "0s"}, "--interval 0s is out of range: use 10ms..1h"},
+		{"negative interval", []string{"--interval", "-1s"}, "--interval -1s is out of range"},
 		{"ring memory", []string{"--fanout", "64"}, "capture rings: 2048 MiB (ring_mib 32 × fanout 64 × 1 interface(s)) is over the limit of 1024 MiB"},
 		{"ring memory per interface", []string{"--fanout", "20", "-i", "lo,lo"}, "1280 MiB (ring_mib 32 × fanout 20 × 2 interface(s))"},
 	}
