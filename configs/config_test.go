@@ -2,6 +2,7 @@ package configs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func TestParseErrors(t *testing.T) {
 		{"fanout", "capture:\n  fanout: 0\n", []string{"capture.fanout", "out of range (1..64)"}, nil},
 		{"duplicate key", "interval: 1s\ninterval: 2s\n", []string{"test.yaml", "line"}, []string{"interval:"}},
 		// A file that is no config at all, e.g. /etc/shadow given as --config.
-		{"not a config", "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n", []string{"line 1", "line 2"}, []string{"root", "SECRET", "19000", "bin"}},
+		{"not a config", "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n", []string{"lines 1 and 2: unknown key in the top level; keys there: attribution"}, []string{"root", "SECRET", "19000", "bin"}},
 		{"ring too large", "capture:\n  ring_mib: 4096\n", []string{"capture.ring_mib", "out of range (1..1024)"}, nil},
 		{"rings over the cap", "capture:\n  ring_mib: 64\n  fanout: 32\n", []string{"2048 MiB", "ring_mib 64 × fanout 32 × 1 interface(s)", "limit of 1024 MiB", "lower capture.ring_mib or --fanout"}, nil},
 	}
@@ -84,6 +85,33 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseErrorsSaidOnce: the same problem on many lines is one message
+// naming the first lines and counting the rest; different problems stay
+// apart, in the file's order.
+func TestParseErrorsSaidOnce(t *testing.T) {
+	var b strings.Builder
+	for i := range 27 {
+		fmt.Fprintf(&b, "user%d:*:19000:%d:99999:7:::\n", i, i)
+	}
+	b.WriteString("intervl: 1s\n")
+	_, err := Parse("test.yaml", strings.NewReader(b.String()))
+	if err == nil {
+		t.Fatal("want error, got nil")
+	}
+	want := "config test.yaml: lines 1, 2, 3, 4, 5 and 22 more: unknown key in the top level; keys there: " +
+		"attribution, capture, check, egress, interval, links, serve, ui; " +
+		"line 28: unknown key in the top level (did you mean interval?); keys there: "
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error\n%q\nwant prefix\n%q", err, want)
+	}
+	if n := strings.Count(err.Error(), "unknown key"); n != 2 {
+		t.Errorf("%d messages, want 2: %q", n, err)
+	}
+	if strings.Contains(err.Error(), "user") || strings.Contains(err.Error(), "19000") {
+		t.Errorf("error %q quotes the file", err)
 	}
 }
 

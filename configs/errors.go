@@ -32,29 +32,67 @@ func decodeMessageIn(err error, root reflect.Type) string {
 	if !errors.As(err, &te) {
 		return scrub(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	msgs := make([]string, 0, len(te.Errors))
+	// The same problem on several lines (every line of a file that is
+	// not a config, say) is said once, with its lines.
+	var order []string
+	lines := map[string][]string{}
 	for _, e := range te.Errors {
-		msgs = append(msgs, typeErrorMessage(e, root))
+		line, msg := typeErrorMessage(e, root)
+		if _, ok := lines[msg]; !ok {
+			order = append(order, msg)
+		}
+		lines[msg] = append(lines[msg], line)
+	}
+	msgs := make([]string, 0, len(order))
+	for _, msg := range order {
+		msgs = append(msgs, linesOf(lines[msg])+msg)
 	}
 	return strings.Join(msgs, "; ")
 }
 
-func typeErrorMessage(e string, root reflect.Type) string {
+// maxLinesNamed is how many line numbers one message names before it
+// counts the rest.
+const maxLinesNamed = 5
+
+// linesOf is the "line 3: " or "lines 1, 2, 4 and 20 more: " prefix of a
+// message about the given lines ("" when no line is known).
+func linesOf(ls []string) string {
+	known := ls[:0:0]
+	for _, l := range ls {
+		if l != "" {
+			known = append(known, l)
+		}
+	}
+	switch n := len(known); {
+	case n == 0:
+		return ""
+	case n == 1:
+		return "line " + known[0] + ": "
+	case n <= maxLinesNamed:
+		return "lines " + strings.Join(known[:n-1], ", ") + " and " + known[n-1] + ": "
+	default:
+		return fmt.Sprintf("lines %s and %d more: ", strings.Join(known[:maxLinesNamed], ", "), n-maxLinesNamed)
+	}
+}
+
+// typeErrorMessage rewrites one of yaml.v3's messages: the line it names
+// ("" when none) and the problem, without quoting the file.
+func typeErrorMessage(e string, root reflect.Type) (line, msg string) {
 	if m := reUnknownKey.FindStringSubmatch(e); m != nil {
 		section, keys := schemaKeys(m[3], root)
-		msg := fmt.Sprintf("line %s: unknown key in %s", m[1], section)
+		msg := "unknown key in " + section
 		if best := closest(m[2], keys); best != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", best)
 		}
 		if len(keys) > 0 {
 			msg += "; keys there: " + strings.Join(keys, ", ")
 		}
-		return msg
+		return m[1], msg
 	}
 	if m := reWrongType.FindStringSubmatch(e); m != nil {
-		return fmt.Sprintf("line %s: a value of the wrong type (want %s)", m[1], wantOf(m[3]))
+		return m[1], fmt.Sprintf("a value of the wrong type (want %s)", wantOf(m[3]))
 	}
-	return scrub(e)
+	return "", scrub(e)
 }
 
 // scrub removes quoted text from a message.

@@ -182,7 +182,7 @@ func TestLoadWebConfigErrors(t *testing.T) {
 		{"wrong type", "http_server_config:\n  http2: SECRET\n", []string{"line 2", "wrong type", "true or false"}, []string{"SECRET"}},
 		// A file that is no web config at all, e.g. /etc/shadow given as
 		// --web.config.file.
-		{"not a config", "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n", []string{"line 1"}, []string{"root", "SECRET", "19000", "bin"}},
+		{"not a config", "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n", []string{"lines 1 and 2: unknown key in the top level"}, []string{"root", "SECRET", "19000", "bin"}},
 		{"syntax", "tls_server_config: [SECRET\n", []string{"web.yml"}, []string{"SECRET"}},
 	}
 	for _, tc := range tests {
