@@ -568,11 +568,18 @@ func (w *WhoWriter) writeTable(r attrib.Report, tab *attrib.SocketTable, program
 	tw.Flush()
 	if tab != nil {
 		if h := tab.Health; h.UnreadablePIDs > 0 || h.UnresolvedInodes > 0 {
-			why := "need CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE"
-			if w.o.ProcAccess {
-				why = "they exited while being read"
+			var notes []string
+			if n := h.UnresolvedInodes; n > 0 {
+				notes = append(notes, fmt.Sprintf("%d %s without a known process", n, plural(n, "socket", "sockets")))
 			}
-			fmt.Fprintf(b, "note: %d sockets without a known process, %d processes whose fds are unreadable (%s)\n", h.UnresolvedInodes, h.UnreadablePIDs, why)
+			if n := h.UnreadablePIDs; n > 0 {
+				why := "need CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE"
+				if w.o.ProcAccess {
+					why = "they exited while being read"
+				}
+				notes = append(notes, fmt.Sprintf("%d %s unreadable (%s)", n, plural(n, "process whose fds are", "processes whose fds are"), why))
+			}
+			fmt.Fprintf(b, "note: %s\n", strings.Join(notes, ", "))
 		}
 	}
 	b.WriteString("\n")
@@ -658,4 +665,12 @@ func (w *WhoWriter) writeCSV(r attrib.Report, programs func(attrib.ProcKey) stri
 		return err
 	}
 	return w.csv.Error()
+}
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -171,3 +171,33 @@ func TestWhoNoteWithProcAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestWhoNoteCounts: the note names only what is non-zero, singular for
+// one.
+func TestWhoNoteCounts(t *testing.T) {
+	r, tab := whoTestReport()
+	tests := []struct {
+		inodes, pids int
+		want         string // "" for no note
+	}{
+		{0, 0, ""},
+		{1, 0, "note: 1 socket without a known process\n"},
+		{0, 1, "note: 1 process whose fds are unreadable (need CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE)\n"},
+		{3, 2, "note: 3 sockets without a known process, 2 processes whose fds are unreadable (need CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE)\n"},
+	}
+	for _, tc := range tests {
+		tab.Health.UnresolvedInodes, tab.Health.UnreadablePIDs = tc.inodes, tc.pids
+		var b strings.Builder
+		if err := NewWhoWriter(&b, ViewRemotes, WhoOptions{Format: "table", Sort: "10s", Mode: "capture"}).Write(r, tab, ProgramsOf(&r)); err != nil {
+			t.Fatal(err)
+		}
+		note := ""
+		if _, rest, ok := strings.Cut(b.String(), "note: "); ok {
+			line, _, _ := strings.Cut(rest, "\n")
+			note = "note: " + line + "\n"
+		}
+		if want := tc.want; note != want {
+			t.Errorf("%d unresolved inodes, %d unreadable PIDs: note %q, want %q", tc.inodes, tc.pids, note, want)
+		}
+	}
+}
