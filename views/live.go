@@ -11,6 +11,7 @@ import (
 	"netriage/triage/egress"
 	"netriage/triage/engine"
 	"netriage/triage/flows"
+	"netriage/views/format"
 )
 
 // LiveView turns the engine's snapshots into the TUI's models. It keeps
@@ -80,7 +81,7 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 	if t := s.Sockets; t != nil {
 		hostNetns = t.HostNetns
 		if t.Health.UnreadablePIDs > 0 && !v.ProcAccess {
-			m.Degraded = append(m.Degraded, fmt.Sprintf("%s of other users unreadable (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE missing: sudo): their traffic is [unknown]", plural(t.Health.UnreadablePIDs, "process", "processes")))
+			m.Degraded = append(m.Degraded, fmt.Sprintf("%s of other users unreadable (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE missing: sudo): their traffic is [unknown]", format.Plural(t.Health.UnreadablePIDs, "process", "processes")))
 		}
 	}
 	m.Procs, m.Conns, m.Remotes = AdaptAttrib(s.Attribution, hostNetns)

@@ -232,9 +232,9 @@ func (f *FleetFrame) headerLines(w int) []Line {
 		}
 		switch n := len(rep.Problems); {
 		case rep.Saturated+rep.Congested > 0:
-			text = fmt.Sprintf("%s saturated now, %d congested; %s in the last %s", plural(rep.Saturated, "link"), rep.Congested, plural(n, "problem link"), win)
+			text = fmt.Sprintf("%s saturated now, %d congested; %s in the last %s", format.Plural(rep.Saturated, "link"), rep.Congested, format.Plural(n, "problem link"), win)
 		case n > 0:
-			text = fmt.Sprintf("none saturated or congested now; %s in the last %s", plural(n, "link was", "links were"), win)
+			text = fmt.Sprintf("none saturated or congested now; %s in the last %s", format.Plural(n, "link was", "links were"), win)
 		default:
 			text = "no link saturated or congested in the last " + win
 		}
@@ -247,7 +247,7 @@ func (f *FleetFrame) headerLines(w int) []Line {
 	}
 	hosts := "Prometheus " + m.Server
 	if rep != nil {
-		n := plural(len(rep.Hosts), "host reporting", "hosts reporting")
+		n := format.Plural(len(rep.Hosts), "host reporting", "hosts reporting")
 		if len(rep.Silent) > 0 {
 			n += fmt.Sprintf(", %d silent", len(rep.Silent))
 		}
@@ -285,21 +285,9 @@ func (f *FleetFrame) answerLine(w int) Line {
 	age := shortDur(max(f.now.Sub(m.AnsweredAt), 0))
 	if m.Stale() {
 		return Line{Text: format.Fit(fmt.Sprintf("STALE: %s failed, %s%s │ last answer %s ago, %s │ window %s",
-			plural(m.Failures, "refresh", "refreshes"), next, every, age, at, shortDur(f.rep.Window)), w), Style: StyleWarn}
+			format.Plural(m.Failures, "refresh", "refreshes"), next, every, age, at, shortDur(f.rep.Window)), w), Style: StyleWarn}
 	}
 	return Line{Text: format.Fit(fmt.Sprintf("answer %s, %s ago │ window %s │ %s%s", at, age, shortDur(f.rep.Window), next, every), w)}
-}
-
-// plural is "1 link", "2 links"; with a second form, that form for n != 1
-// ("1 link was", "2 links were").
-func plural(n int, one string, many ...string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	if len(many) > 0 {
-		return strconv.Itoa(n) + " " + many[0]
-	}
-	return strconv.Itoa(n) + " " + one + "s"
 }
 
 // shortDur is d rounded to the second without its zero tails: 30s, 1h,
@@ -395,7 +383,7 @@ func (f *FleetFrame) linksPane(w, h int) []Line {
 	case rep == nil:
 		return []Line{{Text: format.Fit("  no answer from Prometheus yet; r asks again now", w)}}
 	case len(rep.Problems) == 0:
-		msg := fmt.Sprintf("  no link saturated or congested in the last %s (%s)", shortDur(rep.Window), plural(len(rep.Hosts), "host reporting", "hosts reporting"))
+		msg := fmt.Sprintf("  no link saturated or congested in the last %s (%s)", shortDur(rep.Window), format.Plural(len(rep.Hosts), "host reporting", "hosts reporting"))
 		return []Line{{Text: format.Fit(msg, w)}}
 	}
 	c := fleetColumns(w)
@@ -672,7 +660,7 @@ func (f *FleetFrame) status(w int) []Line {
 		}
 		parts := []string{"Fleet"}
 		if m.Report != nil {
-			parts = append(parts, plural(len(f.rep.Problems), "problem link"))
+			parts = append(parts, format.Plural(len(f.rep.Problems), "problem link"))
 		}
 		left = " " + strings.Join(append(parts, unit), " · ")
 	}

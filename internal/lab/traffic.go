@@ -167,7 +167,7 @@ func (ns *NS) SendUDP(ctx context.Context, dst netip.AddrPort, s Send) (int, err
 				failed++
 				continue
 			}
-			return sent, fmt.Errorf("lab: udp send to %s (%d writes in a row failed): %w", dst, failed+1, err)
+			return sent, fmt.Errorf("lab: udp send to %s (failed writes in a row: %d): %w", dst, failed+1, err)
 		}
 		sent, failed = sent+1, 0
 	}

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -180,4 +181,17 @@ func Bar(ratio float64, width int, fill rune) string {
 		b.WriteRune(fill)
 	}
 	return b.String()
+}
+
+// Plural is "1 link" or "2 links": n and the word for its number. many, when
+// given, is the plural form ("1 process", "2 processes"); without it the
+// plural adds an s.
+func Plural(n int, one string, many ...string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	if len(many) > 0 {
+		return strconv.Itoa(n) + " " + many[0]
+	}
+	return strconv.Itoa(n) + " " + one + "s"
 }

@@ -57,3 +57,23 @@ func TestSparklineAndBar(t *testing.T) {
 		}
 	}
 }
+
+func TestPlural(t *testing.T) {
+	tests := []struct {
+		n    int
+		one  string
+		many []string
+		want string
+	}{
+		{0, "link", nil, "0 links"},
+		{1, "link", nil, "1 link"},
+		{2, "link", nil, "2 links"},
+		{1, "process", []string{"processes"}, "1 process"},
+		{3, "process", []string{"processes"}, "3 processes"},
+	}
+	for _, tc := range tests {
+		if got := Plural(tc.n, tc.one, tc.many...); got != tc.want {
+			t.Errorf("Plural(%d, %q, %q) = %q, want %q", tc.n, tc.one, tc.many, got, tc.want)
+		}
+	}
+}

@@ -197,7 +197,7 @@ func NewDoctorReport(f DoctorFacts) DoctorReport {
 		rep.Checks = append(rep.Checks, DoctorCheck{Name: counters, Detail: f.LinksErr.Error()})
 	case f.Links != nil:
 		rep.Checks = append(rep.Checks, DoctorCheck{Name: counters, OK: true,
-			Detail: fmt.Sprintf("%d %s; 'netriage links' works", len(f.Links.Ifaces), plural(len(f.Links.Ifaces), "interface", "interfaces"))})
+			Detail: format.Plural(len(f.Links.Ifaces), "interface") + "; 'netriage links' works"})
 		var unknown int
 		rep.Interfaces, unknown = DoctorInterfaces(f.Links, f.UserBps)
 		if unknown > 0 {

@@ -570,14 +570,14 @@ func (w *WhoWriter) writeTable(r attrib.Report, tab *attrib.SocketTable, program
 		if h := tab.Health; h.UnreadablePIDs > 0 || h.UnresolvedInodes > 0 {
 			var notes []string
 			if n := h.UnresolvedInodes; n > 0 {
-				notes = append(notes, fmt.Sprintf("%d %s without a known process", n, plural(n, "socket", "sockets")))
+				notes = append(notes, format.Plural(n, "socket")+" without a known process")
 			}
 			if n := h.UnreadablePIDs; n > 0 {
 				why := "need CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE"
 				if w.o.ProcAccess {
 					why = "they exited while being read"
 				}
-				notes = append(notes, fmt.Sprintf("%d %s unreadable (%s)", n, plural(n, "process whose fds are", "processes whose fds are"), why))
+				notes = append(notes, fmt.Sprintf("%s unreadable (%s)", format.Plural(n, "process whose fds are", "processes whose fds are"), why))
 			}
 			fmt.Fprintf(b, "note: %s\n", strings.Join(notes, ", "))
 		}
@@ -665,12 +665,4 @@ func (w *WhoWriter) writeCSV(r attrib.Report, programs func(attrib.ProcKey) stri
 		return err
 	}
 	return w.csv.Error()
-}
-
-// plural is one when n is 1, else many.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
