@@ -2,16 +2,22 @@ package views
 
 import (
 	"io"
+	"runtime"
 	"testing"
+	"time"
 
+	"netriage/triage/engine"
 	"netriage/triage/flows"
 )
 
 // BenchmarkModelFlood is the TUI's display side of one step under a
 // random-source flood at the default flow cap: an attribution report of
 // 200,000 connections (200 processes) and a snapshot of the same 200,000
-// flows adapted to the views' rows, then one redraw of the flows view at
-// 120×40.
+// flows made into a live model (LiveView.Model, as top does), then one
+// redraw of the flows view at 120×40. model-MB is what one model holds
+// beyond the snapshot and the report (the heap in use after a collection
+// with the model, less without it): top holds two, the one on screen and
+// the one being built.
 func BenchmarkModelFlood(b *testing.B) {
 	rep := liveSized(200000, 200)
 	snap := &flows.Snapshot{Time: tl0, Aggregation: flows.By5Tuple}
@@ -22,15 +28,30 @@ func BenchmarkModelFlood(b *testing.B) {
 		snap.Flows = append(snap.Flows, flows.FlowStat{Key: c.Key, Counts: flows.Counts{SentBytes: c.SentBytes, SentPackets: 1},
 			Rates: flows.Rates{R10: flows.Rate{SentBytesPerSec: c.Rate10s.SentBps / 8}}, Flows: 1})
 	}
+	v := NewLiveView(time.Second)
+	v.Source, v.Mode = "live eth0", "capture"
+	step := func(seq uint64) *Model {
+		return v.Model(&engine.Snapshot{Seq: seq, Time: tl0, Flows: snap, Attribution: rep})
+	}
+	inUse := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := inUse()
+	held := step(1)
+	after := inUse()
+	runtime.KeepAlive(held)
 	st := NewUIState(ViewFlows)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for b.Loop() {
-		m := &Model{Now: tl0, Source: "live eth0", Mode: "capture"}
-		m.Procs, m.Conns, m.Remotes = AdaptAttrib(rep, 0)
-		m.Flows, m.Totals = AdaptFlows(snap, rep, nil)
+		m := step(2)
 		f := BuildFrame(m, st, 120, 40)
 		for name := range f.Rects {
 			_ = WriteANSI(io.Discard, f.Pane(name))
 		}
 	}
+	b.ReportMetric(float64(after-before)/1e6, "model-MB")
 }

@@ -192,8 +192,9 @@ func (t *Table) egressFlows(rows []egress.Row) {
 			remotes[rows[i].Remote] = true
 		}
 	}
-	for i := range m.Flows {
-		f := &m.Flows[i]
+	var buf FlowRow
+	for i, n := 0, m.NumFlows(); i < n; i++ {
+		f := m.flowAt(i, &buf)
 		a := f.Remote.Unmap().WithZone("")
 		if remotes[a] == folded || folded && m.EgressTable.Classify(a).Class != p.Class || FlowProcess(f) != p.Process {
 			continue
@@ -251,7 +252,8 @@ func (t *Table) egressKey(ref int) string {
 	case EgressProcesses:
 		return "p|" + k.Process
 	}
-	f := &t.m.Flows[t.eg.flow[ref]]
+	var buf FlowRow
+	f := t.m.flowAt(t.eg.flow[ref], &buf)
 	return "f|" + f.Proto + "|" + netip.AddrPortFrom(f.Local, f.LocalPort).String() + "|" + netip.AddrPortFrom(f.Remote, f.RemotePort).String()
 }
 
@@ -268,7 +270,8 @@ func (t *Table) egressLabels(ref int) (label, detail string) {
 		return egressProcess(k.Process), ""
 	}
 	// The remote side first: a narrow pane cuts the local one.
-	f := &t.m.Flows[t.eg.flow[ref]]
+	var buf FlowRow
+	f := t.m.flowAt(t.eg.flow[ref], &buf)
 	return f.Proto + " " + t.endpoint(f.Remote, f.RemotePort, "", f.RemoteService, f.Proto) + " from " +
 		t.endpoint(f.Local, f.LocalPort, "", f.LocalService, f.Proto), ""
 }

@@ -39,7 +39,8 @@ func (v *FileView) Model(s *engine.Snapshot, err error) *Model {
 	fs := s.Flows
 	m := &Model{Now: s.Time, Seq: s.Seq, Source: "replay " + v.name, Mode: "capture file",
 		Egress: s.Egress, EgressTable: v.EgressTable, EgressPrices: v.EgressPrices, EgressFolded: s.EgressFolded}
-	m.Flows, m.Totals = AdaptFlows(fs, nil, v.services)
+	m.flowSrc = newFlowSource(fs, nil, v.services)
+	m.Totals = m.flowSrc.totals()
 	m.FlowsTime = fs.Time
 	m.EvictedFlows = fs.Capture.EvictedFlows
 	v.hist.Push("rx/file", m.Totals.Recv.W2s)

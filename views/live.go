@@ -93,7 +93,8 @@ func (v *LiveView) Model(s *engine.Snapshot) *Model {
 		// The totals are the flow table's own (every flow, evicted and
 		// expired ones included; the peak of the summed seconds), as the
 		// flows subcommand reports them.
-		m.Flows, m.Totals = AdaptFlows(s.Flows, s.Attribution, v.Services)
+		m.flowSrc = newFlowSource(s.Flows, s.Attribution, v.Services)
+		m.Totals = m.flowSrc.totals()
 		m.FlowsTime = s.Flows.Time
 		m.CaptureDrops = s.Window.Capture.KernelDrops
 		m.EvictedFlows = s.Window.Capture.EvictedFlows

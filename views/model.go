@@ -43,8 +43,12 @@ type Model struct {
 	// Totals sums every flow.
 	Totals Totals
 	// Flows has one row per 5-tuple (the views aggregate them to host pairs
-	// or one side on display).
+	// or one side on display). A live capture model leaves it nil and
+	// makes each row when it is read: read them with NumFlows and
+	// FlowRows, which see both.
 	Flows []FlowRow
+	// flowSrc, when set, holds the flows in place of Flows.
+	flowSrc *flowSource
 	// FlowsTime is the reference time of the Flows' rates (the capture
 	// snapshot's Time) when the rows carry their Seconds: a row of several
 	// flows is then their flows.Group at this time, as the flows
@@ -69,6 +73,37 @@ type Model struct {
 	EgressPrices egress.Prices
 	// EgressFolded counts the flows folded into their class's (other) row.
 	EgressFolded uint64
+}
+
+// NumFlows returns the number of flow rows.
+func (m *Model) NumFlows() int {
+	if m.flowSrc != nil {
+		return m.flowSrc.len()
+	}
+	return len(m.Flows)
+}
+
+// FlowRows returns every flow row: Flows, or a copy made from the live
+// source.
+func (m *Model) FlowRows() []FlowRow {
+	if m.flowSrc == nil {
+		return m.Flows
+	}
+	out := make([]FlowRow, m.flowSrc.len())
+	for i := range out {
+		m.flowSrc.fill(i, &out[i])
+	}
+	return out
+}
+
+// flowAt returns flow row i: in Flows, or made in buf from the live
+// source (so valid until buf is used again).
+func (m *Model) flowAt(i int, buf *FlowRow) *FlowRow {
+	if m.flowSrc == nil {
+		return &m.Flows[i]
+	}
+	m.flowSrc.fill(i, buf)
+	return buf
 }
 
 // BytesPerSec holds rates over iftop's three windows and the peak over the

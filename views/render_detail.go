@@ -44,7 +44,8 @@ func (f *Frame) detail(w, h int) []Line {
 		a := &f.t.flows[ref]
 		src, dst := f.t.labels(ref)
 		head(fmt.Sprintf("%s  <=>  %s", format.Cell(src), format.Cell(dst)))
-		first := &f.m.Flows[a.first]
+		var buf FlowRow
+		first := f.m.flowAt(a.first, &buf)
 		if a.members > 1 {
 			kv("flows", strconv.Itoa(a.members)+" 5-tuples in this row (p shows ports)")
 		} else {
@@ -53,7 +54,7 @@ func (f *Frame) detail(w, h int) []Line {
 		proc := "unknown (no owning socket seen)"
 		process, container := f.t.flowOwner(a)
 		if a.owner >= 0 {
-			proc = process + " (pid " + strconv.Itoa(f.m.Flows[a.owner].PID) + ")"
+			proc = process + " (pid " + strconv.Itoa(a.pid) + ")"
 			if a.owners > 1 {
 				proc += fmt.Sprintf(" and %d other processes", a.owners-1)
 			}

@@ -62,7 +62,7 @@ func (f *Frame) main(w, h int) []Line {
 			msg = "no rows match the filter \"" + format.Cell(f.st.Filter) + "\" (Esc clears it)"
 		case f.st.View == ViewProcs && len(f.m.Procs) == 0:
 			msg = "no process data: attribution needs capture or socket counters (see the header)"
-		case f.st.View == ViewFlows && len(f.m.Flows) == 0:
+		case f.st.View == ViewFlows && f.m.NumFlows() == 0:
 			msg = "no flows yet"
 		case f.st.View == ViewEgress && f.egressEmpty() != "":
 			msg = f.egressEmpty()
@@ -138,7 +138,7 @@ func (f *Frame) flowsPane(w, first, last int) []Line {
 		if procW > 0 {
 			p, _ := f.t.flowOwner(a)
 			if a.owner >= 0 {
-				p += "(" + strconv.Itoa(f.m.Flows[a.owner].PID) + ")"
+				p += "(" + strconv.Itoa(a.pid) + ")"
 			}
 			if a.owners > 1 {
 				p += " +" + strconv.Itoa(a.owners-1)

@@ -34,6 +34,7 @@ type flowAgg struct {
 	first   int // index in Model.Flows of the first member (names come from it)
 	members int
 	owner   int  // index in Model.Flows of the first member with an owner, -1 if none
+	pid     int  // that member's PID
 	owners  int  // owning PIDs seen (counts changes of PID)
 	merged  bool // rowRates replaced the summed rates with the flows' Group
 }
@@ -127,12 +128,13 @@ func buildTable(m *Model, st *UIState, limit int) *Table {
 }
 
 func (t *Table) buildFlows() {
-	n := len(t.m.Flows)
+	n := t.m.NumFlows()
 	idx := make(map[aggKey]int32, n)
 	t.flows = make([]flowAgg, 0, n)
 	t.data = make([]rowData, 0, n)
-	for i := range t.m.Flows {
-		f := &t.m.Flows[i]
+	var buf FlowRow
+	for i := range n {
+		f := t.m.flowAt(i, &buf)
 		k := t.aggKeyOf(f)
 		j, ok := idx[k]
 		if !ok {
@@ -146,8 +148,8 @@ func (t *Table) buildFlows() {
 		if f.PID != 0 {
 			switch {
 			case a.owner < 0:
-				a.owner, a.owners = i, 1
-			case t.m.Flows[a.owner].PID != f.PID:
+				a.owner, a.pid, a.owners = i, f.PID, 1
+			case a.pid != f.PID:
 				a.owners++
 			}
 		}
@@ -202,8 +204,9 @@ func (t *Table) rowRates(ref int) *rowData {
 		return d
 	}
 	var g flows.Group
-	for i := a.first; i < len(t.m.Flows); i++ {
-		if f := &t.m.Flows[i]; t.aggKeyOf(f) == a.key {
+	var buf FlowRow
+	for i, n := a.first, t.m.NumFlows(); i < n; i++ {
+		if f := t.m.flowAt(i, &buf); t.aggKeyOf(f) == a.key {
 			g.Add(flowStatOf(f))
 		}
 	}
@@ -442,7 +445,8 @@ func (t *Table) labels(ref int) (src, dst string) {
 	switch t.view {
 	case ViewFlows:
 		a := &t.flows[ref]
-		f := &m.Flows[a.first]
+		var buf FlowRow
+		f := m.flowAt(a.first, &buf)
 		return t.flowSide(a.key.local, a.key.lport, f.LocalName, f.LocalService, a.key.proto, t.st.HideLocal),
 			t.flowSide(a.key.remote, a.key.rport, f.RemoteName, f.RemoteService, a.key.proto, t.st.HideRemote)
 	case ViewProcs:
@@ -477,7 +481,8 @@ func (t *Table) appendFilterText(b []byte, ref int) []byte {
 	case ViewFlows:
 		a := &t.flows[ref]
 		proc, cont := t.flowOwner(a)
-		sp(m.Flows[a.first].Proto)
+		var buf FlowRow
+		sp(m.flowAt(a.first, &buf).Proto)
 		sp(proc)
 		sp(cont)
 		b = a.key.local.AppendTo(append(b, ' '))
@@ -542,6 +547,7 @@ func (t *Table) flowOwner(a *flowAgg) (process, container string) {
 	if a.owner < 0 {
 		return "", ""
 	}
-	f := &t.m.Flows[a.owner]
+	var buf FlowRow
+	f := t.m.flowAt(a.owner, &buf)
 	return f.Process, f.Container
 }

@@ -64,7 +64,7 @@ func TestConsistencyReplayTopCheck(t *testing.T) {
 	tr.Run(context.Background())
 	tr.Close()
 	top := flowSplit{}
-	for _, f := range rec2.m.Flows {
+	for _, f := range rec2.m.FlowRows() {
 		top[splitKey(f.Proto, f.Local.String(), f.LocalPort, f.Remote.String(), f.RemotePort)] = [2]uint64{f.SentBytes, f.RecvBytes}
 	}
 	if fmt.Sprint(top) != fmt.Sprint(replay) {
