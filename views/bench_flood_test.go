@@ -14,10 +14,12 @@ import (
 // random-source flood at the default flow cap: an attribution report of
 // 200,000 connections (200 processes) and a snapshot of the same 200,000
 // flows made into a live model (LiveView.Model, as top does), then one
-// redraw of the flows view at 120×40. model-MB is what one model holds
-// beyond the snapshot and the report (the heap in use after a collection
-// with the model, less without it): top holds two, the one on screen and
-// the one being built.
+// redraw at 120×40 of the flows view or of the overview (top's start).
+// model-MB is what one model holds beyond the snapshot and the report
+// (the heap in use after a collection with the model, less without it):
+// top holds two, the one on screen and the one being built. frame-MB is
+// what the frame of a model holds (its tables), which the UI keeps until
+// the next redraw.
 func BenchmarkModelFlood(b *testing.B) {
 	rep := liveSized(200000, 200)
 	snap := &flows.Snapshot{Time: tl0, Aggregation: flows.By5Tuple}
@@ -41,17 +43,30 @@ func BenchmarkModelFlood(b *testing.B) {
 	}
 	before := inUse()
 	held := step(1)
-	after := inUse()
-	runtime.KeepAlive(held)
-	st := NewUIState(ViewFlows)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		m := step(2)
-		f := BuildFrame(m, st, 120, 40)
-		for name := range f.Rects {
-			_ = WriteANSI(io.Discard, f.Pane(name))
+	modelMB := float64(inUse()-before) / 1e6
+	for _, view := range []ViewID{ViewFlows, ViewOverview} {
+		name := "flows"
+		if view == ViewOverview {
+			name = "overview"
 		}
+		b.Run(name, func(b *testing.B) {
+			st := NewUIState(view)
+			before := inUse()
+			frame := BuildFrame(held, st, 120, 40)
+			frameMB := float64(inUse()-before) / 1e6
+			runtime.KeepAlive(frame)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				m := step(2)
+				f := BuildFrame(m, st, 120, 40)
+				for name := range f.Rects {
+					_ = WriteANSI(io.Discard, f.Pane(name))
+				}
+			}
+			b.ReportMetric(modelMB, "model-MB")
+			b.ReportMetric(frameMB, "frame-MB")
+		})
 	}
-	b.ReportMetric(float64(after-before)/1e6, "model-MB")
+	runtime.KeepAlive(held)
 }

@@ -45,16 +45,16 @@ func (f *Frame) detail(w, h int) []Line {
 		src, dst := f.t.labels(ref)
 		head(fmt.Sprintf("%s  <=>  %s", format.Cell(src), format.Cell(dst)))
 		var buf FlowRow
-		first := f.m.flowAt(a.first, &buf)
+		first := f.m.flowAt(int(a.first), &buf)
 		if a.members > 1 {
-			kv("flows", strconv.Itoa(a.members)+" 5-tuples in this row (p shows ports)")
+			kv("flows", strconv.Itoa(int(a.members))+" 5-tuples in this row (p shows ports)")
 		} else {
 			kv("flow", first.Proto+" "+endpointPlain(first.Local, first.LocalPort)+" ⇄ "+endpointPlain(first.Remote, first.RemotePort))
 		}
 		proc := "unknown (no owning socket seen)"
 		process, container := f.t.flowOwner(a)
 		if a.owner >= 0 {
-			proc = process + " (pid " + strconv.Itoa(a.pid) + ")"
+			proc = process + " (pid " + strconv.Itoa(int(a.pid)) + ")"
 			if a.owners > 1 {
 				proc += fmt.Sprintf(" and %d other processes", a.owners-1)
 			}

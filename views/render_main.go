@@ -126,7 +126,7 @@ func (f *Frame) flowsPane(w, first, last int) []Line {
 	blank := strings.Repeat(" ", side)
 	for i := first; i < last; i++ {
 		ref := f.t.rows[i].ref
-		r := &f.t.data[ref]
+		r := f.t.rowOf(ref)
 		a := &f.t.flows[ref]
 		src, dst := f.t.labels(ref)
 		sel := i == st.Selected()
@@ -138,10 +138,10 @@ func (f *Frame) flowsPane(w, first, last int) []Line {
 		if procW > 0 {
 			p, _ := f.t.flowOwner(a)
 			if a.owner >= 0 {
-				p += "(" + strconv.Itoa(a.pid) + ")"
+				p += "(" + strconv.Itoa(int(a.pid)) + ")"
 			}
 			if a.owners > 1 {
-				p += " +" + strconv.Itoa(a.owners-1)
+				p += " +" + strconv.Itoa(int(a.owners-1))
 			}
 			proc = " " + format.Fit(p, procW)
 		}
@@ -260,7 +260,7 @@ func (f *Frame) procsPane(w, first, last int) []Line {
 	out := []Line{{Text: format.Fit(cols("  ", "PID", "USER", "PROGRAM", "CONTAINER", "SENT "+win, "RECV "+win, "CUM", "CONNS", format.Fit("bar", barW), "COMMAND"), w), Style: StyleHeading}}
 	for i := first; i < last; i++ {
 		ref := f.t.rows[i].ref
-		r := &f.t.data[ref]
+		r := f.t.rowOf(ref)
 		p := &f.m.Procs[ref]
 		sel := i == st.Selected()
 		pid, prog := strconv.Itoa(p.PID), p.Program
@@ -270,7 +270,7 @@ func (f *Frame) procsPane(w, first, last int) []Line {
 		line := cols(marker(sel), pid, p.User, prog, p.Container,
 			format.Rate(r.sent.Window(st.BarWindow), f.u), format.Rate(r.recv.Window(st.BarWindow), f.u),
 			format.Bytes(r.sentBytes+r.recvBytes, f.u.IEC), strconv.Itoa(p.Conns),
-			f.bar(f.t.value(r, st.BarWindow), barW), p.Cmdline)
+			f.bar(f.t.value(&r, st.BarWindow), barW), p.Cmdline)
 		out = append(out, selLine(line, w, sel))
 	}
 	return out
@@ -330,7 +330,7 @@ func (f *Frame) connsPane(w, first, last int) []Line {
 	out := []Line{{Text: format.Fit(cols("  ", "PROTO", "LOCAL", "REMOTE", "STATE", "PROCESS", "SENT "+win, "RECV "+win, "CUM", "LIMIT"), w), Style: StyleHeading}}
 	for i := first; i < last; i++ {
 		ref := f.t.rows[i].ref
-		r := &f.t.data[ref]
+		r := f.t.rowOf(ref)
 		c := &f.m.Conns[ref]
 		src, dst := f.t.labels(ref)
 		proc := c.Process
@@ -392,7 +392,7 @@ func (f *Frame) remotesPane(w, first, last int) []Line {
 	out := []Line{{Text: format.Fit(cols("  ", "REMOTE", "SENT "+win, "RECV "+win, "CUM", "CONNS", "PROCESSES"), w), Style: StyleHeading}}
 	for i := first; i < last; i++ {
 		ref := f.t.rows[i].ref
-		r := &f.t.data[ref]
+		r := f.t.rowOf(ref)
 		rm := &f.m.Remotes[ref]
 		host, procs := f.t.labels(ref)
 		sel := i == st.Selected()

@@ -13,15 +13,16 @@ import (
 )
 
 // trow is one displayed row: a reference into the view's items and the
-// numbers it sorts by.
+// number it sorts by. The name it sorts by and its frozen key, when the
+// order needs them, are in the Table's labels and fkeys, by ref.
 type trow struct {
-	ref   int
-	v     float64 // the sort value (rates and cumulative sorts)
-	label string  // filled only when sorting by name
-	fkey  string  // filled only when the order is frozen
+	ref int
+	v   float64 // the sort value (rates and cumulative sorts)
 }
 
-// rowData holds a row's numbers, indexed by trow.ref.
+// rowData holds a row's numbers: for the Flows and Egress views in
+// Table.data, by trow.ref (the sums of a row's members); for the other
+// views read from the model's item (Table.rowOf).
 type rowData struct {
 	sent, recv           BytesPerSec
 	sentBytes, recvBytes uint64
@@ -29,14 +30,15 @@ type rowData struct {
 
 // flowAgg is flows aggregated to the display granularity (host pairs, host
 // and port, one side only).
+// Its key is its first member's (Table.aggKeyAt): a table of a flood's
+// 200,000 host pairs keeps 24 bytes a row here.
 type flowAgg struct {
-	key     aggKey
-	first   int // index in Model.Flows of the first member (names come from it)
-	members int
-	owner   int  // index in Model.Flows of the first member with an owner, -1 if none
-	pid     int  // that member's PID
-	owners  int  // owning PIDs seen (counts changes of PID)
-	merged  bool // rowRates replaced the summed rates with the flows' Group
+	first   int32 // index in the model's flows of the first member (names come from it)
+	members int32
+	owner   int32 // index in the model's flows of the first member with an owner, -1 if none
+	pid     int32 // that member's PID
+	owners  int32 // owning PIDs seen (counts changes of PID)
+	merged  bool  // rowRates replaced the summed rates with the flows' Group
 }
 
 type aggKey struct {
@@ -53,7 +55,10 @@ type Table struct {
 	st    *UIState
 	rows  []trow
 	data  []rowData
-	flows []flowAgg
+	// labels and fkeys are each ref's sort name and frozen key, made only
+	// when the order sorts by name or is frozen.
+	names, fkeys []string
+	flows        []flowAgg
 	// eg holds the Egress view's rows (nil in the other views).
 	eg *egressRows
 	// barMax is the largest value of the bar window among rows, the bar's
@@ -82,49 +87,63 @@ func buildTable(m *Model, st *UIState, limit int) *Table {
 	switch st.View {
 	case ViewFlows:
 		t.buildFlows()
-	case ViewProcs:
-		t.data = make([]rowData, len(m.Procs))
-		for i := range m.Procs {
-			p := &m.Procs[i]
-			t.data[i] = rowData{p.Sent, p.Recv, p.SentBytes, p.RecvBytes}
-		}
-	case ViewConns:
-		t.data = make([]rowData, len(m.Conns))
-		for i := range m.Conns {
-			c := &m.Conns[i]
-			t.data[i] = rowData{c.Sent, c.Recv, c.SentBytes, c.RecvBytes}
-		}
-	case ViewRemotes:
-		t.data = make([]rowData, len(m.Remotes))
-		for i := range m.Remotes {
-			r := &m.Remotes[i]
-			t.data[i] = rowData{r.Sent, r.Recv, r.SentBytes, r.RecvBytes}
-		}
-	case ViewLinks:
-		t.data = make([]rowData, len(m.Links))
-		for i := range m.Links {
-			l := &m.Links[i]
-			tx := BytesPerSec{l.TxBytesPerSec, l.TxBytesPerSec, l.TxBytesPerSec, l.TxBytesPerSec}
-			rx := BytesPerSec{l.RxBytesPerSec, l.RxBytesPerSec, l.RxBytesPerSec, l.RxBytesPerSec}
-			t.data[i] = rowData{tx, rx, l.TxBytes, l.RxBytes}
-		}
 	case ViewEgress:
 		t.buildEgress()
 	}
 	if st.View != ViewFlows {
-		t.rows = make([]trow, len(t.data))
+		t.rows = make([]trow, t.items())
 		for i := range t.rows {
 			t.rows[i].ref = i
 		}
 	}
-	t.filter()
-	t.sort()
-	for i := range t.data {
-		if v := t.value(&t.data[i], st.BarWindow); v > t.barMax {
+	for ref, n := 0, t.items(); ref < n; ref++ {
+		d := t.rowOf(ref)
+		if v := t.value(&d, st.BarWindow); v > t.barMax {
 			t.barMax = v
 		}
 	}
+	t.filter()
+	t.sort()
 	return t
+}
+
+// items is the number of rows the view has before filtering.
+func (t *Table) items() int {
+	m := t.m
+	switch t.view {
+	case ViewProcs:
+		return len(m.Procs)
+	case ViewConns:
+		return len(m.Conns)
+	case ViewRemotes:
+		return len(m.Remotes)
+	case ViewLinks:
+		return len(m.Links)
+	}
+	return len(t.data)
+}
+
+// rowOf returns row ref's numbers: the sums Table.data holds for the Flows
+// and Egress views, the model item's own for the others.
+func (t *Table) rowOf(ref int) rowData {
+	m := t.m
+	switch t.view {
+	case ViewProcs:
+		p := &m.Procs[ref]
+		return rowData{p.Sent, p.Recv, p.SentBytes, p.RecvBytes}
+	case ViewConns:
+		c := &m.Conns[ref]
+		return rowData{c.Sent, c.Recv, c.SentBytes, c.RecvBytes}
+	case ViewRemotes:
+		r := &m.Remotes[ref]
+		return rowData{r.Sent, r.Recv, r.SentBytes, r.RecvBytes}
+	case ViewLinks:
+		l := &m.Links[ref]
+		tx := BytesPerSec{l.TxBytesPerSec, l.TxBytesPerSec, l.TxBytesPerSec, l.TxBytesPerSec}
+		rx := BytesPerSec{l.RxBytesPerSec, l.RxBytesPerSec, l.RxBytesPerSec, l.RxBytesPerSec}
+		return rowData{tx, rx, l.TxBytes, l.RxBytes}
+	}
+	return t.data[ref]
 }
 
 func (t *Table) buildFlows() {
@@ -140,7 +159,7 @@ func (t *Table) buildFlows() {
 		if !ok {
 			j = int32(len(t.flows))
 			idx[k] = j
-			t.flows = append(t.flows, flowAgg{key: k, first: i, owner: -1})
+			t.flows = append(t.flows, flowAgg{first: int32(i), owner: -1})
 			t.data = append(t.data, rowData{})
 		}
 		a := &t.flows[j]
@@ -148,8 +167,8 @@ func (t *Table) buildFlows() {
 		if f.PID != 0 {
 			switch {
 			case a.owner < 0:
-				a.owner, a.pid, a.owners = i, f.PID, 1
-			case a.pid != f.PID:
+				a.owner, a.pid, a.owners = int32(i), int32(f.PID), 1
+			case a.pid != int32(f.PID):
 				a.owners++
 			}
 		}
@@ -166,6 +185,12 @@ func (t *Table) buildFlows() {
 	for i := range t.rows {
 		t.rows[i].ref = i
 	}
+}
+
+// aggKeyAt is the key of Flows row ref: its first member's.
+func (t *Table) aggKeyAt(ref int) aggKey {
+	var buf FlowRow
+	return t.aggKeyOf(t.m.flowAt(int(t.flows[ref].first), &buf))
 }
 
 // aggKeyOf is the row a flow belongs to at the display's granularity.
@@ -195,6 +220,10 @@ func (t *Table) aggKeyOf(f *FlowRow) aggKey {
 // counters, the demo) the rates add and the peak is a lower bound: the
 // largest of the members' peaks and the row's own window rates.
 func (t *Table) rowRates(ref int) *rowData {
+	if t.view != ViewFlows && t.view != ViewEgress {
+		d := t.rowOf(ref)
+		return &d
+	}
 	d := &t.data[ref]
 	if t.view != ViewFlows || t.m.FlowsTime.IsZero() {
 		return d
@@ -205,8 +234,9 @@ func (t *Table) rowRates(ref int) *rowData {
 	}
 	var g flows.Group
 	var buf FlowRow
-	for i, n := a.first, t.m.NumFlows(); i < n; i++ {
-		if f := t.m.flowAt(i, &buf); t.aggKeyOf(f) == a.key {
+	key := t.aggKeyAt(ref)
+	for i, n := int(a.first), t.m.NumFlows(); i < n; i++ {
+		if f := t.m.flowAt(i, &buf); t.aggKeyOf(f) == key {
 			g.Add(flowStatOf(f))
 		}
 	}
@@ -295,20 +325,22 @@ func (t *Table) sort() {
 		byName = st.EgressSort == EgressByName
 	}
 	if byName {
-		for i := range t.rows {
-			src, dst := t.labels(t.rows[i].ref)
+		t.names = make([]string, t.items())
+		for _, r := range t.rows {
+			src, dst := t.labels(r.ref)
 			if st.Sort == SortSource || t.view == ViewEgress {
-				t.rows[i].label = src
+				t.names[r.ref] = src
 			} else {
-				t.rows[i].label = dst
+				t.names[r.ref] = dst
 			}
 		}
 	}
 	var ranks map[string]int
 	if st.Frozen && st.frozen[t.view] != nil {
 		ranks = st.frozen[t.view]
-		for i := range t.rows {
-			t.rows[i].fkey = t.key(t.rows[i].ref)
+		t.fkeys = make([]string, t.items())
+		for _, r := range t.rows {
+			t.fkeys[r.ref] = t.key(r.ref)
 		}
 	}
 	w := Win10s
@@ -319,23 +351,23 @@ func (t *Table) sort() {
 		w = Win40s
 	}
 	for i := range t.rows {
-		d := &t.data[t.rows[i].ref]
+		d := t.rowOf(t.rows[i].ref)
 		if t.view == ViewEgress {
 			t.rows[i].v = t.egressValue(t.rows[i].ref)
 			continue
 		}
 		switch st.Sort {
 		case SortCumulative:
-			t.rows[i].v = float64(t.cumulative(d))
+			t.rows[i].v = float64(t.cumulative(&d))
 		case SortSource, SortDest:
 		default:
-			t.rows[i].v = t.value(d, w)
+			t.rows[i].v = t.value(&d, w)
 		}
 	}
 	// Stable tie-breaks keep equal rows from swapping between frames.
 	base := func(a, b *trow) int {
 		if byName {
-			if c := cmp.Compare(a.label, b.label); c != 0 {
+			if c := cmp.Compare(t.names[a.ref], t.names[b.ref]); c != 0 {
 				return c
 			}
 		} else if c := cmp.Compare(b.v, a.v); c != 0 {
@@ -346,7 +378,7 @@ func (t *Table) sort() {
 	order := func(a, b trow) int { return base(&a, &b) }
 	if ranks != nil {
 		rank := func(r *trow) (int, bool) {
-			v, ok := ranks[r.fkey]
+			v, ok := ranks[t.fkeys[r.ref]]
 			return v, ok
 		}
 		order = func(a, b trow) int {
@@ -414,7 +446,7 @@ func (t *Table) key(ref int) string {
 	m := t.m
 	switch t.view {
 	case ViewFlows:
-		k := t.flows[ref].key
+		k := t.aggKeyAt(ref)
 		return k.proto + "|" + k.local.String() + "|" + strconv.Itoa(int(k.lport)) + "|" + k.remote.String() + "|" + strconv.Itoa(int(k.rport))
 	case ViewProcs:
 		p := &m.Procs[ref]
@@ -444,11 +476,11 @@ func (t *Table) labels(ref int) (src, dst string) {
 	m := t.m
 	switch t.view {
 	case ViewFlows:
-		a := &t.flows[ref]
 		var buf FlowRow
-		f := m.flowAt(a.first, &buf)
-		return t.flowSide(a.key.local, a.key.lport, f.LocalName, f.LocalService, a.key.proto, t.st.HideLocal),
-			t.flowSide(a.key.remote, a.key.rport, f.RemoteName, f.RemoteService, a.key.proto, t.st.HideRemote)
+		f := m.flowAt(int(t.flows[ref].first), &buf)
+		k := t.aggKeyOf(f)
+		return t.flowSide(k.local, k.lport, f.LocalName, f.LocalService, k.proto, t.st.HideLocal),
+			t.flowSide(k.remote, k.rport, f.RemoteName, f.RemoteService, k.proto, t.st.HideRemote)
 	case ViewProcs:
 		p := &m.Procs[ref]
 		if p.PID == 0 {
@@ -482,11 +514,13 @@ func (t *Table) appendFilterText(b []byte, ref int) []byte {
 		a := &t.flows[ref]
 		proc, cont := t.flowOwner(a)
 		var buf FlowRow
-		sp(m.flowAt(a.first, &buf).Proto)
+		f := m.flowAt(int(a.first), &buf)
+		k := t.aggKeyOf(f)
+		sp(f.Proto)
 		sp(proc)
 		sp(cont)
-		b = a.key.local.AppendTo(append(b, ' '))
-		b = a.key.remote.AppendTo(append(b, ' '))
+		b = k.local.AppendTo(append(b, ' '))
+		b = k.remote.AppendTo(append(b, ' '))
 	case ViewProcs:
 		p := &m.Procs[ref]
 		b = strconv.AppendInt(append(b, ' '), int64(p.PID), 10)
@@ -548,6 +582,6 @@ func (t *Table) flowOwner(a *flowAgg) (process, container string) {
 		return "", ""
 	}
 	var buf FlowRow
-	f := t.m.flowAt(a.owner, &buf)
+	f := t.m.flowAt(int(a.owner), &buf)
 	return f.Process, f.Container
 }
