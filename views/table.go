@@ -50,11 +50,11 @@ type aggKey struct {
 // Table is the current view's rows after aggregation, filtering and sorting.
 // Building it reads the model and the UI state; it never changes the model.
 type Table struct {
-	view  ViewID
-	m     *Model
-	st    *UIState
-	rows  []trow
-	data  []rowData
+	view ViewID
+	m    *Model
+	st   *UIState
+	rows []trow
+	data []rowData
 	// labels and fkeys are each ref's sort name and frozen key, made only
 	// when the order sorts by name or is frozen.
 	names, fkeys []string
