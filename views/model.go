@@ -106,6 +106,16 @@ func (m *Model) flowAt(i int, buf *FlowRow) *FlowRow {
 	return buf
 }
 
+// flowNumbers returns flow i's rates and bytes without making its row.
+func (m *Model) flowNumbers(i int) rowData {
+	if s := m.flowSrc; s != nil {
+		f := &s.snap.Flows[i]
+		return rowData{flowRates(f.Rates, true), flowRates(f.Rates, false), f.SentBytes, f.RecvBytes}
+	}
+	f := &m.Flows[i]
+	return rowData{f.Sent, f.Recv, f.SentBytes, f.RecvBytes}
+}
+
 // BytesPerSec holds rates over iftop's three windows and the peak over the
 // longest one, all in bytes per second.
 type BytesPerSec struct {

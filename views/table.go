@@ -35,6 +35,7 @@ type rowData struct {
 type flowAgg struct {
 	first   int32 // index in the model's flows of the first member (names come from it)
 	members int32
+	data    int32 // index in Table.data of the members' sums; -1 for one member (its own numbers)
 	owner   int32 // index in the model's flows of the first member with an owner, -1 if none
 	pid     int32 // that member's PID
 	owners  int32 // owning PIDs seen (counts changes of PID)
@@ -55,7 +56,7 @@ type Table struct {
 	st   *UIState
 	rows []trow
 	data []rowData
-	// labels and fkeys are each ref's sort name and frozen key, made only
+	// names and fkeys are each ref's sort name and frozen key, made only
 	// when the order sorts by name or is frozen.
 	names, fkeys []string
 	flows        []flowAgg
@@ -119,15 +120,24 @@ func (t *Table) items() int {
 		return len(m.Remotes)
 	case ViewLinks:
 		return len(m.Links)
+	case ViewFlows:
+		return len(t.flows)
 	}
 	return len(t.data)
 }
 
-// rowOf returns row ref's numbers: the sums Table.data holds for the Flows
-// and Egress views, the model item's own for the others.
+// rowOf returns row ref's numbers: the sums Table.data holds for the
+// Egress view and for Flows rows of several flows, the model item's own
+// for the others.
 func (t *Table) rowOf(ref int) rowData {
 	m := t.m
 	switch t.view {
+	case ViewFlows:
+		a := &t.flows[ref]
+		if a.data < 0 {
+			return m.flowNumbers(int(a.first))
+		}
+		return t.data[a.data]
 	case ViewProcs:
 		p := &m.Procs[ref]
 		return rowData{p.Sent, p.Recv, p.SentBytes, p.RecvBytes}
@@ -150,7 +160,6 @@ func (t *Table) buildFlows() {
 	n := t.m.NumFlows()
 	idx := make(map[aggKey]int32, n)
 	t.flows = make([]flowAgg, 0, n)
-	t.data = make([]rowData, 0, n)
 	var buf FlowRow
 	for i := range n {
 		f := t.m.flowAt(i, &buf)
@@ -159,8 +168,7 @@ func (t *Table) buildFlows() {
 		if !ok {
 			j = int32(len(t.flows))
 			idx[k] = j
-			t.flows = append(t.flows, flowAgg{first: int32(i), owner: -1})
-			t.data = append(t.data, rowData{})
+			t.flows = append(t.flows, flowAgg{first: int32(i), owner: -1, data: -1})
 		}
 		a := &t.flows[j]
 		a.members++
@@ -172,12 +180,15 @@ func (t *Table) buildFlows() {
 				a.owners++
 			}
 		}
-		r := &t.data[j]
 		if a.members == 1 {
-			r.sent, r.recv = f.Sent, f.Recv
-		} else {
-			r.sent, r.recv = addLower(r.sent, f.Sent), addLower(r.recv, f.Recv)
+			continue
 		}
+		if a.data < 0 {
+			a.data = int32(len(t.data))
+			t.data = append(t.data, t.m.flowNumbers(int(a.first)))
+		}
+		r := &t.data[a.data]
+		r.sent, r.recv = addLower(r.sent, f.Sent), addLower(r.recv, f.Recv)
 		r.sentBytes += f.SentBytes
 		r.recvBytes += f.RecvBytes
 	}
@@ -220,16 +231,16 @@ func (t *Table) aggKeyOf(f *FlowRow) aggKey {
 // counters, the demo) the rates add and the peak is a lower bound: the
 // largest of the members' peaks and the row's own window rates.
 func (t *Table) rowRates(ref int) *rowData {
-	if t.view != ViewFlows && t.view != ViewEgress {
+	switch {
+	case t.view == ViewEgress:
+		return &t.data[ref]
+	case t.view != ViewFlows || t.flows[ref].data < 0:
 		d := t.rowOf(ref)
 		return &d
 	}
-	d := &t.data[ref]
-	if t.view != ViewFlows || t.m.FlowsTime.IsZero() {
-		return d
-	}
 	a := &t.flows[ref]
-	if a.members < 2 || a.merged {
+	d := &t.data[a.data]
+	if t.m.FlowsTime.IsZero() || a.merged {
 		return d
 	}
 	var g flows.Group
