@@ -52,8 +52,8 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 		return nil, err
 	}
 	in.Config.Judge, in.Config.Hold = true, true
-	// The model copies what it shows of the attribution (not of the
-	// flows: its rows share their Seconds).
+	// The model copies what it shows of the attribution; it keeps the
+	// flows' snapshot, whose rows it makes when a pane reads them.
 	in.Config.ReleaseAttribution = true
 	v := views.NewLiveView(cfg.Interval.D())
 	v.Watched, v.Mode, v.Services, v.ProcAccess = in.Watched, in.Mode, dns.ServiceName, inputs.ProcAccess()
