@@ -11,7 +11,8 @@ import (
 
 // FileView turns the engine's snapshots of a capture file into the TUI's
 // models: the file's own rates in the header, the flows, and the reading's
-// progress in the banner.
+// progress in the banner. As LiveView's, its models keep the snapshot's
+// flows (no engine.Config.ReleaseFlows).
 type FileView struct {
 	// EgressTable and EgressPrices class and price the egress rows, as
 	// LiveView's do.

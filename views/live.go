@@ -19,7 +19,10 @@ import (
 // processes that exited (by name, with their bytes, after the attribution
 // dropped them) and, in socket-counter mode (no flow table, so no seconds
 // to merge), the totals' 40 s peaks. It is owned by the engine's emit
-// function.
+// function. A model keeps the step's flow snapshot and makes its Flows
+// rows from it when they are read, so the engine must not hand the flows
+// back (engine.Config.ReleaseFlows); it copies what it shows of the
+// attribution, which the engine may reuse (ReleaseAttribution).
 type LiveView struct {
 	// Source and Mode are shown in the header ("live eth0", "capture").
 	Source, Mode string
