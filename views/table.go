@@ -14,15 +14,16 @@ import (
 
 // trow is one displayed row: a reference into the view's items and the
 // number it sorts by. The name it sorts by and its frozen key, when the
-// order needs them, are in the Table's labels and fkeys, by ref.
+// order needs them, are in the Table's names and fkeys, by ref.
 type trow struct {
 	ref int
 	v   float64 // the sort value (rates and cumulative sorts)
 }
 
-// rowData holds a row's numbers: for the Flows and Egress views in
-// Table.data, by trow.ref (the sums of a row's members); for the other
-// views read from the model's item (Table.rowOf).
+// rowData holds a row's numbers (Table.rowOf): in Table.data for the
+// Egress view (by trow.ref) and for a Flows row of several flows (by
+// flowAgg.data: the sums of its members); read from the model's item for
+// the others.
 type rowData struct {
 	sent, recv           BytesPerSec
 	sentBytes, recvBytes uint64
