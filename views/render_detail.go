@@ -163,7 +163,7 @@ func (f *Frame) detail(w, h int) []Line {
 				kv("bursts "+d.name, txt)
 			}
 		}
-		head(fmt.Sprintf("explained by (%d flows)", len(l.Explain)))
+		head("explained by (" + format.Plural(len(l.Explain), "flow") + ")")
 		for _, e := range l.Explain {
 			out = append(out, Line{Text: format.Fit(fmt.Sprintf("  %6s  %s  %s  %s", format.Percent(e.Share), format.FitRight(format.Rate(e.BytesPerSec, f.u), rateW),
 				format.Cell(e.Label), format.Cell(e.Owner)), w)})

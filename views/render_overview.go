@@ -30,7 +30,7 @@ func (f *Frame) paneTitle(pf *Frame) string {
 		}
 		return fmt.Sprintf(" >> %s (%s), row %d of %d, z zooms ", v.Name(), paneKind[v], sel, n)
 	}
-	return fmt.Sprintf(" %s (%s), %d rows ", v.Name(), paneKind[v], n)
+	return fmt.Sprintf(" %s (%s), %s ", v.Name(), paneKind[v], format.Plural(n, "row"))
 }
 
 // overviewTabs is the tab line of the overview: the panes on screen with

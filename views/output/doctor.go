@@ -204,7 +204,7 @@ func NewDoctorReport(f DoctorFacts) DoctorReport {
 			// A warning: utilisation is unknown there (saturation still
 			// shows through queue drops). Not a failure.
 			rep.Checks = append(rep.Checks, DoctorCheck{Name: "link capacity", OK: true, Warn: true,
-				Detail: fmt.Sprintf("%d interface(s) up with unknown capacity: no utilisation %% for them", unknown),
+				Detail: format.Plural(unknown, "interface") + " up with unknown capacity: no utilisation % for them",
 				Fix:    "give it with --link-speed IF=RATE or links.speeds in the config file"})
 		}
 	}

@@ -23,7 +23,7 @@ func doctorTestReport() DoctorReport {
 		},
 		Checks: []DoctorCheck{
 			{Name: "interface counters (netlink)", OK: true, Detail: "3 interfaces; 'netriage links' works"},
-			{Name: "link capacity", OK: true, Warn: true, Detail: "1 interface(s) up with unknown capacity: no utilisation % for them", Fix: "give it with --link-speed IF=RATE or links.speeds in the config file"},
+			{Name: "link capacity", OK: true, Warn: true, Detail: "1 interface up with unknown capacity: no utilisation % for them", Fix: "give it with --link-speed IF=RATE or links.speeds in the config file"},
 			{Name: "packet capture (AF_PACKET)", OK: true, Detail: "flows, remotes and per-flow rates work"},
 			{Name: "process attribution (/proc/PID/fd)", Detail: "cannot read /proc/1/fd (uid 0): traffic of other users' processes stays unattributed",
 				Fix: "run with sudo, or: sudo setcap cap_net_raw,cap_net_admin,cap_dac_read_search,cap_sys_ptrace+ep /usr/local/bin/netriage"},

@@ -302,13 +302,14 @@ func (ew *EgressWriter) table(in EgressInput, sum egress.Summary) error {
 		return err
 	}
 	if n := len(sum.Groups) - len(ew.shown(sum)); n > 0 {
-		fmt.Fprintf(ew.w, "(%d more groups in the total; -L 0 shows all)\n", n)
+		fmt.Fprintf(ew.w, "(%s in the total; -L 0 shows all)\n", format.Plural(n, "more group"))
 	}
 	if in.FoldedFlows > 0 {
-		fmt.Fprintf(ew.w, "note: %d flows went to their class's (other) row: more remote hosts than the egress rows hold\n", in.FoldedFlows)
+		fmt.Fprintf(ew.w, "note: %s went to their class's (other) row: more remote hosts than the egress rows hold\n", format.Plural(int(in.FoldedFlows), "flow"))
 	}
 	if n := in.Names; n != nil && (n.Tap.Drops > 0 || n.Cache.Evicted > 0) {
-		fmt.Fprintf(ew.w, "note: names: %d packets dropped by the names ring, %d names evicted from the cache: some remotes may show addresses only\n", n.Tap.Drops, n.Cache.Evicted)
+		fmt.Fprintf(ew.w, "note: names: %s dropped by the names ring, %s evicted from the cache: some remotes may show addresses only\n",
+			format.Plural(int(n.Tap.Drops), "packet"), format.Plural(int(n.Cache.Evicted), "name"))
 	}
 	return nil
 }

@@ -244,7 +244,7 @@ func Headline(r verdict.Report) string {
 	case n == 0:
 		return "no interface to judge"
 	case r.Status == verdict.StatusOK:
-		return fmt.Sprintf("%d interface%s, every direction ok", n, plural(n))
+		return format.Plural(n, "interface") + ", every direction ok"
 	}
 	var parts []string
 	for i := range r.Interfaces {
@@ -272,7 +272,7 @@ func Headline(r verdict.Report) string {
 				if k == 1 {
 					verb = "explains"
 				}
-				det = append(det, fmt.Sprintf("%d flow%s %s %s", k, plural(k), verb, format.Percent(dr.ExplainedShare)))
+				det = append(det, format.Plural(k, "flow")+" "+verb+" "+format.Percent(dr.ExplainedShare))
 			}
 			head := ir.Name + " " + d.String()
 			if dr.Verdict == verdict.OK && dr.Status == verdict.StatusWarning {
@@ -288,11 +288,4 @@ func Headline(r verdict.Report) string {
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
