@@ -54,7 +54,7 @@ func coverage(w Window, ifc Interface, d Direction, dd dirData, hdr uint64, mult
 		c.Reasons = append(c.Reasons, fmt.Sprintf("%d bytes of %s are not in any flow", missing, what))
 		known := false
 		if w.Capture.KernelDrops > 0 {
-			c.Reasons = append(c.Reasons, fmt.Sprintf("capture drops: the kernel dropped %d packets before the capture read them (raise capture.ring_mib, or narrow the filter)", w.Capture.KernelDrops))
+			c.Reasons = append(c.Reasons, "capture drops: the kernel dropped "+packets(w.Capture.KernelDrops)+" before the capture read them (raise capture.ring_mib, or narrow the filter)")
 			known = true
 		}
 		if w.Capture.Filter != "" {

@@ -78,7 +78,7 @@ func Evaluate(w Window, cfg Thresholds) Report {
 		r.Notes = append(r.Notes, "no packet capture: the verdict rests on counters alone and no flows explain it")
 	}
 	if w.Capture.KernelDrops > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("the capture dropped %d packets in the kernel: flow figures are incomplete", w.Capture.KernelDrops))
+		r.Notes = append(r.Notes, "the capture dropped "+packets(w.Capture.KernelDrops)+" in the kernel: flow figures are incomplete")
 	}
 	r.Notes = append(r.Notes, w.Capture.Warnings...)
 	if r.Thresholds.BurstyStatus == StatusOK {
@@ -429,6 +429,14 @@ func round(v float64, n int) float64 {
 }
 
 // pct formats a ratio as a percentage with one decimal.
+// packets is "1 packet" or "N packets".
+func packets(n uint64) string {
+	if n == 1 {
+		return "1 packet"
+	}
+	return strconv.FormatUint(n, 10) + " packets"
+}
+
 func pct(r float64) string {
 	return strconv.FormatFloat(r*100, 'f', 1, 64) + "%"
 }
