@@ -2,6 +2,7 @@ package views
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"netriage/triage/attrib"
@@ -114,6 +115,7 @@ func AdaptAttrib(rep *attrib.Report, hostNetns uint64) (procs []ProcRow, conns [
 		conns = append(conns, row)
 	}
 	remoteNames := make(map[netip.Addr]string, len(rep.Remotes))
+	alone := make(map[string][]string, len(rep.Processes))
 	remotes = make([]RemoteRow, 0, len(rep.Remotes))
 	for i := range rep.Remotes {
 		r := &rep.Remotes[i]
@@ -122,10 +124,18 @@ func AdaptAttrib(rep *attrib.Report, hostNetns uint64) (procs []ProcRow, conns [
 			Sent: rates(r.Rate2s, r.Rate10s, r.Rate40s, true), Recv: rates(r.Rate2s, r.Rate10s, r.Rate40s, false),
 			SentBytes: r.SentBytes, RecvBytes: r.RecvBytes, Conns: r.Connections,
 		}
-		seen := map[string]bool{}
 		for _, k := range r.Procs {
-			if n := names[k]; n != "" && !seen[n] {
-				seen[n] = true
+			n := names[k]
+			switch {
+			case n == "" || slices.Contains(row.Processes, n):
+			case row.Processes == nil:
+				// A remote of one program shares that program's slice
+				// (capacity 1: a second name copies it).
+				if row.Processes = alone[n]; row.Processes == nil {
+					row.Processes = []string{n}
+					alone[n] = row.Processes
+				}
+			default:
 				row.Processes = append(row.Processes, n)
 			}
 		}

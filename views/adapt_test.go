@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -541,5 +542,34 @@ func TestAdaptVerdictDrops(t *testing.T) {
 	}
 	if VerdictDrops.Word() != "DROPS" || VerdictEndpointDrops.Word() != "ENDPOINT DROPS" {
 		t.Error("banner words")
+	}
+}
+
+// A remote's programs are listed once each, in the order seen; remotes of
+// one program share its slice, and a remote with more names does not
+// change the others'.
+func TestAdaptRemoteProcesses(t *testing.T) {
+	a, b, c := attrib.ProcKey{PID: 1, StartTicks: 1}, attrib.ProcKey{PID: 2, StartTicks: 1}, attrib.ProcKey{PID: 3, StartTicks: 1}
+	rep := &attrib.Report{Time: tl0}
+	for _, p := range []struct {
+		k    attrib.ProcKey
+		name string
+	}{{a, "nginx"}, {b, "curl"}, {c, "nginx"}} {
+		rep.Processes = append(rep.Processes, attrib.ProcRow{Process: attrib.Process{Key: p.k, Program: p.name}})
+	}
+	addr := func(i byte) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, 5, i}) }
+	rep.Remotes = []attrib.RemoteRow{
+		{Addr: addr(1), Procs: []attrib.ProcKey{a}},
+		{Addr: addr(2), Procs: []attrib.ProcKey{a, c, b, a}},
+		{Addr: addr(3), Procs: []attrib.ProcKey{c}},
+		{Addr: addr(4)},
+		{Addr: addr(5), Procs: []attrib.ProcKey{{PID: 9, StartTicks: 9}, b}},
+	}
+	_, _, remotes := AdaptAttrib(rep, 0)
+	want := [][]string{{"nginx"}, {"nginx", "curl"}, {"nginx"}, nil, {"curl"}}
+	for i, r := range remotes {
+		if !slices.Equal(r.Processes, want[i]) {
+			t.Errorf("remote %s: processes %q, want %q", r.Addr, r.Processes, want[i])
+		}
 	}
 }
