@@ -61,6 +61,9 @@ type Table struct {
 	// when the order sorts by name or is frozen.
 	names, fkeys []string
 	flows        []flowAgg
+	// gran is the Flows view's granularity at build (UIState's Ports,
+	// HideLocal, HideRemote): a row's key is its first member's at it.
+	gran struct{ ports, hideLocal, hideRemote bool }
 	// eg holds the Egress view's rows (nil in the other views).
 	eg *egressRows
 	// barMax is the largest value of the bar window among rows, the bar's
@@ -86,6 +89,7 @@ func BuildTable(m *Model, st *UIState) *Table { return buildTable(m, st, 0) }
 // selecting them costs O(rows) instead of a sort of every row.
 func buildTable(m *Model, st *UIState, limit int) *Table {
 	t := &Table{view: st.View, m: m, st: st, limit: limit}
+	t.gran.ports, t.gran.hideLocal, t.gran.hideRemote = st.Ports, st.HideLocal, st.HideRemote
 	switch st.View {
 	case ViewFlows:
 		t.buildFlows()
@@ -206,16 +210,18 @@ func (t *Table) aggKeyAt(ref int) aggKey {
 }
 
 // aggKeyOf is the row a flow belongs to at the display's granularity.
+// The granularity is the one the table was built with (keys pressed
+// before the next frame may change the UI state's).
 func (t *Table) aggKeyOf(f *FlowRow) aggKey {
-	st := t.st
+	g := &t.gran
 	k := aggKey{local: f.Local, remote: f.Remote}
-	if st.Ports {
+	if g.ports {
 		k.proto, k.lport, k.rport = f.Proto, f.LocalPort, f.RemotePort
 	}
-	if st.HideLocal {
+	if g.hideLocal {
 		k.local, k.lport = netip.Addr{}, 0
 	}
-	if st.HideRemote {
+	if g.hideRemote {
 		k.remote, k.rport = netip.Addr{}, 0
 	}
 	return k
