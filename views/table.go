@@ -168,7 +168,7 @@ func (t *Table) buildFlows() {
 	var buf FlowRow
 	for i := range n {
 		f := t.m.flowAt(i, &buf)
-		k := t.aggKeyOf(f)
+		k := t.aggKeyOf(f.Proto, f.Local, f.Remote, f.LocalPort, f.RemotePort)
 		j, ok := idx[k]
 		if !ok {
 			j = int32(len(t.flows))
@@ -204,19 +204,27 @@ func (t *Table) buildFlows() {
 }
 
 // aggKeyAt is the key of Flows row ref: its first member's.
-func (t *Table) aggKeyAt(ref int) aggKey {
-	var buf FlowRow
-	return t.aggKeyOf(t.m.flowAt(int(t.flows[ref].first), &buf))
+func (t *Table) aggKeyAt(ref int) aggKey { return t.aggKeyOfFlow(int(t.flows[ref].first)) }
+
+// aggKeyOfFlow is the row flow i of the model belongs to, read from its
+// key alone (no row made).
+func (t *Table) aggKeyOfFlow(i int) aggKey {
+	if s := t.m.flowSrc; s != nil {
+		k := &s.snap.Flows[i].Key
+		return t.aggKeyOf(k.Proto.String(), k.Local, k.Remote, k.LocalPort, k.RemotePort)
+	}
+	f := &t.m.Flows[i]
+	return t.aggKeyOf(f.Proto, f.Local, f.Remote, f.LocalPort, f.RemotePort)
 }
 
 // aggKeyOf is the row a flow belongs to at the display's granularity.
 // The granularity is the one the table was built with (keys pressed
 // before the next frame may change the UI state's).
-func (t *Table) aggKeyOf(f *FlowRow) aggKey {
+func (t *Table) aggKeyOf(proto string, local, remote netip.Addr, lport, rport uint16) aggKey {
 	g := &t.gran
-	k := aggKey{local: f.Local, remote: f.Remote}
+	k := aggKey{local: local, remote: remote}
 	if g.ports {
-		k.proto, k.lport, k.rport = f.Proto, f.LocalPort, f.RemotePort
+		k.proto, k.lport, k.rport = proto, lport, rport
 	}
 	if g.hideLocal {
 		k.local, k.lport = netip.Addr{}, 0
@@ -254,8 +262,8 @@ func (t *Table) rowRates(ref int) *rowData {
 	var buf FlowRow
 	key := t.aggKeyAt(ref)
 	for i, n := int(a.first), t.m.NumFlows(); i < n; i++ {
-		if f := t.m.flowAt(i, &buf); t.aggKeyOf(f) == key {
-			g.Add(flowStatOf(f))
+		if t.aggKeyOfFlow(i) == key {
+			g.Add(flowStatOf(t.m.flowAt(i, &buf)))
 		}
 	}
 	r := g.Rates(t.m.FlowsTime)
@@ -496,7 +504,7 @@ func (t *Table) labels(ref int) (src, dst string) {
 	case ViewFlows:
 		var buf FlowRow
 		f := m.flowAt(int(t.flows[ref].first), &buf)
-		k := t.aggKeyOf(f)
+		k := t.aggKeyOf(f.Proto, f.Local, f.Remote, f.LocalPort, f.RemotePort)
 		return t.flowSide(k.local, k.lport, f.LocalName, f.LocalService, k.proto, t.st.HideLocal),
 			t.flowSide(k.remote, k.rport, f.RemoteName, f.RemoteService, k.proto, t.st.HideRemote)
 	case ViewProcs:
@@ -533,7 +541,7 @@ func (t *Table) appendFilterText(b []byte, ref int) []byte {
 		proc, cont := t.flowOwner(a)
 		var buf FlowRow
 		f := m.flowAt(int(a.first), &buf)
-		k := t.aggKeyOf(f)
+		k := t.aggKeyOf(f.Proto, f.Local, f.Remote, f.LocalPort, f.RemotePort)
 		sp(f.Proto)
 		sp(proc)
 		sp(cont)
