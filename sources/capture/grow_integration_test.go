@@ -211,6 +211,9 @@ func TestIntegrationRingSteering(t *testing.T) {
 type growTimes struct {
 	mu                 sync.Mutex
 	triggers, switches []time.Time
+	// onTrigger, when set, is called (holding mu) with the count of
+	// triggers so far at each trigger.
+	onTrigger func(n int)
 }
 
 func (g *growTimes) hook(s growState) {
@@ -219,6 +222,9 @@ func (g *growTimes) hook(s growState) {
 	switch s {
 	case growWatching:
 		g.triggers = append(g.triggers, time.Now())
+		if g.onTrigger != nil {
+			g.onTrigger(len(g.triggers))
+		}
 	case growHandover:
 		g.switches = append(g.switches, time.Now())
 	}
@@ -409,6 +415,38 @@ func TestIntegrationLiveGrowsFlood(t *testing.T) {
 		t.Errorf("%d switches, want 3 (to 8 MiB, 16, then 32)", len(at))
 	}
 	t.Logf("trigger to switch %v; switches %v after the flood began; last growth's trigger %v after", times.took(), at, ih.GrewAt.Sub(start))
+}
+
+// TestIntegrationLiveGrowsFloodEnds stops a flood the moment the ring's
+// last growth is triggered (its 32 MiB spare is then allocated, often
+// while the 8 MiB ring still hands over): the link is silent from then
+// on, and the ring must still switch to 32 MiB and count every packet
+// sent once, rather than wait on a quiet ring for a block that never
+// comes.
+func TestIntegrationLiveGrowsFloodEnds(t *testing.T) {
+	times := setGrowHook(t)
+	live, a, sink := growLive(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	flood, stop := context.WithCancel(ctx)
+	defer stop()
+	times.mu.Lock()
+	times.onTrigger = func(n int) {
+		if n == 3 {
+			stop()
+		}
+	}
+	times.mu.Unlock()
+	const size = 64
+	start := time.Now()
+	n, err := a.SendUDP(flood, sink.Addr(), lab.Send{Count: 2_000_000, Size: size})
+	if n == 2_000_000 || (err != nil && flood.Err() == nil) {
+		t.Fatalf("flood: %d sent (%v), want it stopped at the third trigger", n, err)
+	}
+	t.Logf("flood: %d packets in %v, stopped at the last trigger", n, time.Since(start).Round(time.Millisecond))
+	waitStage(t, live.handles[0], DefaultRingMiB<<20, growDone)
+	checkGrown(t, live, sink, uint64(n), size, DefaultRingMiB<<20, start, time.Now())
+	t.Logf("trigger to switch %v", times.took())
 }
 
 // TestIntegrationLiveGrowthFails makes the growth fail (the kernel refuses

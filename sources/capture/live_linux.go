@@ -643,7 +643,9 @@ func openGrowing(idx int, name string, first int, stages []int, raw, rawDgram []
 // growRing is the reader's step of a growing ring, after each drain: it
 // switches to the next stage's ring once drain found the one it reads
 // needs it, and closes the old ring once it has handed everything over.
-// It reports whether it switched (the block to wait for changed).
+// It reports whether the reader must drain and step again before it waits
+// (it switched, and the block to wait for changed; or the old ring closed
+// and a next stage is to come).
 func (l *Live) growRing(h *liveHandle) bool {
 	g := h.grow
 	h.mu.Lock()
@@ -719,7 +721,8 @@ func (l *Live) growRing(h *liveHandle) bool {
 		}
 		h.old = nil
 		g.state = growDone
-		if len(g.later) > 0 {
+		more := len(g.later) > 0
+		if more {
 			// The next stage watches the new ring; its full blocks
 			// since the switch count (drain looks at them next).
 			g.spare, g.opts, g.later = g.later[0].spare, g.later[0].opts, g.later[1:]
@@ -730,6 +733,10 @@ func (l *Live) growRing(h *liveHandle) bool {
 		}
 		h.mu.Unlock()
 		old.close() // about 20 ms (the kernel waits for readers of its hooks): outside mu
+		// A next stage's spare may be allocated already (its wake-up was
+		// spent while the old ring handed over) or due: look at it before
+		// waiting, which on a link gone quiet would not end.
+		return more
 	}
 	return false
 }
@@ -916,7 +923,7 @@ func (l *Live) read(ctx context.Context, h *liveHandle) {
 	for ctx.Err() == nil {
 		want, mark := l.drain(h, readerHorizon)
 		if h.grow != nil && l.growRing(h) {
-			continue // a new ring: drain it first
+			continue // a new ring, or a next stage to look at: drain and step first
 		}
 		h.mu.Lock()
 		failing := h.failing
