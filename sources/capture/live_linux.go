@@ -676,7 +676,9 @@ func (l *Live) growRing(h *liveHandle) bool {
 		}
 		if err != nil {
 			h.mu.Lock()
-			g.state = growDone
+			// Done: the ring holds blocks for the next record again (drain
+			// holds none while a growth is due).
+			g.state, g.due = growDone, false
 			size := h.ring.blockSize * h.ring.blocks
 			to := g.opts.blockSize * g.opts.blocks
 			g.closeSpares()
@@ -697,13 +699,18 @@ func (l *Live) growRing(h *liveHandle) bool {
 			}
 			g.early = l.startSpare(h, g.later[0].spare, g.later[0].opts)
 		}
+		// The longest wait first: once retire is due too, a select of
+		// both would pick either.
 		late := false
 		select {
-		case <-g.retire:
 		case <-g.retireMax:
 			late = true
 		default:
-			return false
+			select {
+			case <-g.retire:
+			default:
+				return false
+			}
 		}
 		g.retire = closedChan // due from now on
 		h.mu.Lock()
