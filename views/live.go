@@ -66,7 +66,7 @@ func NewLiveView(interval time.Duration) *LiveView {
 // Model builds the model of one step.
 func (v *LiveView) Model(s *engine.Snapshot) *Model {
 	m := &Model{Now: s.Time, Seq: s.Seq, Source: v.Source, Mode: v.Mode,
-		Egress: s.Egress, EgressTable: v.EgressTable, EgressPrices: v.EgressPrices, EgressFolded: s.EgressFolded}
+		Egress: s.Egress, EgressTable: v.EgressTable, EgressPrices: v.EgressPrices, EgressFolded: s.EgressFolded, Self: s.Self}
 	for _, h := range s.Degraded() {
 		m.Degraded = append(m.Degraded, h.Why)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"netriage/triage"
 	"netriage/triage/attrib"
 	"netriage/triage/egress"
 	"netriage/triage/flows"
@@ -40,6 +41,10 @@ type Model struct {
 	// Degraded lists what is missing (privileges, capture) and how to fix
 	// it; shown in the header when non-empty.
 	Degraded []string
+	// Self is what netriage itself costs (its share of a CPU since the
+	// last step, its resident memory), shown on the status line; nil when
+	// unknown (demo, replay).
+	Self *triage.SelfStep
 	// Totals sums every flow.
 	Totals Totals
 	// Flows has one row per 5-tuple (the views aggregate them to host pairs

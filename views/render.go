@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"netriage/triage"
 	"netriage/views/format"
 )
 
@@ -525,14 +526,38 @@ func (f *Frame) status(w int) []Line {
 	if f.panes != nil {
 		right = "Tab focus  z zoom  Enter detail  / filter  h help  q quit "
 	}
+	const short = "h help  q quit "
+	// netriage's own cost comes after the settings, if it fits beside
+	// at least the short key hint (which stays: it is how to get help).
+	if c := f.m.Self; c != nil && st.Hint == "" {
+		if with := left + " · " + selfCost(c, st.IEC); utf8.RuneCountInString(with)+len(short)+2 <= w {
+			left = with
+		}
+	}
 	if utf8.RuneCountInString(left)+utf8.RuneCountInString(right)+2 > w {
-		right = "h help  q quit "
+		right = short
 	}
 	gap := w - utf8.RuneCountInString(left) - utf8.RuneCountInString(right)
 	if gap < 1 {
 		return []Line{{Text: format.Fit(left, w), Style: StyleSelected}}
 	}
 	return []Line{{Text: left + strings.Repeat(" ", gap) + right, Style: StyleSelected}}
+}
+
+// selfCost is the status line's word on what netriage itself costs: its
+// share of one CPU since the last step (as top's %CPU: 100% is one CPU's
+// whole time) and its resident memory.
+func selfCost(c *triage.SelfStep, iec bool) string {
+	mem := format.Bytes(c.RSS, iec)
+	if !c.HasCPU {
+		return "netriage " + mem
+	}
+	pct := c.CPU * 100
+	prec := 0
+	if pct < 9.95 {
+		prec = 1
+	}
+	return "netriage " + strconv.FormatFloat(pct, 'f', prec, 64) + "% CPU " + mem
 }
 
 // --- help ---

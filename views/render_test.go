@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"netriage/triage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files (and docs/keybindings.md)")
@@ -127,6 +129,31 @@ func screenCases() []screenCase {
 		{"degraded", degradedModel, func(*UIState) {}},
 		{"degraded_procs", degradedModel, func(s *UIState) { s.View = ViewProcs }},
 		{"empty", func() *Model { return &Model{} }, func(*UIState) {}},
+		{"flows_self", func() *Model {
+			m := demo()
+			m.Self = &triage.SelfStep{CPU: 0.021, HasCPU: true, RSS: 48_200_000, PeakRSS: 61_000_000}
+			return m
+		}, func(*UIState) {}},
+	}
+}
+
+// TestSelfCostWord: the status line's own cost, as top shows %CPU (100 is
+// one CPU), the memory in the screen's units.
+func TestSelfCostWord(t *testing.T) {
+	for _, tc := range []struct {
+		c    triage.SelfStep
+		iec  bool
+		want string
+	}{
+		{triage.SelfStep{RSS: 48_200_000}, false, "netriage 48.2MB"},
+		{triage.SelfStep{CPU: 0.021, HasCPU: true, RSS: 48_200_000}, false, "netriage 2.1% CPU 48.2MB"},
+		{triage.SelfStep{CPU: 0, HasCPU: true, RSS: 20 << 20}, true, "netriage 0.0% CPU 20.0MiB"},
+		{triage.SelfStep{CPU: 0.0996, HasCPU: true, RSS: 1e9}, false, "netriage 10% CPU 1.00GB"},
+		{triage.SelfStep{CPU: 1.734, HasCPU: true, RSS: 741e6}, false, "netriage 173% CPU 741MB"},
+	} {
+		if got := selfCost(&tc.c, tc.iec); got != tc.want {
+			t.Errorf("selfCost(%+v, iec %v) = %q, want %q", tc.c, tc.iec, got, tc.want)
+		}
 	}
 }
 
@@ -279,6 +306,11 @@ func TestOverviewScreens(t *testing.T) {
 		{"overview_detail", demo, func(s *UIState) { s.View = ViewRemotes; s.Detail = true }},
 		{"overview_hostile", hostileModel, func(s *UIState) { s.Ports = true }},
 		{"overview_empty", func() *Model { return &Model{} }, func(*UIState) {}},
+		{"overview_self", func() *Model {
+			m := demo()
+			m.Self = &triage.SelfStep{CPU: 0.734, HasCPU: true, RSS: 741_000_000, PeakRSS: 775_000_000}
+			return m
+		}, func(*UIState) {}},
 	}
 	for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}} {
 		for _, tc := range cases {

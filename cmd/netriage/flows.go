@@ -62,7 +62,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 		return fail(env, "flows", err)
 	}
 	o := f.common.options(cfg)
-	o.Capture, o.Aggregation = true, agg
+	o.Capture, o.Aggregation, o.Self = true, agg, true
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return fail(env, "flows", err)
@@ -73,6 +73,7 @@ func runFlows(ctx context.Context, env *cmdEnv, args []string) int {
 	fw := f.writer(env, in.Name())
 	var writeErr error
 	in.Run(ctx, engine.Records(f.common.count, f.common.duration, func(s *engine.Snapshot) bool {
+		fw.SetSelf(s.Self)
 		writeErr = fw.WriteTop(*s.Flows, key, false, nil) // copies the first -L only
 		return writeErr == nil
 	}))

@@ -150,6 +150,20 @@ func TestE2EFlowsLab(t *testing.T) {
 		return l.r
 	}
 	dst := lb.IPv4.Addr().String()
+	// Each record says what netriage itself costs: its memory, and its
+	// share of a CPU since the step before (the first record is the second
+	// step: the first is the start).
+	for i, r := range []flowsJSON{next("the first record"), next("the second record")} {
+		c := r.Self
+		switch {
+		case c == nil:
+			t.Fatalf("record %d has no self cost", i+1)
+		case c.RSS < 1<<20 || c.RSS > 4<<30 || c.PeakRSS < c.RSS:
+			t.Errorf("record %d: resident %d bytes, peak %d: want 1 MiB to 4 GiB, the peak no less", i+1, c.RSS, c.PeakRSS)
+		case c.CPU == nil || *c.CPU < 0 || *c.CPU > 2:
+			t.Errorf("record %d: cpu %v, want 0 to 2 CPUs", i+1, c.CPU)
+		}
+	}
 	// Warm up until a record shows the warm-up flow: the capture is up.
 	warmCtx, stopWarm := context.WithCancel(ctx)
 	warmDone := make(chan struct{})

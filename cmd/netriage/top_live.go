@@ -47,6 +47,7 @@ func topLiveSetup(ctx context.Context, tf *topFlags, cfg configs.Config, clk clo
 	o := tf.common.options(cfg)
 	o.Clock, o.Links, o.AnyReason = clk, true, "the header shows one line per interface"
 	o.Capture, o.CaptureOptional, o.Aggregation, o.Sockets, o.Egress = true, true, flows.By5Tuple, true, true
+	o.Self = true // the status line shows what netriage itself costs
 	in, err := inputs.Open(ctx, o)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"netriage/sources/clock"
 	"netriage/sources/dns"
 	"netriage/sources/links"
+	"netriage/sources/selfcost"
 	"netriage/sources/sockets"
 	"netriage/triage"
 	"netriage/triage/attrib"
@@ -79,6 +80,10 @@ type Options struct {
 	Clock clock.Clock
 	// FinalOnStop asks for one last step when ctx ends (a Last tick).
 	FinalOnStop bool
+	// Self asks for netriage's own CPU and memory at every step of a live
+	// run (not a file's, whose steps are capture time). Without /proc the
+	// steps carry none.
+	Self bool
 }
 
 // Set is the opened inputs with the engine's configuration.
@@ -235,6 +240,12 @@ func Open(ctx context.Context, o Options) (in *Set, err error) {
 		}
 		in.closers = append(in.closers, tl.Stop)
 		in.Timeline = tl
+		if o.Self {
+			if r, err := selfcost.Open(); err == nil {
+				in.Self = r
+				in.closers = append(in.closers, func() { r.Close() })
+			}
+		}
 	}
 	return in, nil
 }

@@ -72,6 +72,11 @@ type TopFlowSource interface {
 	SnapshotTop(now time.Time, k flows.SortKey, n int) flows.Snapshot
 }
 
+// SelfReader reads netriage's own cost so far (sources/selfcost).
+type SelfReader interface {
+	ReadSelf() (triage.SelfSample, error)
+}
+
 // SocketReader reads the socket table with its owners.
 type SocketReader interface {
 	Refresh(now time.Time) (*attrib.SocketTable, error)
@@ -112,6 +117,10 @@ type Inputs struct {
 	// Absent lists inputs the command could not build, with why, so they
 	// show in every snapshot's Health (e.g. capture without CAP_NET_RAW).
 	Absent []Health
+	// Self, when set, gives the process's own CPU time and memory, read at
+	// the end of every step (live runs: the share of a CPU is over the
+	// steps' times).
+	Self SelfReader
 }
 
 // Config holds the engine's settings; the command converts flags and the
@@ -250,6 +259,9 @@ type Snapshot struct {
 	// Health has an entry per input, and one more per warning of an input
 	// that runs but cannot do all it was asked (e.g. -p on "any").
 	Health []Health
+	// Self is what netriage itself cost at this step, read once the step's
+	// work was done (nil without Self or when the read failed).
+	Self *triage.SelfStep
 
 	// rows finds a flow's connection row in Attribution, owners are the
 	// rows' owners (verdict.Owners, made for the window's verdict).
@@ -296,9 +308,13 @@ type Engine struct {
 	in  Inputs
 	cfg Config
 
-	seq      uint64
-	sub      int
-	start    time.Time
+	seq   uint64
+	sub   int
+	start time.Time
+	// selfPrev is the own cost read at the step of selfAt (when selfHas).
+	selfPrev triage.SelfSample
+	selfAt   time.Time
+	selfHas  bool
 	prev     *triage.LinksSample
 	linkWin  []triage.LinksSample
 	stack    *triage.StackSample
@@ -408,7 +424,29 @@ func (e *Engine) Step(t Tick) *Snapshot {
 	e.stepEgress(s)
 	e.stepVerdict(s)
 	s.Health = e.health(s)
+	e.stepSelf(s)
 	return s
+}
+
+// stepSelf reads the process's own cost once the step's work is done, so
+// that the share of a CPU from the previous step's read to this one
+// counts this step's work.
+func (e *Engine) stepSelf(s *Snapshot) {
+	if e.in.Self == nil {
+		return
+	}
+	cur, err := e.in.Self.ReadSelf()
+	if err != nil {
+		e.selfHas = false
+		return
+	}
+	var prev *triage.SelfSample
+	if e.selfHas {
+		prev = &e.selfPrev
+	}
+	st := triage.CompareSelf(prev, cur, s.Time.Sub(e.selfAt))
+	s.Self = &st
+	e.selfPrev, e.selfAt, e.selfHas = cur, s.Time, true
 }
 
 // wantInfo tells a socket reader that can read tcp_info of some sockets

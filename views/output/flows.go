@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
+	"netriage/triage"
 	"netriage/triage/flows"
 	"netriage/views/format"
 )
@@ -26,12 +28,36 @@ type FlowsRecord struct {
 	// over: shorter while the run (or the file) is younger than a window.
 	RateSeconds RateSecondsRecord `json:"rate_seconds"`
 	Capture     CaptureRecord     `json:"capture"`
+	Self        *SelfRecord       `json:"self,omitempty"`
 	Totals      FlowRecord        `json:"totals"`
 	Other       FlowRecord        `json:"other"`
 	Flows       []FlowRecord      `json:"flows"`
 	Shown       int               `json:"flows_shown"`
 	Total       int               `json:"flows_total"`
 	Notes       []string          `json:"notes,omitempty"`
+}
+
+// SelfRecord is what netriage itself costs at a record of a live run:
+// its share of one CPU since the step before (1 is a whole CPU; null when
+// that step could not read it) and its resident memory, now and at its
+// peak.
+type SelfRecord struct {
+	CPU     *float64 `json:"cpu"`
+	RSS     uint64   `json:"rss_bytes"`
+	PeakRSS uint64   `json:"max_rss_bytes"`
+}
+
+// selfRecordOf is the record of a step's own cost (nil for none).
+func selfRecordOf(c *triage.SelfStep) *SelfRecord {
+	if c == nil {
+		return nil
+	}
+	r := &SelfRecord{RSS: c.RSS, PeakRSS: c.PeakRSS}
+	if c.HasCPU {
+		v := math.Round(c.CPU*1e4) / 1e4
+		r.CPU = &v
+	}
+	return r
 }
 
 // RateSecondsRecord says over how many seconds each rate is a mean.
@@ -218,7 +244,12 @@ type FlowsWriter struct {
 	o       FlowsOptions
 	csvHead bool
 	enc     *json.Encoder // NDJSON, made on first use
+	self    *triage.SelfStep
 }
+
+// SetSelf sets what netriage itself costs, which the next records carry
+// (the JSON record's "self", the table's first line); nil for none.
+func (fw *FlowsWriter) SetSelf(c *triage.SelfStep) { fw.self = c }
 
 // NewFlowsWriter returns a writer of snapshots to w.
 func NewFlowsWriter(w io.Writer, o FlowsOptions) *FlowsWriter {
@@ -246,7 +277,7 @@ func (fw *FlowsWriter) write(s flows.Snapshot, total int, final bool, notes []st
 	switch fw.o.Format {
 	case "json":
 		rec := flowsRecordOf(s, total, fw.o.Names, fw.o.Limit)
-		rec.Final = final
+		rec.Final, rec.Self = final, selfRecordOf(fw.self)
 		for _, n := range notes {
 			rec.Notes = append(rec.Notes, format.Sanitize(n, 0))
 		}
@@ -291,8 +322,15 @@ func (fw *FlowsWriter) writeTable(s flows.Snapshot, total int, final bool, notes
 		title = "final totals"
 	}
 	c := s.Capture
-	fmt.Fprintf(fw.w, "%s  %s (%s)  capture: %d packets, %d kernel drops, %d evicted flows, %d non-IP, %d truncated\n",
-		s.Time.Format("15:04:05"), title, s.Aggregation, c.Packets, c.KernelDrops, c.EvictedFlows, c.NonIP, c.Truncated)
+	self := ""
+	if c := fw.self; c != nil {
+		self = "  netriage: " + format.Bytes(c.RSS, units.IEC) + " resident"
+		if c.HasCPU {
+			self = fmt.Sprintf("  netriage: %.1f%% CPU, %s resident", c.CPU*100, format.Bytes(c.RSS, units.IEC))
+		}
+	}
+	fmt.Fprintf(fw.w, "%s  %s (%s)  capture: %d packets, %d kernel drops, %d evicted flows, %d non-IP, %d truncated%s\n",
+		s.Time.Format("15:04:05"), title, s.Aggregation, c.Packets, c.KernelDrops, c.EvictedFlows, c.NonIP, c.Truncated, self)
 	for _, i := range c.Interfaces {
 		if i.Err != "" {
 			fmt.Fprintf(fw.w, "  %s: %s\n", format.Sanitize(i.Name, 40), format.Sanitize(i.Err, 200))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"netriage/triage"
 	"netriage/triage/flows"
 	"netriage/views/format"
 )
@@ -273,5 +274,45 @@ func TestFlowsOmitted(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "(40 more)") {
 		t.Errorf("the table does not say (40 more):\n%s", b.String())
+	}
+}
+
+// TestFlowsSelf: a live record carries what netriage itself costs, its
+// share of a CPU null when the step before had none; a writer never told
+// carries none (replay), in JSON and in the table's first line.
+func TestFlowsSelf(t *testing.T) {
+	s := flowsTestSnapshot(flows.By5Tuple)
+	for _, tc := range []struct {
+		name      string
+		self      *triage.SelfStep
+		json, txt string
+	}{
+		{"none", nil, "", ""},
+		{"no CPU share", &triage.SelfStep{RSS: 48_200_000, PeakRSS: 61_000_000},
+			`"self":{"cpu":null,"rss_bytes":48200000,"max_rss_bytes":61000000}`, "  netriage: 48.2MB resident\n"},
+		{"later record", &triage.SelfStep{CPU: 0.0213456, HasCPU: true, RSS: 48_200_000, PeakRSS: 61_000_000},
+			`"self":{"cpu":0.0213,"rss_bytes":48200000,"max_rss_bytes":61000000}`, "  netriage: 2.1% CPU, 48.2MB resident\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var j, txt bytes.Buffer
+			jw, tw := NewFlowsWriter(&j, FlowsOptions{Format: "json"}), NewFlowsWriter(&txt, FlowsOptions{Format: "table"})
+			jw.SetSelf(tc.self)
+			tw.SetSelf(tc.self)
+			if err := jw.Write(s, false, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := tw.Write(s, false, nil); err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(txt.String(), "\n")
+			switch {
+			case tc.json == "" && (strings.Contains(j.String(), `"self"`) || strings.Contains(first, "netriage:")):
+				t.Errorf("no self cost, yet:\n%s\n%s", j.String(), first)
+			case tc.json != "" && !strings.Contains(j.String(), tc.json):
+				t.Errorf("JSON lacks %s:\n%s", tc.json, j.String())
+			case tc.txt != "" && !strings.HasSuffix(first+"\n", tc.txt):
+				t.Errorf("table's first line %q, want it to end with %q", first, tc.txt)
+			}
+		})
 	}
 }
