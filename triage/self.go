@@ -6,6 +6,7 @@ import "time"
 // the CPU time of all its threads since it started and its resident
 // memory, now and at its peak (sources/selfcost reads it).
 type SelfSample struct {
+	At           time.Duration // the read's moment on the monotonic clock
 	CPU          time.Duration // user + system time, every thread
 	RSS, PeakRSS uint64        // bytes resident now; the most so far
 }
@@ -20,14 +21,17 @@ type SelfStep struct {
 	RSS, PeakRSS uint64
 }
 
-// CompareSelf returns the step of cur against prev, elapsed apart (the
-// steps' times); prev nil, a step no later than the one before, or a CPU
-// time that went backwards gives no CPU share.
-func CompareSelf(prev *SelfSample, cur SelfSample, elapsed time.Duration) SelfStep {
+// CompareSelf returns the step of cur against prev: the CPU time between
+// the two reads over the time between them (their own moments, not the
+// steps' ticks: a step that takes 800 ms after one of 50 ms would
+// otherwise count its work over the wrong span). prev nil, a read no
+// later than the one before, or a CPU time that went backwards gives no
+// CPU share.
+func CompareSelf(prev *SelfSample, cur SelfSample) SelfStep {
 	st := SelfStep{RSS: cur.RSS, PeakRSS: max(cur.PeakRSS, cur.RSS)}
-	if prev == nil || elapsed <= 0 || cur.CPU < prev.CPU {
+	if prev == nil || cur.At <= prev.At || cur.CPU < prev.CPU {
 		return st
 	}
-	st.CPU, st.HasCPU = float64(cur.CPU-prev.CPU)/float64(elapsed), true
+	st.CPU, st.HasCPU = float64(cur.CPU-prev.CPU)/float64(cur.At-prev.At), true
 	return st
 }

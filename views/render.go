@@ -527,14 +527,16 @@ func (f *Frame) status(w int) []Line {
 		right = "Tab focus  z zoom  Enter detail  / filter  h help  q quit "
 	}
 	const short = "h help  q quit "
-	// netriage's own cost comes after the settings, if it fits beside
-	// at least the short key hint (which stays: it is how to get help).
+	// netriage's own cost comes after the settings, in room for its widest
+	// form, if that fits beside the full key hint, else beside the short
+	// one (which stays: it is how to get help); else it is left out.
+	room := utf8.RuneCountInString(left)
 	if c := f.m.Self; c != nil && st.Hint == "" {
-		if with := left + " · " + selfCost(c, st.IEC); utf8.RuneCountInString(with)+len(short)+2 <= w {
-			left = with
+		if with := room + 3 + selfCostWidth(st.IEC); with+len(short)+2 <= w {
+			left, room = left+" · "+selfCost(c, st.IEC), with
 		}
 	}
-	if utf8.RuneCountInString(left)+utf8.RuneCountInString(right)+2 > w {
+	if room+utf8.RuneCountInString(right)+2 > w {
 		right = short
 	}
 	gap := w - utf8.RuneCountInString(left) - utf8.RuneCountInString(right)
@@ -552,12 +554,18 @@ func selfCost(c *triage.SelfStep, iec bool) string {
 	if !c.HasCPU {
 		return "netriage " + mem
 	}
-	pct := c.CPU * 100
-	prec := 0
-	if pct < 9.95 {
-		prec = 1
+	return "netriage " + format.CPU(c.CPU) + " CPU " + mem
+}
+
+// selfCostWidth is the width of the widest selfCost short of ten CPUs'
+// worth (format.Bytes keeps three digits): the status line makes room for
+// it whatever the figures, so that a figure that grows a digit does not
+// push the key hint out and back from one step to the next.
+func selfCostWidth(iec bool) int {
+	if iec {
+		return utf8.RuneCountInString("netriage 999% CPU 99.9MiB")
 	}
-	return "netriage " + strconv.FormatFloat(pct, 'f', prec, 64) + "% CPU " + mem
+	return utf8.RuneCountInString("netriage 999% CPU 99.9MB")
 }
 
 // --- help ---

@@ -160,8 +160,8 @@ func TestE2EFlowsLab(t *testing.T) {
 			t.Fatalf("record %d has no self cost", i+1)
 		case c.RSS < 1<<20 || c.RSS > 4<<30 || c.PeakRSS < c.RSS:
 			t.Errorf("record %d: resident %d bytes, peak %d: want 1 MiB to 4 GiB, the peak no less", i+1, c.RSS, c.PeakRSS)
-		case c.CPU == nil || *c.CPU < 0 || *c.CPU > 2:
-			t.Errorf("record %d: cpu %v, want 0 to 2 CPUs", i+1, c.CPU)
+		case c.CPUCores == nil || *c.CPUCores < 0 || *c.CPUCores > 2:
+			t.Errorf("record %d: cpu_cores %v, want 0 to 2", i+1, c.CPUCores)
 		}
 	}
 	// Warm up until a record shows the warm-up flow: the capture is up.

@@ -1,57 +1,82 @@
 package selfcost
 
 import (
+	"bytes"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-func TestParseStatm(t *testing.T) {
+const status = "Name:\tnetriage\nUmask:\t0022\nState:\tS (sleeping)\nVmPeak:\t  3060 kB\nVmSize:\t    3060 kB\nVmHWM:\t    1800 kB\nVmRSS:\t    1764 kB\nRssAnon:\t     112 kB\nThreads:\t7\n"
+
+func TestParseStatus(t *testing.T) {
 	for _, tc := range []struct {
-		in   string
-		want uint64
-		err  bool
+		name      string
+		in        string
+		rss, peak uint64
+		err       bool
 	}{
-		{"1000 250 100 50 0 300 0\n", 250, false},
-		{"1000 250", 250, false},
-		{"  1000   250 100\n", 250, false},
-		{"18446744073709551615 18446744073709551615 0\n", 1<<64 - 1, false},
-		{"1 18446744073709551616 0\n", 0, true}, // overflows
-		{"", 0, true},
-		{"1000\n", 0, true},
-		{"1000 ", 0, true},
-		{"1000 -5 1\n", 0, true},
-		{"1000 25x 1\n", 0, true},
-		{"abc 250 1\n", 0, true},
-		{"1000\t250 1\n", 0, true},
+		{"a status file", status, 1764 << 10, 1800 << 10, false},
+		{"the peak read below now: now", "VmRSS:\t 20 kB\nVmHWM:\t 10 kB\n", 20 << 10, 20 << 10, false},
+		{"no trailing newline", "VmHWM:\t5 kB\nVmRSS:\t4 kB", 4 << 10, 5 << 10, false},
+		{"largest that fits", "VmHWM:\t18014398509481983 kB\nVmRSS:\t1 kB\n", 1 << 10, (1<<54 - 1) << 10, false},
+		{"overflows", "VmHWM:\t18014398509481984 kB\nVmRSS:\t1 kB\n", 0, 0, true},
+		{"empty", "", 0, 0, true},
+		{"no VmHWM", "VmRSS:\t 4 kB\n", 0, 0, true},
+		{"no unit", "VmRSS:\t 4\nVmHWM:\t 4 kB\n", 0, 0, true},
+		{"not a number", "VmRSS:\t 4x kB\nVmHWM:\t 4 kB\n", 0, 0, true},
+		{"negative", "VmRSS:\t -4 kB\nVmHWM:\t 4 kB\n", 0, 0, true},
+		{"no digits", "VmRSS:\t kB\nVmHWM:\t 4 kB\n", 0, 0, true},
+		{"another file", "1000 250 100 50 0 300 0\n", 0, 0, true},
 	} {
-		got, err := ParseStatm([]byte(tc.in))
-		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("ParseStatm(%q) = %d, %v; want %d, error %v", tc.in, got, err, tc.want, tc.err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			rss, peak, err := ParseStatus([]byte(tc.in))
+			if (err != nil) != tc.err || rss != tc.rss || peak != tc.peak {
+				t.Errorf("ParseStatus = %d, %d, %v; want %d, %d, error %v", rss, peak, err, tc.rss, tc.peak, tc.err)
+			}
+			if err != nil && strings.Contains(err.Error(), "4x") {
+				t.Errorf("the error quotes the file's value: %v", err)
+			}
+		})
 	}
 }
 
 // TestReadSelf reads this process's own cost: some CPU spent, a resident
-// size between a megabyte and the peak.
+// size of at least a megabyte within the peak, a clock that moves on.
 func TestReadSelf(t *testing.T) {
 	r, err := Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	s, err := r.ReadSelf()
+	a, err := r.ReadSelf()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.CPU <= 0 || s.RSS < 1<<20 || s.PeakRSS < s.RSS/2 {
-		t.Errorf("ReadSelf = %+v: want CPU > 0, RSS ≥ 1 MiB and a peak near or above it", s)
+	if a.CPU <= 0 || a.RSS < 1<<20 || a.PeakRSS < a.RSS || a.At <= 0 {
+		t.Errorf("ReadSelf = %+v: want CPU > 0, RSS ≥ 1 MiB, the peak no less, a monotonic time", a)
+	}
+	// The same figures as the status file read the ordinary way.
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, hwm, err := ParseStatus(b); err != nil || hwm < a.PeakRSS {
+		t.Errorf("VmHWM %d (%v) after a read of %d", hwm, err, a.PeakRSS)
+	}
+	for i := 0; i < 1e6; i++ { // spend some CPU
+		_ = strconv.Itoa(i)
+	}
+	c, err := r.ReadSelf()
+	if err != nil || c.At <= a.At || c.CPU <= a.CPU {
+		t.Errorf("second read %+v (%v) after %+v: want later, more CPU", c, err, a)
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.ReadSelf(); err == nil || strings.Contains(err.Error(), "%") {
-		t.Errorf("ReadSelf after Close: %v, want an error", err)
+	if _, err := r.ReadSelf(); err == nil {
+		t.Error("ReadSelf after Close: no error")
 	}
 }
 
@@ -69,25 +94,23 @@ func BenchmarkReadSelf(b *testing.B) {
 	}
 }
 
-func FuzzParseStatm(f *testing.F) {
-	f.Add([]byte("1000 250 100 50 0 300 0\n"))
-	f.Add([]byte("1 2"))
-	f.Add([]byte(" 99999999999999999999 1"))
+func FuzzParseStatus(f *testing.F) {
+	f.Add([]byte(status))
+	f.Add([]byte("VmRSS:\t4 kB\nVmHWM:\t5 kB"))
+	f.Add([]byte("VmRSS: 99999999999999999999 kB\nVmHWM: 1 kB\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := ParseStatm(b)
+		rss, peak, err := ParseStatus(b)
 		if err != nil {
-			if v != 0 {
-				t.Fatalf("error %v with value %d", err, v)
+			if rss != 0 || peak != 0 {
+				t.Fatalf("error %v with values %d, %d", err, rss, peak)
 			}
 			return
 		}
-		// A value parsed is the second field's number.
-		fields := strings.Fields(string(b))
-		if len(fields) < 2 {
-			t.Fatalf("ParseStatm(%q) = %d with fewer than two fields", b, v)
+		if peak < rss || rss%1024 != 0 || peak%1024 != 0 {
+			t.Fatalf("ParseStatus(%q) = %d, %d: want whole kilobytes, the peak no less", b, rss, peak)
 		}
-		if w, err := strconv.ParseUint(fields[1], 10, 64); err != nil || w != v {
-			t.Fatalf("ParseStatm(%q) = %d, second field %q", b, v, fields[1])
+		if !bytes.Contains(b, []byte("VmRSS:")) || !bytes.Contains(b, []byte("VmHWM:")) {
+			t.Fatalf("ParseStatus(%q) parsed without both lines", b)
 		}
 	})
 }

@@ -118,8 +118,7 @@ type Inputs struct {
 	// show in every snapshot's Health (e.g. capture without CAP_NET_RAW).
 	Absent []Health
 	// Self, when set, gives the process's own CPU time and memory, read at
-	// the end of every step (live runs: the share of a CPU is over the
-	// steps' times).
+	// the end of every step (live runs).
 	Self SelfReader
 }
 
@@ -311,9 +310,8 @@ type Engine struct {
 	seq   uint64
 	sub   int
 	start time.Time
-	// selfPrev is the own cost read at the step of selfAt (when selfHas).
+	// selfPrev is the own cost read at the last step (when selfHas).
 	selfPrev triage.SelfSample
-	selfAt   time.Time
 	selfHas  bool
 	prev     *triage.LinksSample
 	linkWin  []triage.LinksSample
@@ -430,7 +428,7 @@ func (e *Engine) Step(t Tick) *Snapshot {
 
 // stepSelf reads the process's own cost once the step's work is done, so
 // that the share of a CPU from the previous step's read to this one
-// counts this step's work.
+// counts this step's work (over the reads' own moments).
 func (e *Engine) stepSelf(s *Snapshot) {
 	if e.in.Self == nil {
 		return
@@ -444,9 +442,9 @@ func (e *Engine) stepSelf(s *Snapshot) {
 	if e.selfHas {
 		prev = &e.selfPrev
 	}
-	st := triage.CompareSelf(prev, cur, s.Time.Sub(e.selfAt))
+	st := triage.CompareSelf(prev, cur)
 	s.Self = &st
-	e.selfPrev, e.selfAt, e.selfHas = cur, s.Time, true
+	e.selfPrev, e.selfHas = cur, true
 }
 
 // wantInfo tells a socket reader that can read tcp_info of some sockets

@@ -8,8 +8,9 @@ import (
 	"netriage/triage"
 )
 
-// selfCost is a scripted SelfReader: each read adds cpu of CPU time and
-// 1 MiB of resident memory; the read numbered failAt (from 1) fails.
+// selfCost is a scripted SelfReader: each read comes 500 ms after the
+// last and adds cpu of CPU time and 1 MiB of resident memory; the read
+// numbered failAt (from 1) fails.
 type selfCost struct {
 	n, failAt int
 	cpu       time.Duration
@@ -21,6 +22,7 @@ func (c *selfCost) ReadSelf() (triage.SelfSample, error) {
 	if c.n == c.failAt {
 		return triage.SelfSample{}, errors.New("no statm")
 	}
+	c.s.At += 500 * time.Millisecond
 	c.s.CPU += c.cpu
 	c.s.RSS += 1 << 20
 	c.s.PeakRSS = c.s.RSS + 1<<20
@@ -28,7 +30,7 @@ func (c *selfCost) ReadSelf() (triage.SelfSample, error) {
 }
 
 // TestSelfCost: every step carries the process's own cost, its share of
-// a CPU over the steps' times from the second step on, and none after a
+// a CPU over the reads' times from the second step on, and none after a
 // failed read until two reads follow each other again.
 func TestSelfCost(t *testing.T) {
 	c := &selfCost{cpu: 50 * time.Millisecond, failAt: 3}

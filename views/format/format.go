@@ -124,3 +124,14 @@ func scaled(v float64, iec bool) string {
 func Percent(ratio float64) string {
 	return strconv.FormatFloat(ratio*100, 'f', 1, 64) + "%"
 }
+
+// CPU formats CPUs' worth of time as top's %CPU, 100% being one whole
+// CPU: "2.1%" under 10%, "73%" and "173%" from there.
+func CPU(cores float64) string {
+	pct := cores * 100
+	prec := 0
+	if pct < 9.95 {
+		prec = 1
+	}
+	return strconv.FormatFloat(pct, 'f', prec, 64) + "%"
+}

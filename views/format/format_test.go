@@ -74,3 +74,17 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+func TestCPU(t *testing.T) {
+	for _, tc := range []struct {
+		cores float64
+		want  string
+	}{
+		{0, "0.0%"}, {0.0004, "0.0%"}, {0.021, "2.1%"}, {0.0994, "9.9%"}, {0.0996, "10%"},
+		{0.734, "73%"}, {1, "100%"}, {1.734, "173%"},
+	} {
+		if got := CPU(tc.cores); got != tc.want {
+			t.Errorf("CPU(%v) = %q, want %q", tc.cores, got, tc.want)
+		}
+	}
+}

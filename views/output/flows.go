@@ -38,13 +38,13 @@ type FlowsRecord struct {
 }
 
 // SelfRecord is what netriage itself costs at a record of a live run:
-// its share of one CPU since the step before (1 is a whole CPU; null when
-// that step could not read it) and its resident memory, now and at its
-// peak.
+// the CPUs' worth of time it used since the step before (1 is one whole
+// CPU, more is more than one; null when that step could not read it) and
+// its resident memory, now and at its peak.
 type SelfRecord struct {
-	CPU     *float64 `json:"cpu"`
-	RSS     uint64   `json:"rss_bytes"`
-	PeakRSS uint64   `json:"max_rss_bytes"`
+	CPUCores *float64 `json:"cpu_cores"`
+	RSS      uint64   `json:"rss_bytes"`
+	PeakRSS  uint64   `json:"peak_rss_bytes"`
 }
 
 // selfRecordOf is the record of a step's own cost (nil for none).
@@ -55,7 +55,7 @@ func selfRecordOf(c *triage.SelfStep) *SelfRecord {
 	r := &SelfRecord{RSS: c.RSS, PeakRSS: c.PeakRSS}
 	if c.HasCPU {
 		v := math.Round(c.CPU*1e4) / 1e4
-		r.CPU = &v
+		r.CPUCores = &v
 	}
 	return r
 }
@@ -326,7 +326,7 @@ func (fw *FlowsWriter) writeTable(s flows.Snapshot, total int, final bool, notes
 	if c := fw.self; c != nil {
 		self = "  netriage: " + format.Bytes(c.RSS, units.IEC) + " resident"
 		if c.HasCPU {
-			self = fmt.Sprintf("  netriage: %.1f%% CPU, %s resident", c.CPU*100, format.Bytes(c.RSS, units.IEC))
+			self = "  netriage: " + format.CPU(c.CPU) + " CPU, " + format.Bytes(c.RSS, units.IEC) + " resident"
 		}
 	}
 	fmt.Fprintf(fw.w, "%s  %s (%s)  capture: %d packets, %d kernel drops, %d evicted flows, %d non-IP, %d truncated%s\n",

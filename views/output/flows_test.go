@@ -289,9 +289,9 @@ func TestFlowsSelf(t *testing.T) {
 	}{
 		{"none", nil, "", ""},
 		{"no CPU share", &triage.SelfStep{RSS: 48_200_000, PeakRSS: 61_000_000},
-			`"self":{"cpu":null,"rss_bytes":48200000,"max_rss_bytes":61000000}`, "  netriage: 48.2MB resident\n"},
+			`"self":{"cpu_cores":null,"rss_bytes":48200000,"peak_rss_bytes":61000000}`, "  netriage: 48.2MB resident\n"},
 		{"later record", &triage.SelfStep{CPU: 0.0213456, HasCPU: true, RSS: 48_200_000, PeakRSS: 61_000_000},
-			`"self":{"cpu":0.0213,"rss_bytes":48200000,"max_rss_bytes":61000000}`, "  netriage: 2.1% CPU, 48.2MB resident\n"},
+			`"self":{"cpu_cores":0.0213,"rss_bytes":48200000,"peak_rss_bytes":61000000}`, "  netriage: 2.1% CPU, 48.2MB resident\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var j, txt bytes.Buffer
