@@ -14,6 +14,7 @@ import (
 
 	"netriage/sources/clock"
 	"netriage/sources/privs"
+	"netriage/sources/rawio"
 	"netriage/triage"
 )
 
@@ -201,10 +202,10 @@ func (s *BurstSampler) openSysfs(root, name string, idx int) (int, int) {
 
 // readUint reads a decimal number from fd at offset 0. A sysfs statistics
 // read does not block (the kernel sums the driver's counters under RCU),
-// so it is a raw system call (rawPread): the runtime's syscall path would
+// so it is a raw system call (rawio.Pread): the runtime's syscall path would
 // wake its monitor thread at every read.
 func (s *BurstSampler) readUint(fd int) (uint64, bool) {
-	n, err := rawPread(fd, s.buf, 0)
+	n, err := rawio.Pread(fd, s.buf, 0)
 	if err != nil || n <= 0 {
 		return 0, false
 	}

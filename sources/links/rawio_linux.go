@@ -15,24 +15,8 @@ import (
 // idle sleep at the first call of each step, which then polls every 20 µs
 // for as long as the step runs (BenchmarkIdle's links figures in
 // docs/benchmarks.md). A call that would wait returns EAGAIN (netlink,
-// MSG_DONTWAIT), and the caller falls back to the ordinary call.
-
-// rawPread is pread(2) without the runtime's system-call path.
-func rawPread(fd int, b []byte, off int64) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(off), 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
-	}
-}
+// MSG_DONTWAIT), and the caller falls back to the ordinary call. The file
+// reads are rawio.Pread.
 
 // rawRecv is recvfrom(2) with MSG_DONTWAIT and no address, without the
 // runtime's system-call path; it returns EAGAIN when nothing is queued.

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netriage/sources/rawio"
 	"netriage/triage"
 )
 
@@ -73,7 +74,7 @@ func (f *stackFile) read(buf *[]byte) ([]byte, error) {
 			b = append(b, make([]byte, len(b))...)
 			b = b[:cap(b)]
 		}
-		m, err := rawPread(f.fd, b[n:], int64(n))
+		m, err := rawio.Pread(f.fd, b[n:], int64(n))
 		if err == unix.EINTR {
 			continue
 		}

@@ -6,7 +6,7 @@
 //
 // The reads never wait and are made as raw system calls, which do not
 // wake the runtime's monitor thread on an idle step (see
-// sources/links/rawio_linux.go): getrusage(2) for the CPU time,
+// sources/rawio): getrusage(2) for the CPU time,
 // clock_gettime(2) for the moment of the read, and a pread(2) of
 // /proc/self/status, opened once, for VmRSS and VmHWM. The peak is
 // VmHWM, not getrusage's ru_maxrss: the kernel carries ru_maxrss over an
@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netriage/sources/rawio"
 	"netriage/triage"
 )
 
@@ -59,7 +60,7 @@ func (r *Reader) ReadSelf() (triage.SelfSample, error) {
 	if _, _, e := unix.RawSyscall(unix.SYS_GETRUSAGE, uintptr(unix.RUSAGE_SELF), uintptr(unsafe.Pointer(&ru)), 0); e != 0 {
 		return triage.SelfSample{}, fmt.Errorf("own CPU time (getrusage): %w", e)
 	}
-	n, err := rawPread(r.fd, r.buf[:], 0)
+	n, err := rawio.Pread(r.fd, r.buf[:], 0)
 	if err != nil {
 		return triage.SelfSample{}, fmt.Errorf("own status (%s): %w", statusPath, err)
 	}
@@ -137,18 +138,4 @@ func kilobytes(b []byte) (uint64, bool) {
 		v = v*10 + d
 	}
 	return v << 10, true
-}
-
-// rawPread is pread(2) without the runtime's system-call path.
-func rawPread(fd int, b []byte, off int64) (int, error) {
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(off), 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
-	}
 }
