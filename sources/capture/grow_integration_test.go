@@ -393,6 +393,42 @@ func TestIntegrationLiveGrows(t *testing.T) {
 	t.Logf("trigger to switch %v; grew to 32 MiB %v after the flood began; %d packets read by the reader and snapshots", times.took(), ih.GrewAt.Sub(start), h.read.Load())
 }
 
+// floodSize is the UDP payload of the growth tests' floods.
+const floodSize = 64
+
+// floodUntil floods the sink from a as fast as the sender goes until the
+// growth's n-th trigger (atSwitch false) or switch (true), at most 5
+// million packets, and returns when it began and the packets sent.
+func floodUntil(t *testing.T, times *growTimes, a *lab.NS, sink *lab.Sink, atSwitch bool, n int) (time.Time, uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	flood, stop := context.WithCancel(ctx)
+	defer stop()
+	at := func(k int) {
+		if k == n {
+			stop()
+		}
+	}
+	what := "trigger"
+	times.mu.Lock()
+	if atSwitch {
+		times.onSwitch, what = at, "switch"
+	} else {
+		times.onTrigger = at
+	}
+	times.mu.Unlock()
+	const most = 5_000_000
+	start := time.Now()
+	sent, err := a.SendUDP(flood, sink.Addr(), lab.Send{Count: most, Size: floodSize})
+	if sent == most || (err != nil && flood.Err() == nil) {
+		t.Fatalf("flood: %d sent (%v), want it stopped at %s %d", sent, err, what, n)
+	}
+	elapsed := time.Since(start)
+	t.Logf("flood: %d packets in %v (%.0f kpps), stopped at %s %d", sent, elapsed.Round(time.Millisecond), float64(sent)/elapsed.Seconds()/1e3, what, n)
+	return start, uint64(sent)
+}
+
 // TestIntegrationLiveGrowsFlood floods a silent link's capture: the ring
 // grows through every stage (2, 8, 16, 32 MiB) while the flood goes on (it
 // stops at the switch to 32 MiB, however fast the sender is: a fixed count
@@ -401,27 +437,9 @@ func TestIntegrationLiveGrows(t *testing.T) {
 func TestIntegrationLiveGrowsFlood(t *testing.T) {
 	times := setGrowHook(t)
 	live, a, sink := growLive(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	flood, stop := context.WithCancel(ctx)
-	defer stop()
-	times.mu.Lock()
-	times.onSwitch = func(n int) {
-		if n == 3 {
-			stop()
-		}
-	}
-	times.mu.Unlock()
-	const most, size = 5_000_000, 64
-	start := time.Now()
-	n, err := a.SendUDP(flood, sink.Addr(), lab.Send{Count: most, Size: size})
-	if n == most || (err != nil && flood.Err() == nil) {
-		t.Fatalf("flood: %d sent (%v), want it stopped at the third switch", n, err)
-	}
-	elapsed := time.Since(start)
-	t.Logf("flood: %d packets in %v (%.0f kpps)", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds()/1e3)
+	start, n := floodUntil(t, times, a, sink, true, 3)
 	waitStage(t, live.handles[0], DefaultRingMiB<<20, growDone)
-	ih := checkGrown(t, live, sink, uint64(n), size, DefaultRingMiB<<20, start, time.Now())
+	ih := checkGrown(t, live, sink, n, floodSize, DefaultRingMiB<<20, start, time.Now())
 	times.mu.Lock()
 	var at []time.Duration
 	for _, sw := range times.switches {
@@ -434,35 +452,28 @@ func TestIntegrationLiveGrowsFlood(t *testing.T) {
 	t.Logf("trigger to switch %v; switches %v after the flood began; last growth's trigger %v after", times.took(), at, ih.GrewAt.Sub(start))
 }
 
-// TestIntegrationLiveGrowsFloodEnds stops a flood the moment the ring's
-// last growth is triggered (its 32 MiB spare is then allocated, often
-// while the 8 MiB ring still hands over): the link is silent from then
-// on, and the ring must still switch to 32 MiB and count every packet
-// sent once, rather than wait on a quiet ring for a block that never
-// comes.
+// TestIntegrationLiveGrowsFloodEnds grows the ring to 8 MiB with a quiet
+// stream, then floods it and stops the flood the moment the last growth
+// is triggered (its 32 MiB spare is then allocated while the 8 MiB ring
+// still hands over to the 16 MiB one): the link is silent from then on,
+// and the ring must still switch to 32 MiB and count every packet sent
+// once, rather than wait on a quiet ring for a block that never comes.
+// (It starts at 8 MiB because the switch after a hand-over is what it
+// checks; TestIntegrationLiveGrowsFlood floods from idle.)
 func TestIntegrationLiveGrowsFloodEnds(t *testing.T) {
 	times := setGrowHook(t)
 	live, a, sink := growLive(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	h := live.handles[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	flood, stop := context.WithCancel(ctx)
-	defer stop()
-	times.mu.Lock()
-	times.onTrigger = func(n int) {
-		if n == 3 {
-			stop()
-		}
+	const quiet = 48_000
+	if n, err := a.SendUDP(ctx, sink.Addr(), lab.Send{Count: quiet, Size: floodSize, RateBps: 16_000 * floodSize * 8}); err != nil || n != quiet {
+		t.Fatalf("quiet stream: %d of %d sent: %v", n, quiet, err)
 	}
-	times.mu.Unlock()
-	const size = 64
-	start := time.Now()
-	n, err := a.SendUDP(flood, sink.Addr(), lab.Send{Count: 2_000_000, Size: size})
-	if n == 2_000_000 || (err != nil && flood.Err() == nil) {
-		t.Fatalf("flood: %d sent (%v), want it stopped at the third trigger", n, err)
-	}
-	t.Logf("flood: %d packets in %v, stopped at the last trigger", n, time.Since(start).Round(time.Millisecond))
-	waitStage(t, live.handles[0], DefaultRingMiB<<20, growDone)
-	checkGrown(t, live, sink, uint64(n), size, DefaultRingMiB<<20, start, time.Now())
+	waitStage(t, h, 8<<20, growWatching)
+	start, n := floodUntil(t, times, a, sink, false, 3)
+	waitStage(t, h, DefaultRingMiB<<20, growDone)
+	checkGrown(t, live, sink, quiet+n, floodSize, DefaultRingMiB<<20, start, time.Now())
 	t.Logf("trigger to switch %v", times.took())
 }
 
