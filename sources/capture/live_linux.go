@@ -748,6 +748,13 @@ func (l *Live) growRing(h *liveHandle) bool {
 	return false
 }
 
+// spareReady reports whether the spare being started for the next stage
+// has its ring (its start's result waits in started). The caller holds
+// the handle's mu.
+func (g *growth) spareReady() bool {
+	return g.state == growStarting && g.started != nil && len(g.started) > 0
+}
+
 // more reports whether a stage is still to come after the ring read now
 // (its spare prepared, or later ones). The caller holds the handle's mu.
 func (g *growth) more() bool { return g.spare != nil || len(g.later) > 0 }
@@ -806,8 +813,14 @@ var closedChan = func() chan time.Time { c := make(chan time.Time); close(c); re
 func (l *Live) switchRing(h *liveHandle) error {
 	g := h.grow
 	sp := g.spare
-	if err := h.ring.steer(0); err != nil {
-		return err
+	// The first ring's program returns 0 already (set at start): steering
+	// it again would cost the first switch, the one with the least room
+	// (a 2 MiB ring under a flood), a wait for an RCU grace period
+	// (the kernel's fanout program swap calls synchronize_net).
+	if g.stage > 0 {
+		if err := h.ring.steer(0); err != nil {
+			return err
+		}
 	}
 	if _, err := sp.joinSteered(g.group); err != nil {
 		return err
@@ -1108,6 +1121,12 @@ func (l *Live) drainRing(h *liveHandle, r *ring, before int64, hold int) (latest
 			continue // no room left: wait for the accountant and go on in this block
 		}
 		if !released {
+			break
+		}
+		if reader && h.grow != nil && h.grow.spareReady() {
+			// The next stage's ring is ready: switch to it now (growRing,
+			// after this drain) rather than after the blocks a flood keeps
+			// handing over, while the small ring fills.
 			break
 		}
 		if n--; n == 0 {
