@@ -324,10 +324,11 @@ func (fw *FlowsWriter) writeTable(s flows.Snapshot, total int, final bool, notes
 	c := s.Capture
 	self := ""
 	if c := fw.self; c != nil {
-		self = "  netriage: " + format.Bytes(c.RSS, units.IEC) + " resident"
+		cpu := ""
 		if c.HasCPU {
-			self = "  netriage: " + format.CPU(c.CPU) + " CPU, " + format.Bytes(c.RSS, units.IEC) + " resident"
+			cpu = format.CPU(c.CPU) + " CPU, "
 		}
+		self = "  netriage: " + cpu + format.Bytes(c.RSS, units.IEC) + " resident"
 	}
 	fmt.Fprintf(fw.w, "%s  %s (%s)  capture: %d packets, %d kernel drops, %d evicted flows, %d non-IP, %d truncated%s\n",
 		s.Time.Format("15:04:05"), title, s.Aggregation, c.Packets, c.KernelDrops, c.EvictedFlows, c.NonIP, c.Truncated, self)
